@@ -1,0 +1,216 @@
+//! Field comparisons shared by the rules and the matcher: names that tolerate missing
+//! diacritics, legacy encodings, tone placement, a dropped middle name; dates that tolerate
+//! partial forms and swapped day/month.
+
+use crate::dates::PDate;
+use crate::text::{name_fold, split_name};
+
+/// How two names agree, best level first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NameLevel {
+    /// Equal folded (no diacritics, case, spacing, encoding).
+    Exact,
+    /// Same family and given name, a middle name missing or different on one side.
+    MiddleDiffers,
+    /// The same syllables in another order.
+    Reordered,
+    /// Jaro–Winkler ≥ 0.92 on folded names.
+    Close,
+    /// Jaro–Winkler ≥ 0.85.
+    Similar,
+    Different,
+}
+
+/// Compare two folded names.
+pub fn compare_folded_names(a: &str, b: &str) -> NameLevel {
+    if a.is_empty() || b.is_empty() {
+        return NameLevel::Different;
+    }
+    if a == b {
+        return NameLevel::Exact;
+    }
+    let (fa, _, ga) = split_name(a);
+    let (fb, _, gb) = split_name(b);
+    if fa == fb && ga == gb && !ga.is_empty() {
+        return NameLevel::MiddleDiffers;
+    }
+    let mut sa: Vec<&str> = a.split(' ').collect();
+    let mut sb: Vec<&str> = b.split(' ').collect();
+    sa.sort_unstable();
+    sb.sort_unstable();
+    if sa == sb {
+        return NameLevel::Reordered;
+    }
+    let jw = strsim::jaro_winkler(a, b);
+    if jw >= 0.92 {
+        NameLevel::Close
+    } else if jw >= 0.85 {
+        NameLevel::Similar
+    } else {
+        NameLevel::Different
+    }
+}
+
+/// Compare two names as written (any encoding, form or case).
+pub fn compare_names(a: &str, b: &str) -> NameLevel {
+    compare_folded_names(&name_fold(a), &name_fold(b))
+}
+
+/// How two birth dates agree, best level first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DateLevel {
+    Exact,
+    /// One side partial (year-only or month/year) and compatible.
+    Compatible,
+    /// Day and month swapped.
+    Swapped,
+    /// Same year and month or day, one digit off elsewhere.
+    OneDigit,
+    /// Within 10 days.
+    Near,
+    Different,
+}
+
+fn digit_diffs(a: PDate, b: PDate) -> u32 {
+    let s1 = format!("{:04}{:02}{:02}", a.year, a.month, a.day);
+    let s2 = format!("{:04}{:02}{:02}", b.year, b.month, b.day);
+    s1.bytes().zip(s2.bytes()).filter(|(x, y)| x != y).count() as u32
+}
+
+pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
+    if a == b && a.is_full() {
+        return DateLevel::Exact;
+    }
+    if a.compatible(b) {
+        return if a == b {
+            DateLevel::Exact
+        } else {
+            DateLevel::Compatible
+        };
+    }
+    if a.is_full() && b.is_full() {
+        if a.year == b.year && a.month == b.day && a.day == b.month {
+            return DateLevel::Swapped;
+        }
+        if digit_diffs(a, b) == 1 {
+            return DateLevel::OneDigit;
+        }
+        if (a.earliest() - b.earliest()).abs() <= 10 {
+            return DateLevel::Near;
+        }
+    }
+    DateLevel::Different
+}
+
+/// A quick decision, before the matcher's model exists for a pair: are two records with
+/// these names and birth dates plausibly one person? Used by `id.shared` to tell a person
+/// registered twice from two people sharing one ID.
+pub fn plausibly_same_person(
+    name_a: &str,
+    birth_a: Option<PDate>,
+    name_b: &str,
+    birth_b: Option<PDate>,
+) -> bool {
+    let names = compare_names(name_a, name_b);
+    let dates = match (birth_a, birth_b) {
+        (Some(a), Some(b)) => compare_dates(a, b),
+        _ => DateLevel::Compatible,
+    };
+    match names {
+        NameLevel::Exact | NameLevel::MiddleDiffers | NameLevel::Reordered => {
+            dates <= DateLevel::Near
+        }
+        NameLevel::Close => dates <= DateLevel::OneDigit,
+        NameLevel::Similar => dates <= DateLevel::Compatible,
+        NameLevel::Different => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_levels() {
+        assert_eq!(
+            compare_names("Nguyễn Văn An", "NGUYEN VAN AN"),
+            NameLevel::Exact
+        );
+        assert_eq!(
+            compare_names("NguyÔn V¨n An", "Nguyễn Văn An"),
+            NameLevel::Exact
+        );
+        assert_eq!(
+            compare_names("Nguyễn Văn An", "Nguyễn An"),
+            NameLevel::MiddleDiffers
+        );
+        assert_eq!(
+            compare_names("Nguyễn Thị Lan Anh", "Nguyễn Anh Lan Thị"),
+            NameLevel::Reordered
+        );
+        assert_eq!(
+            compare_names("Trần Thị Hương", "Tran Thi Huong"),
+            NameLevel::Exact
+        );
+        assert_eq!(
+            compare_names("Trần Thị Hương", "Trần Thị Hưng"),
+            NameLevel::Close
+        );
+        assert_eq!(
+            compare_names("Trần Thị Hương", "Lê Văn Bình"),
+            NameLevel::Different
+        );
+    }
+
+    #[test]
+    fn date_levels() {
+        let d = PDate::new;
+        assert_eq!(
+            compare_dates(d(1985, 3, 7), d(1985, 3, 7)),
+            DateLevel::Exact
+        );
+        assert_eq!(
+            compare_dates(d(1985, 0, 0), d(1985, 3, 7)),
+            DateLevel::Compatible
+        );
+        assert_eq!(
+            compare_dates(d(1985, 7, 3), d(1985, 3, 7)),
+            DateLevel::Swapped
+        );
+        assert_eq!(
+            compare_dates(d(1985, 3, 8), d(1985, 3, 7)),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            compare_dates(d(1985, 3, 17), d(1985, 3, 9)),
+            DateLevel::Near
+        );
+        assert_eq!(
+            compare_dates(d(1986, 5, 7), d(1985, 3, 7)),
+            DateLevel::Different
+        );
+    }
+
+    #[test]
+    fn same_person_or_two_people() {
+        let d = |y, m, dd| Some(PDate::new(y, m, dd));
+        assert!(plausibly_same_person(
+            "Nguyễn Văn An",
+            d(1985, 3, 7),
+            "Nguyen Van An",
+            d(1985, 7, 3)
+        ));
+        assert!(!plausibly_same_person(
+            "Nguyễn Văn An",
+            d(1985, 3, 7),
+            "Lê Thị Hoa",
+            d(1985, 3, 7)
+        ));
+        assert!(!plausibly_same_person(
+            "Nguyễn Văn An",
+            d(1985, 3, 7),
+            "Nguyễn Văn An",
+            d(1962, 1, 1)
+        ));
+    }
+}

@@ -1,0 +1,75 @@
+//! The one error type of lamsach, and the one place where errors become exit codes.
+//!
+//! Every message is a single plain sentence that names the file and the problem. Messages
+//! never contain personal data (IDs, names): at most a column header, a line or row number.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Exit code for a run that completed (findings are not errors).
+pub const EXIT_OK: i32 = 0;
+/// Exit code for an internal error (a bug, or an output that could not be written).
+pub const EXIT_INTERNAL: i32 = 1;
+/// Exit code for bad usage or bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The command line or the config file is wrong.
+    Usage(String),
+    /// An input file is missing, unreadable or malformed.
+    Input { path: PathBuf, message: String },
+    /// Writing an output failed.
+    Output { path: PathBuf, message: String },
+    /// Something that should not happen.
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn input(path: &Path, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    pub fn output(path: &Path, err: impl fmt::Display) -> Self {
+        Error::Output {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+
+    pub fn internal(message: impl fmt::Display) -> Self {
+        Error::Internal(message.to_string())
+    }
+
+    /// The exit code the binary returns for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Input { .. } => EXIT_BAD_INPUT,
+            Error::Output { .. } | Error::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m) => write!(f, "{m}"),
+            Error::Input { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Output { path, message } => {
+                write!(f, "could not write {}: {message}", path.display())
+            }
+            Error::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

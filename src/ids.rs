@@ -1,0 +1,379 @@
+//! The 12-digit personal ID (số định danh cá nhân) and the old CMND: classification of what a
+//! cell holds, and the structure checks of Nghị định 137/2015 and Thông tư 59/2021.
+//!
+//! Pure functions, no allocation on the common path: an ID is kept as a `u64` with its
+//! digit count, so matching can compare and index IDs as integers.
+
+use crate::dates::PDate;
+use crate::reference::reference;
+
+/// What a personal_id cell holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdClass {
+    /// Empty after trimming.
+    Missing,
+    /// Exactly 12 ASCII digits after trimming.
+    Valid,
+    /// 12 digits once dots, spaces, dashes or a leading apostrophe are removed.
+    Formatted,
+    /// 11 digits, or 10 not starting with 0: the leading zeros dropped by a spreadsheet
+    /// (IDs registered in Hà Nội start 001, so two zeros go).
+    DroppedZero,
+    /// A Vietnamese mobile number (10 digits `0[35789]…`, or `84…`/`+84…`).
+    Phone,
+    /// A 9-digit CMND.
+    OldCmnd,
+    /// Spreadsheet scientific notation (`1.23457E+11`): the digits are lost.
+    Scientific,
+    /// Anything else.
+    Malformed,
+}
+
+/// A personal_id cell, analysed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdInfo {
+    pub class: IdClass,
+    /// The digits (for Valid, Formatted, DroppedZero with the zero restored, Phone, OldCmnd).
+    pub value: u64,
+    /// Number of digits in `value` as written (12 for a restored dropped zero).
+    pub len: u8,
+}
+
+impl IdInfo {
+    const fn new(class: IdClass, value: u64, len: u8) -> Self {
+        IdInfo { class, value, len }
+    }
+
+    /// The 12-digit ID this cell stands for, when it has one (valid, or repairable format).
+    pub fn personal_id(&self) -> Option<u64> {
+        match self.class {
+            IdClass::Valid | IdClass::Formatted | IdClass::DroppedZero => Some(self.value),
+            _ => None,
+        }
+    }
+
+    /// Is the cell a well-formed 12-digit ID as written?
+    pub fn is_valid(&self) -> bool {
+        self.class == IdClass::Valid
+    }
+}
+
+/// Format a 12-digit ID as text.
+pub fn id_string(v: u64) -> String {
+    format!("{v:012}")
+}
+
+/// Format a CMND of `len` digits as text.
+pub fn digits_string(v: u64, len: u8) -> String {
+    format!("{v:0width$}", width = len as usize)
+}
+
+fn all_digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (b - b'0') as u64;
+    }
+    Some(v)
+}
+
+fn is_mobile(digits: &[u8]) -> bool {
+    match digits.len() {
+        10 => digits[0] == b'0' && matches!(digits[1], b'3' | b'5' | b'7' | b'8' | b'9'),
+        11 => {
+            digits[0] == b'8'
+                && digits[1] == b'4'
+                && matches!(digits[2], b'3' | b'5' | b'7' | b'8' | b'9')
+        }
+        _ => false,
+    }
+}
+
+/// Classify a personal_id cell. Never panics, never allocates.
+pub fn classify_id(raw: &str) -> IdInfo {
+    let s = raw.trim().as_bytes();
+    if s.is_empty() {
+        return IdInfo::new(IdClass::Missing, 0, 0);
+    }
+    if let Some(v) = all_digits(s) {
+        let len = s.len() as u8;
+        return match s.len() {
+            12 => IdInfo::new(IdClass::Valid, v, 12),
+            9 => IdInfo::new(IdClass::OldCmnd, v, 9),
+            10 | 11 if is_mobile(s) => IdInfo::new(IdClass::Phone, v, len),
+            11 => IdInfo::new(IdClass::DroppedZero, v, 12),
+            10 if s[0] != b'0' && v < 10_000_000_000 && reference().id_province(prefix(v)).is_some() => {
+                IdInfo::new(IdClass::DroppedZero, v, 12)
+            }
+            _ => IdInfo::new(IdClass::Malformed, v, len),
+        };
+    }
+    // "+84 912 345 678" is a phone number.
+    let body = s.strip_prefix(b"+").unwrap_or(s);
+    let body = body.strip_prefix(b"'").unwrap_or(body);
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    let mut only_separators = true;
+    for &b in body {
+        if b.is_ascii_digit() {
+            if n == digits.len() {
+                return IdInfo::new(IdClass::Malformed, 0, 0);
+            }
+            digits[n] = b;
+            n += 1;
+        } else if !matches!(b, b'.' | b' ' | b'-' | b'\t') {
+            only_separators = false;
+        }
+    }
+    let digits = &digits[..n];
+    if !only_separators {
+        let upper_e = s.iter().any(|b| *b == b'E' || *b == b'e');
+        if upper_e
+            && s.iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'E' | b'e' | b'+'))
+        {
+            return IdInfo::new(IdClass::Scientific, 0, 0);
+        }
+        return IdInfo::new(IdClass::Malformed, 0, 0);
+    }
+    let Some(v) = all_digits(digits) else {
+        return IdInfo::new(IdClass::Malformed, 0, 0);
+    };
+    if s[0] == b'+' || is_mobile(digits) {
+        return if is_mobile(digits) {
+            IdInfo::new(IdClass::Phone, v, n as u8)
+        } else {
+            IdInfo::new(IdClass::Malformed, v, n as u8)
+        };
+    }
+    match n {
+        12 => IdInfo::new(IdClass::Formatted, v, 12),
+        9 => IdInfo::new(IdClass::OldCmnd, v, 9),
+        _ => IdInfo::new(IdClass::Malformed, v, n as u8),
+    }
+}
+
+/// Digit `i` (1-based, as the circulars number them) of a 12-digit ID.
+pub fn digit(id: u64, i: u32) -> u8 {
+    ((id / 10u64.pow(12 - i)) % 10) as u8
+}
+
+/// Digits 1–3: the birth-registration province prefix.
+pub fn prefix(id: u64) -> u16 {
+    (id / 1_000_000_000) as u16
+}
+
+/// Sex of a record as the rules know it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+/// Parse a sex cell: `Nam`/`Nữ` and the spellings of SPEC §2. `Err(())` when present but
+/// not recognised; `Ok(None)` when empty.
+#[allow(clippy::result_unit_err)]
+pub fn parse_sex(raw: &str) -> Result<Option<Sex>, ()> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    const MALE: &[&str] = &["nam", "m", "male"];
+    const FEMALE: &[&str] = &["nu", "f", "female"];
+    if MALE.iter().any(|t| crate::text::folded_eq(s, t)) {
+        Ok(Some(Sex::Male))
+    } else if FEMALE.iter().any(|t| crate::text::folded_eq(s, t)) {
+        Ok(Some(Sex::Female))
+    } else {
+        Err(())
+    }
+}
+
+/// The century/sex digit (digit 4) for a sex and birth year, or None outside 1900–2399.
+pub fn century_sex_digit(sex: Sex, year: u16) -> Option<u8> {
+    if !(1900..2400).contains(&year) {
+        return None;
+    }
+    let base = ((year - 1900) / 100) as u8 * 2;
+    Some(base + if sex == Sex::Female { 1 } else { 0 })
+}
+
+/// A disagreement between the ID's structure and the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdStructureError {
+    /// Digits 1–3 are not a birth-registration province code.
+    Province,
+    /// Digit 4 disagrees with the record's sex.
+    Sex,
+    /// Digit 4 disagrees with the birth century.
+    Century,
+    /// Digits 5–6 disagree with the birth year.
+    BirthYear,
+}
+
+/// Check a 12-digit ID's structure against what the record knows. A missing sex or birth
+/// year is not an error; a year-only birth date still has a year.
+pub fn check_structure(
+    id: u64,
+    sex: Option<Sex>,
+    birth: Option<PDate>,
+) -> [Option<IdStructureError>; 3] {
+    let mut out = [None; 3];
+    if reference().id_province(prefix(id)).is_none() {
+        out[0] = Some(IdStructureError::Province);
+    }
+    let d4 = digit(id, 4);
+    if let Some(sex) = sex {
+        let id_female = d4 % 2 == 1;
+        if id_female != (sex == Sex::Female) {
+            out[1] = Some(IdStructureError::Sex);
+        }
+    }
+    if let Some(b) = birth {
+        if (1900..2400).contains(&b.year) {
+            let century = (d4 / 2) as u16;
+            if century != (b.year - 1900) / 100 && out[1].is_none() {
+                out[1] = Some(IdStructureError::Century);
+            }
+            let yy = (id / 1_000_000) % 100;
+            if yy != (b.year % 100) as u64 {
+                out[2] = Some(IdStructureError::BirthYear);
+            }
+        }
+    }
+    out
+}
+
+/// What an old_id (CMND) cell holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmndClass {
+    Missing,
+    /// 9 digits with a known issuing prefix (or 12 digits with a known province prefix).
+    Valid,
+    /// 9 digits whose prefix the table marks as recalled, not confirmed.
+    RecalledPrefix,
+    /// 9 digits whose prefix names no issuing province.
+    UnknownPrefix,
+    /// Not 9 or 12 digits.
+    BadLength,
+}
+
+/// Classify an old_id cell; returns the class and the digits as written.
+pub fn classify_cmnd(raw: &str) -> (CmndClass, u64, u8) {
+    let s = raw.trim();
+    if s.is_empty() {
+        return (CmndClass::Missing, 0, 0);
+    }
+    let Some(v) = all_digits(s.as_bytes()) else {
+        return (CmndClass::BadLength, 0, 0);
+    };
+    let len = s.len() as u8;
+    let class = match s.len() {
+        9 => match reference().cmnd_prefix(s) {
+            crate::reference::CmndPrefix::Known => CmndClass::Valid,
+            crate::reference::CmndPrefix::Recalled => CmndClass::RecalledPrefix,
+            crate::reference::CmndPrefix::Unknown => CmndClass::UnknownPrefix,
+        },
+        12 if reference().id_province(prefix(v)).is_some() => CmndClass::Valid,
+        12 => CmndClass::UnknownPrefix,
+        _ => CmndClass::BadLength,
+    };
+    (class, v, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_of_what_id_cells_hold() {
+        assert_eq!(classify_id(" 001085012345 ").class, IdClass::Valid);
+        assert_eq!(classify_id("").class, IdClass::Missing);
+        assert_eq!(classify_id("001.085.012345").class, IdClass::Formatted);
+        assert_eq!(classify_id("001 085 012 345").class, IdClass::Formatted);
+        assert_eq!(classify_id("'001085012345").class, IdClass::Formatted);
+        assert_eq!(classify_id("001.085.012345").value, 1_085_012_345);
+        let dz = classify_id("79195012345");
+        assert_eq!((dz.class, dz.value), (IdClass::DroppedZero, 79_195_012_345));
+        assert_eq!(classify_id("1085012345").class, IdClass::DroppedZero);
+        assert_eq!(classify_id("0912345678").class, IdClass::Phone);
+        assert_eq!(classify_id("84912345678").class, IdClass::Phone);
+        assert_eq!(classify_id("+84 912 345 678").class, IdClass::Phone);
+        assert_eq!(classify_id("0212345678").class, IdClass::Malformed);
+        assert_eq!(classify_id("012345678").class, IdClass::OldCmnd);
+        assert_eq!(classify_id("1.23457E+11").class, IdClass::Scientific);
+        assert_eq!(classify_id("00108501234A").class, IdClass::Malformed);
+        assert_eq!(classify_id("0010850123456").class, IdClass::Malformed);
+        assert_eq!(
+            classify_id("99999999999999999999999").class,
+            IdClass::Malformed
+        );
+    }
+
+    #[test]
+    fn structure_checks() {
+        let born = |y| Some(PDate::new(y, 3, 7));
+        // 001 Hà Nội, digit 4 = 0 (male, 1900s), yy = 85.
+        let id = 1_085_012_345;
+        assert_eq!(
+            check_structure(id, Some(Sex::Male), born(1985)),
+            [None, None, None]
+        );
+        assert_eq!(
+            check_structure(id, Some(Sex::Female), born(1985))[1],
+            Some(IdStructureError::Sex)
+        );
+        assert_eq!(
+            check_structure(id, Some(Sex::Male), born(2085))[1],
+            Some(IdStructureError::Century)
+        );
+        assert_eq!(
+            check_structure(id, Some(Sex::Male), born(1986))[2],
+            Some(IdStructureError::BirthYear)
+        );
+        // Unknown sex and year-only date: only what is known is checked.
+        assert_eq!(
+            check_structure(id, None, Some(PDate::new(1985, 0, 0))),
+            [None, None, None]
+        );
+        // 003 is not a birth-registration province.
+        assert_eq!(
+            check_structure(3_085_012_345, None, None)[0],
+            Some(IdStructureError::Province)
+        );
+        // Female born 2005 in Hồ Chí Minh: 079 3 05 …
+        assert_eq!(
+            check_structure(79_305_123_456, Some(Sex::Female), born(2005)),
+            [None, None, None]
+        );
+        assert_eq!(century_sex_digit(Sex::Female, 2005), Some(3));
+        assert_eq!(century_sex_digit(Sex::Male, 1899), None);
+    }
+
+    #[test]
+    fn sex_spellings() {
+        for s in ["Nam", "nam", "M", "male", "NAM"] {
+            assert_eq!(parse_sex(s), Ok(Some(Sex::Male)), "{s}");
+        }
+        for s in ["Nữ", "nu", "F", "female", "NỮ"] {
+            assert_eq!(parse_sex(s), Ok(Some(Sex::Female)), "{s}");
+        }
+        assert_eq!(parse_sex(""), Ok(None));
+        assert_eq!(parse_sex("Khác"), Err(()));
+    }
+
+    #[test]
+    fn cmnd_classes() {
+        assert_eq!(classify_cmnd("012345678").0, CmndClass::Valid);
+        assert_eq!(classify_cmnd("171234567").0, CmndClass::RecalledPrefix);
+        assert_eq!(classify_cmnd("991234567").0, CmndClass::UnknownPrefix);
+        assert_eq!(classify_cmnd("01234567").0, CmndClass::BadLength);
+        assert_eq!(classify_cmnd("001085012345").0, CmndClass::Valid);
+        assert_eq!(classify_cmnd("").0, CmndClass::Missing);
+    }
+}

@@ -1,0 +1,558 @@
+//! Vietnamese text: folding (no diacritics, lower case), canonical names (NFC, single spaces,
+//! title case, "Đ" not "Ð"), tone-mark placement, and decoding of legacy TCVN3 / VNI /
+//! Windows-1258 text that was read as Windows-1252 ("NguyÔn V¨n" → "Nguyễn Văn").
+//!
+//! Everything here is pure and used wherever names are compared: rules, matching, headers.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+const LEGACY_TSV: &str =
+    include_str!("../reference/encodings/vn_legacy_charsets_unicode_vni_tcvn3_viqr.tsv");
+const CP1258_TSV: &str = include_str!("../reference/encodings/cp1258_to_unicode.tsv");
+
+/// Start and end of the dense fold table (Latin-1 Supplement to Latin Extended Additional).
+const FOLD_LO: u32 = 0x00C0;
+const FOLD_HI: u32 = 0x1EFF;
+
+struct Tables {
+    /// char - FOLD_LO → folded ASCII letter (0 = not a Vietnamese letter).
+    fold: Vec<u8>,
+    /// The 134 accented Vietnamese letters plus Ð/ð (treated as letters people type).
+    letters: Vec<char>,
+    /// Characters that appear in legacy mojibake but never in Vietnamese text.
+    suspicious: Vec<char>,
+    tcvn3: HashMap<String, char>,
+    vni: HashMap<String, char>,
+    cp1258: HashMap<char, char>,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(build_tables)
+}
+
+fn parse_mojibake_key(field: &str) -> Option<String> {
+    if field.is_empty() {
+        return None;
+    }
+    if field.starts_with("<U+00AD") {
+        return Some("\u{00AD}".to_string());
+    }
+    Some(field.to_string())
+}
+
+fn build_tables() -> Tables {
+    let mut fold = vec![0u8; (FOLD_HI - FOLD_LO + 1) as usize];
+    let mut letters = Vec::new();
+    let mut tcvn3 = HashMap::new();
+    let mut vni = HashMap::new();
+    for line in LEGACY_TSV.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 6 {
+            continue;
+        }
+        let Some(ch) = cols[0].chars().next() else {
+            continue;
+        };
+        letters.push(ch);
+        if let Some(k) = parse_mojibake_key(cols[2]) {
+            vni.entry(k).or_insert(ch);
+        }
+        if let Some(k) = parse_mojibake_key(cols[4]) {
+            tcvn3.entry(k).or_insert(ch);
+        }
+    }
+    for &ch in &letters {
+        let base = ch.to_string().nfd().next().unwrap_or(ch);
+        let base = if ch == 'Đ' || ch == 'đ' { 'd' } else { base };
+        let b = base.to_ascii_lowercase();
+        if b.is_ascii_alphabetic() && (ch as u32) >= FOLD_LO && (ch as u32) <= FOLD_HI {
+            fold[(ch as u32 - FOLD_LO) as usize] = b as u8;
+        }
+    }
+    // The eth look-alikes that real files carry instead of Đ/đ.
+    for ch in ['Ð', 'ð'] {
+        fold[(ch as u32 - FOLD_LO) as usize] = b'd';
+        letters.push(ch);
+    }
+    letters.sort_unstable();
+    letters.dedup();
+
+    let mut cp1258 = HashMap::new();
+    for line in CP1258_TSV.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 2 || cols[1].is_empty() {
+            continue;
+        }
+        let Ok(byte) = u8::from_str_radix(cols[0], 16) else {
+            continue;
+        };
+        let Some(cp) = cols[1]
+            .strip_prefix("U+")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32)
+        else {
+            continue;
+        };
+        // The byte as Windows-1252 would show it; only the Latin-1 range is unambiguous.
+        if byte >= 0xA0 {
+            let shown = char::from(byte);
+            if shown != cp {
+                cp1258.insert(shown, cp);
+            }
+        }
+    }
+
+    let is_letter = |c: char| c.is_ascii_alphabetic() || letters.binary_search(&c).is_ok();
+    let mut suspicious: Vec<char> = tcvn3
+        .keys()
+        .chain(vni.keys())
+        .flat_map(|k| k.chars())
+        .chain(cp1258.keys().copied())
+        .filter(|c| !is_letter(*c) && !c.is_ascii())
+        .collect();
+    suspicious.sort_unstable();
+    suspicious.dedup();
+
+    Tables {
+        fold,
+        letters,
+        suspicious,
+        tcvn3,
+        vni,
+        cp1258,
+    }
+}
+
+/// Is `c` a letter of the Vietnamese alphabet (ASCII or precomposed)?
+pub fn is_vietnamese_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || tables().letters.binary_search(&c).is_ok()
+}
+
+fn is_combining_mark(c: char) -> bool {
+    ('\u{0300}'..='\u{036F}').contains(&c)
+}
+
+/// Append the folded form of `s` (lower case, no diacritics, đ → d, single spaces, trimmed)
+/// to `out`. Legacy mojibake is not decoded here: call [`name_key`] for names.
+pub fn fold_into(s: &str, out: &mut String) {
+    let t = tables();
+    let mut pending_space = false;
+    let start = out.len();
+    for c in s.chars() {
+        if c.is_whitespace() {
+            pending_space = out.len() > start;
+            continue;
+        }
+        if is_combining_mark(c) {
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let cp = c as u32;
+        if (FOLD_LO..=FOLD_HI).contains(&cp) {
+            let f = t.fold[(cp - FOLD_LO) as usize];
+            if f != 0 {
+                out.push(f as char);
+                continue;
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// Does `s` fold (see [`fold_into`]) to `target`, which is folded ASCII? No allocation.
+pub fn folded_eq(s: &str, target: &str) -> bool {
+    let t = tables();
+    let mut want = target.bytes();
+    let mut pending_space = false;
+    let mut started = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            pending_space = started;
+            continue;
+        }
+        if is_combining_mark(c) {
+            continue;
+        }
+        if pending_space {
+            if want.next() != Some(b' ') {
+                return false;
+            }
+            pending_space = false;
+        }
+        started = true;
+        let f = if c.is_ascii() {
+            c.to_ascii_lowercase() as u8
+        } else {
+            let cp = c as u32;
+            if !(FOLD_LO..=FOLD_HI).contains(&cp) {
+                return false;
+            }
+            match t.fold[(cp - FOLD_LO) as usize] {
+                0 => return false,
+                f => f,
+            }
+        };
+        if want.next() != Some(f) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
+/// Folded form of `s`: see [`fold_into`].
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// Does the text carry legacy-encoding mojibake (TCVN3, VNI or Windows-1258 read as 1252)?
+pub fn looks_legacy(s: &str) -> bool {
+    let t = tables();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if c.is_ascii() {
+            prev_lower = c.is_ascii_lowercase();
+            continue;
+        }
+        if t.suspicious.binary_search(&c).is_ok() || ('\u{0080}'..='\u{009F}').contains(&c) {
+            return true;
+        }
+        // "NguyÔn", "TrÇn": a non-ASCII capital inside a lower-case word.
+        if prev_lower && c.is_uppercase() {
+            return true;
+        }
+        prev_lower = c.is_lowercase();
+    }
+    false
+}
+
+fn decode_pairs(s: &str, map: &HashMap<String, char>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut key = String::new();
+    while i < chars.len() {
+        if i + 1 < chars.len() {
+            key.clear();
+            key.push(chars[i]);
+            key.push(chars[i + 1]);
+            if let Some(&c) = map.get(&key) {
+                out.push(c);
+                i += 2;
+                continue;
+            }
+        }
+        key.clear();
+        key.push(chars[i]);
+        match map.get(&key) {
+            Some(&c) if !chars[i].is_ascii() => out.push(c),
+            _ => out.push(chars[i]),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn plausible_vietnamese(s: &str) -> bool {
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if c.is_whitespace() || matches!(c, '-' | '\'' | '.' | ',') {
+            prev_lower = false;
+            continue;
+        }
+        if !is_vietnamese_letter(c) || c == 'Ð' || c == 'ð' {
+            return false;
+        }
+        if prev_lower && c.is_uppercase() && !c.is_ascii() {
+            return false;
+        }
+        prev_lower = c.is_lowercase();
+    }
+    true
+}
+
+/// Decode legacy mojibake. Returns the decoded text (NFC) only when `s` looks legacy and one
+/// of TCVN3, VNI or Windows-1258 turns it into plausible Vietnamese.
+pub fn decode_legacy(s: &str) -> Option<String> {
+    if !looks_legacy(s) {
+        return None;
+    }
+    let t = tables();
+    let candidates = [
+        decode_pairs(s, &t.tcvn3),
+        decode_pairs(s, &t.vni),
+        s.chars()
+            .map(|c| t.cp1258.get(&c).copied().unwrap_or(c))
+            .collect::<String>(),
+    ];
+    // VNI spends two characters on a toned vowel where TCVN3 spends one: when both readings
+    // are plausible, the one that consumed more mojibake (the shorter text) is right.
+    candidates
+        .into_iter()
+        .map(|c| c.nfc().collect::<String>())
+        .filter(|c| c != s && plausible_vietnamese(c))
+        .min_by_key(|c| c.chars().count())
+}
+
+/// Is `s` a name in canonical form: NFC, trimmed, one space between syllables, each syllable
+/// capitalised (first letter upper, the rest lower), "Đ" rather than "Ð", no legacy mojibake?
+/// Never allocates for a canonical ASCII name.
+pub fn is_canonical_name(s: &str) -> bool {
+    if s.is_empty() || s.starts_with(' ') || s.ends_with(' ') {
+        return false;
+    }
+    if !s.is_ascii() {
+        if is_nfc_quick(s.chars()) != IsNormalized::Yes && s.nfc().ne(s.chars()) {
+            return false;
+        }
+        if looks_legacy(s) {
+            return false;
+        }
+    }
+    let mut at_start = true;
+    let mut prev_space = false;
+    for c in s.chars() {
+        if c == 'Ð' || c == 'ð' {
+            return false;
+        }
+        if c.is_whitespace() {
+            if c != ' ' || prev_space {
+                return false;
+            }
+            prev_space = true;
+            at_start = true;
+            continue;
+        }
+        prev_space = false;
+        if c == '\'' || c == '-' {
+            at_start = true;
+            continue;
+        }
+        if at_start {
+            if c.is_lowercase() {
+                return false;
+            }
+            at_start = false;
+        } else if c.is_uppercase() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The canonical form of a name (see [`is_canonical_name`]), decoding legacy text first.
+pub fn canonical_name(s: &str) -> String {
+    let decoded = decode_legacy(s);
+    let src = decoded.as_deref().unwrap_or(s);
+    let nfc: String = src
+        .chars()
+        .map(|c| match c {
+            'Ð' => 'Đ',
+            'ð' => 'đ',
+            c => c,
+        })
+        .nfc()
+        .collect();
+    let mut out = String::with_capacity(nfc.len());
+    for word in nfc.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let mut at_start = true;
+        for c in word.chars() {
+            if c == '\'' || c == '-' {
+                out.push(c);
+                at_start = true;
+                continue;
+            }
+            if at_start {
+                out.extend(c.to_uppercase());
+                at_start = false;
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        }
+    }
+    out
+}
+
+const TONE_MARKS: [char; 5] = ['\u{0300}', '\u{0301}', '\u{0303}', '\u{0309}', '\u{0323}'];
+
+/// Move the tone mark of one lower-case NFD syllable to the traditional position used in
+/// civil registers ("hoà" → "hòa", "thuỷ" → "thủy"): on the first vowel of an open "oa",
+/// "oe" or "uy" syllable (no final consonant, not after "qu").
+fn place_tone(syllable_nfd: &str, out: &mut String) {
+    let Some(tone) = syllable_nfd.chars().find(|c| TONE_MARKS.contains(c)) else {
+        out.push_str(syllable_nfd);
+        return;
+    };
+    // Units: a base letter followed by its non-tone marks (circumflex, breve, horn).
+    let mut units: Vec<(char, String)> = Vec::new();
+    for c in syllable_nfd.chars().filter(|c| !TONE_MARKS.contains(c)) {
+        match units.last_mut() {
+            Some(last) if is_combining_mark(c) => last.1.push(c),
+            _ => units.push((c, String::new())),
+        }
+    }
+    let n = units.len();
+    let plain_pair = n >= 2
+        && units[n - 2].1.is_empty()
+        && units[n - 1].1.is_empty()
+        && matches!(
+            (units[n - 2].0, units[n - 1].0),
+            ('o', 'a') | ('o', 'e') | ('u', 'y')
+        );
+    let after_qu = n >= 3 && units[n - 3].0 == 'q' && units[n - 2].0 == 'u';
+    if !plain_pair || after_qu {
+        out.push_str(syllable_nfd);
+        return;
+    }
+    let target = n - 2;
+    for (i, (base, marks)) in units.iter().enumerate() {
+        out.push(*base);
+        out.push_str(marks);
+        if i == target {
+            out.push(tone);
+        }
+    }
+}
+
+/// Comparison key of a name that keeps diacritics: legacy decoded, NFC, lower case, single
+/// spaces, "Ð" → "đ", one tone-mark placement. Two spellings of one name give one key.
+pub fn name_key(s: &str) -> String {
+    let decoded = decode_legacy(s);
+    let src = decoded.as_deref().unwrap_or(s);
+    let mut nfd = String::with_capacity(src.len() + 8);
+    for word in src.split_whitespace() {
+        let w: String = word
+            .chars()
+            .map(|c| match c {
+                'Ð' | 'Đ' | 'ð' => 'đ',
+                c => c,
+            })
+            .flat_map(|c| c.to_lowercase())
+            .nfd()
+            .collect();
+        if !nfd.is_empty() {
+            nfd.push(' ');
+        }
+        place_tone(&w, &mut nfd);
+    }
+    nfd.nfc().collect()
+}
+
+/// Folded comparison key of a name: like [`fold`] but with legacy text decoded first.
+pub fn name_fold(s: &str) -> String {
+    match decode_legacy(s) {
+        Some(d) => fold(&d),
+        None => fold(s),
+    }
+}
+
+/// A name split into family name (first syllable), middle names and given name (last
+/// syllable). Works on any form (canonical, folded, key).
+pub fn split_name(s: &str) -> (&str, &str, &str) {
+    let s = s.trim();
+    let first_end = s.find(char::is_whitespace).unwrap_or(s.len());
+    let last_start = s.rfind(char::is_whitespace).map(|i| i + 1).unwrap_or(0);
+    if last_start == 0 {
+        return ("", "", s);
+    }
+    let family = &s[..first_end];
+    let middle = s[first_end..last_start].trim();
+    (family, middle, &s[last_start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_diacritics_and_case() {
+        assert_eq!(fold("Nguyễn Thị  Ánh  Đào"), "nguyen thi anh dao");
+        assert_eq!(fold("ÐỖ VĂN HÙNG"), "do van hung");
+        // NFD input folds the same as NFC input.
+        let nfd: String = "Lê Hoàng Yến".nfd().collect();
+        assert_eq!(fold(&nfd), "le hoang yen");
+    }
+
+    #[test]
+    fn canonical_names() {
+        assert!(is_canonical_name("Nguyễn Văn An"));
+        assert!(is_canonical_name("Nguyen Van An"));
+        assert!(!is_canonical_name("NGUYỄN VĂN AN"));
+        assert!(!is_canonical_name("nguyễn văn an"));
+        assert!(!is_canonical_name("Nguyễn  Văn An"));
+        assert!(!is_canonical_name(" Nguyễn Văn An"));
+        assert!(!is_canonical_name("Ðỗ Văn Hùng"));
+        let nfd: String = "Trần Thị Hương".nfd().collect();
+        assert!(!is_canonical_name(&nfd));
+        assert_eq!(canonical_name(&nfd), "Trần Thị Hương");
+        assert_eq!(canonical_name("  ÐỖ  văn HÙNG "), "Đỗ Văn Hùng");
+        assert_eq!(canonical_name("H'hen niê"), "H'Hen Niê");
+    }
+
+    #[test]
+    fn legacy_tcvn3_and_vni_are_decoded() {
+        // TCVN3 bytes shown as Windows-1252.
+        assert_eq!(
+            decode_legacy("NguyÔn V¨n H¶i").as_deref(),
+            Some("Nguyễn Văn Hải")
+        );
+        assert_eq!(
+            decode_legacy("TrÇn ThÞ Hoµng").as_deref(),
+            Some("Trần Thị Hoàng")
+        );
+        assert_eq!(canonical_name("§inh ThÞ Th¶o"), "Đinh Thị Thảo");
+        // VNI-Windows shown as Windows-1252.
+        assert_eq!(
+            decode_legacy("Nguyeãn Vaên Haûi").as_deref(),
+            Some("Nguyễn Văn Hải")
+        );
+        assert_eq!(decode_legacy("Vieät").as_deref(), Some("Việt"));
+        assert_eq!(decode_legacy("Cöôøng").as_deref(), Some("Cường"));
+        // Proper Unicode is left alone.
+        assert_eq!(decode_legacy("Nguyễn Văn Hải"), None);
+        assert_eq!(decode_legacy("Ông Ích Khiêm"), None);
+        assert!(!is_canonical_name("NguyÔn V¨n H¶i"));
+    }
+
+    #[test]
+    fn windows_1258_is_decoded() {
+        // "Nguyễn" in Windows-1258 is "Nguyê" + combining tilde (0xDE, shown as Þ) + "n".
+        assert_eq!(decode_legacy("NguyêÞn").as_deref(), Some("Nguyễn"));
+    }
+
+    #[test]
+    fn name_key_ignores_tone_placement_and_form() {
+        assert_eq!(name_key("Nguyễn Thị Hoà"), name_key("NGUYỄN THỊ HÒA"));
+        assert_eq!(name_key("Lê Thuỷ"), name_key("lê thủy"));
+        assert_eq!(name_key("Ðặng  Quý"), name_key("Đặng Quý"));
+        assert_ne!(name_key("Lê Thủy"), name_key("Lê Thúy"));
+        let nfd: String = "Phạm Hoà".nfd().collect();
+        assert_eq!(name_key(&nfd), name_key("Phạm Hòa"));
+        assert_eq!(name_key("Hoàng Văn Toàn"), "hoàng văn toàn");
+    }
+
+    #[test]
+    fn names_split_into_family_middle_given() {
+        assert_eq!(
+            split_name("Nguyễn Thị Minh Khai"),
+            ("Nguyễn", "Thị Minh", "Khai")
+        );
+        assert_eq!(split_name("Lê Lợi"), ("Lê", "", "Lợi"));
+        assert_eq!(split_name("Lợi"), ("", "", "Lợi"));
+    }
+}
