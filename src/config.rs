@@ -1,0 +1,105 @@
+//! The TOML configuration file (`check --config FILE`).
+//!
+//! ```toml
+//! [columns]                 # any header → canonical column, for every input file
+//! "Họ tên công dân" = "full_name"
+//! "Số giấy tờ" = "personal_id"
+//!
+//! [expected_fields]         # what field.missing reports, per source (replaces the default)
+//! residents = ["full_name", "birth_date", "sex", "commune_code", "household_id"]
+//! vaccination = ["full_name", "birth_date", "dose_date"]
+//!
+//! [matching]
+//! threshold = 0.9           # match probability above which a pair is a duplicate
+//! link_threshold = 0.9      # … and a linked row is given a resident
+//! max_block_size = 2000     # larger blocks are skipped and counted in the summary
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::schema::CANONICAL;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    #[serde(default)]
+    pub expected_fields: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub matching: MatchingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingConfig {
+    pub threshold: f64,
+    pub link_threshold: f64,
+    pub max_block_size: usize,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        MatchingConfig {
+            threshold: 0.9,
+            link_threshold: 0.9,
+            max_block_size: 2000,
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::input(path, "the config file does not exist"),
+            std::io::ErrorKind::InvalidData => {
+                Error::input(path, "the config file is not valid UTF-8")
+            }
+            _ => Error::input(path, format!("the config file cannot be read ({e})")),
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|e| {
+            let msg = e.message().to_string();
+            Error::input(path, format!("the config file is not valid: {msg}"))
+        })?;
+        for (header, canon) in &cfg.columns {
+            if !CANONICAL.contains(&canon.as_str()) {
+                return Err(Error::input(
+                    path,
+                    format!("[columns] maps \"{header}\" to \"{canon}\", which is not a column lamsach knows"),
+                ));
+            }
+        }
+        for (source, fields) in &cfg.expected_fields {
+            if let Some(f) = fields.iter().find(|f| !CANONICAL.contains(&f.as_str())) {
+                return Err(Error::input(
+                    path,
+                    format!("[expected_fields] {source} lists \"{f}\", which is not a column lamsach knows"),
+                ));
+            }
+        }
+        let m = &cfg.matching;
+        if !(0.0..=1.0).contains(&m.threshold) || !(0.0..=1.0).contains(&m.link_threshold) {
+            return Err(Error::input(
+                path,
+                "[matching] thresholds must be between 0 and 1",
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// The canonical column a header is mapped to by this config, if any.
+    pub fn mapped_column(&self, header: &str) -> Option<&str> {
+        let h = header.trim();
+        self.columns
+            .iter()
+            .find(|(k, _)| {
+                k.trim() == h || crate::schema::fold_header(k) == crate::schema::fold_header(h)
+            })
+            .map(|(_, v)| v.as_str())
+    }
+}
