@@ -1,0 +1,758 @@
+//! What `check` writes: the Parquet correction queues, the per-commune fix lists, and the
+//! summary in the ministry's indicator groups.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::matching::{ClusterMember, Link, MatchResult, Pair};
+use crate::output::Staging;
+use crate::pipeline::{CheckOptions, Timings};
+use crate::rules::{CheckInput, Finding, Group, RowRef, Rule};
+
+/// The findings, pairs and links of a run as the outputs present them (after `--province`).
+pub struct View<'a> {
+    pub input: &'a CheckInput<'a>,
+    pub findings: Vec<Finding>,
+    pub pairs: Vec<&'a Pair>,
+    pub clusters: Vec<&'a ClusterMember>,
+    pub links: Vec<&'a Link>,
+    pub matches: &'a MatchResult,
+    pub province: Option<&'a str>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(
+        input: &'a CheckInput<'a>,
+        findings: Vec<Finding>,
+        matches: &'a MatchResult,
+        province: Option<&'a str>,
+    ) -> Self {
+        let in_prov = |r: RowRef| match province {
+            None => true,
+            Some(p) => {
+                input.tables[r.source as usize]
+                    .col("province_code")
+                    .get(r.row as usize)
+                    == p
+            }
+        };
+        let findings = findings
+            .into_iter()
+            .filter(|f| in_prov(f.at) || f.related.is_some_and(in_prov))
+            .collect();
+        let pairs: Vec<&Pair> = matches
+            .pairs
+            .iter()
+            .filter(|p| in_prov(p.a) || in_prov(p.b))
+            .collect();
+        let kept: BTreeSet<u32> = pairs.iter().map(|p| p.cluster).collect();
+        let clusters = matches
+            .clusters
+            .iter()
+            .filter(|c| kept.contains(&c.cluster))
+            .collect();
+        let links = matches
+            .links
+            .iter()
+            .filter(|l| {
+                in_prov(l.at)
+                    || in_prov(RowRef {
+                        source: 0,
+                        row: l.resident,
+                    })
+            })
+            .collect();
+        View {
+            input,
+            findings,
+            pairs,
+            clusters,
+            links,
+            matches,
+            province,
+        }
+    }
+
+    fn cell(&self, r: RowRef, col: &str) -> &str {
+        self.input.tables[r.source as usize]
+            .col(col)
+            .get(r.row as usize)
+    }
+
+    fn source(&self, r: RowRef) -> &str {
+        &self.input.tables[r.source as usize].name
+    }
+}
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+/// Schema of `findings.parquet`.
+pub fn findings_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("source"),
+        utf8("record_id"),
+        utf8("province_code"),
+        utf8("commune_code"),
+        utf8("group"),
+        utf8("rule"),
+        utf8("field"),
+        utf8("value"),
+        utf8("suggestion"),
+        utf8("related_record_id"),
+        Field::new("score", DataType::Float64, true),
+        utf8("related_source"),
+        utf8("note"),
+    ]))
+}
+
+/// Schema of `duplicates.parquet`.
+pub fn duplicates_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("record_id_a"),
+        utf8("source_a"),
+        utf8("record_id_b"),
+        utf8("source_b"),
+        Field::new("probability", DataType::Float64, false),
+        utf8("scope"),
+        Field::new("cluster_id", DataType::Utf8, false),
+        utf8("levels"),
+    ]))
+}
+
+/// Schema of `clusters.parquet`.
+pub fn clusters_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("source"),
+        utf8("record_id"),
+        Field::new("cluster_id", DataType::Utf8, false),
+        Field::new("keep", DataType::Boolean, false),
+    ]))
+}
+
+/// Schema of `links.parquet`.
+pub fn links_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("source"),
+        utf8("record_id"),
+        utf8("resident_record_id"),
+        utf8("personal_id"),
+        Field::new("probability", DataType::Float64, false),
+    ]))
+}
+
+fn finish(builders: Vec<StringBuilder>) -> Vec<ArrayRef> {
+    builders
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
+        .collect()
+}
+
+fn cluster_id(c: u32) -> String {
+    format!("C{c:08}")
+}
+
+const BATCH_ROWS: usize = 256 * 1024;
+
+fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
+    let schema = findings_schema();
+    view.findings
+        .par_chunks(BATCH_ROWS)
+        .map(|chunk| {
+            let mut s: Vec<StringBuilder> = (0..12).map(|_| StringBuilder::new()).collect();
+            let mut score = Float64Builder::with_capacity(chunk.len());
+            for f in chunk {
+                s[0].append_value(view.source(f.at));
+                s[1].append_value(view.cell(f.at, "record_id"));
+                s[2].append_value(view.cell(f.at, "province_code"));
+                s[3].append_value(view.cell(f.at, "commune_code"));
+                s[4].append_value(f.rule.group().code());
+                s[5].append_value(f.rule.code());
+                s[6].append_value(f.field);
+                s[7].append_option(f.value.as_deref());
+                s[8].append_option(f.suggestion.as_deref());
+                s[9].append_option(f.related.map(|r| view.cell(r, "record_id")));
+                score.append_option(f.score);
+                s[10].append_option(f.related.map(|r| view.source(r)));
+                s[11].append_option(f.note.as_deref());
+            }
+            let mut cols = finish(s);
+            cols.insert(10, Arc::new(score.finish()));
+            crate::output::batch(&schema, cols)
+        })
+        .collect()
+}
+
+/// Write the Parquet correction queues.
+pub fn write_tables(staging: &Staging, view: &View) -> Result<()> {
+    staging.write_parquet(
+        "findings.parquet",
+        findings_schema(),
+        &findings_batches(view)?,
+    )?;
+
+    let mut s: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
+    let mut prob = Float64Builder::new();
+    let mut cid = StringBuilder::new();
+    for p in &view.pairs {
+        s[0].append_value(view.cell(p.a, "record_id"));
+        s[1].append_value(view.source(p.a));
+        s[2].append_value(view.cell(p.b, "record_id"));
+        s[3].append_value(view.source(p.b));
+        prob.append_value(p.probability);
+        s[4].append_value(if p.in_province {
+            "in_province"
+        } else {
+            "out_of_province"
+        });
+        cid.append_value(cluster_id(p.cluster));
+    }
+    let mut levels = StringBuilder::new();
+    for p in &view.pairs {
+        levels.append_value(&p.levels);
+    }
+    let mut c = finish(s);
+    let scope = c.pop().expect("scope");
+    c.push(Arc::new(prob.finish()));
+    c.push(scope);
+    c.push(Arc::new(cid.finish()));
+    c.push(Arc::new(levels.finish()));
+    let schema = duplicates_schema();
+    staging.write_parquet(
+        "duplicates.parquet",
+        schema.clone(),
+        &[crate::output::batch(&schema, c)?],
+    )?;
+
+    let (mut src, mut rid, mut cl) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut keep = BooleanBuilder::new();
+    for m in &view.clusters {
+        src.append_value(view.source(m.at));
+        rid.append_value(view.cell(m.at, "record_id"));
+        cl.append_value(cluster_id(m.cluster));
+        keep.append_value(m.keep);
+    }
+    let schema = clusters_schema();
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(src.finish()),
+        Arc::new(rid.finish()),
+        Arc::new(cl.finish()),
+        Arc::new(keep.finish()),
+    ];
+    staging.write_parquet(
+        "clusters.parquet",
+        schema.clone(),
+        &[crate::output::batch(&schema, cols)?],
+    )?;
+
+    let mut s: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();
+    let mut prob = Float64Builder::new();
+    for l in &view.links {
+        let res = RowRef {
+            source: 0,
+            row: l.resident,
+        };
+        s[0].append_value(view.source(l.at));
+        s[1].append_value(view.cell(l.at, "record_id"));
+        s[2].append_value(view.cell(res, "record_id"));
+        s[3].append_value(view.cell(res, "personal_id"));
+        prob.append_value(l.probability);
+    }
+    let mut cols = finish(s);
+    cols.push(Arc::new(prob.finish()));
+    let schema = links_schema();
+    staging.write_parquet(
+        "links.parquet",
+        schema.clone(),
+        &[crate::output::batch(&schema, cols)?],
+    )
+}
+
+// ------------------------------------------------------------------ fix lists
+
+/// Column headers of the fix lists, in Vietnamese.
+pub const FIXLIST_HEADERS: &[&str] = &[
+    "Nguồn",
+    "Mã bản ghi",
+    "Số định danh",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Nhóm",
+    "Quy tắc",
+    "Mô tả",
+    "Trường",
+    "Giá trị hiện tại",
+    "Đề xuất sửa",
+    "Bản ghi liên quan",
+    "Xác suất trùng",
+    "Ghi chú",
+];
+
+fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
+    vec![
+        view.source(f.at).to_string(),
+        view.cell(f.at, "record_id").to_string(),
+        view.cell(f.at, "personal_id").to_string(),
+        view.cell(f.at, "full_name").to_string(),
+        view.cell(f.at, "birth_date").to_string(),
+        view.cell(f.at, "sex").to_string(),
+        f.rule.group().label_vi().to_string(),
+        f.rule.code().to_string(),
+        f.rule.description_vi().to_string(),
+        crate::schema::vietnamese_label(f.field).to_string(),
+        f.value.clone().unwrap_or_default(),
+        f.suggestion.clone().unwrap_or_default(),
+        f.related
+            .map(|r| format!("{} {}", view.source(r), view.cell(r, "record_id")))
+            .unwrap_or_default(),
+        f.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
+        f.note.clone().unwrap_or_default(),
+    ]
+}
+
+fn csv_escape(s: &str, out: &mut String) {
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// A commune code safe to use as a file name ("khong_ro" when the record has none).
+fn commune_file(code: &str) -> String {
+    let c: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if c.is_empty() {
+        "khong_ro".to_string()
+    } else {
+        c
+    }
+}
+
+/// Write `fixlists/<commune_code>.csv` (UTF-8 with BOM) and `.xlsx`, one per commune with
+/// findings, rows sorted by group then rule.
+pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
+    let mut by_commune: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+    for f in &view.findings {
+        by_commune
+            .entry(commune_file(view.cell(f.at, "commune_code")))
+            .or_default()
+            .push(f);
+    }
+    by_commune.par_iter().try_for_each(|(commune, findings)| {
+        let mut rows: Vec<&Finding> = findings.clone();
+        rows.sort_by_key(|f| (f.rule.group(), f.rule, f.at));
+        let mut csv = String::from("\u{feff}");
+        for (i, h) in FIXLIST_HEADERS.iter().enumerate() {
+            if i > 0 {
+                csv.push(',');
+            }
+            csv.push_str(h);
+        }
+        csv.push_str("\r\n");
+        let table: Vec<(Group, Vec<String>)> = rows
+            .iter()
+            .map(|f| (f.rule.group(), fixlist_row(view, f)))
+            .collect();
+        for (_, row) in &table {
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    csv.push(',');
+                }
+                csv_escape(cell, &mut csv);
+            }
+            csv.push_str("\r\n");
+        }
+        staging.write_bytes(&format!("fixlists/{commune}.csv"), csv.as_bytes())?;
+        let xlsx = fixlist_xlsx(commune, &table)
+            .map_err(|e| Error::output(&staging.dir().join("fixlists"), e))?;
+        staging.write_bytes(&format!("fixlists/{commune}.xlsx"), &xlsx)
+    })
+}
+
+fn fixlist_xlsx(
+    commune: &str,
+    table: &[(Group, Vec<String>)],
+) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let reference = crate::reference::reference();
+    let first = wb.add_worksheet();
+    first.set_name("Tổng hợp")?;
+    let commune_name = reference
+        .commune(commune)
+        .map(|c| {
+            let prov = reference.province_name(&c.province_code).unwrap_or("");
+            format!("{} — {}", c.full_name, prov)
+        })
+        .unwrap_or_else(|| "không rõ trong danh mục 2025".to_string());
+    first.write_with_format(0, 0, "Mã xã", &bold)?;
+    first.write(0, 1, commune)?;
+    first.write_with_format(1, 0, "Tên xã", &bold)?;
+    first.write(1, 1, commune_name)?;
+    first.write_with_format(3, 0, "Nhóm", &bold)?;
+    first.write_with_format(3, 1, "Số trường hợp", &bold)?;
+    for (i, g) in Group::ALL.iter().enumerate() {
+        let n = table.iter().filter(|(tg, _)| tg == g).count();
+        first.write(4 + i as u32, 0, g.label_vi())?;
+        first.write(4 + i as u32, 1, n as u32)?;
+    }
+    first.set_column_width(0, 18)?;
+    first.set_column_width(1, 40)?;
+    for g in Group::ALL {
+        let ws = wb.add_worksheet();
+        ws.set_name(g.label_vi())?;
+        for (c, h) in FIXLIST_HEADERS.iter().enumerate() {
+            ws.write_with_format(0, c as u16, *h, &bold)?;
+        }
+        for (r, (_, row)) in (1u32..).zip(table.iter().filter(|(tg, _)| *tg == g)) {
+            for (c, cell) in row.iter().enumerate() {
+                ws.write(r, c as u16, cell)?;
+            }
+        }
+        ws.set_freeze_panes(1, 0)?;
+    }
+    wb.save_to_buffer()
+}
+
+// ------------------------------------------------------------------ summary
+
+/// The ministry's indicator groups (SPEC §3), with the rules counted toward each.
+pub struct Indicator {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub rules: &'static [Rule],
+    /// Only findings on sources whose name matches one of these (for the extract groups).
+    pub sources: &'static [&'static str],
+}
+
+pub const INDICATORS: &[Indicator] = &[
+    Indicator {
+        key: "1_huy_xac_lap_lai_so_ddcn",
+        label: "(1) Hủy, xác lập lại số định danh cá nhân",
+        rules: &[
+            Rule::IdShared,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "2_cap_nhat_cmnd_9_so",
+        label: "(2) Cập nhật thông tin CMND 9 số",
+        rules: &[
+            Rule::CmndMapped,
+            Rule::CmndUnmapped,
+            Rule::CmndFormat,
+            Rule::IdOldCmnd,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "3a_ho_khong_co_chu_ho",
+        label: "(3) Hộ không có chủ hộ",
+        rules: &[Rule::HouseholdNoHead],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "3b_ho_nhieu_chu_ho",
+        label: "(3) Hộ có nhiều hơn 01 chủ hộ",
+        rules: &[Rule::HouseholdMultipleHeads],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "4a_xoa_trung_trong_tinh",
+        label: "(4) Xóa trùng thông tin công dân trong tỉnh",
+        rules: &[Rule::DupInProvince],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "4b_xoa_trung_ngoai_tinh",
+        label: "(4) Xóa trùng thông tin công dân ngoài tỉnh",
+        rules: &[Rule::DupOutOfProvince],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "5_cap_nhat_truong_con_thieu",
+        label: "(5) Cập nhật các trường thông tin còn thiếu",
+        rules: &[Rule::FieldMissing, Rule::IdMissing],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "6_lam_sach_pham_nhan",
+        label: "(6) Làm sạch dữ liệu phạm nhân",
+        rules: Rule::ALL,
+        sources: &[
+            "pham_nhan",
+            "phamnhan",
+            "prisoners",
+            "prisoner",
+            "pham-nhan",
+        ],
+    },
+    Indicator {
+        key: "7_lam_sach_khu_cong_nghiep",
+        label: "(7) Làm sạch dữ liệu tại các khu công nghiệp",
+        rules: Rule::ALL,
+        sources: &[
+            "kcn",
+            "khu_cong_nghiep",
+            "khucongnghiep",
+            "industrial",
+            "workers",
+            "cong_nhan",
+        ],
+    },
+    Indicator {
+        key: "sai_cau_truc_so_ddcn",
+        label: "Sai cấu trúc số định danh cá nhân",
+        rules: &[
+            Rule::IdFormat,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "tiem_chung_khong_co_cccd",
+        label: "Tiêm chủng: không có CCCD",
+        rules: &[Rule::IdMissing],
+        sources: &["vaccination"],
+    },
+    Indicator {
+        key: "tiem_chung_sai_dinh_dang",
+        label: "Tiêm chủng: sai định dạng",
+        rules: &[
+            Rule::IdFormat,
+            Rule::IdPhoneNumber,
+            Rule::IdOldCmnd,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["vaccination"],
+    },
+    Indicator {
+        key: "tiem_chung_sai_thong_tin",
+        label: "Tiêm chủng: sai thông tin",
+        rules: &[Rule::XrefMismatch, Rule::XrefNotFound],
+        sources: &["vaccination"],
+    },
+];
+
+fn source_matches(name: &str, patterns: &[&str]) -> bool {
+    let folded = crate::schema::fold_header(name);
+    patterns.iter().any(|p| folded == *p || folded.contains(p))
+}
+
+/// Count, per indicator, the distinct records (and for households, the households).
+pub fn indicator_counts(view: &View) -> Vec<(&'static Indicator, usize, Option<usize>)> {
+    INDICATORS
+        .iter()
+        .map(|ind| {
+            let mut records: BTreeSet<RowRef> = BTreeSet::new();
+            let mut households: BTreeSet<&str> = BTreeSet::new();
+            for f in &view.findings {
+                let src = view.source(f.at);
+                if ind.rules.contains(&f.rule) && source_matches(src, ind.sources) {
+                    records.insert(f.at);
+                    if matches!(f.rule, Rule::HouseholdNoHead | Rule::HouseholdMultipleHeads) {
+                        households.insert(f.value.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            let hh = ind.key.starts_with('3').then_some(households.len());
+            (ind, records.len(), hh)
+        })
+        .collect()
+}
+
+/// Build `summary.json`.
+pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &CheckOptions) -> Value {
+    let input = view.input;
+    let mut rows_read = BTreeMap::new();
+    for t in input.tables {
+        rows_read.insert(t.name.clone(), t.len());
+    }
+    if let Some(t) = input.cmnd_map {
+        rows_read.insert("cmnd_map".to_string(), t.len());
+    }
+    if let Some(t) = input.deaths {
+        rows_read.insert("deaths".to_string(), t.len());
+    }
+    let mut per_rule: BTreeMap<&str, usize> = Rule::ALL.iter().map(|r| (r.code(), 0)).collect();
+    let mut per_group: BTreeMap<&str, usize> = Group::ALL.iter().map(|g| (g.code(), 0)).collect();
+    let mut per_source: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    let mut per_commune: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut flagged: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for f in &view.findings {
+        *per_rule.entry(f.rule.code()).or_default() += 1;
+        *per_group.entry(f.rule.group().code()).or_default() += 1;
+        *per_source
+            .entry(view.source(f.at))
+            .or_default()
+            .entry(f.rule.code())
+            .or_default() += 1;
+        *per_commune
+            .entry(view.cell(f.at, "commune_code"))
+            .or_default() += 1;
+        flagged
+            .entry(view.source(f.at))
+            .or_default()
+            .insert(f.at.row);
+    }
+    // Every input row is accounted for: rows with at least one finding, and clean rows.
+    let accounting: BTreeMap<&str, Value> = input
+        .tables
+        .iter()
+        .map(|t| {
+            let with = flagged.get(t.name.as_str()).map_or(0, BTreeSet::len);
+            let (in_scope, out_of_scope) = match view.province {
+                None => (t.len(), 0),
+                Some(p) => {
+                    let c = t.col("province_code");
+                    let n = (0..t.len()).filter(|&r| c.get(r) == p).count();
+                    (n, t.len() - n)
+                }
+            };
+            (
+                t.name.as_str(),
+                json!({
+                    "rows_read": t.len(),
+                    "rows_with_findings": with,
+                    "rows_without_findings": t.len() - with,
+                    "rows_in_scope": in_scope,
+                    "rows_outside_province": out_of_scope,
+                }),
+            )
+        })
+        .collect();
+    let indicators: Vec<Value> = indicator_counts(view)
+        .into_iter()
+        .map(|(ind, n, hh)| {
+            let mut v = json!({"key": ind.key, "label": ind.label, "records": n});
+            if let Some(h) = hh {
+                v["households"] = json!(h);
+            }
+            v
+        })
+        .collect();
+    let timings: BTreeMap<&str, f64> = timings
+        .0
+        .iter()
+        .map(|(k, v)| (*k, (*v * 1000.0).round() / 1000.0))
+        .collect();
+    let kinds: BTreeMap<&str, &str> = input
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.kind.label()))
+        .collect();
+    json!({
+        "lamsach_version": env!("CARGO_PKG_VERSION"),
+        "as_of": opts.as_of.to_string(),
+        "province": opts.province,
+        "sources": kinds,
+        "rows_read": rows_read,
+        "accounting": accounting,
+        "findings_total": view.findings.len(),
+        "findings_per_rule": per_rule,
+        "findings_per_group": per_group,
+        "findings_per_source": per_source,
+        "findings_per_commune": per_commune,
+        "indicators": indicators,
+        "duplicates": {
+            "pairs": view.pairs.len(),
+            "clusters": view.clusters.iter().map(|c| c.cluster).collect::<BTreeSet<_>>().len(),
+            "links": view.links.len(),
+            "pairs_compared": view.matches.pairs_compared,
+            "blocks_skipped_pairs": view.matches.blocks_skipped,
+        },
+        "warnings": warnings,
+        "timings_seconds": timings,
+    })
+}
+
+/// The summary as a readable Vietnamese table, printed at the end of `check` and `demo`.
+pub fn render_summary(summary: &Value) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "lamsach — kết quả kiểm tra (ngày tham chiếu {})",
+        summary["as_of"].as_str().unwrap_or("")
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{:<44} {:>12}", "Số bản ghi đã đọc", "");
+    if let Some(m) = summary["rows_read"].as_object() {
+        for (k, v) in m {
+            let _ = writeln!(s, "  {:<42} {:>12}", k, v.as_u64().unwrap_or(0));
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{:<44} {:>12}", "Phát hiện theo nhóm", "");
+    let labels = [
+        ("dung", "Đúng"),
+        ("du", "Đủ"),
+        ("sach", "Sạch"),
+        ("song", "Sống"),
+    ];
+    for (code, label) in labels {
+        let n = summary["findings_per_group"][code].as_u64().unwrap_or(0);
+        let _ = writeln!(s, "  {:<42} {:>12}", label, n);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{:<44} {:>12}", "Chỉ tiêu", "Bản ghi");
+    if let Some(list) = summary["indicators"].as_array() {
+        for ind in list {
+            let label = ind["label"].as_str().unwrap_or("");
+            let n = ind["records"].as_u64().unwrap_or(0);
+            let hh = ind["households"]
+                .as_u64()
+                .map(|h| format!(" ({h} hộ)"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {:<42} {:>12}{}", label, n, hh);
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{:<44} {:>12}", "Quy tắc", "Phát hiện");
+    if let Some(m) = summary["findings_per_rule"].as_object() {
+        for (k, v) in m {
+            let n = v.as_u64().unwrap_or(0);
+            if n > 0 {
+                let _ = writeln!(s, "  {:<42} {:>12}", k, n);
+            }
+        }
+    }
+    let d = &summary["duplicates"];
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Cặp trùng: {}  ·  cụm: {}  ·  liên kết đề xuất: {}",
+        d["pairs"], d["clusters"], d["links"]
+    );
+    if let Some(w) = summary["warnings"].as_array() {
+        for w in w {
+            let _ = writeln!(s, "Cảnh báo: {}", w.as_str().unwrap_or(""));
+        }
+    }
+    let total = summary["timings_seconds"]["total"].as_f64().unwrap_or(0.0);
+    let _ = writeln!(s, "Thời gian: {total:.2} s");
+    s
+}

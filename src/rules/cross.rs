@@ -1,0 +1,327 @@
+//! Rules across rows and sources: shared IDs, CMND resolution, linked records checked against
+//! the residents, and the deaths registry.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use super::{CheckInput, Finding, RowRef, Rule, TableRule};
+use crate::compare::{compare_dates, compare_names, plausibly_same_person, DateLevel, NameLevel};
+use crate::dates::{parse_date, PDate};
+use crate::ids::{classify_cmnd, classify_id, id_string, CmndClass, IdClass};
+use crate::schema::SourceKind;
+
+fn at(source: usize, row: u32) -> RowRef {
+    RowRef {
+        source: source as u16,
+        row,
+    }
+}
+
+/// `id.shared`: one personal_id on resident records of two different people.
+pub struct SharedId;
+
+impl TableRule for SharedId {
+    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
+        let (table, prepared) = input.residents();
+        let names = table.col("full_name");
+        let groups: Vec<&[(u64, u32)]> = input.pid_index.shared_groups().collect();
+        let found: Vec<Vec<Finding>> = groups
+            .par_iter()
+            .map(|group| {
+                let mut out = Vec::new();
+                for (i, &(pid, a)) in group.iter().enumerate() {
+                    for &(_, b) in &group[i + 1..] {
+                        let (ra, rb) = (a as usize, b as usize);
+                        if plausibly_same_person(
+                            names.get(ra),
+                            prepared.birth(ra),
+                            names.get(rb),
+                            prepared.birth(rb),
+                        ) {
+                            continue; // one person registered twice: a duplicate, not a shared ID
+                        }
+                        let id = id_string(pid);
+                        out.push(
+                            Finding::new(at(0, a), Rule::IdShared, "personal_id")
+                                .value(id.clone())
+                                .related(at(0, b), None),
+                        );
+                        out.push(
+                            Finding::new(at(0, b), Rule::IdShared, "personal_id")
+                                .value(id)
+                                .related(at(0, a), None),
+                        );
+                    }
+                }
+                out
+            })
+            .collect();
+        out.extend(found.into_iter().flatten());
+    }
+}
+
+/// A CMND as a map key: its digits and length (9 or 12).
+fn cmnd_key(value: u64, len: u8) -> u64 {
+    ((len as u64) << 56) | value
+}
+
+/// `cmnd.mapped` / `cmnd.unmapped`: a record without a valid personal ID carries an old CMND
+/// (in old_id, or in personal_id itself); resolve it through the crosswalk and through the
+/// residents' own old_id column.
+pub struct CmndResolution;
+
+impl TableRule for CmndResolution {
+    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
+        // CMND → the personal IDs it is known to belong to.
+        let mut known: HashMap<u64, Vec<u64>> = HashMap::new();
+        let mut add = |key: u64, pid: u64| {
+            let v = known.entry(key).or_default();
+            if !v.contains(&pid) {
+                v.push(pid);
+            }
+        };
+        if let Some(map) = input.cmnd_map {
+            let (old, pid) = (map.col("old_id"), map.col("personal_id"));
+            for r in 0..map.len() {
+                let (class, value, len) = classify_cmnd(old.get(r));
+                let p = classify_id(pid.get(r));
+                if class != CmndClass::Missing && class != CmndClass::BadLength && p.is_valid() {
+                    add(cmnd_key(value, len), p.value);
+                }
+            }
+        }
+        let (residents, rp) = input.residents();
+        let old = residents.col("old_id");
+        if old.is_present() {
+            for r in 0..residents.len() {
+                if rp.rows[r].pid.is_valid() {
+                    let (class, value, len) = classify_cmnd(old.get(r));
+                    if class != CmndClass::Missing && class != CmndClass::BadLength {
+                        add(cmnd_key(value, len), rp.rows[r].pid.value);
+                    }
+                }
+            }
+        }
+        for (s, table) in input.tables.iter().enumerate() {
+            let prepared = &input.prepared[s];
+            let old = table.col("old_id");
+            let pid_col = table.col("personal_id");
+            for r in 0..table.len() {
+                let facts = prepared.rows[r];
+                if facts.pid.personal_id().is_some() {
+                    continue;
+                }
+                // The CMND: in personal_id itself, else in old_id.
+                let (field, raw, key) = if facts.pid.class == IdClass::OldCmnd {
+                    ("personal_id", pid_col.get(r), cmnd_key(facts.pid.value, 9))
+                } else {
+                    let raw = old.get(r);
+                    let (class, value, len) = classify_cmnd(raw);
+                    if matches!(class, CmndClass::Missing | CmndClass::BadLength) {
+                        continue;
+                    }
+                    ("old_id", raw, cmnd_key(value, len))
+                };
+                let here = at(s, r as u32);
+                match known.get(&key).map(Vec::as_slice) {
+                    Some([pid]) => out.push(
+                        Finding::new(here, Rule::CmndMapped, field)
+                            .value(raw)
+                            .suggest(id_string(*pid)),
+                    ),
+                    Some(many) => out.push(
+                        Finding::new(here, Rule::CmndUnmapped, field)
+                            .value(raw)
+                            .note(format!(
+                                "CMND khớp với {} số định danh khác nhau: cần xác minh",
+                                many.len()
+                            )),
+                    ),
+                    None => out.push(
+                        Finding::new(here, Rule::CmndUnmapped, field)
+                            .value(raw)
+                            .note("không tra được số định danh"),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// `xref.not_found` / `xref.mismatch`: a linked record's well-formed personal_id is not among
+/// the residents, or its name, birth date or sex disagree with that resident.
+pub struct CrossReference;
+
+impl TableRule for CrossReference {
+    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
+        let (residents, rp) = input.residents();
+        let (r_name, r_birth, r_sex) = (
+            residents.col("full_name"),
+            residents.col("birth_date"),
+            residents.col("sex"),
+        );
+        for (s, table) in input.tables.iter().enumerate() {
+            if !table.kind.is_linked() {
+                continue;
+            }
+            let prepared = &input.prepared[s];
+            let (name, birth, sex) = (
+                table.col("full_name"),
+                table.col("birth_date"),
+                table.col("sex"),
+            );
+            let found: Vec<Vec<Finding>> = (0..table.len())
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|r| {
+                    let mut out = Vec::new();
+                    let facts = prepared.rows[r];
+                    if !facts.pid.is_valid() {
+                        return out;
+                    }
+                    let here = at(s, r as u32);
+                    let candidates: Vec<u32> = input.pid_index.rows(facts.pid.value).collect();
+                    let Some(&first) = candidates.first() else {
+                        out.push(
+                            Finding::new(here, Rule::XrefNotFound, "personal_id")
+                                .value(table.col("personal_id").get(r)),
+                        );
+                        return out;
+                    };
+                    // Compare with the best-agreeing resident carrying the ID.
+                    let res = candidates
+                        .iter()
+                        .copied()
+                        .min_by_key(|&c| compare_names(name.get(r), r_name.get(c as usize)))
+                        .unwrap_or(first) as usize;
+                    let name_level = compare_names(name.get(r), r_name.get(res));
+                    let same_name = name_level <= NameLevel::MiddleDiffers;
+                    let rel = at(0, res as u32);
+                    if name_level > NameLevel::Exact && !name.get(r).is_empty() {
+                        out.push(
+                            Finding::new(here, Rule::XrefMismatch, "full_name")
+                                .value(name.get(r))
+                                .related(rel, None)
+                                .note("họ tên khác với dân cư"),
+                        );
+                    }
+                    if let (Some(a), Some(b)) = (facts.birth.valid(), rp.birth(res)) {
+                        if compare_dates(a, b) > DateLevel::Compatible {
+                            let mut f = Finding::new(here, Rule::XrefMismatch, "birth_date")
+                                .value(birth.get(r))
+                                .related(rel, None)
+                                .note("ngày sinh khác với dân cư");
+                            if same_name {
+                                f = f.suggest(r_birth.get(res));
+                            }
+                            out.push(f);
+                        }
+                    }
+                    if let (Some(a), Some(b)) = (facts.sex.known(), rp.rows[res].sex.known()) {
+                        if a != b {
+                            let mut f = Finding::new(here, Rule::XrefMismatch, "sex")
+                                .value(sex.get(r))
+                                .related(rel, None)
+                                .note("giới tính khác với dân cư");
+                            if same_name {
+                                f = f.suggest(r_sex.get(res));
+                            }
+                            out.push(f);
+                        }
+                    }
+                    out
+                })
+                .collect();
+            out.extend(found.into_iter().flatten());
+        }
+    }
+}
+
+/// `alive.deceased_active` (a death registration matches a resident with no death_date) and
+/// `alive.event_after_death` (a dose or insurance event dated after the death).
+pub struct Deaths;
+
+impl TableRule for Deaths {
+    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
+        let (residents, rp) = input.residents();
+        let r_death = residents.col("death_date");
+        // Death date per resident row: the register's own, else the registry's.
+        let mut death_of: HashMap<u32, PDate> = HashMap::new();
+        for r in 0..residents.len() {
+            if let Some(d) = r_death.opt(r).and_then(|v| parse_date(v).valid()) {
+                death_of.insert(r as u32, d);
+            }
+        }
+        if let Some(deaths) = input.deaths {
+            let (pid, dd) = (deaths.col("personal_id"), deaths.col("death_date"));
+            for r in 0..deaths.len() {
+                let id = classify_id(pid.get(r));
+                let Some(date) = parse_date(dd.get(r)).valid() else {
+                    continue;
+                };
+                if !id.is_valid() {
+                    continue; // matched by name and birth date in the matching phase
+                }
+                for res in input.pid_index.rows(id.value) {
+                    if r_death.opt(res as usize).is_none() {
+                        out.push(
+                            Finding::new(at(0, res), Rule::AliveDeceasedActive, "death_date")
+                                .suggest(dd.get(r))
+                                .note("hộ tịch đã khai tử"),
+                        );
+                    }
+                    death_of.entry(res).or_insert(date);
+                }
+            }
+        }
+        if death_of.is_empty() {
+            return;
+        }
+        for (s, table) in input.tables.iter().enumerate() {
+            if !table.kind.is_linked() {
+                continue;
+            }
+            let field = if table.kind == SourceKind::Vaccination {
+                "dose_date"
+            } else {
+                "event_date"
+            };
+            let col = table.col(field);
+            if !col.is_present() {
+                continue;
+            }
+            for r in 0..table.len() {
+                let facts = input.prepared[s].rows[r];
+                if !facts.pid.is_valid() {
+                    continue;
+                }
+                let Some(event) = col.opt(r).and_then(|v| parse_date(v).valid()) else {
+                    continue;
+                };
+                for res in input.pid_index.rows(facts.pid.value) {
+                    // Only when the record is this resident (not a wrong ID pointing elsewhere).
+                    if compare_names(
+                        table.col("full_name").get(r),
+                        residents.col("full_name").get(res as usize),
+                    ) > NameLevel::MiddleDiffers
+                    {
+                        continue;
+                    }
+                    if let Some(death) = death_of.get(&res) {
+                        if event.earliest() > death.latest() {
+                            out.push(
+                                Finding::new(at(s, r as u32), Rule::AliveEventAfterDeath, field)
+                                    .value(col.get(r))
+                                    .related(at(0, res), None)
+                                    .note(format!("sau ngày mất {death}")),
+                            );
+                            break;
+                        }
+                    }
+                }
+                let _ = rp;
+            }
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Rules that look at one row at a time: ID structure, CMND format, dates, sex,
+//! completeness, name form, implausible age.
+
+use super::{CheckInput, Finding, RecordRule, RowRef, Rule, SexParse};
+use crate::dates::{DateError, DateParse, PDate};
+use crate::ids::{
+    century_sex_digit, check_structure, classify_cmnd, digit, id_string, CmndClass, IdClass,
+    IdStructureError, Sex,
+};
+use crate::schema::SourceKind;
+use crate::text::{canonical_name, is_canonical_name};
+
+fn at(source: u16, row: usize) -> RowRef {
+    RowRef {
+        source,
+        row: row as u32,
+    }
+}
+
+fn sex_label(s: Sex) -> &'static str {
+    match s {
+        Sex::Male => "Nam",
+        Sex::Female => "Nữ",
+    }
+}
+
+fn describe_digit4(d4: u8) -> String {
+    let sex = if d4 % 2 == 0 { "nam" } else { "nữ" };
+    let from = 1900 + (d4 / 2) as u32 * 100;
+    format!("chữ số thứ 4 = {d4} ({sex}, sinh {from}–{})", from + 99)
+}
+
+/// `id.missing`, `id.format`, `id.phone_number`, `id.old_cmnd`, `id.province_code`,
+/// `id.century_sex`, `id.birth_year`.
+pub struct PersonalId;
+
+impl RecordRule for PersonalId {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let table = &input.tables[source as usize];
+        let col = table.col("personal_id");
+        if !col.is_present() {
+            return;
+        }
+        let facts = input.prepared[source as usize].rows[row];
+        let raw = col.get(row);
+        let here = at(source, row);
+        let f = |rule| Finding::new(here, rule, "personal_id").value(raw);
+        let birth = facts.birth.valid();
+        let sex = facts.sex.known();
+        match facts.pid.class {
+            IdClass::Valid => {
+                let id = facts.pid.value;
+                let [prov, cs, year] = check_structure(id, sex, birth);
+                if prov.is_some() {
+                    out.push(f(Rule::IdProvinceCode).note(format!(
+                        "3 chữ số đầu = {:03}: không phải mã tỉnh đăng ký khai sinh",
+                        crate::ids::prefix(id)
+                    )));
+                }
+                if let Some(e) = cs {
+                    let d4 = digit(id, 4);
+                    let what = match e {
+                        IdStructureError::Sex => format!(
+                            "{} nhưng giới tính = {}",
+                            describe_digit4(d4),
+                            sex.map(sex_label).unwrap_or("")
+                        ),
+                        _ => format!(
+                            "{} nhưng năm sinh = {}",
+                            describe_digit4(d4),
+                            birth.map(|b| b.year).unwrap_or(0)
+                        ),
+                    };
+                    let mut finding = f(Rule::IdCenturySex).note(what);
+                    if let (Some(s), Some(b)) = (sex, birth) {
+                        if let Some(d) = century_sex_digit(s, b.year) {
+                            let fixed = id - (d4 as u64) * 100_000_000 + (d as u64) * 100_000_000;
+                            if prov.is_none() && year.is_none() {
+                                finding = finding.suggest(id_string(fixed));
+                            }
+                        }
+                    }
+                    out.push(finding);
+                }
+                if year.is_some() {
+                    let yy = (id / 1_000_000) % 100;
+                    out.push(f(Rule::IdBirthYear).note(format!(
+                        "chữ số thứ 5–6 = {yy:02} nhưng năm sinh = {}",
+                        birth.map(|b| b.year).unwrap_or(0)
+                    )));
+                }
+            }
+            IdClass::Missing => out.push(Finding::new(here, Rule::IdMissing, "personal_id")),
+            IdClass::Formatted => out.push(
+                f(Rule::IdFormat)
+                    .suggest(id_string(facts.pid.value))
+                    .note("có dấu chấm, khoảng trắng hoặc dấu nháy"),
+            ),
+            IdClass::DroppedZero => {
+                let restored = facts.pid.value;
+                let consistent = check_structure(restored, sex, birth)
+                    .iter()
+                    .all(Option::is_none);
+                let mut finding = f(Rule::IdFormat).note("11 chữ số: mất số 0 đầu (Excel)");
+                if consistent {
+                    finding = finding.suggest(id_string(restored));
+                }
+                out.push(finding);
+            }
+            IdClass::Phone => out.push(f(Rule::IdPhoneNumber).note("số điện thoại di động")),
+            IdClass::OldCmnd => out.push(f(Rule::IdOldCmnd).note("9 chữ số: số CMND cũ")),
+            IdClass::Scientific => {
+                out.push(f(Rule::IdFormat).note("dạng số mũ của bảng tính: đã mất chữ số"))
+            }
+            IdClass::Malformed => out.push(f(Rule::IdFormat).note("không phải 12 chữ số")),
+        }
+    }
+}
+
+/// `cmnd.format`: old_id present but not 9 or 12 digits, or an unknown issuing prefix.
+pub struct OldCmnd;
+
+impl RecordRule for OldCmnd {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let col = input.tables[source as usize].col("old_id");
+        let Some(raw) = col.opt(row) else {
+            return;
+        };
+        let (class, _, _) = classify_cmnd(raw);
+        let note = match class {
+            CmndClass::Missing | CmndClass::Valid | CmndClass::RecalledPrefix => return,
+            CmndClass::BadLength => "không phải 9 hoặc 12 chữ số",
+            CmndClass::UnknownPrefix => "mã nơi cấp (2–3 chữ số đầu) không thuộc tỉnh nào",
+        };
+        out.push(
+            Finding::new(at(source, row), Rule::CmndFormat, "old_id")
+                .value(raw)
+                .note(note),
+        );
+    }
+}
+
+fn date_note(e: DateError) -> &'static str {
+    match e {
+        DateError::Unparseable => "không đọc được ngày",
+        DateError::Impossible => "ngày không tồn tại",
+    }
+}
+
+/// `date.invalid`: birth, death and dose dates unparseable, impossible, in the future, or
+/// in the wrong order (death or dose before birth).
+pub struct Dates;
+
+impl Dates {
+    fn check_one(
+        input: &CheckInput,
+        here: RowRef,
+        field: &'static str,
+        raw: &str,
+        parsed: DateParse,
+        birth: Option<PDate>,
+        out: &mut Vec<Finding>,
+    ) -> Option<PDate> {
+        let as_of = input.as_of.earliest();
+        match parsed {
+            DateParse::Missing => None,
+            DateParse::Invalid(e) => {
+                out.push(
+                    Finding::new(here, Rule::DateInvalid, field)
+                        .value(raw)
+                        .note(date_note(e)),
+                );
+                None
+            }
+            DateParse::Valid(d) if d.earliest() > as_of => {
+                out.push(
+                    Finding::new(here, Rule::DateInvalid, field)
+                        .value(raw)
+                        .note("ngày ở tương lai"),
+                );
+                None
+            }
+            DateParse::Valid(d) if d.year < 1850 => {
+                out.push(
+                    Finding::new(here, Rule::DateInvalid, field)
+                        .value(raw)
+                        .note("năm không hợp lý"),
+                );
+                None
+            }
+            DateParse::Valid(d) => {
+                if let Some(b) = birth {
+                    if field != "birth_date" && d.latest() < b.earliest() {
+                        out.push(
+                            Finding::new(here, Rule::DateInvalid, field)
+                                .value(raw)
+                                .note("trước ngày sinh"),
+                        );
+                        return None;
+                    }
+                }
+                Some(d)
+            }
+        }
+    }
+}
+
+impl RecordRule for Dates {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let table = &input.tables[source as usize];
+        let facts = input.prepared[source as usize].rows[row];
+        let here = at(source, row);
+        let birth_raw = table.col("birth_date").get(row);
+        let birth = Self::check_one(input, here, "birth_date", birth_raw, facts.birth, None, out);
+        for field in ["death_date", "dose_date"] {
+            let col = table.col(field);
+            if let Some(raw) = col.opt(row) {
+                let parsed = crate::dates::parse_date(raw);
+                Self::check_one(input, here, field, raw, parsed, birth, out);
+            }
+        }
+    }
+}
+
+/// `sex.invalid`.
+pub struct SexRule;
+
+impl RecordRule for SexRule {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        if input.prepared[source as usize].rows[row].sex == SexParse::Invalid {
+            let raw = input.tables[source as usize].col("sex").get(row);
+            out.push(
+                Finding::new(at(source, row), Rule::SexInvalid, "sex")
+                    .value(raw)
+                    .note("giới tính phải là Nam hoặc Nữ"),
+            );
+        }
+    }
+}
+
+/// `field.missing`: an expected field is empty (the list is per source, configurable).
+pub struct Completeness;
+
+impl RecordRule for Completeness {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let table = &input.tables[source as usize];
+        for &field in &input.expected[source as usize] {
+            let col = table.col(field);
+            if col.is_present() && col.get(row).is_empty() {
+                out.push(Finding::new(at(source, row), Rule::FieldMissing, field));
+            }
+        }
+    }
+}
+
+/// `name.unnormalized`: full_name not NFC / single-spaced / title case, or legacy-encoded.
+pub struct NameForm;
+
+impl RecordRule for NameForm {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let raw = input.tables[source as usize].col("full_name").raw(row);
+        if raw.trim().is_empty() || is_canonical_name(raw) {
+            return;
+        }
+        let canonical = canonical_name(raw);
+        if canonical == raw {
+            return;
+        }
+        out.push(
+            Finding::new(at(source, row), Rule::NameUnnormalized, "full_name")
+                .value(raw)
+                .suggest(canonical),
+        );
+    }
+}
+
+/// `alive.implausible_age`: a living resident older than 120 at `--as-of`.
+pub struct ImplausibleAge;
+
+impl RecordRule for ImplausibleAge {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let table = &input.tables[source as usize];
+        if table.col("death_date").opt(row).is_some() {
+            return;
+        }
+        let Some(birth) = input.prepared[source as usize].birth(row) else {
+            return;
+        };
+        if birth.year >= 1850 && birth.age_at(input.as_of) > 120 {
+            out.push(
+                Finding::new(at(source, row), Rule::AliveImplausibleAge, "birth_date")
+                    .value(table.col("birth_date").get(row))
+                    .note(format!("{} tuổi", birth.age_at(input.as_of))),
+            );
+        }
+    }
+}
