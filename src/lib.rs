@@ -1,0 +1,78 @@
+//! lamsach ("làm sạch", to cleanse): a batch engine that runs the "đúng, đủ, sạch, sống"
+//! checks of Vietnam's population-data programme over resident, vaccination and insurance
+//! extracts, and writes Parquet correction queues and per-commune fix lists.
+//!
+//! The binary (`src/main.rs`) only parses arguments; everything is here:
+//! [`read`] (readers and schema mapping) → [`rules`] (per-record and cross-source rules) →
+//! [`matching`] (duplicates and links) → [`report`] (outputs), ordered by [`pipeline`].
+
+pub mod compare;
+pub mod config;
+pub mod dates;
+pub mod error;
+pub mod eval;
+pub mod generate;
+pub mod ids;
+pub mod matching;
+pub mod output;
+pub mod pipeline;
+pub mod read;
+pub mod reference;
+pub mod report;
+pub mod rng;
+pub mod rules;
+pub mod schema;
+pub mod table;
+pub mod text;
+
+pub use error::{Error, Result};
+
+use std::path::Path;
+
+/// `lamsach demo`: generate a synthetic province under `out/data`, run `check` on it into
+/// `out/run`, and print the summary and the quality scores against the truth.
+pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
+    let data = out.join("data");
+    let run = out.join("run");
+    let gen = generate::GenOptions {
+        out: data.clone(),
+        people,
+        ..Default::default()
+    };
+    let stats = generate::generate(&gen)?;
+    if !quiet {
+        eprintln!(
+            "Dữ liệu mẫu: {} người, {} bản ghi dân cư, {} mũi tiêm, {} thẻ bảo hiểm → {}",
+            stats.people,
+            stats.residents,
+            stats.vaccination,
+            stats.insurance,
+            data.display()
+        );
+    }
+    let opts = pipeline::CheckOptions {
+        residents: vec![data.join("residents.parquet")],
+        vaccination: Some(data.join("vaccination.parquet")),
+        insurance: Some(data.join("insurance.parquet")),
+        extracts: Vec::new(),
+        cmnd_map: Some(data.join("cmnd_map.parquet")),
+        deaths: Some(data.join("deaths.parquet")),
+        province: None,
+        as_of: generate::GEN_DATE,
+        config: config::Config::default(),
+        out: run.clone(),
+        quiet,
+        group_readable: false,
+    };
+    let outcome = pipeline::check(&opts)?;
+    if !quiet {
+        print!("{}", report::render_summary(&outcome.summary));
+        let scores = eval::evaluate(&run, &data)?;
+        println!();
+        println!("Chất lượng so với dữ liệu gốc (precision / recall / F1):");
+        print!("{}", eval::render(&scores));
+        println!();
+        println!("Kết quả: {}", run.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The `lamsach` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use lamsach::config::Config;
+use lamsach::dates::{parse_as_of, today};
+use lamsach::error::{Error, Result};
+use lamsach::generate::GenOptions;
+use lamsach::pipeline::CheckOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "lamsach",
+    version,
+    about = "Làm sạch dữ liệu dân cư: đúng, đủ, sạch, sống"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a synthetic province and run `check` on it, then print the summary.
+    Demo {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        #[arg(long, default_value = "lamsach-demo")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a synthetic dataset with known ground truth.
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        #[arg(long, default_value_t = 3)]
+        provinces: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 0.02)]
+        dup_rate: f64,
+        #[arg(long, default_value_t = 0.02)]
+        error_rate: f64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check resident data and linked extracts; write correction queues and fix lists.
+    Check(CheckArgs),
+    /// Score a `check` output directory against a `generate` truth directory.
+    Eval {
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long)]
+        truth: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bars and no printed summary.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[arg(long, required = true)]
+    residents: Vec<PathBuf>,
+    #[arg(long)]
+    vaccination: Option<PathBuf>,
+    #[arg(long)]
+    insurance: Option<PathBuf>,
+    /// Another linked extract, as NAME=FILE (e.g. pham_nhan=prisoners.csv).
+    #[arg(long = "extract", value_name = "NAME=FILE")]
+    extracts: Vec<String>,
+    #[arg(long)]
+    cmnd_map: Option<PathBuf>,
+    #[arg(long)]
+    deaths: Option<PathBuf>,
+    /// Report only what touches records resident in this province (2-digit code).
+    #[arg(long)]
+    province: Option<String>,
+    /// Reference date for ages and future-date checks (default: today).
+    #[arg(long)]
+    as_of: Option<String>,
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    /// Create output files readable by the group too (default: owner only).
+    #[arg(long)]
+    group_readable: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(Error::usage("--threads must be at least 1"));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
+fn check_options(a: CheckArgs) -> Result<CheckOptions> {
+    let as_of = match &a.as_of {
+        None => today(),
+        Some(s) => parse_as_of(s).ok_or_else(|| {
+            Error::usage(format!(
+                "--as-of takes a full date such as 2026-06-30, not \"{s}\""
+            ))
+        })?,
+    };
+    let extracts = a
+        .extracts
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((n, f)) if !n.trim().is_empty() && !f.is_empty() => {
+                Ok((n.trim().to_string(), PathBuf::from(f)))
+            }
+            _ => Err(Error::usage(format!(
+                "--extract takes NAME=FILE, not \"{e}\""
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let config = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    Ok(CheckOptions {
+        residents: a.residents,
+        vaccination: a.vaccination,
+        insurance: a.insurance,
+        extracts,
+        cmnd_map: a.cmnd_map,
+        deaths: a.deaths,
+        province: a.province,
+        as_of,
+        config,
+        out: a.out,
+        quiet: a.common.quiet,
+        group_readable: a.group_readable,
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate {
+            out,
+            people,
+            provinces,
+            seed,
+            dup_rate,
+            error_rate,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            let opts = GenOptions {
+                out: out.clone(),
+                people,
+                provinces,
+                seed,
+                dup_rate,
+                error_rate,
+            };
+            let t = std::time::Instant::now();
+            let s = lamsach::generate::generate(&opts)?;
+            if !common.quiet {
+                eprintln!(
+                    "wrote {} in {:.1} s: {} residents ({} duplicate records), {} vaccination, {} insurance, {} crosswalk, {} deaths, {} injected defects",
+                    out.display(),
+                    t.elapsed().as_secs_f64(),
+                    s.residents,
+                    s.duplicate_records,
+                    s.vaccination,
+                    s.insurance,
+                    s.cmnd_map,
+                    s.deaths,
+                    s.defects
+                );
+            }
+            Ok(())
+        }
+        Command::Check(args) => {
+            set_threads(args.common.threads)?;
+            let quiet = args.common.quiet;
+            let opts = check_options(args)?;
+            let outcome = lamsach::pipeline::check(&opts)?;
+            if !quiet {
+                print!("{}", lamsach::report::render_summary(&outcome.summary));
+            }
+            Ok(())
+        }
+        Command::Demo {
+            people,
+            out,
+            common,
+        } => {
+            set_threads(common.threads)?;
+            lamsach::demo(people, &out, common.quiet)
+        }
+        Command::Eval { run, truth } => {
+            let report = lamsach::eval::evaluate(&run, &truth)?;
+            print!("{}", lamsach::eval::render(&report));
+            let json = serde_json::to_string_pretty(&report).map_err(Error::internal)?;
+            let staging = lamsach::output::Staging::new(&run, true)?;
+            staging.write_bytes("eval.json", json.as_bytes())?;
+            staging.commit()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lamsach: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
