@@ -1,0 +1,143 @@
+//! Every bad input gets one plain sentence naming the file and the problem, exit code 2, no
+//! panic, and no output file under a final name.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const GOOD_HEADER: &str = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n";
+
+fn check_fails(residents: &Path, expect: &str) {
+    let out = residents.parent().unwrap().join("out");
+    let o = run(&[
+        "check",
+        "--residents",
+        residents.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "exit code for {expect}: {err}");
+    assert!(err.contains(&residents.display().to_string()), "names the file: {err}");
+    assert!(err.contains(expect), "expected «{expect}» in: {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    for f in ["findings.parquet", "summary.json", "duplicates.parquet"] {
+        assert!(!out.join(f).exists(), "no {f} after a failed run");
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn missing_file() {
+    let dir = scratch("bad_missing");
+    check_fails(&dir.join("nope.csv"), "does not exist");
+}
+
+#[test]
+fn unknown_extension() {
+    let dir = scratch("bad_ext");
+    check_fails(&write(&dir, "residents.json", b"{}"), "not supported");
+}
+
+#[test]
+fn missing_required_column_is_named_with_the_columns_found() {
+    let dir = scratch("bad_column");
+    let p = write(&dir, "r.csv", b"record_id,full_name,sex,province_code,commune_code\nA,B,Nam,01,00004\n");
+    check_fails(&p, "no column for birth_date (Ngày sinh); columns found: \"record_id\", \"full_name\"");
+}
+
+#[test]
+fn truncated_parquet() {
+    let dir = scratch("bad_truncated");
+    let data = dir.join("data");
+    generate(&data, 300, 1, &[]);
+    let bytes = std::fs::read(data.join("residents.parquet")).unwrap();
+    let p = write(&dir, "cut.parquet", &bytes[..bytes.len() / 2]);
+    check_fails(&p, "not a readable Parquet file");
+}
+
+#[test]
+fn corrupt_parquet_page() {
+    let dir = scratch("bad_corrupt");
+    let data = dir.join("data");
+    generate(&data, 300, 1, &[]);
+    let mut bytes = std::fs::read(data.join("residents.parquet")).unwrap();
+    // Overwrite the middle of the first column chunk's data, leave the footer intact.
+    for b in &mut bytes[200..400] {
+        *b = 0xAB;
+    }
+    let p = write(&dir, "corrupt.parquet", &bytes);
+    check_fails(&p, "not a readable Parquet file");
+}
+
+#[test]
+fn invalid_utf8_names_the_line() {
+    let dir = scratch("bad_utf8");
+    let mut bytes = GOOD_HEADER.as_bytes().to_vec();
+    bytes.extend_from_slice(b"A1,001085012345,Nguyen Van An,1985-03-07,Nam,01,00004\n");
+    // "Nguyễn" in TCVN3 bytes: 0xD4 is not valid UTF-8 here.
+    bytes.extend_from_slice(b"A2,001085012346,Nguy\xd4n Van B,1985-03-07,Nam,01,00004\n");
+    let p = write(&dir, "r.csv", &bytes);
+    check_fails(&p, "line 3 is not valid UTF-8");
+}
+
+#[test]
+fn empty_file() {
+    let dir = scratch("bad_empty");
+    check_fails(&write(&dir, "r.csv", b""), "the file is empty");
+    check_fails(&write(&dir, "r.parquet", b""), "the file is empty");
+}
+
+#[test]
+fn duplicate_record_id_within_a_file() {
+    let dir = scratch("bad_dup_id");
+    let mut s = GOOD_HEADER.to_string();
+    s.push_str("A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n");
+    s.push_str("A2,001085012346,Nguyễn Văn Bình,1985-03-07,Nam,01,00004\n");
+    s.push_str("A1,001085012347,Nguyễn Văn Cường,1985-03-07,Nam,01,00004\n");
+    check_fails(&write(&dir, "r.csv", s.as_bytes()), "data rows 1 and 3 carry the same record_id");
+}
+
+#[test]
+fn ragged_csv_row() {
+    let dir = scratch("bad_ragged");
+    let mut s = GOOD_HEADER.to_string();
+    s.push_str("A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004,extra\n");
+    check_fails(&write(&dir, "r.csv", s.as_bytes()), "line 2 has 8 fields but the header has 7");
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let dir = scratch("bad_dir");
+    let sub = dir.join("residents.csv");
+    std::fs::create_dir_all(&sub).unwrap();
+    check_fails(&sub, "directory");
+}
+
+#[test]
+fn parquet_named_csv() {
+    let dir = scratch("bad_named");
+    let data = dir.join("data");
+    generate(&data, 100, 1, &[]);
+    let bytes = std::fs::read(data.join("residents.parquet")).unwrap();
+    check_fails(&write(&dir, "r.csv", &bytes), "holds Parquet or XLSX data");
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    let o = run(&["check", "--residents", "x.csv", "--out", "/tmp/x", "--as-of", "31/02/2026"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--as-of"));
+    let o = run(&["check", "--out", "/tmp/x"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,102 @@
+//! Helpers shared by the integration tests: run the binary, read outputs back.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lamsach::read::read_plain;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lamsach"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run lamsach")
+}
+
+/// A fresh scratch directory under the target directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+pub fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+}
+
+/// Rows of a Parquet/CSV file as (column → value) lookups.
+pub fn rows(path: &Path, columns: &[&str]) -> Vec<Vec<String>> {
+    let t = read_plain(path, "test").expect("readable output");
+    (0..t.len())
+        .map(|r| columns.iter().map(|c| t.col(c).raw(r).to_string()).collect())
+        .collect()
+}
+
+/// Findings as (record_id, rule, field, suggestion).
+pub fn findings(dir: &Path) -> Vec<(String, String, String, String)> {
+    rows(&dir.join("findings.parquet"), &["record_id", "rule", "field", "suggestion"])
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+        .collect()
+}
+
+pub fn has(f: &[(String, String, String, String)], record: &str, rule: &str) -> bool {
+    f.iter().any(|x| x.0 == record && x.1 == rule)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Generate a small dataset (cached per name within one test binary run).
+pub fn generate(dir: &Path, people: usize, seed: u64, extra: &[&str]) {
+    let people = people.to_string();
+    let seed = seed.to_string();
+    let mut args = vec![
+        "generate",
+        "--out",
+        dir.to_str().unwrap(),
+        "--people",
+        &people,
+        "--seed",
+        &seed,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "generate failed: {}", stderr(&o));
+}
+
+/// Run check on a generated dataset.
+pub fn check_generated(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let p = |f: &str| data.join(f).to_str().unwrap().to_string();
+    let (r, v, i, c, d) = (
+        p("residents.parquet"),
+        p("vaccination.parquet"),
+        p("insurance.parquet"),
+        p("cmnd_map.parquet"),
+        p("deaths.parquet"),
+    );
+    let mut args = vec![
+        "check",
+        "--residents",
+        &r,
+        "--vaccination",
+        &v,
+        "--insurance",
+        &i,
+        "--cmnd-map",
+        &c,
+        "--deaths",
+        &d,
+        "--as-of",
+        "2026-01-01",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}

@@ -1,0 +1,153 @@
+//! Each reader on small fixtures: CSV with Vietnamese headers, XLSX, Parquet; the same
+//! records give the same findings whatever the format.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use common::*;
+
+fn check_one(residents: &std::path::Path, out: &std::path::Path) -> Vec<(String, String, String, String)> {
+    let o = run(&[
+        "check",
+        "--residents",
+        residents.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    findings(out)
+}
+
+#[test]
+fn csv_with_vietnamese_headers_and_semicolons_is_read_without_config() {
+    let out = scratch("csv_vi");
+    let f = check_one(&testdata("residents_vi.csv"), &out);
+    // DC001 and DC002 are clean.
+    assert!(!f.iter().any(|x| x.0 == "DC001" || x.0 == "DC002"), "{f:?}");
+    // An ID written with dots: id.format, the 12 digits suggested.
+    assert!(f.contains(&("DC003".into(), "id.format".into(), "personal_id".into(), "001215012347".into())));
+    assert!(has(&f, "DC004", "id.phone_number"));
+    assert!(f.contains(&("DC004".into(), "name.unnormalized".into(), "full_name".into(), "Lê Văn Dũng".into())));
+    assert!(has(&f, "DC004", "date.invalid"));
+    assert!(has(&f, "DC005", "id.missing"));
+    assert!(has(&f, "DC005", "sex.invalid"));
+    // HO2 has no head: both members get the finding; the oldest adult is suggested as head.
+    assert!(has(&f, "DC004", "household.no_head"));
+    assert!(f.contains(&("DC005".into(), "household.no_head".into(), "relation_to_head".into(), "Chủ hộ".into())));
+    // Every input row is accounted for in the summary.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_read"]["residents"], 5);
+    assert_eq!(summary["accounting"]["residents"]["rows_with_findings"], 3);
+    assert_eq!(summary["accounting"]["residents"]["rows_without_findings"], 2);
+}
+
+fn fixture_rows() -> Vec<[&'static str; 10]> {
+    vec![
+        ["DC001", "001085012345", "Nguyễn Văn An", "1985-03-07", "Nam", "01", "00004", "HO1", "Chủ hộ", "012345678"],
+        ["DC002", "001190012346", "trần thị bình", "1990-05-12", "Nữ", "01", "00004", "HO1", "Vợ", ""],
+        ["DC003", "001295012347", "Nguyễn Minh Châu", "2015", "Nam", "01", "00004", "HO1", "Con", ""],
+    ]
+}
+
+const HEADERS: [&str; 10] = [
+    "Mã bản ghi",
+    "Số định danh cá nhân",
+    "Họ và tên",
+    "Ngày sinh",
+    "Giới tính",
+    "Mã tỉnh",
+    "Mã xã",
+    "Mã hộ",
+    "Quan hệ với chủ hộ",
+    "Số CMND",
+];
+
+#[test]
+fn xlsx_first_sheet_is_read() {
+    let dir = scratch("xlsx");
+    let path = dir.join("dan_cu.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in HEADERS.iter().enumerate() {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in fixture_rows().iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(&path).unwrap();
+    let f = check_one(&path, &dir.join("out"));
+    assert!(!has(&f, "DC001", "id.format"));
+    assert!(f.contains(&("DC002".into(), "name.unnormalized".into(), "full_name".into(), "Trần Thị Bình".into())));
+    // 001 2 95: digit 4 = 2 means born 2000–2099, but the record says 2015 → digits 5–6 disagree.
+    assert!(has(&f, "DC003", "id.birth_year"));
+    assert_eq!(f.iter().filter(|x| x.0 == "DC001").count(), 0);
+}
+
+#[test]
+fn parquet_with_a_numeric_id_column_is_cast_to_text_and_warned_about() {
+    let dir = scratch("parquet_numeric");
+    let path = dir.join("residents.parquet");
+    let rows = fixture_rows();
+    let text = |i: usize| -> ArrayRef { Arc::new(StringArray::from(rows.iter().map(|r| r[i]).collect::<Vec<_>>())) };
+    // personal_id as a 64-bit integer: the leading zeros are gone (11 digits).
+    let ids: ArrayRef = Arc::new(Int64Array::from(
+        rows.iter().map(|r| r[1].parse::<i64>().unwrap()).collect::<Vec<_>>(),
+    ));
+    let mut fields = Vec::new();
+    let mut cols = Vec::new();
+    for (i, h) in HEADERS.iter().enumerate() {
+        if i == 1 {
+            fields.push(Field::new("personal_id", DataType::Int64, false));
+            cols.push(ids.clone());
+        } else {
+            fields.push(Field::new(*h, DataType::Utf8, false));
+            cols.push(text(i));
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = dir.join("out");
+    let f = check_one(&path, &out);
+    // The 11-digit number is restored to 12 digits when consistent with the record.
+    assert!(f.contains(&("DC001".into(), "id.format".into(), "personal_id".into(), "001085012345".into())));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("stored as numbers"), "{summary}");
+}
+
+#[test]
+fn a_config_file_maps_other_headers() {
+    let dir = scratch("config_map");
+    let csv = dir.join("in.csv");
+    std::fs::write(
+        &csv,
+        "ID hồ sơ,Họ tên công dân,NS,Phái,Tỉnh,Xã\nA1,Nguyễn Văn An,1985-03-07,Nam,01,00004\n",
+    )
+    .unwrap();
+    let cfg = dir.join("lamsach.toml");
+    std::fs::write(
+        &cfg,
+        "[columns]\n\"ID hồ sơ\" = \"record_id\"\n\"Họ tên công dân\" = \"full_name\"\nNS = \"birth_date\"\n\"Phái\" = \"sex\"\n\"Tỉnh\" = \"province_code\"\n\"Xã\" = \"commune_code\"\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = run(&[
+        "check", "--residents", csv.to_str().unwrap(), "--config", cfg.to_str().unwrap(),
+        "--as-of", "2026-06-30", "--quiet", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = findings(&out);
+    // household_id and relation_to_head are not in the file at all: not reported per row.
+    assert!(!f.iter().any(|x| x.1 == "field.missing"), "{f:?}");
+}
