@@ -102,30 +102,6 @@ pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
     DateLevel::Different
 }
 
-/// A quick decision, before the matcher's model exists for a pair: are two records with
-/// these names and birth dates plausibly one person? Used by `id.shared` to tell a person
-/// registered twice from two people sharing one ID.
-pub fn plausibly_same_person(
-    name_a: &str,
-    birth_a: Option<PDate>,
-    name_b: &str,
-    birth_b: Option<PDate>,
-) -> bool {
-    let names = compare_names(name_a, name_b);
-    let dates = match (birth_a, birth_b) {
-        (Some(a), Some(b)) => compare_dates(a, b),
-        _ => DateLevel::Compatible,
-    };
-    match names {
-        NameLevel::Exact | NameLevel::MiddleDiffers | NameLevel::Reordered => {
-            dates <= DateLevel::Near
-        }
-        NameLevel::Close => dates <= DateLevel::OneDigit,
-        NameLevel::Similar => dates <= DateLevel::Compatible,
-        NameLevel::Different => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,28 +165,5 @@ mod tests {
             compare_dates(d(1986, 5, 7), d(1985, 3, 7)),
             DateLevel::Different
         );
-    }
-
-    #[test]
-    fn same_person_or_two_people() {
-        let d = |y, m, dd| Some(PDate::new(y, m, dd));
-        assert!(plausibly_same_person(
-            "Nguyễn Văn An",
-            d(1985, 3, 7),
-            "Nguyen Van An",
-            d(1985, 7, 3)
-        ));
-        assert!(!plausibly_same_person(
-            "Nguyễn Văn An",
-            d(1985, 3, 7),
-            "Lê Thị Hoa",
-            d(1985, 3, 7)
-        ));
-        assert!(!plausibly_same_person(
-            "Nguyễn Văn An",
-            d(1985, 3, 7),
-            "Nguyễn Văn An",
-            d(1962, 1, 1)
-        ));
     }
 }

@@ -107,7 +107,10 @@ pub fn classify_id(raw: &str) -> IdInfo {
             9 => IdInfo::new(IdClass::OldCmnd, v, 9),
             10 | 11 if is_mobile(s) => IdInfo::new(IdClass::Phone, v, len),
             11 => IdInfo::new(IdClass::DroppedZero, v, 12),
-            10 if s[0] != b'0' && v < 10_000_000_000 && reference().id_province(prefix(v)).is_some() => {
+            10 if s[0] != b'0'
+                && v < 10_000_000_000
+                && reference().id_province(prefix(v)).is_some() =>
+            {
                 IdInfo::new(IdClass::DroppedZero, v, 12)
             }
             _ => IdInfo::new(IdClass::Malformed, v, len),

@@ -189,6 +189,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         deaths.as_ref(),
         opts.as_of,
         &opts.config,
+        opts.province.as_deref(),
     );
     let mut findings: Vec<Finding> = timings.time("rules", &progress, || run_rules(&input));
     let matches: MatchResult = timings.time("matching", &progress, || matching::run(&input));

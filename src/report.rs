@@ -659,6 +659,20 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
         .iter()
         .map(|(k, v)| (*k, (*v * 1000.0).round() / 1000.0))
         .collect();
+    let model = view.matches.model.as_ref().map(|m| {
+        let levels =
+            |t: &Vec<(String, Vec<(String, f64)>)>| -> BTreeMap<String, BTreeMap<String, f64>> {
+                t.iter()
+                    .map(|(f, ls)| (f.clone(), ls.iter().cloned().collect()))
+                    .collect()
+            };
+        json!({
+            "match_share_among_candidates": (m.lambda * 1e6).round() / 1e6,
+            "em_iterations": m.em_iterations,
+            "m": levels(&m.m),
+            "u": levels(&m.u),
+        })
+    });
     let kinds: BTreeMap<&str, &str> = input
         .tables
         .iter()
@@ -683,6 +697,7 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
             "links": view.links.len(),
             "pairs_compared": view.matches.pairs_compared,
             "blocks_skipped_pairs": view.matches.blocks_skipped,
+            "model": model,
         },
         "warnings": warnings,
         "timings_seconds": timings,

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use common::*;
 
-const GOOD_HEADER: &str = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n";
+const GOOD_HEADER: &str =
+    "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n";
 
 fn check_fails(residents: &Path, expect: &str) {
     let out = residents.parent().unwrap().join("out");
@@ -22,9 +23,15 @@ fn check_fails(residents: &Path, expect: &str) {
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "exit code for {expect}: {err}");
-    assert!(err.contains(&residents.display().to_string()), "names the file: {err}");
+    assert!(
+        err.contains(&residents.display().to_string()),
+        "names the file: {err}"
+    );
     assert!(err.contains(expect), "expected «{expect}» in: {err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
     for f in ["findings.parquet", "summary.json", "duplicates.parquet"] {
         assert!(!out.join(f).exists(), "no {f} after a failed run");
@@ -52,8 +59,15 @@ fn unknown_extension() {
 #[test]
 fn missing_required_column_is_named_with_the_columns_found() {
     let dir = scratch("bad_column");
-    let p = write(&dir, "r.csv", b"record_id,full_name,sex,province_code,commune_code\nA,B,Nam,01,00004\n");
-    check_fails(&p, "no column for birth_date (Ngày sinh); columns found: \"record_id\", \"full_name\"");
+    let p = write(
+        &dir,
+        "r.csv",
+        b"record_id,full_name,sex,province_code,commune_code\nA,B,Nam,01,00004\n",
+    );
+    check_fails(
+        &p,
+        "no column for birth_date (Ngày sinh); columns found: \"record_id\", \"full_name\"",
+    );
 }
 
 #[test]
@@ -105,7 +119,10 @@ fn duplicate_record_id_within_a_file() {
     s.push_str("A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n");
     s.push_str("A2,001085012346,Nguyễn Văn Bình,1985-03-07,Nam,01,00004\n");
     s.push_str("A1,001085012347,Nguyễn Văn Cường,1985-03-07,Nam,01,00004\n");
-    check_fails(&write(&dir, "r.csv", s.as_bytes()), "data rows 1 and 3 carry the same record_id");
+    check_fails(
+        &write(&dir, "r.csv", s.as_bytes()),
+        "data rows 1 and 3 carry the same record_id",
+    );
 }
 
 #[test]
@@ -113,7 +130,10 @@ fn ragged_csv_row() {
     let dir = scratch("bad_ragged");
     let mut s = GOOD_HEADER.to_string();
     s.push_str("A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004,extra\n");
-    check_fails(&write(&dir, "r.csv", s.as_bytes()), "line 2 has 8 fields but the header has 7");
+    check_fails(
+        &write(&dir, "r.csv", s.as_bytes()),
+        "line 2 has 8 fields but the header has 7",
+    );
 }
 
 #[test]
@@ -135,7 +155,15 @@ fn parquet_named_csv() {
 
 #[test]
 fn bad_usage_is_exit_2() {
-    let o = run(&["check", "--residents", "x.csv", "--out", "/tmp/x", "--as-of", "31/02/2026"]);
+    let o = run(&[
+        "check",
+        "--residents",
+        "x.csv",
+        "--out",
+        "/tmp/x",
+        "--as-of",
+        "31/02/2026",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--as-of"));
     let o = run(&["check", "--out", "/tmp/x"]);

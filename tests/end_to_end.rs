@@ -9,8 +9,16 @@ use std::collections::BTreeSet;
 use common::*;
 
 fn files_equal(a: &std::path::Path, b: &std::path::Path, name: &str) {
-    let (x, y) = (std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap());
-    assert!(x == y, "{name} differs between {} and {}", a.display(), b.display());
+    let (x, y) = (
+        std::fs::read(a.join(name)).unwrap(),
+        std::fs::read(b.join(name)).unwrap(),
+    );
+    assert!(
+        x == y,
+        "{name} differs between {} and {}",
+        a.display(),
+        b.display()
+    );
 }
 
 #[test]
@@ -44,10 +52,22 @@ fn every_defect_class_is_injected() {
     let defects = rows(&dir.join("truth/defects.parquet"), &["rule"]);
     let rules: BTreeSet<String> = defects.into_iter().map(|r| r[0].clone()).collect();
     for rule in lamsach::rules::Rule::ALL {
-        assert!(rules.contains(rule.code()), "no {} defect injected", rule.code());
+        assert!(
+            rules.contains(rule.code()),
+            "no {} defect injected",
+            rule.code()
+        );
     }
     // Twins share a household and a birth date but never a given name.
-    let res = rows(&dir.join("residents.parquet"), &["household_id", "birth_date", "full_name", "relation_to_head"]);
+    let res = rows(
+        &dir.join("residents.parquet"),
+        &[
+            "household_id",
+            "birth_date",
+            "full_name",
+            "relation_to_head",
+        ],
+    );
     let mut seen = std::collections::HashMap::new();
     let mut twins = 0;
     for r in res.iter().filter(|r| r[3] == "Con") {
@@ -69,38 +89,101 @@ fn check_finds_what_was_injected_and_is_deterministic() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = check_generated(&data, &two, &["--threads", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["findings.parquet", "duplicates.parquet", "clusters.parquet", "links.parquet"] {
+    for f in [
+        "findings.parquet",
+        "duplicates.parquet",
+        "clusters.parquet",
+        "links.parquet",
+    ] {
         files_equal(&one, &two, f);
     }
-    let o = run(&["eval", "--run", one.to_str().unwrap(), "--truth", data.to_str().unwrap()]);
+    let o = run(&[
+        "eval",
+        "--run",
+        one.to_str().unwrap(),
+        "--truth",
+        data.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(one.join("eval.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("eval.json")).unwrap()).unwrap();
     // The rules of the rules issue: precision and recall ≥ 0.97 at this scale.
     for rule in [
-        "id.format", "id.phone_number", "id.old_cmnd", "id.province_code", "id.century_sex", "id.birth_year",
-        "id.missing", "cmnd.format", "cmnd.mapped", "cmnd.unmapped", "date.invalid", "sex.invalid",
-        "field.missing", "name.unnormalized", "household.no_head", "household.multiple_heads",
-        "xref.not_found", "xref.mismatch", "alive.deceased_active", "alive.event_after_death",
+        "id.format",
+        "id.phone_number",
+        "id.old_cmnd",
+        "id.province_code",
+        "id.century_sex",
+        "id.birth_year",
+        "id.missing",
+        "cmnd.format",
+        "cmnd.mapped",
+        "cmnd.unmapped",
+        "date.invalid",
+        "sex.invalid",
+        "field.missing",
+        "name.unnormalized",
+        "household.no_head",
+        "household.multiple_heads",
+        "xref.not_found",
+        "xref.mismatch",
+        "alive.deceased_active",
+        "alive.event_after_death",
     ] {
         let s = &report["rules"][rule];
-        let (p, r) = (s["precision"].as_f64().unwrap_or(0.0), s["recall"].as_f64().unwrap_or(0.0));
+        let (p, r) = (
+            s["precision"].as_f64().unwrap_or(0.0),
+            s["recall"].as_f64().unwrap_or(0.0),
+        );
         assert!(p >= 0.97 && r >= 0.97, "{rule}: precision {p}, recall {r}");
     }
+    // Matching: duplicates, shared IDs and links.
+    let dup = &report["duplicates"];
+    assert!(
+        dup["f1"].as_f64().unwrap() >= 0.95,
+        "duplicate pairs: {dup}"
+    );
+    let links = &report["links"];
+    assert!(
+        links["precision"].as_f64().unwrap() >= 0.97 && links["recall"].as_f64().unwrap() >= 0.9,
+        "links: {links}"
+    );
+    for rule in [
+        "dup.in_province",
+        "dup.out_of_province",
+        "id.shared",
+        "link.suggested",
+    ] {
+        let f1 = report["rules"][rule]["f1"].as_f64().unwrap_or(0.0);
+        assert!(f1 >= 0.9, "{rule}: f1 {f1}");
+    }
     // Every output row traces back to an input row, and the summary accounts for every row.
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
     for (source, acc) in summary["accounting"].as_object().unwrap() {
         let read = acc["rows_read"].as_u64().unwrap();
-        let sum = acc["rows_with_findings"].as_u64().unwrap() + acc["rows_without_findings"].as_u64().unwrap();
+        let sum = acc["rows_with_findings"].as_u64().unwrap()
+            + acc["rows_without_findings"].as_u64().unwrap();
         assert_eq!(read, sum, "{source}");
     }
     // Each commune with findings has its fix list in both formats.
-    let communes: BTreeSet<String> = rows(&one.join("findings.parquet"), &["commune_code"]).into_iter().map(|r| r[0].clone()).collect();
+    let communes: BTreeSet<String> = rows(&one.join("findings.parquet"), &["commune_code"])
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
     for c in communes.iter().filter(|c| !c.is_empty()) {
         assert!(one.join(format!("fixlists/{c}.csv")).exists(), "{c}.csv");
         assert!(one.join(format!("fixlists/{c}.xlsx")).exists(), "{c}.xlsx");
     }
-    let csv = std::fs::read(one.join(format!("fixlists/{}.csv", communes.iter().find(|c| !c.is_empty()).unwrap()))).unwrap();
-    assert!(csv.starts_with("\u{feff}Nguồn,Mã bản ghi".as_bytes()), "BOM and Vietnamese headers");
+    let csv = std::fs::read(one.join(format!(
+        "fixlists/{}.csv",
+        communes.iter().find(|c| !c.is_empty()).unwrap()
+    )))
+    .unwrap();
+    assert!(
+        csv.starts_with("\u{feff}Nguồn,Mã bản ghi".as_bytes()),
+        "BOM and Vietnamese headers"
+    );
 }
 
 #[test]
@@ -110,14 +193,23 @@ fn province_view_reports_only_what_touches_that_province() {
     generate(&data, 5_000, 5, &[]);
     let all = dir.join("all");
     assert!(check_generated(&data, &all, &[]).status.success());
-    let codes: BTreeSet<String> = rows(&data.join("residents.parquet"), &["province_code"]).into_iter().map(|r| r[0].clone()).collect();
+    let codes: BTreeSet<String> = rows(&data.join("residents.parquet"), &["province_code"])
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
     let code = codes.iter().next().unwrap().clone();
     let one = dir.join("one");
     let o = check_generated(&data, &one, &["--province", &code]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let f = rows(&one.join("findings.parquet"), &["province_code", "related_record_id"]);
+    let f = rows(
+        &one.join("findings.parquet"),
+        &["province_code", "related_record_id"],
+    );
     assert!(!f.is_empty());
-    assert!(f.iter().all(|r| r[0] == code || !r[1].is_empty()), "only findings in {code} or related to it");
+    assert!(
+        f.iter().all(|r| r[0] == code || !r[1].is_empty()),
+        "only findings in {code} or related to it"
+    );
     let total_all = rows(&all.join("findings.parquet"), &["rule"]).len();
     assert!(f.len() < total_all);
 }

@@ -9,7 +9,10 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use common::*;
 
-fn check_one(residents: &std::path::Path, out: &std::path::Path) -> Vec<(String, String, String, String)> {
+fn check_one(
+    residents: &std::path::Path,
+    out: &std::path::Path,
+) -> Vec<(String, String, String, String)> {
     let o = run(&[
         "check",
         "--residents",
@@ -31,28 +34,79 @@ fn csv_with_vietnamese_headers_and_semicolons_is_read_without_config() {
     // DC001 and DC002 are clean.
     assert!(!f.iter().any(|x| x.0 == "DC001" || x.0 == "DC002"), "{f:?}");
     // An ID written with dots: id.format, the 12 digits suggested.
-    assert!(f.contains(&("DC003".into(), "id.format".into(), "personal_id".into(), "001215012347".into())));
+    assert!(f.contains(&(
+        "DC003".into(),
+        "id.format".into(),
+        "personal_id".into(),
+        "001215012347".into()
+    )));
     assert!(has(&f, "DC004", "id.phone_number"));
-    assert!(f.contains(&("DC004".into(), "name.unnormalized".into(), "full_name".into(), "Lê Văn Dũng".into())));
+    assert!(f.contains(&(
+        "DC004".into(),
+        "name.unnormalized".into(),
+        "full_name".into(),
+        "Lê Văn Dũng".into()
+    )));
     assert!(has(&f, "DC004", "date.invalid"));
     assert!(has(&f, "DC005", "id.missing"));
     assert!(has(&f, "DC005", "sex.invalid"));
     // HO2 has no head: both members get the finding; the oldest adult is suggested as head.
     assert!(has(&f, "DC004", "household.no_head"));
-    assert!(f.contains(&("DC005".into(), "household.no_head".into(), "relation_to_head".into(), "Chủ hộ".into())));
+    assert!(f.contains(&(
+        "DC005".into(),
+        "household.no_head".into(),
+        "relation_to_head".into(),
+        "Chủ hộ".into()
+    )));
     // Every input row is accounted for in the summary.
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["rows_read"]["residents"], 5);
     assert_eq!(summary["accounting"]["residents"]["rows_with_findings"], 3);
-    assert_eq!(summary["accounting"]["residents"]["rows_without_findings"], 2);
+    assert_eq!(
+        summary["accounting"]["residents"]["rows_without_findings"],
+        2
+    );
 }
 
 fn fixture_rows() -> Vec<[&'static str; 10]> {
     vec![
-        ["DC001", "001085012345", "Nguyễn Văn An", "1985-03-07", "Nam", "01", "00004", "HO1", "Chủ hộ", "012345678"],
-        ["DC002", "001190012346", "trần thị bình", "1990-05-12", "Nữ", "01", "00004", "HO1", "Vợ", ""],
-        ["DC003", "001295012347", "Nguyễn Minh Châu", "2015", "Nam", "01", "00004", "HO1", "Con", ""],
+        [
+            "DC001",
+            "001085012345",
+            "Nguyễn Văn An",
+            "1985-03-07",
+            "Nam",
+            "01",
+            "00004",
+            "HO1",
+            "Chủ hộ",
+            "012345678",
+        ],
+        [
+            "DC002",
+            "001190012346",
+            "trần thị bình",
+            "1990-05-12",
+            "Nữ",
+            "01",
+            "00004",
+            "HO1",
+            "Vợ",
+            "",
+        ],
+        [
+            "DC003",
+            "001295012347",
+            "Nguyễn Minh Châu",
+            "2015",
+            "Nam",
+            "01",
+            "00004",
+            "HO1",
+            "Con",
+            "",
+        ],
     ]
 }
 
@@ -86,7 +140,12 @@ fn xlsx_first_sheet_is_read() {
     wb.save(&path).unwrap();
     let f = check_one(&path, &dir.join("out"));
     assert!(!has(&f, "DC001", "id.format"));
-    assert!(f.contains(&("DC002".into(), "name.unnormalized".into(), "full_name".into(), "Trần Thị Bình".into())));
+    assert!(f.contains(&(
+        "DC002".into(),
+        "name.unnormalized".into(),
+        "full_name".into(),
+        "Trần Thị Bình".into()
+    )));
     // 001 2 95: digit 4 = 2 means born 2000–2099, but the record says 2015 → digits 5–6 disagree.
     assert!(has(&f, "DC003", "id.birth_year"));
     assert_eq!(f.iter().filter(|x| x.0 == "DC001").count(), 0);
@@ -97,10 +156,16 @@ fn parquet_with_a_numeric_id_column_is_cast_to_text_and_warned_about() {
     let dir = scratch("parquet_numeric");
     let path = dir.join("residents.parquet");
     let rows = fixture_rows();
-    let text = |i: usize| -> ArrayRef { Arc::new(StringArray::from(rows.iter().map(|r| r[i]).collect::<Vec<_>>())) };
+    let text = |i: usize| -> ArrayRef {
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
+        ))
+    };
     // personal_id as a 64-bit integer: the leading zeros are gone (11 digits).
     let ids: ArrayRef = Arc::new(Int64Array::from(
-        rows.iter().map(|r| r[1].parse::<i64>().unwrap()).collect::<Vec<_>>(),
+        rows.iter()
+            .map(|r| r[1].parse::<i64>().unwrap())
+            .collect::<Vec<_>>(),
     ));
     let mut fields = Vec::new();
     let mut cols = Vec::new();
@@ -121,7 +186,12 @@ fn parquet_with_a_numeric_id_column_is_cast_to_text_and_warned_about() {
     let out = dir.join("out");
     let f = check_one(&path, &out);
     // The 11-digit number is restored to 12 digits when consistent with the record.
-    assert!(f.contains(&("DC001".into(), "id.format".into(), "personal_id".into(), "001085012345".into())));
+    assert!(f.contains(&(
+        "DC001".into(),
+        "id.format".into(),
+        "personal_id".into(),
+        "001085012345".into()
+    )));
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("stored as numbers"), "{summary}");
 }
@@ -143,8 +213,16 @@ fn a_config_file_maps_other_headers() {
     .unwrap();
     let out = dir.join("out");
     let o = run(&[
-        "check", "--residents", csv.to_str().unwrap(), "--config", cfg.to_str().unwrap(),
-        "--as-of", "2026-06-30", "--quiet", "--out", out.to_str().unwrap(),
+        "check",
+        "--residents",
+        csv.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let f = findings(&out);

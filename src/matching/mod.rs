@@ -1,9 +1,31 @@
-//! Duplicate detection and linking (`dup.in_province`, `dup.out_of_province`,
-//! `link.suggested`): blocking, pair scoring and clustering over the residents, and linking
-//! of extract rows without a usable ID. Free of I/O: takes the prepared tables, returns pairs,
-//! clusters, links and their findings.
+//! Duplicate detection and linking (`dup.in_province`, `dup.out_of_province`, `id.shared`,
+//! `link.suggested`, and deaths registered without a usable ID).
+//!
+//! 1. Features per record ([`features`]): folded name parts as hashes, dates, IDs, place.
+//! 2. Blocking: several passes of equal keys (birth date + given name, birth year + given +
+//!    family, full name + commune, personal ID, CMND, parents, …), so a true pair with one
+//!    damaged field is still a candidate; no all-pairs step; oversized blocks are skipped and
+//!    counted.
+//! 3. Scoring ([`model`]): Fellegi–Sunter with u from random pairs, m and the prior by EM,
+//!    term-frequency adjusted name agreement, a guard against twins.
+//! 4. Decisions: pairs above the threshold are duplicates; records sharing a personal ID are
+//!    judged without the ID itself — one person (duplicate) or two (`id.shared`).
+//! 5. Clusters without long chains of weak links, and the record to keep.
+//! 6. Linking of extract rows without a usable ID, and of deaths without a usable ID.
+//!
+//! Free of I/O: takes the prepared tables, returns pairs, clusters, links and findings.
 
-use crate::rules::{CheckInput, Finding, RowRef};
+pub mod features;
+pub mod model;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use crate::ids::{id_string, IdClass};
+use crate::rules::{CheckInput, Finding, RowRef, Rule};
+use features::{features, mix, Rec};
+use model::{compare, explain, Model, Pattern};
 
 /// A matched pair of resident records.
 #[derive(Clone, Debug)]
@@ -14,7 +36,7 @@ pub struct Pair {
     /// Both records have the same residence province.
     pub in_province: bool,
     pub cluster: u32,
-    /// Per-field agreement levels, e.g. `name=exact;birth=swapped;sex=agree`.
+    /// Per-field agreement levels, e.g. `given=exact;birth=day_month_swapped;…`.
     pub levels: String,
 }
 
@@ -43,10 +65,667 @@ pub struct MatchResult {
     /// Candidate pairs not compared because their block exceeded the size cap.
     pub blocks_skipped: usize,
     pub pairs_compared: usize,
+    /// The estimated model, for the summary.
+    pub model: Option<ModelSummary>,
 }
 
-/// Run matching. Duplicate detection and linking arrive with the matching issue; until then
-/// the result is empty and the output tables are written with their columns and no rows.
-pub fn run(_input: &CheckInput) -> MatchResult {
-    MatchResult::default()
+/// What the summary reports of the model.
+#[derive(Clone, Debug)]
+pub struct ModelSummary {
+    pub lambda: f64,
+    pub em_iterations: usize,
+    pub m: Vec<(String, Vec<(String, f64)>)>,
+    pub u: Vec<(String, Vec<(String, f64)>)>,
+}
+
+/// The blocking passes: each returns a key per record (0 = no key).
+type Pass = fn(&Rec) -> u64;
+
+fn given_initial(r: &Rec) -> u64 {
+    r.given_text.bytes().next().unwrap_or(0) as u64
+}
+
+fn date_key(r: &Rec) -> u64 {
+    if r.birth.is_full() {
+        r.birth.year as u64 * 10_000 + r.birth.month as u64 * 100 + r.birth.day as u64
+    } else {
+        0
+    }
+}
+
+const PASSES: &[(&str, Pass)] = &[
+    ("birth_date+given", |r| {
+        if date_key(r) != 0 && r.given != 0 {
+            mix(&[1, date_key(r), r.given])
+        } else {
+            0
+        }
+    }),
+    ("birth_year+given+family", |r| {
+        if r.birth.year != 0 && r.given != 0 {
+            mix(&[2, r.birth.year as u64, r.given, r.family])
+        } else {
+            0
+        }
+    }),
+    ("full_name+commune", |r| {
+        if r.full != 0 && r.commune != 0 {
+            mix(&[3, r.full, r.commune])
+        } else {
+            0
+        }
+    }),
+    (
+        "personal_id",
+        |r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 },
+    ),
+    (
+        "old_id",
+        |r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 },
+    ),
+    ("parents+birth_year", |r| {
+        if r.father != 0 && r.mother != 0 {
+            mix(&[6, r.father, r.mother, r.birth.year as u64])
+        } else {
+            0
+        }
+    }),
+    ("birth_date+family+initial", |r| {
+        if date_key(r) != 0 && r.family != 0 {
+            mix(&[7, date_key(r), r.family, given_initial(r)])
+        } else {
+            0
+        }
+    }),
+    ("syllables+birth_year", |r| {
+        if r.sorted != 0 && r.birth.year != 0 {
+            mix(&[8, r.sorted, r.birth.year as u64])
+        } else {
+            0
+        }
+    }),
+];
+
+/// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
+fn block(recs: &[Rec], key: Pass, cap: usize) -> (Vec<(u32, u32)>, usize) {
+    let mut keyed: Vec<(u64, u32)> = recs
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let k = key(r);
+            (k != 0).then_some((k, i as u32))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let groups: Vec<&[(u64, u32)]> = keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|g| g.len() > 1)
+        .collect();
+    let skipped: usize = groups
+        .iter()
+        .filter(|g| g.len() > cap)
+        .map(|g| g.len() * (g.len() - 1) / 2)
+        .sum();
+    let pairs = groups
+        .par_iter()
+        .filter(|g| g.len() <= cap)
+        .flat_map_iter(|g| {
+            g.iter().enumerate().flat_map(move |(x, a)| {
+                g[x + 1..].iter().map(move |b| (a.1.min(b.1), a.1.max(b.1)))
+            })
+        })
+        .collect();
+    (pairs, skipped)
+}
+
+/// Sorted, de-duplicated candidate pairs of all passes.
+fn candidates(recs: &[Rec], cap: usize) -> (Vec<(u32, u32)>, usize) {
+    let mut all = Vec::new();
+    let mut skipped = 0;
+    for (_, pass) in PASSES {
+        let (p, s) = block(recs, *pass, cap);
+        all.extend(p);
+        skipped += s;
+    }
+    all.par_sort_unstable();
+    all.dedup();
+    (all, skipped)
+}
+
+/// Upper bound on the pairs one training session compares.
+const TRAINING_PAIRS: usize = 2_000_000;
+
+/// The EM training sessions. Records that share an identifier are mostly one person
+/// registered twice (and sometimes two people sharing one ID, which EM separates), so the
+/// pairs sharing a personal ID, and those sharing an old CMND, teach the model how one person's
+/// two records differ in every other field. A session does not estimate the field its key
+/// fixes. Blocking on names or dates instead would teach it how strangers with one name, or
+/// siblings born on one day, differ.
+fn training_sessions(recs: &[Rec]) -> Vec<model::Session> {
+    let mut b1 = [false; model::N_FIELDS];
+    b1[5] = true; // pid
+    let mut b2 = [false; model::N_FIELDS];
+    b2[6] = true; // cmnd
+    let s1: (Pass, [bool; model::N_FIELDS]) =
+        (|r| if r.pid != 0 { mix(&[11, r.pid]) } else { 0 }, b1);
+    let s2: (Pass, [bool; model::N_FIELDS]) =
+        (|r| if r.cmnd != 0 { mix(&[12, r.cmnd]) } else { 0 }, b2);
+    [s1, s2]
+        .into_iter()
+        .map(|(key, blocked)| {
+            let mut keyed: Vec<(u64, u32)> = recs
+                .par_iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    let k = key(r);
+                    (k != 0).then_some((k, i as u32))
+                })
+                .collect();
+            keyed.par_sort_unstable();
+            let groups: Vec<&[(u64, u32)]> = keyed
+                .chunk_by(|a, b| a.0 == b.0)
+                .filter(|g| g.len() > 1)
+                .collect();
+            let total_pairs: f64 = groups
+                .iter()
+                .map(|g| (g.len() * (g.len() - 1) / 2) as f64)
+                .sum();
+            // Sample whole blocks (by key) to bound the work.
+            let keep_every = ((total_pairs / TRAINING_PAIRS as f64).ceil() as u64).max(1);
+            let patterns: Vec<Pattern> = groups
+                .par_iter()
+                .filter(|g| g[0].0 % keep_every == 0 && g.len() <= 200)
+                .flat_map_iter(|g| {
+                    g.iter().enumerate().flat_map(move |(x, a)| {
+                        g[x + 1..]
+                            .iter()
+                            .map(move |b| compare(&recs[a.1 as usize], &recs[b.1 as usize]))
+                    })
+                })
+                .collect();
+            let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
+            for p in patterns {
+                *counts.entry(p).or_default() += 1;
+            }
+            model::Session {
+                patterns: counts,
+                blocked,
+                total_pairs,
+            }
+        })
+        .collect()
+}
+
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+}
+
+/// Largest cluster formed by weak links; strong links (p ≥ 0.99) may build larger ones.
+const WEAK_CLUSTER_MAX: u32 = 2;
+const STRONG_CLUSTER_MAX: u32 = 8;
+
+/// Group pairs into clusters: strongest links first; a weak link never joins two groups
+/// that already have partners, so no long chain of weak links forms one cluster.
+fn cluster(n: usize, pairs: &mut [Pair]) {
+    let mut uf = UnionFind::new(n);
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by(|&x, &y| {
+        pairs[y]
+            .probability
+            .total_cmp(&pairs[x].probability)
+            .then((pairs[x].a, pairs[x].b).cmp(&(pairs[y].a, pairs[y].b)))
+    });
+    for &k in &order {
+        let (a, b) = (pairs[k].a.row, pairs[k].b.row);
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra == rb {
+            continue;
+        }
+        let size = uf.size[ra as usize] + uf.size[rb as usize];
+        let limit = if pairs[k].probability >= 0.99 {
+            STRONG_CLUSTER_MAX
+        } else {
+            WEAK_CLUSTER_MAX
+        };
+        if size <= limit {
+            let (big, small) = if uf.size[ra as usize] >= uf.size[rb as usize] {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+            uf.parent[small as usize] = big;
+            uf.size[big as usize] = size;
+        }
+    }
+    // Cluster ids: numbered by the smallest row in each cluster, so they are stable.
+    let mut root_min: BTreeMap<u32, u32> = BTreeMap::new();
+    for p in pairs.iter() {
+        for r in [p.a.row, p.b.row] {
+            let root = uf.find(r);
+            let e = root_min.entry(root).or_insert(r);
+            *e = (*e).min(r);
+        }
+    }
+    let mut mins: Vec<u32> = root_min.values().copied().collect();
+    mins.sort_unstable();
+    let id_of_min: BTreeMap<u32, u32> = mins
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (*m, i as u32 + 1))
+        .collect();
+    for p in pairs.iter_mut() {
+        let root = uf.find(p.a.row);
+        let same = uf.find(p.b.row) == root;
+        p.cluster = if same { id_of_min[&root_min[&root]] } else { 0 };
+    }
+}
+
+fn completeness(input: &CheckInput, row: usize) -> usize {
+    let t = &input.tables[0];
+    crate::schema::CANONICAL
+        .iter()
+        .filter(|c| t.col(c).opt(row).is_some())
+        .count()
+}
+
+fn at0(row: u32) -> RowRef {
+    RowRef { source: 0, row }
+}
+
+/// Run matching over the residents and link the extracts.
+pub fn run(input: &CheckInput) -> MatchResult {
+    let (residents, prepared) = input.residents();
+    let cfg = &input.config.matching;
+    let recs = features(residents, prepared);
+    let (cands, skipped) = candidates(&recs, cfg.max_block_size);
+    let patterns: Vec<Pattern> = cands
+        .par_iter()
+        .map(|&(a, b)| compare(&recs[a as usize], &recs[b as usize]))
+        .collect();
+    let model = Model::estimate(&recs, &training_sessions(&recs));
+
+    // Decide every candidate pair.
+    enum Decision {
+        Duplicate(f64),
+        Shared,
+        None,
+    }
+    let decisions: Vec<Decision> = cands
+        .par_iter()
+        .zip(patterns.par_iter())
+        .map(|(&(a, b), p)| {
+            let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+            let full = model.probability(p, ra, rb, true);
+            // Two records carrying one well-formed ID: one person, or two sharing the ID?
+            let shared_id = ra.pid != 0
+                && ra.pid == rb.pid
+                && prepared.rows[a as usize].pid.class == IdClass::Valid
+                && prepared.rows[b as usize].pid.class == IdClass::Valid;
+            if shared_id {
+                let without = model.probability_sharing_id(p, ra, rb);
+                if without >= 0.5 {
+                    Decision::Duplicate(full.max(without))
+                } else {
+                    Decision::Shared
+                }
+            } else if full >= cfg.threshold {
+                Decision::Duplicate(full)
+            } else {
+                Decision::None
+            }
+        })
+        .collect();
+
+    let prov = residents.col("province_code");
+    let mut pairs = Vec::new();
+    let mut findings = Vec::new();
+    for ((&(a, b), p), d) in cands.iter().zip(&patterns).zip(&decisions) {
+        match d {
+            Decision::Duplicate(prob) => pairs.push(Pair {
+                a: at0(a),
+                b: at0(b),
+                probability: (*prob * 1e6).round() / 1e6,
+                in_province: prov.get(a as usize) == prov.get(b as usize),
+                cluster: 0,
+                levels: explain(p),
+            }),
+            Decision::Shared => {
+                let id = id_string(recs[a as usize].pid);
+                for (x, y) in [(a, b), (b, a)] {
+                    findings.push(
+                        Finding::new(at0(x), Rule::IdShared, "personal_id")
+                            .value(id.clone())
+                            .related(at0(y), None)
+                            .note("cùng số định danh nhưng là hai người khác nhau"),
+                    );
+                }
+            }
+            Decision::None => {}
+        }
+    }
+    // Order pairs by record_id (source is always residents here): a sorts before b.
+    let rid = residents.col("record_id");
+    for p in &mut pairs {
+        if rid.get(p.a.row as usize) > rid.get(p.b.row as usize) {
+            std::mem::swap(&mut p.a, &mut p.b);
+        }
+    }
+    pairs.sort_by(|x, y| {
+        (rid.get(x.a.row as usize), rid.get(x.b.row as usize))
+            .cmp(&(rid.get(y.a.row as usize), rid.get(y.b.row as usize)))
+    });
+    cluster(recs.len(), &mut pairs);
+    for p in &pairs {
+        let rule = if p.in_province {
+            Rule::DupInProvince
+        } else {
+            Rule::DupOutOfProvince
+        };
+        for (x, y) in [(p.a, p.b), (p.b, p.a)] {
+            findings.push(
+                Finding::new(x, rule, "")
+                    .value(explain_short(p))
+                    .related(y, Some(p.probability)),
+            );
+        }
+    }
+    let clusters = cluster_members(input, &pairs);
+    let mut result = MatchResult {
+        pairs,
+        clusters,
+        links: Vec::new(),
+        findings,
+        blocks_skipped: skipped,
+        pairs_compared: cands.len(),
+        model: Some(summarise(&model)),
+    };
+    link_extracts(input, &recs, &model, &mut result);
+    result
+}
+
+fn explain_short(p: &Pair) -> String {
+    format!("xác suất {:.3}", p.probability)
+}
+
+fn cluster_members(input: &CheckInput, pairs: &[Pair]) -> Vec<ClusterMember> {
+    let mut members: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for p in pairs.iter().filter(|p| p.cluster != 0) {
+        for r in [p.a.row, p.b.row] {
+            let v = members.entry(p.cluster).or_default();
+            if !v.contains(&r) {
+                v.push(r);
+            }
+        }
+    }
+    let (residents, prepared) = input.residents();
+    let prov = residents.col("province_code");
+    let mut out = Vec::new();
+    for (cluster, mut rows) in members {
+        rows.sort_unstable();
+        // Keep: a valid ID, resident in the province viewed, the most complete, the first.
+        let keep = rows
+            .iter()
+            .copied()
+            .max_by_key(|&r| {
+                let r = r as usize;
+                (
+                    prepared.rows[r].pid.is_valid(),
+                    input.province.is_some_and(|p| prov.get(r) == p),
+                    completeness(input, r),
+                    std::cmp::Reverse(r),
+                )
+            })
+            .unwrap_or(rows[0]);
+        for r in rows {
+            out.push(ClusterMember {
+                at: at0(r),
+                cluster,
+                keep: r == keep,
+            });
+        }
+    }
+    out
+}
+
+fn summarise(model: &Model) -> ModelSummary {
+    let table = |v: &[Vec<f64>; model::N_FIELDS]| {
+        model::FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                (
+                    f.to_string(),
+                    model::LEVELS[i]
+                        .iter()
+                        .zip(&v[i])
+                        .map(|(l, x)| (l.to_string(), (x * 1e6).round() / 1e6))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    ModelSummary {
+        lambda: model.lambda,
+        em_iterations: model.em_iterations,
+        m: table(&model.m),
+        u: table(&model.u),
+    }
+}
+
+/// Residents indexed by the linking keys: sorted (key, row) arrays.
+struct LinkIndex {
+    passes: Vec<Vec<(u64, u32)>>,
+}
+
+const LINK_PASSES: [usize; 5] = [0, 1, 2, 4, 6];
+
+impl LinkIndex {
+    fn build(recs: &[Rec]) -> Self {
+        let passes = LINK_PASSES
+            .iter()
+            .map(|&p| {
+                let key = PASSES[p].1;
+                let mut v: Vec<(u64, u32)> = recs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| {
+                        let k = key(r);
+                        (k != 0).then_some((k, i as u32))
+                    })
+                    .collect();
+                v.par_sort_unstable();
+                v
+            })
+            .collect();
+        LinkIndex { passes }
+    }
+
+    fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
+        out.clear();
+        for (i, &p) in LINK_PASSES.iter().enumerate() {
+            let k = PASSES[p].1(r);
+            if k == 0 {
+                continue;
+            }
+            let v = &self.passes[i];
+            let start = v.partition_point(|e| e.0 < k);
+            let block = v[start..].iter().take_while(|e| e.0 == k);
+            out.extend(block.take(cap).map(|e| e.1));
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// Best resident for a record: (row, probability) when likely and clearly ahead.
+fn best_resident(
+    model: &Model,
+    recs: &[Rec],
+    r: &Rec,
+    cands: &[u32],
+    threshold: f64,
+    exclude: Option<u32>,
+) -> Option<(u32, f64)> {
+    let mut scored: Vec<(f64, u32)> = cands
+        .iter()
+        .filter(|&&c| Some(c) != exclude && recs[c as usize].pid != 0)
+        .map(|&c| {
+            let p = compare(r, &recs[c as usize]);
+            (
+                model.probability_link(&p, r, &recs[c as usize], recs.len()),
+                c,
+            )
+        })
+        .collect();
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    let (p1, c1) = *scored.first()?;
+    if p1 < threshold {
+        return None;
+    }
+    // Clearly ahead of the runner-up, unless the runner-up carries the same personal ID.
+    if let Some(&(p2, c2)) = scored.get(1) {
+        if p2 >= 0.5 && recs[c2 as usize].pid != recs[c1 as usize].pid {
+            return None;
+        }
+    }
+    Some((c1, p1))
+}
+
+/// Link extract rows whose ID is unusable or points to a resident who disagrees, and deaths
+/// registered without a usable ID.
+fn link_extracts(input: &CheckInput, recs: &[Rec], model: &Model, result: &mut MatchResult) {
+    let index = LinkIndex::build(recs);
+    let cap = input.config.matching.max_block_size;
+    let threshold = input.config.matching.link_threshold;
+    let (residents, _) = input.residents();
+    let r_name = residents.col("full_name");
+    for (s, table) in input.tables.iter().enumerate() {
+        if !table.kind.is_linked() {
+            continue;
+        }
+        let prepared = &input.prepared[s];
+        let mut lrecs = features(table, prepared);
+        let name = table.col("full_name");
+        let pid_col = table.col("personal_id");
+        let found: Vec<Option<(u32, Link, Finding)>> = (0..table.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map_init(Vec::new, |cands, r| {
+                let facts = prepared.rows[r];
+                let usable = facts.pid.personal_id().is_some();
+                // A valid ID that points to a resident with another name: link it too.
+                let wrong = facts.pid.is_valid()
+                    && input.pid_index.rows(facts.pid.value).next().is_some()
+                    && input.pid_index.rows(facts.pid.value).all(|res| {
+                        crate::compare::compare_names(name.get(r), r_name.get(res as usize))
+                            > crate::compare::NameLevel::MiddleDiffers
+                    });
+                if usable && !wrong {
+                    return None;
+                }
+                let mut rec = lrecs[r].clone();
+                if facts.pid.class == IdClass::OldCmnd {
+                    rec.cmnd = (9u64 << 56) | facts.pid.value;
+                }
+                rec.pid = 0;
+                index.candidates(&rec, cap, cands);
+                let exclude = if wrong {
+                    input.pid_index.rows(facts.pid.value).next()
+                } else {
+                    None
+                };
+                let (res, p) = best_resident(model, recs, &rec, cands, threshold, exclude)?;
+                let at = RowRef {
+                    source: s as u16,
+                    row: r as u32,
+                };
+                let p = (p * 1e6).round() / 1e6;
+                let pid = id_string(recs[res as usize].pid);
+                let finding = Finding::new(at, Rule::LinkSuggested, "personal_id")
+                    .value(pid_col.get(r))
+                    .suggest(pid)
+                    .related(at0(res), Some(p));
+                Some((
+                    r as u32,
+                    Link {
+                        at,
+                        resident: res,
+                        probability: p,
+                    },
+                    finding,
+                ))
+            })
+            .collect();
+        lrecs.clear();
+        for (_, link, finding) in found.into_iter().flatten() {
+            result.links.push(link);
+            result.findings.push(finding);
+        }
+    }
+    link_deaths(input, recs, model, &index, result);
+}
+
+/// Deaths registered without a usable ID: find the resident by name and birth date.
+fn link_deaths(
+    input: &CheckInput,
+    recs: &[Rec],
+    model: &Model,
+    index: &LinkIndex,
+    result: &mut MatchResult,
+) {
+    let Some(deaths) = input.deaths else {
+        return;
+    };
+    let prepared = crate::rules::Prepared::new(deaths);
+    let drecs = features(deaths, &prepared);
+    let (residents, _) = input.residents();
+    let r_death = residents.col("death_date");
+    let dd = deaths.col("death_date");
+    let mut cands = Vec::new();
+    for (r, rec) in drecs.iter().enumerate() {
+        if prepared.rows[r].pid.is_valid() {
+            continue; // matched by ID in the rules
+        }
+        index.candidates(rec, input.config.matching.max_block_size, &mut cands);
+        let mut rec = rec.clone();
+        rec.pid = 0;
+        if let Some((res, p)) = best_resident(
+            model,
+            recs,
+            &rec,
+            &cands,
+            input.config.matching.link_threshold,
+            None,
+        ) {
+            if r_death.opt(res as usize).is_none()
+                && crate::dates::parse_date(dd.get(r)).valid().is_some()
+            {
+                result.findings.push(
+                    Finding::new(at0(res), Rule::AliveDeceasedActive, "death_date")
+                        .suggest(dd.get(r))
+                        .score(p)
+                        .note("hộ tịch đã khai tử (khớp theo họ tên, ngày sinh)"),
+                );
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::{CheckInput, Finding, RowRef, Rule, TableRule};
-use crate::compare::{compare_dates, compare_names, plausibly_same_person, DateLevel, NameLevel};
+use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
 use crate::dates::{parse_date, PDate};
 use crate::ids::{classify_cmnd, classify_id, id_string, CmndClass, IdClass};
 use crate::schema::SourceKind;
@@ -15,49 +15,6 @@ fn at(source: usize, row: u32) -> RowRef {
     RowRef {
         source: source as u16,
         row,
-    }
-}
-
-/// `id.shared`: one personal_id on resident records of two different people.
-pub struct SharedId;
-
-impl TableRule for SharedId {
-    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
-        let (table, prepared) = input.residents();
-        let names = table.col("full_name");
-        let groups: Vec<&[(u64, u32)]> = input.pid_index.shared_groups().collect();
-        let found: Vec<Vec<Finding>> = groups
-            .par_iter()
-            .map(|group| {
-                let mut out = Vec::new();
-                for (i, &(pid, a)) in group.iter().enumerate() {
-                    for &(_, b) in &group[i + 1..] {
-                        let (ra, rb) = (a as usize, b as usize);
-                        if plausibly_same_person(
-                            names.get(ra),
-                            prepared.birth(ra),
-                            names.get(rb),
-                            prepared.birth(rb),
-                        ) {
-                            continue; // one person registered twice: a duplicate, not a shared ID
-                        }
-                        let id = id_string(pid);
-                        out.push(
-                            Finding::new(at(0, a), Rule::IdShared, "personal_id")
-                                .value(id.clone())
-                                .related(at(0, b), None),
-                        );
-                        out.push(
-                            Finding::new(at(0, b), Rule::IdShared, "personal_id")
-                                .value(id)
-                                .related(at(0, a), None),
-                        );
-                    }
-                }
-                out
-            })
-            .collect();
-        out.extend(found.into_iter().flatten());
     }
 }
 

@@ -161,6 +161,11 @@ impl Finding {
         self
     }
 
+    pub fn score(mut self, s: f64) -> Self {
+        self.score = Some(s);
+        self
+    }
+
     pub fn related(mut self, r: RowRef, score: Option<f64>) -> Self {
         self.related = Some(r);
         self.score = score;
@@ -238,6 +243,8 @@ pub struct CheckInput<'a> {
     pub deaths: Option<&'a Table>,
     pub as_of: PDate,
     pub config: &'a Config,
+    /// `--province`: the province whose view is reported.
+    pub province: Option<&'a str>,
     /// Per source, the fields `field.missing` checks.
     pub expected: Vec<Vec<&'static str>>,
     /// Residents with a well-formed personal ID, sorted by ID.
@@ -252,6 +259,7 @@ impl<'a> CheckInput<'a> {
         deaths: Option<&'a Table>,
         as_of: PDate,
         config: &'a Config,
+        province: Option<&'a str>,
     ) -> Self {
         let expected = tables
             .iter()
@@ -277,6 +285,7 @@ impl<'a> CheckInput<'a> {
             deaths,
             as_of,
             config,
+            province,
             expected,
             pid_index,
         }
@@ -351,7 +360,6 @@ pub fn registry() -> Registry {
     ];
     let table: Vec<Box<dyn TableRule>> = vec![
         Box::new(household::Households),
-        Box::new(cross::SharedId),
         Box::new(cross::CmndResolution),
         Box::new(cross::CrossReference),
         Box::new(cross::Deaths),

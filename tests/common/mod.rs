@@ -23,23 +23,33 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
 }
 
 /// Rows of a Parquet/CSV file as (column → value) lookups.
 pub fn rows(path: &Path, columns: &[&str]) -> Vec<Vec<String>> {
     let t = read_plain(path, "test").expect("readable output");
     (0..t.len())
-        .map(|r| columns.iter().map(|c| t.col(c).raw(r).to_string()).collect())
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| t.col(c).raw(r).to_string())
+                .collect()
+        })
         .collect()
 }
 
 /// Findings as (record_id, rule, field, suggestion).
 pub fn findings(dir: &Path) -> Vec<(String, String, String, String)> {
-    rows(&dir.join("findings.parquet"), &["record_id", "rule", "field", "suggestion"])
-        .into_iter()
-        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
-        .collect()
+    rows(
+        &dir.join("findings.parquet"),
+        &["record_id", "rule", "field", "suggestion"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+    .collect()
 }
 
 pub fn has(f: &[(String, String, String, String)], record: &str, rule: &str) -> bool {

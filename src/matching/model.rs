@@ -1,0 +1,534 @@
+//! The Fellegi–Sunter model: comparison levels per field, u probabilities estimated from
+//! random record pairs, m probabilities and the match prior estimated by EM on the candidate
+//! pairs (as Splink and fastLink do), and term-frequency adjustment on name agreement so that
+//! sharing "Nguyễn" or "Văn" counts for little and sharing a rare given name counts for much.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+
+use super::features::Rec;
+use crate::compare::{compare_dates, DateLevel};
+use crate::rng::Rng;
+
+/// The compared fields, in pattern order.
+pub const FIELDS: [&str; 9] = [
+    "given", "family", "middle", "birth", "sex", "pid", "cmnd", "parents", "place",
+];
+pub const N_FIELDS: usize = FIELDS.len();
+/// Level code for "cannot be compared" (a side is missing): contributes no evidence.
+pub const MISSING: u8 = 255;
+
+/// Names of each field's levels (index = level code), for the per-pair explanation.
+pub const LEVELS: [&[&str]; N_FIELDS] = [
+    &[
+        "exact",
+        "exact_without_diacritics",
+        "diacritics_differ",
+        "close_or_one_edit",
+        "different",
+    ],
+    &["exact", "close", "different"],
+    &["exact", "one_missing", "different"],
+    &[
+        "exact",
+        "partial_compatible",
+        "day_month_swapped",
+        "one_digit",
+        "within_10_days",
+        "different",
+    ],
+    &["agree", "disagree"],
+    &["equal", "one_digit", "different"],
+    &["equal", "different"],
+    &["both_equal", "one_equal", "different"],
+    &["same_commune", "same_province", "other_province"],
+];
+
+pub type Pattern = [u8; N_FIELDS];
+
+fn jw(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(a, b)
+}
+
+fn digits_apart(a: u64, b: u64) -> u32 {
+    let (mut a, mut b, mut n) = (a, b, 0);
+    for _ in 0..12 {
+        if a % 10 != b % 10 {
+            n += 1;
+        }
+        a /= 10;
+        b /= 10;
+    }
+    n
+}
+
+/// Compare two records field by field.
+pub fn compare(a: &Rec, b: &Rec) -> Pattern {
+    let mut p = [MISSING; N_FIELDS];
+    let reordered = a.full != b.full && a.sorted == b.sorted && a.sorted != 0;
+    if a.has_name() && b.has_name() {
+        p[0] = if reordered {
+            1
+        } else if a.given == b.given {
+            if a.given_key == b.given_key {
+                0
+            } else if a.given_plain || b.given_plain {
+                1
+            } else {
+                2
+            }
+        } else if jw(&a.given_text, &b.given_text) >= 0.9
+            || strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
+        {
+            3
+        } else {
+            4
+        };
+        p[1] = if a.family == b.family || reordered {
+            0
+        } else if a.family != 0 && b.family != 0 && jw(&a.family_text, &b.family_text) >= 0.85 {
+            1
+        } else {
+            2
+        };
+        p[2] = if a.middle == b.middle || reordered {
+            0
+        } else if a.middle == 0 || b.middle == 0 {
+            1
+        } else {
+            2
+        };
+    }
+    if a.birth.year != 0 && b.birth.year != 0 {
+        p[3] = match compare_dates(a.birth, b.birth) {
+            DateLevel::Exact => 0,
+            DateLevel::Compatible => 1,
+            DateLevel::Swapped => 2,
+            DateLevel::OneDigit => 3,
+            DateLevel::Near => 4,
+            DateLevel::Different => 5,
+        };
+    }
+    if a.sex != 0 && b.sex != 0 {
+        p[4] = if a.sex == b.sex { 0 } else { 1 };
+    }
+    if a.pid != 0 && b.pid != 0 {
+        p[5] = match digits_apart(a.pid, b.pid) {
+            0 => 0,
+            1 => 1,
+            _ => 2,
+        };
+    }
+    if a.cmnd != 0 && b.cmnd != 0 {
+        p[6] = if a.cmnd == b.cmnd { 0 } else { 1 };
+    }
+    let a_par = a.father != 0 || a.mother != 0;
+    let b_par = b.father != 0 || b.mother != 0;
+    if a_par && b_par {
+        let f = a.father != 0 && a.father == b.father;
+        let m = a.mother != 0 && a.mother == b.mother;
+        p[7] = match (f, m) {
+            (true, true) => 0,
+            (true, false) | (false, true) => 1,
+            _ => 2,
+        };
+    }
+    if a.province != 0 && b.province != 0 {
+        p[8] = if a.commune != 0 && a.commune == b.commune {
+            0
+        } else if a.province == b.province {
+            1
+        } else {
+            2
+        };
+    }
+    p
+}
+
+/// Is this pattern two siblings born together (twins) rather than one person? Same parents or
+/// household, same birth date, a different given name.
+pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
+    let together = p[7] == 0 || p[7] == 1 || (a.household != 0 && a.household == b.household);
+    together && matches!(p[3], 0 | 1) && matches!(p[0], 2 | 4)
+}
+
+/// Explain a pattern: `given=exact;birth=day_month_swapped;…`.
+pub fn explain(p: &Pattern) -> String {
+    let mut s = String::new();
+    for (i, l) in p.iter().enumerate() {
+        if *l == MISSING {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push(';');
+        }
+        s.push_str(FIELDS[i]);
+        s.push('=');
+        s.push_str(LEVELS[i][*l as usize]);
+    }
+    s
+}
+
+/// Estimated parameters.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// P(level | match), estimated by EM on the candidate pairs.
+    pub m: [Vec<f64>; N_FIELDS],
+    /// P(level | non-match): level frequencies among random record pairs.
+    pub u: [Vec<f64>; N_FIELDS],
+    /// P(level) for two random records: the population baseline of term-frequency adjustment.
+    pub u_random: [Vec<f64>; N_FIELDS],
+    /// Probability that two random records are one person.
+    pub lambda: f64,
+    /// Probability that two records sharing a personal ID are one person.
+    pub lambda_shared_id: f64,
+    /// Term frequencies of folded given and family names.
+    pub tf_given: HashMap<u64, f64>,
+    pub tf_family: HashMap<u64, f64>,
+    pub em_iterations: usize,
+}
+
+fn empty_levels() -> [Vec<f64>; N_FIELDS] {
+    std::array::from_fn(|i| vec![0.0; LEVELS[i].len()])
+}
+
+/// Starting m probabilities: a match mostly agrees, and the closer levels are likelier.
+fn initial_m() -> [Vec<f64>; N_FIELDS] {
+    let mut m = empty_levels();
+    for levels in m.iter_mut() {
+        let n = levels.len();
+        let mut total = 0.0;
+        for (l, v) in levels.iter_mut().enumerate() {
+            *v = if l == 0 {
+                0.9
+            } else if l + 1 == n {
+                0.02
+            } else {
+                0.1
+            };
+            total += *v;
+        }
+        for v in levels.iter_mut() {
+            *v /= total;
+        }
+    }
+    m
+}
+
+fn term_frequencies(recs: &[Rec], pick: impl Fn(&Rec) -> u64 + Sync) -> HashMap<u64, f64> {
+    let counts = recs
+        .par_chunks(64 * 1024)
+        .map(|chunk| {
+            let mut m: HashMap<u64, u64> = HashMap::new();
+            for r in chunk {
+                let k = pick(r);
+                if k != 0 {
+                    *m.entry(k).or_default() += 1;
+                }
+            }
+            m
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+            a
+        });
+    let total: u64 = counts.values().sum::<u64>().max(1);
+    counts
+        .into_iter()
+        .map(|(k, v)| (k, v as f64 / total as f64))
+        .collect()
+}
+
+fn normalise(levels: &mut [f64], pseudo: f64) {
+    let sum: f64 = levels.iter().sum();
+    let k = levels.len() as f64;
+    for v in levels.iter_mut() {
+        *v = (*v + pseudo) / (sum + pseudo * k);
+    }
+}
+
+/// Level frequencies among random record pairs (almost all non-matches), smoothed.
+fn estimate_u_random(recs: &[Rec], samples: usize) -> [Vec<f64>; N_FIELDS] {
+    let n = recs.len() as u64;
+    let mut counts: [Vec<f64>; N_FIELDS] = empty_levels();
+    if n >= 2 {
+        let mut rng = Rng::new(0x5EED, 0);
+        let pairs: Vec<(usize, usize)> = (0..samples)
+            .map(|_| {
+                let a = rng.below(n);
+                let mut b = rng.below(n - 1);
+                if b >= a {
+                    b += 1;
+                }
+                (a as usize, b as usize)
+            })
+            .collect();
+        let patterns: Vec<Pattern> = pairs
+            .par_iter()
+            .map(|&(a, b)| compare(&recs[a], &recs[b]))
+            .collect();
+        for p in &patterns {
+            for (i, l) in p.iter().enumerate() {
+                if *l != MISSING {
+                    counts[i][*l as usize] += 1.0;
+                }
+            }
+        }
+    }
+    for c in counts.iter_mut() {
+        normalise(c, 0.5);
+    }
+    counts
+}
+
+/// One EM training session: the patterns of pairs that share a blocking key, and which
+/// fields that key fixes (their parameters are not estimated in this session).
+pub struct Session {
+    pub patterns: BTreeMap<Pattern, u64>,
+    pub blocked: [bool; N_FIELDS],
+    /// All pairs the session's blocks hold (sampled or not), for the prior.
+    pub total_pairs: f64,
+}
+
+/// EM over one session with u fixed: estimates m of the unblocked fields and the session's
+/// match share.
+fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIELDS], f64, usize) {
+    let mut m = initial_m();
+    let mut lambda = 0.1;
+    let mut iterations = 0;
+    let masked = |p: &Pattern| -> Pattern {
+        let mut q = *p;
+        for (i, b) in session.blocked.iter().enumerate() {
+            if *b {
+                q[i] = MISSING;
+            }
+        }
+        q
+    };
+    let patterns: Vec<(Pattern, f64)> = session
+        .patterns
+        .iter()
+        .map(|(p, c)| (masked(p), *c as f64))
+        .collect();
+    for _ in 0..200 {
+        iterations += 1;
+        let mut m_new = empty_levels();
+        let (mut matched, mut total) = (0.0, 0.0);
+        for (p, c) in &patterns {
+            let post = posterior(p, &m, u, lambda);
+            matched += c * post;
+            total += c;
+            for (i, l) in p.iter().enumerate() {
+                if *l != MISSING {
+                    m_new[i][*l as usize] += c * post;
+                }
+            }
+        }
+        for levels in m_new.iter_mut() {
+            normalise(levels, 0.01);
+        }
+        let new_lambda = (matched / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+        let delta: f64 = m
+            .iter()
+            .zip(&m_new)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0.0, f64::max)
+            .max((new_lambda - lambda).abs());
+        m = m_new;
+        lambda = new_lambda;
+        if delta < 1e-7 {
+            break;
+        }
+    }
+    // No level is impossible for a match: real registers hold typos in every field, so a
+    // level never seen among training matches keeps a small probability (0.2%).
+    for levels in m.iter_mut() {
+        for v in levels.iter_mut() {
+            *v = v.max(0.002);
+        }
+        let sum: f64 = levels.iter().sum();
+        for v in levels.iter_mut() {
+            *v /= sum;
+        }
+    }
+    (m, lambda, iterations)
+}
+
+impl Model {
+    /// Estimate the model as Splink does: u from random record pairs; m by EM in sessions of
+    /// pairs that share a blocking key, each estimating the fields its key does not fix
+    /// (averaged where several sessions estimate one field); the prior from the first
+    /// session's match share scaled to all record pairs.
+    pub fn estimate(recs: &[Rec], sessions: &[Session]) -> Model {
+        let u = estimate_u_random(recs, 400_000.min(recs.len().saturating_mul(20)).max(1_000));
+        let mut m_sum = empty_levels();
+        let mut m_n = [0usize; N_FIELDS];
+        let mut iterations = 0;
+        let mut lambda = 0.0;
+        let mut lambda_shared_id = 0.9;
+        for (k, session) in sessions.iter().enumerate() {
+            if session.patterns.is_empty() {
+                continue;
+            }
+            let (m, l, it) = em_session(session, &u);
+            iterations += it;
+            for i in 0..N_FIELDS {
+                if !session.blocked[i] {
+                    for (acc, v) in m_sum[i].iter_mut().zip(&m[i]) {
+                        *acc += v;
+                    }
+                    m_n[i] += 1;
+                }
+            }
+            if k == 0 {
+                lambda_shared_id = l;
+            }
+            if k == 0 || lambda == 0.0 {
+                let n = recs.len() as f64;
+                let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
+                lambda = (l * session.total_pairs / all_pairs).clamp(1e-12, 0.5);
+            }
+        }
+        let fallback = initial_m();
+        let m: [Vec<f64>; N_FIELDS] = std::array::from_fn(|i| {
+            if m_n[i] == 0 {
+                fallback[i].clone()
+            } else {
+                m_sum[i].iter().map(|v| v / m_n[i] as f64).collect()
+            }
+        });
+        Model {
+            m,
+            u_random: u.clone(),
+            u,
+            lambda: if lambda == 0.0 { 1e-6 } else { lambda },
+            lambda_shared_id,
+            tf_given: term_frequencies(recs, |r| r.given),
+            tf_family: term_frequencies(recs, |r| r.family),
+            em_iterations: iterations,
+        }
+    }
+
+    /// Match weight (log2 Bayes factor) of a pattern, with term-frequency adjustment on exact
+    /// name agreement: agreeing on a name shared by many counts for less than agreeing on a
+    /// rare one. `use_ids` false leaves out the ID comparisons (to judge whether two records
+    /// that share an ID are one person).
+    pub fn weight(&self, p: &Pattern, a: &Rec, use_ids: bool) -> f64 {
+        let mut w = 0.0;
+        for (i, l) in p.iter().enumerate() {
+            if *l == MISSING || (!use_ids && (i == 5 || i == 6)) {
+                continue;
+            }
+            let l = *l as usize;
+            w += (self.m[i][l] / self.u[i][l]).log2();
+            let tf = match (i, l) {
+                (0, 0 | 1) => self.tf_given.get(&a.given),
+                (1, 0) => self.tf_family.get(&a.family),
+                _ => None,
+            };
+            if let Some(tf) = tf {
+                // Splink's adjustment: the level's average chance for random records over this
+                // value's own chance.
+                w += (self.u_random[i][l] / tf.max(1e-7)).log2().clamp(-6.0, 6.0);
+            }
+        }
+        w
+    }
+
+    fn posterior_with(&self, prior: f64, p: &Pattern, a: &Rec, b: &Rec, use_ids: bool) -> f64 {
+        if twins(p, a, b) {
+            return 0.0;
+        }
+        let prior = prior.clamp(1e-12, 1.0 - 1e-9);
+        let w = (prior / (1.0 - prior)).log2() + self.weight(p, a, use_ids);
+        1.0 / (1.0 + (-w).exp2())
+    }
+
+    /// Probability that two resident records are one person.
+    pub fn probability(&self, p: &Pattern, a: &Rec, b: &Rec, use_ids: bool) -> f64 {
+        self.posterior_with(self.lambda, p, a, b, use_ids)
+    }
+
+    /// Probability that two records carrying one personal ID are one person, judged on
+    /// everything but the ID (the prior is the share of ID-sharing pairs that are matches).
+    pub fn probability_sharing_id(&self, p: &Pattern, a: &Rec, b: &Rec) -> f64 {
+        self.posterior_with(self.lambda_shared_id, p, a, b, false)
+    }
+
+    /// Probability that a linked record is this resident: each linked record is one of the
+    /// `residents`, so the prior is one in their number.
+    pub fn probability_link(&self, p: &Pattern, a: &Rec, b: &Rec, residents: usize) -> f64 {
+        self.posterior_with(1.0 / residents.max(1) as f64, p, a, b, false)
+    }
+}
+
+fn posterior(p: &Pattern, m: &[Vec<f64>; N_FIELDS], u: &[Vec<f64>; N_FIELDS], lambda: f64) -> f64 {
+    let (mut pm, mut pu) = (lambda, 1.0 - lambda);
+    for (i, l) in p.iter().enumerate() {
+        if *l != MISSING {
+            pm *= m[i][*l as usize];
+            pu *= u[i][*l as usize];
+        }
+    }
+    if pm + pu == 0.0 {
+        0.0
+    } else {
+        pm / (pm + pu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::PDate;
+    use crate::matching::features::h64;
+
+    fn rec(family: &str, middle: &str, given: &str, birth: PDate, sex: u8) -> Rec {
+        Rec {
+            family: h64(family),
+            middle: h64(middle),
+            given: h64(given),
+            given_key: h64(given),
+            given_plain: given.is_ascii(),
+            sorted: h64(&format!("{family} {given} {middle}")),
+            full: h64(&format!("{family} {middle} {given}")),
+            given_text: given.into(),
+            family_text: family.into(),
+            birth,
+            sex,
+            province: h64("01"),
+            commune: h64("00004"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn levels_of_typical_duplicates() {
+        let a = rec("nguyen", "van", "an", PDate::new(1985, 3, 7), 1);
+        let mut b = rec("nguyen", "", "an", PDate::new(1985, 7, 3), 1);
+        b.commune = h64("00008");
+        let p = compare(&a, &b);
+        assert_eq!(explain(&p), "given=exact;family=exact;middle=one_missing;birth=day_month_swapped;sex=agree;place=same_province");
+        let c = rec("nguyen", "van", "ah", PDate::new(1985, 0, 0), 1);
+        assert_eq!(LEVELS[0][compare(&a, &c)[0] as usize], "close_or_one_edit");
+        assert_eq!(LEVELS[3][compare(&a, &c)[3] as usize], "partial_compatible");
+    }
+
+    #[test]
+    fn twins_never_match() {
+        let mut a = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
+        let mut b = rec("tran", "minh", "khang", PDate::new(2010, 5, 1), 1);
+        a.household = h64("HO1");
+        b.household = h64("HO1");
+        a.father = h64("tran van binh");
+        b.father = h64("tran van binh");
+        let p = compare(&a, &b);
+        assert!(twins(&p, &a, &b));
+        // The same given name is not a twin pair but one child registered twice.
+        let c = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
+        assert!(!twins(&compare(&a, &c), &a, &c));
+    }
+}
