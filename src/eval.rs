@@ -61,6 +61,9 @@ pub struct EvalReport {
     pub rules: BTreeMap<String, Score>,
     pub duplicates: Score,
     pub links: Score,
+    /// Reported pairs of two different people of one household born on one day (twins),
+    /// when the generated residents file is beside the truth.
+    pub twin_pairs_reported: Option<usize>,
 }
 
 type Key = (String, String);
@@ -178,6 +181,7 @@ pub fn evaluate(run: &Path, truth: &Path) -> Result<EvalReport> {
         }
     }
     let duplicates = Score::of_sets(&found_pairs, &true_pairs);
+    let twin_pairs_reported = twins_reported(truth, &found_pairs, &true_pairs)?;
 
     let (ls, lr, lres) = (
         column(&links, "source", &lpath)?,
@@ -199,7 +203,38 @@ pub fn evaluate(run: &Path, truth: &Path) -> Result<EvalReport> {
         rules,
         duplicates,
         links: links_score,
+        twin_pairs_reported,
     })
+}
+
+fn twins_reported(
+    truth: &Path,
+    found: &HashSet<(String, String)>,
+    true_pairs: &HashSet<(String, String)>,
+) -> Result<Option<usize>> {
+    let path = truth.join("residents.parquet");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let residents = read_plain(&path, "residents")?;
+    let (rid, hh, birth) = (
+        residents.col("record_id"),
+        residents.col("household_id"),
+        residents.col("birth_date"),
+    );
+    let mut at: HashMap<&str, (&str, &str)> = HashMap::with_capacity(residents.len());
+    for r in 0..residents.len() {
+        at.insert(rid.get(r), (hh.get(r), birth.get(r)));
+    }
+    let n = found
+        .iter()
+        .filter(|p| !true_pairs.contains(*p))
+        .filter(|(a, b)| match (at.get(a.as_str()), at.get(b.as_str())) {
+            (Some(x), Some(y)) => !x.0.is_empty() && x == y,
+            _ => false,
+        })
+        .count();
+    Ok(Some(n))
 }
 
 /// The report as a table.
@@ -229,6 +264,9 @@ pub fn render(report: &EvalReport) -> String {
     }
     line("duplicate pairs", &report.duplicates);
     line("links", &report.links);
+    if let Some(t) = report.twin_pairs_reported {
+        let _ = writeln!(s, "twin pairs reported as duplicates: {t}");
+    }
     s
 }
 

@@ -143,6 +143,10 @@ fn check_finds_what_was_injected_and_is_deterministic() {
         dup["f1"].as_f64().unwrap() >= 0.95,
         "duplicate pairs: {dup}"
     );
+    assert_eq!(
+        report["twin_pairs_reported"], 0,
+        "no twin pair is a duplicate"
+    );
     let links = &report["links"];
     assert!(
         links["precision"].as_f64().unwrap() >= 0.97 && links["recall"].as_f64().unwrap() >= 0.9,

@@ -678,9 +678,9 @@ impl<'w> Chunk<'w> {
                     .people
                     .last()
                     .filter(|prev| prev.birth == birth && prev.household == hh);
-                if let Some(prev_given) = twin_of.map(|t| t.given.clone()) {
+                if let Some(prev_given) = twin_of.map(|t| fold(&t.given)) {
                     for _ in 0..8 {
-                        if child.given != prev_given {
+                        if fold(&child.given) != prev_given {
                             break;
                         }
                         child.given = n.given(sex, &mut self.rng);

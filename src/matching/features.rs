@@ -44,7 +44,8 @@ pub struct Rec {
     pub given: u64,
     /// Hash of the given name with its diacritics (one tone placement).
     pub given_key: u64,
-    /// The given name as written carries no diacritics at all.
+    /// The name as written carries no diacritics at all (typed without them), so a given
+    /// name that folds equal is no evidence of another name.
     pub given_plain: bool,
     /// Hash of the folded syllables sorted (another order of the same syllables).
     pub sorted: u64,
@@ -109,7 +110,7 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
                 middle: h64(m),
                 given: h64(g),
                 given_key: h64(&key),
-                given_plain: !has_diacritics(g_written),
+                given_plain: !has_diacritics(written),
                 sorted: h64(&syl.join(" ")),
                 full: h64(&folded),
                 given_text: g.into(),

@@ -387,7 +387,7 @@ pub fn run(input: &CheckInput) -> MatchResult {
                 } else {
                     Decision::Shared
                 }
-            } else if full >= cfg.threshold {
+            } else if full >= cfg.threshold && ra.has_name() && rb.has_name() {
                 Decision::Duplicate(full)
             } else {
                 Decision::None

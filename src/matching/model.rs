@@ -125,7 +125,9 @@ pub fn compare(a: &Rec, b: &Rec) -> Pattern {
     }
     let a_par = a.father != 0 || a.mother != 0;
     let b_par = b.father != 0 || b.mother != 0;
-    if a_par && b_par {
+    // Within one household, siblings share parents: agreement there is no evidence.
+    let same_household = a.household != 0 && a.household == b.household;
+    if a_par && b_par && !same_household {
         let f = a.father != 0 && a.father == b.father;
         let m = a.mother != 0 && a.mother == b.mother;
         p[7] = match (f, m) {
@@ -147,10 +149,23 @@ pub fn compare(a: &Rec, b: &Rec) -> Pattern {
 }
 
 /// Is this pattern two siblings born together (twins) rather than one person? Same parents or
-/// household, same birth date, a different given name.
+/// household, same birth date, given names that are not the same name (twins are often
+/// given near-identical names: "Khoa" and "Khôi", "Hà" and "Hải").
 pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
-    let together = p[7] == 0 || p[7] == 1 || (a.household != 0 && a.household == b.household);
-    together && matches!(p[3], 0 | 1) && matches!(p[0], 2 | 4)
+    let same_household = a.household != 0 && a.household == b.household;
+    let same_parents = p[7] == 0 || p[7] == 1;
+    if !matches!(p[3], 0 | 1) {
+        return false;
+    }
+    let reordered = a.full != b.full && a.sorted == b.sorted;
+    match p[0] {
+        // Another name, or the same letters with other diacritics ("Ánh" and "Anh").
+        2 | 4 => same_household || same_parents,
+        // A near-identical name, or the same syllables in another order, at home.
+        3 => same_household,
+        1 if reordered => same_household,
+        _ => false,
+    }
 }
 
 /// Explain a pattern: `given=exact;birth=day_month_swapped;…`.
