@@ -53,6 +53,9 @@ pub fn compare_folded_names(a: &str, b: &str) -> NameLevel {
 
 /// Compare two names as written (any encoding, form or case).
 pub fn compare_names(a: &str, b: &str) -> NameLevel {
+    if !a.trim().is_empty() && crate::text::fold_eq(a, b) {
+        return NameLevel::Exact;
+    }
     compare_folded_names(&name_fold(a), &name_fold(b))
 }
 

@@ -192,7 +192,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         opts.province.as_deref(),
     );
     let mut findings: Vec<Finding> = timings.time("rules", &progress, || run_rules(&input));
-    let matches: MatchResult = timings.time("matching", &progress, || matching::run(&input));
+    let matches: MatchResult =
+        timings.time("matching", &progress, || matching::run(&input, &findings));
+    timings.0.extend(matches.timings.iter().copied());
     findings.extend(matches.findings.iter().cloned());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 

@@ -170,6 +170,42 @@ pub fn fold_into(s: &str, out: &mut String) {
     }
 }
 
+/// The folded characters of `s` (see [`fold_into`]), lazily, without allocation.
+pub fn folded_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    let t = tables();
+    let trimmed = s.trim();
+    let mut prev_space = false;
+    trimmed.chars().filter_map(move |c| {
+        if c.is_whitespace() {
+            if prev_space {
+                return None;
+            }
+            prev_space = true;
+            return Some(' ');
+        }
+        prev_space = false;
+        if is_combining_mark(c) {
+            return None;
+        }
+        if c.is_ascii() {
+            return Some(c.to_ascii_lowercase());
+        }
+        let cp = c as u32;
+        if (FOLD_LO..=FOLD_HI).contains(&cp) {
+            let f = t.fold[(cp - FOLD_LO) as usize];
+            if f != 0 {
+                return Some(f as char);
+            }
+        }
+        Some(c.to_lowercase().next().unwrap_or(c))
+    })
+}
+
+/// Do two texts fold to the same thing? No allocation (legacy text is not decoded).
+pub fn fold_eq(a: &str, b: &str) -> bool {
+    a == b || folded_chars(a).eq(folded_chars(b))
+}
+
 /// Does `s` fold (see [`fold_into`]) to `target`, which is folded ASCII? No allocation.
 pub fn folded_eq(s: &str, target: &str) -> bool {
     let t = tables();

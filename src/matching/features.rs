@@ -78,6 +78,12 @@ fn has_diacritics(s: &str) -> bool {
 
 /// Features of every row of a table.
 pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
+    let rows: Vec<usize> = (0..table.len()).collect();
+    features_of(table, prepared, &rows)
+}
+
+/// Features of some rows of a table, in the order given.
+pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
     let (name, father, mother, prov, commune, hh, old) = (
         table.col("full_name"),
         table.col("father_name"),
@@ -87,10 +93,9 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
         table.col("household_id"),
         table.col("old_id"),
     );
-    (0..table.len())
-        .into_par_iter()
+    rows.par_iter()
         .with_min_len(2048)
-        .map(|r| {
+        .map(|&r| {
             let facts = prepared.rows[r];
             let raw = name.get(r);
             let decoded = decode_legacy(raw);

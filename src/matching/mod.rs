@@ -67,6 +67,8 @@ pub struct MatchResult {
     pub pairs_compared: usize,
     /// The estimated model, for the summary.
     pub model: Option<ModelSummary>,
+    /// Seconds per matching sub-phase.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// What the summary reports of the model.
@@ -81,6 +83,15 @@ pub struct ModelSummary {
 /// The blocking passes: each returns a key per record (0 = no key).
 type Pass = fn(&Rec) -> u64;
 
+/// A blocking pass: its name, its key, and whether it only pairs records of which at least
+/// one has a partial birth date (year-only or month/year).
+struct BlockPass {
+    #[allow(dead_code)]
+    name: &'static str,
+    key: Pass,
+    partial_only: bool,
+}
+
 fn given_initial(r: &Rec) -> u64 {
     r.given_text.bytes().next().unwrap_or(0) as u64
 }
@@ -93,61 +104,108 @@ fn date_key(r: &Rec) -> u64 {
     }
 }
 
-const PASSES: &[(&str, Pass)] = &[
-    ("birth_date+given", |r| {
-        if date_key(r) != 0 && r.given != 0 {
-            mix(&[1, date_key(r), r.given])
-        } else {
-            0
-        }
-    }),
-    ("birth_year+given+family", |r| {
-        if r.birth.year != 0 && r.given != 0 {
-            mix(&[2, r.birth.year as u64, r.given, r.family])
-        } else {
-            0
-        }
-    }),
-    ("full_name+commune", |r| {
-        if r.full != 0 && r.commune != 0 {
-            mix(&[3, r.full, r.commune])
-        } else {
-            0
-        }
-    }),
-    (
-        "personal_id",
-        |r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 },
-    ),
-    (
-        "old_id",
-        |r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 },
-    ),
-    ("parents+birth_year", |r| {
-        if r.father != 0 && r.mother != 0 {
-            mix(&[6, r.father, r.mother, r.birth.year as u64])
-        } else {
-            0
-        }
-    }),
-    ("birth_date+family+initial", |r| {
-        if date_key(r) != 0 && r.family != 0 {
-            mix(&[7, date_key(r), r.family, given_initial(r)])
-        } else {
-            0
-        }
-    }),
-    ("syllables+birth_year", |r| {
-        if r.sorted != 0 && r.birth.year != 0 {
-            mix(&[8, r.sorted, r.birth.year as u64])
-        } else {
-            0
-        }
-    }),
+const PASSES: &[BlockPass] = &[
+    BlockPass {
+        name: "birth_date+given",
+        key: |r| {
+            if date_key(r) != 0 && r.given != 0 {
+                mix(&[1, date_key(r), r.given])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "birth_year+given+family (a partial date on one side)",
+        key: |r| {
+            if r.birth.year != 0 && r.given != 0 {
+                mix(&[2, r.birth.year as u64, r.given, r.family])
+            } else {
+                0
+            }
+        },
+        partial_only: true,
+    },
+    BlockPass {
+        name: "full_name+commune",
+        key: |r| {
+            if r.full != 0 && r.commune != 0 {
+                mix(&[3, r.full, r.commune])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "personal_id",
+        key: |r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "old_id",
+        key: |r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "parents+birth_year",
+        key: |r| {
+            if r.father != 0 && r.mother != 0 {
+                mix(&[6, r.father, r.mother, r.birth.year as u64])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "birth_date+family+initial",
+        key: |r| {
+            if date_key(r) != 0 && r.family != 0 {
+                mix(&[7, date_key(r), r.family, given_initial(r)])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "syllables+birth_year",
+        key: |r| {
+            if r.sorted != 0 && r.birth.year != 0 {
+                mix(&[8, r.sorted, r.birth.year as u64])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
+    BlockPass {
+        name: "birth_date_unordered+given (day and month swapped)",
+        key: |r| {
+            if r.birth.is_full()
+                && r.given != 0
+                && r.birth.day <= 12
+                && r.birth.day != r.birth.month
+            {
+                let (lo, hi) = (
+                    r.birth.day.min(r.birth.month),
+                    r.birth.day.max(r.birth.month),
+                );
+                mix(&[9, r.birth.year as u64, lo as u64, hi as u64, r.given])
+            } else {
+                0
+            }
+        },
+        partial_only: false,
+    },
 ];
 
 /// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
-fn block(recs: &[Rec], key: Pass, cap: usize) -> (Vec<(u32, u32)>, usize) {
+fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
+    let key = pass.key;
+    let partial_only = pass.partial_only;
     let mut keyed: Vec<(u64, u32)> = recs
         .par_iter()
         .enumerate()
@@ -166,12 +224,17 @@ fn block(recs: &[Rec], key: Pass, cap: usize) -> (Vec<(u32, u32)>, usize) {
         .filter(|g| g.len() > cap)
         .map(|g| g.len() * (g.len() - 1) / 2)
         .sum();
+    let partial = |r: u32| !recs[r as usize].birth.is_full();
     let pairs = groups
         .par_iter()
         .filter(|g| g.len() <= cap)
+        .filter(|g| !partial_only || g.iter().any(|e| partial(e.1)))
         .flat_map_iter(|g| {
             g.iter().enumerate().flat_map(move |(x, a)| {
-                g[x + 1..].iter().map(move |b| (a.1.min(b.1), a.1.max(b.1)))
+                g[x + 1..]
+                    .iter()
+                    .filter(move |b| !partial_only || partial(a.1) || partial(b.1))
+                    .map(move |b| (a.1.min(b.1), a.1.max(b.1)))
             })
         })
         .collect();
@@ -182,8 +245,8 @@ fn block(recs: &[Rec], key: Pass, cap: usize) -> (Vec<(u32, u32)>, usize) {
 fn candidates(recs: &[Rec], cap: usize) -> (Vec<(u32, u32)>, usize) {
     let mut all = Vec::new();
     let mut skipped = 0;
-    for (_, pass) in PASSES {
-        let (p, s) = block(recs, *pass, cap);
+    for pass in PASSES {
+        let (p, s) = block(recs, pass, cap);
         all.extend(p);
         skipped += s;
     }
@@ -351,17 +414,23 @@ fn at0(row: u32) -> RowRef {
     RowRef { source: 0, row }
 }
 
-/// Run matching over the residents and link the extracts.
-pub fn run(input: &CheckInput) -> MatchResult {
+/// Run matching over the residents and link the extracts. `rule_findings` are the rules
+/// phase's findings (linking uses its `xref.mismatch` results).
+pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
     let (residents, prepared) = input.residents();
     let cfg = &input.config.matching;
+    let mut clock = Clock::new();
     let recs = features(residents, prepared);
+    clock.lap("matching.features");
     let (cands, skipped) = candidates(&recs, cfg.max_block_size);
+    clock.lap("matching.blocking");
     let patterns: Vec<Pattern> = cands
         .par_iter()
         .map(|&(a, b)| compare(&recs[a as usize], &recs[b as usize]))
         .collect();
+    clock.lap("matching.compare");
     let model = Model::estimate(&recs, &training_sessions(&recs));
+    clock.lap("matching.em");
 
     // Decide every candidate pair.
     enum Decision {
@@ -433,6 +502,7 @@ pub fn run(input: &CheckInput) -> MatchResult {
         (rid.get(x.a.row as usize), rid.get(x.b.row as usize))
             .cmp(&(rid.get(y.a.row as usize), rid.get(y.b.row as usize)))
     });
+    clock.lap("matching.decide");
     cluster(recs.len(), &mut pairs);
     for p in &pairs {
         let rule = if p.in_province {
@@ -457,9 +527,33 @@ pub fn run(input: &CheckInput) -> MatchResult {
         blocks_skipped: skipped,
         pairs_compared: cands.len(),
         model: Some(summarise(&model)),
+        timings: Vec::new(),
     };
-    link_extracts(input, &recs, &model, &mut result);
+    clock.lap("matching.cluster");
+    link_extracts(input, rule_findings, &recs, &model, &mut result);
+    clock.lap("matching.link");
+    result.timings = clock.laps;
     result
+}
+
+/// Seconds per sub-phase, for the summary.
+struct Clock {
+    start: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            start: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        self.laps.push((name, self.start.elapsed().as_secs_f64()));
+        self.start = std::time::Instant::now();
+    }
 }
 
 fn explain_short(p: &Pair) -> String {
@@ -536,14 +630,14 @@ struct LinkIndex {
     passes: Vec<Vec<(u64, u32)>>,
 }
 
-const LINK_PASSES: [usize; 5] = [0, 1, 2, 4, 6];
+const LINK_PASSES: [usize; 6] = [0, 1, 2, 4, 6, 8];
 
 impl LinkIndex {
     fn build(recs: &[Rec]) -> Self {
         let passes = LINK_PASSES
             .iter()
             .map(|&p| {
-                let key = PASSES[p].1;
+                let key = PASSES[p].key;
                 let mut v: Vec<(u64, u32)> = recs
                     .iter()
                     .enumerate()
@@ -562,7 +656,7 @@ impl LinkIndex {
     fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
         for (i, &p) in LINK_PASSES.iter().enumerate() {
-            let k = PASSES[p].1(r);
+            let k = (PASSES[p].key)(r);
             if k == 0 {
                 continue;
             }
@@ -612,48 +706,58 @@ fn best_resident(
 
 /// Link extract rows whose ID is unusable or points to a resident who disagrees, and deaths
 /// registered without a usable ID.
-fn link_extracts(input: &CheckInput, recs: &[Rec], model: &Model, result: &mut MatchResult) {
+fn link_extracts(
+    input: &CheckInput,
+    rule_findings: &[Finding],
+    recs: &[Rec],
+    model: &Model,
+    result: &mut MatchResult,
+) {
     let index = LinkIndex::build(recs);
     let cap = input.config.matching.max_block_size;
     let threshold = input.config.matching.link_threshold;
-    let (residents, _) = input.residents();
-    let r_name = residents.col("full_name");
     for (s, table) in input.tables.iter().enumerate() {
         if !table.kind.is_linked() {
             continue;
         }
         let prepared = &input.prepared[s];
-        let mut lrecs = features(table, prepared);
-        let name = table.col("full_name");
-        let pid_col = table.col("personal_id");
-        let found: Vec<Option<(u32, Link, Finding)>> = (0..table.len())
-            .into_par_iter()
-            .with_min_len(1024)
-            .map_init(Vec::new, |cands, r| {
+        // Rows owed a link: no usable ID, or an ID whose resident has another name (the rules
+        // phase reported those as xref.mismatch on full_name).
+        let mut owed: Vec<(usize, Option<u32>)> = prepared
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.pid.personal_id().is_none())
+            .map(|(r, _)| (r, None))
+            .collect();
+        owed.extend(
+            rule_findings
+                .iter()
+                .filter(|f| {
+                    f.at.source as usize == s
+                        && f.rule == Rule::XrefMismatch
+                        && f.field == "full_name"
+                })
+                .map(|f| (f.at.row as usize, f.related.map(|x| x.row))),
+        );
+        owed.sort_unstable();
+        owed.dedup_by_key(|o| o.0);
+        let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
+        let lrecs = features::features_of(table, prepared, &rows);
+        let pid_col = input.cols[s].personal_id;
+        let found: Vec<Option<(Link, Finding)>> = owed
+            .par_iter()
+            .zip(lrecs.par_iter())
+            .with_min_len(256)
+            .map_init(Vec::new, |cands, (&(r, wrong_resident), lrec)| {
                 let facts = prepared.rows[r];
-                let usable = facts.pid.personal_id().is_some();
-                // A valid ID that points to a resident with another name: link it too.
-                let wrong = facts.pid.is_valid()
-                    && input.pid_index.rows(facts.pid.value).next().is_some()
-                    && input.pid_index.rows(facts.pid.value).all(|res| {
-                        crate::compare::compare_names(name.get(r), r_name.get(res as usize))
-                            > crate::compare::NameLevel::MiddleDiffers
-                    });
-                if usable && !wrong {
-                    return None;
-                }
-                let mut rec = lrecs[r].clone();
+                let mut rec = lrec.clone();
                 if facts.pid.class == IdClass::OldCmnd {
                     rec.cmnd = (9u64 << 56) | facts.pid.value;
                 }
                 rec.pid = 0;
                 index.candidates(&rec, cap, cands);
-                let exclude = if wrong {
-                    input.pid_index.rows(facts.pid.value).next()
-                } else {
-                    None
-                };
-                let (res, p) = best_resident(model, recs, &rec, cands, threshold, exclude)?;
+                let (res, p) = best_resident(model, recs, &rec, cands, threshold, wrong_resident)?;
                 let at = RowRef {
                     source: s as u16,
                     row: r as u32,
@@ -665,7 +769,6 @@ fn link_extracts(input: &CheckInput, recs: &[Rec], model: &Model, result: &mut M
                     .suggest(pid)
                     .related(at0(res), Some(p));
                 Some((
-                    r as u32,
                     Link {
                         at,
                         resident: res,
@@ -675,8 +778,7 @@ fn link_extracts(input: &CheckInput, recs: &[Rec], model: &Model, result: &mut M
                 ))
             })
             .collect();
-        lrecs.clear();
-        for (_, link, finding) in found.into_iter().flatten() {
+        for (link, finding) in found.into_iter().flatten() {
             result.links.push(link);
             result.findings.push(finding);
         }

@@ -123,11 +123,8 @@ impl TableRule for CrossReference {
                 continue;
             }
             let prepared = &input.prepared[s];
-            let (name, birth, sex) = (
-                table.col("full_name"),
-                table.col("birth_date"),
-                table.col("sex"),
-            );
+            let c = &input.cols[s];
+            let (name, birth, sex) = (c.full_name, c.birth_date, c.sex);
             let found: Vec<Vec<Finding>> = (0..table.len())
                 .into_par_iter()
                 .with_min_len(4096)
@@ -138,21 +135,20 @@ impl TableRule for CrossReference {
                         return out;
                     }
                     let here = at(s, r as u32);
-                    let candidates: Vec<u32> = input.pid_index.rows(facts.pid.value).collect();
-                    let Some(&first) = candidates.first() else {
+                    // Compare with the best-agreeing resident carrying the ID.
+                    let best = input
+                        .pid_index
+                        .rows(facts.pid.value)
+                        .map(|c| (compare_names(name.get(r), r_name.get(c as usize)), c))
+                        .min();
+                    let Some((name_level, res)) = best else {
                         out.push(
                             Finding::new(here, Rule::XrefNotFound, "personal_id")
-                                .value(table.col("personal_id").get(r)),
+                                .value(input.cols[s].personal_id.get(r)),
                         );
                         return out;
                     };
-                    // Compare with the best-agreeing resident carrying the ID.
-                    let res = candidates
-                        .iter()
-                        .copied()
-                        .min_by_key(|&c| compare_names(name.get(r), r_name.get(c as usize)))
-                        .unwrap_or(first) as usize;
-                    let name_level = compare_names(name.get(r), r_name.get(res));
+                    let res = res as usize;
                     let same_name = name_level <= NameLevel::MiddleDiffers;
                     let rel = at(0, res as u32);
                     if name_level > NameLevel::Exact && !name.get(r).is_empty() {
@@ -201,7 +197,7 @@ pub struct Deaths;
 
 impl TableRule for Deaths {
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
-        let (residents, rp) = input.residents();
+        let (residents, _) = input.residents();
         let r_death = residents.col("death_date");
         // Death date per resident row: the register's own, else the registry's.
         let mut death_of: HashMap<u32, PDate> = HashMap::new();
@@ -235,38 +231,41 @@ impl TableRule for Deaths {
         if death_of.is_empty() {
             return;
         }
+        let r_name = residents.col("full_name");
         for (s, table) in input.tables.iter().enumerate() {
             if !table.kind.is_linked() {
                 continue;
             }
-            let field = if table.kind == SourceKind::Vaccination {
-                "dose_date"
+            let cols = &input.cols[s];
+            let (field, col) = if table.kind == SourceKind::Vaccination {
+                ("dose_date", cols.dose_date)
             } else {
-                "event_date"
+                ("event_date", cols.event_date)
             };
-            let col = table.col(field);
             if !col.is_present() {
                 continue;
             }
-            for r in 0..table.len() {
-                let facts = input.prepared[s].rows[r];
-                if !facts.pid.is_valid() {
-                    continue;
-                }
-                let Some(event) = col.opt(r).and_then(|v| parse_date(v).valid()) else {
-                    continue;
-                };
-                for res in input.pid_index.rows(facts.pid.value) {
-                    // Only when the record is this resident (not a wrong ID pointing elsewhere).
-                    if compare_names(
-                        table.col("full_name").get(r),
-                        residents.col("full_name").get(res as usize),
-                    ) > NameLevel::MiddleDiffers
-                    {
-                        continue;
+            let found: Vec<Vec<Finding>> = (0..table.len())
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|r| {
+                    let mut out = Vec::new();
+                    let facts = input.prepared[s].rows[r];
+                    if !facts.pid.is_valid() {
+                        return out;
                     }
-                    if let Some(death) = death_of.get(&res) {
-                        if event.earliest() > death.latest() {
+                    for res in input.pid_index.rows(facts.pid.value) {
+                        let Some(death) = death_of.get(&res) else {
+                            continue;
+                        };
+                        let Some(event) = col.opt(r).and_then(|v| parse_date(v).valid()) else {
+                            return out;
+                        };
+                        // Only when the record is this resident (not a wrong ID pointing elsewhere).
+                        if event.earliest() > death.latest()
+                            && compare_names(cols.full_name.get(r), r_name.get(res as usize))
+                                <= NameLevel::MiddleDiffers
+                        {
                             out.push(
                                 Finding::new(at(s, r as u32), Rule::AliveEventAfterDeath, field)
                                     .value(col.get(r))
@@ -276,9 +275,10 @@ impl TableRule for Deaths {
                             break;
                         }
                     }
-                }
-                let _ = rp;
-            }
+                    out
+                })
+                .collect();
+            out.extend(found.into_iter().flatten());
         }
     }
 }

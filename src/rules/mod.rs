@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::dates::{parse_date, DateParse, PDate};
 use crate::ids::{classify_id, parse_sex, IdInfo, Sex};
 use crate::schema::SourceKind;
-use crate::table::Table;
+use crate::table::{Col, Table};
 
 /// The four groups of "đúng, đủ, sạch, sống".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -235,6 +235,41 @@ impl Prepared {
     }
 }
 
+/// The canonical columns of one source, resolved once (a lookup by name per row would cost
+/// more than most rules).
+#[derive(Clone, Copy)]
+pub struct SourceCols<'a> {
+    pub record_id: Col<'a>,
+    pub personal_id: Col<'a>,
+    pub old_id: Col<'a>,
+    pub full_name: Col<'a>,
+    pub birth_date: Col<'a>,
+    pub sex: Col<'a>,
+    pub province_code: Col<'a>,
+    pub commune_code: Col<'a>,
+    pub death_date: Col<'a>,
+    pub dose_date: Col<'a>,
+    pub event_date: Col<'a>,
+}
+
+impl<'a> SourceCols<'a> {
+    pub fn new(t: &'a Table) -> Self {
+        SourceCols {
+            record_id: t.col("record_id"),
+            personal_id: t.col("personal_id"),
+            old_id: t.col("old_id"),
+            full_name: t.col("full_name"),
+            birth_date: t.col("birth_date"),
+            sex: t.col("sex"),
+            province_code: t.col("province_code"),
+            commune_code: t.col("commune_code"),
+            death_date: t.col("death_date"),
+            dose_date: t.col("dose_date"),
+            event_date: t.col("event_date"),
+        }
+    }
+}
+
 /// Everything the rules may look at. Source 0 is always the residents.
 pub struct CheckInput<'a> {
     pub tables: &'a [Table],
@@ -245,8 +280,10 @@ pub struct CheckInput<'a> {
     pub config: &'a Config,
     /// `--province`: the province whose view is reported.
     pub province: Option<&'a str>,
-    /// Per source, the fields `field.missing` checks.
-    pub expected: Vec<Vec<&'static str>>,
+    /// Per source, the fields `field.missing` checks, with their columns.
+    pub expected: Vec<Vec<(&'static str, Col<'a>)>>,
+    /// Per source, the canonical columns.
+    pub cols: Vec<SourceCols<'a>>,
     /// Residents with a well-formed personal ID, sorted by ID.
     pub pid_index: PidIndex,
 }
@@ -268,15 +305,17 @@ impl<'a> CheckInput<'a> {
                     .expected_fields
                     .get(&t.name)
                     .or_else(|| config.expected_fields.get(t.kind.label()));
-                match configured {
+                let fields: Vec<&'static str> = match configured {
                     Some(list) => list
                         .iter()
                         .filter_map(|f| crate::schema::CANONICAL.iter().copied().find(|c| c == f))
                         .collect(),
                     None => t.kind.default_expected_fields().to_vec(),
-                }
+                };
+                fields.into_iter().map(|f| (f, t.col(f))).collect()
             })
             .collect();
+        let cols = tables.iter().map(SourceCols::new).collect();
         let pid_index = PidIndex::build(&prepared[0]);
         CheckInput {
             tables,
@@ -287,6 +326,7 @@ impl<'a> CheckInput<'a> {
             config,
             province,
             expected,
+            cols,
             pid_index,
         }
     }

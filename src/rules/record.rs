@@ -40,8 +40,7 @@ impl RecordRule for PersonalId {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let table = &input.tables[source as usize];
-        let col = table.col("personal_id");
+        let col = input.cols[source as usize].personal_id;
         if !col.is_present() {
             return;
         }
@@ -130,7 +129,7 @@ impl RecordRule for OldCmnd {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let col = input.tables[source as usize].col("old_id");
+        let col = input.cols[source as usize].old_id;
         let Some(raw) = col.opt(row) else {
             return;
         };
@@ -219,13 +218,15 @@ impl RecordRule for Dates {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let table = &input.tables[source as usize];
+        let cols = &input.cols[source as usize];
         let facts = input.prepared[source as usize].rows[row];
         let here = at(source, row);
-        let birth_raw = table.col("birth_date").get(row);
+        let birth_raw = cols.birth_date.get(row);
         let birth = Self::check_one(input, here, "birth_date", birth_raw, facts.birth, None, out);
-        for field in ["death_date", "dose_date"] {
-            let col = table.col(field);
+        for (field, col) in [
+            ("death_date", cols.death_date),
+            ("dose_date", cols.dose_date),
+        ] {
             if let Some(raw) = col.opt(row) {
                 let parsed = crate::dates::parse_date(raw);
                 Self::check_one(input, here, field, raw, parsed, birth, out);
@@ -244,7 +245,7 @@ impl RecordRule for SexRule {
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         if input.prepared[source as usize].rows[row].sex == SexParse::Invalid {
-            let raw = input.tables[source as usize].col("sex").get(row);
+            let raw = input.cols[source as usize].sex.get(row);
             out.push(
                 Finding::new(at(source, row), Rule::SexInvalid, "sex")
                     .value(raw)
@@ -263,9 +264,7 @@ impl RecordRule for Completeness {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let table = &input.tables[source as usize];
-        for &field in &input.expected[source as usize] {
-            let col = table.col(field);
+        for &(field, col) in &input.expected[source as usize] {
             if col.is_present() && col.get(row).is_empty() {
                 out.push(Finding::new(at(source, row), Rule::FieldMissing, field));
             }
@@ -282,7 +281,7 @@ impl RecordRule for NameForm {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let raw = input.tables[source as usize].col("full_name").raw(row);
+        let raw = input.cols[source as usize].full_name.raw(row);
         if raw.trim().is_empty() || is_canonical_name(raw) {
             return;
         }
@@ -307,8 +306,8 @@ impl RecordRule for ImplausibleAge {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let table = &input.tables[source as usize];
-        if table.col("death_date").opt(row).is_some() {
+        let cols = &input.cols[source as usize];
+        if cols.death_date.opt(row).is_some() {
             return;
         }
         let Some(birth) = input.prepared[source as usize].birth(row) else {
@@ -317,7 +316,7 @@ impl RecordRule for ImplausibleAge {
         if birth.year >= 1850 && birth.age_at(input.as_of) > 120 {
             out.push(
                 Finding::new(at(source, row), Rule::AliveImplausibleAge, "birth_date")
-                    .value(table.col("birth_date").get(row))
+                    .value(cols.birth_date.get(row))
                     .note(format!("{} tuổi", birth.age_at(input.as_of))),
             );
         }
