@@ -696,6 +696,7 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
             "clusters": view.clusters.iter().map(|c| c.cluster).collect::<BTreeSet<_>>().len(),
             "links": view.links.len(),
             "pairs_compared": view.matches.pairs_compared,
+            "pairs_per_blocking_pass": view.matches.pairs_per_pass.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "blocks_skipped_pairs": view.matches.blocks_skipped,
             "model": model,
         },

@@ -65,6 +65,8 @@ pub struct MatchResult {
     /// Candidate pairs not compared because their block exceeded the size cap.
     pub blocks_skipped: usize,
     pub pairs_compared: usize,
+    /// Candidate pairs proposed by each blocking pass (before de-duplication).
+    pub pairs_per_pass: Vec<(&'static str, usize)>,
     /// The estimated model, for the summary.
     pub model: Option<ModelSummary>,
     /// Seconds per matching sub-phase.
@@ -86,7 +88,6 @@ type Pass = fn(&Rec) -> u64;
 /// A blocking pass: its name, its key, and whether it only pairs records of which at least
 /// one has a partial birth date (year-only or month/year).
 struct BlockPass {
-    #[allow(dead_code)]
     name: &'static str,
     key: Pass,
     partial_only: bool,
@@ -128,10 +129,10 @@ const PASSES: &[BlockPass] = &[
         partial_only: true,
     },
     BlockPass {
-        name: "full_name+commune",
+        name: "full_name+commune+birth_year",
         key: |r| {
-            if r.full != 0 && r.commune != 0 {
-                mix(&[3, r.full, r.commune])
+            if r.full != 0 && r.commune != 0 && r.birth.year != 0 {
+                mix(&[3, r.full, r.commune, r.birth.year as u64])
             } else {
                 0
             }
@@ -160,10 +161,10 @@ const PASSES: &[BlockPass] = &[
         partial_only: false,
     },
     BlockPass {
-        name: "birth_date+family+initial",
+        name: "birth_date+family+initial+sex",
         key: |r| {
             if date_key(r) != 0 && r.family != 0 {
-                mix(&[7, date_key(r), r.family, given_initial(r)])
+                mix(&[7, date_key(r), r.family, given_initial(r), r.sex as u64])
             } else {
                 0
             }
@@ -171,10 +172,10 @@ const PASSES: &[BlockPass] = &[
         partial_only: false,
     },
     BlockPass {
-        name: "syllables+birth_year",
+        name: "syllables+birth_date",
         key: |r| {
-            if r.sorted != 0 && r.birth.year != 0 {
-                mix(&[8, r.sorted, r.birth.year as u64])
+            if r.sorted != 0 && date_key(r) != 0 {
+                mix(&[8, r.sorted, date_key(r)])
             } else {
                 0
             }
@@ -241,18 +242,24 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
     (pairs, skipped)
 }
 
-/// Sorted, de-duplicated candidate pairs of all passes.
-fn candidates(recs: &[Rec], cap: usize) -> (Vec<(u32, u32)>, usize) {
+/// Sorted, de-duplicated candidate pairs of all passes, how many pairs oversized blocks
+/// held, and how many pairs each pass proposed.
+pub fn candidates(
+    recs: &[Rec],
+    cap: usize,
+) -> (Vec<(u32, u32)>, usize, Vec<(&'static str, usize)>) {
     let mut all = Vec::new();
     let mut skipped = 0;
+    let mut per_pass = Vec::new();
     for pass in PASSES {
         let (p, s) = block(recs, pass, cap);
+        per_pass.push((pass.name, p.len()));
         all.extend(p);
         skipped += s;
     }
     all.par_sort_unstable();
     all.dedup();
-    (all, skipped)
+    (all, skipped, per_pass)
 }
 
 /// Upper bound on the pairs one training session compares.
@@ -422,7 +429,7 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
     let mut clock = Clock::new();
     let recs = features(residents, prepared);
     clock.lap("matching.features");
-    let (cands, skipped) = candidates(&recs, cfg.max_block_size);
+    let (cands, skipped, per_pass) = candidates(&recs, cfg.max_block_size);
     clock.lap("matching.blocking");
     let patterns: Vec<Pattern> = cands
         .par_iter()
@@ -526,6 +533,7 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
         findings,
         blocks_skipped: skipped,
         pairs_compared: cands.len(),
+        pairs_per_pass: per_pass,
         model: Some(summarise(&model)),
         timings: Vec::new(),
     };

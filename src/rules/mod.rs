@@ -409,7 +409,24 @@ pub fn registry() -> Registry {
 
 /// Run every rule over every source; findings come back in a deterministic order.
 pub fn run_rules(input: &CheckInput) -> Vec<Finding> {
-    let (record, table) = registry();
+    let (_, table) = registry();
+    let mut findings = run_record_rules(input);
+    let table_findings: Vec<Vec<Finding>> = table
+        .par_iter()
+        .map(|r| {
+            let mut out = Vec::new();
+            r.run(input, &mut out);
+            out
+        })
+        .collect();
+    findings.extend(table_findings.into_iter().flatten());
+    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
+}
+
+/// Run the per-row rules over every source, in parallel over chunks of rows.
+pub fn run_record_rules(input: &CheckInput) -> Vec<Finding> {
+    let (record, _) = registry();
     const CHUNK: usize = 16 * 1024;
     let mut findings: Vec<Finding> = Vec::new();
     for (s, t) in input.tables.iter().enumerate() {
@@ -433,15 +450,5 @@ pub fn run_rules(input: &CheckInput) -> Vec<Finding> {
             .collect();
         findings.extend(chunks.into_iter().flatten());
     }
-    let table_findings: Vec<Vec<Finding>> = table
-        .par_iter()
-        .map(|r| {
-            let mut out = Vec::new();
-            r.run(input, &mut out);
-            out
-        })
-        .collect();
-    findings.extend(table_findings.into_iter().flatten());
-    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings
 }
