@@ -104,7 +104,7 @@ fn matching(c: &mut Criterion) {
     g.bench_function("blocking (all passes)", |b| {
         b.iter(|| lamsach::matching::candidates(&recs, 2000))
     });
-    let (pairs, _, _) = lamsach::matching::candidates(&recs, 2000);
+    let pairs = lamsach::matching::candidates(&recs, 2000).pairs;
     g.throughput(Throughput::Elements(pairs.len() as u64));
     g.bench_function("compare candidate pairs", |b| {
         b.iter_batched(

@@ -257,7 +257,19 @@ pub fn fold(s: &str) -> String {
 pub fn looks_legacy(s: &str) -> bool {
     let t = tables();
     let mut prev_lower = false;
+    let mut prev = ' ';
     for c in s.chars() {
+        // VNI spells a toned vowel as the base letter and a mark: "aê" (ă), "eã" (ễ), "oâ"
+        // (ô). Vietnamese never writes a or e before another a- or e-vowel, nor o before â.
+        let vni_pair = match prev.to_ascii_lowercase() {
+            'a' | 'e' => "âêáàåãäéèúüëÂÊÁÀÅÃÄÉÈÚÜË".contains(c),
+            'o' => c == 'â' || c == 'Â',
+            _ => false,
+        };
+        if vni_pair {
+            return true;
+        }
+        prev = c;
         if c.is_ascii() {
             prev_lower = c.is_ascii_lowercase();
             continue;

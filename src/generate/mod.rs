@@ -1578,6 +1578,21 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
             defects.push(&["residents", &rec.record_id, rule.code()]);
         }
     }
+    // Deaths by the ID they are recorded under: the registry's, and the register's own.
+    let mut death_by_pid: HashMap<String, PDate> = HashMap::new();
+    for p in &c.people {
+        if let Some(d) = p.death {
+            death_by_pid.insert(id_text(p.pid), d);
+        }
+    }
+    for rec in &c.residents {
+        if let Some(d) = crate::dates::parse_date(&rec.death_date).valid() {
+            let e = death_by_pid.entry(rec.personal_id.clone()).or_insert(d);
+            if d.earliest() < e.earliest() {
+                *e = d;
+            }
+        }
+    }
     let mut vac_rows = Rows::new(VACCINATION_COLS);
     let mut ins_rows = Rows::new(INSURANCE_COLS);
     for (is_vac, rec) in &linked {
@@ -1587,6 +1602,19 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
         if rec.pid_holds_cmnd {
             if let Some(rule) = cmnd_rule(rec.personal_id.parse().ok()) {
                 rules.insert(rule);
+            }
+        }
+        // A dose after the death recorded under the row's own ID (also when that ID is
+        // someone else's, shared by mistake, and that person died).
+        if *is_vac && !rec.wrong_person && !rec.full_name.trim().is_empty() {
+            let own = &c.residents[primary[rec.person]];
+            if own.personal_id == rec.personal_id {
+                let dose = crate::dates::parse_date(&rec.extra[1]).valid();
+                if let (Some(dose), Some(death)) = (dose, death_by_pid.get(&rec.personal_id)) {
+                    if dose.earliest() <= GEN_DATE.earliest() && dose.earliest() > death.latest() {
+                        rules.insert(Rule::AliveEventAfterDeath);
+                    }
+                }
             }
         }
         let owed = rec.pid_unusable || rec.wrong_person;

@@ -242,12 +242,18 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
     (pairs, skipped)
 }
 
-/// Sorted, de-duplicated candidate pairs of all passes, how many pairs oversized blocks
-/// held, and how many pairs each pass proposed.
-pub fn candidates(
-    recs: &[Rec],
-    cap: usize,
-) -> (Vec<(u32, u32)>, usize, Vec<(&'static str, usize)>) {
+/// What blocking produced.
+pub struct Candidates {
+    /// Sorted, de-duplicated pairs (i < j).
+    pub pairs: Vec<(u32, u32)>,
+    /// Pairs held by blocks over the size cap, not compared.
+    pub skipped: usize,
+    /// Pairs each pass proposed, before de-duplication.
+    pub per_pass: Vec<(&'static str, usize)>,
+}
+
+/// Candidate pairs of all blocking passes.
+pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
     let mut all = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
@@ -259,7 +265,11 @@ pub fn candidates(
     }
     all.par_sort_unstable();
     all.dedup();
-    (all, skipped, per_pass)
+    Candidates {
+        pairs: all,
+        skipped,
+        per_pass,
+    }
 }
 
 /// Upper bound on the pairs one training session compares.
@@ -429,7 +439,11 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
     let mut clock = Clock::new();
     let recs = features(residents, prepared);
     clock.lap("matching.features");
-    let (cands, skipped, per_pass) = candidates(&recs, cfg.max_block_size);
+    let Candidates {
+        pairs: cands,
+        skipped,
+        per_pass,
+    } = candidates(&recs, cfg.max_block_size);
     clock.lap("matching.blocking");
     let patterns: Vec<Pattern> = cands
         .par_iter()

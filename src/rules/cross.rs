@@ -258,7 +258,12 @@ impl TableRule for Deaths {
                         let Some(death) = death_of.get(&res) else {
                             continue;
                         };
-                        let Some(event) = col.opt(r).and_then(|v| parse_date(v).valid()) else {
+                        // An event after --as-of is already date.invalid.
+                        let Some(event) = col
+                            .opt(r)
+                            .and_then(|v| parse_date(v).valid())
+                            .filter(|e| e.earliest() <= input.as_of.earliest())
+                        else {
                             return out;
                         };
                         // Only when the record is this resident (not a wrong ID pointing elsewhere).

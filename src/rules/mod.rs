@@ -8,6 +8,8 @@
 mod cross;
 mod household;
 mod record;
+#[cfg(test)]
+mod tests;
 
 pub use household::is_head;
 

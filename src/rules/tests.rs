@@ -1,0 +1,447 @@
+//! Table-driven tests of every per-record rule and the cases real data brings: one row per
+//! case, each in a household of its own with a head, checked as of 2026-06-30.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, StringArray};
+
+use super::{run_rules, CheckInput, Prepared};
+use crate::config::Config;
+use crate::dates::PDate;
+use crate::schema::SourceKind;
+use crate::table::Table;
+
+const COLS: [&str; 11] = [
+    "record_id",
+    "personal_id",
+    "old_id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "province_code",
+    "commune_code",
+    "household_id",
+    "relation_to_head",
+    "death_date",
+];
+
+/// A case: personal_id, old_id, full_name, birth_date, sex, death_date → expected
+/// (rule, field, suggestion) findings, exactly.
+struct Case {
+    pid: &'static str,
+    old: &'static str,
+    name: &'static str,
+    birth: &'static str,
+    sex: &'static str,
+    death: &'static str,
+    expect: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const fn case(
+    pid: &'static str,
+    name: &'static str,
+    birth: &'static str,
+    sex: &'static str,
+    expect: &'static [(&'static str, &'static str, &'static str)],
+) -> Case {
+    Case {
+        pid,
+        old: "",
+        name,
+        birth,
+        sex,
+        death: "",
+        expect,
+    }
+}
+
+const AN: &str = "Nguyễn Văn An";
+
+const CASES: &[Case] = &[
+    // Personal ID: valid, trimmed.
+    case("001085012345", AN, "1985-03-07", "Nam", &[]),
+    case(" 001085012345 ", AN, "07/03/1985", "Nam", &[]),
+    // Written with dots, spaces or a leading apostrophe: the 12 digits are suggested.
+    case(
+        "001.085.012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "001085012345")],
+    ),
+    case(
+        "001 085 012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "001085012345")],
+    ),
+    case(
+        "'001085012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "001085012345")],
+    ),
+    // Leading zeros dropped by a spreadsheet: restored when consistent with the record.
+    case(
+        "1085012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "001085012345")],
+    ),
+    case(
+        "79195012345",
+        "Trần Thị Bình",
+        "1995-01-02",
+        "Nữ",
+        &[("id.format", "personal_id", "079195012345")],
+    ),
+    case(
+        "79195012345",
+        AN,
+        "1995-01-02",
+        "Nam",
+        &[("id.format", "personal_id", "")],
+    ),
+    // Scientific notation: the digits are lost.
+    case(
+        "1.08501E+11",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "")],
+    ),
+    case(
+        "00108501234A",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.format", "personal_id", "")],
+    ),
+    // Phone numbers.
+    case(
+        "0912345678",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.phone_number", "personal_id", "")],
+    ),
+    case(
+        "84912345678",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.phone_number", "personal_id", "")],
+    ),
+    case(
+        "+84 912 345 678",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.phone_number", "personal_id", "")],
+    ),
+    // Old 9-digit CMND in the ID field (resolves to nothing here).
+    case(
+        "012345678",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[
+            ("id.old_cmnd", "personal_id", ""),
+            ("cmnd.unmapped", "personal_id", ""),
+        ],
+    ),
+    // Structure: province prefix, digit 4 (sex / century), digits 5–6 (year).
+    case(
+        "003085012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.province_code", "personal_id", "")],
+    ),
+    case(
+        "001185012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.century_sex", "personal_id", "001085012345")],
+    ),
+    case(
+        "001285012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.century_sex", "personal_id", "001085012345")],
+    ),
+    case(
+        "001086012345",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.birth_year", "personal_id", "")],
+    ),
+    // Only what the record knows is checked: a year-only date has a year; no sex, no sex error.
+    case("001085012345", AN, "1985", "Nam", &[]),
+    case(
+        "001185012345",
+        AN,
+        "1985-03-07",
+        "",
+        &[("field.missing", "sex", "")],
+    ),
+    case(
+        "001185012345",
+        AN,
+        "1985-03-07",
+        "Khác",
+        &[("sex.invalid", "sex", "")],
+    ),
+    case(
+        "001086012345",
+        AN,
+        "",
+        "Nam",
+        &[("field.missing", "birth_date", "")],
+    ),
+    case(
+        "",
+        AN,
+        "1985-03-07",
+        "Nam",
+        &[("id.missing", "personal_id", "")],
+    ),
+    // Dates: every form of SPEC §2, impossible and future dates.
+    case("001085012345", AN, "00/00/1985", "Nam", &[]),
+    case("001085012345", AN, "03/1985", "Nam", &[]),
+    case("001085012345", AN, "1985-00-00", "Nam", &[]),
+    case(
+        "001090012345",
+        AN,
+        "31/02/1990",
+        "Nam",
+        &[("date.invalid", "birth_date", "")],
+    ),
+    case(
+        "001090012345",
+        AN,
+        "1990-13-01",
+        "Nam",
+        &[("date.invalid", "birth_date", "")],
+    ),
+    case(
+        "001090012345",
+        AN,
+        "không rõ",
+        "Nam",
+        &[("date.invalid", "birth_date", "")],
+    ),
+    case(
+        "001230012345",
+        AN,
+        "2030-01-01",
+        "Nam",
+        &[("date.invalid", "birth_date", "")],
+    ),
+    // Sex spellings.
+    case("001185012345", "Trần Thị Bình", "1985-03-07", "nu", &[]),
+    case("001185012345", "Trần Thị Bình", "1985-03-07", "F", &[]),
+    case("001085012345", AN, "1985-03-07", "male", &[]),
+    case(
+        "001085012345",
+        AN,
+        "1985-03-07",
+        "X",
+        &[("sex.invalid", "sex", "")],
+    ),
+    // Names: canonical form, with TCVN3 / VNI decoded in the suggestion.
+    case("001085012345", "Nguyen Van An", "1985-03-07", "Nam", &[]),
+    case(
+        "001085012345",
+        "NGUYỄN VĂN AN",
+        "1985-03-07",
+        "Nam",
+        &[("name.unnormalized", "full_name", AN)],
+    ),
+    case(
+        "001085012345",
+        "nguyễn  văn an",
+        "1985-03-07",
+        "Nam",
+        &[("name.unnormalized", "full_name", AN)],
+    ),
+    case(
+        "001085012345",
+        "Ðỗ Văn An",
+        "1985-03-07",
+        "Nam",
+        &[("name.unnormalized", "full_name", "Đỗ Văn An")],
+    ),
+    case(
+        "001085012345",
+        "NguyÔn V¨n An",
+        "1985-03-07",
+        "Nam",
+        &[("name.unnormalized", "full_name", AN)],
+    ),
+    case(
+        "001085012345",
+        "Nguyeãn Vaên An",
+        "1985-03-07",
+        "Nam",
+        &[("name.unnormalized", "full_name", AN)],
+    ),
+    case(
+        "001085012345",
+        "",
+        "1985-03-07",
+        "Nam",
+        &[("field.missing", "full_name", "")],
+    ),
+    // Older than 120 and not recorded dead.
+    case(
+        "001000012345",
+        AN,
+        "1900-05-01",
+        "Nam",
+        &[("alive.implausible_age", "birth_date", "")],
+    ),
+];
+
+fn column(values: Vec<String>) -> ArrayRef {
+    Arc::new(StringArray::from(values))
+}
+
+fn residents(cases: &[Case]) -> Table {
+    let mut cols: Vec<Vec<String>> = vec![Vec::new(); COLS.len()];
+    for (i, c) in cases.iter().enumerate() {
+        let row = [
+            format!("R{i}"),
+            c.pid.to_string(),
+            c.old.to_string(),
+            c.name.to_string(),
+            c.birth.to_string(),
+            c.sex.to_string(),
+            "01".to_string(),
+            "00004".to_string(),
+            format!("H{i}"),
+            "Chủ hộ".to_string(),
+            c.death.to_string(),
+        ];
+        for (k, v) in row.into_iter().enumerate() {
+            cols[k].push(v);
+        }
+    }
+    Table::from_columns(
+        "residents",
+        SourceKind::Residents,
+        COLS.iter()
+            .map(|c| c.to_string())
+            .zip(cols.into_iter().map(column))
+            .collect(),
+    )
+}
+
+fn findings_of(cases: &[Case]) -> Vec<Vec<(String, String, String)>> {
+    let t = vec![residents(cases)];
+    let prepared = vec![Prepared::new(&t[0])];
+    let config = Config::default();
+    let input = CheckInput::new(
+        &t,
+        &prepared,
+        None,
+        None,
+        PDate::new(2026, 6, 30),
+        &config,
+        None,
+    );
+    let mut per_row = vec![Vec::new(); cases.len()];
+    for f in run_rules(&input) {
+        per_row[f.at.row as usize].push((
+            f.rule.code().to_string(),
+            f.field.to_string(),
+            f.suggestion.unwrap_or_default(),
+        ));
+    }
+    per_row
+}
+
+#[test]
+fn every_case_gives_exactly_its_findings() {
+    let found = findings_of(CASES);
+    let mut failures = Vec::new();
+    for (c, got) in CASES.iter().zip(&found) {
+        let mut want: Vec<(String, String, String)> = c
+            .expect
+            .iter()
+            .map(|(r, f, s)| (r.to_string(), f.to_string(), s.to_string()))
+            .collect();
+        let mut got = got.clone();
+        want.sort();
+        got.sort();
+        if want != got {
+            failures.push(format!(
+                "{} / {} / {} / {}: want {want:?}, got {got:?}",
+                c.pid, c.name, c.birth, c.sex
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn cmnd_cases() {
+    let cases = [
+        Case {
+            old: "012345678",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+        // A prefix the reference only recalls is accepted.
+        Case {
+            old: "171234567",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+        Case {
+            old: "01234567",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+        Case {
+            old: "991234567",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+        // No ID, but the CMND resolves through another record's old_id.
+        Case {
+            old: "012345678",
+            ..case("", AN, "1985-03-07", "Nam", &[])
+        },
+        // A death date before the birth.
+        Case {
+            death: "1980-01-01",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+    ];
+    let f = findings_of(&cases);
+    assert!(f[0].is_empty() && f[1].is_empty(), "{f:?}");
+    assert_eq!(
+        f[2],
+        vec![("cmnd.format".into(), "old_id".into(), "".into())]
+    );
+    assert_eq!(
+        f[3],
+        vec![("cmnd.format".into(), "old_id".into(), "".into())]
+    );
+    let mut f4 = f[4].clone();
+    f4.sort();
+    assert_eq!(
+        f4,
+        vec![
+            ("cmnd.mapped".into(), "old_id".into(), "001085012345".into()),
+            ("id.missing".into(), "personal_id".into(), "".into())
+        ]
+    );
+    assert_eq!(
+        f[5],
+        vec![("date.invalid".into(), "death_date".into(), "".into())]
+    );
+}
