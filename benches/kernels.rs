@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the hot kernels, on a generated province of 200 000 people:
+//! Criterion benchmarks of the hot kernels, on a generated province of 1 000 000 people:
 //! the per-row rules (ID, date, sex, completeness, name form), name normalisation, pair
 //! comparison and blocking. Run: `cargo bench --bench kernels`. Throughput is in rows (or
 //! pairs) per second; whole-run figures come from `benches/run.sh`.
@@ -16,12 +16,12 @@ use lamsach::rules::{run_record_rules, CheckInput, Prepared};
 use lamsach::schema::SourceKind;
 use lamsach::table::Table;
 
-const PEOPLE: usize = 200_000;
+const PEOPLE: usize = 1_000_000;
 
 fn residents() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-data");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-data-1m");
         let file = dir.join("residents.parquet");
         if !file.exists() {
             generate(&GenOptions {

@@ -44,8 +44,8 @@ pub struct Reference {
     pub provinces: Vec<Province>,
     pub communes: Vec<Commune>,
     commune_index: HashMap<String, usize>,
-    /// (prefix, verified) for CMND numbers, longest first.
-    cmnd_prefixes: Vec<(String, bool)>,
+    /// The issuing-prefix class of every three-digit start of a CMND (longest prefix wins).
+    cmnd_by_first3: Vec<CmndPrefix>,
 }
 
 /// Split a CSV line with optional double-quoted fields (the reference files are simple).
@@ -137,13 +137,26 @@ fn build() -> Reference {
         .enumerate()
         .map(|(i, c)| (c.code.clone(), i))
         .collect();
+    let cmnd_by_first3 = (0..1000)
+        .map(|n| {
+            let digits = format!("{n:03}");
+            match cmnd_prefixes
+                .iter()
+                .find(|(p, _)| digits.starts_with(p.as_str()))
+            {
+                Some((_, true)) => CmndPrefix::Known,
+                Some((_, false)) => CmndPrefix::Recalled,
+                None => CmndPrefix::Unknown,
+            }
+        })
+        .collect();
     Reference {
         id_provinces,
         id_prefix_index,
         provinces,
         communes,
         commune_index,
-        cmnd_prefixes,
+        cmnd_by_first3,
     }
 }
 
@@ -185,16 +198,12 @@ impl Reference {
 
     /// Classify the issuing prefix of a 9-digit CMND.
     pub fn cmnd_prefix(&self, digits: &str) -> CmndPrefix {
-        for (p, verified) in &self.cmnd_prefixes {
-            if digits.starts_with(p.as_str()) {
-                return if *verified {
-                    CmndPrefix::Known
-                } else {
-                    CmndPrefix::Recalled
-                };
-            }
+        let b = digits.as_bytes();
+        if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) {
+            return CmndPrefix::Unknown;
         }
-        CmndPrefix::Unknown
+        let n = (b[0] - b'0') as usize * 100 + (b[1] - b'0') as usize * 10 + (b[2] - b'0') as usize;
+        self.cmnd_by_first3[n]
     }
 
     /// The prefixes a CMND issued for a birth-registration province may start with.

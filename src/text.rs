@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+use unicode_normalization::UnicodeNormalization;
 
 const LEGACY_TSV: &str =
     include_str!("../reference/encodings/vn_legacy_charsets_unicode_vni_tcvn3_viqr.tsv");
@@ -20,13 +20,28 @@ const FOLD_HI: u32 = 0x1EFF;
 struct Tables {
     /// char - FOLD_LO → folded ASCII letter (0 = not a Vietnamese letter).
     fold: Vec<u8>,
-    /// The 134 accented Vietnamese letters plus Ð/ð (treated as letters people type).
-    letters: Vec<char>,
-    /// Characters that appear in legacy mojibake but never in Vietnamese text.
-    suspicious: Vec<char>,
     tcvn3: HashMap<String, char>,
     vni: HashMap<String, char>,
     cp1258: HashMap<char, char>,
+    /// Per code point below U+1F00: LETTER | SUSPICIOUS | COMBINING bits.
+    class: Vec<u8>,
+}
+
+const LETTER: u8 = 1;
+const SUSPICIOUS: u8 = 2;
+const COMBINING: u8 = 4;
+const UPPER: u8 = 8;
+const LOWER: u8 = 16;
+/// Second characters of a VNI pair after "a" or "e" (see [`looks_legacy`]).
+const VNI_AE: u8 = 32;
+const VNI_AE_MARKS: &str = "âêáàåãäéèúüëÂÊÁÀÅÃÄÉÈÚÜË";
+const CLASS_END: u32 = 0x1F00;
+
+impl Tables {
+    #[inline]
+    fn class(&self, c: char) -> u8 {
+        self.class.get(c as usize).copied().unwrap_or(0)
+    }
 }
 
 fn tables() -> &'static Tables {
@@ -116,20 +131,53 @@ fn build_tables() -> Tables {
         .collect();
     suspicious.sort_unstable();
     suspicious.dedup();
+    let mut class = vec![0u8; CLASS_END as usize];
+    for c in 'a'..='z' {
+        class[c as usize] |= LETTER;
+        class[c.to_ascii_uppercase() as usize] |= LETTER;
+    }
+    for &c in &letters {
+        if (c as u32) < CLASS_END {
+            class[c as usize] |= LETTER;
+        }
+    }
+    for &c in &suspicious {
+        if (c as u32) < CLASS_END {
+            class[c as usize] |= SUSPICIOUS;
+        }
+    }
+    for c in &mut class[0x80..0xA0] {
+        *c |= SUSPICIOUS;
+    }
+    for c in &mut class[0x300..0x370] {
+        *c |= COMBINING;
+    }
+    for cp in 0..CLASS_END {
+        if let Some(c) = char::from_u32(cp) {
+            if c.is_uppercase() {
+                class[cp as usize] |= UPPER;
+            }
+            if c.is_lowercase() {
+                class[cp as usize] |= LOWER;
+            }
+        }
+    }
+    for c in VNI_AE_MARKS.chars() {
+        class[c as usize] |= VNI_AE;
+    }
 
     Tables {
         fold,
-        letters,
-        suspicious,
         tcvn3,
         vni,
         cp1258,
+        class,
     }
 }
 
 /// Is `c` a letter of the Vietnamese alphabet (ASCII or precomposed)?
 pub fn is_vietnamese_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || tables().letters.binary_search(&c).is_ok()
+    c.is_ascii_alphabetic() || tables().class(c) & LETTER != 0
 }
 
 fn is_combining_mark(c: char) -> bool {
@@ -261,9 +309,9 @@ pub fn looks_legacy(s: &str) -> bool {
     for c in s.chars() {
         // VNI spells a toned vowel as the base letter and a mark: "aê" (ă), "eã" (ễ), "oâ"
         // (ô). Vietnamese never writes a or e before another a- or e-vowel, nor o before â.
-        let vni_pair = match prev.to_ascii_lowercase() {
-            'a' | 'e' => "âêáàåãäéèúüëÂÊÁÀÅÃÄÉÈÚÜË".contains(c),
-            'o' => c == 'â' || c == 'Â',
+        let vni_pair = match prev {
+            'a' | 'e' | 'A' | 'E' => t.class(c) & VNI_AE != 0,
+            'o' | 'O' => c == 'â' || c == 'Â',
             _ => false,
         };
         if vni_pair {
@@ -274,7 +322,7 @@ pub fn looks_legacy(s: &str) -> bool {
             prev_lower = c.is_ascii_lowercase();
             continue;
         }
-        if t.suspicious.binary_search(&c).is_ok() || ('\u{0080}'..='\u{009F}').contains(&c) {
+        if t.class(c) & SUSPICIOUS != 0 {
             return true;
         }
         // "NguyÔn", "TrÇn": a non-ASCII capital inside a lower-case word.
@@ -356,25 +404,34 @@ pub fn decode_legacy(s: &str) -> Option<String> {
 
 /// Is `s` a name in canonical form: NFC, trimmed, one space between syllables, each syllable
 /// capitalised (first letter upper, the rest lower), "Đ" rather than "Ð", no legacy mojibake?
-/// Never allocates for a canonical ASCII name.
+/// One pass over the characters, no allocation.
 pub fn is_canonical_name(s: &str) -> bool {
     if s.is_empty() || s.starts_with(' ') || s.ends_with(' ') {
         return false;
     }
-    if !s.is_ascii() {
-        if is_nfc_quick(s.chars()) != IsNormalized::Yes && s.nfc().ne(s.chars()) {
-            return false;
-        }
-        if looks_legacy(s) {
-            return false;
-        }
-    }
+    let t = tables();
     let mut at_start = true;
     let mut prev_space = false;
+    let mut prev = ' ';
     for c in s.chars() {
-        if c == 'Ð' || c == 'ð' {
+        let (cl, upper, lower) = if c.is_ascii() {
+            (LETTER, c.is_ascii_uppercase(), c.is_ascii_lowercase())
+        } else if (c as u32) < CLASS_END {
+            let cl = t.class[c as usize];
+            (cl, cl & UPPER != 0, cl & LOWER != 0)
+        } else {
+            (0, c.is_uppercase(), c.is_lowercase())
+        };
+        // Mojibake characters, combining marks (NFD), VNI pairs, the eth look-alike of Đ.
+        if cl & (SUSPICIOUS | COMBINING) != 0 || c == 'Ð' || c == 'ð' {
             return false;
         }
+        match prev {
+            'a' | 'e' | 'A' | 'E' if cl & VNI_AE != 0 => return false,
+            'o' | 'O' if c == 'â' || c == 'Â' => return false,
+            _ => {}
+        }
+        prev = c;
         if c.is_whitespace() {
             if c != ' ' || prev_space {
                 return false;
@@ -389,11 +446,11 @@ pub fn is_canonical_name(s: &str) -> bool {
             continue;
         }
         if at_start {
-            if c.is_lowercase() {
+            if lower {
                 return false;
             }
             at_start = false;
-        } else if c.is_uppercase() {
+        } else if upper {
             return false;
         }
     }
