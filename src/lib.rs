@@ -12,6 +12,7 @@ pub mod dates;
 pub mod error;
 pub mod eval;
 pub mod generate;
+pub mod html;
 pub mod ids;
 pub mod matching;
 pub mod output;

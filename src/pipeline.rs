@@ -210,6 +210,11 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let summary = report::summary(&view, &warnings, &timings, opts);
     let text = serde_json::to_string_pretty(&summary).map_err(Error::internal)?;
     staging.write_bytes("summary.json", text.as_bytes())?;
+    let probabilities: Vec<f64> = view.pairs.iter().map(|p| p.probability).collect();
+    staging.write_bytes(
+        "report.html",
+        crate::html::render(&summary, &probabilities).as_bytes(),
+    )?;
     staging.commit()?;
     progress.finish();
     Ok(CheckOutcome { summary })

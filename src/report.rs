@@ -297,6 +297,8 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Giá trị hiện tại",
     "Đề xuất sửa",
     "Bản ghi liên quan",
+    "Họ tên bản ghi liên quan",
+    "Ngày sinh bản ghi liên quan",
     "Xác suất trùng",
     "Ghi chú",
 ];
@@ -317,6 +319,13 @@ fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
         f.suggestion.clone().unwrap_or_default(),
         f.related
             .map(|r| format!("{} {}", view.source(r), view.cell(r, "record_id")))
+            .unwrap_or_default(),
+        // The other record beside this one (duplicates, shared IDs, links).
+        f.related
+            .map(|r| view.cell(r, "full_name").to_string())
+            .unwrap_or_default(),
+        f.related
+            .map(|r| view.cell(r, "birth_date").to_string())
             .unwrap_or_default(),
         f.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
         f.note.clone().unwrap_or_default(),

@@ -1,0 +1,290 @@
+//! `report.html`: one self-contained page (no network, no script) for the provincial team:
+//! counts per group and indicator, findings per commune (inline SVG bars), the top rules,
+//! the histogram of match probabilities, and the run's metadata. In Vietnamese.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::reference::reference;
+use crate::rules::Rule;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Horizontal bars as inline SVG: (label, value).
+fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
+    let (bar_w, row_h) = (900.0 - label_w, 22.0);
+    let h = rows.len() as f64 * row_h + 8.0;
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{h}" role="img">"#,
+        label_w + bar_w + 80.0
+    );
+    for (i, (label, v)) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 4.0;
+        let w = (*v as f64 / max * bar_w).max(1.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text><rect x="{}" y="{}" width="{w:.1}" height="{}" fill="{color}"/><text x="{}" y="{}" font-size="12">{v}</text>"#,
+            label_w - 6.0,
+            y + 14.0,
+            esc(label),
+            label_w,
+            y + 3.0,
+            row_h - 6.0,
+            label_w + w + 4.0,
+            y + 14.0
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Vertical histogram of match probabilities (bins of 0.05 from 0.5 to 1.0).
+fn histogram(probabilities: &[f64]) -> String {
+    let mut bins = [0u64; 10];
+    for p in probabilities {
+        let b = (((p - 0.5) / 0.05).floor().max(0.0) as usize).min(9);
+        bins[b] += 1;
+    }
+    let max = *bins.iter().max().unwrap_or(&1).max(&1) as f64;
+    let (w, h, bw) = (560.0, 180.0, 50.0);
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{}" role="img">"#,
+        h + 40.0
+    );
+    for (i, n) in bins.iter().enumerate() {
+        let bh = *n as f64 / max * h;
+        let x = 20.0 + i as f64 * (bw + 4.0);
+        let _ = write!(
+            s,
+            r##"<rect x="{x}" y="{}" width="{bw}" height="{bh:.1}" fill="#2f6f9f"/><text x="{}" y="{}" font-size="11" text-anchor="middle">{n}</text><text x="{}" y="{}" font-size="11" text-anchor="middle">{:.2}</text>"##,
+            h - bh + 14.0,
+            x + bw / 2.0,
+            h - bh + 10.0,
+            x + bw / 2.0,
+            h + 30.0,
+            0.5 + i as f64 * 0.05
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = String::from("<table><thead><tr>");
+    for h in head {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in rows {
+        s.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let class = if i > 0 && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
+                " class=\"n\""
+            } else {
+                ""
+            };
+            let _ = write!(s, "<td{class}>{}</td>", esc(c));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// The page, from the summary and the duplicate pairs' probabilities.
+pub fn render(summary: &Value, probabilities: &[f64]) -> String {
+    let r = reference();
+    let u = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>lamsach — kết quả làm sạch dữ liệu dân cư</h1><p class=\"meta\">Ngày tham chiếu {} · tỉnh {} · phiên bản {} · thời gian chạy {:.1} s</p>",
+        esc(summary["as_of"].as_str().unwrap_or("")),
+        esc(summary["province"].as_str().map(|p| format!("{p} {}", r.province_name(p).unwrap_or(""))).as_deref().unwrap_or("tất cả")),
+        esc(summary["lamsach_version"].as_str().unwrap_or("")),
+        summary["timings_seconds"]["total"].as_f64().unwrap_or(0.0)
+    );
+    // Groups.
+    body.push_str("<h2>Phát hiện theo nhóm</h2><div class=\"cards\">");
+    for (code, label) in [
+        ("dung", "Đúng"),
+        ("du", "Đủ"),
+        ("sach", "Sạch"),
+        ("song", "Sống"),
+    ] {
+        let _ = write!(
+            body,
+            "<div class=\"card\"><div class=\"k\">{label}</div><div class=\"v\">{}</div></div>",
+            u(&summary["findings_per_group"][code])
+        );
+    }
+    body.push_str("</div>");
+    // Rows read.
+    let rows: Vec<Vec<String>> = summary["accounting"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    vec![
+                        k.clone(),
+                        u(&v["rows_read"]).to_string(),
+                        u(&v["rows_with_findings"]).to_string(),
+                        u(&v["rows_without_findings"]).to_string(),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    body.push_str("<h2>Dữ liệu đã đọc</h2>");
+    body.push_str(&table(
+        &["Nguồn", "Bản ghi", "Có phát hiện", "Không có phát hiện"],
+        &rows,
+    ));
+    // Indicators.
+    let rows: Vec<Vec<String>> = summary["indicators"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    vec![
+                        i["label"].as_str().unwrap_or("").to_string(),
+                        u(&i["records"]).to_string(),
+                        i["households"]
+                            .as_u64()
+                            .map(|h| h.to_string())
+                            .unwrap_or_default(),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    body.push_str("<h2>Chỉ tiêu của Bộ</h2>");
+    body.push_str(&table(&["Chỉ tiêu", "Bản ghi", "Hộ"], &rows));
+    // Top rules.
+    let mut rules: Vec<(String, u64)> = summary["findings_per_rule"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), u(v)))
+                .filter(|r| r.1 > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let labelled: Vec<(String, u64)> = rules
+        .iter()
+        .take(15)
+        .map(|(k, v)| {
+            let d = Rule::from_code(k).map(|r| r.description_vi()).unwrap_or("");
+            (format!("{k} · {d}"), *v)
+        })
+        .collect();
+    body.push_str("<h2>Quy tắc phát hiện nhiều nhất</h2>");
+    body.push_str(&bars(&labelled, "#b5523b", 560.0));
+    // Communes.
+    let mut communes: Vec<(String, u64)> = summary["findings_per_commune"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), u(v))).collect())
+        .unwrap_or_default();
+    communes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total_communes = communes.len();
+    let top: Vec<(String, u64)> = communes
+        .into_iter()
+        .take(30)
+        .map(|(code, v)| {
+            let name = r
+                .commune(&code)
+                .map(|c| c.full_name.clone())
+                .unwrap_or_else(|| "không rõ".into());
+            (format!("{code} {name}"), v)
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<h2>Phát hiện theo xã (30 xã nhiều nhất trên {total_communes})</h2>"
+    );
+    body.push_str(&bars(&top, "#2f6f9f", 300.0));
+    // Matching.
+    let d = &summary["duplicates"];
+    let _ = write!(
+        body,
+        "<h2>Trùng lặp và liên kết</h2><p>{} cặp trùng trong {} cụm · {} bản ghi liên kết được đề xuất số định danh · {} cặp ứng viên đã so sánh · {} cặp bị bỏ qua do khối quá lớn</p><h3>Phân bố xác suất trùng</h3>",
+        u(&d["pairs"]),
+        u(&d["clusters"]),
+        u(&d["links"]),
+        u(&d["pairs_compared"]),
+        u(&d["blocks_skipped_pairs"])
+    );
+    body.push_str(&histogram(probabilities));
+    // Warnings and timings.
+    if let Some(w) = summary["warnings"].as_array().filter(|w| !w.is_empty()) {
+        body.push_str("<h2>Cảnh báo</h2><ul>");
+        for x in w {
+            let _ = write!(body, "<li>{}</li>", esc(x.as_str().unwrap_or("")));
+        }
+        body.push_str("</ul>");
+    }
+    let rows: Vec<Vec<String>> = summary["timings_seconds"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| vec![k.clone(), format!("{:.3}", v.as_f64().unwrap_or(0.0))])
+                .collect()
+        })
+        .unwrap_or_default();
+    body.push_str("<h2>Thời gian theo giai đoạn (giây)</h2>");
+    body.push_str(&table(&["Giai đoạn", "Giây"], &rows));
+
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>lamsach — báo cáo</title>
+<style>
+body{{font-family:"Noto Sans","Segoe UI",Arial,sans-serif;margin:24px;color:#222;max-width:1040px}}
+h1{{font-size:22px}} h2{{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}}
+.meta{{color:#666}} table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} td.n{{text-align:right}}
+.cards{{display:flex;gap:12px}} .card{{border:1px solid #ccc;border-radius:6px;padding:10px 18px}}
+.card .k{{color:#666}} .card .v{{font-size:24px;font-weight:bold}}
+</style></head><body>
+{body}
+</body></html>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_self_contained_and_escaped() {
+        let summary = serde_json::json!({
+            "as_of": "2026-06-30", "province": "01", "lamsach_version": "0.1.0",
+            "timings_seconds": {"total": 1.5},
+            "findings_per_group": {"dung": 3, "du": 1, "sach": 2, "song": 0},
+            "accounting": {"residents": {"rows_read": 10, "rows_with_findings": 4, "rows_without_findings": 6}},
+            "indicators": [{"label": "(3) Hộ không có chủ hộ", "records": 2, "households": 1}],
+            "findings_per_rule": {"id.format": 3, "household.no_head": 2},
+            "findings_per_commune": {"00004": 5},
+            "duplicates": {"pairs": 1, "clusters": 1, "links": 0, "pairs_compared": 7, "blocks_skipped_pairs": 0},
+            "warnings": ["a <b> warning"]
+        });
+        let html = render(&summary, &[0.97, 0.99, 0.5]);
+        assert!(html.contains("<svg"));
+        assert!(html.contains("Phường Ba Đình"));
+        assert!(html.contains("a &lt;b&gt; warning"));
+        assert!(!html.contains("<script") && !html.contains("<link"));
+        // The only address is the SVG namespace: nothing is fetched.
+        assert_eq!(
+            html.matches("http").count(),
+            html.matches("http://www.w3.org/2000/svg").count()
+        );
+    }
+}

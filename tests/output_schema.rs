@@ -1,0 +1,121 @@
+//! The output schemas of docs/outputs.md: every Parquet output is read back and its columns
+//! and Arrow types checked, so a change cannot break users' scripts silently. Also: output
+//! files are private by default, and report.html is self-contained.
+
+mod common;
+
+use std::fs::File;
+
+use arrow_schema::DataType;
+use common::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn schema_of(path: &std::path::Path) -> Vec<(String, DataType, bool)> {
+    let b = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    b.schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone(), f.is_nullable()))
+        .collect()
+}
+
+fn expect(cols: &[(&str, DataType, bool)]) -> Vec<(String, DataType, bool)> {
+    cols.iter()
+        .map(|(n, t, null)| (n.to_string(), t.clone(), *null))
+        .collect()
+}
+
+#[test]
+fn parquet_outputs_have_the_documented_schemas() {
+    use DataType::{Boolean, Float64, Utf8};
+    let dir = scratch("schemas");
+    let data = dir.join("data");
+    generate(&data, 3_000, 2, &[]);
+    let out = dir.join("run");
+    let o = check_generated(&data, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        schema_of(&out.join("findings.parquet")),
+        expect(&[
+            ("source", Utf8, true),
+            ("record_id", Utf8, true),
+            ("province_code", Utf8, true),
+            ("commune_code", Utf8, true),
+            ("group", Utf8, true),
+            ("rule", Utf8, true),
+            ("field", Utf8, true),
+            ("value", Utf8, true),
+            ("suggestion", Utf8, true),
+            ("related_record_id", Utf8, true),
+            ("score", Float64, true),
+            ("related_source", Utf8, true),
+            ("note", Utf8, true),
+        ])
+    );
+    assert_eq!(
+        schema_of(&out.join("duplicates.parquet")),
+        expect(&[
+            ("record_id_a", Utf8, true),
+            ("source_a", Utf8, true),
+            ("record_id_b", Utf8, true),
+            ("source_b", Utf8, true),
+            ("probability", Float64, false),
+            ("scope", Utf8, true),
+            ("cluster_id", Utf8, false),
+            ("levels", Utf8, true),
+        ])
+    );
+    assert_eq!(
+        schema_of(&out.join("clusters.parquet")),
+        expect(&[
+            ("source", Utf8, true),
+            ("record_id", Utf8, true),
+            ("cluster_id", Utf8, false),
+            ("keep", Boolean, false),
+        ])
+    );
+    assert_eq!(
+        schema_of(&out.join("links.parquet")),
+        expect(&[
+            ("source", Utf8, true),
+            ("record_id", Utf8, true),
+            ("resident_record_id", Utf8, true),
+            ("personal_id", Utf8, true),
+            ("probability", Float64, false),
+        ])
+    );
+    // Pairs: a sorts before b, every pair once, scopes as the SPEC names them.
+    let pairs = rows(
+        &out.join("duplicates.parquet"),
+        &["record_id_a", "record_id_b", "scope"],
+    );
+    assert!(!pairs.is_empty());
+    assert!(pairs.iter().all(|p| p[0] < p[1]));
+    assert!(pairs
+        .iter()
+        .all(|p| p[2] == "in_province" || p[2] == "out_of_province"));
+    let unique: std::collections::BTreeSet<_> =
+        pairs.iter().map(|p| (p[0].clone(), p[1].clone())).collect();
+    assert_eq!(unique.len(), pairs.len());
+    // Every cluster has exactly one record to keep.
+    let members = rows(&out.join("clusters.parquet"), &["cluster_id", "keep"]);
+    let mut keeps: std::collections::BTreeMap<String, usize> = Default::default();
+    for m in &members {
+        *keeps.entry(m[0].clone()).or_default() += (m[1] == "true") as usize;
+    }
+    assert!(keeps.values().all(|k| *k == 1), "{keeps:?}");
+
+    // report.html: self-contained, in Vietnamese, with its charts.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Phát hiện theo nhóm") && html.contains("<svg"));
+    assert!(!html.contains("<script") && !html.contains("<link"));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["findings.parquet", "summary.json", "report.html"] {
+            let mode = std::fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f} is private by default");
+        }
+    }
+}
