@@ -202,7 +202,7 @@ pub fn render(summary: &Value, probabilities: &[f64]) -> String {
             let name = r
                 .commune(&code)
                 .map(|c| c.full_name.clone())
-                .unwrap_or_else(|| "không rõ".into());
+                .unwrap_or_else(|| r.commune_label(&code));
             (format!("{code} {name}"), v)
         })
         .collect();

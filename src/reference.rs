@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 const ID_PROVINCES: &str = include_str!("../reference/id_province_codes.csv");
 const PROVINCES_2026: &str = include_str!("../reference/admin/vn_units_2026-04_34_provinces.csv");
 const WARDS_2026: &str = include_str!("../reference/admin/vn_units_2026-04_3321_wards.csv");
+const OLD_COMMUNES: &str = include_str!("../reference/admin/communes_pre2025_to_2025.csv");
 
 /// One birth-registration province (digits 1–3 of the personal ID).
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct Reference {
     pub provinces: Vec<Province>,
     pub communes: Vec<Commune>,
     commune_index: HashMap<String, usize>,
+    /// Pre-2025 commune code → (its name, the 2025 commune it went wholly into, if one).
+    old_communes: HashMap<String, (String, Option<String>)>,
     /// The issuing-prefix class of every three-digit start of a CMND (longest prefix wins).
     cmnd_by_first3: Vec<CmndPrefix>,
 }
@@ -150,12 +153,23 @@ fn build() -> Reference {
             }
         })
         .collect();
+    let old_communes = OLD_COMMUNES
+        .lines()
+        .skip(1)
+        .map(split_csv_line)
+        .filter(|f| f.len() >= 3)
+        .map(|f| {
+            let new = (!f[2].is_empty()).then(|| f[2].clone());
+            (f[0].clone(), (f[1].clone(), new))
+        })
+        .collect();
     Reference {
         id_provinces,
         id_prefix_index,
         provinces,
         communes,
         commune_index,
+        old_communes,
         cmnd_by_first3,
     }
 }
@@ -196,6 +210,31 @@ impl Reference {
         self.commune_index.get(code).map(|&i| &self.communes[i])
     }
 
+    /// A commune code as people read it: the 2025 commune and its province; a pre-2025 code
+    /// (not in the 2025 list) with the new commune it went wholly into, or marked unresolved
+    /// when it was split between several.
+    pub fn commune_label(&self, code: &str) -> String {
+        if let Some(c) = self.commune(code) {
+            let prov = self.province_name(&c.province_code).unwrap_or("");
+            return format!("{} — {}", c.full_name, prov);
+        }
+        match self.old_communes.get(code) {
+            Some((old, Some(new))) => match self.commune(new) {
+                Some(c) => format!(
+                    "{old} (mã trước 2025) → nay là {} ({}) — {}",
+                    c.full_name,
+                    c.code,
+                    self.province_name(&c.province_code).unwrap_or("")
+                ),
+                None => format!("{old} (mã trước 2025)"),
+            },
+            Some((old, None)) => {
+                format!("{old} (mã trước 2025, đã chia cho nhiều xã mới: chưa xác định)")
+            }
+            None => "không có trong danh mục hành chính".to_string(),
+        }
+    }
+
     /// Classify the issuing prefix of a 9-digit CMND.
     pub fn cmnd_prefix(&self, digits: &str) -> CmndPrefix {
         let b = digits.as_bytes();
@@ -234,6 +273,16 @@ mod tests {
         assert_eq!(
             r.commune("00004").map(|c| c.province_code.as_str()),
             Some("01")
+        );
+        // A 2025 code; an old code that went wholly into one new commune; an unknown code.
+        assert_eq!(r.commune_label("00004"), "Phường Ba Đình — Hà Nội");
+        assert_eq!(
+            r.commune_label("00001"),
+            "Phường Phúc Xá (mã trước 2025) → nay là Phường Hồng Hà (00097) — Hà Nội"
+        );
+        assert_eq!(
+            r.commune_label("99999"),
+            "không có trong danh mục hành chính"
         );
     }
 

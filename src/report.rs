@@ -403,13 +403,7 @@ fn fixlist_xlsx(
     let reference = crate::reference::reference();
     let first = wb.add_worksheet();
     first.set_name("Tổng hợp")?;
-    let commune_name = reference
-        .commune(commune)
-        .map(|c| {
-            let prov = reference.province_name(&c.province_code).unwrap_or("");
-            format!("{} — {}", c.full_name, prov)
-        })
-        .unwrap_or_else(|| "không rõ trong danh mục 2025".to_string());
+    let commune_name = reference.commune_label(commune);
     first.write_with_format(0, 0, "Mã xã", &bold)?;
     first.write(0, 1, commune)?;
     first.write_with_format(1, 0, "Tên xã", &bold)?;
