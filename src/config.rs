@@ -9,6 +9,9 @@
 //! residents = ["full_name", "birth_date", "sex", "commune_code", "household_id"]
 //! vaccination = ["full_name", "birth_date", "dose_date"]
 //!
+//! [severity]               # error / warning / info, per rule code
+//! "name.unnormalized" = "warning"
+//!
 //! [matching]
 //! threshold = 0.9           # match probability above which a pair is a duplicate
 //! link_threshold = 0.9      # … and a linked row is given a resident
@@ -32,6 +35,9 @@ pub struct Config {
     pub expected_fields: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub matching: MatchingConfig,
+    /// Rule code → "error" / "warning" / "info", overriding the default severity.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +88,20 @@ impl Config {
                 ));
             }
         }
+        for (rule, level) in &cfg.severity {
+            if crate::rules::Rule::from_code(rule).is_none() {
+                return Err(Error::input(
+                    path,
+                    format!("[severity] names \"{rule}\", which is not a rule code"),
+                ));
+            }
+            if crate::rules::Severity::from_code(level).is_none() {
+                return Err(Error::input(
+                    path,
+                    format!("[severity] {rule} = \"{level}\": use error, warning or info"),
+                ));
+            }
+        }
         let m = &cfg.matching;
         if !(0.0..=1.0).contains(&m.threshold) || !(0.0..=1.0).contains(&m.link_threshold) {
             return Err(Error::input(
@@ -90,6 +110,14 @@ impl Config {
             ));
         }
         Ok(cfg)
+    }
+
+    /// The severity of a rule: the config's, else the default.
+    pub fn severity(&self, rule: crate::rules::Rule) -> crate::rules::Severity {
+        self.severity
+            .get(rule.code())
+            .and_then(|s| crate::rules::Severity::from_code(s))
+            .unwrap_or_else(|| rule.default_severity())
     }
 
     /// The canonical column a header is mapped to by this config, if any.

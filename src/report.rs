@@ -111,6 +111,7 @@ pub fn findings_schema() -> Arc<Schema> {
         Field::new("score", DataType::Float64, true),
         utf8("related_source"),
         utf8("note"),
+        utf8("severity"),
     ]))
 }
 
@@ -167,7 +168,7 @@ fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
     view.findings
         .par_chunks(BATCH_ROWS)
         .map(|chunk| {
-            let mut s: Vec<StringBuilder> = (0..12).map(|_| StringBuilder::new()).collect();
+            let mut s: Vec<StringBuilder> = (0..13).map(|_| StringBuilder::new()).collect();
             let mut score = Float64Builder::with_capacity(chunk.len());
             for f in chunk {
                 s[0].append_value(view.source(f.at));
@@ -183,6 +184,7 @@ fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
                 score.append_option(f.score);
                 s[10].append_option(f.related.map(|r| view.source(r)));
                 s[11].append_option(f.note.as_deref());
+                s[12].append_value(view.input.config.severity(f.rule).code());
             }
             let mut cols = finish(s);
             cols.insert(10, Arc::new(score.finish()));
@@ -290,6 +292,7 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Họ và tên",
     "Ngày sinh",
     "Giới tính",
+    "Mức độ",
     "Nhóm",
     "Quy tắc",
     "Mô tả",
@@ -311,6 +314,7 @@ fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
         view.cell(f.at, "full_name").to_string(),
         view.cell(f.at, "birth_date").to_string(),
         view.cell(f.at, "sex").to_string(),
+        view.input.config.severity(f.rule).label_vi().to_string(),
         f.rule.group().label_vi().to_string(),
         f.rule.code().to_string(),
         f.rule.description_vi().to_string(),
@@ -364,7 +368,8 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
     }
     by_commune.par_iter().try_for_each(|(commune, findings)| {
         let mut rows: Vec<&Finding> = findings.clone();
-        rows.sort_by_key(|f| (f.rule.group(), f.rule, f.at));
+        let severity = |f: &Finding| view.input.config.severity(f.rule);
+        rows.sort_by_key(|f| (severity(f), f.rule, f.at));
         let mut csv = String::from("\u{feff}");
         for (i, h) in FIXLIST_HEADERS.iter().enumerate() {
             if i > 0 {

@@ -50,6 +50,7 @@ fn parquet_outputs_have_the_documented_schemas() {
             ("score", Float64, true),
             ("related_source", Utf8, true),
             ("note", Utf8, true),
+            ("severity", Utf8, true),
         ])
     );
     assert_eq!(
@@ -104,6 +105,46 @@ fn parquet_outputs_have_the_documented_schemas() {
         *keeps.entry(m[0].clone()).or_default() += (m[1] == "true") as usize;
     }
     assert!(keeps.values().all(|k| *k == 1), "{keeps:?}");
+
+    // A fix list opens as a workbook with Vietnamese sheet names and headers.
+    {
+        use calamine::{open_workbook_auto, Data, Reader};
+        let commune = rows(&out.join("findings.parquet"), &["commune_code"])
+            .into_iter()
+            .map(|r| r[0].clone())
+            .find(|c| !c.is_empty())
+            .unwrap();
+        let mut wb = open_workbook_auto(out.join(format!("fixlists/{commune}.xlsx"))).unwrap();
+        assert_eq!(
+            wb.sheet_names(),
+            vec!["Tổng hợp", "Đúng", "Đủ", "Sạch", "Sống"]
+        );
+        let first = wb.worksheet_range("Tổng hợp").unwrap();
+        assert_eq!(first.get((0, 1)), Some(&Data::String(commune.clone())));
+        let dung = wb.worksheet_range("Đúng").unwrap();
+        let headers: Vec<String> = dung
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        for h in [
+            "Mã bản ghi",
+            "Số định danh",
+            "Họ và tên",
+            "Ngày sinh",
+            "Giới tính",
+            "Quy tắc",
+            "Mô tả",
+            "Giá trị hiện tại",
+            "Đề xuất sửa",
+            "Bản ghi liên quan",
+            "Mức độ",
+        ] {
+            assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
+        }
+    }
 
     // report.html: self-contained, in Vietnamese, with its charts.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();

@@ -110,6 +110,54 @@ rules! {
     AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất"),
 }
 
+/// How urgent a rule's findings are; fix lists are sorted by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Severity::Error => "Lỗi",
+            Severity::Warning => "Cảnh báo",
+            Severity::Info => "Thông tin",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Severity> {
+        match s {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+}
+
+impl Rule {
+    /// The default severity (docs/rules.md); the config's `[severity]` table overrides it.
+    pub fn default_severity(self) -> Severity {
+        use Rule::*;
+        match self {
+            NameUnnormalized => Severity::Info,
+            CmndMapped | CmndUnmapped | SexInvalid | FieldMissing | XrefNotFound
+            | AliveImplausibleAge | LinkSuggested => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
 /// Where a finding points: a row of a source table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RowRef {
