@@ -67,13 +67,13 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
     };
     let outcome = pipeline::check(&opts)?;
     if !quiet {
-        print!("{}", report::render_summary(&outcome.summary));
         let scores = eval::evaluate(&run, &data)?;
-        println!();
         println!("Chất lượng so với dữ liệu gốc (precision / recall / F1):");
         print!("{}", eval::render(&scores));
         println!();
-        println!("Kết quả: {}", run.display());
+        println!("Kết quả: {} (report.html, fixlists/, *.parquet, summary.json)", run.display());
+        println!();
+        print!("{}", report::render_summary(&outcome.summary));
     }
     Ok(())
 }
