@@ -71,7 +71,10 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         println!("Chất lượng so với dữ liệu gốc (precision / recall / F1):");
         print!("{}", eval::render(&scores));
         println!();
-        println!("Kết quả: {} (report.html, fixlists/, *.parquet, summary.json)", run.display());
+        println!(
+            "Kết quả: {} (report.html, fixlists/, *.parquet, summary.json)",
+            run.display()
+        );
         println!();
         print!("{}", report::render_summary(&outcome.summary));
     }

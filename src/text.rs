@@ -214,7 +214,7 @@ pub fn fold_into(s: &str, out: &mut String) {
                 continue;
             }
         }
-        out.extend(c.to_lowercase());
+        out.extend(c.to_lowercase().filter(|l| !is_combining_mark(*l)));
     }
 }
 
@@ -416,11 +416,31 @@ pub fn is_canonical_name(s: &str) -> bool {
     for c in s.chars() {
         let (cl, upper, lower) = if c.is_ascii() {
             (LETTER, c.is_ascii_uppercase(), c.is_ascii_lowercase())
-        } else if (c as u32) < CLASS_END {
+        } else if (c as u32) < CLASS_END && t.class[c as usize] & LETTER != 0 {
             let cl = t.class[c as usize];
             (cl, cl & UPPER != 0, cl & LOWER != 0)
         } else {
-            (0, c.is_uppercase(), c.is_lowercase())
+            // Outside the Vietnamese alphabet (rare): the full NFC check.
+            if s.nfc().ne(s.chars()) {
+                return false;
+            }
+            let cl = if (c as u32) < CLASS_END {
+                t.class[c as usize]
+            } else {
+                0
+            };
+            // Canonical means what canonical_name would write: upper case at a syllable's
+            // start, lower case elsewhere (title-case letters like "ῼ" are neither).
+            let starts = at_start && !c.is_whitespace() && c != '\'' && c != '-';
+            let unchanged = if starts {
+                c.to_uppercase().eq(std::iter::once(c))
+            } else {
+                c.to_lowercase().eq(std::iter::once(c))
+            };
+            if !unchanged && !c.is_whitespace() {
+                return false;
+            }
+            (cl, false, false)
         };
         // Mojibake characters, combining marks (NFD), VNI pairs, the eth look-alike of Đ.
         if cl & (SUSPICIOUS | COMBINING) != 0 || c == 'Ð' || c == 'ð' {
@@ -457,8 +477,26 @@ pub fn is_canonical_name(s: &str) -> bool {
     true
 }
 
+/// Apply a normalisation until it no longer changes the text (legacy decoding can expose
+/// another layer, and case changes what looks legacy), so normalising is idempotent.
+fn fixpoint(s: &str, once: fn(&str) -> String) -> String {
+    let mut cur = once(s);
+    for _ in 0..4 {
+        let next = once(&cur);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
 /// The canonical form of a name (see [`is_canonical_name`]), decoding legacy text first.
 pub fn canonical_name(s: &str) -> String {
+    fixpoint(s, canonical_once)
+}
+
+fn canonical_once(s: &str) -> String {
     let decoded = decode_legacy(s);
     let src = decoded.as_deref().unwrap_or(s);
     let nfc: String = src
@@ -537,6 +575,10 @@ fn place_tone(syllable_nfd: &str, out: &mut String) {
 /// Comparison key of a name that keeps diacritics: legacy decoded, NFC, lower case, single
 /// spaces, "Ð" → "đ", one tone-mark placement. Two spellings of one name give one key.
 pub fn name_key(s: &str) -> String {
+    fixpoint(s, name_key_once)
+}
+
+fn name_key_once(s: &str) -> String {
     let decoded = decode_legacy(s);
     let src = decoded.as_deref().unwrap_or(s);
     let mut nfd = String::with_capacity(src.len() + 8);
