@@ -28,10 +28,19 @@ impl Staging {
     /// Prepare `dir` (created if needed) with a private staging folder inside it.
     pub fn new(dir: &Path, group_readable: bool) -> Result<Staging> {
         std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-        let tmp = dir.join(format!(".lamsach-staging-{}", std::process::id()));
-        if tmp.exists() {
-            let _ = std::fs::remove_dir_all(&tmp);
+        // A run killed before it finished leaves its staging folder: never a final file.
+        // Remove such leftovers (one run writes into one output directory at a time).
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".lamsach-staging-")
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
         }
+        let tmp = dir.join(format!(".lamsach-staging-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| Error::output(&tmp, e))?;
         Ok(Staging {
             dir: dir.to_path_buf(),

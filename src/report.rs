@@ -91,6 +91,19 @@ impl<'a> View<'a> {
     }
 }
 
+/// Longest value echoed in findings and fix lists: a 10 MB cell is shown shortened.
+const MAX_ECHO_CHARS: usize = 1000;
+
+fn shorten(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_ECHO_CHARS {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    match s.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..i])),
+        None => std::borrow::Cow::Borrowed(s),
+    }
+}
+
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
@@ -178,8 +191,8 @@ fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
                 s[4].append_value(f.rule.group().code());
                 s[5].append_value(f.rule.code());
                 s[6].append_value(f.field);
-                s[7].append_option(f.value.as_deref());
-                s[8].append_option(f.suggestion.as_deref());
+                s[7].append_option(f.value.as_deref().map(shorten));
+                s[8].append_option(f.suggestion.as_deref().map(shorten));
                 s[9].append_option(f.related.map(|r| view.cell(r, "record_id")));
                 score.append_option(f.score);
                 s[10].append_option(f.related.map(|r| view.source(r)));
@@ -311,7 +324,7 @@ fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
         view.source(f.at).to_string(),
         view.cell(f.at, "record_id").to_string(),
         view.cell(f.at, "personal_id").to_string(),
-        view.cell(f.at, "full_name").to_string(),
+        shorten(view.cell(f.at, "full_name")).into_owned(),
         view.cell(f.at, "birth_date").to_string(),
         view.cell(f.at, "sex").to_string(),
         view.input.config.severity(f.rule).label_vi().to_string(),
@@ -319,8 +332,16 @@ fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
         f.rule.code().to_string(),
         f.rule.description_vi().to_string(),
         crate::schema::vietnamese_label(f.field).to_string(),
-        f.value.clone().unwrap_or_default(),
-        f.suggestion.clone().unwrap_or_default(),
+        f.value
+            .as_deref()
+            .map(shorten)
+            .unwrap_or_default()
+            .into_owned(),
+        f.suggestion
+            .as_deref()
+            .map(shorten)
+            .unwrap_or_default()
+            .into_owned(),
         f.related
             .map(|r| format!("{} {}", view.source(r), view.cell(r, "record_id")))
             .unwrap_or_default(),
