@@ -12,6 +12,10 @@
 //! [severity]               # error / warning / info, per rule code
 //! "name.unnormalized" = "warning"
 //!
+//! [[thresholds]]            # exit code 3 (after all outputs) when exceeded
+//! rule = "id.format"        # a rule code, a group (dung, du, sach, song) or *
+//! max_percent = 0.5         # of the records evaluated; also max_findings, max_new
+//!
 //! [matching]
 //! threshold = 0.9           # match probability above which a pair is a duplicate
 //! link_threshold = 0.9      # … and a linked row is given a resident
@@ -38,6 +42,9 @@ pub struct Config {
     /// Rule code → "error" / "warning" / "info", overriding the default severity.
     #[serde(default)]
     pub severity: BTreeMap<String, String>,
+    /// Limits that make `check` exit with code 3 (after writing every output).
+    #[serde(default)]
+    pub thresholds: Vec<crate::nightly::Threshold>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +106,29 @@ impl Config {
                 return Err(Error::input(
                     path,
                     format!("[severity] {rule} = \"{level}\": use error, warning or info"),
+                ));
+            }
+        }
+        for t in &cfg.thresholds {
+            let known = t.rule == "*"
+                || crate::rules::Rule::from_code(&t.rule).is_some()
+                || ["dung", "du", "sach", "song"].contains(&t.rule.as_str());
+            if !known {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "[[thresholds]] rule = \"{}\" is not a rule code, a group or *",
+                        t.rule
+                    ),
+                ));
+            }
+            if t.max_findings.is_none() && t.max_percent.is_none() && t.max_new.is_none() {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "[[thresholds]] for {} sets none of max_findings, max_percent, max_new",
+                        t.rule
+                    ),
                 ));
             }
         }

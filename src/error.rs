@@ -12,6 +12,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INTERNAL: i32 = 1;
 /// Exit code for bad usage or bad input.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code for a run that wrote every output but breached a configured threshold.
+pub const EXIT_THRESHOLD: i32 = 3;
 
 #[derive(Debug)]
 pub enum Error {

@@ -160,13 +160,33 @@ pub fn render(summary: &Value, probabilities: &[f64]) -> String {
                             .as_u64()
                             .map(|h| h.to_string())
                             .unwrap_or_default(),
+                        u(&i["new"]).to_string(),
+                        u(&i["resolved"]).to_string(),
                     ]
                 })
                 .collect()
         })
         .unwrap_or_default();
     body.push_str("<h2>Chỉ tiêu của Bộ</h2>");
-    body.push_str(&table(&["Chỉ tiêu", "Bản ghi", "Hộ"], &rows));
+    body.push_str(&table(
+        &["Chỉ tiêu", "Bản ghi", "Hộ", "Mới", "Đã làm sạch"],
+        &rows,
+    ));
+    // Against the previous run (check --previous): two bars per indicator.
+    if let Some(prev) = summary["previous_indicators"].as_object() {
+        let mut pairs: Vec<(String, u64)> = Vec::new();
+        for i in summary["indicators"].as_array().into_iter().flatten() {
+            let key = i["key"].as_str().unwrap_or("");
+            let label = i["label"].as_str().unwrap_or("");
+            pairs.push((
+                format!("{label} · lần trước"),
+                prev.get(key).and_then(Value::as_u64).unwrap_or(0),
+            ));
+            pairs.push((format!("{label} · lần này"), u(&i["records"])));
+        }
+        body.push_str("<h3>So với lần chạy trước</h3>");
+        body.push_str(&bars(&pairs, "#7a7a7a", 560.0));
+    }
     // Top rules.
     let mut rules: Vec<(String, u64)> = summary["findings_per_rule"]
         .as_object()

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod html;
 pub mod ids;
 pub mod matching;
+pub mod nightly;
 pub mod output;
 pub mod pipeline;
 pub mod read;
@@ -64,6 +65,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         out: run.clone(),
         quiet,
         group_readable: false,
+        previous: None,
     };
     let outcome = pipeline::check(&opts)?;
     if !quiet {

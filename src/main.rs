@@ -51,7 +51,12 @@ enum Command {
         common: Common,
     },
     /// Check resident data and linked extracts; write correction queues and fix lists.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
+    /// The trend of each indicator group over a series of `check` output directories.
+    History {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
     /// Score a `check` output directory against a `generate` truth directory.
     Eval {
         #[arg(long)]
@@ -99,6 +104,10 @@ struct CheckArgs {
     /// Create output files readable by the group too (default: owner only).
     #[arg(long)]
     group_readable: bool,
+    /// A former run's output directory: findings get a status (new / open) and
+    /// resolved.parquet lists what no longer fires.
+    #[arg(long)]
+    previous: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -154,10 +163,12 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         out: a.out,
         quiet: a.common.quiet,
         group_readable: a.group_readable,
+        previous: a.previous,
     })
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Run the command; Ok(true) when a configured threshold was breached (exit code 3).
+fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Generate {
             out,
@@ -193,17 +204,24 @@ fn run(cli: Cli) -> Result<()> {
                     s.defects
                 );
             }
-            Ok(())
+            Ok(false)
         }
         Command::Check(args) => {
             set_threads(args.common.threads)?;
             let quiet = args.common.quiet;
-            let opts = check_options(args)?;
+            let opts = check_options(*args)?;
             let outcome = lamsach::pipeline::check(&opts)?;
             if !quiet {
                 print!("{}", lamsach::report::render_summary(&outcome.summary));
             }
-            Ok(())
+            for b in &outcome.breached {
+                eprintln!("lamsach: threshold exceeded: {b}");
+            }
+            Ok(!outcome.breached.is_empty())
+        }
+        Command::History { dirs } => {
+            print!("{}", lamsach::nightly::history(&dirs)?);
+            Ok(false)
         }
         Command::Demo {
             people,
@@ -211,7 +229,8 @@ fn run(cli: Cli) -> Result<()> {
             common,
         } => {
             set_threads(common.threads)?;
-            lamsach::demo(people, &out, common.quiet)
+            lamsach::demo(people, &out, common.quiet)?;
+            Ok(false)
         }
         Command::Eval { run, truth } => {
             let report = lamsach::eval::evaluate(&run, &truth)?;
@@ -219,7 +238,8 @@ fn run(cli: Cli) -> Result<()> {
             let json = serde_json::to_string_pretty(&report).map_err(Error::internal)?;
             let staging = lamsach::output::Staging::new(&run, true)?;
             staging.write_bytes("eval.json", json.as_bytes())?;
-            staging.commit()
+            staging.commit()?;
+            Ok(false)
         }
     }
 }
@@ -227,7 +247,8 @@ fn run(cli: Cli) -> Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(lamsach::error::EXIT_THRESHOLD as u8),
         Err(e) => {
             eprintln!("lamsach: {e}");
             ExitCode::from(e.exit_code() as u8)

@@ -32,11 +32,15 @@ pub struct CheckOptions {
     pub out: PathBuf,
     pub quiet: bool,
     pub group_readable: bool,
+    /// A former run's output directory to compare with.
+    pub previous: Option<PathBuf>,
 }
 
 /// What a finished run hands back to the caller (the printed summary is built from it).
 pub struct CheckOutcome {
     pub summary: serde_json::Value,
+    /// Configured thresholds this run exceeded (the binary exits with code 3).
+    pub breached: Vec<String>,
 }
 
 /// Seconds spent in each phase, in order.
@@ -164,6 +168,11 @@ fn read_all(
 /// Run `check`: every phase, every output, atomically.
 pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     validate(opts)?;
+    let previous = opts
+        .previous
+        .as_deref()
+        .map(crate::nightly::load_previous)
+        .transpose()?;
     let started = Instant::now();
     let progress = Progress::new(opts.quiet);
     let mut timings = Timings::default();
@@ -192,13 +201,22 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         opts.province.as_deref(),
     );
     let mut findings: Vec<Finding> = timings.time("rules", &progress, || run_rules(&input));
-    let matches: MatchResult =
+    let mut matches: MatchResult =
         timings.time("matching", &progress, || matching::run(&input, &findings));
+    if let Some(prev) = &previous {
+        keep_cluster_ids(&input, &mut matches, prev);
+    }
     timings.0.extend(matches.timings.iter().copied());
     findings.extend(matches.findings.iter().cloned());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
-    let view = report::View::new(&input, findings, &matches, opts.province.as_deref());
+    let view = report::View::new(
+        &input,
+        findings,
+        &matches,
+        opts.province.as_deref(),
+        previous.as_ref(),
+    );
     let staging = Staging::new(&opts.out, opts.group_readable)?;
     timings.time("outputs", &progress, || {
         report::write_tables(&staging, &view)
@@ -207,7 +225,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         report::write_fixlists(&staging, &view)
     })?;
     timings.0.push(("total", started.elapsed().as_secs_f64()));
-    let summary = report::summary(&view, &warnings, &timings, opts);
+    let mut summary = report::summary(&view, &warnings, &timings, opts);
+    let breached = crate::nightly::breached(&opts.config.thresholds, &summary["rule_stats"]);
+    summary["thresholds_breached"] = serde_json::json!(breached);
     let text = serde_json::to_string_pretty(&summary).map_err(Error::internal)?;
     staging.write_bytes("summary.json", text.as_bytes())?;
     let probabilities: Vec<f64> = view.pairs.iter().map(|p| p.probability).collect();
@@ -217,5 +237,36 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     )?;
     staging.commit()?;
     progress.finish();
-    Ok(CheckOutcome { summary })
+    Ok(CheckOutcome { summary, breached })
+}
+
+/// Give this run's duplicate clusters the previous run's IDs where their members are unchanged.
+fn keep_cluster_ids(
+    input: &CheckInput,
+    matches: &mut MatchResult,
+    previous: &crate::nightly::Previous,
+) {
+    let name = |r: crate::rules::RowRef| {
+        let t = &input.tables[r.source as usize];
+        (
+            t.name.clone(),
+            t.col("record_id").get(r.row as usize).to_string(),
+        )
+    };
+    let mut current: std::collections::BTreeMap<u32, Vec<(String, String)>> = Default::default();
+    for m in &matches.clusters {
+        current.entry(m.cluster).or_default().push(name(m.at));
+    }
+    for v in current.values_mut() {
+        v.sort();
+    }
+    let map = crate::nightly::stable_cluster_ids(&current, previous);
+    for m in &mut matches.clusters {
+        m.cluster = map[&m.cluster];
+    }
+    for p in &mut matches.pairs {
+        if let Some(n) = map.get(&p.cluster) {
+            p.cluster = *n;
+        }
+    }
 }

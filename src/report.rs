@@ -25,6 +25,11 @@ pub struct View<'a> {
     pub links: Vec<&'a Link>,
     pub matches: &'a MatchResult,
     pub province: Option<&'a str>,
+    /// Per finding: also found by the previous run (`open`) or not (`new`).
+    pub open: Vec<bool>,
+    /// The previous run's findings that no longer fire (in the province viewed).
+    pub resolved: Vec<&'a crate::nightly::PreviousFinding>,
+    pub previous: Option<&'a crate::nightly::Previous>,
 }
 
 impl<'a> View<'a> {
@@ -33,6 +38,7 @@ impl<'a> View<'a> {
         findings: Vec<Finding>,
         matches: &'a MatchResult,
         province: Option<&'a str>,
+        previous: Option<&'a crate::nightly::Previous>,
     ) -> Self {
         let in_prov = |r: RowRef| match province {
             None => true,
@@ -43,7 +49,7 @@ impl<'a> View<'a> {
                     == p
             }
         };
-        let findings = findings
+        let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| in_prov(f.at) || f.related.is_some_and(in_prov))
             .collect();
@@ -69,6 +75,33 @@ impl<'a> View<'a> {
                     })
             })
             .collect();
+        let key = |f: &Finding| {
+            let t = &input.tables[f.at.source as usize];
+            (
+                t.name.clone(),
+                t.col("record_id").get(f.at.row as usize).to_string(),
+                f.rule.code().to_string(),
+                f.field.to_string(),
+            )
+        };
+        let (open, resolved) = match previous {
+            None => (vec![false; findings.len()], Vec::new()),
+            Some(prev) => {
+                let open: Vec<bool> = findings
+                    .iter()
+                    .map(|f| prev.keys.contains(&key(f)))
+                    .collect();
+                let now: std::collections::HashSet<crate::nightly::FindingKey> =
+                    findings.iter().map(key).collect();
+                let resolved = prev
+                    .findings
+                    .iter()
+                    .filter(|p| !now.contains(&p.key))
+                    .filter(|p| province.is_none_or(|code| p.province_code == code))
+                    .collect();
+                (open, resolved)
+            }
+        };
         View {
             input,
             findings,
@@ -77,6 +110,9 @@ impl<'a> View<'a> {
             links,
             matches,
             province,
+            open,
+            resolved,
+            previous,
         }
     }
 
@@ -125,6 +161,21 @@ pub fn findings_schema() -> Arc<Schema> {
         utf8("related_source"),
         utf8("note"),
         utf8("severity"),
+        utf8("status"),
+    ]))
+}
+
+/// Schema of `resolved.parquet`.
+pub fn resolved_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("source"),
+        utf8("record_id"),
+        utf8("province_code"),
+        utf8("commune_code"),
+        utf8("group"),
+        utf8("rule"),
+        utf8("field"),
+        utf8("value"),
     ]))
 }
 
@@ -180,10 +231,12 @@ fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
     let schema = findings_schema();
     view.findings
         .par_chunks(BATCH_ROWS)
-        .map(|chunk| {
-            let mut s: Vec<StringBuilder> = (0..13).map(|_| StringBuilder::new()).collect();
+        .zip(view.open.par_chunks(BATCH_ROWS))
+        .map(|(chunk, open)| {
+            let mut s: Vec<StringBuilder> = (0..14).map(|_| StringBuilder::new()).collect();
             let mut score = Float64Builder::with_capacity(chunk.len());
-            for f in chunk {
+            for (f, is_open) in chunk.iter().zip(open) {
+                s[13].append_value(if *is_open { "open" } else { "new" });
                 s[0].append_value(view.source(f.at));
                 s[1].append_value(view.cell(f.at, "record_id"));
                 s[2].append_value(view.cell(f.at, "province_code"));
@@ -212,6 +265,28 @@ pub fn write_tables(staging: &Staging, view: &View) -> Result<()> {
         "findings.parquet",
         findings_schema(),
         &findings_batches(view)?,
+    )?;
+    let mut r: Vec<StringBuilder> = (0..8).map(|_| StringBuilder::new()).collect();
+    for p in &view.resolved {
+        let (source, record, rule, field) = &p.key;
+        for (b, v) in r.iter_mut().zip([
+            source.as_str(),
+            record,
+            &p.province_code,
+            &p.commune_code,
+            &p.group,
+            rule,
+            field,
+            &p.value,
+        ]) {
+            b.append_value(v);
+        }
+    }
+    let schema = resolved_schema();
+    staging.write_parquet(
+        "resolved.parquet",
+        schema.clone(),
+        &[crate::output::batch(&schema, finish(r))?],
     )?;
 
     let mut s: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
@@ -305,6 +380,7 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Họ và tên",
     "Ngày sinh",
     "Giới tính",
+    "Trạng thái",
     "Mức độ",
     "Nhóm",
     "Quy tắc",
@@ -319,7 +395,7 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Ghi chú",
 ];
 
-fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
+fn fixlist_row(view: &View, f: &Finding, open: bool) -> Vec<String> {
     vec![
         view.source(f.at).to_string(),
         view.cell(f.at, "record_id").to_string(),
@@ -327,6 +403,7 @@ fn fixlist_row(view: &View, f: &Finding) -> Vec<String> {
         shorten(view.cell(f.at, "full_name")).into_owned(),
         view.cell(f.at, "birth_date").to_string(),
         view.cell(f.at, "sex").to_string(),
+        if open { "Đang mở" } else { "Mới" }.to_string(),
         view.input.config.severity(f.rule).label_vi().to_string(),
         f.rule.group().label_vi().to_string(),
         f.rule.code().to_string(),
@@ -378,19 +455,19 @@ fn commune_file(code: &str) -> String {
 }
 
 /// Write `fixlists/<commune_code>.csv` (UTF-8 with BOM) and `.xlsx`, one per commune with
-/// findings, rows sorted by group then rule.
+/// findings, rows sorted by severity then rule; new rows marked.
 pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
-    let mut by_commune: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
-    for f in &view.findings {
+    let mut by_commune: BTreeMap<String, Vec<(&Finding, bool)>> = BTreeMap::new();
+    for (f, open) in view.findings.iter().zip(&view.open) {
         by_commune
             .entry(commune_file(view.cell(f.at, "commune_code")))
             .or_default()
-            .push(f);
+            .push((f, *open));
     }
     by_commune.par_iter().try_for_each(|(commune, findings)| {
-        let mut rows: Vec<&Finding> = findings.clone();
+        let mut rows: Vec<(&Finding, bool)> = findings.clone();
         let severity = |f: &Finding| view.input.config.severity(f.rule);
-        rows.sort_by_key(|f| (severity(f), f.rule, f.at));
+        rows.sort_by_key(|(f, _)| (severity(f), f.rule, f.at));
         let mut csv = String::from("\u{feff}");
         for (i, h) in FIXLIST_HEADERS.iter().enumerate() {
             if i > 0 {
@@ -401,7 +478,7 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
         csv.push_str("\r\n");
         let table: Vec<(Group, Vec<String>)> = rows
             .iter()
-            .map(|f| (f.rule.group(), fixlist_row(view, f)))
+            .map(|(f, open)| (f.rule.group(), fixlist_row(view, f, *open)))
             .collect();
         for (_, row) in &table {
             for (i, cell) in row.iter().enumerate() {
@@ -591,24 +668,51 @@ fn source_matches(name: &str, patterns: &[&str]) -> bool {
     patterns.iter().any(|p| folded == *p || folded.contains(p))
 }
 
+/// Per indicator: distinct records, households (group 3), new records and resolved records.
+pub struct IndicatorCount {
+    pub indicator: &'static Indicator,
+    pub records: usize,
+    pub households: Option<usize>,
+    pub new: usize,
+    pub resolved: usize,
+}
+
 /// Count, per indicator, the distinct records (and for households, the households).
-pub fn indicator_counts(view: &View) -> Vec<(&'static Indicator, usize, Option<usize>)> {
+pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
     INDICATORS
         .iter()
         .map(|ind| {
             let mut records: BTreeSet<RowRef> = BTreeSet::new();
+            let mut new: BTreeSet<RowRef> = BTreeSet::new();
             let mut households: BTreeSet<&str> = BTreeSet::new();
-            for f in &view.findings {
+            for (f, open) in view.findings.iter().zip(&view.open) {
                 let src = view.source(f.at);
                 if ind.rules.contains(&f.rule) && source_matches(src, ind.sources) {
                     records.insert(f.at);
+                    if !open {
+                        new.insert(f.at);
+                    }
                     if matches!(f.rule, Rule::HouseholdNoHead | Rule::HouseholdMultipleHeads) {
                         households.insert(f.value.as_deref().unwrap_or(""));
                     }
                 }
             }
-            let hh = ind.key.starts_with('3').then_some(households.len());
-            (ind, records.len(), hh)
+            let resolved: BTreeSet<(&str, &str)> = view
+                .resolved
+                .iter()
+                .filter(|p| {
+                    Rule::from_code(&p.key.2).is_some_and(|r| ind.rules.contains(&r))
+                        && source_matches(&p.key.0, ind.sources)
+                })
+                .map(|p| (p.key.0.as_str(), p.key.1.as_str()))
+                .collect();
+            IndicatorCount {
+                indicator: ind,
+                records: records.len(),
+                households: ind.key.starts_with('3').then_some(households.len()),
+                new: new.len(),
+                resolved: resolved.len(),
+            }
         })
         .collect()
 }
@@ -675,12 +779,98 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
         .collect();
     let indicators: Vec<Value> = indicator_counts(view)
         .into_iter()
-        .map(|(ind, n, hh)| {
-            let mut v = json!({"key": ind.key, "label": ind.label, "records": n});
-            if let Some(h) = hh {
+        .map(|c| {
+            let mut v = json!({
+                "key": c.indicator.key,
+                "label": c.indicator.label,
+                "records": c.records,
+                "new": c.new,
+                "resolved": c.resolved,
+            });
+            if let Some(h) = c.households {
                 v["households"] = json!(h);
             }
             v
+        })
+        .collect();
+    // Per rule: records evaluated, findings, records with findings, percentage, new, resolved.
+    let rows_of = |pred: &dyn Fn(crate::schema::SourceKind) -> bool| -> usize {
+        input
+            .tables
+            .iter()
+            .filter(|t| pred(t.kind))
+            .map(|t| t.len())
+            .sum()
+    };
+    let residents_rows = rows_of(&|k| k == crate::schema::SourceKind::Residents);
+    let linked_rows = rows_of(&|k| k.is_linked());
+    let mut rule_records: BTreeMap<Rule, BTreeSet<RowRef>> = BTreeMap::new();
+    let mut rule_new: BTreeMap<Rule, usize> = BTreeMap::new();
+    let mut commune_new: BTreeMap<&str, usize> = BTreeMap::new();
+    for (f, open) in view.findings.iter().zip(&view.open) {
+        rule_records.entry(f.rule).or_default().insert(f.at);
+        if !open {
+            *rule_new.entry(f.rule).or_default() += 1;
+            *commune_new
+                .entry(view.cell(f.at, "commune_code"))
+                .or_default() += 1;
+        }
+    }
+    let mut rule_resolved: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut commune_resolved: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &view.resolved {
+        *rule_resolved.entry(p.key.2.as_str()).or_default() += 1;
+        *commune_resolved.entry(p.commune_code.as_str()).or_default() += 1;
+    }
+    let rule_stats: BTreeMap<&str, Value> = Rule::ALL
+        .iter()
+        .map(|&r| {
+            use Rule::*;
+            let evaluated = match r {
+                HouseholdNoHead
+                | HouseholdMultipleHeads
+                | DupInProvince
+                | DupOutOfProvince
+                | IdShared
+                | AliveImplausibleAge
+                | AliveDeceasedActive => residents_rows,
+                LinkSuggested | XrefNotFound | XrefMismatch | AliveEventAfterDeath => linked_rows,
+                _ => residents_rows + linked_rows,
+            };
+            let records = rule_records.get(&r).map_or(0, BTreeSet::len);
+            let pct = if evaluated == 0 {
+                0.0
+            } else {
+                records as f64 * 100.0 / evaluated as f64
+            };
+            (
+                r.code(),
+                json!({
+                    "group": r.group().code(),
+                    "severity": input.config.severity(r).code(),
+                    "records_evaluated": evaluated,
+                    "findings": per_rule.get(r.code()).copied().unwrap_or(0),
+                    "records": records,
+                    "percent": (pct * 1000.0).round() / 1000.0,
+                    "new": rule_new.get(&r).copied().unwrap_or(0),
+                    "resolved": rule_resolved.get(r.code()).copied().unwrap_or(0),
+                }),
+            )
+        })
+        .collect();
+    let mut communes: BTreeSet<&str> = per_commune.keys().copied().collect();
+    communes.extend(commune_resolved.keys().copied());
+    let commune_stats: BTreeMap<&str, Value> = communes
+        .into_iter()
+        .map(|c| {
+            (
+                c,
+                json!({
+                    "findings": per_commune.get(c).copied().unwrap_or(0),
+                    "new": commune_new.get(c).copied().unwrap_or(0),
+                    "resolved": commune_resolved.get(c).copied().unwrap_or(0),
+                }),
+            )
         })
         .collect();
     let timings: BTreeMap<&str, f64> = timings
@@ -720,6 +910,11 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
         "findings_per_source": per_source,
         "findings_per_commune": per_commune,
         "indicators": indicators,
+        "rule_stats": rule_stats,
+        "commune_stats": commune_stats,
+        "previous": view.previous.map(|p| p.dir.display().to_string()),
+        "previous_indicators": view.previous.map(crate::nightly::previous_indicators),
+        "resolved_total": view.resolved.len(),
         "duplicates": {
             "pairs": view.pairs.len(),
             "clusters": view.clusters.iter().map(|c| c.cluster).collect::<BTreeSet<_>>().len(),
@@ -763,7 +958,16 @@ pub fn render_summary(summary: &Value) -> String {
         let _ = writeln!(s, "  {:<42} {:>12}", label, n);
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "{:<44} {:>12}", "Chỉ tiêu", "Bản ghi");
+    let nightly = !summary["previous"].is_null();
+    if nightly {
+        let _ = writeln!(
+            s,
+            "{:<44} {:>12} {:>8} {:>12}",
+            "Chỉ tiêu", "Bản ghi", "Mới", "Đã làm sạch"
+        );
+    } else {
+        let _ = writeln!(s, "{:<44} {:>12}", "Chỉ tiêu", "Bản ghi");
+    }
     if let Some(list) = summary["indicators"].as_array() {
         for ind in list {
             let label = ind["label"].as_str().unwrap_or("");
@@ -772,7 +976,15 @@ pub fn render_summary(summary: &Value) -> String {
                 .as_u64()
                 .map(|h| format!(" ({h} hộ)"))
                 .unwrap_or_default();
-            let _ = writeln!(s, "  {:<42} {:>12}{}", label, n, hh);
+            if nightly {
+                let (new, res) = (
+                    ind["new"].as_u64().unwrap_or(0),
+                    ind["resolved"].as_u64().unwrap_or(0),
+                );
+                let _ = writeln!(s, "  {:<42} {:>12} {:>8} {:>12}{}", label, n, new, res, hh);
+            } else {
+                let _ = writeln!(s, "  {:<42} {:>12}{}", label, n, hh);
+            }
         }
     }
     let _ = writeln!(s);
@@ -792,6 +1004,11 @@ pub fn render_summary(summary: &Value) -> String {
         "Cặp trùng: {}  ·  cụm: {}  ·  liên kết đề xuất: {}",
         d["pairs"], d["clusters"], d["links"]
     );
+    if let Some(b) = summary["thresholds_breached"].as_array() {
+        for b in b {
+            let _ = writeln!(s, "Vượt ngưỡng: {}", b.as_str().unwrap_or(""));
+        }
+    }
     if let Some(w) = summary["warnings"].as_array() {
         for w in w {
             let _ = writeln!(s, "Cảnh báo: {}", w.as_str().unwrap_or(""));

@@ -51,6 +51,7 @@ fn parquet_outputs_have_the_documented_schemas() {
             ("related_source", Utf8, true),
             ("note", Utf8, true),
             ("severity", Utf8, true),
+            ("status", Utf8, true),
         ])
     );
     assert_eq!(

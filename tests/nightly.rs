@@ -1,0 +1,213 @@
+//! Nightly runs: new / open / resolved against the previous run, stable cluster IDs,
+//! thresholds that give exit code 3 after every output is written, and the history table.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const HEADER: &str = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,household_id,relation_to_head\n";
+
+fn night(
+    dir: &Path,
+    name: &str,
+    rows: &[&str],
+    previous: Option<&Path>,
+    config: Option<&Path>,
+) -> (Option<i32>, std::path::PathBuf) {
+    let csv = dir.join(format!("{name}.csv"));
+    std::fs::write(&csv, format!("{HEADER}{}\n", rows.join("\n"))).unwrap();
+    let out = dir.join(name);
+    let mut args = vec![
+        "check".to_string(),
+        "--residents".into(),
+        csv.to_str().unwrap().into(),
+        "--as-of".into(),
+        "2026-06-30".into(),
+        "--quiet".into(),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+    ];
+    if let Some(p) = previous {
+        args.push("--previous".into());
+        args.push(p.to_str().unwrap().into());
+    }
+    if let Some(c) = config {
+        args.push("--config".into());
+        args.push(c.to_str().unwrap().into());
+    }
+    let o = bin().args(&args).output().unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(3)),
+        "{}",
+        stderr(&o)
+    );
+    (o.status.code(), out)
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn second_night_reports_new_open_and_resolved_exactly() {
+    let dir = scratch("nightly");
+    // Night 1: A has no ID, B an invalid sex, C and D are clean.
+    let (code, first) = night(
+        &dir,
+        "night1",
+        &[
+            "A,,Nguyễn Văn An,1985-03-07,Nam,01,00004,H1,Chủ hộ",
+            "B,001190012346,Trần Thị Bình,1990-05-12,X,01,00004,H2,Chủ hộ",
+            "C,001085012347,Lê Văn Cường,1985-01-02,Nam,01,00008,H3,Chủ hộ",
+            "D,001085012348,Phạm Văn Dũng,1985-01-03,Nam,01,00008,H4,Chủ hộ",
+        ],
+        None,
+        None,
+    );
+    assert_eq!(code, Some(0));
+    let s1 = summary(&first);
+    assert_eq!(s1["rule_stats"]["id.missing"]["new"], 1);
+    // Night 2: A got its ID (resolved), B is still wrong (open), C's date is now impossible
+    // and D's name is in capitals (new).
+    let (code, second) = night(
+        &dir,
+        "night2",
+        &[
+            "A,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004,H1,Chủ hộ",
+            "B,001190012346,Trần Thị Bình,1990-05-12,X,01,00004,H2,Chủ hộ",
+            "C,001085012347,Lê Văn Cường,31/02/1985,Nam,01,00008,H3,Chủ hộ",
+            "D,001085012348,PHẠM VĂN DŨNG,1985-01-03,Nam,01,00008,H4,Chủ hộ",
+        ],
+        Some(&first),
+        None,
+    );
+    assert_eq!(code, Some(0));
+    let status = rows(
+        &second.join("findings.parquet"),
+        &["record_id", "rule", "status"],
+    );
+    let mut got: Vec<(String, String, String)> = status
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("B".into(), "sex.invalid".into(), "open".into()),
+            ("C".into(), "date.invalid".into(), "new".into()),
+            ("D".into(), "name.unnormalized".into(), "new".into()),
+        ]
+    );
+    let resolved = rows(
+        &second.join("resolved.parquet"),
+        &["record_id", "rule", "commune_code"],
+    );
+    assert_eq!(
+        resolved,
+        vec![vec!["A".to_string(), "id.missing".into(), "00004".into()]]
+    );
+    let s2 = summary(&second);
+    assert_eq!(s2["resolved_total"], 1);
+    assert_eq!(s2["rule_stats"]["id.missing"]["resolved"], 1);
+    assert_eq!(s2["rule_stats"]["sex.invalid"]["new"], 0);
+    assert_eq!(s2["rule_stats"]["date.invalid"]["new"], 1);
+    assert_eq!(s2["commune_stats"]["00004"]["resolved"], 1);
+    assert_eq!(s2["commune_stats"]["00008"]["new"], 2);
+    let ind5 = s2["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "5_cap_nhat_truong_con_thieu")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (ind5["records"].clone(), ind5["resolved"].clone()),
+        (0.into(), 1.into())
+    );
+    // The fix list marks new rows.
+    let csv = std::fs::read_to_string(second.join("fixlists/00008.csv")).unwrap();
+    assert!(csv.contains("Trạng thái") && csv.contains(",Mới,"), "{csv}");
+
+    // History: the trend over both nights.
+    let o = run(&["history", first.to_str().unwrap(), second.to_str().unwrap()]);
+    assert!(o.status.success());
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("(5) Cập nhật các trường thông tin còn thiếu"),
+        "{table}"
+    );
+    assert!(
+        table.lines().any(|l| l.starts_with("(5)")
+            && l.split_whitespace().rev().take(2).collect::<Vec<_>>() == ["0", "1"]),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_breached_threshold_exits_3_after_writing_everything() {
+    let dir = scratch("threshold");
+    let cfg = dir.join("lamsach.toml");
+    std::fs::write(&cfg, "[[thresholds]]\nrule = \"sex.invalid\"\nmax_findings = 0\n\n[[thresholds]]\nrule = \"dung\"\nmax_percent = 90\n").unwrap();
+    let (code, out) = night(
+        &dir,
+        "run",
+        &[
+            "B,001190012346,Trần Thị Bình,1990-05-12,X,01,00004,H2,Chủ hộ",
+            "C,001085012347,Lê Văn Cường,1985-01-02,Nam,01,00008,H3,Chủ hộ",
+        ],
+        None,
+        Some(&cfg),
+    );
+    assert_eq!(code, Some(3));
+    for f in [
+        "findings.parquet",
+        "duplicates.parquet",
+        "clusters.parquet",
+        "links.parquet",
+        "resolved.parquet",
+        "summary.json",
+        "report.html",
+    ] {
+        assert!(out.join(f).exists(), "{f} written before exit 3");
+    }
+    let s = summary(&out);
+    let breached = s["thresholds_breached"].as_array().unwrap();
+    assert_eq!(breached.len(), 1, "{breached:?}");
+    assert!(breached[0]
+        .as_str()
+        .unwrap()
+        .starts_with("sex.invalid: 1 findings"));
+}
+
+#[test]
+fn unchanged_duplicate_clusters_keep_their_ids() {
+    let dir = scratch("stable_clusters");
+    let data = dir.join("data");
+    generate(&data, 5_000, 9, &[]);
+    let first = dir.join("first");
+    assert!(check_generated(&data, &first, &[]).status.success());
+    let second = dir.join("second");
+    let o = check_generated(&data, &second, &["--previous", first.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = rows(
+        &first.join("clusters.parquet"),
+        &["record_id", "cluster_id"],
+    );
+    let b = rows(
+        &second.join("clusters.parquet"),
+        &["record_id", "cluster_id"],
+    );
+    assert!(!a.is_empty());
+    let mut a = a;
+    let mut b = b;
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    // Nothing changed: every finding is open, nothing resolved.
+    let status = rows(&second.join("findings.parquet"), &["status"]);
+    assert!(status.iter().all(|s| s[0] == "open"));
+    assert_eq!(summary(&second)["resolved_total"], 0);
+}
