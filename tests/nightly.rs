@@ -211,3 +211,113 @@ fn unchanged_duplicate_clusters_keep_their_ids() {
     assert!(status.iter().all(|s| s[0] == "open"));
     assert_eq!(summary(&second)["resolved_total"], 0);
 }
+
+/// Write a residents file with some sex cells changed: (row, new value).
+fn rewrite_sex(src: &Path, dst: &Path, changes: &[(usize, &str)]) {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let t = lamsach::read::read_plain(src, "residents").unwrap();
+    let sex = t.col("sex");
+    let mut values: Vec<String> = (0..t.len()).map(|r| sex.raw(r).to_string()).collect();
+    for (r, v) in changes {
+        values[*r] = v.to_string();
+    }
+    let idx = t.batch.schema().index_of("sex").unwrap();
+    let mut cols: Vec<ArrayRef> = t.batch.columns().to_vec();
+    cols[idx] = Arc::new(StringArray::from(values));
+    let batch = RecordBatch::try_new(t.batch.schema(), cols).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(dst).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn generated_nights_with_defects_fixed_and_added() {
+    let dir = scratch("nightly_generated");
+    let data = dir.join("data");
+    generate(&data, 20_000, 21, &["--error-rate", "0.03"]);
+    let residents = data.join("residents.parquet");
+    let run1 = dir.join("run1");
+    let run = |input: &Path, out: &Path, previous: Option<&Path>| {
+        let mut args = vec![
+            "check",
+            "--residents",
+            input.to_str().unwrap(),
+            "--as-of",
+            "2026-01-01",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(p) = previous {
+            args.push("--previous");
+            args.push(p.to_str().unwrap());
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    run(&residents, &run1, None);
+    let f1 = rows(&run1.join("findings.parquet"), &["record_id", "rule"]);
+    let in_pairs: std::collections::HashSet<String> = rows(
+        &run1.join("duplicates.parquet"),
+        &["record_id_a", "record_id_b"],
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    let t = lamsach::read::read_plain(&residents, "residents").unwrap();
+    let (rid, pid) = (t.col("record_id"), t.col("personal_id"));
+    let flagged: std::collections::HashSet<&str> = f1.iter().map(|r| r[0].as_str()).collect();
+    let mut changes: Vec<(usize, &str)> = Vec::new();
+    let mut fixed = 0;
+    for r in 0..t.len() {
+        let id = rid.get(r);
+        let rules: Vec<&str> = f1
+            .iter()
+            .filter(|f| f[0] == id)
+            .map(|f| f[1].as_str())
+            .collect();
+        // Fix: an invalid sex whose only finding it is, on a record with a well-formed ID.
+        let p = pid.get(r);
+        if rules == ["sex.invalid"]
+            && p.len() == 12
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !in_pairs.contains(id)
+            && fixed < 15
+        {
+            let female = (p.as_bytes()[3] - b'0') % 2 == 1;
+            changes.push((r, if female { "Nữ" } else { "Nam" }));
+            fixed += 1;
+        }
+    }
+    // Add: ten clean records get an invalid sex.
+    let added: Vec<usize> = (0..t.len())
+        .filter(|&r| !flagged.contains(rid.get(r)) && !in_pairs.contains(rid.get(r)))
+        .take(10)
+        .collect();
+    for &r in &added {
+        changes.push((r, "Khác"));
+    }
+    assert!(fixed >= 5, "enough sex defects to fix: {fixed}");
+    let night2 = dir.join("residents2.parquet");
+    rewrite_sex(&residents, &night2, &changes);
+    let run2 = dir.join("run2");
+    run(&night2, &run2, Some(&run1));
+    let s = summary(&run2);
+    assert_eq!(s["rule_stats"]["sex.invalid"]["new"], 10);
+    assert_eq!(s["rule_stats"]["sex.invalid"]["resolved"], fixed);
+    assert_eq!(s["resolved_total"], fixed);
+    let status = rows(&run2.join("findings.parquet"), &["status"]);
+    let new = status.iter().filter(|r| r[0] == "new").count();
+    assert_eq!(new, 10, "only the added defects are new");
+    assert_eq!(
+        status.len(),
+        f1.len() - fixed + 10,
+        "everything else is still open"
+    );
+}
