@@ -490,7 +490,7 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
             csv.push_str("\r\n");
         }
         staging.write_bytes(&format!("fixlists/{commune}.csv"), csv.as_bytes())?;
-        let xlsx = fixlist_xlsx(commune, &table)
+        let xlsx = fixlist_xlsx(commune, &table, view.input.as_of)
             .map_err(|e| Error::output(&staging.dir().join("fixlists"), e))?;
         staging.write_bytes(&format!("fixlists/{commune}.xlsx"), &xlsx)
     })
@@ -499,9 +499,13 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
 fn fixlist_xlsx(
     commune: &str,
     table: &[(Group, Vec<String>)],
+    as_of: crate::dates::PDate,
 ) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
+    // Dated by --as-of, not by the clock: the same run gives the same bytes.
+    let created = ExcelDateTime::from_ymd(as_of.year, as_of.month.max(1), as_of.day.max(1))?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let bold = Format::new().set_bold();
     let reference = crate::reference::reference();
     let first = wb.add_worksheet();
@@ -780,10 +784,24 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
     let indicators: Vec<Value> = indicator_counts(view)
         .into_iter()
         .map(|c| {
+            // Records evaluated: the rows of the sources the indicator counts.
+            let evaluated: usize = input
+                .tables
+                .iter()
+                .filter(|t| source_matches(&t.name, c.indicator.sources))
+                .map(|t| t.len())
+                .sum();
+            let pct = if evaluated == 0 {
+                0.0
+            } else {
+                c.records as f64 * 100.0 / evaluated as f64
+            };
             let mut v = json!({
                 "key": c.indicator.key,
                 "label": c.indicator.label,
+                "records_evaluated": evaluated,
                 "records": c.records,
+                "percent": (pct * 1000.0).round() / 1000.0,
                 "new": c.new,
                 "resolved": c.resolved,
             });
@@ -858,6 +876,14 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
             )
         })
         .collect();
+    // Records evaluated per commune: every input row resident there.
+    let mut commune_rows: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in input.tables {
+        let c = t.col("commune_code");
+        for r in 0..t.len() {
+            *commune_rows.entry(c.get(r)).or_default() += 1;
+        }
+    }
     let mut communes: BTreeSet<&str> = per_commune.keys().copied().collect();
     communes.extend(commune_resolved.keys().copied());
     let commune_stats: BTreeMap<&str, Value> = communes
@@ -866,7 +892,11 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
             (
                 c,
                 json!({
+                    "records_evaluated": commune_rows.get(c).copied().unwrap_or(0),
                     "findings": per_commune.get(c).copied().unwrap_or(0),
+                    "findings_per_100_records": commune_rows.get(c).filter(|n| **n > 0).map(|n| {
+                        (per_commune.get(c).copied().unwrap_or(0) as f64 * 100.0 / *n as f64 * 1000.0).round() / 1000.0
+                    }),
                     "new": commune_new.get(c).copied().unwrap_or(0),
                     "resolved": commune_resolved.get(c).copied().unwrap_or(0),
                 }),

@@ -609,17 +609,22 @@ pub fn name_fold(s: &str) -> String {
 }
 
 /// A name split into family name (first syllable), middle names and given name (last
-/// syllable). Works on any form (canonical, folded, key).
+/// syllable), by Unicode word boundaries (UAX #29: "H'Hen" is one syllable, a hyphen
+/// separates two). Works on any form (canonical, folded, key).
 pub fn split_name(s: &str) -> (&str, &str, &str) {
+    use unicode_segmentation::UnicodeSegmentation;
     let s = s.trim();
-    let first_end = s.find(char::is_whitespace).unwrap_or(s.len());
-    let last_start = s.rfind(char::is_whitespace).map(|i| i + 1).unwrap_or(0);
-    if last_start == 0 {
-        return ("", "", s);
-    }
-    let family = &s[..first_end];
-    let middle = s[first_end..last_start].trim();
-    (family, middle, &s[last_start..])
+    let mut words = s.unicode_word_indices();
+    let Some((first_at, first)) = words.next() else {
+        return ("", "", "");
+    };
+    let Some((last_at, last)) = words.next_back() else {
+        return ("", "", first);
+    };
+    let family = &s[first_at..first_at + first.len()];
+    let middle =
+        s[first_at + first.len()..last_at].trim_matches(|c: char| c.is_whitespace() || c == '-');
+    (family, middle, &s[last_at..last_at + last.len()])
 }
 
 #[cfg(test)]
@@ -701,5 +706,7 @@ mod tests {
         );
         assert_eq!(split_name("Lê Lợi"), ("Lê", "", "Lợi"));
         assert_eq!(split_name("Lợi"), ("", "", "Lợi"));
+        assert_eq!(split_name(" Ksor  H'Hen Niê "), ("Ksor", "H'Hen", "Niê"));
+        assert_eq!(split_name("Nguyễn-Văn An"), ("Nguyễn", "Văn", "An"));
     }
 }

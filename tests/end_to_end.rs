@@ -84,18 +84,41 @@ fn check_finds_what_was_injected_and_is_deterministic() {
     let dir = scratch("e2e");
     let data = dir.join("data");
     generate(&data, 20_000, 11, &[]);
-    let (one, two) = (dir.join("run1"), dir.join("run2"));
-    let o = check_generated(&data, &one, &["--threads", "1"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = check_generated(&data, &two, &["--threads", "2"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (one, two, four) = (dir.join("run1"), dir.join("run2"), dir.join("run4"));
+    for (out, threads) in [(&one, "1"), (&two, "2"), (&four, "4")] {
+        let o = check_generated(&data, out, &["--threads", threads]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
     for f in [
         "findings.parquet",
         "duplicates.parquet",
         "clusters.parquet",
         "links.parquet",
+        "resolved.parquet",
     ] {
         files_equal(&one, &two, f);
+        files_equal(&one, &four, f);
+    }
+    for f in std::fs::read_dir(one.join("fixlists")).unwrap().flatten() {
+        let name = format!("fixlists/{}", f.file_name().to_string_lossy());
+        files_equal(&one, &four, &name);
+    }
+    // Every finding points at a record of its source.
+    let mut ids: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+    for (source, file) in [
+        ("residents", "residents.parquet"),
+        ("vaccination", "vaccination.parquet"),
+        ("insurance", "insurance.parquet"),
+    ] {
+        for r in rows(&data.join(file), &["record_id"]) {
+            ids.insert((source.to_string(), r[0].clone()));
+        }
+    }
+    for f in rows(&one.join("findings.parquet"), &["source", "record_id"]) {
+        assert!(
+            ids.contains(&(f[0].clone(), f[1].clone())),
+            "finding on an unknown record {f:?}"
+        );
     }
     let o = run(&[
         "eval",
