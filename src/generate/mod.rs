@@ -1578,19 +1578,11 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
             defects.push(&["residents", &rec.record_id, rule.code()]);
         }
     }
-    // Deaths by the ID they are recorded under: the registry's, and the register's own.
+    // Deaths registered under an ID (the registry applies to every record carrying it).
     let mut death_by_pid: HashMap<String, PDate> = HashMap::new();
     for p in &c.people {
         if let Some(d) = p.death {
             death_by_pid.insert(id_text(p.pid), d);
-        }
-    }
-    for rec in &c.residents {
-        if let Some(d) = crate::dates::parse_date(&rec.death_date).valid() {
-            let e = death_by_pid.entry(rec.personal_id.clone()).or_insert(d);
-            if d.earliest() < e.earliest() {
-                *e = d;
-            }
         }
     }
     let mut vac_rows = Rows::new(VACCINATION_COLS);
@@ -1608,9 +1600,17 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
         // someone else's, shared by mistake, and that person died).
         if *is_vac && !rec.wrong_person && !rec.full_name.trim().is_empty() {
             let own = &c.residents[primary[rec.person]];
-            if own.personal_id == rec.personal_id {
+            let well_formed =
+                rec.personal_id.len() == 12 && rec.personal_id.bytes().all(|b| b.is_ascii_digit());
+            if well_formed && own.personal_id == rec.personal_id {
                 let dose = crate::dates::parse_date(&rec.extra[1]).valid();
-                if let (Some(dose), Some(death)) = (dose, death_by_pid.get(&rec.personal_id)) {
+                // The registry's death under this ID, or the person's own record's.
+                let own_death = crate::dates::parse_date(&own.death_date).valid();
+                let death = match (death_by_pid.get(&rec.personal_id).copied(), own_death) {
+                    (Some(a), Some(b)) => Some(if a.earliest() <= b.earliest() { a } else { b }),
+                    (a, b) => a.or(b),
+                };
+                if let (Some(dose), Some(death)) = (dose, death.as_ref()) {
                     if dose.earliest() <= GEN_DATE.earliest() && dose.earliest() > death.latest() {
                         rules.insert(Rule::AliveEventAfterDeath);
                     }
