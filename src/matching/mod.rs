@@ -203,10 +203,8 @@ const PASSES: &[BlockPass] = &[
     },
 ];
 
-/// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
-fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
-    let key = pass.key;
-    let partial_only = pass.partial_only;
+/// Every record with a key, as (key, row), sorted: the records of one block are adjacent.
+fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
     let mut keyed: Vec<(u64, u32)> = recs
         .par_iter()
         .enumerate()
@@ -216,10 +214,22 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
         })
         .collect();
     keyed.par_sort_unstable();
-    let groups: Vec<&[(u64, u32)]> = keyed
+    keyed
+}
+
+/// The blocks of two or more records in a sorted (key, row) list.
+fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
+    keyed
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|g| g.len() > 1)
-        .collect();
+        .collect()
+}
+
+/// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
+fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
+    let partial_only = pass.partial_only;
+    let keyed = keyed(recs, pass.key);
+    let groups = blocks(&keyed);
     let skipped: usize = groups
         .iter()
         .filter(|g| g.len() > cap)
@@ -293,19 +303,8 @@ fn training_sessions(recs: &[Rec]) -> Vec<model::Session> {
     [s1, s2]
         .into_iter()
         .map(|(key, blocked)| {
-            let mut keyed: Vec<(u64, u32)> = recs
-                .par_iter()
-                .enumerate()
-                .filter_map(|(i, r)| {
-                    let k = key(r);
-                    (k != 0).then_some((k, i as u32))
-                })
-                .collect();
-            keyed.par_sort_unstable();
-            let groups: Vec<&[(u64, u32)]> = keyed
-                .chunk_by(|a, b| a.0 == b.0)
-                .filter(|g| g.len() > 1)
-                .collect();
+            let keyed = keyed(recs, key);
+            let groups = blocks(&keyed);
             let total_pairs: f64 = groups
                 .iter()
                 .map(|g| (g.len() * (g.len() - 1) / 2) as f64)
@@ -658,19 +657,7 @@ impl LinkIndex {
     fn build(recs: &[Rec]) -> Self {
         let passes = LINK_PASSES
             .iter()
-            .map(|&p| {
-                let key = PASSES[p].key;
-                let mut v: Vec<(u64, u32)> = recs
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, r)| {
-                        let k = key(r);
-                        (k != 0).then_some((k, i as u32))
-                    })
-                    .collect();
-                v.par_sort_unstable();
-                v
-            })
+            .map(|&p| keyed(recs, PASSES[p].key))
             .collect();
         LinkIndex { passes }
     }
