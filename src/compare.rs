@@ -74,10 +74,16 @@ pub enum DateLevel {
     Different,
 }
 
+/// How many of the eight digits of YYYYMMDD differ (no allocation: this runs per pair).
 fn digit_diffs(a: PDate, b: PDate) -> u32 {
-    let s1 = format!("{:04}{:02}{:02}", a.year, a.month, a.day);
-    let s2 = format!("{:04}{:02}{:02}", b.year, b.month, b.day);
-    s1.bytes().zip(s2.bytes()).filter(|(x, y)| x != y).count() as u32
+    let n = |d: PDate| d.year as u32 * 10_000 + d.month as u32 * 100 + d.day as u32;
+    let (mut x, mut y, mut diffs) = (n(a), n(b), 0);
+    for _ in 0..8 {
+        diffs += (x % 10 != y % 10) as u32;
+        x /= 10;
+        y /= 10;
+    }
+    diffs
 }
 
 pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
