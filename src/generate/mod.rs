@@ -1298,6 +1298,23 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
             }
         };
         let rname = copy_name(&mut c.rng);
+        // An extract row copies ID, birth date and sex as the register holds them.
+        let copy = |record_id: String,
+                    full_name: String,
+                    extra: Vec<String>,
+                    rules: BTreeSet<Rule>| LinkedRecord {
+            person: i,
+            record_id,
+            personal_id: rid.clone(),
+            full_name,
+            birth_date: rbirth.clone(),
+            sex: rsex.clone(),
+            extra,
+            rules,
+            pid_holds_cmnd: holds,
+            pid_unusable: unusable,
+            wrong_person: false,
+        };
         let prov_code = c.world.provinces[p.province].0.clone();
         let commune = c.commune_of(p.province, p.commune);
         let age = p.birth.age_at(GEN_DATE);
@@ -1312,27 +1329,17 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
                 if p.death.is_some_and(|dd| date.earliest() >= dd.earliest()) {
                     break;
                 }
-                let mut rec = LinkedRecord {
-                    person: i,
-                    record_id: c.record_id("TC"),
-                    personal_id: rid.clone(),
-                    full_name: rname.clone(),
-                    birth_date: rbirth.clone(),
-                    sex: rsex.clone(),
-                    extra: vec![
-                        phone.clone(),
-                        iso(date),
-                        (d + 1).to_string(),
-                        c.rng.pick(VACCINES).to_string(),
-                        format!("Trạm Y tế {}", commune.full_name),
-                        prov_code.clone(),
-                        commune.code.clone(),
-                    ],
-                    rules: base_rules.clone(),
-                    pid_holds_cmnd: holds,
-                    pid_unusable: unusable,
-                    wrong_person: false,
-                };
+                let record_id = c.record_id("TC");
+                let extra = vec![
+                    phone.clone(),
+                    iso(date),
+                    (d + 1).to_string(),
+                    c.rng.pick(VACCINES).to_string(),
+                    format!("Trạm Y tế {}", commune.full_name),
+                    prov_code.clone(),
+                    commune.code.clone(),
+                ];
+                let mut rec = copy(record_id, rname.clone(), extra, base_rules.clone());
                 if clean && c.rng.chance(c.opts.error_rate) {
                     linked_defect(&mut c, &mut rec, true, &primary);
                 }
@@ -1349,27 +1356,17 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
                 );
                 let mut rules = base_rules.clone();
                 rules.insert(Rule::AliveEventAfterDeath);
-                let rec = LinkedRecord {
-                    person: i,
-                    record_id: c.record_id("TC"),
-                    personal_id: rid.clone(),
-                    full_name: res_name.clone(),
-                    birth_date: rbirth.clone(),
-                    sex: rsex.clone(),
-                    extra: vec![
-                        c.phone(),
-                        iso(date),
-                        "3".to_string(),
-                        c.rng.pick(VACCINES).to_string(),
-                        format!("Trạm Y tế {}", commune.full_name),
-                        prov_code.clone(),
-                        commune.code.clone(),
-                    ],
-                    rules,
-                    pid_holds_cmnd: holds,
-                    pid_unusable: unusable,
-                    wrong_person: false,
-                };
+                let record_id = c.record_id("TC");
+                let extra = vec![
+                    c.phone(),
+                    iso(date),
+                    "3".to_string(),
+                    c.rng.pick(VACCINES).to_string(),
+                    format!("Trạm Y tế {}", commune.full_name),
+                    prov_code.clone(),
+                    commune.code.clone(),
+                ];
+                let rec = copy(record_id, res_name.clone(), extra, rules);
                 linked.push((true, rec));
             }
         }
@@ -1390,25 +1387,16 @@ fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> 
             } else {
                 String::new()
             };
-            let mut rec = LinkedRecord {
-                person: i,
-                record_id: c.record_id("BH"),
-                personal_id: rid.clone(),
-                full_name: copy_name(&mut c.rng),
-                birth_date: rbirth.clone(),
-                sex: rsex.clone(),
-                extra: vec![
-                    bhxh,
-                    card,
-                    employer,
-                    prov_code.clone(),
-                    commune.code.clone(),
-                ],
-                rules: base_rules.clone(),
-                pid_holds_cmnd: holds,
-                pid_unusable: unusable,
-                wrong_person: false,
-            };
+            let record_id = c.record_id("BH");
+            let name = copy_name(&mut c.rng);
+            let extra = vec![
+                bhxh,
+                card,
+                employer,
+                prov_code.clone(),
+                commune.code.clone(),
+            ];
+            let mut rec = copy(record_id, name, extra, base_rules.clone());
             if clean && c.rng.chance(c.opts.error_rate) {
                 linked_defect(&mut c, &mut rec, false, &primary);
             }
