@@ -78,17 +78,22 @@ struct Common {
 
 #[derive(Args)]
 struct CheckArgs {
+    /// Resident register (dân cư): Parquet, CSV or XLSX; repeat for several files.
     #[arg(long, required = true)]
     residents: Vec<PathBuf>,
+    /// Vaccination extract (tiêm chủng).
     #[arg(long)]
     vaccination: Option<PathBuf>,
+    /// Insurance extract (BHXH/BHYT).
     #[arg(long)]
     insurance: Option<PathBuf>,
     /// Another linked extract, as NAME=FILE (e.g. pham_nhan=prisoners.csv).
     #[arg(long = "extract", value_name = "NAME=FILE")]
     extracts: Vec<String>,
+    /// CMND crosswalk: old_id, personal_id.
     #[arg(long)]
     cmnd_map: Option<PathBuf>,
+    /// Death registrations (hộ tịch khai tử): personal_id, full_name, birth_date, death_date.
     #[arg(long)]
     deaths: Option<PathBuf>,
     /// Report only what touches records resident in this province (2-digit code).
@@ -97,8 +102,10 @@ struct CheckArgs {
     /// Reference date for ages and future-date checks (default: today).
     #[arg(long)]
     as_of: Option<String>,
+    /// TOML config: header mapping, expected fields, severity, thresholds, matching.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Output directory (created if needed; files appear only when the run succeeds).
     #[arg(long)]
     out: PathBuf,
     /// Create output files readable by the group too (default: owner only).
