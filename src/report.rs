@@ -116,10 +116,21 @@ impl<'a> View<'a> {
         }
     }
 
+    /// A cell of a finding's record. The canonical columns come from the columns the rules
+    /// resolved once (`CheckInput::cols`), not from a lookup by name per cell.
     fn cell(&self, r: RowRef, col: &str) -> &str {
-        self.input.tables[r.source as usize]
-            .col(col)
-            .get(r.row as usize)
+        let c = &self.input.cols[r.source as usize];
+        let column = match col {
+            "record_id" => c.record_id,
+            "personal_id" => c.personal_id,
+            "full_name" => c.full_name,
+            "birth_date" => c.birth_date,
+            "sex" => c.sex,
+            "province_code" => c.province_code,
+            "commune_code" => c.commune_code,
+            _ => self.input.tables[r.source as usize].col(col),
+        };
+        column.get(r.row as usize)
     }
 
     fn source(&self, r: RowRef) -> &str {

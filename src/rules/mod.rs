@@ -457,7 +457,9 @@ pub fn registry() -> Registry {
     (record, table)
 }
 
-/// Run every rule over every source; findings come back in a deterministic order.
+/// Run every rule over every source. Findings come back in a deterministic order (row chunks
+/// and rules in registry order, whatever the thread count); the pipeline sorts them once,
+/// with the matching phase's, by [`Finding::sort_key`].
 pub fn run_rules(input: &CheckInput) -> Vec<Finding> {
     let (_, table) = registry();
     let mut findings = run_record_rules(input);
@@ -470,7 +472,6 @@ pub fn run_rules(input: &CheckInput) -> Vec<Finding> {
         })
         .collect();
     findings.extend(table_findings.into_iter().flatten());
-    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings
 }
 
