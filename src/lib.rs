@@ -26,6 +26,7 @@ pub mod rules;
 pub mod schema;
 pub mod table;
 pub mod text;
+pub mod trace;
 
 pub use error::{Error, Result};
 

@@ -52,7 +52,9 @@ impl Timings {
         progress.phase(phase);
         let t = Instant::now();
         let out = f();
-        self.0.push((phase, t.elapsed().as_secs_f64()));
+        let secs = t.elapsed().as_secs_f64();
+        crate::trace::phase(phase, secs);
+        self.0.push((phase, secs));
         out
     }
 }

@@ -31,12 +31,34 @@ const ID_COLUMNS: &[&str] = &[
 
 /// A file as read: headers and text columns, before mapping.
 struct RawTable {
+    /// Every header of the file (for messages), including columns not read.
+    all_headers: Vec<String>,
     headers: Vec<String>,
     columns: Vec<ArrayRef>,
     /// Headers of columns that arrived as numbers.
     numeric: Vec<String>,
     /// Cells that held a spreadsheet error (#N/A, #REF!…), read as empty.
     cell_errors: usize,
+}
+
+impl RawTable {
+    /// Keep only the wanted columns (their headers stay in `all_headers`).
+    fn project(self, wanted: &dyn Fn(&str) -> bool) -> RawTable {
+        let (headers, columns): (Vec<String>, Vec<ArrayRef>) = self
+            .headers
+            .into_iter()
+            .zip(self.columns)
+            .filter(|(h, _)| wanted(h))
+            .unzip();
+        let numeric = self.numeric.into_iter().filter(|h| wanted(h)).collect();
+        RawTable {
+            all_headers: self.all_headers,
+            headers,
+            columns,
+            numeric,
+            cell_errors: self.cell_errors,
+        }
+    }
 }
 
 /// A problem that did not stop the run (reported in the summary; no personal data).
@@ -51,8 +73,19 @@ pub fn read_source(
     warnings: &mut Warnings,
 ) -> Result<Table> {
     let mut parts = Vec::with_capacity(paths.len());
+    let wanted = |header: &str| {
+        let canon = config
+            .mapped_column(header)
+            .or_else(|| recognise_header(header))
+            .unwrap_or(header.trim());
+        crate::schema::engine_reads(kind, canon)
+            || config
+                .expected_fields
+                .values()
+                .any(|fields| fields.iter().any(|f| f == canon))
+    };
     for path in paths {
-        let raw = read_file(path)?;
+        let raw = read_file(path, &wanted)?;
         let mapped = map_columns(path, kind, raw, config, warnings)?;
         parts.push((path.clone(), mapped));
     }
@@ -63,14 +96,16 @@ pub fn read_source(
 
 /// Read a file as it is, headers unmapped and no checks (for lamsach's own outputs).
 pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
-    let raw = read_file(path)?;
+    let raw = read_file(path, &|_| true)?;
     let cols = raw.headers.into_iter().zip(raw.columns).collect();
     let mut t = Table::from_columns(name, SourceKind::Extract, cols);
     t.files = vec![(path.to_path_buf(), 0)];
     Ok(t)
 }
 
-fn read_file(path: &Path) -> Result<RawTable> {
+/// Read a file; only the columns whose header `wanted` accepts are decoded and kept (the
+/// engine never looks at the others, and at 10 million rows they are gigabytes).
+fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::input(path, "the file does not exist"),
         std::io::ErrorKind::PermissionDenied => {
@@ -90,9 +125,9 @@ fn read_file(path: &Path) -> Result<RawTable> {
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
     match ext.as_str() {
-        "parquet" | "pq" => read_parquet(path),
-        "csv" | "txt" | "tsv" => read_csv(path),
-        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path),
+        "parquet" | "pq" => read_parquet(path, wanted),
+        "csv" | "txt" | "tsv" => read_csv(path).map(|raw| raw.project(wanted)),
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path).map(|raw| raw.project(wanted)),
         "" => Err(Error::input(
             path,
             "the file has no extension; name it .parquet, .csv or .xlsx so lamsach knows how to read it",
@@ -211,6 +246,7 @@ fn read_csv(path: &Path) -> Result<RawTable> {
         .map(|mut b| Arc::new(b.finish()) as ArrayRef)
         .collect();
     Ok(RawTable {
+        all_headers: headers.clone(),
         headers,
         columns,
         numeric: Vec::new(),
@@ -281,8 +317,14 @@ fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, boo
     Ok((out, numeric))
 }
 
-fn read_parquet(path: &Path) -> Result<RawTable> {
+/// Rows decoded per Parquet batch: a whole province's column in one array where it fits, so
+/// columns need no concatenation (which would copy them once more), but bounded so one text
+/// array stays far below Arrow's 2 GB offset limit.
+const PARQUET_BATCH_ROWS: usize = 4 << 20;
+
+fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
     let file = std::fs::File::open(path)
         .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
     let corrupt = |e: &dyn std::fmt::Display| {
@@ -294,16 +336,29 @@ fn read_parquet(path: &Path) -> Result<RawTable> {
         )
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| corrupt(&e))?;
-    let schema = builder.schema().clone();
-    let reader = builder
-        .with_batch_size(64 * 1024)
-        .build()
-        .map_err(|e| corrupt(&e))?;
-    let headers: Vec<String> = schema
+    let all_headers: Vec<String> = builder
+        .schema()
         .fields()
         .iter()
         .map(|f| f.name().trim().to_string())
         .collect();
+    // Project on top-level fields; a nested column is kept so that it is reported, not skipped.
+    let keep: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| f.data_type().is_nested() || wanted(&all_headers[*i]))
+        .map(|(i, _)| i)
+        .collect();
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(rows.clamp(1024, PARQUET_BATCH_ROWS))
+        .build()
+        .map_err(|e| corrupt(&e))?;
+    let headers: Vec<String> = keep.iter().map(|&i| all_headers[i].clone()).collect();
     let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
     let mut numeric = BTreeSet::new();
     for batch in reader {
@@ -327,6 +382,7 @@ fn read_parquet(path: &Path) -> Result<RawTable> {
             )
         })?;
     Ok(RawTable {
+        all_headers,
         headers,
         columns,
         numeric: numeric.into_iter().collect(),
@@ -420,6 +476,7 @@ fn read_xlsx(path: &Path) -> Result<RawTable> {
         .map(|mut b| Arc::new(b.finish()) as ArrayRef)
         .collect();
     Ok(RawTable {
+        all_headers: headers.clone(),
         numeric: headers
             .iter()
             .zip(&numeric)
@@ -479,7 +536,7 @@ fn map_columns(
     if let Some(first) = missing.first() {
         let label = crate::schema::vietnamese_label(first);
         let found = raw
-            .headers
+            .all_headers
             .iter()
             .map(|h| format!("\"{h}\""))
             .collect::<Vec<_>>()
@@ -572,48 +629,58 @@ fn concat_parts(
     Ok(t)
 }
 
-/// A record_id must identify one row of a source.
+/// A record_id must identify one row of a source. Rows are sorted by a hash of their
+/// record_id (integers, not strings) and only rows with equal hashes are compared as text.
 fn check_unique_record_ids(table: &Table) -> Result<()> {
+    use crate::matching::features::h64;
     let ids = table.col("record_id");
-    let mut order: Vec<u32> = (0..table.len() as u32)
-        .filter(|&r| !ids.get(r as usize).is_empty())
+    let mut order: Vec<(u64, u32)> = (0..table.len() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|r| (h64(ids.get(r as usize)), r))
+        .filter(|(h, _)| *h != 0)
         .collect();
-    order.par_sort_unstable_by(|a, b| {
-        ids.get(*a as usize)
-            .cmp(ids.get(*b as usize))
-            .then(a.cmp(b))
-    });
-    for w in order.windows(2) {
-        let (a, b) = (w[0] as usize, w[1] as usize);
-        if ids.get(a) == ids.get(b) {
-            let (fa, fb) = (table.file_of_row(a), table.file_of_row(b));
-            let row_in = |r: usize| {
-                let start = table
-                    .files
+    order.par_sort_unstable();
+    let duplicate = order
+        .chunk_by(|x, y| x.0 == y.0)
+        .filter(|g| g.len() > 1)
+        .flat_map(|g| {
+            g.iter().enumerate().flat_map(move |(i, x)| {
+                g[i + 1..]
                     .iter()
-                    .rev()
-                    .find(|(_, s)| *s <= r)
-                    .map(|(_, s)| *s)
-                    .unwrap_or(0);
-                r - start + 1
-            };
-            let path = fa.cloned().unwrap_or_default();
-            let msg = if fa == fb {
-                format!(
-                    "record_id is not unique: data rows {} and {} carry the same record_id",
-                    row_in(a),
-                    row_in(b)
-                )
-            } else {
-                format!(
+                    .filter(move |y| ids.get(x.1 as usize) == ids.get(y.1 as usize))
+                    .map(move |y| (x.1 as usize, y.1 as usize))
+            })
+        })
+        .min();
+    if let Some((a, b)) = duplicate {
+        let (fa, fb) = (table.file_of_row(a), table.file_of_row(b));
+        let row_in = |r: usize| {
+            let start = table
+                .files
+                .iter()
+                .rev()
+                .find(|(_, s)| *s <= r)
+                .map(|(_, s)| *s)
+                .unwrap_or(0);
+            r - start + 1
+        };
+        let path = fa.cloned().unwrap_or_default();
+        let msg = if fa == fb {
+            format!(
+                "record_id is not unique: data rows {} and {} carry the same record_id",
+                row_in(a),
+                row_in(b)
+            )
+        } else {
+            format!(
                     "record_id is not unique: data row {} carries the same record_id as data row {} of {}",
                     row_in(a),
                     row_in(b),
                     fb.map(|p| p.display().to_string()).unwrap_or_default()
                 )
-            };
-            return Err(Error::input(&path, msg));
-        }
+        };
+        return Err(Error::input(&path, msg));
     }
     Ok(())
 }

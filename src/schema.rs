@@ -76,6 +76,31 @@ impl SourceKind {
     }
 }
 
+/// Whether the engine ever looks at this (canonical) column of a source of this kind: the
+/// readers decode only these, plus the fields configured for `field.missing`.
+pub fn engine_reads(kind: SourceKind, column: &str) -> bool {
+    const READ: &[&str] = &[
+        "record_id",
+        "personal_id",
+        "old_id",
+        "full_name",
+        "birth_date",
+        "sex",
+        "province_code",
+        "commune_code",
+        "household_id",
+        "relation_to_head",
+        "father_name",
+        "mother_name",
+        "death_date",
+        "dose_date",
+        "event_date",
+    ];
+    READ.contains(&column)
+        || kind.required_columns().contains(&column)
+        || kind.default_expected_fields().contains(&column)
+}
+
 /// Every canonical column name the engine knows.
 pub const CANONICAL: &[&str] = &[
     "record_id",

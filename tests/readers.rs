@@ -229,3 +229,63 @@ fn a_config_file_maps_other_headers() {
     // household_id and relation_to_head are not in the file at all: not reported per row.
     assert!(!f.iter().any(|x| x.1 == "field.missing"), "{f:?}");
 }
+
+/// The readers decode only the columns the engine uses; a column named in
+/// `[expected_fields]` is one of them, so `field.missing` still sees it in Parquet.
+#[test]
+fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected() {
+    let dir = scratch("parquet_projection");
+    let path = dir.join("residents.parquet");
+    let rows = fixture_rows();
+    let mut fields = Vec::new();
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for (i, h) in HEADERS.iter().enumerate() {
+        fields.push(Field::new(*h, DataType::Utf8, false));
+        cols.push(Arc::new(StringArray::from(
+            rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
+        )));
+    }
+    // "Dân tộc" (ethnicity): empty for DC002 only; "Ghi chú" is a column lamsach never uses.
+    fields.push(Field::new("Dân tộc", DataType::Utf8, true));
+    cols.push(Arc::new(StringArray::from(
+        (0..rows.len())
+            .map(|i| if i == 1 { None } else { Some("Kinh") })
+            .collect::<Vec<_>>(),
+    )));
+    fields.push(Field::new("Ghi chú", DataType::Utf8, true));
+    cols.push(Arc::new(StringArray::from(vec![Some("x"); rows.len()])));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let cfg = dir.join("lamsach.toml");
+    std::fs::write(
+        &cfg,
+        "[expected_fields]\nresidents = [\"record_id\", \"full_name\", \"ethnicity\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = run(&[
+        "check",
+        "--residents",
+        path.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let missing: Vec<_> = findings(&out)
+        .into_iter()
+        .filter(|x| x.1 == "field.missing")
+        .map(|x| (x.0, x.2))
+        .collect();
+    assert_eq!(
+        missing,
+        vec![("DC002".to_string(), "ethnicity".to_string())]
+    );
+}

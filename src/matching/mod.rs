@@ -572,7 +572,9 @@ impl Clock {
     }
 
     fn lap(&mut self, name: &'static str) {
-        self.laps.push((name, self.start.elapsed().as_secs_f64()));
+        let secs = self.start.elapsed().as_secs_f64();
+        crate::trace::phase(name, secs);
+        self.laps.push((name, secs));
         self.start = std::time::Instant::now();
     }
 }
