@@ -121,5 +121,65 @@ fn matching(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, rules, names, matching);
+/// Jaro–Winkler and Damerau–Levenshtein on the given and family names of the candidate pairs
+/// whose names differ (the only pairs that reach a string comparison): strsim against
+/// rapidfuzz, to choose the crate by measurement.
+fn similarity(c: &mut Criterion) {
+    let t = residents();
+    let prepared = Prepared::new(t);
+    let recs = features(t, &prepared);
+    let pairs = lamsach::matching::candidates(&recs, 2000).pairs;
+    let texts: Vec<(&str, &str)> = pairs
+        .iter()
+        .flat_map(|&(a, b)| {
+            let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+            [
+                (&*ra.given_text, &*rb.given_text),
+                (&*ra.family_text, &*rb.family_text),
+            ]
+        })
+        .filter(|(x, y)| x != y)
+        .take(1_000_000)
+        .collect();
+    let mut g = c.benchmark_group("similarity");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    g.bench_function("strsim jaro_winkler", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|(x, y)| strsim::jaro_winkler(x, y))
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("rapidfuzz jaro_winkler (bytes)", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|(x, y)| rapidfuzz::distance::jaro_winkler::similarity(x.bytes(), y.bytes()))
+                .sum::<f64>()
+        })
+    });
+    g.bench_function("strsim damerau_levenshtein", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|(x, y)| strsim::damerau_levenshtein(x, y))
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("rapidfuzz damerau_levenshtein (bytes)", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|(x, y)| {
+                    rapidfuzz::distance::damerau_levenshtein::distance(x.bytes(), y.bytes())
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, rules, names, matching, similarity);
 criterion_main!(benches);

@@ -90,7 +90,54 @@ type Pass = fn(&Rec) -> u64;
 struct BlockPass {
     name: &'static str,
     key: Pass,
-    partial_only: bool,
+    scope: Scope,
+}
+
+/// Which pairs of a block a pass proposes. Keys on a date and a common given name make
+/// blocks that grow with the population (a province of 10 M people has ~270 people per birth
+/// date), so the broad passes only propose the pairs they exist for; the pairs they would
+/// otherwise add are either found by a narrower pass or, measured, never true duplicates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every pair of the block.
+    All,
+    /// Pairs where one birth date is partial (month/year or year only) and compatible with
+    /// the other.
+    PartialDate,
+    /// Pairs whose full birth dates differ (the day and month swapped).
+    SwappedDate,
+    /// Pairs whose names differ in one part: the given name (a typo) or the middle name
+    /// (dropped or changed). Equal names are proposed by the syllables+birth_date pass.
+    NameDiffers,
+    /// Not a deduplication pass: only used to find the resident of an extract record.
+    LinkOnly,
+}
+
+impl Scope {
+    /// The narrow passes look for one defect (a partial or a swapped date): the rest of the
+    /// record must not contradict itself (sex, middle name where both have one).
+    fn keeps(self, a: &Rec, b: &Rec) -> bool {
+        let consistent = || {
+            (a.sex == 0 || b.sex == 0 || a.sex == b.sex)
+                && (a.middle == 0 || b.middle == 0 || a.middle == b.middle)
+        };
+        match self {
+            Scope::All | Scope::LinkOnly => true,
+            Scope::PartialDate => {
+                (!a.birth.is_full() || !b.birth.is_full())
+                    && (a.birth.month == 0 || b.birth.month == 0 || a.birth.month == b.birth.month)
+                    && consistent()
+            }
+            Scope::SwappedDate => a.birth != b.birth && consistent(),
+            Scope::NameDiffers => {
+                a.sorted != b.sorted
+                    && (a.given == b.given
+                        || a.middle == 0
+                        || b.middle == 0
+                        || a.middle == b.middle)
+            }
+        }
+    }
 }
 
 fn given_initial(r: &Rec) -> u64 {
@@ -115,7 +162,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::LinkOnly,
     },
     BlockPass {
         name: "birth_year+given+family (a partial date on one side)",
@@ -126,7 +173,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: true,
+        scope: Scope::PartialDate,
     },
     BlockPass {
         name: "full_name+commune+birth_year",
@@ -137,17 +184,17 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::All,
     },
     BlockPass {
         name: "personal_id",
         key: |r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 },
-        partial_only: false,
+        scope: Scope::All,
     },
     BlockPass {
         name: "old_id",
         key: |r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 },
-        partial_only: false,
+        scope: Scope::All,
     },
     BlockPass {
         name: "parents+birth_year",
@@ -158,7 +205,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::All,
     },
     BlockPass {
         name: "birth_date+family+initial+sex",
@@ -169,7 +216,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::NameDiffers,
     },
     BlockPass {
         name: "syllables+birth_date",
@@ -180,7 +227,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::All,
     },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
@@ -199,7 +246,7 @@ const PASSES: &[BlockPass] = &[
                 0
             }
         },
-        partial_only: false,
+        scope: Scope::SwappedDate,
     },
 ];
 
@@ -227,7 +274,10 @@ fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
 
 /// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
 fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
-    let partial_only = pass.partial_only;
+    let scope = pass.scope;
+    if scope == Scope::LinkOnly {
+        return (Vec::new(), 0);
+    }
     let keyed = keyed(recs, pass.key);
     let groups = blocks(&keyed);
     let skipped: usize = groups
@@ -235,16 +285,21 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
         .filter(|g| g.len() > cap)
         .map(|g| g.len() * (g.len() - 1) / 2)
         .sum();
-    let partial = |r: u32| !recs[r as usize].birth.is_full();
+    let rec = |e: &(u64, u32)| &recs[e.1 as usize];
+    let worth = |g: &&&[(u64, u32)]| match scope {
+        Scope::PartialDate => g.iter().any(|e| !rec(e).birth.is_full()),
+        Scope::SwappedDate => g.iter().any(|e| rec(e).birth != rec(&g[0]).birth),
+        Scope::All | Scope::LinkOnly | Scope::NameDiffers => true,
+    };
     let pairs = groups
         .par_iter()
         .filter(|g| g.len() <= cap)
-        .filter(|g| !partial_only || g.iter().any(|e| partial(e.1)))
+        .filter(worth)
         .flat_map_iter(|g| {
             g.iter().enumerate().flat_map(move |(x, a)| {
                 g[x + 1..]
                     .iter()
-                    .filter(move |b| !partial_only || partial(a.1) || partial(b.1))
+                    .filter(move |b| scope.keeps(rec(a), rec(b)))
                     .map(move |b| (a.1.min(b.1), a.1.max(b.1)))
             })
         })
@@ -267,7 +322,7 @@ pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
     let mut all = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
-    for pass in PASSES {
+    for pass in PASSES.iter().filter(|p| p.scope != Scope::LinkOnly) {
         let (p, s) = block(recs, pass, cap);
         per_pass.push((pass.name, p.len()));
         all.extend(p);
@@ -648,20 +703,35 @@ fn summarise(model: &Model) -> ModelSummary {
     }
 }
 
-/// Residents indexed by the linking keys: sorted (key, row) arrays.
+/// Residents indexed by the linking keys: sorted (key, row) arrays. A pass for partial dates
+/// has a second array of the residents whose birth date is partial: a record with a full
+/// date looks only there (its full-date keys find the residents with full dates).
 struct LinkIndex {
     passes: Vec<Vec<(u64, u32)>>,
+    partial: Vec<Option<Vec<(u64, u32)>>>,
 }
 
 const LINK_PASSES: [usize; 6] = [0, 1, 2, 4, 6, 8];
 
 impl LinkIndex {
     fn build(recs: &[Rec]) -> Self {
-        let passes = LINK_PASSES
+        let passes: Vec<Vec<(u64, u32)>> = LINK_PASSES
             .iter()
             .map(|&p| keyed(recs, PASSES[p].key))
             .collect();
-        LinkIndex { passes }
+        let partial = LINK_PASSES
+            .iter()
+            .zip(&passes)
+            .map(|(&p, all)| {
+                (PASSES[p].scope == Scope::PartialDate).then(|| {
+                    all.iter()
+                        .filter(|e| !recs[e.1 as usize].birth.is_full())
+                        .copied()
+                        .collect()
+                })
+            })
+            .collect();
+        LinkIndex { passes, partial }
     }
 
     fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
@@ -671,7 +741,10 @@ impl LinkIndex {
             if k == 0 {
                 continue;
             }
-            let v = &self.passes[i];
+            let v = match &self.partial[i] {
+                Some(partial) if r.birth.is_full() => partial,
+                _ => &self.passes[i],
+            };
             let start = v.partition_point(|e| e.0 < k);
             let block = v[start..].iter().take_while(|e| e.0 == k);
             out.extend(block.take(cap).map(|e| e.1));
