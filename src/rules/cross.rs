@@ -29,6 +29,10 @@ fn cmnd_key(value: u64, len: u8) -> u64 {
 pub struct CmndResolution;
 
 impl TableRule for CmndResolution {
+    fn name(&self) -> &'static str {
+        "rules.cmnd"
+    }
+
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         // CMND → the personal IDs it is known to belong to.
         let mut known: HashMap<u64, Vec<u64>> = HashMap::new();
@@ -111,6 +115,10 @@ impl TableRule for CmndResolution {
 pub struct CrossReference;
 
 impl TableRule for CrossReference {
+    fn name(&self) -> &'static str {
+        "rules.xref"
+    }
+
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (residents, rp) = input.residents();
         let (r_name, r_birth, r_sex) = (
@@ -125,68 +133,61 @@ impl TableRule for CrossReference {
             let prepared = &input.prepared[s];
             let c = &input.cols[s];
             let (name, birth, sex) = (c.full_name, c.birth_date, c.sex);
-            let found: Vec<Vec<Finding>> = (0..table.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|r| {
-                    let mut out = Vec::new();
-                    let facts = prepared.rows[r];
-                    if !facts.pid.is_valid() {
-                        return out;
-                    }
-                    let here = at(s, r as u32);
-                    // Compare with the best-agreeing resident carrying the ID.
-                    let best = input
-                        .pid_index
-                        .rows(facts.pid.value)
-                        .map(|c| (compare_names(name.get(r), r_name.get(c as usize)), c))
-                        .min();
-                    let Some((name_level, res)) = best else {
-                        out.push(
-                            Finding::new(here, Rule::XrefNotFound, "personal_id")
-                                .value(input.cols[s].personal_id.get(r)),
-                        );
-                        return out;
-                    };
-                    let res = res as usize;
-                    let same_name = name_level <= NameLevel::MiddleDiffers;
-                    let rel = at(0, res as u32);
-                    if name_level > NameLevel::Exact && !name.get(r).is_empty() {
-                        out.push(
-                            Finding::new(here, Rule::XrefMismatch, "full_name")
-                                .value(name.get(r))
-                                .related(rel, None)
-                                .note("họ tên khác với dân cư"),
-                        );
-                    }
-                    if let (Some(a), Some(b)) = (facts.birth.valid(), rp.birth(res)) {
-                        if compare_dates(a, b) > DateLevel::Compatible {
-                            let mut f = Finding::new(here, Rule::XrefMismatch, "birth_date")
-                                .value(birth.get(r))
-                                .related(rel, None)
-                                .note("ngày sinh khác với dân cư");
-                            if same_name {
-                                f = f.suggest(r_birth.get(res));
-                            }
-                            out.push(f);
+            out.extend(super::par_rows(table.len(), |r, out| {
+                let facts = prepared.rows[r];
+                if !facts.pid.is_valid() {
+                    return;
+                }
+                let here = at(s, r as u32);
+                // Compare with the best-agreeing resident carrying the ID.
+                let best = input
+                    .pid_index
+                    .rows(facts.pid.value)
+                    .map(|c| (compare_names(name.get(r), r_name.get(c as usize)), c))
+                    .min();
+                let Some((name_level, res)) = best else {
+                    out.push(
+                        Finding::new(here, Rule::XrefNotFound, "personal_id")
+                            .value(input.cols[s].personal_id.get(r)),
+                    );
+                    return;
+                };
+                let res = res as usize;
+                let same_name = name_level <= NameLevel::MiddleDiffers;
+                let rel = at(0, res as u32);
+                if name_level > NameLevel::Exact && !name.get(r).is_empty() {
+                    out.push(
+                        Finding::new(here, Rule::XrefMismatch, "full_name")
+                            .value(name.get(r))
+                            .related(rel, None)
+                            .note("họ tên khác với dân cư"),
+                    );
+                }
+                if let (Some(a), Some(b)) = (facts.birth.valid(), rp.birth(res)) {
+                    if compare_dates(a, b) > DateLevel::Compatible {
+                        let mut f = Finding::new(here, Rule::XrefMismatch, "birth_date")
+                            .value(birth.get(r))
+                            .related(rel, None)
+                            .note("ngày sinh khác với dân cư");
+                        if same_name {
+                            f = f.suggest(r_birth.get(res));
                         }
+                        out.push(f);
                     }
-                    if let (Some(a), Some(b)) = (facts.sex.known(), rp.rows[res].sex.known()) {
-                        if a != b {
-                            let mut f = Finding::new(here, Rule::XrefMismatch, "sex")
-                                .value(sex.get(r))
-                                .related(rel, None)
-                                .note("giới tính khác với dân cư");
-                            if same_name {
-                                f = f.suggest(r_sex.get(res));
-                            }
-                            out.push(f);
+                }
+                if let (Some(a), Some(b)) = (facts.sex.known(), rp.rows[res].sex.known()) {
+                    if a != b {
+                        let mut f = Finding::new(here, Rule::XrefMismatch, "sex")
+                            .value(sex.get(r))
+                            .related(rel, None)
+                            .note("giới tính khác với dân cư");
+                        if same_name {
+                            f = f.suggest(r_sex.get(res));
                         }
+                        out.push(f);
                     }
-                    out
-                })
-                .collect();
-            out.extend(found.into_iter().flatten());
+                }
+            }));
         }
     }
 }
@@ -196,16 +197,24 @@ impl TableRule for CrossReference {
 pub struct Deaths;
 
 impl TableRule for Deaths {
+    fn name(&self) -> &'static str {
+        "rules.deaths"
+    }
+
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (residents, _) = input.residents();
         let r_death = residents.col("death_date");
         // Death date per resident row: the register's own, else the registry's.
-        let mut death_of: HashMap<u32, PDate> = HashMap::new();
-        for r in 0..residents.len() {
-            if let Some(d) = r_death.opt(r).and_then(|v| parse_date(v).valid()) {
-                death_of.insert(r as u32, d);
-            }
-        }
+        let mut death_of: HashMap<u32, PDate> = (0..residents.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .filter_map(|r| {
+                r_death
+                    .opt(r)
+                    .and_then(|v| parse_date(v).valid())
+                    .map(|d| (r as u32, d))
+            })
+            .collect();
         if let Some(deaths) = input.deaths {
             let (pid, dd) = (deaths.col("personal_id"), deaths.col("death_date"));
             for r in 0..deaths.len() {
@@ -245,45 +254,38 @@ impl TableRule for Deaths {
             if !col.is_present() {
                 continue;
             }
-            let found: Vec<Vec<Finding>> = (0..table.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|r| {
-                    let mut out = Vec::new();
-                    let facts = input.prepared[s].rows[r];
-                    if !facts.pid.is_valid() {
-                        return out;
+            out.extend(super::par_rows(table.len(), |r, out| {
+                let facts = input.prepared[s].rows[r];
+                if !facts.pid.is_valid() {
+                    return;
+                }
+                for res in input.pid_index.rows(facts.pid.value) {
+                    let Some(death) = death_of.get(&res) else {
+                        continue;
+                    };
+                    // An event after --as-of is already date.invalid.
+                    let Some(event) = col
+                        .opt(r)
+                        .and_then(|v| parse_date(v).valid())
+                        .filter(|e| e.earliest() <= input.as_of.earliest())
+                    else {
+                        return;
+                    };
+                    // Only when the record is this resident (not a wrong ID pointing elsewhere).
+                    if event.earliest() > death.latest()
+                        && compare_names(cols.full_name.get(r), r_name.get(res as usize))
+                            <= NameLevel::MiddleDiffers
+                    {
+                        out.push(
+                            Finding::new(at(s, r as u32), Rule::AliveEventAfterDeath, field)
+                                .value(col.get(r))
+                                .related(at(0, res), None)
+                                .note(format!("sau ngày mất {death}")),
+                        );
+                        break;
                     }
-                    for res in input.pid_index.rows(facts.pid.value) {
-                        let Some(death) = death_of.get(&res) else {
-                            continue;
-                        };
-                        // An event after --as-of is already date.invalid.
-                        let Some(event) = col
-                            .opt(r)
-                            .and_then(|v| parse_date(v).valid())
-                            .filter(|e| e.earliest() <= input.as_of.earliest())
-                        else {
-                            return out;
-                        };
-                        // Only when the record is this resident (not a wrong ID pointing elsewhere).
-                        if event.earliest() > death.latest()
-                            && compare_names(cols.full_name.get(r), r_name.get(res as usize))
-                                <= NameLevel::MiddleDiffers
-                        {
-                            out.push(
-                                Finding::new(at(s, r as u32), Rule::AliveEventAfterDeath, field)
-                                    .value(col.get(r))
-                                    .related(at(0, res), None)
-                                    .note(format!("sau ngày mất {death}")),
-                            );
-                            break;
-                        }
-                    }
-                    out
-                })
-                .collect();
-            out.extend(found.into_iter().flatten());
+                }
+            }));
         }
     }
 }

@@ -19,6 +19,10 @@ fn is_spouse(relation: &str) -> bool {
 pub struct Households;
 
 impl TableRule for Households {
+    fn name(&self) -> &'static str {
+        "rules.household"
+    }
+
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (table, prepared) = input.residents();
         let hh = table.col("household_id");
