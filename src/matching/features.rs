@@ -1,6 +1,7 @@
 //! Compact per-record features for matching, computed once per source in parallel: folded
 //! name parts with their 64-bit hashes (no interner needed), diacritic keys, birth date,
-//! sex, IDs, parents and place, all as integers except the two strings Jaro–Winkler needs.
+//! sex, IDs, parents and place, all as integers except the two short texts Jaro–Winkler
+//! needs, which are stored inline (no allocation per record, no pointer to chase per pair).
 
 use rayon::prelude::*;
 
@@ -8,7 +9,99 @@ use crate::dates::PDate;
 use crate::ids::{classify_cmnd, CmndClass, Sex};
 use crate::rules::{Prepared, SexParse};
 use crate::table::Table;
-use crate::text::{decode_legacy, fold, name_key, split_name};
+use crate::text::{decode_legacy, fold_into, name_key, split_name};
+
+/// A syllable stored inline: up to 15 bytes of UTF-8, cut at a character boundary. Folded
+/// Vietnamese syllables are at most 7 letters ("nghieng"); a longer foreign name is compared
+/// by its first 15 bytes.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct ShortText {
+    len: u8,
+    bytes: [u8; 15],
+}
+
+impl ShortText {
+    pub fn new(s: &str) -> Self {
+        let mut end = s.len().min(15);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 15];
+        bytes[..end].copy_from_slice(&s.as_bytes()[..end]);
+        ShortText {
+            len: end as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl std::ops::Deref for ShortText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for ShortText {
+    fn from(s: &str) -> Self {
+        ShortText::new(s)
+    }
+}
+
+/// Hash of a name's diacritic key (legacy decoded, one tone placement), cached per thread:
+/// given names repeat, and the key is the costliest part of the features.
+fn given_key_hash(written: &str) -> u64 {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<Box<str>, u64>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(&h) = c.get(written) {
+            return h;
+        }
+        let h = h64(&name_key(written));
+        if c.len() > 100_000 {
+            c.clear();
+        }
+        c.insert(written.into(), h);
+        h
+    })
+}
+
+/// Folded hash of a name as written (legacy decoded first), folding into a reused buffer.
+fn folded_hash(s: &str, buf: &mut String) -> u64 {
+    buf.clear();
+    match decode_legacy(s) {
+        Some(d) => fold_into(&d, buf),
+        None => fold_into(s, buf),
+    }
+    h64(buf)
+}
+
+/// Hash of the folded syllables in sorted order (another order of one name hashes equal),
+/// from the syllables' own hashes: no joined string.
+fn sorted_hash(folded: &str) -> u64 {
+    let mut hs = [0u64; 12];
+    let mut n = 0;
+    for syl in folded.split(' ').filter(|s| !s.is_empty()) {
+        if n == hs.len() {
+            break;
+        }
+        hs[n] = h64(syl);
+        n += 1;
+    }
+    if n == 0 {
+        return 0;
+    }
+    hs[..n].sort_unstable();
+    mix(&hs[..n])
+}
 
 /// A stable 64-bit hash (FNV-1a) of a string; 0 is reserved for "absent".
 pub fn h64(s: &str) -> u64 {
@@ -50,8 +143,8 @@ pub struct Rec {
     /// Hash of the folded syllables sorted (another order of the same syllables).
     pub sorted: u64,
     pub full: u64,
-    pub given_text: Box<str>,
-    pub family_text: Box<str>,
+    pub given_text: ShortText,
+    pub family_text: ShortText,
     /// Year 0 when unknown.
     pub birth: PDate,
     /// 0 unknown, 1 male, 2 female.
@@ -95,45 +188,50 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
     );
     rows.par_iter()
         .with_min_len(2048)
-        .map(|&r| {
-            let facts = prepared.rows[r];
-            let raw = name.get(r);
-            let decoded = decode_legacy(raw);
-            let written = decoded.as_deref().unwrap_or(raw);
-            let folded = fold(written);
-            let (f, m, g) = split_name(&folded);
-            let (_, _, g_written) = split_name(written);
-            let key = name_key(g_written);
-            let mut syl: Vec<&str> = folded.split(' ').filter(|s| !s.is_empty()).collect();
-            syl.sort_unstable();
-            let cmnd = match classify_cmnd(old.get(r)) {
-                (CmndClass::Missing | CmndClass::BadLength, _, _) => 0,
-                (_, v, len) => ((len as u64) << 56) | v,
-            };
-            Rec {
-                family: h64(f),
-                middle: h64(m),
-                given: h64(g),
-                given_key: h64(&key),
-                given_plain: !has_diacritics(written),
-                sorted: h64(&syl.join(" ")),
-                full: h64(&folded),
-                given_text: g.into(),
-                family_text: f.into(),
-                birth: facts.birth.valid().unwrap_or_default(),
-                sex: match facts.sex {
-                    SexParse::Known(Sex::Male) => 1,
-                    SexParse::Known(Sex::Female) => 2,
-                    _ => 0,
-                },
-                pid: facts.pid.personal_id().unwrap_or(0),
-                cmnd,
-                father: h64(&crate::text::name_fold(father.get(r))),
-                mother: h64(&crate::text::name_fold(mother.get(r))),
-                province: h64(prov.get(r)),
-                commune: h64(commune.get(r)),
-                household: h64(hh.get(r)),
-            }
-        })
+        .map_init(
+            || (String::new(), String::new()),
+            |(folded, buf), &r| {
+                let facts = prepared.rows[r];
+                let raw = name.get(r);
+                let decoded = decode_legacy(raw);
+                let written = decoded.as_deref().unwrap_or(raw);
+                folded.clear();
+                fold_into(written, folded);
+                let (f, m, g) = split_name(folded);
+                let (_, _, g_written) = split_name(written);
+                let cmnd = match classify_cmnd(old.get(r)) {
+                    (CmndClass::Missing | CmndClass::BadLength, _, _) => 0,
+                    (_, v, len) => ((len as u64) << 56) | v,
+                };
+                Rec {
+                    family: h64(f),
+                    middle: h64(m),
+                    given: h64(g),
+                    given_key: if g_written.is_empty() {
+                        0
+                    } else {
+                        given_key_hash(g_written)
+                    },
+                    given_plain: !has_diacritics(written),
+                    sorted: sorted_hash(folded),
+                    full: h64(folded),
+                    given_text: ShortText::new(g),
+                    family_text: ShortText::new(f),
+                    birth: facts.birth.valid().unwrap_or_default(),
+                    sex: match facts.sex {
+                        SexParse::Known(Sex::Male) => 1,
+                        SexParse::Known(Sex::Female) => 2,
+                        _ => 0,
+                    },
+                    pid: facts.pid.personal_id().unwrap_or(0),
+                    cmnd,
+                    father: folded_hash(father.get(r), buf),
+                    mother: folded_hash(mother.get(r), buf),
+                    province: h64(prov.get(r)),
+                    commune: h64(commune.get(r)),
+                    household: h64(hh.get(r)),
+                }
+            },
+        )
         .collect()
 }
