@@ -35,7 +35,12 @@ impl ShortText {
     }
 
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+        let bytes = &self.bytes[..self.len as usize];
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: `new` is the only constructor; it copies a prefix of a `&str` cut at a
+        // character boundary, so these bytes are valid UTF-8. (This runs for every compared
+        // pair: validating again each time cost 2% of a whole run.)
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 }
 
