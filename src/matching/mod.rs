@@ -703,41 +703,46 @@ fn summarise(model: &Model) -> ModelSummary {
     }
 }
 
-/// Residents indexed by the linking keys: sorted (key, row) arrays. A pass for partial dates
-/// has a second array of the residents whose birth date is partial: a record with a full
-/// date looks only there (its full-date keys find the residents with full dates).
-struct LinkIndex {
-    passes: Vec<Vec<(u64, u32)>>,
-    partial: Vec<Option<Vec<(u64, u32)>>>,
-}
-
+/// Residents indexed by the linking keys: per pass, the rows sorted by their key (4 bytes a
+/// row; the key is recomputed from the features during the binary search, which only the
+/// few records being linked do). A pass for partial dates has a second array of the
+/// residents whose birth date is partial: a record with a full date looks only there (its
+/// full-date keys find the residents with full dates).
 const LINK_PASSES: [usize; 6] = [0, 1, 2, 4, 6, 8];
 
-impl LinkIndex {
-    fn build(recs: &[Rec]) -> Self {
-        let passes: Vec<Vec<(u64, u32)>> = LINK_PASSES
-            .iter()
-            .map(|&p| keyed(recs, PASSES[p].key))
-            .collect();
-        let partial = LINK_PASSES
-            .iter()
-            .zip(&passes)
-            .map(|(&p, all)| {
-                (PASSES[p].scope == Scope::PartialDate).then(|| {
-                    all.iter()
-                        .filter(|e| !recs[e.1 as usize].birth.is_full())
-                        .copied()
-                        .collect()
-                })
-            })
-            .collect();
-        LinkIndex { passes, partial }
+struct LinkIndex<'a> {
+    recs: &'a [Rec],
+    passes: Vec<Vec<u32>>,
+    partial: Vec<Option<Vec<u32>>>,
+}
+
+impl<'a> LinkIndex<'a> {
+    fn build(recs: &'a [Rec]) -> Self {
+        let mut passes = Vec::new();
+        let mut partial = Vec::new();
+        for &p in &LINK_PASSES {
+            let keyed = keyed(recs, PASSES[p].key);
+            partial.push((PASSES[p].scope == Scope::PartialDate).then(|| {
+                keyed
+                    .iter()
+                    .filter(|e| !recs[e.1 as usize].birth.is_full())
+                    .map(|e| e.1)
+                    .collect()
+            }));
+            passes.push(keyed.into_iter().map(|e| e.1).collect());
+        }
+        LinkIndex {
+            recs,
+            passes,
+            partial,
+        }
     }
 
     fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
         for (i, &p) in LINK_PASSES.iter().enumerate() {
-            let k = (PASSES[p].key)(r);
+            let key = PASSES[p].key;
+            let k = key(r);
             if k == 0 {
                 continue;
             }
@@ -745,9 +750,11 @@ impl LinkIndex {
                 Some(partial) if r.birth.is_full() => partial,
                 _ => &self.passes[i],
             };
-            let start = v.partition_point(|e| e.0 < k);
-            let block = v[start..].iter().take_while(|e| e.0 == k);
-            out.extend(block.take(cap).map(|e| e.1));
+            // Rows are sorted by (key, row): the same order as `keyed`.
+            let of = |row: &u32| (key(&self.recs[*row as usize]), *row);
+            let start = v.partition_point(|e| of(e).0 < k);
+            let block = v[start..].iter().take_while(|e| of(e).0 == k);
+            out.extend(block.take(cap).copied());
         }
         out.sort_unstable();
         out.dedup();
