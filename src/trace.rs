@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("LAMSACH_TRACE").is_some_and(|v| v != "0"))
+    *ON.get_or_init(|| std::env::var_os("LAMSACH_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
 /// (resident, peak) memory of this process in MB, when the OS tells.
