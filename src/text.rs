@@ -602,9 +602,16 @@ fn name_key_once(s: &str) -> String {
 
 /// Folded comparison key of a name: like [`fold`] but with legacy text decoded first.
 pub fn name_fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    name_fold_into(s, &mut out);
+    out
+}
+
+/// Append [`name_fold`] of `s` to `out` (for loops that reuse one buffer).
+pub fn name_fold_into(s: &str, out: &mut String) {
     match decode_legacy(s) {
-        Some(d) => fold(&d),
-        None => fold(s),
+        Some(d) => fold_into(&d, out),
+        None => fold_into(s, out),
     }
 }
 

@@ -79,13 +79,10 @@ fn given_key_hash(written: &str) -> u64 {
     })
 }
 
-/// Folded hash of a name as written (legacy decoded first), folding into a reused buffer.
+/// Hash of [`name_fold`](crate::text::name_fold) of a name, folding into a reused buffer.
 fn folded_hash(s: &str, buf: &mut String) -> u64 {
     buf.clear();
-    match decode_legacy(s) {
-        Some(d) => fold_into(&d, buf),
-        None => fold_into(s, buf),
-    }
+    crate::text::name_fold_into(s, buf);
     h64(buf)
 }
 
