@@ -160,4 +160,11 @@ impl Config {
             })
             .map(|(_, v)| v.as_str())
     }
+
+    /// The canonical column a header means: this config's mapping first, then the headers
+    /// recognised without configuration.
+    pub fn canonical_column(&self, header: &str) -> Option<&str> {
+        self.mapped_column(header)
+            .or_else(|| crate::schema::recognise_header(header))
+    }
 }

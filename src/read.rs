@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::schema::{recognise_header, SourceKind};
+use crate::schema::SourceKind;
 use crate::table::Table;
 
 /// Columns whose values are identifiers: stored as numbers, they lose leading zeros.
@@ -74,10 +74,7 @@ pub fn read_source(
 ) -> Result<Table> {
     let mut parts = Vec::with_capacity(paths.len());
     let wanted = |header: &str| {
-        let canon = config
-            .mapped_column(header)
-            .or_else(|| recognise_header(header))
-            .unwrap_or(header.trim());
+        let canon = config.canonical_column(header).unwrap_or(header.trim());
         crate::schema::engine_reads(kind, canon)
             || config
                 .expected_fields
@@ -502,10 +499,7 @@ fn map_columns(
     let mut out: Vec<(String, ArrayRef)> = Vec::with_capacity(raw.headers.len());
     let mut taken: BTreeSet<String> = BTreeSet::new();
     for (i, (header, column)) in raw.headers.iter().zip(raw.columns).enumerate() {
-        let canon = config
-            .mapped_column(header)
-            .map(str::to_string)
-            .or_else(|| recognise_header(header).map(str::to_string));
+        let canon = config.canonical_column(header).map(str::to_string);
         let name = match canon {
             Some(c) if !taken.contains(&c) => c,
             Some(c) => {
@@ -555,10 +549,7 @@ fn map_columns(
         ));
     }
     for header in &raw.numeric {
-        let canon = config
-            .mapped_column(header)
-            .map(str::to_string)
-            .or_else(|| recognise_header(header).map(str::to_string));
+        let canon = config.canonical_column(header).map(str::to_string);
         if let Some(c) = canon.filter(|c| ID_COLUMNS.contains(&c.as_str())) {
             warnings.push(format!(
                 "{}: column {c} is stored as numbers, so leading zeros may have been lost (an 11-digit personal ID is restored where it is consistent)",
