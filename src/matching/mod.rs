@@ -750,10 +750,10 @@ impl<'a> LinkIndex<'a> {
                 Some(partial) if r.birth.is_full() => partial,
                 _ => &self.passes[i],
             };
-            // Rows are sorted by (key, row): the same order as `keyed`.
-            let of = |row: &u32| (key(&self.recs[*row as usize]), *row);
-            let start = v.partition_point(|e| of(e).0 < k);
-            let block = v[start..].iter().take_while(|e| of(e).0 == k);
+            // Rows are sorted by (key, row), the order of `keyed`.
+            let key_of = |row: &u32| key(&self.recs[*row as usize]);
+            let start = v.partition_point(|e| key_of(e) < k);
+            let block = v[start..].iter().take_while(|e| key_of(e) == k);
             out.extend(block.take(cap).copied());
         }
         out.sort_unstable();
