@@ -73,22 +73,89 @@ pub fn read_source(
     warnings: &mut Warnings,
 ) -> Result<Table> {
     let mut parts = Vec::with_capacity(paths.len());
-    let wanted = |header: &str| {
+    let wanted = engine_columns(kind, config);
+    for path in paths {
+        let raw = read_file(path, &wanted)?;
+        let mapped = map_columns(path, kind, kind.required_columns(), raw, config, warnings)?;
+        parts.push((path.clone(), mapped));
+    }
+    let table = concat_parts(name, kind, parts)?;
+    check_unique_record_ids(&table)?;
+    Ok(table)
+}
+
+/// Which headers the engine reads from a source of `kind`: the columns its rules and matching
+/// use, and any the config expects to be filled.
+pub fn engine_columns(kind: SourceKind, config: &Config) -> impl Fn(&str) -> bool + '_ {
+    move |header: &str| {
         let canon = config.canonical_column(header).unwrap_or(header.trim());
         crate::schema::engine_reads(kind, canon)
             || config
                 .expected_fields
                 .values()
                 .any(|fields| fields.iter().any(|f| f == canon))
-    };
-    for path in paths {
-        let raw = read_file(path, &wanted)?;
-        let mapped = map_columns(path, kind, raw, config, warnings)?;
-        parts.push((path.clone(), mapped));
     }
-    let table = concat_parts(name, kind, parts)?;
-    check_unique_record_ids(&table)?;
-    Ok(table)
+}
+
+/// A source read chunk by chunk: its name in outputs, its kind, its files and the config that
+/// maps their headers.
+#[derive(Clone, Copy)]
+pub struct ChunkSource<'a> {
+    pub name: &'a str,
+    pub kind: SourceKind,
+    pub paths: &'a [PathBuf],
+    pub config: &'a Config,
+}
+
+/// Read a source chunk by chunk, in row order, for data larger than memory: `each` gets
+/// tables of at most about `chunk_rows` rows with canonical columns (only those `wanted`
+/// accepts), and the number of rows before the chunk. Each file must have the `required`
+/// columns. Parquet files are streamed by batch;
+/// a CSV or XLSX file is read whole, then handed over in slices. Returns the rows read.
+pub fn for_each_chunk(
+    source: &ChunkSource,
+    wanted: &dyn Fn(&str) -> bool,
+    required: &[&str],
+    chunk_rows: usize,
+    warnings: &mut Warnings,
+    each: &mut dyn FnMut(Table, usize) -> Result<()>,
+) -> Result<usize> {
+    let ChunkSource {
+        name,
+        kind,
+        paths,
+        config,
+    } = *source;
+    let mut offset = 0;
+    for path in paths {
+        let mut first = true;
+        let mut on_raw = |raw: RawTable| -> Result<()> {
+            // Messages about the file's columns are the same for every chunk: keep the first.
+            let mut w = Warnings::new();
+            let cols = map_columns(path, kind, required, raw, config, &mut w)?;
+            if std::mem::take(&mut first) {
+                warnings.extend(w);
+            }
+            let mut t = Table::from_columns(name, kind, cols);
+            t.files = vec![(path.clone(), offset)];
+            let n = t.len();
+            let mut start = 0;
+            while start < n {
+                let len = chunk_rows.min(n - start);
+                let mut part = t.clone();
+                part.batch = t.batch.slice(start, len);
+                each(part, offset + start)?;
+                start += len;
+            }
+            offset += n;
+            Ok(())
+        };
+        match check_file(path)?.as_str() {
+            "parquet" | "pq" => read_parquet_chunks(path, wanted, chunk_rows, &mut on_raw)?,
+            _ => on_raw(read_file(path, wanted)?)?,
+        }
+    }
+    Ok(offset)
 }
 
 /// Read a file as it is, headers unmapped and no checks (for lamsach's own outputs).
@@ -100,9 +167,8 @@ pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
     Ok(t)
 }
 
-/// Read a file; only the columns whose header `wanted` accepts are decoded and kept (the
-/// engine never looks at the others, and at 10 million rows they are gigabytes).
-fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+/// The lower-case extension of a file that exists, is a file and is not empty.
+fn check_file(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::input(path, "the file does not exist"),
         std::io::ErrorKind::PermissionDenied => {
@@ -116,11 +182,17 @@ fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     if meta.len() == 0 {
         return Err(Error::input(path, "the file is empty"));
     }
-    let ext = path
+    Ok(path
         .extension()
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// Read a file; only the columns whose header `wanted` accepts are decoded and kept (the
+/// engine never looks at the others, and at 10 million rows they are gigabytes).
+fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    let ext = check_file(path)?;
     match ext.as_str() {
         "parquet" | "pq" => read_parquet(path, wanted),
         "csv" | "txt" | "tsv" => read_csv(path).map(|raw| raw.project(wanted)),
@@ -320,6 +392,48 @@ fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, boo
 const PARQUET_BATCH_ROWS: usize = 4 << 20;
 
 fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    let mut first: Option<RawTable> = None;
+    let mut parts: Vec<Vec<ArrayRef>> = Vec::new();
+    let mut numeric = BTreeSet::new();
+    read_parquet_chunks(path, wanted, PARQUET_BATCH_ROWS, &mut |raw| {
+        numeric.extend(raw.numeric.iter().cloned());
+        if parts.is_empty() {
+            parts = vec![Vec::new(); raw.columns.len()];
+        }
+        for (p, c) in parts.iter_mut().zip(&raw.columns) {
+            p.push(c.clone());
+        }
+        first.get_or_insert(raw);
+        Ok(())
+    })?;
+    let first = first.ok_or_else(|| Error::internal("a Parquet read yields a batch"))?;
+    let columns = parts
+        .into_iter()
+        .map(|chunks| concat_text(&chunks))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|_| {
+            Error::input(
+                path,
+                "a column is too large to hold in one text array (over 2 GB)",
+            )
+        })?;
+    Ok(RawTable {
+        all_headers: first.all_headers,
+        headers: first.headers,
+        columns,
+        numeric: numeric.into_iter().collect(),
+        cell_errors: 0,
+    })
+}
+
+/// Stream a Parquet file as text tables of at most `batch_rows` rows (one empty table when
+/// the file has no rows, so its headers are still checked).
+fn read_parquet_chunks(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    batch_rows: usize,
+    each: &mut dyn FnMut(RawTable) -> Result<()>,
+) -> Result<()> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ProjectionMask;
     let file = std::fs::File::open(path)
@@ -352,39 +466,44 @@ fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> 
     let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
     let reader = builder
         .with_projection(mask)
-        .with_batch_size(rows.clamp(1024, PARQUET_BATCH_ROWS))
+        .with_batch_size(rows.clamp(1024, batch_rows.max(1024)))
         .build()
         .map_err(|e| corrupt(&e))?;
     let headers: Vec<String> = keep.iter().map(|&i| all_headers[i].clone()).collect();
-    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); headers.len()];
-    let mut numeric = BTreeSet::new();
+    let mut any = false;
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(&e))?;
+        let mut columns = Vec::with_capacity(headers.len());
+        let mut numeric = Vec::new();
         for (i, col) in batch.columns().iter().enumerate() {
             let (text, is_num) = to_text(path, &headers[i], col)?;
             if is_num {
-                numeric.insert(headers[i].clone());
+                numeric.push(headers[i].clone());
             }
-            parts[i].push(text);
+            columns.push(text);
         }
-    }
-    let columns = parts
-        .into_iter()
-        .map(|chunks| concat_text(&chunks))
-        .collect::<Result<Vec<_>>>()
-        .map_err(|_| {
-            Error::input(
-                path,
-                "a column is too large to hold in one text array (over 2 GB)",
-            )
+        any = true;
+        each(RawTable {
+            all_headers: all_headers.clone(),
+            headers: headers.clone(),
+            columns,
+            numeric,
+            cell_errors: 0,
         })?;
-    Ok(RawTable {
-        all_headers,
-        headers,
-        columns,
-        numeric: numeric.into_iter().collect(),
-        cell_errors: 0,
-    })
+    }
+    if !any {
+        each(RawTable {
+            all_headers,
+            columns: headers
+                .iter()
+                .map(|_| Arc::new(StringArray::from(Vec::<Option<&str>>::new())) as ArrayRef)
+                .collect(),
+            headers,
+            numeric: Vec::new(),
+            cell_errors: 0,
+        })?;
+    }
+    Ok(())
 }
 
 fn concat_text(chunks: &[ArrayRef]) -> Result<ArrayRef> {
@@ -492,6 +611,7 @@ fn read_xlsx(path: &Path) -> Result<RawTable> {
 fn map_columns(
     path: &Path,
     kind: SourceKind,
+    required: &[&str],
     raw: RawTable,
     config: &Config,
     warnings: &mut Warnings,
@@ -521,8 +641,7 @@ fn map_columns(
         taken.insert(name.clone());
         out.push((name, column));
     }
-    let missing: Vec<&str> = kind
-        .required_columns()
+    let missing: Vec<&str> = required
         .iter()
         .copied()
         .filter(|c| !taken.contains(*c))
@@ -645,33 +764,32 @@ fn check_unique_record_ids(table: &Table) -> Result<()> {
         })
         .min();
     if let Some((a, b)) = duplicate {
-        let (fa, fb) = (table.file_of_row(a), table.file_of_row(b));
-        let row_in = |r: usize| {
-            let start = table
-                .files
-                .iter()
-                .rev()
-                .find(|(_, s)| *s <= r)
-                .map(|(_, s)| *s)
-                .unwrap_or(0);
-            r - start + 1
-        };
-        let path = fa.cloned().unwrap_or_default();
-        let msg = if fa == fb {
-            format!(
-                "record_id is not unique: data rows {} and {} carry the same record_id",
-                row_in(a),
-                row_in(b)
-            )
-        } else {
-            format!(
-                    "record_id is not unique: data row {} carries the same record_id as data row {} of {}",
-                    row_in(a),
-                    row_in(b),
-                    fb.map(|p| p.display().to_string()).unwrap_or_default()
-                )
-        };
-        return Err(Error::input(&path, msg));
+        return Err(duplicate_record_id(&table.files, a, b));
     }
     Ok(())
+}
+
+/// The error for rows `a` < `b` (counted over all files of a source, which start at the rows
+/// given in `files`) carrying the same record_id: where they are, never the value.
+pub fn duplicate_record_id(files: &[(PathBuf, usize)], a: usize, b: usize) -> Error {
+    // The file of a row, and the row's number among that file's data rows.
+    let locate = |r: usize| {
+        let (path, start) = files
+            .iter()
+            .rev()
+            .find(|(_, s)| *s <= r)
+            .map(|(p, s)| (p.clone(), *s))
+            .unwrap_or_default();
+        (path, r - start + 1)
+    };
+    let ((fa, ra), (fb, rb)) = (locate(a), locate(b));
+    let msg = if fa == fb {
+        format!("record_id is not unique: data rows {ra} and {rb} carry the same record_id")
+    } else {
+        format!(
+            "record_id is not unique: data row {ra} carries the same record_id as data row {rb} of {}",
+            fb.display()
+        )
+    };
+    Error::input(&fa, msg)
 }

@@ -115,7 +115,17 @@ impl<'a> View<'a> {
             previous,
         }
     }
+}
 
+/// Where output rows find what they echo of the record a [`RowRef`] points to.
+pub trait Records: Sync {
+    /// The record's `source` value (`residents`, `vaccination`, …).
+    fn source(&self, r: RowRef) -> &str;
+    /// A cell of the record ("" when absent).
+    fn cell(&self, r: RowRef, col: &str) -> &str;
+}
+
+impl Records for View<'_> {
     /// A cell of a finding's record. The canonical columns come from the columns the rules
     /// resolved once (`CheckInput::cols`), not from a lookup by name per cell.
     fn cell(&self, r: RowRef, col: &str) -> &str {
@@ -238,30 +248,36 @@ fn cluster_id(c: u32) -> String {
 
 const BATCH_ROWS: usize = 256 * 1024;
 
-fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
+/// The rows of `findings.parquet`; `open[i]` says whether finding i is also in the previous run.
+pub fn findings_batches(
+    findings: &[Finding],
+    open: &[bool],
+    records: &dyn Records,
+    config: &crate::config::Config,
+) -> Result<Vec<RecordBatch>> {
     let schema = findings_schema();
-    view.findings
+    findings
         .par_chunks(BATCH_ROWS)
-        .zip(view.open.par_chunks(BATCH_ROWS))
+        .zip(open.par_chunks(BATCH_ROWS))
         .map(|(chunk, open)| {
             let mut s: Vec<StringBuilder> = (0..14).map(|_| StringBuilder::new()).collect();
             let mut score = Float64Builder::with_capacity(chunk.len());
             for (f, is_open) in chunk.iter().zip(open) {
                 s[13].append_value(if *is_open { "open" } else { "new" });
-                s[0].append_value(view.source(f.at));
-                s[1].append_value(view.cell(f.at, "record_id"));
-                s[2].append_value(view.cell(f.at, "province_code"));
-                s[3].append_value(view.cell(f.at, "commune_code"));
+                s[0].append_value(records.source(f.at));
+                s[1].append_value(records.cell(f.at, "record_id"));
+                s[2].append_value(records.cell(f.at, "province_code"));
+                s[3].append_value(records.cell(f.at, "commune_code"));
                 s[4].append_value(f.rule.group().code());
                 s[5].append_value(f.rule.code());
                 s[6].append_value(f.field);
                 s[7].append_option(f.value.as_deref().map(shorten));
                 s[8].append_option(f.suggestion.as_deref().map(shorten));
-                s[9].append_option(f.related.map(|r| view.cell(r, "record_id")));
+                s[9].append_option(f.related.map(|r| records.cell(r, "record_id")));
                 score.append_option(f.score);
-                s[10].append_option(f.related.map(|r| view.source(r)));
+                s[10].append_option(f.related.map(|r| records.source(r)));
                 s[11].append_option(f.note.as_deref());
-                s[12].append_value(view.input.config.severity(f.rule).code());
+                s[12].append_value(config.severity(f.rule).code());
             }
             let mut cols = finish(s);
             cols.insert(10, Arc::new(score.finish()));
@@ -271,11 +287,65 @@ fn findings_batches(view: &View) -> Result<Vec<RecordBatch>> {
 }
 
 /// Write the Parquet correction queues.
+/// The rows of `duplicates.parquet`.
+pub fn duplicates_batch(pairs: &[&Pair], records: &dyn Records) -> Result<RecordBatch> {
+    let mut s: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
+    let mut prob = Float64Builder::new();
+    let mut cid = StringBuilder::new();
+    for p in pairs {
+        s[0].append_value(records.cell(p.a, "record_id"));
+        s[1].append_value(records.source(p.a));
+        s[2].append_value(records.cell(p.b, "record_id"));
+        s[3].append_value(records.source(p.b));
+        prob.append_value(p.probability);
+        s[4].append_value(if p.in_province {
+            "in_province"
+        } else {
+            "out_of_province"
+        });
+        cid.append_value(cluster_id(p.cluster));
+    }
+    let mut levels = StringBuilder::new();
+    for p in pairs {
+        levels.append_value(&p.levels);
+    }
+    let mut c = finish(s);
+    let scope = c.pop().expect("scope");
+    c.push(Arc::new(prob.finish()));
+    c.push(scope);
+    c.push(Arc::new(cid.finish()));
+    c.push(Arc::new(levels.finish()));
+    crate::output::batch(&duplicates_schema(), c)
+}
+
+/// The rows of `clusters.parquet`.
+pub fn clusters_batch(members: &[&ClusterMember], records: &dyn Records) -> Result<RecordBatch> {
+    let (mut src, mut rid, mut cl) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut keep = BooleanBuilder::new();
+    for m in members {
+        src.append_value(records.source(m.at));
+        rid.append_value(records.cell(m.at, "record_id"));
+        cl.append_value(cluster_id(m.cluster));
+        keep.append_value(m.keep);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(src.finish()),
+        Arc::new(rid.finish()),
+        Arc::new(cl.finish()),
+        Arc::new(keep.finish()),
+    ];
+    crate::output::batch(&clusters_schema(), cols)
+}
+
 pub fn write_tables(staging: &Staging, view: &View) -> Result<()> {
     staging.write_parquet(
         "findings.parquet",
         findings_schema(),
-        &findings_batches(view)?,
+        &findings_batches(&view.findings, &view.open, view, view.input.config)?,
     )?;
     let mut r: Vec<StringBuilder> = (0..8).map(|_| StringBuilder::new()).collect();
     for p in &view.resolved {
@@ -300,62 +370,16 @@ pub fn write_tables(staging: &Staging, view: &View) -> Result<()> {
         &[crate::output::batch(&schema, finish(r))?],
     )?;
 
-    let mut s: Vec<StringBuilder> = (0..5).map(|_| StringBuilder::new()).collect();
-    let mut prob = Float64Builder::new();
-    let mut cid = StringBuilder::new();
-    for p in &view.pairs {
-        s[0].append_value(view.cell(p.a, "record_id"));
-        s[1].append_value(view.source(p.a));
-        s[2].append_value(view.cell(p.b, "record_id"));
-        s[3].append_value(view.source(p.b));
-        prob.append_value(p.probability);
-        s[4].append_value(if p.in_province {
-            "in_province"
-        } else {
-            "out_of_province"
-        });
-        cid.append_value(cluster_id(p.cluster));
-    }
-    let mut levels = StringBuilder::new();
-    for p in &view.pairs {
-        levels.append_value(&p.levels);
-    }
-    let mut c = finish(s);
-    let scope = c.pop().expect("scope");
-    c.push(Arc::new(prob.finish()));
-    c.push(scope);
-    c.push(Arc::new(cid.finish()));
-    c.push(Arc::new(levels.finish()));
     let schema = duplicates_schema();
     staging.write_parquet(
         "duplicates.parquet",
-        schema.clone(),
-        &[crate::output::batch(&schema, c)?],
+        schema,
+        &[duplicates_batch(&view.pairs, view)?],
     )?;
-
-    let (mut src, mut rid, mut cl) = (
-        StringBuilder::new(),
-        StringBuilder::new(),
-        StringBuilder::new(),
-    );
-    let mut keep = BooleanBuilder::new();
-    for m in &view.clusters {
-        src.append_value(view.source(m.at));
-        rid.append_value(view.cell(m.at, "record_id"));
-        cl.append_value(cluster_id(m.cluster));
-        keep.append_value(m.keep);
-    }
-    let schema = clusters_schema();
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(src.finish()),
-        Arc::new(rid.finish()),
-        Arc::new(cl.finish()),
-        Arc::new(keep.finish()),
-    ];
     staging.write_parquet(
         "clusters.parquet",
-        schema.clone(),
-        &[crate::output::batch(&schema, cols)?],
+        clusters_schema(),
+        &[clusters_batch(&view.clusters, view)?],
     )?;
 
     let mut s: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();

@@ -109,13 +109,4 @@ impl Table {
             .map(|f| f.name().clone())
             .collect()
     }
-
-    /// The file a row was read from (for messages).
-    pub fn file_of_row(&self, row: usize) -> Option<&PathBuf> {
-        self.files
-            .iter()
-            .rev()
-            .find(|(_, start)| *start <= row)
-            .map(|(p, _)| p)
-    }
 }

@@ -165,6 +165,78 @@ impl Rec {
     pub fn has_name(&self) -> bool {
         self.given != 0
     }
+
+    /// Bytes [`Rec::encode`] writes.
+    pub const ENCODED_LEN: usize = 13 * 8 + 2 * 16 + 4 + 2;
+
+    /// A fixed-size little-endian encoding, for spilling records to disk.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        for v in [
+            self.family,
+            self.middle,
+            self.given,
+            self.given_key,
+            self.sorted,
+            self.full,
+            self.pid,
+            self.cmnd,
+            self.father,
+            self.mother,
+            self.province,
+            self.commune,
+            self.household,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for t in [&self.given_text, &self.family_text] {
+            out.push(t.len);
+            out.extend_from_slice(&t.bytes);
+        }
+        out.extend_from_slice(&self.birth.year.to_le_bytes());
+        out.extend_from_slice(&[
+            self.birth.month,
+            self.birth.day,
+            self.sex,
+            self.given_plain as u8,
+        ]);
+    }
+
+    /// The record [`Rec::encode`] wrote into `b` (`ENCODED_LEN` bytes).
+    pub fn decode(b: &[u8]) -> Rec {
+        let u = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let text = |at: usize| {
+            let len = (b[at] as usize).min(15);
+            std::str::from_utf8(&b[at + 1..at + 1 + len])
+                .map(ShortText::new)
+                .unwrap_or_default()
+        };
+        let t = 13 * 8;
+        let d = t + 32;
+        Rec {
+            family: u(0),
+            middle: u(1),
+            given: u(2),
+            given_key: u(3),
+            sorted: u(4),
+            full: u(5),
+            pid: u(6),
+            cmnd: u(7),
+            father: u(8),
+            mother: u(9),
+            province: u(10),
+            commune: u(11),
+            household: u(12),
+            given_text: text(t),
+            family_text: text(t + 16),
+            birth: PDate {
+                year: u16::from_le_bytes([b[d], b[d + 1]]),
+                month: b[d + 2],
+                day: b[d + 3],
+            },
+            sex: b[d + 4],
+            given_plain: b[d + 5] != 0,
+        }
+    }
 }
 
 fn has_diacritics(s: &str) -> bool {

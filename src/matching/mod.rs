@@ -265,7 +265,7 @@ fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
 }
 
 /// The blocks of two or more records in a sorted (key, row) list.
-fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
+pub(crate) fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
     keyed
         .chunk_by(|a, b| a.0 == b.0)
         .filter(|g| g.len() > 1)
@@ -347,47 +347,84 @@ const TRAINING_PAIRS: usize = 2_000_000;
 /// fixes. Blocking on names or dates instead would teach it how strangers with one name, or
 /// siblings born on one day, differ.
 fn training_sessions(recs: &[Rec]) -> Vec<model::Session> {
-    let mut b1 = [false; model::N_FIELDS];
-    b1[5] = true; // pid
-    let mut b2 = [false; model::N_FIELDS];
-    b2[6] = true; // cmnd
-    let s1: (Pass, [bool; model::N_FIELDS]) =
-        (|r| if r.pid != 0 { mix(&[11, r.pid]) } else { 0 }, b1);
-    let s2: (Pass, [bool; model::N_FIELDS]) =
-        (|r| if r.cmnd != 0 { mix(&[12, r.cmnd]) } else { 0 }, b2);
+    let [b1, b2] = training_blocked();
+    let s1: (Pass, [bool; model::N_FIELDS]) = (training_key_pid, b1);
+    let s2: (Pass, [bool; model::N_FIELDS]) = (training_key_cmnd, b2);
     [s1, s2]
         .into_iter()
         .map(|(key, blocked)| {
             let keyed = keyed(recs, key);
-            let groups = blocks(&keyed);
-            let total_pairs: f64 = groups
-                .iter()
-                .map(|g| (g.len() * (g.len() - 1) / 2) as f64)
-                .sum();
-            // Sample whole blocks (by key) to bound the work.
-            let keep_every = ((total_pairs / TRAINING_PAIRS as f64).ceil() as u64).max(1);
-            let patterns: Vec<Pattern> = groups
-                .par_iter()
-                .filter(|g| g[0].0 % keep_every == 0 && g.len() <= 200)
-                .flat_map_iter(|g| {
-                    g.iter().enumerate().flat_map(move |(x, a)| {
-                        g[x + 1..]
-                            .iter()
-                            .map(move |b| compare(&recs[a.1 as usize], &recs[b.1 as usize]))
-                    })
-                })
-                .collect();
-            let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
-            for p in patterns {
-                *counts.entry(p).or_default() += 1;
-            }
-            model::Session {
-                patterns: counts,
-                blocked,
-                total_pairs,
-            }
+            session(&blocks(&keyed), &|row| &recs[row as usize], blocked)
         })
         .collect()
+}
+
+/// Keys of the two training sessions (records sharing a personal ID, an old CMND).
+pub(crate) fn training_key_pid(r: &Rec) -> u64 {
+    if r.pid != 0 {
+        mix(&[11, r.pid])
+    } else {
+        0
+    }
+}
+
+pub(crate) fn training_key_cmnd(r: &Rec) -> u64 {
+    if r.cmnd != 0 {
+        mix(&[12, r.cmnd])
+    } else {
+        0
+    }
+}
+
+/// Which field each training session's key fixes (so it does not estimate it).
+pub(crate) fn training_blocked() -> [[bool; model::N_FIELDS]; 2] {
+    let mut b = [[false; model::N_FIELDS]; 2];
+    b[0][5] = true; // pid
+    b[1][6] = true; // cmnd
+    b
+}
+
+/// A training session from the blocks of one key: whole blocks are sampled (by key) to
+/// bound the work. `rec` gives the features of a row.
+pub(crate) fn session<'r>(
+    groups: &[&[(u64, u32)]],
+    rec: &(dyn Fn(u32) -> &'r Rec + Sync),
+    blocked: [bool; model::N_FIELDS],
+) -> model::Session {
+    let (total_pairs, keep_every) = training_stride(groups);
+    let patterns: Vec<Pattern> = groups
+        .par_iter()
+        .filter(|g| sampled_for_training(g, keep_every))
+        .flat_map_iter(|g| {
+            g.iter()
+                .enumerate()
+                .flat_map(move |(x, a)| g[x + 1..].iter().map(move |b| compare(rec(a.1), rec(b.1))))
+        })
+        .collect();
+    let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
+    for p in patterns {
+        *counts.entry(p).or_default() += 1;
+    }
+    model::Session {
+        patterns: counts,
+        blocked,
+        total_pairs,
+    }
+}
+
+/// Every `keep_every`-th block (by key) of at most 200 records is compared for training.
+pub(crate) fn sampled_for_training(g: &[(u64, u32)], keep_every: u64) -> bool {
+    g[0].0 % keep_every == 0 && g.len() <= 200
+}
+
+/// The pairs a training session's blocks hold, and the stride of the blocks it samples.
+pub(crate) fn training_stride(groups: &[&[(u64, u32)]]) -> (f64, u64) {
+    let total_pairs: f64 = groups
+        .iter()
+        .map(|g| (g.len() * (g.len() - 1) / 2) as f64)
+        .sum();
+    let keep_every = ((total_pairs / TRAINING_PAIRS as f64).ceil() as u64).max(1);
+    (total_pairs, keep_every)
 }
 
 struct UnionFind {
@@ -419,7 +456,7 @@ const STRONG_CLUSTER_MAX: u32 = 8;
 
 /// Group pairs into clusters: strongest links first; a weak link never joins two groups
 /// that already have partners, so no long chain of weak links forms one cluster.
-fn cluster(n: usize, pairs: &mut [Pair]) {
+pub(crate) fn cluster(n: usize, pairs: &mut [Pair]) {
     let mut uf = UnionFind::new(n);
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&x, &y| {
@@ -473,15 +510,49 @@ fn cluster(n: usize, pairs: &mut [Pair]) {
     }
 }
 
-fn completeness(input: &CheckInput, row: usize) -> usize {
-    let t = &input.tables[0];
+/// What a candidate pair is.
+pub(crate) enum Decision {
+    /// One person registered twice, with this probability.
+    Duplicate(f64),
+    /// Two people carrying one well-formed personal ID (`id.shared`).
+    Shared,
+    None,
+}
+
+/// Decide a compared pair; each record comes with whether its personal ID is valid.
+pub(crate) fn decide(
+    model: &Model,
+    threshold: f64,
+    p: &Pattern,
+    (ra, valid_a): (&Rec, bool),
+    (rb, valid_b): (&Rec, bool),
+) -> Decision {
+    let full = model.probability(p, ra, rb, true);
+    // Two records carrying one well-formed ID: one person, or two sharing the ID?
+    let shared_id = ra.pid != 0 && ra.pid == rb.pid && valid_a && valid_b;
+    if shared_id {
+        let without = model.probability_sharing_id(p, ra, rb);
+        if without >= 0.5 {
+            Decision::Duplicate(full.max(without))
+        } else {
+            Decision::Shared
+        }
+    } else if full >= threshold && ra.has_name() && rb.has_name() {
+        Decision::Duplicate(full)
+    } else {
+        Decision::None
+    }
+}
+
+/// How many canonical fields of a record are filled.
+pub(crate) fn filled_fields(t: &crate::table::Table, row: usize) -> usize {
     crate::schema::CANONICAL
         .iter()
         .filter(|c| t.col(c).opt(row).is_some())
         .count()
 }
 
-fn at0(row: u32) -> RowRef {
+pub(crate) fn at0(row: u32) -> RowRef {
     RowRef { source: 0, row }
 }
 
@@ -508,34 +579,13 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
     clock.lap("matching.em");
 
     // Decide every candidate pair.
-    enum Decision {
-        Duplicate(f64),
-        Shared,
-        None,
-    }
+    let valid = |r: u32| prepared.rows[r as usize].pid.class == IdClass::Valid;
     let decisions: Vec<Decision> = cands
         .par_iter()
         .zip(patterns.par_iter())
         .map(|(&(a, b), p)| {
             let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-            let full = model.probability(p, ra, rb, true);
-            // Two records carrying one well-formed ID: one person, or two sharing the ID?
-            let shared_id = ra.pid != 0
-                && ra.pid == rb.pid
-                && prepared.rows[a as usize].pid.class == IdClass::Valid
-                && prepared.rows[b as usize].pid.class == IdClass::Valid;
-            if shared_id {
-                let without = model.probability_sharing_id(p, ra, rb);
-                if without >= 0.5 {
-                    Decision::Duplicate(full.max(without))
-                } else {
-                    Decision::Shared
-                }
-            } else if full >= cfg.threshold && ra.has_name() && rb.has_name() {
-                Decision::Duplicate(full)
-            } else {
-                Decision::None
-            }
+            decide(&model, cfg.threshold, p, (ra, valid(a)), (rb, valid(b)))
         })
         .collect();
 
@@ -552,17 +602,7 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
                 cluster: 0,
                 levels: explain(p),
             }),
-            Decision::Shared => {
-                let id = id_string(recs[a as usize].pid);
-                for (x, y) in [(a, b), (b, a)] {
-                    findings.push(
-                        Finding::new(at0(x), Rule::IdShared, "personal_id")
-                            .value(id.clone())
-                            .related(at0(y), None)
-                            .note("cùng số định danh nhưng là hai người khác nhau"),
-                    );
-                }
-            }
+            Decision::Shared => findings.extend(shared_findings(a, b, recs[a as usize].pid)),
             Decision::None => {}
         }
     }
@@ -579,20 +619,7 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
     });
     clock.lap("matching.decide");
     cluster(recs.len(), &mut pairs);
-    for p in &pairs {
-        let rule = if p.in_province {
-            Rule::DupInProvince
-        } else {
-            Rule::DupOutOfProvince
-        };
-        for (x, y) in [(p.a, p.b), (p.b, p.a)] {
-            findings.push(
-                Finding::new(x, rule, "")
-                    .value(explain_short(p))
-                    .related(y, Some(p.probability)),
-            );
-        }
-    }
+    findings.extend(pairs.iter().flat_map(duplicate_findings));
     let clusters = cluster_members(input, &pairs);
     let mut result = MatchResult {
         pairs,
@@ -634,11 +661,51 @@ impl Clock {
     }
 }
 
-fn explain_short(p: &Pair) -> String {
-    format!("xác suất {:.3}", p.probability)
+/// The findings of a duplicate pair: one on each record, pointing to the other.
+pub(crate) fn duplicate_findings(p: &Pair) -> [Finding; 2] {
+    let rule = if p.in_province {
+        Rule::DupInProvince
+    } else {
+        Rule::DupOutOfProvince
+    };
+    let value = format!("xác suất {:.3}", p.probability);
+    [(p.a, p.b), (p.b, p.a)].map(|(x, y)| {
+        Finding::new(x, rule, "")
+            .value(value.clone())
+            .related(y, Some(p.probability))
+    })
+}
+
+/// The findings of two residents who carry one personal ID but are two people.
+pub(crate) fn shared_findings(a: u32, b: u32, pid: u64) -> [Finding; 2] {
+    let id = id_string(pid);
+    [(a, b), (b, a)].map(|(x, y)| {
+        Finding::new(at0(x), Rule::IdShared, "personal_id")
+            .value(id.clone())
+            .related(at0(y), None)
+            .note("cùng số định danh nhưng là hai người khác nhau")
+    })
 }
 
 fn cluster_members(input: &CheckInput, pairs: &[Pair]) -> Vec<ClusterMember> {
+    let (residents, prepared) = input.residents();
+    let prov = residents.col("province_code");
+    cluster_members_by(pairs, |r| {
+        let r = r as usize;
+        (
+            prepared.rows[r].pid.is_valid(),
+            input.province.is_some_and(|p| prov.get(r) == p),
+            filled_fields(&input.tables[0], r),
+        )
+    })
+}
+
+/// The records of each cluster, and the one to keep: the highest `rank` (a valid ID, resident
+/// in the province viewed, the most complete), then the first.
+pub(crate) fn cluster_members_by<K: Ord>(
+    pairs: &[Pair],
+    rank: impl Fn(u32) -> K,
+) -> Vec<ClusterMember> {
     let mut members: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for p in pairs.iter().filter(|p| p.cluster != 0) {
         for r in [p.a.row, p.b.row] {
@@ -648,24 +715,13 @@ fn cluster_members(input: &CheckInput, pairs: &[Pair]) -> Vec<ClusterMember> {
             }
         }
     }
-    let (residents, prepared) = input.residents();
-    let prov = residents.col("province_code");
     let mut out = Vec::new();
     for (cluster, mut rows) in members {
         rows.sort_unstable();
-        // Keep: a valid ID, resident in the province viewed, the most complete, the first.
         let keep = rows
             .iter()
             .copied()
-            .max_by_key(|&r| {
-                let r = r as usize;
-                (
-                    prepared.rows[r].pid.is_valid(),
-                    input.province.is_some_and(|p| prov.get(r) == p),
-                    completeness(input, r),
-                    std::cmp::Reverse(r),
-                )
-            })
+            .max_by_key(|&r| (rank(r), std::cmp::Reverse(r)))
             .unwrap_or(rows[0]);
         for r in rows {
             out.push(ClusterMember {
@@ -678,7 +734,7 @@ fn cluster_members(input: &CheckInput, pairs: &[Pair]) -> Vec<ClusterMember> {
     out
 }
 
-fn summarise(model: &Model) -> ModelSummary {
+pub(crate) fn summarise(model: &Model) -> ModelSummary {
     let table = |v: &[Vec<f64>; model::N_FIELDS]| {
         model::FIELDS
             .iter()

@@ -231,29 +231,54 @@ fn initial_m() -> [Vec<f64>; N_FIELDS] {
     m
 }
 
-fn term_frequencies(recs: &[Rec], pick: impl Fn(&Rec) -> u64 + Sync) -> HashMap<u64, f64> {
-    let counts = recs
-        .par_chunks(64 * 1024)
-        .map(|chunk| {
-            let mut m: HashMap<u64, u64> = HashMap::new();
-            for r in chunk {
-                let k = pick(r);
-                if k != 0 {
-                    *m.entry(k).or_default() += 1;
+/// How often each folded given name and family name occurs, counted over records (added
+/// chunk by chunk when the records do not fit in memory at once).
+#[derive(Default, Clone)]
+pub struct NameCounts {
+    pub given: HashMap<u64, u64>,
+    pub family: HashMap<u64, u64>,
+}
+
+impl NameCounts {
+    pub fn of(recs: &[Rec]) -> NameCounts {
+        recs.par_chunks(64 * 1024)
+            .map(|chunk| {
+                let mut c = NameCounts::default();
+                for r in chunk {
+                    c.add(r);
                 }
-            }
-            m
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-            a
-        });
+                c
+            })
+            .reduce(NameCounts::default, |mut a, b| {
+                a.merge(b);
+                a
+            })
+    }
+
+    pub fn add(&mut self, r: &Rec) {
+        if r.given != 0 {
+            *self.given.entry(r.given).or_default() += 1;
+        }
+        if r.family != 0 {
+            *self.family.entry(r.family).or_default() += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: NameCounts) {
+        for (k, v) in other.given {
+            *self.given.entry(k).or_default() += v;
+        }
+        for (k, v) in other.family {
+            *self.family.entry(k).or_default() += v;
+        }
+    }
+}
+
+fn frequencies(counts: &HashMap<u64, u64>) -> HashMap<u64, f64> {
     let total: u64 = counts.values().sum::<u64>().max(1);
     counts
-        .into_iter()
-        .map(|(k, v)| (k, v as f64 / total as f64))
+        .iter()
+        .map(|(k, v)| (*k, *v as f64 / total as f64))
         .collect()
 }
 
@@ -378,7 +403,21 @@ impl Model {
     /// (averaged where several sessions estimate one field); the prior from the first
     /// session's match share scaled to all record pairs.
     pub fn estimate(recs: &[Rec], sessions: &[Session]) -> Model {
-        let u = estimate_u_random(recs, 400_000.min(recs.len().saturating_mul(20)).max(1_000));
+        Model::estimate_from(recs, recs.len(), &NameCounts::of(recs), sessions)
+    }
+
+    /// The model of `n` records, of which `sample` is a uniform sample (all of them when they
+    /// fit in memory) for the u probabilities; `names` counts the names of all `n`.
+    pub fn estimate_from(
+        sample: &[Rec],
+        n: usize,
+        names: &NameCounts,
+        sessions: &[Session],
+    ) -> Model {
+        let u = estimate_u_random(
+            sample,
+            400_000.min(sample.len().saturating_mul(20)).max(1_000),
+        );
         let mut m_sum = empty_levels();
         let mut m_n = [0usize; N_FIELDS];
         let mut iterations = 0;
@@ -402,7 +441,7 @@ impl Model {
                 lambda_shared_id = l;
             }
             if k == 0 || lambda == 0.0 {
-                let n = recs.len() as f64;
+                let n = n as f64;
                 let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
                 lambda = (l * session.total_pairs / all_pairs).clamp(1e-12, 0.5);
             }
@@ -421,8 +460,8 @@ impl Model {
             u,
             lambda: if lambda == 0.0 { 1e-6 } else { lambda },
             lambda_shared_id,
-            tf_given: term_frequencies(recs, |r| r.given),
-            tf_family: term_frequencies(recs, |r| r.family),
+            tf_given: frequencies(&names.given),
+            tf_family: frequencies(&names.family),
             em_iterations: iterations,
         }
     }
