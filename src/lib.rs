@@ -15,6 +15,7 @@ pub mod generate;
 pub mod html;
 pub mod ids;
 pub mod matching;
+pub mod national;
 pub mod nightly;
 pub mod output;
 pub mod pipeline;

@@ -52,6 +52,9 @@ enum Command {
     },
     /// Check resident data and linked extracts; write correction queues and fix lists.
     Check(Box<CheckArgs>),
+    /// National duplicate detection over a register larger than memory: residents only,
+    /// spilled to disk by birth year; writes duplicates, clusters, findings and a summary.
+    Dedup(DedupArgs),
     /// The trend of each indicator group over a series of `check` output directories.
     History {
         #[arg(required = true)]
@@ -115,6 +118,31 @@ struct CheckArgs {
     /// resolved.parquet lists what no longer fires.
     #[arg(long)]
     previous: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct DedupArgs {
+    /// Resident register (dân cư): Parquet, CSV or XLSX; repeat for several files.
+    #[arg(long, required = true)]
+    residents: Vec<PathBuf>,
+    /// TOML config: header mapping, matching thresholds and block size.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output directory (created if needed; files appear only when the run succeeds).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to spill the partitions (default: the output directory); needs about 150
+    /// bytes a record.
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
+    /// Memory for the records matched at once, in GB; the rest waits on disk.
+    #[arg(long, default_value_t = 4.0)]
+    memory_gb: f64,
+    /// Create output files readable by the group too (default: owner only).
+    #[arg(long)]
+    group_readable: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -225,6 +253,31 @@ fn run(cli: Cli) -> Result<bool> {
                 eprintln!("lamsach: threshold exceeded: {b}");
             }
             Ok(!outcome.breached.is_empty())
+        }
+        Command::Dedup(a) => {
+            set_threads(a.common.threads)?;
+            if !(a.memory_gb.is_finite() && a.memory_gb > 0.0) {
+                return Err(Error::usage(
+                    "--memory-gb takes a positive number of gigabytes",
+                ));
+            }
+            let opts = lamsach::national::DedupOptions {
+                residents: a.residents,
+                config: match &a.config {
+                    Some(p) => Config::load(p)?,
+                    None => Config::default(),
+                },
+                out: a.out,
+                spill_dir: a.spill_dir,
+                memory: (a.memory_gb * 1e9) as u64,
+                quiet: a.common.quiet,
+                group_readable: a.group_readable,
+            };
+            let outcome = lamsach::national::dedup(&opts)?;
+            if !a.common.quiet {
+                print!("{}", lamsach::national::render(&outcome.summary));
+            }
+            Ok(false)
         }
         Command::History { dirs } => {
             print!("{}", lamsach::nightly::history(&dirs)?);

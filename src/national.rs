@@ -1,0 +1,766 @@
+//! `lamsach dedup`: duplicate detection over a register larger than memory (the national
+//! register, ~100 M residents, on one machine), spilling partitions to disk.
+//!
+//! Every blocking pass of the matcher keys on the birth year, except the two ID passes
+//! (personal ID, old CMND). So the records' matching features are spilled to disk in one
+//! bucket per birth year, and the buckets are matched a few years at a time — a *unit* that
+//! fits the memory budget — with the same blocking, comparison and decisions as `check`. The
+//! only pairs a unit cannot see are those sharing an ID but born in different units; they come
+//! from a compact (key, row) index of the two IDs kept in memory (12 bytes a record).
+//!
+//! Phases, in order (each traced with `LAMSACH_TRACE=1`):
+//! 1. `stream`: read the residents chunk by chunk; features; spill each record to its birth
+//!    year's bucket; keep the ID index, the name counts, a uniform sample for the model and the
+//!    record_id hashes (for the uniqueness check). Nothing of a chunk's text is kept.
+//! 2. `ids`: blocks of the ID index give the model's training pairs and the pairs across
+//!    units; their records are fetched from the buckets.
+//! 3. `model`: EM on the ID sessions (as `check` trains it), u on the sample.
+//! 4. `units`: per unit, load its buckets, block, compare, decide.
+//! 5. `record_ids`: read the residents again for the record_id, province and commune of the
+//!    records in pairs (and of records whose record_id hashes collide).
+//! 6. `outputs`: clusters and the files, written atomically.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::matching::features::{features, h64, Rec};
+use crate::matching::model::{compare, explain, Model, NameCounts};
+use crate::matching::{self, Decision, Pair};
+use crate::output::Staging;
+use crate::pipeline::Progress;
+use crate::read::Warnings;
+use crate::report::{self, Records};
+use crate::rules::{Finding, Prepared, RowRef};
+use crate::schema::SourceKind;
+
+/// Everything `dedup` needs, parsed from the command line.
+#[derive(Debug, Clone)]
+pub struct DedupOptions {
+    pub residents: Vec<PathBuf>,
+    pub config: Config,
+    pub out: PathBuf,
+    /// Where the partitions are spilled (default: the output directory).
+    pub spill_dir: Option<PathBuf>,
+    /// Memory for the records of one unit, in bytes.
+    pub memory: u64,
+    pub quiet: bool,
+    pub group_readable: bool,
+}
+
+/// Rows decoded per chunk while streaming.
+const CHUNK_ROWS: usize = 1 << 20;
+/// Records kept as a uniform sample for the u probabilities (all of them below this).
+const SAMPLE: usize = 1 << 20;
+/// What one record of a unit costs while the unit is matched: its features, the spilled
+/// bytes being decoded, and the blocking arrays (measured: see docs/BENCHMARKS.md).
+const UNIT_BYTES_PER_RECORD: u64 = 600;
+
+/// Birth years get a bucket each; years outside the range share the first or last one, and
+/// bucket 0 holds the records without a birth year.
+const FIRST_YEAR: u16 = 1880;
+const LAST_YEAR: u16 = 2040;
+const BUCKETS: usize = (LAST_YEAR - FIRST_YEAR) as usize + 2;
+
+fn bucket_of(r: &Rec) -> usize {
+    if r.birth.year == 0 {
+        0
+    } else {
+        (r.birth.year.clamp(FIRST_YEAR, LAST_YEAR) - FIRST_YEAR) as usize + 1
+    }
+}
+
+/// Bytes of one spilled record: row, the keep rank, the features.
+const SPILLED: usize = 4 + 1 + Rec::ENCODED_LEN;
+
+/// What decides which record of a cluster to keep: a valid personal ID (high bit), then the
+/// number of filled fields.
+fn rank(pid_valid: bool, filled: usize) -> u8 {
+    ((pid_valid as u8) << 7) | filled.min(127) as u8
+}
+
+/// The spilled buckets: one file per birth-year bucket, removed when dropped.
+struct Spill {
+    dir: PathBuf,
+    writers: Vec<Option<BufWriter<File>>>,
+    counts: Vec<usize>,
+    bytes: u64,
+}
+
+impl Spill {
+    fn new(parent: &Path) -> Result<Spill> {
+        let dir = parent.join(format!(".lamsach-spill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        Ok(Spill {
+            dir,
+            writers: (0..BUCKETS).map(|_| None).collect(),
+            counts: vec![0; BUCKETS],
+            bytes: 0,
+        })
+    }
+
+    fn path(&self, bucket: usize) -> PathBuf {
+        self.dir.join(format!("bucket-{bucket:03}.bin"))
+    }
+
+    fn append(&mut self, bucket: usize, records: &[u8]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let path = self.path(bucket);
+        if self.writers[bucket].is_none() {
+            let f = File::create(&path).map_err(|e| Error::output(&path, e))?;
+            self.writers[bucket] = Some(BufWriter::with_capacity(1 << 20, f));
+        }
+        let w = self.writers[bucket].as_mut().expect("opened above");
+        w.write_all(records).map_err(|e| Error::output(&path, e))?;
+        self.counts[bucket] += records.len() / SPILLED;
+        self.bytes += records.len() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        for b in 0..BUCKETS {
+            if let Some(mut w) = self.writers[b].take() {
+                w.flush().map_err(|e| Error::output(&self.path(b), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The spilled bytes of a bucket.
+    fn read(&self, bucket: usize) -> Result<Vec<u8>> {
+        if self.counts[bucket] == 0 {
+            return Ok(Vec::new());
+        }
+        let path = self.path(bucket);
+        std::fs::read(&path).map_err(|e| Error::output(&path, e))
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        self.writers.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn spilled_row(rec: &[u8]) -> u32 {
+    u32::from_le_bytes(rec[..4].try_into().expect("4 bytes"))
+}
+
+fn decode(rec: &[u8]) -> (u32, u8, Rec) {
+    (spilled_row(rec), rec[4], Rec::decode(&rec[5..]))
+}
+
+/// What the stream phase keeps of the whole register.
+#[derive(Default)]
+struct Register {
+    rows: usize,
+    /// Per record: its birth-year bucket, its keep rank.
+    bucket: Vec<u8>,
+    rank: Vec<u8>,
+    /// (training key, row) of the records with a usable personal ID, and with an old CMND.
+    pid_index: Vec<(u64, u32)>,
+    cmnd_index: Vec<(u64, u32)>,
+    /// Hash of each record_id.
+    record_ids: Vec<u64>,
+    names: NameCounts,
+    sample: Vec<Rec>,
+    /// The files read, with the first row of each.
+    files: Vec<(PathBuf, usize)>,
+}
+
+fn residents_source(opts: &DedupOptions) -> crate::read::ChunkSource<'_> {
+    crate::read::ChunkSource {
+        name: "residents",
+        kind: SourceKind::Residents,
+        paths: &opts.residents,
+        config: &opts.config,
+    }
+}
+
+/// Phase 1: read, compute features, spill.
+fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Result<Register> {
+    let mut reg = Register::default();
+    let mut rng = crate::rng::Rng::new(0x5A4D_504C, 0);
+    let wanted = crate::read::engine_columns(SourceKind::Residents, &opts.config);
+    let mut encoded: Vec<Vec<u8>> = vec![Vec::new(); BUCKETS];
+    let mut each = |t: crate::table::Table, offset: usize| -> Result<()> {
+        if u32::try_from(offset + t.len()).is_err() {
+            return Err(Error::input(
+                &t.files[0].0,
+                "the register has more than 4 294 967 295 records; split it by province",
+            ));
+        }
+        if reg.files.last().map(|f| &f.0) != Some(&t.files[0].0) {
+            reg.files.push((t.files[0].0.clone(), offset));
+        }
+        let prepared = Prepared::new(&t);
+        let recs = features(&t, &prepared);
+        let rid = t.col("record_id");
+        // As matching::filled_fields, with the columns looked up once per chunk.
+        let cols: Vec<crate::table::Col> = crate::schema::CANONICAL
+            .iter()
+            .map(|c| t.col(c))
+            .filter(|c| c.is_present())
+            .collect();
+        let filled: Vec<usize> = (0..t.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|r| cols.iter().filter(|c| c.opt(r).is_some()).count())
+            .collect();
+        reg.record_ids.par_extend(
+            (0..t.len())
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|r| h64(rid.get(r))),
+        );
+        for (i, rec) in recs.iter().enumerate() {
+            let row = (offset + i) as u32;
+            let b = bucket_of(rec);
+            let rk = rank(prepared.rows[i].pid.is_valid(), filled[i]);
+            let buf = &mut encoded[b];
+            buf.extend_from_slice(&row.to_le_bytes());
+            buf.push(rk);
+            rec.encode(buf);
+            reg.bucket.push(b as u8);
+            reg.rank.push(rk);
+            let k = matching::training_key_pid(rec);
+            if k != 0 {
+                reg.pid_index.push((k, row));
+            }
+            let k = matching::training_key_cmnd(rec);
+            if k != 0 {
+                reg.cmnd_index.push((k, row));
+            }
+            reg.names.add(rec);
+            // Reservoir sampling (Vitter's R): a uniform sample, the same on every run.
+            let seen = offset + i;
+            if seen < SAMPLE {
+                reg.sample.push(rec.clone());
+            } else {
+                let j = rng.below(seen as u64 + 1) as usize;
+                if j < SAMPLE {
+                    reg.sample[j] = rec.clone();
+                }
+            }
+        }
+        for (b, buf) in encoded.iter_mut().enumerate() {
+            spill.append(b, buf)?;
+            buf.clear();
+        }
+        reg.rows = offset + t.len();
+        Ok(())
+    };
+    crate::read::for_each_chunk(
+        &residents_source(opts),
+        &wanted,
+        SourceKind::Residents.required_columns(),
+        CHUNK_ROWS,
+        warnings,
+        &mut each,
+    )?;
+    spill.finish()?;
+    Ok(reg)
+}
+
+/// Units: runs of consecutive buckets whose records fit the memory budget together (a bucket
+/// larger than the budget is a unit of its own). Returns the units and each bucket's unit.
+fn plan_units(counts: &[usize], memory: u64) -> (Vec<std::ops::Range<usize>>, Vec<u16>) {
+    let max_records = (memory / UNIT_BYTES_PER_RECORD).max(1) as usize;
+    let mut units = Vec::new();
+    let mut unit_of = vec![0u16; counts.len()];
+    let (mut start, mut n) = (0, 0);
+    for (b, &c) in counts.iter().enumerate() {
+        if n > 0 && n + c > max_records {
+            units.push(start..b);
+            start = b;
+            n = 0;
+        }
+        unit_of[b] = units.len() as u16;
+        n += c;
+    }
+    units.push(start..counts.len());
+    (units, unit_of)
+}
+
+/// Duplicate pairs and ID-sharing pairs found so far, and what the blocking counted.
+#[derive(Default)]
+struct Found {
+    pairs: Vec<Pair>,
+    /// (row, row, personal ID) of two people sharing one ID.
+    shared: Vec<(u32, u32, u64)>,
+    compared: usize,
+    skipped: usize,
+    per_pass: Vec<(&'static str, usize)>,
+}
+
+impl Found {
+    fn count_pass(&mut self, name: &'static str, n: usize) {
+        match self.per_pass.iter_mut().find(|p| p.0 == name) {
+            Some(p) => p.1 += n,
+            None => self.per_pass.push((name, n)),
+        }
+    }
+}
+
+/// Compare and decide candidate pairs given as local indices: `get` gives a record's features
+/// and whether its personal ID is valid, `row` its row in the register. Each pair is compared
+/// in register order (lower row first), as `check` compares it.
+fn judge<'r>(
+    model: &Model,
+    threshold: f64,
+    cands: &[(u32, u32)],
+    get: &(dyn Fn(u32) -> (&'r Rec, bool) + Sync),
+    row: &(dyn Fn(u32) -> u32 + Sync),
+    found: &mut Found,
+) {
+    // A duplicate pair, or (row, row, ID) of two people sharing an ID.
+    type Judged = std::result::Result<Pair, (u32, u32, u64)>;
+    let judged: Vec<Option<Judged>> = cands
+        .par_iter()
+        .with_min_len(1024)
+        .map(|&(x, y)| {
+            let (a, b) = if row(x) < row(y) { (x, y) } else { (y, x) };
+            let (ra, va) = get(a);
+            let (rb, vb) = get(b);
+            let p = compare(ra, rb);
+            match matching::decide(model, threshold, &p, (ra, va), (rb, vb)) {
+                Decision::Duplicate(prob) => Some(Ok(Pair {
+                    a: matching::at0(row(a)),
+                    b: matching::at0(row(b)),
+                    probability: (prob * 1e6).round() / 1e6,
+                    in_province: ra.province == rb.province,
+                    cluster: 0,
+                    levels: explain(&p),
+                })),
+                Decision::Shared => Some(Err((row(a), row(b), ra.pid))),
+                Decision::None => None,
+            }
+        })
+        .collect();
+    found.compared += cands.len();
+    for j in judged.into_iter().flatten() {
+        match j {
+            Ok(p) => found.pairs.push(p),
+            Err(s) => found.shared.push(s),
+        }
+    }
+}
+
+/// Phase 2: the pairs sharing a personal ID or an old CMND whose records are in different
+/// units, and the rows the model's training needs. Returns the cross-unit pairs.
+fn id_pairs(
+    reg: &mut Register,
+    unit_of: &[u16],
+    cap: usize,
+    needed: &mut [u64],
+) -> (Vec<(u32, u32)>, usize) {
+    reg.pid_index.par_sort_unstable();
+    reg.cmnd_index.par_sort_unstable();
+    let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
+    let mut pairs = Vec::new();
+    let mut skipped = 0;
+    for index in [&reg.pid_index, &reg.cmnd_index] {
+        let groups = matching::blocks(index);
+        let (_, keep_every) = matching::training_stride(&groups);
+        for g in &groups {
+            if matching::sampled_for_training(g, keep_every) {
+                for e in g.iter() {
+                    needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
+                }
+            }
+            let across = g
+                .iter()
+                .enumerate()
+                .flat_map(|(x, a)| g[x + 1..].iter().map(move |b| (a.1, b.1)))
+                .filter(|&(a, b)| unit(a) != unit(b));
+            if g.len() > cap {
+                skipped += across.count();
+                continue;
+            }
+            for (a, b) in across {
+                pairs.push((a.min(b), a.max(b)));
+                for r in [a, b] {
+                    needed[r as usize / 64] |= 1 << (r % 64);
+                }
+            }
+        }
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    (pairs, skipped)
+}
+
+/// The spilled records of the rows marked in `needed`, with their keep ranks.
+fn fetch(spill: &Spill, needed: &[u64]) -> Result<HashMap<u32, (u8, Rec)>> {
+    let mut out = HashMap::new();
+    for b in 0..BUCKETS {
+        let bytes = spill.read(b)?;
+        let got: Vec<(u32, u8, Rec)> = bytes
+            .par_chunks_exact(SPILLED)
+            .filter(|rec| {
+                let r = spilled_row(rec);
+                needed[r as usize / 64] & (1 << (r % 64)) != 0
+            })
+            .map(decode)
+            .collect();
+        out.extend(got.into_iter().map(|(r, k, rec)| (r, (k, rec))));
+    }
+    Ok(out)
+}
+
+/// Phase 4: match one unit's records with the blocking and decisions of `check`.
+fn match_unit(
+    spill: &Spill,
+    buckets: std::ops::Range<usize>,
+    model: &Model,
+    config: &Config,
+    found: &mut Found,
+) -> Result<usize> {
+    let mut rows = Vec::new();
+    let mut ranks = Vec::new();
+    let mut recs = Vec::new();
+    for b in buckets {
+        let bytes = spill.read(b)?;
+        rows.par_extend(bytes.par_chunks_exact(SPILLED).map(spilled_row));
+        ranks.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| c[4]));
+        recs.par_extend(
+            bytes
+                .par_chunks_exact(SPILLED)
+                .map(|c| Rec::decode(&c[5..])),
+        );
+    }
+    let cands = matching::candidates(&recs, config.matching.max_block_size);
+    found.skipped += cands.skipped;
+    for (name, n) in &cands.per_pass {
+        found.count_pass(name, *n);
+    }
+    judge(
+        model,
+        config.matching.threshold,
+        &cands.pairs,
+        &|i| (&recs[i as usize], ranks[i as usize] & 0x80 != 0),
+        &|i| rows[i as usize],
+        found,
+    );
+    Ok(recs.len())
+}
+
+/// Phase 5: record_id, province_code and commune_code of some rows, read from the residents.
+struct RecordTexts {
+    /// Sorted rows.
+    rows: Vec<u32>,
+    texts: Vec<[String; 3]>,
+}
+
+impl RecordTexts {
+    fn text(&self, row: u32, i: usize) -> &str {
+        match self.rows.binary_search(&row) {
+            Ok(k) => &self.texts[k][i],
+            Err(_) => "",
+        }
+    }
+}
+
+impl Records for RecordTexts {
+    fn source(&self, _: RowRef) -> &str {
+        "residents"
+    }
+
+    fn cell(&self, r: RowRef, col: &str) -> &str {
+        match col {
+            "record_id" => self.text(r.row, 0),
+            "province_code" => self.text(r.row, 1),
+            "commune_code" => self.text(r.row, 2),
+            _ => "",
+        }
+    }
+}
+
+/// Read the texts of `rows` (sorted), and check that no two records whose record_id hashes
+/// are among `colliding` (sorted) carry the same record_id.
+fn record_texts(opts: &DedupOptions, rows: Vec<u32>, colliding: &[u64]) -> Result<RecordTexts> {
+    const COLS: [&str; 3] = ["record_id", "province_code", "commune_code"];
+    let config = &opts.config;
+    let wanted = |h: &str| {
+        let canon = config.canonical_column(h).unwrap_or(h.trim());
+        COLS.contains(&canon)
+    };
+    let mut texts = Vec::with_capacity(rows.len());
+    let mut same_hash: HashMap<u64, Vec<(String, usize)>> = HashMap::new();
+    let mut files = Vec::new();
+    let mut each = |t: crate::table::Table, offset: usize| -> Result<()> {
+        if files.last().map(|f: &(PathBuf, usize)| &f.0) != Some(&t.files[0].0) {
+            files.push((t.files[0].0.clone(), offset));
+        }
+        let cols = COLS.map(|c| t.col(c));
+        let from = rows.partition_point(|&r| (r as usize) < offset);
+        let to = rows.partition_point(|&r| (r as usize) < offset + t.len());
+        for &r in &rows[from..to] {
+            let i = r as usize - offset;
+            texts.push(cols.map(|c| c.get(i).to_string()));
+        }
+        if !colliding.is_empty() {
+            for i in 0..t.len() {
+                let id = cols[0].get(i);
+                let h = h64(id);
+                if colliding.binary_search(&h).is_ok() {
+                    same_hash
+                        .entry(h)
+                        .or_default()
+                        .push((id.to_string(), offset + i));
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut ignored = Warnings::new();
+    crate::read::for_each_chunk(
+        &residents_source(opts),
+        &wanted,
+        &COLS[..1],
+        CHUNK_ROWS,
+        &mut ignored,
+        &mut each,
+    )?;
+    let duplicate = same_hash
+        .values()
+        .flat_map(|g| {
+            g.iter().enumerate().flat_map(move |(i, x)| {
+                g[i + 1..]
+                    .iter()
+                    .filter(move |y| x.0 == y.0)
+                    .map(move |y| (x.1, y.1))
+            })
+        })
+        .min();
+    if let Some((a, b)) = duplicate {
+        return Err(crate::read::duplicate_record_id(&files, a, b));
+    }
+    Ok(RecordTexts { rows, texts })
+}
+
+/// What `dedup` hands back: the summary it wrote.
+pub struct DedupOutcome {
+    pub summary: serde_json::Value,
+}
+
+/// Run `dedup`: every phase, every output, atomically; the spilled partitions are removed
+/// whatever happens.
+pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
+    if opts.residents.is_empty() {
+        return Err(Error::usage("dedup needs at least one --residents FILE"));
+    }
+    let started = Instant::now();
+    let progress = Progress::new(opts.quiet);
+    let mut timings: Vec<(&'static str, f64)> = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+        let secs = clock.elapsed().as_secs_f64();
+        crate::trace::phase(name, secs);
+        timings.push((name, secs));
+        clock = Instant::now();
+    };
+    let staging = Staging::new(&opts.out, opts.group_readable)?;
+    let mut spill = Spill::new(opts.spill_dir.as_deref().unwrap_or(&opts.out))?;
+    let mut warnings = Warnings::new();
+    let cap = opts.config.matching.max_block_size;
+
+    progress.phase("stream");
+    let mut reg = stream(opts, &mut spill, &mut warnings)?;
+    let n = reg.rows;
+    lap("stream", &mut timings);
+
+    progress.phase("ids");
+    let (units, unit_of) = plan_units(&spill.counts, opts.memory);
+    let mut needed = vec![0u64; n.div_ceil(64)];
+    let (cross, cross_skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed);
+    let fetched = fetch(&spill, &needed)?;
+    drop(needed);
+    lap("ids", &mut timings);
+
+    progress.phase("model");
+    let rec_of = |r: u32| &fetched[&r].1;
+    let blocked = matching::training_blocked();
+    let sessions = [
+        matching::session(&matching::blocks(&reg.pid_index), &rec_of, blocked[0]),
+        matching::session(&matching::blocks(&reg.cmnd_index), &rec_of, blocked[1]),
+    ];
+    let model = Model::estimate_from(&reg.sample, n, &reg.names, &sessions);
+    // What the stream kept for the model is no longer needed.
+    reg.pid_index = Vec::new();
+    reg.cmnd_index = Vec::new();
+    reg.sample = Vec::new();
+    reg.names = NameCounts::default();
+    let mut found = Found {
+        skipped: cross_skipped,
+        ..Found::default()
+    };
+    judge(
+        &model,
+        opts.config.matching.threshold,
+        &cross,
+        &|r| {
+            let (k, rec) = &fetched[&r];
+            (rec, k & 0x80 != 0)
+        },
+        &|r| r,
+        &mut found,
+    );
+    found.count_pass("personal_id/old_id across birth-year units", cross.len());
+    drop(fetched);
+    lap("model", &mut timings);
+
+    let mut largest_unit = 0;
+    for (i, unit) in units.iter().enumerate() {
+        progress.phase(&format!("units {}/{}", i + 1, units.len()));
+        let records = match_unit(&spill, unit.clone(), &model, &opts.config, &mut found)?;
+        largest_unit = largest_unit.max(records);
+    }
+    lap("units", &mut timings);
+    let spilled_bytes = spill.bytes;
+    drop(spill);
+
+    progress.phase("record_ids");
+    reg.record_ids.par_sort_unstable();
+    let colliding: Vec<u64> = reg
+        .record_ids
+        .chunk_by(|a, b| a == b)
+        .filter(|g| g.len() > 1 && g[0] != 0)
+        .map(|g| g[0])
+        .collect();
+    reg.record_ids = Vec::new();
+    let mut rows: Vec<u32> = found
+        .pairs
+        .iter()
+        .flat_map(|p| [p.a.row, p.b.row])
+        .chain(found.shared.iter().flat_map(|s| [s.0, s.1]))
+        .collect();
+    rows.par_sort_unstable();
+    rows.dedup();
+    let texts = record_texts(opts, rows, &colliding)?;
+    lap("record_ids", &mut timings);
+
+    progress.phase("outputs");
+    let mut pairs = std::mem::take(&mut found.pairs);
+    let rid = |r: RowRef| texts.cell(r, "record_id");
+    for p in &mut pairs {
+        if rid(p.a) > rid(p.b) {
+            std::mem::swap(&mut p.a, &mut p.b);
+        }
+    }
+    pairs.par_sort_by(|x, y| (rid(x.a), rid(x.b)).cmp(&(rid(y.a), rid(y.b))));
+    matching::cluster(n, &mut pairs);
+    let members = matching::cluster_members_by(&pairs, |r| {
+        let k = reg.rank[r as usize];
+        (k & 0x80 != 0, false, k & 0x7f)
+    });
+    let mut findings: Vec<Finding> = pairs
+        .iter()
+        .flat_map(matching::duplicate_findings)
+        .collect();
+    for &(a, b, pid) in &found.shared {
+        findings.extend(matching::shared_findings(a, b, pid));
+    }
+    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let open = vec![false; findings.len()];
+    staging.write_parquet(
+        "findings.parquet",
+        report::findings_schema(),
+        &report::findings_batches(&findings, &open, &texts, &opts.config)?,
+    )?;
+    let pair_refs: Vec<&Pair> = pairs.iter().collect();
+    staging.write_parquet(
+        "duplicates.parquet",
+        report::duplicates_schema(),
+        &[report::duplicates_batch(&pair_refs, &texts)?],
+    )?;
+    let member_refs: Vec<&matching::ClusterMember> = members.iter().collect();
+    staging.write_parquet(
+        "clusters.parquet",
+        report::clusters_schema(),
+        &[report::clusters_batch(&member_refs, &texts)?],
+    )?;
+    lap("outputs", &mut timings);
+    timings.push(("total", started.elapsed().as_secs_f64()));
+
+    let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
+    for f in &findings {
+        *per_rule.entry(f.rule.code()).or_default() += 1;
+    }
+    let in_province = pairs.iter().filter(|p| p.in_province).count();
+    let clusters = members.iter().filter(|m| m.keep).count();
+    let summary = serde_json::json!({
+        "command": "dedup",
+        "rows_read": { "residents": n },
+        "findings_per_rule": per_rule,
+        "duplicates": {
+            "pairs": pairs.len(),
+            "in_province": in_province,
+            "out_of_province": pairs.len() - in_province,
+            "clusters": clusters,
+            "records_in_clusters": members.len(),
+            "records_to_retire": members.len() - clusters,
+        },
+        "id_shared_pairs": found.shared.len(),
+        "matching": {
+            "pairs_compared": found.compared,
+            "pairs_per_pass": found.per_pass.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
+            "pairs_in_oversized_blocks_skipped": found.skipped,
+            "model": { "lambda": model.lambda, "em_iterations": model.em_iterations },
+        },
+        "partitions": {
+            "birth_year_buckets": reg_buckets(&reg),
+            "units": units.len(),
+            "largest_unit_records": largest_unit,
+            "spilled_bytes": spilled_bytes,
+            "memory_budget_bytes": opts.memory,
+        },
+        "warnings": warnings,
+        "timings_seconds": timings.iter().map(|(k, v)| (k.to_string(), (v * 1000.0).round() / 1000.0)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    let text = serde_json::to_string_pretty(&summary).map_err(Error::internal)?;
+    staging.write_bytes("summary.json", text.as_bytes())?;
+    staging.commit()?;
+    progress.finish();
+    Ok(DedupOutcome { summary })
+}
+
+/// How many birth-year buckets hold records.
+fn reg_buckets(reg: &Register) -> usize {
+    let mut seen = [false; BUCKETS];
+    for &b in &reg.bucket {
+        seen[b as usize] = true;
+    }
+    seen.iter().filter(|s| **s).count()
+}
+
+/// The printed summary of a `dedup` run, in Vietnamese.
+pub fn render(summary: &serde_json::Value) -> String {
+    let d = &summary["duplicates"];
+    let p = &summary["partitions"];
+    format!(
+        "Khử trùng toàn quốc: đã đọc {} bản ghi dân cư.\n\
+         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}), {} cụm, {} bản ghi nên hủy.\n\
+         Cặp dùng chung số định danh: {}.\n\
+         Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
+        summary["rows_read"]["residents"],
+        d["pairs"],
+        d["in_province"],
+        d["out_of_province"],
+        d["clusters"],
+        d["records_to_retire"],
+        summary["id_shared_pairs"],
+        p["units"],
+        p["spilled_bytes"].as_f64().unwrap_or(0.0) / 1e9,
+        summary["timings_seconds"]["total"].as_f64().unwrap_or(0.0),
+    )
+}

@@ -1,0 +1,200 @@
+//! `dedup`, the national deduplication that spills partitions to disk: with a memory budget
+//! small enough to force many partitions it finds exactly the pairs, clusters and ID-sharing
+//! findings `check` finds in memory; its output does not depend on the thread count; bad
+//! input is refused with exit code 2; nothing it spilled is left behind.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn dedup(residents: &[&Path], out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["dedup".to_string()];
+    for r in residents {
+        args.push("--residents".into());
+        args.push(r.to_str().unwrap().into());
+    }
+    args.extend([
+        "--out".into(),
+        out.to_str().unwrap().into(),
+        "--quiet".into(),
+    ]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    run(&args)
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(".lamsach-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const DUP_COLS: &[&str] = &[
+    "record_id_a",
+    "source_a",
+    "record_id_b",
+    "source_b",
+    "probability",
+    "scope",
+    "cluster_id",
+    "levels",
+];
+
+fn dup_findings(dir: &Path) -> Vec<Vec<String>> {
+    let mut v: Vec<Vec<String>> = rows(
+        &dir.join("findings.parquet"),
+        &["record_id", "rule", "related_record_id", "value", "score"],
+    )
+    .into_iter()
+    .filter(|r| r[1].starts_with("dup.") || r[1] == "id.shared")
+    .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn spilled_partitions_find_what_check_finds_in_memory() {
+    let dir = scratch("national_equal");
+    let data = dir.join("data");
+    generate(&data, 30_000, 11, &["--provinces", "4"]);
+    let residents = data.join("residents.parquet");
+    let (c, d) = (dir.join("check"), dir.join("dedup"));
+    let o = run(&[
+        "check",
+        "--residents",
+        residents.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--out",
+        c.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "check failed: {}", stderr(&o));
+    // 2 MB for the records matched at once: a few thousand records a partition.
+    let o = dedup(&[&residents], &d, &["--memory-gb", "0.002"]);
+    assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap();
+    let units = summary["partitions"]["units"].as_u64().unwrap();
+    assert!(
+        units >= 5,
+        "the budget forces several partitions, got {units}"
+    );
+    let pairs = rows(&c.join("duplicates.parquet"), DUP_COLS);
+    assert!(pairs.len() > 300, "the generated duplicates are found");
+    assert!(
+        pairs.iter().any(|p| p[5] == "out_of_province"),
+        "some duplicates are registered in another province"
+    );
+    assert_eq!(pairs, rows(&d.join("duplicates.parquet"), DUP_COLS));
+    let cl = ["source", "record_id", "cluster_id", "keep"];
+    assert_eq!(
+        rows(&c.join("clusters.parquet"), &cl),
+        rows(&d.join("clusters.parquet"), &cl)
+    );
+    let (fc, fd) = (dup_findings(&c), dup_findings(&d));
+    assert!(fc.iter().any(|f| f[1] == "id.shared"));
+    assert_eq!(fc, fd);
+    assert_eq!(
+        summary["rows_read"]["residents"].as_u64().unwrap() as usize,
+        rows(&residents, &["record_id"]).len(),
+        "every input row is counted"
+    );
+    assert!(
+        leftovers(&d).is_empty(),
+        "spill files left: {:?}",
+        leftovers(&d)
+    );
+
+    // The same output whatever the thread count, and with the spill elsewhere.
+    let spill = dir.join("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let d1 = dir.join("dedup1");
+    let o = dedup(
+        &[&residents],
+        &d1,
+        &[
+            "--memory-gb",
+            "0.002",
+            "--threads",
+            "1",
+            "--spill-dir",
+            spill.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+    for f in ["duplicates.parquet", "clusters.parquet", "findings.parquet"] {
+        assert!(
+            std::fs::read(d.join(f)).unwrap() == std::fs::read(d1.join(f)).unwrap(),
+            "{f} depends on the thread count"
+        );
+    }
+    assert!(leftovers(&spill).is_empty());
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_left() {
+    let dir = scratch("national_bad");
+    let a = dir.join("a.csv");
+    std::fs::write(
+        &a,
+        "record_id,full_name,birth_date,sex,province_code,commune_code\n\
+         A1,Nguyễn Văn An,1990-01-02,Nam,01,00004\n\
+         A2,Trần Thị Bình,1985-03-04,Nữ,01,00004\n",
+    )
+    .unwrap();
+    // Another file repeating a record_id of the first.
+    let b = dir.join("b.csv");
+    std::fs::write(
+        &b,
+        "record_id,full_name,birth_date,sex,province_code,commune_code\n\
+         B1,Lê Văn Cường,1970-05-06,Nam,79,26734\n\
+         A2,Phạm Thị Dung,1999-07-08,Nữ,79,26734\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = dedup(&[&a, &b], &out, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let msg = stderr(&o);
+    assert!(msg.contains("record_id is not unique"), "{msg}");
+    assert!(msg.contains("a.csv") && msg.contains("b.csv"), "{msg}");
+    assert!(
+        !msg.contains("A2"),
+        "the error must not echo the record_id: {msg}"
+    );
+    assert!(!out.join("duplicates.parquet").exists());
+    assert!(leftovers(&out).is_empty(), "left: {:?}", leftovers(&out));
+
+    // A file without a required column.
+    let c = dir.join("c.csv");
+    std::fs::write(&c, "record_id,full_name,sex\nC1,Nguyễn Văn An,Nam\n").unwrap();
+    let o = dedup(&[&c], &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let msg = stderr(&o);
+    assert!(msg.contains("c.csv") && msg.contains("birth_date"), "{msg}");
+    assert!(leftovers(&out).is_empty());
+
+    // Without the repeated record_id the run succeeds and counts every row of both files.
+    std::fs::write(
+        &b,
+        "record_id,full_name,birth_date,sex,province_code,commune_code\n\
+         B1,Lê Văn Cường,1970-05-06,Nam,79,26734\n\
+         B2,Nguyễn Văn An,1990-01-02,Nam,79,26734\n",
+    )
+    .unwrap();
+    let o = dedup(&[&a, &b], &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_read"]["residents"], 4);
+    assert!(out.join("duplicates.parquet").exists());
+    assert!(leftovers(&out).is_empty());
+}
