@@ -11,6 +11,7 @@ Prints one JSON line: {"seconds": ..., "pairs_predicted": ..., "precision": ...,
 """
 import json
 import logging
+import os
 import sys
 import time
 
@@ -96,19 +97,10 @@ con.execute(
 seconds = time.perf_counter() - t0
 
 # Score exactly as `lamsach eval` scores duplicate pairs: unordered resident pairs of one entity.
-score = con.execute(f"""
-WITH e AS (SELECT record_id, entity_id FROM read_parquet('{data}/truth/entities.parquet')
-           WHERE source = 'residents'),
-truth AS (SELECT a.record_id AS x, b.record_id AS y FROM e a JOIN e b
-          ON a.entity_id = b.entity_id AND a.record_id < b.record_id),
-found AS (SELECT DISTINCT least(unique_id_l, unique_id_r) AS x,
-                 greatest(unique_id_l, unique_id_r) AS y FROM read_parquet('{out}'))
-SELECT (SELECT count(*) FROM found JOIN truth USING (x, y)),
-       (SELECT count(*) FROM found), (SELECT count(*) FROM truth)
-""").fetchone()
-tp, n_found, n_truth = score
-p = tp / n_found if n_found else 0.0
-r = tp / n_truth if n_truth else 0.0
-f1 = 2 * p * r / (p + r) if p + r else 0.0
-print(json.dumps({"seconds": round(seconds, 3), "pairs_predicted": n_found,
-                  "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair_f1 import score  # noqa: E402
+
+result = score(con, data, out, "unique_id_l", "unique_id_r")
+print(json.dumps({"seconds": round(seconds, 3), "pairs_predicted": result["pairs_predicted"],
+                  "precision": result["precision"], "recall": result["recall"],
+                  "f1": result["f1"]}))
