@@ -77,8 +77,8 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
         "--quiet",
     ]);
     assert!(o.status.success(), "check failed: {}", stderr(&o));
-    // 2 MB for the records matched at once: a few thousand records a partition.
-    let o = dedup(&[&residents], &d, &["--memory-gb", "0.002"]);
+    // 1 MB for the records matched at once: a few thousand records a partition.
+    let o = dedup(&[&residents], &d, &["--memory-gb", "0.001"]);
     assert!(o.status.success(), "dedup failed: {}", stderr(&o));
 
     let summary: serde_json::Value =
@@ -123,7 +123,7 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
         &d1,
         &[
             "--memory-gb",
-            "0.002",
+            "0.001",
             "--threads",
             "1",
             "--spill-dir",
