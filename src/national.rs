@@ -770,8 +770,8 @@ pub fn render(summary: &serde_json::Value) -> String {
     let d = &summary["duplicates"];
     let p = &summary["partitions"];
     format!(
-        "Khử trùng toàn quốc: đã đọc {} bản ghi dân cư.\n\
-         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}), {} cụm, {} bản ghi nên hủy.\n\
+        "Tìm bản ghi trùng lặp: đã đọc {} bản ghi dân cư.\n\
+         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}), {} cụm, {} bản ghi thừa.\n\
          Cặp dùng chung số định danh: {}.\n\
          Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
         summary["rows_read"]["residents"],
