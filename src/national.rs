@@ -186,8 +186,6 @@ struct Register {
     record_ids: Vec<u64>,
     names: NameCounts,
     sample: Vec<Rec>,
-    /// The files read, with the first row of each.
-    files: Vec<(PathBuf, usize)>,
 }
 
 fn residents_source(opts: &DedupOptions) -> crate::read::ChunkSource<'_> {
@@ -212,22 +210,14 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
                 "the register has more than 4 294 967 295 records; split it by province",
             ));
         }
-        if reg.files.last().map(|f| &f.0) != Some(&t.files[0].0) {
-            reg.files.push((t.files[0].0.clone(), offset));
-        }
         let prepared = Prepared::new(&t);
         let recs = features(&t, &prepared);
         let rid = t.col("record_id");
-        // As matching::filled_fields, with the columns looked up once per chunk.
-        let cols: Vec<crate::table::Col> = crate::schema::CANONICAL
-            .iter()
-            .map(|c| t.col(c))
-            .filter(|c| c.is_present())
-            .collect();
+        let filled = matching::filled_fields(&t);
         let filled: Vec<usize> = (0..t.len())
             .into_par_iter()
             .with_min_len(4096)
-            .map(|r| cols.iter().filter(|c| c.opt(r).is_some()).count())
+            .map(filled)
             .collect();
         reg.record_ids.par_extend(
             (0..t.len())
@@ -507,10 +497,7 @@ impl Records for RecordTexts {
 fn record_texts(opts: &DedupOptions, rows: Vec<u32>, colliding: &[u64]) -> Result<RecordTexts> {
     const COLS: [&str; 3] = ["record_id", "province_code", "commune_code"];
     let config = &opts.config;
-    let wanted = |h: &str| {
-        let canon = config.canonical_column(h).unwrap_or(h.trim());
-        COLS.contains(&canon)
-    };
+    let wanted = crate::read::wanted_by(config, |canon| COLS.contains(&canon));
     let mut texts = Vec::with_capacity(rows.len());
     let mut same_hash: HashMap<u64, Vec<(String, usize)>> = HashMap::new();
     let mut files = Vec::new();
@@ -649,6 +636,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     }
     lap("units", &mut timings);
     let spilled_bytes = spill.bytes;
+    let buckets_used = spill.counts.iter().filter(|c| **c > 0).count();
     drop(spill);
 
     progress.phase("record_ids");
@@ -740,7 +728,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             "model": { "lambda": model.lambda, "em_iterations": model.em_iterations },
         },
         "partitions": {
-            "birth_year_buckets": reg_buckets(&reg),
+            "birth_year_buckets": buckets_used,
             "units": units.len(),
             "largest_unit_records": largest_unit,
             "spilled_bytes": spilled_bytes,
@@ -754,15 +742,6 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     staging.commit()?;
     progress.finish();
     Ok(DedupOutcome { summary })
-}
-
-/// How many birth-year buckets hold records.
-fn reg_buckets(reg: &Register) -> usize {
-    let mut seen = [false; BUCKETS];
-    for &b in &reg.bucket {
-        seen[b as usize] = true;
-    }
-    seen.iter().filter(|s| **s).count()
 }
 
 /// The printed summary of a `dedup` run, in Vietnamese.

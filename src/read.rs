@@ -87,14 +87,22 @@ pub fn read_source(
 /// Which headers the engine reads from a source of `kind`: the columns its rules and matching
 /// use, and any the config expects to be filled.
 pub fn engine_columns(kind: SourceKind, config: &Config) -> impl Fn(&str) -> bool + '_ {
-    move |header: &str| {
-        let canon = config.canonical_column(header).unwrap_or(header.trim());
+    wanted_by(config, move |canon| {
         crate::schema::engine_reads(kind, canon)
             || config
                 .expected_fields
                 .values()
                 .any(|fields| fields.iter().any(|f| f == canon))
-    }
+    })
+}
+
+/// The headers whose column (canonical name, or the header itself when it has none) `keep`
+/// accepts.
+pub fn wanted_by<'a>(
+    config: &'a Config,
+    keep: impl Fn(&str) -> bool + 'a,
+) -> impl Fn(&str) -> bool + 'a {
+    move |header: &str| keep(config.canonical_column(header).unwrap_or(header.trim()))
 }
 
 /// A source read chunk by chunk: its name in outputs, its kind, its files and the config that

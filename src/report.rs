@@ -186,18 +186,10 @@ pub fn findings_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Schema of `resolved.parquet`.
+/// Schema of `resolved.parquet`: the first eight columns of `findings.parquet` (source …
+/// value).
 pub fn resolved_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        utf8("source"),
-        utf8("record_id"),
-        utf8("province_code"),
-        utf8("commune_code"),
-        utf8("group"),
-        utf8("rule"),
-        utf8("field"),
-        utf8("value"),
-    ]))
+    Arc::new(Schema::new(findings_schema().fields()[..8].to_vec()))
 }
 
 /// Schema of `duplicates.parquet`.

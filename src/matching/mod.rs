@@ -544,12 +544,14 @@ pub(crate) fn decide(
     }
 }
 
-/// How many canonical fields of a record are filled.
-pub(crate) fn filled_fields(t: &crate::table::Table, row: usize) -> usize {
-    crate::schema::CANONICAL
+/// How many canonical fields of a row of `t` are filled (the columns are looked up once).
+pub(crate) fn filled_fields(t: &crate::table::Table) -> impl Fn(usize) -> usize + Sync + '_ {
+    let cols: Vec<crate::table::Col> = crate::schema::CANONICAL
         .iter()
-        .filter(|c| t.col(c).opt(row).is_some())
-        .count()
+        .map(|c| t.col(c))
+        .filter(|c| c.is_present())
+        .collect();
+    move |row| cols.iter().filter(|c| c.opt(row).is_some()).count()
 }
 
 pub(crate) fn at0(row: u32) -> RowRef {
@@ -690,12 +692,13 @@ pub(crate) fn shared_findings(a: u32, b: u32, pid: u64) -> [Finding; 2] {
 fn cluster_members(input: &CheckInput, pairs: &[Pair]) -> Vec<ClusterMember> {
     let (residents, prepared) = input.residents();
     let prov = residents.col("province_code");
+    let filled = filled_fields(residents);
     cluster_members_by(pairs, |r| {
         let r = r as usize;
         (
             prepared.rows[r].pid.is_valid(),
             input.province.is_some_and(|p| prov.get(r) == p),
-            filled_fields(&input.tables[0], r),
+            filled(r),
         )
     })
 }
