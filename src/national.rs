@@ -685,7 +685,13 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     staging.write_parquet(
         "findings.parquet",
         report::findings_schema(),
-        &report::findings_batches(&findings, &open, &texts, &opts.config)?,
+        &report::findings_batches(
+            &findings,
+            &open,
+            &texts,
+            &opts.config,
+            &report::Extras::none(),
+        )?,
     )?;
     let pair_refs: Vec<&Pair> = pairs.iter().collect();
     staging.write_parquet(

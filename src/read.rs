@@ -85,10 +85,13 @@ pub fn read_source(
 }
 
 /// Which headers the engine reads from a source of `kind`: the columns its rules and matching
-/// use, and any the config expects to be filled.
+/// use, any the config expects to be filled, and, for a source whose records outputs echo
+/// (residents and linked extracts), every unknown extra column, to carry it through.
 pub fn engine_columns(kind: SourceKind, config: &Config) -> impl Fn(&str) -> bool + '_ {
+    let echoed = !matches!(kind, SourceKind::CmndMap | SourceKind::Deaths);
     wanted_by(config, move |canon| {
-        crate::schema::engine_reads(kind, canon)
+        (echoed && !crate::schema::is_canonical(canon))
+            || crate::schema::engine_reads(kind, canon)
             || config
                 .expected_fields
                 .values()

@@ -15,6 +15,7 @@ use crate::matching::{ClusterMember, Link, MatchResult, Pair};
 use crate::output::Staging;
 use crate::pipeline::{CheckOptions, Timings};
 use crate::rules::{CheckInput, Finding, Group, RowRef, Rule};
+use crate::table::Col;
 
 /// The findings, pairs and links of a run as the outputs present them (after `--province`).
 pub struct View<'a> {
@@ -30,6 +31,8 @@ pub struct View<'a> {
     /// The previous run's findings that no longer fire (in the province viewed).
     pub resolved: Vec<&'a crate::nightly::PreviousFinding>,
     pub previous: Option<&'a crate::nightly::Previous>,
+    /// The sources' unknown extra columns, carried through to findings and fix lists.
+    pub extras: Extras<'a>,
 }
 
 impl<'a> View<'a> {
@@ -113,7 +116,78 @@ impl<'a> View<'a> {
             open,
             resolved,
             previous,
+            extras: Extras::of(input.tables),
         }
+    }
+}
+
+/// The unknown extra columns of the echoed sources (SPEC §2: carried through untouched where
+/// an output row echoes its record), for `findings.parquet` and the fix lists. One output
+/// column per distinct header, in the order first met (residents first); a record whose
+/// source has no such column gets a null (an empty cell in the fix lists).
+pub struct Extras<'a> {
+    /// The input headers.
+    pub headers: Vec<String>,
+    /// Per source, per header: the source's column (absent when it has none).
+    cols: Vec<Vec<Col<'a>>>,
+}
+
+impl<'a> Extras<'a> {
+    /// No extra columns (`dedup`, which reads only the columns it matches on).
+    pub fn none() -> Self {
+        Extras {
+            headers: Vec::new(),
+            cols: Vec::new(),
+        }
+    }
+
+    pub fn of(tables: &'a [crate::table::Table]) -> Self {
+        let mut headers: Vec<String> = Vec::new();
+        for t in tables {
+            for (h, _) in t.extra_columns() {
+                if !headers.iter().any(|x| x == h) {
+                    headers.push(h.to_string());
+                }
+            }
+        }
+        let cols = tables
+            .iter()
+            .map(|t| {
+                let own = t.extra_columns();
+                headers
+                    .iter()
+                    .map(|h| {
+                        own.iter()
+                            .find(|(n, _)| n == h)
+                            .map(|(_, c)| *c)
+                            .unwrap_or(Col(None))
+                    })
+                    .collect()
+            })
+            .collect();
+        Extras { headers, cols }
+    }
+
+    /// Extra column `i` of record `r`, as it is in the input (None when null or absent).
+    pub fn get(&self, r: RowRef, i: usize) -> Option<&'a str> {
+        self.cols[r.source as usize][i].cell(r.row as usize)
+    }
+
+    /// The output names of the extra columns: each header as it is, unless an output already
+    /// has a column of that name (`value`, `note`; the fix lists' `Ghi chú`): then the header
+    /// with `prefix` before it or `suffix` after it, as often as needed to be unique.
+    fn names(&self, taken: &[&str], prefix: &str, suffix: &str) -> Vec<String> {
+        let mut used: Vec<String> = taken.iter().map(|t| t.to_string()).collect();
+        let mut out = Vec::with_capacity(self.headers.len());
+        for h in &self.headers {
+            let mut name = h.clone();
+            while used.contains(&name) {
+                name = format!("{prefix}{name}{suffix}");
+            }
+            used.push(name.clone());
+            out.push(name);
+        }
+        out
     }
 }
 
@@ -186,6 +260,19 @@ pub fn findings_schema() -> Arc<Schema> {
     ]))
 }
 
+/// Schema of `findings.parquet` with the extra columns carried through after the standard
+/// ones (a header that is already a findings column gets an `input.` prefix).
+pub fn findings_schema_with(extras: &Extras) -> Arc<Schema> {
+    let base = findings_schema();
+    if extras.headers.is_empty() {
+        return base;
+    }
+    let taken: Vec<&str> = base.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.extend(extras.names(&taken, "input.", "").iter().map(|n| utf8(n)));
+    Arc::new(Schema::new(fields))
+}
+
 /// Schema of `resolved.parquet`: the first eight columns of `findings.parquet` (source …
 /// value).
 pub fn resolved_schema() -> Arc<Schema> {
@@ -240,14 +327,16 @@ fn cluster_id(c: u32) -> String {
 
 const BATCH_ROWS: usize = 256 * 1024;
 
-/// The rows of `findings.parquet`; `open[i]` says whether finding i is also in the previous run.
+/// The rows of `findings.parquet`; `open[i]` says whether finding i is also in the previous
+/// run. The extra columns follow the standard ones, each record's values as they are.
 pub fn findings_batches(
     findings: &[Finding],
     open: &[bool],
     records: &dyn Records,
     config: &crate::config::Config,
+    extras: &Extras,
 ) -> Result<Vec<RecordBatch>> {
-    let schema = findings_schema();
+    let schema = findings_schema_with(extras);
     findings
         .par_chunks(BATCH_ROWS)
         .zip(open.par_chunks(BATCH_ROWS))
@@ -273,6 +362,13 @@ pub fn findings_batches(
             }
             let mut cols = finish(s);
             cols.insert(10, Arc::new(score.finish()));
+            for i in 0..extras.headers.len() {
+                let mut b = StringBuilder::with_capacity(chunk.len(), 0);
+                for f in chunk {
+                    b.append_option(extras.get(f.at, i));
+                }
+                cols.push(Arc::new(b.finish()));
+            }
             crate::output::batch(&schema, cols)
         })
         .collect()
@@ -336,8 +432,14 @@ pub fn clusters_batch(members: &[&ClusterMember], records: &dyn Records) -> Resu
 pub fn write_tables(staging: &Staging, view: &View) -> Result<()> {
     staging.write_parquet(
         "findings.parquet",
-        findings_schema(),
-        &findings_batches(&view.findings, &view.open, view, view.input.config)?,
+        findings_schema_with(&view.extras),
+        &findings_batches(
+            &view.findings,
+            &view.open,
+            view,
+            view.input.config,
+            &view.extras,
+        )?,
     )?;
     let mut r: Vec<StringBuilder> = (0..8).map(|_| StringBuilder::new()).collect();
     for p in &view.resolved {
@@ -422,8 +524,16 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Ghi chú",
 ];
 
+/// The fix lists' headers: the Vietnamese ones, then the extra columns carried through (a
+/// header that is already a fix-list header gets " (tệp gốc)", "original file", after it).
+fn fixlist_headers(extras: &Extras) -> Vec<String> {
+    let mut headers: Vec<String> = FIXLIST_HEADERS.iter().map(|h| h.to_string()).collect();
+    headers.extend(extras.names(FIXLIST_HEADERS, "", " (tệp gốc)"));
+    headers
+}
+
 fn fixlist_row(view: &View, f: &Finding, open: bool) -> Vec<String> {
-    vec![
+    let mut row = vec![
         view.source(f.at).to_string(),
         view.cell(f.at, "record_id").to_string(),
         view.cell(f.at, "personal_id").to_string(),
@@ -458,7 +568,12 @@ fn fixlist_row(view: &View, f: &Finding, open: bool) -> Vec<String> {
             .unwrap_or_default(),
         f.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
         f.note.clone().unwrap_or_default(),
-    ]
+    ];
+    row.extend(
+        (0..view.extras.headers.len())
+            .map(|i| shorten(view.extras.get(f.at, i).unwrap_or_default()).into_owned()),
+    );
+    row
 }
 
 fn csv_escape(s: &str, out: &mut String) {
@@ -491,16 +606,17 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
             .or_default()
             .push((f, *open));
     }
+    let headers = fixlist_headers(&view.extras);
     by_commune.par_iter().try_for_each(|(commune, findings)| {
         let mut rows: Vec<(&Finding, bool)> = findings.clone();
         let severity = |f: &Finding| view.input.config.severity(f.rule);
         rows.sort_by_key(|(f, _)| (severity(f), f.rule, f.at));
         let mut csv = String::from("\u{feff}");
-        for (i, h) in FIXLIST_HEADERS.iter().enumerate() {
+        for (i, h) in headers.iter().enumerate() {
             if i > 0 {
                 csv.push(',');
             }
-            csv.push_str(h);
+            csv_escape(h, &mut csv);
         }
         csv.push_str("\r\n");
         let table: Vec<(Group, Vec<String>)> = rows
@@ -517,7 +633,7 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
             csv.push_str("\r\n");
         }
         staging.write_bytes(&format!("fixlists/{commune}.csv"), csv.as_bytes())?;
-        let xlsx = fixlist_xlsx(commune, &table, view.input.as_of)
+        let xlsx = fixlist_xlsx(commune, &headers, &table, view.input.as_of)
             .map_err(|e| Error::output(&staging.dir().join("fixlists"), e))?;
         staging.write_bytes(&format!("fixlists/{commune}.xlsx"), &xlsx)
     })
@@ -525,6 +641,7 @@ pub fn write_fixlists(staging: &Staging, view: &View) -> Result<()> {
 
 fn fixlist_xlsx(
     commune: &str,
+    headers: &[String],
     table: &[(Group, Vec<String>)],
     as_of: crate::dates::PDate,
 ) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -557,8 +674,8 @@ fn fixlist_xlsx(
     for g in Group::ALL {
         let ws = wb.add_worksheet();
         ws.set_name(g.label_vi())?;
-        for (c, h) in FIXLIST_HEADERS.iter().enumerate() {
-            ws.write_with_format(0, c as u16, *h, &bold)?;
+        for (c, h) in headers.iter().enumerate() {
+            ws.write_with_format(0, c as u16, h, &bold)?;
         }
         for (r, (_, row)) in (1u32..).zip(table.iter().filter(|(tg, _)| *tg == g)) {
             for (c, cell) in row.iter().enumerate() {

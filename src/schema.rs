@@ -132,6 +132,13 @@ pub const CANONICAL: &[&str] = &[
     "employer",
 ];
 
+/// Whether `column` is one of the engine's canonical columns. Any other column of an input
+/// file is an unknown extra column: read as it is and carried through, under its own header,
+/// to the output rows that echo its record (SPEC §2).
+pub fn is_canonical(column: &str) -> bool {
+    CANONICAL.contains(&column)
+}
+
 /// Headers recognised without configuration, in folded form (lower case, no diacritics,
 /// words joined by `_`), mapped to their canonical column.
 const ALIASES: &[(&str, &str)] = &[

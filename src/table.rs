@@ -50,6 +50,16 @@ impl<'a> Col<'a> {
         }
     }
 
+    /// The cell as it is, or None when absent or null (for columns carried through
+    /// untouched).
+    #[inline]
+    pub fn cell(&self, row: usize) -> Option<&'a str> {
+        match self.0 {
+            Some(a) if row < a.len() && a.is_valid(row) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
     /// The trimmed cell, or None when empty.
     #[inline]
     pub fn opt(&self, row: usize) -> Option<&'a str> {
@@ -98,6 +108,18 @@ impl Table {
             .batch
             .column_by_name(name)
             .and_then(|a| a.as_any().downcast_ref::<StringArray>()))
+    }
+
+    /// The unknown extra columns (any column that is not canonical), in file order, with
+    /// their headers.
+    pub fn extra_columns(&self) -> Vec<(&str, Col<'_>)> {
+        self.batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .filter(|f| !crate::schema::is_canonical(f.name()))
+            .map(|f| (f.name().as_str(), self.col(f.name())))
+            .collect()
     }
 
     /// Column names, in order.

@@ -289,3 +289,88 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
         vec![("DC002".to_string(), "ethnicity".to_string())]
     );
 }
+
+#[test]
+fn unknown_extra_columns_are_carried_through_to_findings_and_fix_lists() {
+    let dir = scratch("extras");
+    // Residents with Vietnamese headers (recognised) and three columns lamsach does not know:
+    // "Tổ dân phố", "Ghi chú" (also a fix-list header) and "value" (also a findings column).
+    let residents = dir.join("dan_cu.csv");
+    std::fs::write(
+        &residents,
+        "Mã bản ghi,Số định danh,Họ và tên,Ngày sinh,Giới tính,Mã tỉnh,Mã xã,Tổ dân phố,Ghi chú,value\n\
+         R1,12345,Nguyễn Văn An,1990-01-02,Nam,01,00004,Tổ 5, cần xác minh ,x1\n\
+         R2,,Trần Thị Bình,1985-03-04,Nữ,01,00004,,ghi chu 2,x2\n",
+    )
+    .unwrap();
+    // A vaccination extract sharing "Tổ dân phố" and with an extra of its own.
+    let vaccination = dir.join("tiem_chung.csv");
+    std::fs::write(
+        &vaccination,
+        "record_id,personal_id,full_name,birth_date,Tổ dân phố,lo_vac_xin\n\
+         V1,0912345678,Nguyen Van An,1990-01-02,Tổ 9,LOT7\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let o = run(&[
+        "check",
+        "--residents",
+        residents.to_str().unwrap(),
+        "--vaccination",
+        vaccination.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let t = lamsach::read::read_plain(&out.join("findings.parquet"), "findings").unwrap();
+    let names = t.column_names();
+    let status = names.iter().position(|n| n == "status").unwrap();
+    assert_eq!(
+        names[status + 1..],
+        ["Tổ dân phố", "Ghi chú", "input.value", "lo_vac_xin"],
+        "extra columns follow the standard ones, in the order first met"
+    );
+    // Recognised headers are read as their canonical column, not carried a second time.
+    assert!(!names.iter().any(|n| n == "Họ và tên" || n == "Mã bản ghi"));
+    let row_of = |record: &str, rule: &str| {
+        (0..t.len())
+            .find(|&r| t.col("record_id").raw(r) == record && t.col("rule").raw(r) == rule)
+            .unwrap_or_else(|| panic!("{record} {rule} not found"))
+    };
+    let extras = |r: usize| -> Vec<Option<&str>> {
+        ["Tổ dân phố", "Ghi chú", "input.value", "lo_vac_xin"]
+            .iter()
+            .map(|c| t.col(c).cell(r))
+            .collect()
+    };
+    // Untouched: the spaces around "cần xác minh" stay; a column the source lacks is null.
+    assert_eq!(
+        extras(row_of("R1", "id.format")),
+        [Some("Tổ 5"), Some(" cần xác minh "), Some("x1"), None]
+    );
+    assert_eq!(
+        extras(row_of("R2", "id.missing")),
+        [Some(""), Some("ghi chu 2"), Some("x2"), None]
+    );
+    assert_eq!(
+        extras(row_of("V1", "id.phone_number")),
+        [Some("Tổ 9"), None, None, Some("LOT7")]
+    );
+
+    // The commune's fix list carries them too, after the Vietnamese headers.
+    let csv = std::fs::read_to_string(out.join("fixlists/00004.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.ends_with(",Ghi chú,Tổ dân phố,Ghi chú (tệp gốc),value,lo_vac_xin"),
+        "{header}"
+    );
+    let r1 = lines
+        .find(|l| l.contains(",R1,"))
+        .expect("R1 in the fix list");
+    assert!(r1.ends_with(",Tổ 5, cần xác minh ,x1,"), "{r1}");
+}
