@@ -1101,6 +1101,12 @@ pub fn summary(view: &View, warnings: &[String], timings: &Timings, opts: &Check
             "blocks_skipped_pairs": view.matches.blocks_skipped,
             "model": model,
         },
+        "linking": view.matches.linking.iter().map(|l| (l.source.clone(), json!({
+            "rows_to_link": l.rows_to_link,
+            "linked": l.linked,
+            "ids_found_in_residents": (l.ids_found * 1e4).round() / 1e4,
+            "candidate_recall": (l.candidate_recall * 1e4).round() / 1e4,
+        }))).collect::<serde_json::Map<_, _>>(),
         "warnings": warnings,
         "timings_seconds": timings,
     })

@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::ids::{id_string, IdClass};
-use crate::rules::{CheckInput, Finding, RowRef, Rule};
+use crate::rules::{CheckInput, Finding, Prepared, RowRef, Rule};
+use crate::table::Table;
 use features::{features, mix, Rec};
 use model::{compare, explain, Model, Pattern};
 
@@ -71,6 +72,21 @@ pub struct MatchResult {
     pub model: Option<ModelSummary>,
     /// Seconds per matching sub-phase.
     pub timings: Vec<(&'static str, f64)>,
+    /// Per linked source (and deaths), what linking measured and did.
+    pub linking: Vec<LinkStats>,
+}
+
+/// What linking measured and did for one source, for the summary.
+#[derive(Clone, Debug)]
+pub struct LinkStats {
+    pub source: String,
+    /// Rows owed a link: no usable ID, or an ID whose resident has another name.
+    pub rows_to_link: usize,
+    pub linked: usize,
+    /// ρ: the share of the source's well-formed IDs found among the residents.
+    pub ids_found: f64,
+    /// β: the share of rows with a resident's ID whose resident the passes propose without it.
+    pub candidate_recall: f64,
 }
 
 /// What the summary reports of the model.
@@ -633,6 +649,7 @@ pub fn run(input: &CheckInput, rule_findings: &[Finding]) -> MatchResult {
         pairs_per_pass: per_pass,
         model: Some(summarise(&model)),
         timings: Vec::new(),
+        linking: Vec::new(),
     };
     clock.lap("matching.cluster");
     link_extracts(input, rule_findings, &recs, &model, &mut result);
@@ -820,38 +837,184 @@ impl<'a> LinkIndex<'a> {
     }
 }
 
-/// Best resident for a record: (row, probability) when likely and clearly ahead.
+/// The people behind resident rows for linking: rows of one duplicate cluster are one
+/// person, and so are rows carrying one personal ID.
+struct People {
+    /// Clustered resident rows, sorted: (row, cluster, the row suggested to keep).
+    clustered: Vec<(u32, u32, u32)>,
+}
+
+impl People {
+    fn of(clusters: &[ClusterMember]) -> Self {
+        let keep: BTreeMap<u32, u32> = clusters
+            .iter()
+            .filter(|m| m.keep)
+            .map(|m| (m.cluster, m.at.row))
+            .collect();
+        let mut clustered: Vec<(u32, u32, u32)> = clusters
+            .iter()
+            .filter(|m| m.at.source == 0 && m.cluster != 0)
+            .filter_map(|m| keep.get(&m.cluster).map(|&k| (m.at.row, m.cluster, k)))
+            .collect();
+        clustered.sort_unstable();
+        People { clustered }
+    }
+
+    /// (cluster, kept row) of a clustered resident row.
+    fn cluster(&self, row: u32) -> Option<(u32, u32)> {
+        let i = self.clustered.binary_search_by_key(&row, |e| e.0).ok()?;
+        Some((self.clustered[i].1, self.clustered[i].2))
+    }
+
+    /// A key equal for rows of one person.
+    fn key(&self, recs: &[Rec], row: u32) -> u64 {
+        match self.cluster(row) {
+            Some((c, _)) => (1 << 63) | c as u64,
+            None if recs[row as usize].pid != 0 => recs[row as usize].pid,
+            None => (1 << 62) | row as u64,
+        }
+    }
+}
+
+/// What a record to link is compared against.
+struct Linking<'a> {
+    recs: &'a [Rec],
+    people: People,
+    threshold: f64,
+}
+
+/// Best resident for a record: (row, probability) when the probability reaches the threshold.
+///
+/// The record is one of the residents' people or of nobody's. Its candidates are every
+/// resident the blocking passes find, so a namesake born the same day is among them, not a
+/// share of the N residents to be guessed. The probability that the record is the best
+/// candidate's person (all its records: a duplicate cluster, or one personal ID) is that
+/// person's Bayes factors over those of all candidates plus `background`, the residents'
+/// weight as a whole when the person is none of the candidates (`link_background`). Two
+/// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
+/// the person's record suggested to keep, else its best candidate, with a personal ID: a
+/// person registered without any gets no link, there is no ID to suggest.
 fn best_resident(
-    model: &Model,
-    recs: &[Rec],
+    l: &Linking,
+    c: &LinkCalibration,
     r: &Rec,
     cands: &[u32],
-    threshold: f64,
     exclude: Option<u32>,
 ) -> Option<(u32, f64)> {
+    let background = c.background;
+    let recs = l.recs;
     let mut scored: Vec<(f64, u32)> = cands
         .iter()
-        .filter(|&&c| Some(c) != exclude && recs[c as usize].pid != 0)
-        .map(|&c| {
-            let p = compare(r, &recs[c as usize]);
-            (
-                model.probability_link(&p, r, &recs[c as usize], recs.len()),
-                c,
-            )
+        .filter(|&&c| Some(c) != exclude)
+        .filter_map(|&row| {
+            let b = &recs[row as usize];
+            c.model.link_weight(&compare(r, b), r, b).map(|w| (w, row))
         })
         .collect();
     scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    let (p1, c1) = *scored.first()?;
-    if p1 < threshold {
-        return None;
-    }
-    // Clearly ahead of the runner-up, unless the runner-up carries the same personal ID.
-    if let Some(&(p2, c2)) = scored.get(1) {
-        if p2 >= 0.5 && recs[c2 as usize].pid != recs[c1 as usize].pid {
-            return None;
+    let (w1, c1) = *scored.first()?;
+    let person = l.people.key(recs, c1);
+    // Sums of 2^w, scaled by the largest term so that none overflows.
+    let top = w1.max(background);
+    let (mut same, mut all) = (0.0, (background - top).exp2());
+    for &(w, c) in &scored {
+        let bf = (w - top).exp2();
+        all += bf;
+        if l.people.key(recs, c) == person {
+            same += bf;
         }
     }
-    Some((c1, p1))
+    let p = same / all;
+    if p < l.threshold {
+        return None;
+    }
+    let kept = l
+        .people
+        .cluster(c1)
+        .map(|(_, k)| k)
+        .filter(|&k| recs[k as usize].pid != 0);
+    let row = kept.or_else(|| {
+        scored
+            .iter()
+            .map(|&(_, c)| c)
+            .find(|&c| recs[c as usize].pid != 0 && l.people.key(recs, c) == person)
+    })?;
+    Some((row, p))
+}
+
+/// How one source's rows are linked: the model and the background of `best_resident`, and
+/// the shares they come from (for the summary).
+struct LinkCalibration {
+    model: Model,
+    /// The weight (log2, in Bayes-factor units) of "the row's person is none of its
+    /// candidates".
+    background: f64,
+    /// ρ: the share of the source's well-formed IDs found among the residents.
+    rho: f64,
+    /// β: the share of rows with a resident's ID whose resident the passes propose without it.
+    beta: f64,
+}
+
+/// Calibrate linking on a source's own rows whose personal ID is well formed and found among
+/// the residents: they are rows whose person is known.
+///
+/// A priori each of the N residents is the person with probability ρ/N, and nobody is with
+/// 1 − ρ; residents the passes did not propose disagree on their keys, and their Bayes factors
+/// sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The model's m is
+/// re-estimated from the comparisons of those rows (ID set aside) with their residents, where
+/// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
+/// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
+/// of threads.
+fn link_calibration(
+    table: &Table,
+    prepared: &Prepared,
+    input: &CheckInput,
+    index: &LinkIndex,
+    model: &Model,
+    cap: usize,
+) -> LinkCalibration {
+    const VISIT: usize = 100_000;
+    const SAMPLE: usize = 20_000;
+    let recs = index.recs;
+    let stride = prepared.rows.len().div_ceil(VISIT).max(1);
+    let with_id: Vec<(usize, u64)> = prepared
+        .rows
+        .iter()
+        .enumerate()
+        .step_by(stride)
+        .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
+        .collect();
+    let found: Vec<(usize, u64)> = with_id
+        .iter()
+        .copied()
+        .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
+        .collect();
+    let stride = found.len().div_ceil(SAMPLE).max(1);
+    let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
+    let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
+    // Per sampled row: the comparison with its resident when the passes propose it.
+    let proposed: Vec<Option<Pattern>> = features::features_of(table, prepared, &rows)
+        .into_par_iter()
+        .zip(sample.par_iter())
+        .with_min_len(256)
+        .map_init(Vec::new, |cands, (mut rec, &(_, id))| {
+            rec.pid = 0;
+            index.candidates(&rec, cap, cands);
+            let res = input.pid_index.rows(id).find(|res| cands.contains(res))?;
+            Some(compare(&rec, &recs[res as usize]))
+        })
+        .collect();
+    let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
+    // Laplace's rule of succession keeps both shares off 0 and 1 on few rows.
+    let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+    let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
+    let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
+    LinkCalibration {
+        model: model.with_m_from(&patterns),
+        background: (recs.len().max(1) as f64 * kappa).log2(),
+        rho,
+        beta,
+    }
 }
 
 /// Link extract rows whose ID is unusable or points to a resident who disagrees, and deaths
@@ -865,7 +1028,11 @@ fn link_extracts(
 ) {
     let index = LinkIndex::build(recs);
     let cap = input.config.matching.max_block_size;
-    let threshold = input.config.matching.link_threshold;
+    let linking = Linking {
+        recs,
+        people: People::of(&result.clusters),
+        threshold: input.config.matching.link_threshold,
+    };
     for (s, table) in input.tables.iter().enumerate() {
         if !table.kind.is_linked() {
             continue;
@@ -893,6 +1060,7 @@ fn link_extracts(
         owed.sort_unstable();
         owed.dedup_by_key(|o| o.0);
         let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
+        let calibration = link_calibration(table, prepared, input, &index, model, cap);
         let lrecs = features::features_of(table, prepared, &rows);
         let pid_col = input.cols[s].personal_id;
         let found: Vec<Option<(Link, Finding)>> = owed
@@ -907,7 +1075,7 @@ fn link_extracts(
                 }
                 rec.pid = 0;
                 index.candidates(&rec, cap, cands);
-                let (res, p) = best_resident(model, recs, &rec, cands, threshold, wrong_resident)?;
+                let (res, p) = best_resident(&linking, &calibration, &rec, cands, wrong_resident)?;
                 let at = RowRef {
                     source: s as u16,
                     row: r as u32,
@@ -928,20 +1096,29 @@ fn link_extracts(
                 ))
             })
             .collect();
+        let mut stats = LinkStats {
+            source: table.name.clone(),
+            rows_to_link: owed.len(),
+            linked: 0,
+            ids_found: calibration.rho,
+            candidate_recall: calibration.beta,
+        };
         for (link, finding) in found.into_iter().flatten() {
+            stats.linked += 1;
             result.links.push(link);
             result.findings.push(finding);
         }
+        result.linking.push(stats);
     }
-    link_deaths(input, recs, model, &index, result);
+    link_deaths(input, &linking, &index, model, result);
 }
 
 /// Deaths registered without a usable ID: find the resident by name and birth date.
 fn link_deaths(
     input: &CheckInput,
-    recs: &[Rec],
-    model: &Model,
+    linking: &Linking,
     index: &LinkIndex,
+    model: &Model,
     result: &mut MatchResult,
 ) {
     let Some(deaths) = input.deaths else {
@@ -952,22 +1129,26 @@ fn link_deaths(
     let (residents, _) = input.residents();
     let r_death = residents.col("death_date");
     let dd = deaths.col("death_date");
+    let cap = input.config.matching.max_block_size;
+    let calibration = link_calibration(deaths, &prepared, input, index, model, cap);
+    let mut stats = LinkStats {
+        source: deaths.name.clone(),
+        rows_to_link: 0,
+        linked: 0,
+        ids_found: calibration.rho,
+        candidate_recall: calibration.beta,
+    };
     let mut cands = Vec::new();
     for (r, rec) in drecs.iter().enumerate() {
         if prepared.rows[r].pid.is_valid() {
             continue; // matched by ID in the rules
         }
-        index.candidates(rec, input.config.matching.max_block_size, &mut cands);
+        stats.rows_to_link += 1;
+        index.candidates(rec, cap, &mut cands);
         let mut rec = rec.clone();
         rec.pid = 0;
-        if let Some((res, p)) = best_resident(
-            model,
-            recs,
-            &rec,
-            &cands,
-            input.config.matching.link_threshold,
-            None,
-        ) {
+        if let Some((res, p)) = best_resident(linking, &calibration, &rec, &cands, None) {
+            stats.linked += 1;
             if r_death.opt(res as usize).is_none()
                 && crate::dates::parse_date(dd.get(r)).valid().is_some()
             {
@@ -980,4 +1161,5 @@ fn link_deaths(
             }
         }
     }
+    result.linking.push(stats);
 }

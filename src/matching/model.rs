@@ -512,10 +512,34 @@ impl Model {
         self.posterior_with(self.lambda_shared_id, p, a, b, false)
     }
 
-    /// Probability that a linked record is this resident: each linked record is one of the
-    /// `residents`, so the prior is one in their number.
-    pub fn probability_link(&self, p: &Pattern, a: &Rec, b: &Rec, residents: usize) -> f64 {
-        self.posterior_with(1.0 / residents.max(1) as f64, p, a, b, false)
+    /// This model with m estimated from pairs known to be one person (their `patterns`),
+    /// each field's levels drawn toward the current m by a few pseudo-pairs so that a level
+    /// never seen keeps a small probability. Linking uses it with the pairs of extract rows
+    /// and the residents of their well-formed IDs: an extract differs from a second
+    /// registration (a vaccination is mostly recorded in the person's own commune, a
+    /// duplicate registration mostly elsewhere).
+    pub fn with_m_from(&self, patterns: &[Pattern]) -> Model {
+        const PSEUDO_PAIRS: f64 = 20.0;
+        let mut m = self.m.clone();
+        for (i, levels) in m.iter_mut().enumerate() {
+            let mut counts = vec![0.0; levels.len()];
+            for p in patterns {
+                if let Some(c) = counts.get_mut(p[i] as usize) {
+                    *c += 1.0;
+                }
+            }
+            let n: f64 = counts.iter().sum();
+            for (v, c) in levels.iter_mut().zip(&counts) {
+                *v = (c + PSEUDO_PAIRS * *v) / (n + PSEUDO_PAIRS);
+            }
+        }
+        Model { m, ..self.clone() }
+    }
+
+    /// Bayes factor (log2) that linked record `a` is resident `b`, judged without the IDs;
+    /// None for twins, who are never one person.
+    pub fn link_weight(&self, p: &Pattern, a: &Rec, b: &Rec) -> Option<f64> {
+        (!twins(p, a, b)).then(|| self.weight(p, a, false))
     }
 }
 

@@ -1,0 +1,90 @@
+//! Linking extract rows without a usable ID to residents, on crafted rows beside a generated
+//! register (so the match model is trained on realistic data): a row is linked to the one
+//! person it fits, through whichever of that person's records carries an ID, and gets no
+//! link when two people fit it.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn rows_are_linked_only_to_the_one_person_they_fit() {
+    let dir = scratch("linking");
+    let data = dir.join("data");
+    generate(&data, 3_000, 11, &[]);
+    // XA1 and XA2: a man and a woman of one (unisex) name born the same day, two people.
+    // XB1 and XB2: one man registered twice, once without an ID and once with the day and
+    // month swapped. XC1: a man no one else resembles.
+    let residents = dir.join("them.csv");
+    std::fs::write(
+        &residents,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n\
+         XA1,001087004321,Khúc Minh Anh,1987-04-15,Nam,01,00004,Khúc Văn Hải,Đỗ Thị Lan\n\
+         XA2,001187009876,Khúc Minh Anh,1987-04-15,Nữ,01,00004,Khúc Đình Toàn,Vũ Thị Hằng\n\
+         XB1,,Lò Văn Thắng,1979-03-11,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
+         XB2,001079005555,Lò Văn Thắng,1979-11-03,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
+         XC1,001092001234,Hứa Minh Khôi,1992-08-21,Nam,01,00004,Hứa Văn Nam,Lý Thị Hoa\n",
+    )
+    .unwrap();
+    let vaccination = dir.join("tiem.csv");
+    std::fs::write(
+        &vaccination,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+         V1,,Khuc Minh Anh,1987-04-15,,01,00004\n\
+         V2,,Lo Van Thang,1979-03-11,Nam,01,00004\n\
+         V3,0987654321,Hua Minh Khoi,1992-08-21,Nam,01,00004\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let o = run(&[
+        "check",
+        "--residents",
+        data.join("residents.parquet").to_str().unwrap(),
+        "--residents",
+        residents.to_str().unwrap(),
+        "--vaccination",
+        vaccination.to_str().unwrap(),
+        "--as-of",
+        "2026-01-01",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pairs = rows(
+        &out.join("duplicates.parquet"),
+        &["record_id_a", "record_id_b"],
+    );
+    let crafted: Vec<&Vec<String>> = pairs.iter().filter(|p| p[0].starts_with('X')).collect();
+    assert_eq!(crafted, [&vec!["XB1".to_string(), "XB2".to_string()]]);
+    let links = rows(
+        &out.join("links.parquet"),
+        &["record_id", "resident_record_id", "personal_id"],
+    );
+    // A phone number in the ID field, a name typed without diacritics: linked to the one
+    // resident it fits, whose ID is the suggested fix.
+    assert!(
+        links.contains(&vec!["V3".into(), "XC1".into(), "001092001234".into()]),
+        "{links:?}"
+    );
+    // No sex on the row, and a man and a woman of that name born that day: no guess.
+    assert!(!links.iter().any(|l| l[0] == "V1"), "{links:?}");
+    // It fits the record without an ID; that person's other record carries the ID to suggest.
+    assert!(
+        links.contains(&vec!["V2".into(), "XB2".into(), "001079005555".into()]),
+        "{links:?}"
+    );
+    let f = findings(&out);
+    assert!(f.contains(&(
+        "V3".into(),
+        "link.suggested".into(),
+        "personal_id".into(),
+        "001092001234".into()
+    )));
+    assert!(!has(&f, "V1", "link.suggested"));
+    // The summary says what linking measured and did.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["linking"]["vaccination"]["rows_to_link"], 3);
+    assert_eq!(summary["linking"]["vaccination"]["linked"], 2);
+}
