@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side by side on the same generated data (docs/BENCHMARKS.md, "Against DuckDB and Splink"):
-#   1. lamsach check on the residents (every rule, duplicates, all outputs);
+#   1. lamsach check on the residents (every rule, duplicates, all outputs), and lamsach dedup
+#      (duplicate detection only: the like-for-like peer of Splink);
 #   2. DuckDB running the ID-structure, completeness and household checks as SQL over the
 #      same Parquet file (benches/peers/duckdb_checks.py), writing its findings to Parquet;
 #   3. Splink 5 on DuckDB deduplicating the same residents (benches/peers/splink_dedup.py).
@@ -42,6 +43,10 @@ print("  of which read+prepare+rules: %.1f s, matching %.1f s, outputs+fix lists
       % (t["read"] + t["prepare"] + t["rules"], t["matching"], t["outputs"] + t["fixlists"]))
 PY
 "$bin" eval --run "$dir/peers-run" --truth "$d" | grep -E "^duplicate pairs" | sed 's/^/  /'
+rm -rf "$dir/peers-dedup"
+measure "lamsach dedup --residents (duplicates only)" "$bin" dedup --quiet \
+  --residents "$d/residents.parquet" --out "$dir/peers-dedup"
+echo "  duplicate pairs: $("$venv/bin/python" benches/peers/pair_f1.py "$d" "$dir/peers-dedup/duplicates.parquet")"
 measure "DuckDB SQL: ID structure, completeness, households" "$venv/bin/python" \
   benches/peers/duckdb_checks.py "$d/residents.parquet" reference/id_province_codes.csv \
   "$dir/duckdb-findings.parquet"
