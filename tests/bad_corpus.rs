@@ -20,16 +20,7 @@ fn bad(name: &str) -> PathBuf {
 /// Run check on one residents file; returns (exit code, stderr, output dir).
 fn check(file: &Path, name: &str) -> (Option<i32>, String, PathBuf) {
     let out = scratch(&format!("corpus_{name}"));
-    let o = run(&[
-        "check",
-        "--residents",
-        file.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = common::check(&[("residents", file)], &out, &["--as-of", "2026-06-30"]);
     (o.status.code(), stderr(&o), out)
 }
 

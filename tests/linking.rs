@@ -36,20 +36,15 @@ fn rows_are_linked_only_to_the_one_person_they_fit() {
     )
     .unwrap();
     let out = dir.join("run");
-    let o = run(&[
-        "check",
-        "--residents",
-        data.join("residents.parquet").to_str().unwrap(),
-        "--residents",
-        residents.to_str().unwrap(),
-        "--vaccination",
-        vaccination.to_str().unwrap(),
-        "--as-of",
-        "2026-01-01",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[
+            ("residents", &data.join("residents.parquet")),
+            ("residents", &residents),
+            ("vaccination", &vaccination),
+        ],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let pairs = rows(
         &out.join("duplicates.parquet"),

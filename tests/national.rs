@@ -66,16 +66,7 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
     generate(&data, 30_000, 11, &["--provinces", "4"]);
     let residents = data.join("residents.parquet");
     let (c, d) = (dir.join("check"), dir.join("dedup"));
-    let o = run(&[
-        "check",
-        "--residents",
-        residents.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--out",
-        c.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = check(&[("residents", &residents)], &c, &["--as-of", "2026-06-30"]);
     assert!(o.status.success(), "check failed: {}", stderr(&o));
     // 1 MB for the records matched at once: a few thousand records a partition.
     let o = dedup(&[&residents], &d, &["--memory-gb", "0.001"]);

@@ -244,21 +244,9 @@ fn generated_nights_with_defects_fixed_and_added() {
     let residents = data.join("residents.parquet");
     let run1 = dir.join("run1");
     let run = |input: &Path, out: &Path, previous: Option<&Path>| {
-        let mut args = vec![
-            "check",
-            "--residents",
-            input.to_str().unwrap(),
-            "--as-of",
-            "2026-01-01",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        if let Some(p) = previous {
-            args.push("--previous");
-            args.push(p.to_str().unwrap());
-        }
-        let o = run(&args);
+        let mut inputs = vec![("residents", input)];
+        inputs.extend(previous.map(|p| ("previous", p)));
+        let o = check(&inputs, out, &["--as-of", "2026-01-01"]);
         assert!(o.status.success(), "{}", stderr(&o));
     };
     run(&residents, &run1, None);

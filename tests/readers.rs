@@ -13,16 +13,7 @@ fn check_one(
     residents: &std::path::Path,
     out: &std::path::Path,
 ) -> Vec<(String, String, String, String)> {
-    let o = run(&[
-        "check",
-        "--residents",
-        residents.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = check(&[("residents", residents)], out, &["--as-of", "2026-06-30"]);
     assert!(o.status.success(), "{}", stderr(&o));
     findings(out)
 }
@@ -212,18 +203,11 @@ fn a_config_file_maps_other_headers() {
     )
     .unwrap();
     let out = dir.join("out");
-    let o = run(&[
-        "check",
-        "--residents",
-        csv.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[("residents", &csv), ("config", &cfg)],
+        &out,
+        &["--as-of", "2026-06-30"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let f = findings(&out);
     // household_id and relation_to_head are not in the file at all: not reported per row.
@@ -266,18 +250,11 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
     )
     .unwrap();
     let out = dir.join("out");
-    let o = run(&[
-        "check",
-        "--residents",
-        path.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[("residents", &path), ("config", &cfg)],
+        &out,
+        &["--as-of", "2026-06-30"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let missing: Vec<_> = findings(&out)
         .into_iter()
@@ -312,18 +289,11 @@ fn unknown_extra_columns_are_carried_through_to_findings_and_fix_lists() {
     )
     .unwrap();
     let out = dir.join("run");
-    let o = run(&[
-        "check",
-        "--residents",
-        residents.to_str().unwrap(),
-        "--vaccination",
-        vaccination.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[("residents", &residents), ("vaccination", &vaccination)],
+        &out,
+        &["--as-of", "2026-06-30"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 
     let t = lamsach::read::read_plain(&out.join("findings.parquet"), "findings").unwrap();

@@ -79,6 +79,20 @@ pub fn generate(dir: &Path, people: usize, seed: u64, extra: &[&str]) {
     assert!(o.status.success(), "generate failed: {}", stderr(&o));
 }
 
+/// Run `check` with `--quiet`: each (flag, file) of `inputs` (e.g. `("residents", path)`),
+/// `--out out`, then `extra` arguments (`--as-of`, `--config`…).
+pub fn check(inputs: &[(&str, &Path)], out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec!["check".into(), "--quiet".into()];
+    for (flag, path) in inputs {
+        args.push(format!("--{flag}"));
+        args.push(path.to_str().unwrap().into());
+    }
+    args.push("--out".into());
+    args.push(out.to_str().unwrap().into());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    bin().args(&args).output().expect("run lamsach")
+}
+
 /// Run check on a generated dataset.
 pub fn check_generated(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let p = |f: &str| data.join(f).to_str().unwrap().to_string();
