@@ -890,7 +890,7 @@ struct Linking<'a> {
 /// share of the N residents to be guessed. The probability that the record is the best
 /// candidate's person (all its records: a duplicate cluster, or one personal ID) is that
 /// person's Bayes factors over those of all candidates plus `background`, the residents'
-/// weight as a whole when the person is none of the candidates (`link_background`). Two
+/// weight as a whole when the person is none of the candidates (`link_calibration`). Two
 /// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
 /// the person's record suggested to keep, else its best candidate, with a personal ID: a
 /// person registered without any gets no link, there is no ID to suggest.
@@ -932,7 +932,7 @@ fn best_resident(
         .people
         .cluster(c1)
         .map(|(_, k)| k)
-        .filter(|&k| recs[k as usize].pid != 0);
+        .filter(|&k| recs[k as usize].pid != 0 && Some(k) != exclude);
     let row = kept.or_else(|| {
         scored
             .iter()
