@@ -76,27 +76,29 @@ impl SourceKind {
     }
 }
 
+/// The canonical columns the rules and matching read from any source that has them.
+const ENGINE_READS: &[&str] = &[
+    "record_id",
+    "personal_id",
+    "old_id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "province_code",
+    "commune_code",
+    "household_id",
+    "relation_to_head",
+    "father_name",
+    "mother_name",
+    "death_date",
+    "dose_date",
+    "event_date",
+];
+
 /// Whether the engine ever looks at this (canonical) column of a source of this kind: the
 /// readers decode only these, plus the fields configured for `field.missing`.
 pub fn engine_reads(kind: SourceKind, column: &str) -> bool {
-    const READ: &[&str] = &[
-        "record_id",
-        "personal_id",
-        "old_id",
-        "full_name",
-        "birth_date",
-        "sex",
-        "province_code",
-        "commune_code",
-        "household_id",
-        "relation_to_head",
-        "father_name",
-        "mother_name",
-        "death_date",
-        "dose_date",
-        "event_date",
-    ];
-    READ.contains(&column)
+    ENGINE_READS.contains(&column)
         || kind.required_columns().contains(&column)
         || kind.default_expected_fields().contains(&column)
 }
@@ -130,6 +132,7 @@ pub const CANONICAL: &[&str] = &[
     "social_insurance_code",
     "health_card_no",
     "employer",
+    "event_date",
 ];
 
 /// Whether `column` is one of the engine's canonical columns. Any other column of an input
@@ -279,6 +282,7 @@ pub fn vietnamese_label(column: &str) -> &'static str {
         "social_insurance_code" => "Mã số BHXH",
         "health_card_no" => "Mã thẻ BHYT",
         "employer" => "Đơn vị",
+        "event_date" => "Ngày sự kiện",
         _ => "",
     }
 }
@@ -308,5 +312,18 @@ mod tests {
         assert_eq!(recognise_header("\u{feff}record_id"), Some("record_id"));
         assert_eq!(recognise_header(" Personal_ID "), Some("personal_id"));
         assert_eq!(recognise_header("ghi chú"), None);
+    }
+
+    /// A column the engine reads is a known column: a config may map a header to it, and it is
+    /// never mistaken for an unknown extra column and carried through a second time.
+    #[test]
+    fn every_column_the_engine_reads_is_canonical_and_labelled() {
+        for c in ENGINE_READS {
+            assert!(is_canonical(c), "{c}");
+            assert!(!vietnamese_label(c).is_empty(), "{c}");
+        }
+        for c in CANONICAL {
+            assert!(!vietnamese_label(c).is_empty(), "{c}");
+        }
     }
 }
