@@ -150,20 +150,10 @@ impl<'a> Extras<'a> {
                 }
             }
         }
+        // A table without one of the headers gets an absent column (all null).
         let cols = tables
             .iter()
-            .map(|t| {
-                let own = t.extra_columns();
-                headers
-                    .iter()
-                    .map(|h| {
-                        own.iter()
-                            .find(|(n, _)| n == h)
-                            .map(|(_, c)| *c)
-                            .unwrap_or(Col(None))
-                    })
-                    .collect()
-            })
+            .map(|t| headers.iter().map(|h| t.col(h)).collect())
             .collect();
         Extras { headers, cols }
     }

@@ -903,24 +903,25 @@ fn best_resident(
 ) -> Option<(u32, f64)> {
     let background = c.background;
     let recs = l.recs;
-    let mut scored: Vec<(f64, u32)> = cands
+    // (weight, row, person) per candidate.
+    let mut scored: Vec<(f64, u32, u64)> = cands
         .iter()
         .filter(|&&c| Some(c) != exclude)
         .filter_map(|&row| {
             let b = &recs[row as usize];
-            c.model.link_weight(&compare(r, b), r, b).map(|w| (w, row))
+            let w = c.model.link_weight(&compare(r, b), r, b)?;
+            Some((w, row, l.people.key(recs, row)))
         })
         .collect();
     scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    let (w1, c1) = *scored.first()?;
-    let person = l.people.key(recs, c1);
+    let (w1, c1, person) = *scored.first()?;
     // Sums of 2^w, scaled by the largest term so that none overflows.
     let top = w1.max(background);
     let (mut same, mut all) = (0.0, (background - top).exp2());
-    for &(w, c) in &scored {
+    for &(w, _, who) in &scored {
         let bf = (w - top).exp2();
         all += bf;
-        if l.people.key(recs, c) == person {
+        if who == person {
             same += bf;
         }
     }
@@ -936,8 +937,8 @@ fn best_resident(
     let row = kept.or_else(|| {
         scored
             .iter()
-            .map(|&(_, c)| c)
-            .find(|&c| recs[c as usize].pid != 0 && l.people.key(recs, c) == person)
+            .find(|&&(_, c, who)| who == person && recs[c as usize].pid != 0)
+            .map(|&(_, c, _)| c)
     })?;
     Some((row, p))
 }

@@ -523,10 +523,8 @@ impl Model {
         let mut m = self.m.clone();
         for (i, levels) in m.iter_mut().enumerate() {
             let mut counts = vec![0.0; levels.len()];
-            for p in patterns {
-                if let Some(c) = counts.get_mut(p[i] as usize) {
-                    *c += 1.0;
-                }
+            for p in patterns.iter().filter(|p| p[i] != MISSING) {
+                counts[p[i] as usize] += 1.0;
             }
             let n: f64 = counts.iter().sum();
             for (v, c) in levels.iter_mut().zip(&counts) {
