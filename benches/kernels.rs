@@ -8,13 +8,12 @@ use std::sync::OnceLock;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use lamsach::config::Config;
-use lamsach::generate::{generate, GenOptions, GEN_DATE};
+use lamsach::core::{CheckInput, Context, MatchSettings, Prepared, SourceKind, Table};
+use lamsach::matching::comparisons::compare;
 use lamsach::matching::features::features;
-use lamsach::matching::model::compare;
 use lamsach::read::read_source;
-use lamsach::rules::{run_record_rules, CheckInput, Prepared};
-use lamsach::schema::SourceKind;
-use lamsach::table::Table;
+use lamsach::rules::run_record_rules;
+use lamsach::synth::generate::{generate, GenOptions, GEN_DATE};
 
 const PEOPLE: usize = 1_000_000;
 
@@ -46,7 +45,6 @@ fn residents() -> &'static Table {
 fn rules(c: &mut Criterion) {
     let t = residents();
     let tables = std::slice::from_ref(t);
-    let config = Config::default();
     let mut g = c.benchmark_group("rules");
     g.throughput(Throughput::Elements(t.len() as u64));
     g.sample_size(10);
@@ -54,7 +52,15 @@ fn rules(c: &mut Criterion) {
         b.iter(|| Prepared::new(t))
     });
     let prepared = vec![Prepared::new(t)];
-    let input = CheckInput::new(tables, &prepared, None, None, GEN_DATE, &config, None);
+    let ctx = Context {
+        cmnd_map: None,
+        deaths: None,
+        as_of: GEN_DATE,
+        province: None,
+        matching: MatchSettings::default(),
+        expected: vec![SourceKind::Residents.default_expected_fields().to_vec()],
+    };
+    let input = CheckInput::new(tables, &prepared, ctx);
     g.bench_function("per-row rules", |b| b.iter(|| run_record_rules(&input)));
     g.finish();
 }
@@ -102,9 +108,9 @@ fn matching(c: &mut Criterion) {
     g.bench_function("features", |b| b.iter(|| features(t, &prepared)));
     let recs = features(t, &prepared);
     g.bench_function("blocking (all passes)", |b| {
-        b.iter(|| lamsach::matching::candidates(&recs, 2000))
+        b.iter(|| lamsach::matching::blocking::candidates(&recs, 2000))
     });
-    let pairs = lamsach::matching::candidates(&recs, 2000).pairs;
+    let pairs = lamsach::matching::blocking::candidates(&recs, 2000).pairs;
     g.throughput(Throughput::Elements(pairs.len() as u64));
     g.bench_function("compare candidate pairs", |b| {
         b.iter_batched(
@@ -112,7 +118,7 @@ fn matching(c: &mut Criterion) {
             |_| {
                 pairs
                     .iter()
-                    .map(|&(a, b)| compare(&recs[a as usize], &recs[b as usize])[0] as u64)
+                    .map(|&(a, b)| compare(&recs[a as usize], &recs[b as usize]).0[0] as u64)
                     .sum::<u64>()
             },
             BatchSize::SmallInput,
@@ -128,7 +134,7 @@ fn similarity(c: &mut Criterion) {
     let t = residents();
     let prepared = Prepared::new(t);
     let recs = features(t, &prepared);
-    let pairs = lamsach::matching::candidates(&recs, 2000).pairs;
+    let pairs = lamsach::matching::blocking::candidates(&recs, 2000).pairs;
     let texts: Vec<(&str, &str)> = pairs
         .iter()
         .flat_map(|&(a, b)| {

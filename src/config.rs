@@ -27,8 +27,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::core::headers::{fold_header, recognise_header};
+use crate::core::{Column, Group, MatchSettings, Rule, Severity, SourceKind};
 use crate::error::{Error, Result};
-use crate::schema::CANONICAL;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,31 +39,28 @@ pub struct Config {
     #[serde(default)]
     pub expected_fields: BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    pub matching: MatchingConfig,
+    pub matching: MatchSettings,
     /// Rule code → "error" / "warning" / "info", overriding the default severity.
     #[serde(default)]
     pub severity: BTreeMap<String, String>,
     /// Limits that make `check` exit with code 3 (after writing every output).
     #[serde(default)]
-    pub thresholds: Vec<crate::nightly::Threshold>,
+    pub thresholds: Vec<Threshold>,
 }
 
+/// One threshold of the config's `[[thresholds]]`: exceeded, `check` exits with code 3 after
+/// writing every output.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MatchingConfig {
-    pub threshold: f64,
-    pub link_threshold: f64,
-    pub max_block_size: usize,
-}
-
-impl Default for MatchingConfig {
-    fn default() -> Self {
-        MatchingConfig {
-            threshold: 0.9,
-            link_threshold: 0.9,
-            max_block_size: 2000,
-        }
-    }
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// A rule code, or a group (`dung`, `du`, `sach`, `song`), or `*` for every finding.
+    pub rule: String,
+    /// At most this many findings.
+    pub max_findings: Option<u64>,
+    /// At most this percentage of the records evaluated.
+    pub max_percent: Option<f64>,
+    /// At most this many new findings since `--previous`.
+    pub max_new: Option<u64>,
 }
 
 impl Config {
@@ -80,7 +78,7 @@ impl Config {
             Error::input(path, format!("the config file is not valid: {msg}"))
         })?;
         for (header, canon) in &cfg.columns {
-            if !CANONICAL.contains(&canon.as_str()) {
+            if Column::from_name(canon).is_none() {
                 return Err(Error::input(
                     path,
                     format!("[columns] maps \"{header}\" to \"{canon}\", which is not a column lamsach knows"),
@@ -88,7 +86,7 @@ impl Config {
             }
         }
         for (source, fields) in &cfg.expected_fields {
-            if let Some(f) = fields.iter().find(|f| !CANONICAL.contains(&f.as_str())) {
+            if let Some(f) = fields.iter().find(|f| Column::from_name(f).is_none()) {
                 return Err(Error::input(
                     path,
                     format!("[expected_fields] {source} lists \"{f}\", which is not a column lamsach knows"),
@@ -96,13 +94,13 @@ impl Config {
             }
         }
         for (rule, level) in &cfg.severity {
-            if crate::rules::Rule::from_code(rule).is_none() {
+            if Rule::from_code(rule).is_none() {
                 return Err(Error::input(
                     path,
                     format!("[severity] names \"{rule}\", which is not a rule code"),
                 ));
             }
-            if crate::rules::Severity::from_code(level).is_none() {
+            if Severity::from_code(level).is_none() {
                 return Err(Error::input(
                     path,
                     format!("[severity] {rule} = \"{level}\": use error, warning or info"),
@@ -111,8 +109,8 @@ impl Config {
         }
         for t in &cfg.thresholds {
             let known = t.rule == "*"
-                || crate::rules::Rule::from_code(&t.rule).is_some()
-                || ["dung", "du", "sach", "song"].contains(&t.rule.as_str());
+                || Rule::from_code(&t.rule).is_some()
+                || Group::from_code(&t.rule).is_some();
             if !known {
                 return Err(Error::input(
                     path,
@@ -143,28 +141,39 @@ impl Config {
     }
 
     /// The severity of a rule: the config's, else the default.
-    pub fn severity(&self, rule: crate::rules::Rule) -> crate::rules::Severity {
+    pub fn severity(&self, rule: Rule) -> Severity {
         self.severity
             .get(rule.code())
-            .and_then(|s| crate::rules::Severity::from_code(s))
+            .and_then(|s| Severity::from_code(s))
             .unwrap_or_else(|| rule.default_severity())
     }
 
     /// The canonical column a header is mapped to by this config, if any.
-    pub fn mapped_column(&self, header: &str) -> Option<&str> {
+    pub fn mapped_column(&self, header: &str) -> Option<Column> {
         let h = header.trim();
         self.columns
             .iter()
-            .find(|(k, _)| {
-                k.trim() == h || crate::schema::fold_header(k) == crate::schema::fold_header(h)
-            })
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.trim() == h || fold_header(k) == fold_header(h))
+            .and_then(|(_, v)| Column::from_name(v))
     }
 
     /// The canonical column a header means: this config's mapping first, then the headers
     /// recognised without configuration.
-    pub fn canonical_column(&self, header: &str) -> Option<&str> {
+    pub fn canonical_column(&self, header: &str) -> Option<Column> {
         self.mapped_column(header)
-            .or_else(|| crate::schema::recognise_header(header))
+            .or_else(|| recognise_header(header))
+    }
+
+    /// The fields `field.missing` checks on a source: the config's list for its name or its
+    /// kind, else the kind's default.
+    pub fn expected_fields_for(&self, name: &str, kind: SourceKind) -> Vec<Column> {
+        let configured = self
+            .expected_fields
+            .get(name)
+            .or_else(|| self.expected_fields.get(kind.label()));
+        match configured {
+            Some(list) => list.iter().filter_map(|f| Column::from_name(f)).collect(),
+            None => kind.default_expected_fields().to_vec(),
+        }
     }
 }

@@ -75,3 +75,26 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Return early with an error: `bail!(usage: "--threads must be at least 1")`,
+/// `bail!(input: path, "line {line} cannot be parsed")`.
+#[macro_export]
+macro_rules! bail {
+    (usage: $($arg:tt)+) => {
+        return Err($crate::error::Error::usage(format!($($arg)+)))
+    };
+    (input: $path:expr, $($arg:tt)+) => {
+        return Err($crate::error::Error::input($path, format!($($arg)+)))
+    };
+}
+
+/// Return early with an error unless a condition holds:
+/// `ensure!(n > 0, usage: "--threads must be at least 1")`.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($rest:tt)+) => {
+        if !$cond {
+            $crate::bail!($($rest)+);
+        }
+    };
+}

@@ -2,32 +2,39 @@
 //! checks of Vietnam's population-data programme over resident, vaccination and insurance
 //! extracts, and writes Parquet correction queues and per-commune fix lists.
 //!
-//! The binary (`src/main.rs`) only parses arguments; everything is here:
-//! [`read`] (readers and schema mapping) → [`rules`] (per-record and cross-source rules) →
-//! [`matching`] (duplicates and links) → [`report`] (outputs), ordered by [`pipeline`].
+//! The house (docs/architecture.md):
+//! - [`core`]: the nouns every part shares — columns, tables, parsed facts, findings, rule
+//!   codes, the check input — free of I/O;
+//! - [`rules`] and [`matching`]: functions over the core with no I/O and no command line;
+//! - drivers that order them: [`check`] (in memory) and [`dedup`] (partitions spilled to
+//!   disk);
+//! - around them: [`read`] (inputs), [`report`] and [`output`] (outputs), [`summary`] (the
+//!   typed `summary.json`), [`config`], [`nightly`], [`phase`] (timing);
+//! - leaf utilities: [`text`], [`ids`], [`dates`], [`compare`], [`reference`], [`rng`];
+//! - [`synth`]: synthetic data and its scoring (`generate`, `eval`), outside the engine's path.
+//!
+//! The binary (`src/main.rs`) only turns arguments into options.
 
+pub mod check;
 pub mod compare;
 pub mod config;
+pub mod core;
 pub mod dates;
+pub mod dedup;
 pub mod error;
-pub mod eval;
-pub mod generate;
-pub mod html;
 pub mod ids;
 pub mod matching;
-pub mod national;
 pub mod nightly;
 pub mod output;
-pub mod pipeline;
+pub mod phase;
 pub mod read;
 pub mod reference;
 pub mod report;
 pub mod rng;
 pub mod rules;
-pub mod schema;
-pub mod table;
+pub mod summary;
+pub mod synth;
 pub mod text;
-pub mod trace;
 
 pub use error::{Error, Result};
 
@@ -36,6 +43,7 @@ use std::path::Path;
 /// `lamsach demo`: generate a synthetic province under `out/data`, run `check` on it into
 /// `out/run`, and print the summary and the quality scores against the truth.
 pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
+    use synth::{eval, generate};
     let data = out.join("data");
     let run = out.join("run");
     let gen = generate::GenOptions {
@@ -54,7 +62,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
             data.display()
         );
     }
-    let opts = pipeline::CheckOptions {
+    let opts = check::CheckOptions {
         residents: vec![data.join("residents.parquet")],
         vaccination: Some(data.join("vaccination.parquet")),
         insurance: Some(data.join("insurance.parquet")),
@@ -69,7 +77,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         group_readable: false,
         previous: None,
     };
-    let outcome = pipeline::check(&opts)?;
+    let outcome = check::check(&opts)?;
     if !quiet {
         let scores = eval::evaluate(&run, &data)?;
         println!("Chất lượng so với dữ liệu gốc (precision / recall / F1):");

@@ -1,15 +1,18 @@
-//! The `lamsach` command line: parses arguments and calls the library.
+//! The `lamsach` command line: declares the flags once, turns them into the library's options
+//! (validating usage here, before any input is read), and maps errors to exit codes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use lamsach::check::CheckOptions;
 use lamsach::config::Config;
 use lamsach::dates::{parse_as_of, today};
+use lamsach::dedup::DedupOptions;
 use lamsach::error::{Error, Result};
-use lamsach::generate::GenOptions;
-use lamsach::pipeline::CheckOptions;
+use lamsach::synth::generate::GenOptions;
+use lamsach::{bail, ensure};
 
 #[derive(Parser)]
 #[command(
@@ -149,9 +152,7 @@ struct DedupArgs {
 
 fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
-        if n == 0 {
-            return Err(Error::usage("--threads must be at least 1"));
-        }
+        ensure!(n >= 1, usage: "--threads must be at least 1");
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -160,32 +161,33 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+fn load_config(path: &Option<PathBuf>) -> Result<Config> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The options of `check`, validated.
 fn check_options(a: CheckArgs) -> Result<CheckOptions> {
     let as_of = match &a.as_of {
         None => today(),
-        Some(s) => parse_as_of(s).ok_or_else(|| {
-            Error::usage(format!(
-                "--as-of takes a full date such as 2026-06-30, not \"{s}\""
-            ))
-        })?,
+        Some(s) => match parse_as_of(s) {
+            Some(d) => d,
+            None => bail!(usage: "--as-of takes a full date such as 2026-06-30, not \"{s}\""),
+        },
     };
-    let extracts = a
-        .extracts
-        .iter()
-        .map(|e| match e.split_once('=') {
+    let mut extracts = Vec::new();
+    for e in &a.extracts {
+        match e.split_once('=') {
             Some((n, f)) if !n.trim().is_empty() && !f.is_empty() => {
-                Ok((n.trim().to_string(), PathBuf::from(f)))
+                extracts.push((n.trim().to_string(), PathBuf::from(f)))
             }
-            _ => Err(Error::usage(format!(
-                "--extract takes NAME=FILE, not \"{e}\""
-            ))),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let config = match &a.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
-    Ok(CheckOptions {
+            _ => bail!(usage: "--extract takes NAME=FILE, not \"{e}\""),
+        }
+    }
+    let config = load_config(&a.config)?;
+    let opts = CheckOptions {
         residents: a.residents,
         vaccination: a.vaccination,
         insurance: a.insurance,
@@ -199,6 +201,25 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         quiet: a.common.quiet,
         group_readable: a.group_readable,
         previous: a.previous,
+    };
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// The options of `dedup`, validated.
+fn dedup_options(a: DedupArgs) -> Result<DedupOptions> {
+    ensure!(
+        a.memory_gb.is_finite() && a.memory_gb > 0.0,
+        usage: "--memory-gb takes a positive number of gigabytes"
+    );
+    Ok(DedupOptions {
+        residents: a.residents,
+        config: load_config(&a.config)?,
+        out: a.out,
+        spill_dir: a.spill_dir,
+        memory: (a.memory_gb * 1e9) as u64,
+        quiet: a.common.quiet,
+        group_readable: a.group_readable,
     })
 }
 
@@ -224,7 +245,7 @@ fn run(cli: Cli) -> Result<bool> {
                 error_rate,
             };
             let t = std::time::Instant::now();
-            let s = lamsach::generate::generate(&opts)?;
+            let s = lamsach::synth::generate::generate(&opts)?;
             if !common.quiet {
                 eprintln!(
                     "wrote {} in {:.1} s: {} residents ({} duplicate records), {} vaccination, {} insurance, {} crosswalk, {} deaths, {} injected defects",
@@ -245,7 +266,7 @@ fn run(cli: Cli) -> Result<bool> {
             set_threads(args.common.threads)?;
             let quiet = args.common.quiet;
             let opts = check_options(*args)?;
-            let outcome = lamsach::pipeline::check(&opts)?;
+            let outcome = lamsach::check::check(&opts)?;
             if !quiet {
                 print!("{}", lamsach::report::render_summary(&outcome.summary));
             }
@@ -256,26 +277,11 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Dedup(a) => {
             set_threads(a.common.threads)?;
-            if !(a.memory_gb.is_finite() && a.memory_gb > 0.0) {
-                return Err(Error::usage(
-                    "--memory-gb takes a positive number of gigabytes",
-                ));
-            }
-            let opts = lamsach::national::DedupOptions {
-                residents: a.residents,
-                config: match &a.config {
-                    Some(p) => Config::load(p)?,
-                    None => Config::default(),
-                },
-                out: a.out,
-                spill_dir: a.spill_dir,
-                memory: (a.memory_gb * 1e9) as u64,
-                quiet: a.common.quiet,
-                group_readable: a.group_readable,
-            };
-            let outcome = lamsach::national::dedup(&opts)?;
-            if !a.common.quiet {
-                print!("{}", lamsach::national::render(&outcome.summary));
+            let quiet = a.common.quiet;
+            let opts = dedup_options(a)?;
+            let outcome = lamsach::dedup::dedup(&opts)?;
+            if !quiet {
+                print!("{}", lamsach::report::render_dedup(&outcome.summary));
             }
             Ok(false)
         }
@@ -293,8 +299,8 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(false)
         }
         Command::Eval { run, truth } => {
-            let report = lamsach::eval::evaluate(&run, &truth)?;
-            print!("{}", lamsach::eval::render(&report));
+            let report = lamsach::synth::eval::evaluate(&run, &truth)?;
+            print!("{}", lamsach::synth::eval::render(&report));
             let json = serde_json::to_string_pretty(&report).map_err(Error::internal)?;
             let staging = lamsach::output::Staging::new(&run, true)?;
             staging.write_bytes("eval.json", json.as_bytes())?;

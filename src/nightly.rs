@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde_json::{json, Value};
-
+use crate::config::Threshold;
+use crate::core::Table;
 use crate::error::{Error, Result};
 use crate::read::read_plain;
+use crate::summary::{RuleStat, Summary};
 
 /// The key that identifies a finding across runs.
 pub type FindingKey = (String, String, String, String);
@@ -32,10 +32,10 @@ pub struct Previous {
     pub keys: HashSet<FindingKey>,
     /// Cluster id (number) → its members (source, record_id), sorted.
     pub clusters: BTreeMap<u32, Vec<(String, String)>>,
-    pub summary: Option<Value>,
+    pub summary: Option<Summary>,
 }
 
-fn need(dir: &Path, rel: &str) -> Result<crate::table::Table> {
+fn need(dir: &Path, rel: &str) -> Result<Table> {
     let path = dir.join(rel);
     if !path.exists() {
         return Err(Error::input(
@@ -98,9 +98,7 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
             m.sort();
         }
     }
-    let summary = std::fs::read(dir.join("summary.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let summary = Summary::read(&dir.join("summary.json")).ok();
     Ok(Previous {
         dir: dir.to_path_buf(),
         findings,
@@ -135,43 +133,21 @@ pub fn stable_cluster_ids(
 
 // ------------------------------------------------------------------ thresholds
 
-/// One threshold of the config's `[[thresholds]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Threshold {
-    /// A rule code, or a group (`dung`, `du`, `sach`, `song`), or `*` for every finding.
-    pub rule: String,
-    /// At most this many findings.
-    pub max_findings: Option<u64>,
-    /// At most this percentage of the records evaluated.
-    pub max_percent: Option<f64>,
-    /// At most this many new findings since `--previous`.
-    pub max_new: Option<u64>,
-}
-
 /// Check the thresholds against the summary's per-rule statistics; the breached ones, as
 /// sentences for the summary and the scheduler's log.
-pub fn breached(thresholds: &[Threshold], stats: &Value) -> Vec<String> {
+pub fn breached(thresholds: &[Threshold], stats: &BTreeMap<String, RuleStat>) -> Vec<String> {
     let mut out = Vec::new();
     for t in thresholds {
-        let rows: Vec<&Value> = match stats.as_object() {
-            Some(m) => m
-                .iter()
-                .filter(|(code, v)| {
-                    t.rule == "*" || **code == t.rule || v["group"] == t.rule.as_str()
-                })
-                .map(|(_, v)| v)
-                .collect(),
-            None => Vec::new(),
-        };
-        let findings: u64 = rows
+        let rows: Vec<&RuleStat> = stats
             .iter()
-            .map(|v| v["findings"].as_u64().unwrap_or(0))
-            .sum();
-        let new: u64 = rows.iter().map(|v| v["new"].as_u64().unwrap_or(0)).sum();
-        let evaluated: u64 = rows
+            .filter(|(code, v)| t.rule == "*" || **code == t.rule || v.group == t.rule)
+            .map(|(_, v)| v)
+            .collect();
+        let findings = rows.iter().map(|v| v.findings as u64).sum::<u64>();
+        let new = rows.iter().map(|v| v.new as u64).sum::<u64>();
+        let evaluated = rows
             .iter()
-            .map(|v| v["records_evaluated"].as_u64().unwrap_or(0))
+            .map(|v| v.records_evaluated as u64)
             .max()
             .unwrap_or(0);
         if let Some(max) = t.max_findings {
@@ -206,28 +182,18 @@ pub fn breached(thresholds: &[Threshold], stats: &Value) -> Vec<String> {
 /// The trend of each indicator group over a series of run directories, as a table.
 pub fn history(dirs: &[PathBuf]) -> Result<String> {
     use std::fmt::Write;
-    let mut runs: Vec<(String, Value)> = Vec::new();
+    let mut runs: Vec<(String, Summary)> = Vec::new();
     for d in dirs {
-        let path = d.join("summary.json");
-        let bytes = std::fs::read(&path).map_err(|_| {
-            Error::input(
-                &path,
-                "there is no summary.json: not a lamsach run directory",
-            )
-        })?;
-        let v: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| Error::input(&path, "summary.json cannot be read"))?;
-        let label = v["as_of"].as_str().unwrap_or("").to_string();
-        runs.push((label, v));
+        let v = Summary::read(&d.join("summary.json"))?;
+        runs.push((v.as_of.clone(), v));
     }
     runs.sort_by(|a, b| a.0.cmp(&b.0));
     let mut labels: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for (_, v) in &runs {
-        for i in v["indicators"].as_array().into_iter().flatten() {
-            let key = i["key"].as_str().unwrap_or("").to_string();
-            if seen.insert(key.clone()) {
-                labels.push((key, i["label"].as_str().unwrap_or("").to_string()));
+        for i in &v.indicators {
+            if seen.insert(i.key.clone()) {
+                labels.push((i.key.clone(), i.label.clone()));
             }
         }
     }
@@ -240,10 +206,11 @@ pub fn history(dirs: &[PathBuf]) -> Result<String> {
     for (key, label) in &labels {
         let _ = write!(s, "{label:<48}");
         for (_, v) in &runs {
-            let n = v["indicators"]
-                .as_array()
-                .and_then(|a| a.iter().find(|i| i["key"] == key.as_str()))
-                .and_then(|i| i["records"].as_u64());
+            let n = v
+                .indicators
+                .iter()
+                .find(|i| &i.key == key)
+                .map(|i| i.records);
             let _ = write!(
                 s,
                 " {:>12}",
@@ -254,21 +221,8 @@ pub fn history(dirs: &[PathBuf]) -> Result<String> {
     }
     let _ = write!(s, "{:<48}", "Tổng số phát hiện");
     for (_, v) in &runs {
-        let _ = write!(s, " {:>12}", v["findings_total"].as_u64().unwrap_or(0));
+        let _ = write!(s, " {:>12}", v.findings_total);
     }
     s.push('\n');
     Ok(s)
-}
-
-/// Per-indicator counts of the previous run's summary (for the comparison chart).
-pub fn previous_indicators(previous: &Previous) -> Value {
-    let mut m = serde_json::Map::new();
-    if let Some(s) = &previous.summary {
-        for i in s["indicators"].as_array().into_iter().flatten() {
-            if let Some(k) = i["key"].as_str() {
-                m.insert(k.to_string(), json!(i["records"].as_u64().unwrap_or(0)));
-            }
-        }
-    }
-    Value::Object(m)
 }

@@ -51,7 +51,7 @@ fn every_defect_class_is_injected() {
     generate(&dir, 20_000, 3, &["--error-rate", "0.05"]);
     let defects = rows(&dir.join("truth/defects.parquet"), &["rule"]);
     let rules: BTreeSet<String> = defects.into_iter().map(|r| r[0].clone()).collect();
-    for rule in lamsach::rules::Rule::ALL {
+    for rule in lamsach::core::Rule::ALL {
         assert!(
             rules.contains(rule.code()),
             "no {} defect injected",

@@ -5,10 +5,10 @@
 
 use rayon::prelude::*;
 
+pub use crate::core::hash::{h64, mix};
+use crate::core::{Column, Prepared, SexParse, Table};
 use crate::dates::PDate;
 use crate::ids::{classify_cmnd, CmndClass, Sex};
-use crate::rules::{Prepared, SexParse};
-use crate::table::Table;
 use crate::text::{decode_legacy, fold_into, name_key, split_name};
 
 /// A syllable stored inline: up to 15 bytes of UTF-8, cut at a character boundary. Folded
@@ -103,32 +103,6 @@ fn sorted_hash(folded: &str) -> u64 {
     }
     hs[..n].sort_unstable();
     mix(&hs[..n])
-}
-
-/// A stable 64-bit hash (FNV-1a) of a string; 0 is reserved for "absent".
-pub fn h64(s: &str) -> u64 {
-    if s.is_empty() {
-        return 0;
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h.max(1)
-}
-
-/// Mix several keys into one blocking key.
-pub fn mix(parts: &[u64]) -> u64 {
-    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-    for &p in parts {
-        h ^= p
-            .wrapping_add(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(h << 6)
-            .wrapping_add(h >> 2);
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    }
-    h.max(1)
 }
 
 /// One record, ready to compare.
@@ -252,13 +226,13 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
 /// Features of some rows of a table, in the order given.
 pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
     let (name, father, mother, prov, commune, hh, old) = (
-        table.col("full_name"),
-        table.col("father_name"),
-        table.col("mother_name"),
-        table.col("province_code"),
-        table.col("commune_code"),
-        table.col("household_id"),
-        table.col("old_id"),
+        table.column(Column::FullName),
+        table.column(Column::FatherName),
+        table.column(Column::MotherName),
+        table.column(Column::ProvinceCode),
+        table.column(Column::CommuneCode),
+        table.column(Column::HouseholdId),
+        table.column(Column::OldId),
     );
     rows.par_iter()
         .with_min_len(2048)

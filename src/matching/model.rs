@@ -7,183 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
+use super::comparisons::{compare, twins, Pattern, TermFrequency, COMPARISONS, MISSING, N_FIELDS};
 use super::features::Rec;
-use crate::compare::{compare_dates, DateLevel};
 use crate::rng::Rng;
-
-/// The compared fields, in pattern order.
-pub const FIELDS: [&str; 9] = [
-    "given", "family", "middle", "birth", "sex", "pid", "cmnd", "parents", "place",
-];
-pub const N_FIELDS: usize = FIELDS.len();
-/// Level code for "cannot be compared" (a side is missing): contributes no evidence.
-pub const MISSING: u8 = 255;
-
-/// Names of each field's levels (index = level code), for the per-pair explanation.
-pub const LEVELS: [&[&str]; N_FIELDS] = [
-    &[
-        "exact",
-        "exact_without_diacritics",
-        "diacritics_differ",
-        "close_or_one_edit",
-        "different",
-    ],
-    &["exact", "close", "different"],
-    &["exact", "one_missing", "different"],
-    &[
-        "exact",
-        "partial_compatible",
-        "day_month_swapped",
-        "one_digit",
-        "within_10_days",
-        "different",
-    ],
-    &["agree", "disagree"],
-    &["equal", "one_digit", "different"],
-    &["equal", "different"],
-    &["both_equal", "one_equal", "different"],
-    &["same_commune", "same_province", "other_province"],
-];
-
-pub type Pattern = [u8; N_FIELDS];
-
-fn jw(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(a, b)
-}
-
-fn digits_apart(a: u64, b: u64) -> u32 {
-    let (mut a, mut b, mut n) = (a, b, 0);
-    for _ in 0..12 {
-        if a % 10 != b % 10 {
-            n += 1;
-        }
-        a /= 10;
-        b /= 10;
-    }
-    n
-}
-
-/// Compare two records field by field.
-pub fn compare(a: &Rec, b: &Rec) -> Pattern {
-    let mut p = [MISSING; N_FIELDS];
-    let reordered = a.full != b.full && a.sorted == b.sorted && a.sorted != 0;
-    if a.has_name() && b.has_name() {
-        p[0] = if reordered {
-            1
-        } else if a.given == b.given {
-            if a.given_key == b.given_key {
-                0
-            } else if a.given_plain || b.given_plain {
-                1
-            } else {
-                2
-            }
-        } else if jw(&a.given_text, &b.given_text) >= 0.9
-            || strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
-        {
-            3
-        } else {
-            4
-        };
-        p[1] = if a.family == b.family || reordered {
-            0
-        } else if a.family != 0 && b.family != 0 && jw(&a.family_text, &b.family_text) >= 0.85 {
-            1
-        } else {
-            2
-        };
-        p[2] = if a.middle == b.middle || reordered {
-            0
-        } else if a.middle == 0 || b.middle == 0 {
-            1
-        } else {
-            2
-        };
-    }
-    if a.birth.year != 0 && b.birth.year != 0 {
-        p[3] = match compare_dates(a.birth, b.birth) {
-            DateLevel::Exact => 0,
-            DateLevel::Compatible => 1,
-            DateLevel::Swapped => 2,
-            DateLevel::OneDigit => 3,
-            DateLevel::Near => 4,
-            DateLevel::Different => 5,
-        };
-    }
-    if a.sex != 0 && b.sex != 0 {
-        p[4] = if a.sex == b.sex { 0 } else { 1 };
-    }
-    if a.pid != 0 && b.pid != 0 {
-        p[5] = match digits_apart(a.pid, b.pid) {
-            0 => 0,
-            1 => 1,
-            _ => 2,
-        };
-    }
-    if a.cmnd != 0 && b.cmnd != 0 {
-        p[6] = if a.cmnd == b.cmnd { 0 } else { 1 };
-    }
-    let a_par = a.father != 0 || a.mother != 0;
-    let b_par = b.father != 0 || b.mother != 0;
-    // Within one household, siblings share parents: agreement there is no evidence.
-    let same_household = a.household != 0 && a.household == b.household;
-    if a_par && b_par && !same_household {
-        let f = a.father != 0 && a.father == b.father;
-        let m = a.mother != 0 && a.mother == b.mother;
-        p[7] = match (f, m) {
-            (true, true) => 0,
-            (true, false) | (false, true) => 1,
-            _ => 2,
-        };
-    }
-    if a.province != 0 && b.province != 0 {
-        p[8] = if a.commune != 0 && a.commune == b.commune {
-            0
-        } else if a.province == b.province {
-            1
-        } else {
-            2
-        };
-    }
-    p
-}
-
-/// Is this pattern two siblings born together (twins) rather than one person? Same parents or
-/// household, same birth date, given names that are not the same name (twins are often
-/// given near-identical names: "Khoa" and "Khôi", "Hà" and "Hải").
-pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
-    let same_household = a.household != 0 && a.household == b.household;
-    let same_parents = p[7] == 0 || p[7] == 1;
-    if !matches!(p[3], 0 | 1) {
-        return false;
-    }
-    let reordered = a.full != b.full && a.sorted == b.sorted;
-    match p[0] {
-        // Another name, or the same letters with other diacritics ("Ánh" and "Anh").
-        2 | 4 => same_household || same_parents,
-        // A near-identical name, or the same syllables in another order, at home.
-        3 => same_household,
-        1 if reordered => same_household,
-        _ => false,
-    }
-}
-
-/// Explain a pattern: `given=exact;birth=day_month_swapped;…`.
-pub fn explain(p: &Pattern) -> String {
-    let mut s = String::new();
-    for (i, l) in p.iter().enumerate() {
-        if *l == MISSING {
-            continue;
-        }
-        if !s.is_empty() {
-            s.push(';');
-        }
-        s.push_str(FIELDS[i]);
-        s.push('=');
-        s.push_str(LEVELS[i][*l as usize]);
-    }
-    s
-}
 
 /// Estimated parameters.
 #[derive(Clone, Debug)]
@@ -205,7 +31,7 @@ pub struct Model {
 }
 
 fn empty_levels() -> [Vec<f64>; N_FIELDS] {
-    std::array::from_fn(|i| vec![0.0; LEVELS[i].len()])
+    std::array::from_fn(|i| vec![0.0; COMPARISONS[i].levels.len()])
 }
 
 /// Starting m probabilities: a match mostly agrees, and the closer levels are likelier.
@@ -311,7 +137,7 @@ fn estimate_u_random(recs: &[Rec], samples: usize) -> [Vec<f64>; N_FIELDS] {
             .map(|&(a, b)| compare(&recs[a], &recs[b]))
             .collect();
         for p in &patterns {
-            for (i, l) in p.iter().enumerate() {
+            for (i, l) in p.0.iter().enumerate() {
                 if *l != MISSING {
                     counts[i][*l as usize] += 1.0;
                 }
@@ -339,19 +165,10 @@ fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIEL
     let mut m = initial_m();
     let mut lambda = 0.1;
     let mut iterations = 0;
-    let masked = |p: &Pattern| -> Pattern {
-        let mut q = *p;
-        for (i, b) in session.blocked.iter().enumerate() {
-            if *b {
-                q[i] = MISSING;
-            }
-        }
-        q
-    };
     let patterns: Vec<(Pattern, f64)> = session
         .patterns
         .iter()
-        .map(|(p, c)| (masked(p), *c as f64))
+        .map(|(p, c)| (p.without(&session.blocked), *c as f64))
         .collect();
     for _ in 0..200 {
         iterations += 1;
@@ -361,7 +178,7 @@ fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIEL
             let post = posterior(p, &m, u, lambda);
             matched += c * post;
             total += c;
-            for (i, l) in p.iter().enumerate() {
+            for (i, l) in p.0.iter().enumerate() {
                 if *l != MISSING {
                     m_new[i][*l as usize] += c * post;
                 }
@@ -472,17 +289,19 @@ impl Model {
     /// that share an ID are one person).
     pub fn weight(&self, p: &Pattern, a: &Rec, use_ids: bool) -> f64 {
         let mut w = 0.0;
-        for (i, l) in p.iter().enumerate() {
-            if *l == MISSING || (!use_ids && (i == 5 || i == 6)) {
+        for (i, (c, &l)) in COMPARISONS.iter().zip(&p.0).enumerate() {
+            if l == MISSING || (!use_ids && c.identifier) {
                 continue;
             }
-            let l = *l as usize;
-            w += (self.m[i][l] / self.u[i][l]).log2();
-            let tf = match (i, l) {
-                (0, 0 | 1) => self.tf_given.get(&a.given),
-                (1, 0) => self.tf_family.get(&a.family),
+            w += (self.m[i][l as usize] / self.u[i][l as usize]).log2();
+            let tf = match c.term_frequency {
+                Some((which, levels)) if levels.contains(&l) => match which {
+                    TermFrequency::Given => self.tf_given.get(&a.given),
+                    TermFrequency::Family => self.tf_family.get(&a.family),
+                },
                 _ => None,
             };
+            let l = l as usize;
             if let Some(tf) = tf {
                 // Splink's adjustment: the level's average chance for random records over this
                 // value's own chance.
@@ -523,8 +342,8 @@ impl Model {
         let mut m = self.m.clone();
         for (i, levels) in m.iter_mut().enumerate() {
             let mut counts = vec![0.0; levels.len()];
-            for p in patterns.iter().filter(|p| p[i] != MISSING) {
-                counts[p[i] as usize] += 1.0;
+            for p in patterns.iter().filter(|p| p.0[i] != MISSING) {
+                counts[p.0[i] as usize] += 1.0;
             }
             let n: f64 = counts.iter().sum();
             for (v, c) in levels.iter_mut().zip(&counts) {
@@ -543,7 +362,7 @@ impl Model {
 
 fn posterior(p: &Pattern, m: &[Vec<f64>; N_FIELDS], u: &[Vec<f64>; N_FIELDS], lambda: f64) -> f64 {
     let (mut pm, mut pu) = (lambda, 1.0 - lambda);
-    for (i, l) in p.iter().enumerate() {
+    for (i, l) in p.0.iter().enumerate() {
         if *l != MISSING {
             pm *= m[i][*l as usize];
             pu *= u[i][*l as usize];
@@ -553,58 +372,5 @@ fn posterior(p: &Pattern, m: &[Vec<f64>; N_FIELDS], u: &[Vec<f64>; N_FIELDS], la
         0.0
     } else {
         pm / (pm + pu)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dates::PDate;
-    use crate::matching::features::h64;
-
-    fn rec(family: &str, middle: &str, given: &str, birth: PDate, sex: u8) -> Rec {
-        Rec {
-            family: h64(family),
-            middle: h64(middle),
-            given: h64(given),
-            given_key: h64(given),
-            given_plain: given.is_ascii(),
-            sorted: h64(&format!("{family} {given} {middle}")),
-            full: h64(&format!("{family} {middle} {given}")),
-            given_text: given.into(),
-            family_text: family.into(),
-            birth,
-            sex,
-            province: h64("01"),
-            commune: h64("00004"),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn levels_of_typical_duplicates() {
-        let a = rec("nguyen", "van", "an", PDate::new(1985, 3, 7), 1);
-        let mut b = rec("nguyen", "", "an", PDate::new(1985, 7, 3), 1);
-        b.commune = h64("00008");
-        let p = compare(&a, &b);
-        assert_eq!(explain(&p), "given=exact;family=exact;middle=one_missing;birth=day_month_swapped;sex=agree;place=same_province");
-        let c = rec("nguyen", "van", "ah", PDate::new(1985, 0, 0), 1);
-        assert_eq!(LEVELS[0][compare(&a, &c)[0] as usize], "close_or_one_edit");
-        assert_eq!(LEVELS[3][compare(&a, &c)[3] as usize], "partial_compatible");
-    }
-
-    #[test]
-    fn twins_never_match() {
-        let mut a = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
-        let mut b = rec("tran", "minh", "khang", PDate::new(2010, 5, 1), 1);
-        a.household = h64("HO1");
-        b.household = h64("HO1");
-        a.father = h64("tran van binh");
-        b.father = h64("tran van binh");
-        let p = compare(&a, &b);
-        assert!(twins(&p, &a, &b));
-        // The same given name is not a twin pair but one child registered twice.
-        let c = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
-        assert!(!twins(&compare(&a, &c), &a, &c));
     }
 }

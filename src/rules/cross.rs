@@ -5,18 +5,11 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::{CheckInput, Finding, RowRef, Rule, TableRule};
+use super::TableRule;
 use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
+use crate::core::{CheckInput, Column, Finding, RowRef, Rule, SourceKind};
 use crate::dates::{parse_date, PDate};
 use crate::ids::{classify_cmnd, classify_id, id_string, CmndClass, IdClass};
-use crate::schema::SourceKind;
-
-fn at(source: usize, row: u32) -> RowRef {
-    RowRef {
-        source: source as u16,
-        row,
-    }
-}
 
 /// A CMND as a map key: its digits and length (9 or 12).
 fn cmnd_key(value: u64, len: u8) -> u64 {
@@ -43,7 +36,7 @@ impl TableRule for CmndResolution {
             }
         };
         if let Some(map) = input.cmnd_map {
-            let (old, pid) = (map.col("old_id"), map.col("personal_id"));
+            let (old, pid) = (map.column(Column::OldId), map.column(Column::PersonalId));
             for r in 0..map.len() {
                 let (class, value, len) = classify_cmnd(old.get(r));
                 let p = classify_id(pid.get(r));
@@ -53,7 +46,7 @@ impl TableRule for CmndResolution {
             }
         }
         let (residents, rp) = input.residents();
-        let old = residents.col("old_id");
+        let old = residents.column(Column::OldId);
         if old.is_present() {
             for r in 0..residents.len() {
                 if rp.rows[r].pid.is_valid() {
@@ -66,8 +59,8 @@ impl TableRule for CmndResolution {
         }
         for (s, table) in input.tables.iter().enumerate() {
             let prepared = &input.prepared[s];
-            let old = table.col("old_id");
-            let pid_col = table.col("personal_id");
+            let old = table.column(Column::OldId);
+            let pid_col = table.column(Column::PersonalId);
             for r in 0..table.len() {
                 let facts = prepared.rows[r];
                 if facts.pid.personal_id().is_some() {
@@ -75,24 +68,28 @@ impl TableRule for CmndResolution {
                 }
                 // The CMND: in personal_id itself, else in old_id.
                 let (field, raw, key) = if facts.pid.class == IdClass::OldCmnd {
-                    ("personal_id", pid_col.get(r), cmnd_key(facts.pid.value, 9))
+                    (
+                        Column::PersonalId,
+                        pid_col.get(r),
+                        cmnd_key(facts.pid.value, 9),
+                    )
                 } else {
                     let raw = old.get(r);
                     let (class, value, len) = classify_cmnd(raw);
                     if matches!(class, CmndClass::Missing | CmndClass::BadLength) {
                         continue;
                     }
-                    ("old_id", raw, cmnd_key(value, len))
+                    (Column::OldId, raw, cmnd_key(value, len))
                 };
-                let here = at(s, r as u32);
+                let here = RowRef::new(s, r);
                 match known.get(&key).map(Vec::as_slice) {
                     Some([pid]) => out.push(
-                        Finding::new(here, Rule::CmndMapped, field)
+                        Finding::on(here, Rule::CmndMapped, field)
                             .value(raw)
                             .suggest(id_string(*pid)),
                     ),
                     Some(many) => out.push(
-                        Finding::new(here, Rule::CmndUnmapped, field)
+                        Finding::on(here, Rule::CmndUnmapped, field)
                             .value(raw)
                             .note(format!(
                                 "CMND khớp với {} số định danh khác nhau: cần xác minh",
@@ -100,7 +97,7 @@ impl TableRule for CmndResolution {
                             )),
                     ),
                     None => out.push(
-                        Finding::new(here, Rule::CmndUnmapped, field)
+                        Finding::on(here, Rule::CmndUnmapped, field)
                             .value(raw)
                             .note("không tra được số định danh"),
                     ),
@@ -122,9 +119,9 @@ impl TableRule for CrossReference {
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (residents, rp) = input.residents();
         let (r_name, r_birth, r_sex) = (
-            residents.col("full_name"),
-            residents.col("birth_date"),
-            residents.col("sex"),
+            residents.column(Column::FullName),
+            residents.column(Column::BirthDate),
+            residents.column(Column::Sex),
         );
         for (s, table) in input.tables.iter().enumerate() {
             if !table.kind.is_linked() {
@@ -132,13 +129,13 @@ impl TableRule for CrossReference {
             }
             let prepared = &input.prepared[s];
             let c = &input.cols[s];
-            let (name, birth, sex) = (c.full_name, c.birth_date, c.sex);
+            let (name, birth, sex) = (c[Column::FullName], c[Column::BirthDate], c[Column::Sex]);
             out.extend(super::par_rows(table.len(), |r, out| {
                 let facts = prepared.rows[r];
                 if !facts.pid.is_valid() {
                     return;
                 }
-                let here = at(s, r as u32);
+                let here = RowRef::new(s, r);
                 // Compare with the best-agreeing resident carrying the ID.
                 let best = input
                     .pid_index
@@ -147,17 +144,17 @@ impl TableRule for CrossReference {
                     .min();
                 let Some((name_level, res)) = best else {
                     out.push(
-                        Finding::new(here, Rule::XrefNotFound, "personal_id")
-                            .value(input.cols[s].personal_id.get(r)),
+                        Finding::on(here, Rule::XrefNotFound, Column::PersonalId)
+                            .value(input.cols[s][Column::PersonalId].get(r)),
                     );
                     return;
                 };
                 let res = res as usize;
                 let same_name = name_level <= NameLevel::MiddleDiffers;
-                let rel = at(0, res as u32);
+                let rel = RowRef::new(0, res);
                 if name_level > NameLevel::Exact && !name.get(r).is_empty() {
                     out.push(
-                        Finding::new(here, Rule::XrefMismatch, "full_name")
+                        Finding::on(here, Rule::XrefMismatch, Column::FullName)
                             .value(name.get(r))
                             .related(rel, None)
                             .note("họ tên khác với dân cư"),
@@ -165,7 +162,7 @@ impl TableRule for CrossReference {
                 }
                 if let (Some(a), Some(b)) = (facts.birth.valid(), rp.birth(res)) {
                     if compare_dates(a, b) > DateLevel::Compatible {
-                        let mut f = Finding::new(here, Rule::XrefMismatch, "birth_date")
+                        let mut f = Finding::on(here, Rule::XrefMismatch, Column::BirthDate)
                             .value(birth.get(r))
                             .related(rel, None)
                             .note("ngày sinh khác với dân cư");
@@ -177,7 +174,7 @@ impl TableRule for CrossReference {
                 }
                 if let (Some(a), Some(b)) = (facts.sex.known(), rp.rows[res].sex.known()) {
                     if a != b {
-                        let mut f = Finding::new(here, Rule::XrefMismatch, "sex")
+                        let mut f = Finding::on(here, Rule::XrefMismatch, Column::Sex)
                             .value(sex.get(r))
                             .related(rel, None)
                             .note("giới tính khác với dân cư");
@@ -203,7 +200,7 @@ impl TableRule for Deaths {
 
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (residents, _) = input.residents();
-        let r_death = residents.col("death_date");
+        let r_death = residents.column(Column::DeathDate);
         // Death date per resident row: the register's own, else the registry's.
         let mut death_of: HashMap<u32, PDate> = (0..residents.len())
             .into_par_iter()
@@ -216,7 +213,10 @@ impl TableRule for Deaths {
             })
             .collect();
         if let Some(deaths) = input.deaths {
-            let (pid, dd) = (deaths.col("personal_id"), deaths.col("death_date"));
+            let (pid, dd) = (
+                deaths.column(Column::PersonalId),
+                deaths.column(Column::DeathDate),
+            );
             for r in 0..deaths.len() {
                 let id = classify_id(pid.get(r));
                 let Some(date) = parse_date(dd.get(r)).valid() else {
@@ -228,9 +228,13 @@ impl TableRule for Deaths {
                 for res in input.pid_index.rows(id.value) {
                     if r_death.opt(res as usize).is_none() {
                         out.push(
-                            Finding::new(at(0, res), Rule::AliveDeceasedActive, "death_date")
-                                .suggest(dd.get(r))
-                                .note("hộ tịch đã khai tử"),
+                            Finding::on(
+                                RowRef::resident(res),
+                                Rule::AliveDeceasedActive,
+                                Column::DeathDate,
+                            )
+                            .suggest(dd.get(r))
+                            .note("hộ tịch đã khai tử"),
                         );
                     }
                     death_of.entry(res).or_insert(date);
@@ -240,17 +244,18 @@ impl TableRule for Deaths {
         if death_of.is_empty() {
             return;
         }
-        let r_name = residents.col("full_name");
+        let r_name = residents.column(Column::FullName);
         for (s, table) in input.tables.iter().enumerate() {
             if !table.kind.is_linked() {
                 continue;
             }
             let cols = &input.cols[s];
-            let (field, col) = if table.kind == SourceKind::Vaccination {
-                ("dose_date", cols.dose_date)
+            let field = if table.kind == SourceKind::Vaccination {
+                Column::DoseDate
             } else {
-                ("event_date", cols.event_date)
+                Column::EventDate
             };
+            let col = cols[field];
             if !col.is_present() {
                 continue;
             }
@@ -273,13 +278,13 @@ impl TableRule for Deaths {
                     };
                     // Only when the record is this resident (not a wrong ID pointing elsewhere).
                     if event.earliest() > death.latest()
-                        && compare_names(cols.full_name.get(r), r_name.get(res as usize))
+                        && compare_names(cols[Column::FullName].get(r), r_name.get(res as usize))
                             <= NameLevel::MiddleDiffers
                     {
                         out.push(
-                            Finding::new(at(s, r as u32), Rule::AliveEventAfterDeath, field)
+                            Finding::on(RowRef::new(s, r), Rule::AliveEventAfterDeath, field)
                                 .value(col.get(r))
-                                .related(at(0, res), None)
+                                .related(RowRef::resident(res), None)
                                 .note(format!("sau ngày mất {death}")),
                         );
                         break;

@@ -2,8 +2,8 @@
 
 use rayon::prelude::*;
 
-use super::{CheckInput, Finding, RowRef, Rule, TableRule};
-use crate::table::Col;
+use super::TableRule;
+use crate::core::{CheckInput, Col, Column, Finding, Prepared, RowRef, Rule};
 use crate::text::folded_eq;
 
 /// Is a relation_to_head cell the head: "Chủ hộ", "chủ hộ", "CHỦ HỘ", "Chu ho", "CH"?
@@ -25,8 +25,8 @@ impl TableRule for Households {
 
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
         let (table, prepared) = input.residents();
-        let hh = table.col("household_id");
-        let rel = table.col("relation_to_head");
+        let hh = table.column(Column::HouseholdId);
+        let rel = table.column(Column::RelationToHead);
         if !hh.is_present() || !rel.is_present() {
             return;
         }
@@ -55,7 +55,7 @@ fn household(
     input: &CheckInput,
     hh: Col,
     rel: Col,
-    prepared: &super::Prepared,
+    prepared: &Prepared,
     members: &[u32],
     out: &mut Vec<Finding>,
 ) {
@@ -66,7 +66,6 @@ fn household(
     if heads == 1 {
         return;
     }
-    let at = |r: u32| RowRef { source: 0, row: r };
     let hid = hh.get(members[0] as usize);
     if heads == 0 {
         // Suggest the oldest adult, preferring the spouse of the missing head.
@@ -77,12 +76,16 @@ fn household(
             .filter(|&r| age(r).is_some_and(|a| a >= 18))
             .max_by_key(|&r| (is_spouse(rel.get(r as usize)), age(r), std::cmp::Reverse(r)));
         for &r in members {
-            let mut f = Finding::new(at(r), Rule::HouseholdNoHead, "relation_to_head")
-                .value(hid)
-                .note(format!("hộ {} thành viên, không có chủ hộ", members.len()));
+            let mut f = Finding::on(
+                RowRef::resident(r),
+                Rule::HouseholdNoHead,
+                Column::RelationToHead,
+            )
+            .value(hid)
+            .note(format!("hộ {} thành viên, không có chủ hộ", members.len()));
             match suggested {
                 Some(s) if s == r => f = f.suggest("Chủ hộ"),
-                Some(s) => f = f.related(at(s), None),
+                Some(s) => f = f.related(RowRef::resident(s), None),
                 None => {}
             }
             out.push(f);
@@ -90,9 +93,13 @@ fn household(
     } else {
         for &r in members {
             out.push(
-                Finding::new(at(r), Rule::HouseholdMultipleHeads, "relation_to_head")
-                    .value(hid)
-                    .note(format!("hộ có {heads} chủ hộ")),
+                Finding::on(
+                    RowRef::resident(r),
+                    Rule::HouseholdMultipleHeads,
+                    Column::RelationToHead,
+                )
+                .value(hid)
+                .note(format!("hộ có {heads} chủ hộ")),
             );
         }
     }

@@ -1,21 +1,14 @@
 //! Rules that look at one row at a time: ID structure, CMND format, dates, sex,
 //! completeness, name form, implausible age.
 
-use super::{CheckInput, Finding, RecordRule, RowRef, Rule, SexParse};
+use super::RecordRule;
+use crate::core::{CheckInput, Column, Finding, RowRef, Rule, SexParse, SourceKind};
 use crate::dates::{DateError, DateParse, PDate};
 use crate::ids::{
     century_sex_digit, check_structure, classify_cmnd, digit, id_string, CmndClass, IdClass,
     IdStructureError, Sex,
 };
-use crate::schema::SourceKind;
 use crate::text::{canonical_name, is_canonical_name};
-
-fn at(source: u16, row: usize) -> RowRef {
-    RowRef {
-        source,
-        row: row as u32,
-    }
-}
 
 fn sex_label(s: Sex) -> &'static str {
     match s {
@@ -40,14 +33,14 @@ impl RecordRule for PersonalId {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let col = input.cols[source as usize].personal_id;
+        let col = input.cols[source as usize][Column::PersonalId];
         if !col.is_present() {
             return;
         }
         let facts = input.prepared[source as usize].rows[row];
         let raw = col.get(row);
-        let here = at(source, row);
-        let f = |rule| Finding::new(here, rule, "personal_id").value(raw);
+        let here = RowRef::new(source.into(), row);
+        let f = |rule| Finding::on(here, rule, Column::PersonalId).value(raw);
         let birth = facts.birth.valid();
         let sex = facts.sex.known();
         match facts.pid.class {
@@ -93,7 +86,7 @@ impl RecordRule for PersonalId {
                     )));
                 }
             }
-            IdClass::Missing => out.push(Finding::new(here, Rule::IdMissing, "personal_id")),
+            IdClass::Missing => out.push(Finding::on(here, Rule::IdMissing, Column::PersonalId)),
             IdClass::Formatted => out.push(
                 f(Rule::IdFormat)
                     .suggest(id_string(facts.pid.value))
@@ -129,7 +122,7 @@ impl RecordRule for OldCmnd {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let col = input.cols[source as usize].old_id;
+        let col = input.cols[source as usize][Column::OldId];
         let Some(raw) = col.opt(row) else {
             return;
         };
@@ -140,9 +133,13 @@ impl RecordRule for OldCmnd {
             CmndClass::UnknownPrefix => "mã nơi cấp (2–3 chữ số đầu) không thuộc tỉnh nào",
         };
         out.push(
-            Finding::new(at(source, row), Rule::CmndFormat, "old_id")
-                .value(raw)
-                .note(note),
+            Finding::on(
+                RowRef::new(source.into(), row),
+                Rule::CmndFormat,
+                Column::OldId,
+            )
+            .value(raw)
+            .note(note),
         );
     }
 }
@@ -162,7 +159,7 @@ impl Dates {
     fn check_one(
         input: &CheckInput,
         here: RowRef,
-        field: &'static str,
+        field: Column,
         raw: &str,
         parsed: DateParse,
         birth: Option<PDate>,
@@ -173,7 +170,7 @@ impl Dates {
             DateParse::Missing => None,
             DateParse::Invalid(e) => {
                 out.push(
-                    Finding::new(here, Rule::DateInvalid, field)
+                    Finding::on(here, Rule::DateInvalid, field)
                         .value(raw)
                         .note(date_note(e)),
                 );
@@ -181,7 +178,7 @@ impl Dates {
             }
             DateParse::Valid(d) if d.earliest() > as_of => {
                 out.push(
-                    Finding::new(here, Rule::DateInvalid, field)
+                    Finding::on(here, Rule::DateInvalid, field)
                         .value(raw)
                         .note("ngày ở tương lai"),
                 );
@@ -189,7 +186,7 @@ impl Dates {
             }
             DateParse::Valid(d) if d.year < 1850 => {
                 out.push(
-                    Finding::new(here, Rule::DateInvalid, field)
+                    Finding::on(here, Rule::DateInvalid, field)
                         .value(raw)
                         .note("năm không hợp lý"),
                 );
@@ -197,9 +194,9 @@ impl Dates {
             }
             DateParse::Valid(d) => {
                 if let Some(b) = birth {
-                    if field != "birth_date" && d.latest() < b.earliest() {
+                    if field != Column::BirthDate && d.latest() < b.earliest() {
                         out.push(
-                            Finding::new(here, Rule::DateInvalid, field)
+                            Finding::on(here, Rule::DateInvalid, field)
                                 .value(raw)
                                 .note("trước ngày sinh"),
                         );
@@ -220,14 +217,19 @@ impl RecordRule for Dates {
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         let cols = &input.cols[source as usize];
         let facts = input.prepared[source as usize].rows[row];
-        let here = at(source, row);
-        let birth_raw = cols.birth_date.get(row);
-        let birth = Self::check_one(input, here, "birth_date", birth_raw, facts.birth, None, out);
-        for (field, col) in [
-            ("death_date", cols.death_date),
-            ("dose_date", cols.dose_date),
-        ] {
-            if let Some(raw) = col.opt(row) {
+        let here = RowRef::new(source.into(), row);
+        let birth_raw = cols[Column::BirthDate].get(row);
+        let birth = Self::check_one(
+            input,
+            here,
+            Column::BirthDate,
+            birth_raw,
+            facts.birth,
+            None,
+            out,
+        );
+        for field in [Column::DeathDate, Column::DoseDate] {
+            if let Some(raw) = cols[field].opt(row) {
                 let parsed = crate::dates::parse_date(raw);
                 Self::check_one(input, here, field, raw, parsed, birth, out);
             }
@@ -245,11 +247,15 @@ impl RecordRule for SexRule {
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         if input.prepared[source as usize].rows[row].sex == SexParse::Invalid {
-            let raw = input.cols[source as usize].sex.get(row);
+            let raw = input.cols[source as usize][Column::Sex].get(row);
             out.push(
-                Finding::new(at(source, row), Rule::SexInvalid, "sex")
-                    .value(raw)
-                    .note("giới tính phải là Nam hoặc Nữ"),
+                Finding::on(
+                    RowRef::new(source.into(), row),
+                    Rule::SexInvalid,
+                    Column::Sex,
+                )
+                .value(raw)
+                .note("giới tính phải là Nam hoặc Nữ"),
             );
         }
     }
@@ -266,7 +272,11 @@ impl RecordRule for Completeness {
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         for &(field, col) in &input.expected[source as usize] {
             if col.is_present() && col.get(row).is_empty() {
-                out.push(Finding::new(at(source, row), Rule::FieldMissing, field));
+                out.push(Finding::on(
+                    RowRef::new(source.into(), row),
+                    Rule::FieldMissing,
+                    field,
+                ));
             }
         }
     }
@@ -281,7 +291,7 @@ impl RecordRule for NameForm {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        let raw = input.cols[source as usize].full_name.raw(row);
+        let raw = input.cols[source as usize][Column::FullName].raw(row);
         if raw.trim().is_empty() || is_canonical_name(raw) {
             return;
         }
@@ -290,9 +300,13 @@ impl RecordRule for NameForm {
             return;
         }
         out.push(
-            Finding::new(at(source, row), Rule::NameUnnormalized, "full_name")
-                .value(raw)
-                .suggest(canonical),
+            Finding::on(
+                RowRef::new(source.into(), row),
+                Rule::NameUnnormalized,
+                Column::FullName,
+            )
+            .value(raw)
+            .suggest(canonical),
         );
     }
 }
@@ -307,7 +321,7 @@ impl RecordRule for ImplausibleAge {
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         let cols = &input.cols[source as usize];
-        if cols.death_date.opt(row).is_some() {
+        if cols[Column::DeathDate].opt(row).is_some() {
             return;
         }
         let Some(birth) = input.prepared[source as usize].birth(row) else {
@@ -315,9 +329,13 @@ impl RecordRule for ImplausibleAge {
         };
         if birth.year >= 1850 && birth.age_at(input.as_of) > 120 {
             out.push(
-                Finding::new(at(source, row), Rule::AliveImplausibleAge, "birth_date")
-                    .value(cols.birth_date.get(row))
-                    .note(format!("{} tuổi", birth.age_at(input.as_of))),
+                Finding::on(
+                    RowRef::new(source.into(), row),
+                    Rule::AliveImplausibleAge,
+                    Column::BirthDate,
+                )
+                .value(cols[Column::BirthDate].get(row))
+                .note(format!("{} tuổi", birth.age_at(input.as_of))),
             );
         }
     }

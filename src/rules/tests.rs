@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, StringArray};
 
-use super::{run_rules, CheckInput, Prepared};
-use crate::config::Config;
+use super::run_rules;
+use crate::core::{CheckInput, Context, MatchSettings, PidIndex, Prepared, SourceKind, Table};
 use crate::dates::PDate;
-use crate::schema::SourceKind;
-use crate::table::Table;
 
 const COLS: [&str; 11] = [
     "record_id",
@@ -346,21 +344,20 @@ fn residents(cases: &[Case]) -> Table {
 fn findings_of(cases: &[Case]) -> Vec<Vec<(String, String, String)>> {
     let t = vec![residents(cases)];
     let prepared = vec![Prepared::new(&t[0])];
-    let config = Config::default();
-    let input = CheckInput::new(
-        &t,
-        &prepared,
-        None,
-        None,
-        PDate::new(2026, 6, 30),
-        &config,
-        None,
-    );
+    let ctx = Context {
+        cmnd_map: None,
+        deaths: None,
+        as_of: PDate::new(2026, 6, 30),
+        province: None,
+        matching: MatchSettings::default(),
+        expected: vec![SourceKind::Residents.default_expected_fields().to_vec()],
+    };
+    let input = CheckInput::new(&t, &prepared, ctx);
     let mut per_row = vec![Vec::new(); cases.len()];
     for f in run_rules(&input) {
         per_row[f.at.row as usize].push((
             f.rule.code().to_string(),
-            f.field.to_string(),
+            f.field_name().to_string(),
             f.suggestion.unwrap_or_default(),
         ));
     }
@@ -464,7 +461,7 @@ fn pid_index_finds_every_row_of_an_id_and_nothing_else() {
         )],
     );
     let prepared = Prepared::new(&table);
-    let index = super::PidIndex::build(&prepared);
+    let index = PidIndex::build(&prepared);
     for probe in (1_084_999_990u64..1_085_001_510).step_by(3) {
         let want: Vec<u32> = (0..ids.len() as u32)
             .filter(|&r| ids[r as usize] == format!("{probe:012}"))

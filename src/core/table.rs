@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
-use crate::schema::SourceKind;
+use super::column::{is_canonical, Column, SourceKind};
 
 /// A source of records (all residents files, or one linked extract).
 #[derive(Debug, Clone)]
@@ -102,7 +102,13 @@ impl Table {
         self.len() == 0
     }
 
-    /// A column by (canonical) name.
+    /// A canonical column.
+    #[inline]
+    pub fn column(&self, c: Column) -> Col<'_> {
+        self.col(c.name())
+    }
+
+    /// A column by header (a canonical name, or an extra column's own header).
     pub fn col(&self, name: &str) -> Col<'_> {
         Col(self
             .batch
@@ -117,7 +123,7 @@ impl Table {
             .schema_ref()
             .fields()
             .iter()
-            .filter(|f| !crate::schema::is_canonical(f.name()))
+            .filter(|f| !is_canonical(f.name()))
             .map(|f| (f.name().as_str(), self.col(f.name())))
             .collect()
     }
@@ -130,5 +136,30 @@ impl Table {
             .iter()
             .map(|f| f.name().clone())
             .collect()
+    }
+}
+
+/// Every canonical column of one source, resolved once (a lookup by name per row would cost
+/// more than most rules): `cols[Column::FullName].get(row)`.
+#[derive(Clone, Copy)]
+pub struct Cols<'a>([Col<'a>; Column::COUNT]);
+
+impl<'a> Cols<'a> {
+    pub fn of(t: &'a Table) -> Self {
+        Cols(std::array::from_fn(|i| t.column(Column::ALL[i])))
+    }
+
+    /// No columns at all (every cell reads as empty).
+    pub fn none() -> Self {
+        Cols([Col(None); Column::COUNT])
+    }
+}
+
+impl<'a> std::ops::Index<Column> for Cols<'a> {
+    type Output = Col<'a>;
+
+    #[inline]
+    fn index(&self, c: Column) -> &Col<'a> {
+        &self.0[c.index()]
     }
 }

@@ -4,10 +4,9 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
-
+use crate::core::{Group, Rule};
 use crate::reference::reference;
-use crate::rules::Rule;
+use crate::summary::Summary;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -99,104 +98,89 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// The page, from the summary and the duplicate pairs' probabilities.
-pub fn render(summary: &Value, probabilities: &[f64]) -> String {
+pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
     let r = reference();
-    let u = |v: &Value| v.as_u64().unwrap_or(0);
     let mut body = String::new();
     let _ = write!(
         body,
         "<h1>lamsach — kết quả làm sạch dữ liệu dân cư</h1><p class=\"meta\">Ngày tham chiếu {} · tỉnh {} · phiên bản {} · thời gian chạy {:.1} s</p>",
-        esc(summary["as_of"].as_str().unwrap_or("")),
-        esc(summary["province"].as_str().map(|p| format!("{p} {}", r.province_name(p).unwrap_or(""))).as_deref().unwrap_or("tất cả")),
-        esc(summary["lamsach_version"].as_str().unwrap_or("")),
-        summary["timings_seconds"]["total"].as_f64().unwrap_or(0.0)
+        esc(&summary.as_of),
+        esc(summary.province.as_deref().map(|p| format!("{p} {}", r.province_name(p).unwrap_or(""))).as_deref().unwrap_or("tất cả")),
+        esc(&summary.lamsach_version),
+        summary.timings_seconds.get("total").copied().unwrap_or(0.0)
     );
     // Groups.
     body.push_str("<h2>Phát hiện theo nhóm</h2><div class=\"cards\">");
-    for (code, label) in [
-        ("dung", "Đúng"),
-        ("du", "Đủ"),
-        ("sach", "Sạch"),
-        ("song", "Sống"),
-    ] {
+    for g in Group::ALL {
         let _ = write!(
             body,
-            "<div class=\"card\"><div class=\"k\">{label}</div><div class=\"v\">{}</div></div>",
-            u(&summary["findings_per_group"][code])
+            "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>",
+            g.label_vi(),
+            summary
+                .findings_per_group
+                .get(g.code())
+                .copied()
+                .unwrap_or(0)
         );
     }
     body.push_str("</div>");
     // Rows read.
-    let rows: Vec<Vec<String>> = summary["accounting"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    vec![
-                        k.clone(),
-                        u(&v["rows_read"]).to_string(),
-                        u(&v["rows_with_findings"]).to_string(),
-                        u(&v["rows_without_findings"]).to_string(),
-                    ]
-                })
-                .collect()
+    let rows: Vec<Vec<String>> = summary
+        .accounting
+        .iter()
+        .map(|(k, v)| {
+            vec![
+                k.clone(),
+                v.rows_read.to_string(),
+                v.rows_with_findings.to_string(),
+                v.rows_without_findings.to_string(),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     body.push_str("<h2>Dữ liệu đã đọc</h2>");
     body.push_str(&table(
         &["Nguồn", "Bản ghi", "Có phát hiện", "Không có phát hiện"],
         &rows,
     ));
     // Indicators.
-    let rows: Vec<Vec<String>> = summary["indicators"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    vec![
-                        i["label"].as_str().unwrap_or("").to_string(),
-                        u(&i["records"]).to_string(),
-                        i["households"]
-                            .as_u64()
-                            .map(|h| h.to_string())
-                            .unwrap_or_default(),
-                        u(&i["new"]).to_string(),
-                        u(&i["resolved"]).to_string(),
-                    ]
-                })
-                .collect()
+    let rows: Vec<Vec<String>> = summary
+        .indicators
+        .iter()
+        .map(|i| {
+            vec![
+                i.label.clone(),
+                i.records.to_string(),
+                i.households.map(|h| h.to_string()).unwrap_or_default(),
+                i.new.to_string(),
+                i.resolved.to_string(),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     body.push_str("<h2>Chỉ tiêu của Bộ</h2>");
     body.push_str(&table(
         &["Chỉ tiêu", "Bản ghi", "Hộ", "Mới", "Đã làm sạch"],
         &rows,
     ));
     // Against the previous run (check --previous): two bars per indicator.
-    if let Some(prev) = summary["previous_indicators"].as_object() {
+    if let Some(prev) = &summary.previous_indicators {
         let mut pairs: Vec<(String, u64)> = Vec::new();
-        for i in summary["indicators"].as_array().into_iter().flatten() {
-            let key = i["key"].as_str().unwrap_or("");
-            let label = i["label"].as_str().unwrap_or("");
+        for i in &summary.indicators {
             pairs.push((
-                format!("{label} · lần trước"),
-                prev.get(key).and_then(Value::as_u64).unwrap_or(0),
+                format!("{} · lần trước", i.label),
+                prev.get(&i.key).copied().unwrap_or(0) as u64,
             ));
-            pairs.push((format!("{label} · lần này"), u(&i["records"])));
+            pairs.push((format!("{} · lần này", i.label), i.records as u64));
         }
         body.push_str("<h3>So với lần chạy trước</h3>");
         body.push_str(&bars(&pairs, "#7a7a7a", 560.0));
     }
     // Top rules.
-    let mut rules: Vec<(String, u64)> = summary["findings_per_rule"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), u(v)))
-                .filter(|r| r.1 > 0)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut rules: Vec<(String, u64)> = summary
+        .findings_per_rule
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .filter(|r| r.1 > 0)
+        .collect();
     rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let labelled: Vec<(String, u64)> = rules
         .iter()
@@ -209,10 +193,11 @@ pub fn render(summary: &Value, probabilities: &[f64]) -> String {
     body.push_str("<h2>Quy tắc phát hiện nhiều nhất</h2>");
     body.push_str(&bars(&labelled, "#b5523b", 560.0));
     // Communes.
-    let mut communes: Vec<(String, u64)> = summary["findings_per_commune"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), u(v))).collect())
-        .unwrap_or_default();
+    let mut communes: Vec<(String, u64)> = summary
+        .findings_per_commune
+        .iter()
+        .map(|(k, v)| (k.clone(), *v as u64))
+        .collect();
     communes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let total_communes = communes.len();
     let top: Vec<(String, u64)> = communes
@@ -232,33 +217,26 @@ pub fn render(summary: &Value, probabilities: &[f64]) -> String {
     );
     body.push_str(&bars(&top, "#2f6f9f", 300.0));
     // Matching.
-    let d = &summary["duplicates"];
+    let d = &summary.duplicates;
     let _ = write!(
         body,
         "<h2>Trùng lặp và liên kết</h2><p>{} cặp trùng trong {} cụm · {} bản ghi liên kết được đề xuất số định danh · {} cặp ứng viên đã so sánh · {} cặp bị bỏ qua do khối quá lớn</p><h3>Phân bố xác suất trùng</h3>",
-        u(&d["pairs"]),
-        u(&d["clusters"]),
-        u(&d["links"]),
-        u(&d["pairs_compared"]),
-        u(&d["blocks_skipped_pairs"])
+        d.pairs, d.clusters, d.links, d.pairs_compared, d.blocks_skipped_pairs
     );
     body.push_str(&histogram(probabilities));
     // Warnings and timings.
-    if let Some(w) = summary["warnings"].as_array().filter(|w| !w.is_empty()) {
+    if !summary.warnings.is_empty() {
         body.push_str("<h2>Cảnh báo</h2><ul>");
-        for x in w {
-            let _ = write!(body, "<li>{}</li>", esc(x.as_str().unwrap_or("")));
+        for x in &summary.warnings {
+            let _ = write!(body, "<li>{}</li>", esc(x));
         }
         body.push_str("</ul>");
     }
-    let rows: Vec<Vec<String>> = summary["timings_seconds"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| vec![k.clone(), format!("{:.3}", v.as_f64().unwrap_or(0.0))])
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = summary
+        .timings_seconds
+        .iter()
+        .map(|(k, v)| vec![k.clone(), format!("{v:.3}")])
+        .collect();
     body.push_str("<h2>Thời gian theo giai đoạn (giây)</h2>");
     body.push_str(&table(&["Giai đoạn", "Giây"], &rows));
 
@@ -285,17 +263,30 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained_and_escaped() {
-        let summary = serde_json::json!({
-            "as_of": "2026-06-30", "province": "01", "lamsach_version": "0.1.0",
-            "timings_seconds": {"total": 1.5},
-            "findings_per_group": {"dung": 3, "du": 1, "sach": 2, "song": 0},
-            "accounting": {"residents": {"rows_read": 10, "rows_with_findings": 4, "rows_without_findings": 6}},
-            "indicators": [{"label": "(3) Hộ không có chủ hộ", "records": 2, "households": 1}],
-            "findings_per_rule": {"id.format": 3, "household.no_head": 2},
-            "findings_per_commune": {"00004": 5},
-            "duplicates": {"pairs": 1, "clusters": 1, "links": 0, "pairs_compared": 7, "blocks_skipped_pairs": 0},
-            "warnings": ["a <b> warning"]
-        });
+        let mut summary = Summary {
+            as_of: "2026-06-30".into(),
+            province: Some("01".into()),
+            lamsach_version: "0.1.0".into(),
+            warnings: vec!["a <b> warning".into()],
+            ..Default::default()
+        };
+        summary.timings_seconds.insert("total".into(), 1.5);
+        summary.findings_per_group = [("dung", 3), ("du", 1), ("sach", 2), ("song", 0)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        summary.findings_per_rule = [
+            ("id.format".to_string(), 3),
+            ("household.no_head".to_string(), 2),
+        ]
+        .into();
+        summary.findings_per_commune = [("00004".to_string(), 5)].into();
+        summary.indicators = vec![crate::summary::IndicatorStat {
+            label: "(3) Hộ không có chủ hộ".into(),
+            records: 2,
+            households: Some(1),
+            ..Default::default()
+        }];
         let html = render(&summary, &[0.97, 0.99, 0.5]);
         assert!(html.contains("<svg"));
         assert!(html.contains("Phường Ba Đình"));

@@ -26,12 +26,12 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
+use crate::core::Rule;
 use crate::dates::{civil_from_days, PDate};
 use crate::error::{Error, Result};
 use crate::ids::{century_sex_digit, Sex};
 use crate::reference::{reference, Commune};
 use crate::rng::{Rng, Weighted};
-use crate::rules::Rule;
 use crate::text::fold;
 use names::names;
 
@@ -1062,7 +1062,7 @@ fn typo(name: &str, rng: &mut Rng) -> String {
 fn to_tcvn3(name: &str) -> Option<String> {
     static MAP: std::sync::OnceLock<HashMap<char, String>> = std::sync::OnceLock::new();
     let map = MAP.get_or_init(|| {
-        include_str!("../../reference/encodings/vn_legacy_charsets_unicode_vni_tcvn3_viqr.tsv")
+        include_str!("../../../reference/encodings/vn_legacy_charsets_unicode_vni_tcvn3_viqr.tsv")
             .lines()
             .skip(1)
             .filter_map(|l| {

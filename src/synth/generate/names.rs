@@ -9,12 +9,12 @@ use crate::reference::split_csv_line;
 use crate::rng::{Rng, Weighted};
 
 const SURNAMES: &str =
-    include_str!("../../reference/names/hungnguyen18_surname_weights_by_region.csv");
+    include_str!("../../../reference/names/hungnguyen18_surname_weights_by_region.csv");
 const MIDDLE: &str =
-    include_str!("../../reference/names/uit_member_aggregate_middle_tokens_freq.csv");
-const GIVEN: &str = include_str!("../../reference/names/uit_member_aggregate_given_freq.csv");
-const BOY: &str = include_str!("../../reference/names/duyet_boy_one_word.txt");
-const GIRL: &str = include_str!("../../reference/names/duyet_girl_one_word.txt");
+    include_str!("../../../reference/names/uit_member_aggregate_middle_tokens_freq.csv");
+const GIVEN: &str = include_str!("../../../reference/names/uit_member_aggregate_given_freq.csv");
+const BOY: &str = include_str!("../../../reference/names/duyet_boy_one_word.txt");
+const GIRL: &str = include_str!("../../../reference/names/duyet_girl_one_word.txt");
 
 pub struct Names {
     /// north, central, south.

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::core::Rule;
 use crate::error::{Error, Result};
 use crate::read::read_plain;
-use crate::rules::Rule;
 
 /// Counts and scores of one comparison.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
@@ -68,11 +68,7 @@ pub struct EvalReport {
 
 type Key = (String, String);
 
-fn column<'a>(
-    t: &'a crate::table::Table,
-    name: &str,
-    path: &Path,
-) -> Result<crate::table::Col<'a>> {
+fn column<'a>(t: &'a crate::core::Table, name: &str, path: &Path) -> Result<crate::core::Col<'a>> {
     let c = t.col(name);
     if !c.is_present() {
         return Err(Error::input(
@@ -83,7 +79,7 @@ fn column<'a>(
     Ok(c)
 }
 
-fn load(dir: &Path, rel: &str) -> Result<(crate::table::Table, std::path::PathBuf)> {
+fn load(dir: &Path, rel: &str) -> Result<(crate::core::Table, std::path::PathBuf)> {
     let path = dir.join(rel);
     if !path.exists() {
         return Err(Error::input(&path, "the file does not exist"));

@@ -20,25 +20,28 @@
 //!    records in pairs (and of records whose record_id hashes collide).
 //! 6. `outputs`: clusters and the files, written atomically.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::config::Config;
+use crate::core::hash::{first_duplicate, h64};
+use crate::core::{Column, Finding, Prepared, RowRef, SourceKind, Table};
 use crate::error::{Error, Result};
-use crate::matching::features::{features, h64, Rec};
-use crate::matching::model::{compare, explain, Model, NameCounts};
-use crate::matching::{self, Decision, Pair};
+use crate::matching::cluster::{cluster, cluster_members_by, filled_fields, KeepRank};
+use crate::matching::decide::{self, judge, Judged};
+use crate::matching::features::{features, Rec};
+use crate::matching::model::{Model, NameCounts};
+use crate::matching::training::{sampled_for_training, session, training_stride, TRAINING_KEYS};
+use crate::matching::{blocking, ClusterMember, Pair};
 use crate::output::Staging;
-use crate::pipeline::Progress;
+use crate::phase::Phases;
 use crate::read::Warnings;
 use crate::report::{self, Records};
-use crate::rules::{Finding, Prepared, RowRef};
-use crate::schema::SourceKind;
+use crate::summary::{DedupDuplicates, DedupMatching, DedupModel, DedupSummary, Partitions};
 
 /// Everything `dedup` needs, parsed from the command line.
 #[derive(Debug, Clone)]
@@ -77,14 +80,8 @@ fn bucket_of(r: &Rec) -> usize {
     }
 }
 
-/// Bytes of one spilled record: row, the keep rank, the features.
+/// Bytes of one spilled record: row, the keep rank ([`KeepRank::pack`]), the features.
 const SPILLED: usize = 4 + 1 + Rec::ENCODED_LEN;
-
-/// What decides which record of a cluster to keep: a valid personal ID (high bit), then the
-/// number of filled fields.
-fn rank(pid_valid: bool, filled: usize) -> u8 {
-    ((pid_valid as u8) << 7) | filled.min(127) as u8
-}
 
 /// The spilled buckets: one file per birth-year bucket, removed when dropped.
 struct Spill {
@@ -179,9 +176,8 @@ struct Register {
     /// Per record: its birth-year bucket, its keep rank.
     bucket: Vec<u8>,
     rank: Vec<u8>,
-    /// (training key, row) of the records with a usable personal ID, and with an old CMND.
-    pid_index: Vec<(u64, u32)>,
-    cmnd_index: Vec<(u64, u32)>,
+    /// Per training key (personal ID, old CMND): (key, row) of the records that have one.
+    id_index: [Vec<(u64, u32)>; 2],
     /// Hash of each record_id.
     record_ids: Vec<u64>,
     names: NameCounts,
@@ -203,7 +199,7 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
     let mut rng = crate::rng::Rng::new(0x5A4D_504C, 0);
     let wanted = crate::read::engine_columns(SourceKind::Residents, &opts.config);
     let mut encoded: Vec<Vec<u8>> = vec![Vec::new(); BUCKETS];
-    let mut each = |t: crate::table::Table, offset: usize| -> Result<()> {
+    let mut each = |t: Table, offset: usize| -> Result<()> {
         if u32::try_from(offset + t.len()).is_err() {
             return Err(Error::input(
                 &t.files[0].0,
@@ -212,9 +208,9 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
         }
         let prepared = Prepared::new(&t);
         let recs = features(&t, &prepared);
-        let rid = t.col("record_id");
-        let filled = matching::filled_fields(&t);
-        let filled: Vec<usize> = (0..t.len())
+        let rid = t.column(Column::RecordId);
+        let filled = filled_fields(&t);
+        let filled: Vec<u8> = (0..t.len())
             .into_par_iter()
             .with_min_len(4096)
             .map(filled)
@@ -228,20 +224,23 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
         for (i, rec) in recs.iter().enumerate() {
             let row = (offset + i) as u32;
             let b = bucket_of(rec);
-            let rk = rank(prepared.rows[i].pid.is_valid(), filled[i]);
+            let rk = KeepRank {
+                valid_id: prepared.rows[i].pid.is_valid(),
+                in_province: false,
+                filled: filled[i],
+            }
+            .pack();
             let buf = &mut encoded[b];
             buf.extend_from_slice(&row.to_le_bytes());
             buf.push(rk);
             rec.encode(buf);
             reg.bucket.push(b as u8);
             reg.rank.push(rk);
-            let k = matching::training_key_pid(rec);
-            if k != 0 {
-                reg.pid_index.push((k, row));
-            }
-            let k = matching::training_key_cmnd(rec);
-            if k != 0 {
-                reg.cmnd_index.push((k, row));
+            for (index, key) in reg.id_index.iter_mut().zip(&TRAINING_KEYS) {
+                let k = (key.key)(rec);
+                if k != 0 {
+                    index.push((k, row));
+                }
             }
             reg.names.add(rec);
             // Reservoir sampling (Vitter's R): a uniform sample, the same on every run.
@@ -297,9 +296,7 @@ fn plan_units(counts: &[usize], memory: u64) -> (Vec<std::ops::Range<usize>>, Ve
 /// Duplicate pairs and ID-sharing pairs found so far, and what the blocking counted.
 #[derive(Default)]
 struct Found {
-    pairs: Vec<Pair>,
-    /// (row, row, personal ID) of two people sharing one ID.
-    shared: Vec<(u32, u32, u64)>,
+    judged: Judged,
     compared: usize,
     skipped: usize,
     per_pass: Vec<(&'static str, usize)>,
@@ -314,49 +311,17 @@ impl Found {
     }
 }
 
-/// Compare and decide candidate pairs given as local indices: `get` gives a record's features
-/// and whether its personal ID is valid, `row` its row in the register. Each pair is compared
-/// in register order (lower row first), as `check` compares it.
-fn judge<'r>(
-    model: &Model,
-    threshold: f64,
-    cands: &[(u32, u32)],
-    get: &(dyn Fn(u32) -> (&'r Rec, bool) + Sync),
-    row: &(dyn Fn(u32) -> u32 + Sync),
-    found: &mut Found,
-) {
-    // A duplicate pair, or (row, row, ID) of two people sharing an ID.
-    type Judged = std::result::Result<Pair, (u32, u32, u64)>;
-    // Only the decided pairs are collected: a slot per candidate (88 bytes) was 2.6 GB for
-    // the 30 M candidates of one national unit.
-    let judged: Vec<Judged> = cands
-        .par_iter()
-        .with_min_len(1024)
-        .filter_map(|&(x, y)| {
-            let (a, b) = if row(x) < row(y) { (x, y) } else { (y, x) };
-            let (ra, va) = get(a);
-            let (rb, vb) = get(b);
-            let p = compare(ra, rb);
-            match matching::decide(model, threshold, &p, (ra, va), (rb, vb)) {
-                Decision::Duplicate(prob) => Some(Ok(Pair {
-                    a: matching::at0(row(a)),
-                    b: matching::at0(row(b)),
-                    probability: (prob * 1e6).round() / 1e6,
-                    in_province: ra.province == rb.province,
-                    cluster: 0,
-                    levels: explain(&p),
-                })),
-                Decision::Shared => Some(Err((row(a), row(b), ra.pid))),
-                Decision::None => None,
-            }
-        })
-        .collect();
-    found.compared += cands.len();
-    for j in judged {
-        match j {
-            Ok(p) => found.pairs.push(p),
-            Err(s) => found.shared.push(s),
-        }
+impl Found {
+    fn judge<'r>(
+        &mut self,
+        model: &Model,
+        threshold: f64,
+        cands: &[(u32, u32)],
+        get: &(dyn Fn(u32) -> (&'r Rec, bool) + Sync),
+        row: &(dyn Fn(u32) -> u32 + Sync),
+    ) {
+        self.judged.extend(judge(model, threshold, cands, get, row));
+        self.compared += cands.len();
     }
 }
 
@@ -368,16 +333,17 @@ fn id_pairs(
     cap: usize,
     needed: &mut [u64],
 ) -> (Vec<(u32, u32)>, usize) {
-    reg.pid_index.par_sort_unstable();
-    reg.cmnd_index.par_sort_unstable();
+    for index in &mut reg.id_index {
+        index.par_sort_unstable();
+    }
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let mut pairs = Vec::new();
     let mut skipped = 0;
-    for index in [&reg.pid_index, &reg.cmnd_index] {
-        let groups = matching::blocks(index);
-        let (_, keep_every) = matching::training_stride(&groups);
+    for index in &reg.id_index {
+        let groups = blocking::blocks(index);
+        let (_, keep_every) = training_stride(&groups);
         for g in &groups {
-            if matching::sampled_for_training(g, keep_every) {
+            if sampled_for_training(g, keep_every) {
                 for e in g.iter() {
                     needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
                 }
@@ -445,18 +411,22 @@ fn match_unit(
                 .map(|c| Rec::decode(&c[5..])),
         );
     }
-    let cands = matching::candidates(&recs, config.matching.max_block_size);
+    let cands = blocking::candidates(&recs, config.matching.max_block_size);
     found.skipped += cands.skipped;
     for (name, n) in &cands.per_pass {
         found.count_pass(name, *n);
     }
-    judge(
+    found.judge(
         model,
         config.matching.threshold,
         &cands.pairs,
-        &|i| (&recs[i as usize], ranks[i as usize] & 0x80 != 0),
+        &|i| {
+            (
+                &recs[i as usize],
+                KeepRank::unpack(ranks[i as usize]).valid_id,
+            )
+        },
         &|i| rows[i as usize],
-        found,
     );
     Ok(recs.len())
 }
@@ -482,30 +452,30 @@ impl Records for RecordTexts {
         "residents"
     }
 
-    fn cell(&self, r: RowRef, col: &str) -> &str {
-        match col {
-            "record_id" => self.text(r.row, 0),
-            "province_code" => self.text(r.row, 1),
-            "commune_code" => self.text(r.row, 2),
-            _ => "",
+    fn cell(&self, r: RowRef, col: Column) -> &str {
+        match COLS.iter().position(|c| *c == col) {
+            Some(i) => self.text(r.row, i),
+            None => "",
         }
     }
 }
 
+/// The columns [`RecordTexts`] reads.
+const COLS: [Column; 3] = [Column::RecordId, Column::ProvinceCode, Column::CommuneCode];
+
 /// Read the texts of `rows` (sorted), and check that no two records whose record_id hashes
 /// are among `colliding` (sorted) carry the same record_id.
 fn record_texts(opts: &DedupOptions, rows: Vec<u32>, colliding: &[u64]) -> Result<RecordTexts> {
-    const COLS: [&str; 3] = ["record_id", "province_code", "commune_code"];
     let config = &opts.config;
-    let wanted = crate::read::wanted_by(config, |canon| COLS.contains(&canon));
+    let wanted = crate::read::wanted_by(config, |canon| COLS.iter().any(|c| c.name() == canon));
     let mut texts = Vec::with_capacity(rows.len());
     let mut same_hash: HashMap<u64, Vec<(String, usize)>> = HashMap::new();
     let mut files = Vec::new();
-    let mut each = |t: crate::table::Table, offset: usize| -> Result<()> {
+    let mut each = |t: Table, offset: usize| -> Result<()> {
         if files.last().map(|f: &(PathBuf, usize)| &f.0) != Some(&t.files[0].0) {
             files.push((t.files[0].0.clone(), offset));
         }
-        let cols = COLS.map(|c| t.col(c));
+        let cols = COLS.map(|c| t.column(c));
         let from = rows.partition_point(|&r| (r as usize) < offset);
         let to = rows.partition_point(|&r| (r as usize) < offset + t.len());
         for &r in &rows[from..to] {
@@ -535,17 +505,7 @@ fn record_texts(opts: &DedupOptions, rows: Vec<u32>, colliding: &[u64]) -> Resul
         &mut ignored,
         &mut each,
     )?;
-    let duplicate = same_hash
-        .values()
-        .flat_map(|g| {
-            g.iter().enumerate().flat_map(move |(i, x)| {
-                g[i + 1..]
-                    .iter()
-                    .filter(move |y| x.0 == y.0)
-                    .map(move |y| (x.1, y.1))
-            })
-        })
-        .min();
+    let duplicate = first_duplicate(same_hash.into_values());
     if let Some((a, b)) = duplicate {
         return Err(crate::read::duplicate_record_id(&files, a, b));
     }
@@ -554,7 +514,7 @@ fn record_texts(opts: &DedupOptions, rows: Vec<u32>, colliding: &[u64]) -> Resul
 
 /// What `dedup` hands back: the summary it wrote.
 pub struct DedupOutcome {
-    pub summary: serde_json::Value,
+    pub summary: DedupSummary,
 }
 
 /// Run `dedup`: every phase, every output, atomically; the spilled partitions are removed
@@ -563,132 +523,176 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     if opts.residents.is_empty() {
         return Err(Error::usage("dedup needs at least one --residents FILE"));
     }
-    let started = Instant::now();
-    let progress = Progress::new(opts.quiet);
-    let mut timings: Vec<(&'static str, f64)> = Vec::new();
-    let mut clock = Instant::now();
-    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
-        let secs = clock.elapsed().as_secs_f64();
-        crate::trace::phase(name, secs);
-        timings.push((name, secs));
-        clock = Instant::now();
-    };
+    let mut phases = Phases::new(opts.quiet);
     let staging = Staging::new(&opts.out, opts.group_readable)?;
     let mut spill = Spill::new(opts.spill_dir.as_deref().unwrap_or(&opts.out))?;
     let mut warnings = Warnings::new();
     let cap = opts.config.matching.max_block_size;
 
-    progress.phase("stream");
-    let mut reg = stream(opts, &mut spill, &mut warnings)?;
+    let mut reg = phases.run("stream", || stream(opts, &mut spill, &mut warnings))?;
     let n = reg.rows;
-    lap("stream", &mut timings);
 
-    progress.phase("ids");
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
-    let mut needed = vec![0u64; n.div_ceil(64)];
-    let (cross, cross_skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed);
-    let fetched = fetch(&spill, &needed)?;
-    drop(needed);
-    lap("ids", &mut timings);
+    let (cross, cross_skipped, fetched) = phases.run("ids", || -> Result<_> {
+        let mut needed = vec![0u64; n.div_ceil(64)];
+        let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed);
+        Ok((cross, skipped, fetch(&spill, &needed)?))
+    })?;
 
-    progress.phase("model");
-    let rec_of = |r: u32| &fetched[&r].1;
-    let blocked = matching::training_blocked();
-    let sessions = [
-        matching::session(&matching::blocks(&reg.pid_index), &rec_of, blocked[0]),
-        matching::session(&matching::blocks(&reg.cmnd_index), &rec_of, blocked[1]),
-    ];
-    let model = Model::estimate_from(&reg.sample, n, &reg.names, &sessions);
-    // What the stream kept for the model is no longer needed.
-    reg.pid_index = Vec::new();
-    reg.cmnd_index = Vec::new();
-    reg.sample = Vec::new();
-    reg.names = NameCounts::default();
-    let mut found = Found {
-        skipped: cross_skipped,
-        ..Found::default()
-    };
-    judge(
-        &model,
-        opts.config.matching.threshold,
-        &cross,
-        &|r| {
-            let (k, rec) = &fetched[&r];
-            (rec, k & 0x80 != 0)
-        },
-        &|r| r,
-        &mut found,
-    );
-    found.count_pass("personal_id/old_id across birth-year units", cross.len());
+    let (model, found) = phases.run("model", || {
+        let rec_of = |r: u32| &fetched[&r].1;
+        let sessions: Vec<_> = reg
+            .id_index
+            .iter()
+            .zip(&TRAINING_KEYS)
+            .map(|(index, key)| session(&blocking::blocks(index), &rec_of, key.fixes()))
+            .collect();
+        let model = Model::estimate_from(&reg.sample, n, &reg.names, &sessions);
+        // What the stream kept for the model is no longer needed.
+        reg.id_index = Default::default();
+        reg.sample = Vec::new();
+        reg.names = NameCounts::default();
+        let mut found = Found {
+            skipped: cross_skipped,
+            ..Found::default()
+        };
+        found.judge(
+            &model,
+            opts.config.matching.threshold,
+            &cross,
+            &|r| {
+                let (k, rec) = &fetched[&r];
+                (rec, KeepRank::unpack(*k).valid_id)
+            },
+            &|r| r,
+        );
+        found.count_pass("personal_id/old_id across birth-year units", cross.len());
+        (model, found)
+    });
     drop(fetched);
-    lap("model", &mut timings);
+    let mut found = found;
 
     let mut largest_unit = 0;
     for (i, unit) in units.iter().enumerate() {
-        progress.phase(&format!("units {}/{}", i + 1, units.len()));
-        let t = Instant::now();
-        let records = match_unit(&spill, unit.clone(), &model, &opts.config, &mut found)?;
-        crate::trace::phase(
-            &format!("units.{} ({records} records)", i + 1),
-            t.elapsed().as_secs_f64(),
-        );
+        phases.show(&format!("units {}/{}", i + 1, units.len()));
+        let records = crate::phase::traced(&format!("units.{}", i + 1), || {
+            match_unit(&spill, unit.clone(), &model, &opts.config, &mut found)
+        })?;
         largest_unit = largest_unit.max(records);
     }
-    lap("units", &mut timings);
+    phases.lap("units");
     let spilled_bytes = spill.bytes;
     let buckets_used = spill.counts.iter().filter(|c| **c > 0).count();
     drop(spill);
 
-    progress.phase("record_ids");
-    reg.record_ids.par_sort_unstable();
-    let colliding: Vec<u64> = reg
-        .record_ids
-        .chunk_by(|a, b| a == b)
-        .filter(|g| g.len() > 1 && g[0] != 0)
-        .map(|g| g[0])
-        .collect();
-    reg.record_ids = Vec::new();
-    let mut rows: Vec<u32> = found
-        .pairs
-        .iter()
-        .flat_map(|p| [p.a.row, p.b.row])
-        .chain(found.shared.iter().flat_map(|s| [s.0, s.1]))
-        .collect();
-    rows.par_sort_unstable();
-    rows.dedup();
-    let texts = record_texts(opts, rows, &colliding)?;
-    lap("record_ids", &mut timings);
+    let texts = phases.run("record_ids", || {
+        reg.record_ids.par_sort_unstable();
+        let colliding: Vec<u64> = reg
+            .record_ids
+            .chunk_by(|a, b| a == b)
+            .filter(|g| g.len() > 1 && g[0] != 0)
+            .map(|g| g[0])
+            .collect();
+        reg.record_ids = Vec::new();
+        let judged = &found.judged;
+        let mut rows: Vec<u32> = judged
+            .pairs
+            .iter()
+            .flat_map(|p| [p.a.row, p.b.row])
+            .chain(judged.shared.iter().flat_map(|s| [s.0, s.1]))
+            .collect();
+        rows.par_sort_unstable();
+        rows.dedup();
+        record_texts(opts, rows, &colliding)
+    })?;
 
-    progress.phase("outputs");
-    let mut pairs = std::mem::take(&mut found.pairs);
-    let rid = |r: RowRef| texts.cell(r, "record_id");
-    for p in &mut pairs {
-        if rid(p.a) > rid(p.b) {
-            std::mem::swap(&mut p.a, &mut p.b);
+    let (pairs, members, findings) = phases.run("outputs", || -> Result<_> {
+        let mut pairs = std::mem::take(&mut found.judged.pairs);
+        decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
+        cluster(n, &mut pairs);
+        let members = cluster_members_by(&pairs, |r| KeepRank::unpack(reg.rank[r as usize]));
+        let mut findings: Vec<Finding> =
+            pairs.iter().flat_map(decide::duplicate_findings).collect();
+        for &(a, b, pid) in &found.judged.shared {
+            findings.extend(decide::shared_findings(a, b, pid));
         }
+        findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        write_outputs(&staging, opts, &findings, &pairs, &members, &texts)?;
+        Ok((pairs, members, findings))
+    })?;
+    let laps = phases.finish();
+
+    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &findings {
+        *per_rule.entry(f.rule.code().to_string()).or_default() += 1;
     }
-    pairs.par_sort_by(|x, y| (rid(x.a), rid(x.b)).cmp(&(rid(y.a), rid(y.b))));
-    matching::cluster(n, &mut pairs);
-    let members = matching::cluster_members_by(&pairs, |r| {
-        let k = reg.rank[r as usize];
-        (k & 0x80 != 0, false, k & 0x7f)
-    });
-    let mut findings: Vec<Finding> = pairs
-        .iter()
-        .flat_map(matching::duplicate_findings)
-        .collect();
-    for &(a, b, pid) in &found.shared {
-        findings.extend(matching::shared_findings(a, b, pid));
-    }
-    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let in_province = pairs.iter().filter(|p| p.in_province).count();
+    let clusters = members.iter().filter(|m| m.keep).count();
+    let summary = DedupSummary {
+        command: "dedup".into(),
+        rows_read: [("residents".to_string(), n)].into(),
+        findings_per_rule: per_rule,
+        duplicates: DedupDuplicates {
+            pairs: pairs.len(),
+            in_province,
+            out_of_province: pairs.len() - in_province,
+            clusters,
+            records_in_clusters: members.len(),
+            records_to_retire: members.len() - clusters,
+        },
+        id_shared_pairs: found.judged.shared.len(),
+        matching: DedupMatching {
+            pairs_compared: found.compared,
+            pairs_per_pass: found
+                .per_pass
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            pairs_in_oversized_blocks_skipped: found.skipped,
+            model: DedupModel {
+                lambda: model.lambda,
+                em_iterations: model.em_iterations,
+            },
+        },
+        partitions: Partitions {
+            birth_year_buckets: buckets_used,
+            units: units.len(),
+            largest_unit_records: largest_unit,
+            spilled_bytes,
+            memory_budget_bytes: opts.memory,
+        },
+        warnings,
+        timings_seconds: crate::summary::timings(&laps),
+    };
+    staging.write_bytes(
+        "summary.json",
+        crate::summary::to_json(&summary)?.as_bytes(),
+    )?;
+    staging.commit()?;
+    Ok(DedupOutcome { summary })
+}
+
+/// findings.parquet (dup.* and id.shared), duplicates.parquet and clusters.parquet.
+fn write_outputs(
+    staging: &Staging,
+    opts: &DedupOptions,
+    findings: &[Finding],
+    pairs: &[Pair],
+    members: &[ClusterMember],
+    texts: &RecordTexts,
+) -> Result<()> {
+    use report::tables::{
+        clusters_batch, clusters_schema, duplicates_batch, duplicates_schema, findings_batches,
+        findings_schema,
+    };
     let open = vec![false; findings.len()];
     staging.write_parquet(
         "findings.parquet",
-        report::findings_schema(),
-        &report::findings_batches(
-            &findings,
+        findings_schema(),
+        &findings_batches(
+            findings,
             &open,
-            &texts,
+            texts,
             &opts.config,
             &report::Extras::none(),
         )?,
@@ -696,78 +700,13 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let pair_refs: Vec<&Pair> = pairs.iter().collect();
     staging.write_parquet(
         "duplicates.parquet",
-        report::duplicates_schema(),
-        &[report::duplicates_batch(&pair_refs, &texts)?],
+        duplicates_schema(),
+        &[duplicates_batch(&pair_refs, texts)?],
     )?;
-    let member_refs: Vec<&matching::ClusterMember> = members.iter().collect();
+    let member_refs: Vec<&ClusterMember> = members.iter().collect();
     staging.write_parquet(
         "clusters.parquet",
-        report::clusters_schema(),
-        &[report::clusters_batch(&member_refs, &texts)?],
-    )?;
-    lap("outputs", &mut timings);
-    timings.push(("total", started.elapsed().as_secs_f64()));
-
-    let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
-    for f in &findings {
-        *per_rule.entry(f.rule.code()).or_default() += 1;
-    }
-    let in_province = pairs.iter().filter(|p| p.in_province).count();
-    let clusters = members.iter().filter(|m| m.keep).count();
-    let summary = serde_json::json!({
-        "command": "dedup",
-        "rows_read": { "residents": n },
-        "findings_per_rule": per_rule,
-        "duplicates": {
-            "pairs": pairs.len(),
-            "in_province": in_province,
-            "out_of_province": pairs.len() - in_province,
-            "clusters": clusters,
-            "records_in_clusters": members.len(),
-            "records_to_retire": members.len() - clusters,
-        },
-        "id_shared_pairs": found.shared.len(),
-        "matching": {
-            "pairs_compared": found.compared,
-            "pairs_per_pass": found.per_pass.iter().map(|(k, v)| (k.to_string(), *v)).collect::<std::collections::BTreeMap<_, _>>(),
-            "pairs_in_oversized_blocks_skipped": found.skipped,
-            "model": { "lambda": model.lambda, "em_iterations": model.em_iterations },
-        },
-        "partitions": {
-            "birth_year_buckets": buckets_used,
-            "units": units.len(),
-            "largest_unit_records": largest_unit,
-            "spilled_bytes": spilled_bytes,
-            "memory_budget_bytes": opts.memory,
-        },
-        "warnings": warnings,
-        "timings_seconds": timings.iter().map(|(k, v)| (k.to_string(), (v * 1000.0).round() / 1000.0)).collect::<std::collections::BTreeMap<_, _>>(),
-    });
-    let text = serde_json::to_string_pretty(&summary).map_err(Error::internal)?;
-    staging.write_bytes("summary.json", text.as_bytes())?;
-    staging.commit()?;
-    progress.finish();
-    Ok(DedupOutcome { summary })
-}
-
-/// The printed summary of a `dedup` run, in Vietnamese.
-pub fn render(summary: &serde_json::Value) -> String {
-    let d = &summary["duplicates"];
-    let p = &summary["partitions"];
-    format!(
-        "Tìm bản ghi trùng lặp: đã đọc {} bản ghi dân cư.\n\
-         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}), {} cụm, {} bản ghi thừa.\n\
-         Cặp dùng chung số định danh: {}.\n\
-         Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
-        summary["rows_read"]["residents"],
-        d["pairs"],
-        d["in_province"],
-        d["out_of_province"],
-        d["clusters"],
-        d["records_to_retire"],
-        summary["id_shared_pairs"],
-        p["units"],
-        p["spilled_bytes"].as_f64().unwrap_or(0.0) / 1e9,
-        summary["timings_seconds"]["total"].as_f64().unwrap_or(0.0),
+        clusters_schema(),
+        &[clusters_batch(&member_refs, texts)?],
     )
 }

@@ -1,0 +1,290 @@
+//! The `check` driver: everything in memory, in one order — read → prepare → rules →
+//! matching (features, blocking, model, decisions, clusters, links) → outputs. It owns no
+//! logic of its own beyond that order: every step is a function of the core.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::core::{CheckInput, Column, Context, Finding, Prepared, RowRef, SourceKind, Table};
+use crate::dates::PDate;
+use crate::ensure;
+use crate::error::Result;
+use crate::matching::model::Model;
+use crate::matching::{self, blocking, cluster, decide, features, link, training, MatchResult};
+use crate::nightly::Previous;
+use crate::output::Staging;
+use crate::phase::Phases;
+use crate::read::{read_source, Warnings};
+use crate::report::{self, View};
+use crate::summary::Summary;
+
+/// Everything `check` needs, parsed from the command line.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub residents: Vec<PathBuf>,
+    pub vaccination: Option<PathBuf>,
+    pub insurance: Option<PathBuf>,
+    pub extracts: Vec<(String, PathBuf)>,
+    pub cmnd_map: Option<PathBuf>,
+    pub deaths: Option<PathBuf>,
+    pub province: Option<String>,
+    pub as_of: PDate,
+    pub config: Config,
+    pub out: PathBuf,
+    pub quiet: bool,
+    pub group_readable: bool,
+    /// A former run's output directory to compare with.
+    pub previous: Option<PathBuf>,
+}
+
+/// What a finished run hands back to the caller (the printed summary is built from it).
+pub struct CheckOutcome {
+    pub summary: Summary,
+    /// Configured thresholds this run exceeded (the binary exits with code 3).
+    pub breached: Vec<String>,
+}
+
+/// Read every input: the sources (residents first) and the reference inputs.
+fn read_all(
+    opts: &CheckOptions,
+    warnings: &mut Warnings,
+) -> Result<(Vec<Table>, Option<Table>, Option<Table>)> {
+    let mut jobs: Vec<(String, SourceKind, Vec<PathBuf>)> = vec![(
+        "residents".into(),
+        SourceKind::Residents,
+        opts.residents.clone(),
+    )];
+    if let Some(p) = &opts.vaccination {
+        jobs.push((
+            "vaccination".into(),
+            SourceKind::Vaccination,
+            vec![p.clone()],
+        ));
+    }
+    if let Some(p) = &opts.insurance {
+        jobs.push(("insurance".into(), SourceKind::Insurance, vec![p.clone()]));
+    }
+    for (name, p) in &opts.extracts {
+        jobs.push((name.clone(), SourceKind::Extract, vec![p.clone()]));
+    }
+    if let Some(p) = &opts.cmnd_map {
+        jobs.push(("cmnd_map".into(), SourceKind::CmndMap, vec![p.clone()]));
+    }
+    if let Some(p) = &opts.deaths {
+        jobs.push(("deaths".into(), SourceKind::Deaths, vec![p.clone()]));
+    }
+    let results: Vec<(Result<Table>, Warnings)> = jobs
+        .par_iter()
+        .map(|(name, kind, paths)| {
+            let mut w = Warnings::new();
+            (read_source(name, *kind, paths, &opts.config, &mut w), w)
+        })
+        .collect();
+    let mut sources = Vec::new();
+    let (mut cmnd_map, mut deaths) = (None, None);
+    for (r, w) in results {
+        warnings.extend(w);
+        let t = r?;
+        match t.kind {
+            SourceKind::CmndMap => cmnd_map = Some(t),
+            SourceKind::Deaths => deaths = Some(t),
+            _ => sources.push(t),
+        }
+    }
+    Ok((sources, cmnd_map, deaths))
+}
+
+/// Duplicates, shared IDs and links over the prepared input, each step timed.
+pub fn match_all(
+    input: &CheckInput,
+    rule_findings: &[Finding],
+    phases: &mut Phases,
+) -> MatchResult {
+    let (residents, prepared) = input.residents();
+    let cfg = input.matching;
+    let recs = phases.run("matching.features", || {
+        features::features(residents, prepared)
+    });
+    let cands = phases.run("matching.blocking", || {
+        blocking::candidates(&recs, cfg.max_block_size)
+    });
+    let model = phases.run("matching.em", || {
+        Model::estimate(&recs, &training::sessions(&recs))
+    });
+    let valid = |r: u32| prepared.rows[r as usize].pid.is_valid();
+    let mut judged = phases.run("matching.decide", || {
+        decide::judge(
+            &model,
+            cfg.threshold,
+            &cands.pairs,
+            &|i| (&recs[i as usize], valid(i)),
+            &|i| i,
+        )
+    });
+    let rid = input.cols[0][Column::RecordId];
+    decide::order_pairs(&mut judged.pairs, |r| rid.get(r.row as usize));
+    cluster::cluster(recs.len(), &mut judged.pairs);
+    let mut findings: Vec<Finding> = judged
+        .shared
+        .iter()
+        .flat_map(|&(a, b, pid)| decide::shared_findings(a, b, pid))
+        .collect();
+    findings.extend(judged.pairs.iter().flat_map(decide::duplicate_findings));
+    let clusters = cluster::members_of(input, &judged.pairs);
+    phases.lap("matching.cluster");
+    let linked = phases.run("matching.link", || {
+        link::link_extracts(input, rule_findings, &recs, &model, &clusters)
+    });
+    findings.extend(linked.findings);
+    MatchResult {
+        pairs: judged.pairs,
+        clusters,
+        links: linked.links,
+        findings,
+        blocks_skipped: cands.skipped,
+        pairs_compared: cands.pairs.len(),
+        pairs_per_pass: cands.per_pass,
+        model: Some(matching::summarise(&model)),
+        linking: linked.stats,
+    }
+}
+
+/// Run `check`: every phase, every output, atomically.
+pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
+    opts.validate()?;
+    let previous = opts
+        .previous
+        .as_deref()
+        .map(crate::nightly::load_previous)
+        .transpose()?;
+    let mut phases = Phases::new(opts.quiet);
+    let mut warnings = Warnings::new();
+
+    let (tables, cmnd_map, deaths) = phases.run("read", || read_all(opts, &mut warnings))?;
+    for t in &tables {
+        if !t.column(Column::PersonalId).is_present() {
+            warnings.push(format!(
+                "{}: there is no personal_id column; ID rules are skipped for it",
+                t.name
+            ));
+        }
+    }
+    let prepared: Vec<Prepared> =
+        phases.run("prepare", || tables.iter().map(Prepared::new).collect());
+    let ctx = Context {
+        cmnd_map: cmnd_map.as_ref(),
+        deaths: deaths.as_ref(),
+        as_of: opts.as_of,
+        province: opts.province.as_deref(),
+        matching: opts.config.matching,
+        expected: tables
+            .iter()
+            .map(|t| opts.config.expected_fields_for(&t.name, t.kind))
+            .collect(),
+    };
+    let input = CheckInput::new(&tables, &prepared, ctx);
+    let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
+    let mut matches = match_all(&input, &findings, &mut phases);
+    if let Some(prev) = &previous {
+        keep_cluster_ids(&input, &mut matches, prev);
+    }
+    findings.extend(std::mem::take(&mut matches.findings));
+    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+
+    let view = View::new(
+        &input,
+        findings,
+        &matches,
+        opts.province.as_deref(),
+        previous.as_ref(),
+    );
+    let staging = Staging::new(&opts.out, opts.group_readable)?;
+    phases.run("outputs", || {
+        report::write_tables(&staging, &view, &opts.config)
+    })?;
+    phases.run("fixlists", || {
+        report::write_fixlists(&staging, &view, &opts.config)
+    })?;
+    let laps = phases.finish();
+    let rule_stats = report::summary::rule_stats(&view, &opts.config);
+    let breached = crate::nightly::breached(&opts.config.thresholds, &rule_stats);
+    let facts = report::summary::RunFacts {
+        as_of: opts.as_of.to_string(),
+        province: opts.province.clone(),
+        warnings: &warnings,
+        timings: crate::summary::timings(&laps),
+        config: &opts.config,
+    };
+    let summary = report::summary::build(&view, facts, rule_stats, breached.clone());
+    staging.write_bytes(
+        "summary.json",
+        crate::summary::to_json(&summary)?.as_bytes(),
+    )?;
+    let probabilities: Vec<f64> = view.pairs.iter().map(|p| p.probability).collect();
+    staging.write_bytes(
+        "report.html",
+        report::html::render(&summary, &probabilities).as_bytes(),
+    )?;
+    staging.commit()?;
+    Ok(CheckOutcome { summary, breached })
+}
+
+/// Give this run's duplicate clusters the previous run's IDs where their members are unchanged.
+fn keep_cluster_ids(input: &CheckInput, matches: &mut MatchResult, previous: &Previous) {
+    let name = |r: RowRef| {
+        let t = &input.tables[r.source as usize];
+        (
+            t.name.clone(),
+            input.cols[r.source as usize][Column::RecordId]
+                .get(r.row as usize)
+                .to_string(),
+        )
+    };
+    let mut current: std::collections::BTreeMap<u32, Vec<(String, String)>> = Default::default();
+    for m in &matches.clusters {
+        current.entry(m.cluster).or_default().push(name(m.at));
+    }
+    for v in current.values_mut() {
+        v.sort();
+    }
+    let map = crate::nightly::stable_cluster_ids(&current, previous);
+    for m in &mut matches.clusters {
+        m.cluster = map[&m.cluster];
+    }
+    for p in &mut matches.pairs {
+        if let Some(n) = map.get(&p.cluster) {
+            p.cluster = *n;
+        }
+    }
+}
+
+impl CheckOptions {
+    /// Check what can be checked before any input is read: the command line calls it where it
+    /// builds the options, and [`check`] calls it for library callers.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            !self.residents.is_empty(),
+            usage: "check needs at least one --residents FILE"
+        );
+        let reserved = ["residents", "vaccination", "insurance"];
+        for (name, _) in &self.extracts {
+            ensure!(
+                !name.is_empty() && !reserved.contains(&name.as_str()),
+                usage: "--extract NAME=FILE: \"{name}\" cannot be used as an extract name"
+            );
+            ensure!(
+                self.extracts.iter().filter(|(n, _)| n == name).count() == 1,
+                usage: "--extract {name} is given twice"
+            );
+        }
+        if let Some(p) = &self.province {
+            ensure!(
+                p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()),
+                usage: "--province takes a 2-digit province code, not \"{p}\""
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! Stable 64-bit hashes of text and of key parts, for blocking keys, name features and the
+//! record_id uniqueness check (the same on every run and machine).
+
+/// A stable 64-bit hash (FNV-1a) of a string; 0 is reserved for "absent".
+pub fn h64(s: &str) -> u64 {
+    if s.is_empty() {
+        return 0;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.max(1)
+}
+
+/// Mix several keys into one blocking key.
+pub fn mix(parts: &[u64]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for &p in parts {
+        h ^= p
+            .wrapping_add(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(h << 6)
+            .wrapping_add(h >> 2);
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    }
+    h.max(1)
+}
+
+/// The first pair of rows (a < b, the smallest such pair) that carry the same key, among
+/// groups of rows whose key hashes are equal: `groups` yields (key, row) per group. Used by
+/// the record_id uniqueness check of every driver (equal hashes are compared as text).
+pub fn first_duplicate<K: Eq>(
+    groups: impl Iterator<Item = Vec<(K, usize)>>,
+) -> Option<(usize, usize)> {
+    groups
+        .flat_map(|g| {
+            let mut found = Vec::new();
+            for (i, x) in g.iter().enumerate() {
+                for y in &g[i + 1..] {
+                    if x.0 == y.0 {
+                        found.push((x.1.min(y.1), x.1.max(y.1)));
+                    }
+                }
+            }
+            found
+        })
+        .min()
+}

@@ -1,0 +1,448 @@
+//! The comparisons of the Fellegi–Sunter model, as data: one entry per field with its levels
+//! (best first) and the function that gives a pair's level. A [`Pattern`] holds one level per
+//! field; [`MISSING`] means a side lacks the field, which is no evidence either way.
+
+use super::features::Rec;
+use crate::compare::{compare_dates, DateLevel};
+
+/// The compared fields, in pattern order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Given,
+    Family,
+    Middle,
+    Birth,
+    Sex,
+    Pid,
+    Cmnd,
+    Parents,
+    Place,
+}
+
+pub const N_FIELDS: usize = 9;
+
+/// Level code for "cannot be compared" (a side is missing): contributes no evidence.
+pub const MISSING: u8 = 255;
+
+/// Which term frequencies adjust a field's agreement levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermFrequency {
+    Given,
+    Family,
+}
+
+/// One compared field.
+pub struct Comparison {
+    pub field: Field,
+    /// Its name in `levels` strings and in the summary's model.
+    pub name: &'static str,
+    /// Names of its levels, best first (index = level code).
+    pub levels: &'static [&'static str],
+    /// The level of a pair, or [`MISSING`].
+    pub compare: fn(&Rec, &Rec) -> u8,
+    /// An identifier: left out when judging records that share one.
+    pub identifier: bool,
+    /// The levels (agreements) whose weight is adjusted by how common the first record's value
+    /// is, and which frequencies.
+    pub term_frequency: Option<(TermFrequency, &'static [u8])>,
+}
+
+/// Every comparison, in [`Field`] order.
+pub const COMPARISONS: [Comparison; N_FIELDS] = [
+    Comparison {
+        field: Field::Given,
+        name: "given",
+        levels: &[
+            "exact",
+            "exact_without_diacritics",
+            "diacritics_differ",
+            "close_or_one_edit",
+            "different",
+        ],
+        compare: given,
+        identifier: false,
+        term_frequency: Some((TermFrequency::Given, &[0, 1])),
+    },
+    Comparison {
+        field: Field::Family,
+        name: "family",
+        levels: &["exact", "close", "different"],
+        compare: family,
+        identifier: false,
+        term_frequency: Some((TermFrequency::Family, &[0])),
+    },
+    Comparison {
+        field: Field::Middle,
+        name: "middle",
+        levels: &["exact", "one_missing", "different"],
+        compare: middle,
+        identifier: false,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Birth,
+        name: "birth",
+        levels: &[
+            "exact",
+            "partial_compatible",
+            "day_month_swapped",
+            "one_digit",
+            "within_10_days",
+            "different",
+        ],
+        compare: birth,
+        identifier: false,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Sex,
+        name: "sex",
+        levels: &["agree", "disagree"],
+        compare: sex,
+        identifier: false,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Pid,
+        name: "pid",
+        levels: &["equal", "one_digit", "different"],
+        compare: pid,
+        identifier: true,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Cmnd,
+        name: "cmnd",
+        levels: &["equal", "different"],
+        compare: cmnd,
+        identifier: true,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Parents,
+        name: "parents",
+        levels: &["both_equal", "one_equal", "different"],
+        compare: parents,
+        identifier: false,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Place,
+        name: "place",
+        levels: &["same_commune", "same_province", "other_province"],
+        compare: place,
+        identifier: false,
+        term_frequency: None,
+    },
+];
+
+impl Field {
+    pub const ALL: [Field; N_FIELDS] = [
+        Field::Given,
+        Field::Family,
+        Field::Middle,
+        Field::Birth,
+        Field::Sex,
+        Field::Pid,
+        Field::Cmnd,
+        Field::Parents,
+        Field::Place,
+    ];
+
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn comparison(self) -> &'static Comparison {
+        &COMPARISONS[self.index()]
+    }
+
+    /// The code of one of this field's levels, by name.
+    pub fn level(self, name: &str) -> u8 {
+        self.comparison()
+            .levels
+            .iter()
+            .position(|l| *l == name)
+            .unwrap_or_else(|| panic!("{self:?} has no level {name}")) as u8
+    }
+}
+
+/// One level per field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pattern(pub [u8; N_FIELDS]);
+
+impl std::ops::Index<Field> for Pattern {
+    type Output = u8;
+
+    #[inline]
+    fn index(&self, f: Field) -> &u8 {
+        &self.0[f.index()]
+    }
+}
+
+impl Pattern {
+    /// The pattern with the given fields set to [`MISSING`].
+    pub fn without(mut self, fields: &[bool; N_FIELDS]) -> Pattern {
+        for (l, b) in self.0.iter_mut().zip(fields) {
+            if *b {
+                *l = MISSING;
+            }
+        }
+        self
+    }
+
+    /// `given=exact;birth=day_month_swapped;…` (fields that could not be compared left out).
+    pub fn explain(&self) -> String {
+        let mut s = String::new();
+        for (c, l) in COMPARISONS.iter().zip(self.0) {
+            if l == MISSING {
+                continue;
+            }
+            if !s.is_empty() {
+                s.push(';');
+            }
+            s.push_str(c.name);
+            s.push('=');
+            s.push_str(c.levels[l as usize]);
+        }
+        s
+    }
+}
+
+/// Compare two records field by field.
+pub fn compare(a: &Rec, b: &Rec) -> Pattern {
+    Pattern(std::array::from_fn(|i| (COMPARISONS[i].compare)(a, b)))
+}
+
+fn jw(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(a, b)
+}
+
+/// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"): the
+/// name parts compare as equal.
+fn reordered(a: &Rec, b: &Rec) -> bool {
+    a.full != b.full && a.sorted == b.sorted && a.sorted != 0
+}
+
+fn given(a: &Rec, b: &Rec) -> u8 {
+    if !(a.has_name() && b.has_name()) {
+        return MISSING;
+    }
+    if reordered(a, b) {
+        1
+    } else if a.given == b.given {
+        if a.given_key == b.given_key {
+            0
+        } else if a.given_plain || b.given_plain {
+            1
+        } else {
+            2
+        }
+    } else if jw(&a.given_text, &b.given_text) >= 0.9
+        || strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
+    {
+        3
+    } else {
+        4
+    }
+}
+
+fn family(a: &Rec, b: &Rec) -> u8 {
+    if !(a.has_name() && b.has_name()) {
+        return MISSING;
+    }
+    if a.family == b.family || reordered(a, b) {
+        0
+    } else if a.family != 0 && b.family != 0 && jw(&a.family_text, &b.family_text) >= 0.85 {
+        1
+    } else {
+        2
+    }
+}
+
+fn middle(a: &Rec, b: &Rec) -> u8 {
+    if !(a.has_name() && b.has_name()) {
+        return MISSING;
+    }
+    if a.middle == b.middle || reordered(a, b) {
+        0
+    } else if a.middle == 0 || b.middle == 0 {
+        1
+    } else {
+        2
+    }
+}
+
+fn birth(a: &Rec, b: &Rec) -> u8 {
+    if a.birth.year == 0 || b.birth.year == 0 {
+        return MISSING;
+    }
+    match compare_dates(a.birth, b.birth) {
+        DateLevel::Exact => 0,
+        DateLevel::Compatible => 1,
+        DateLevel::Swapped => 2,
+        DateLevel::OneDigit => 3,
+        DateLevel::Near => 4,
+        DateLevel::Different => 5,
+    }
+}
+
+fn sex(a: &Rec, b: &Rec) -> u8 {
+    if a.sex == 0 || b.sex == 0 {
+        MISSING
+    } else if a.sex == b.sex {
+        0
+    } else {
+        1
+    }
+}
+
+fn digits_apart(a: u64, b: u64) -> u32 {
+    let (mut a, mut b, mut n) = (a, b, 0);
+    for _ in 0..12 {
+        if a % 10 != b % 10 {
+            n += 1;
+        }
+        a /= 10;
+        b /= 10;
+    }
+    n
+}
+
+fn pid(a: &Rec, b: &Rec) -> u8 {
+    if a.pid == 0 || b.pid == 0 {
+        return MISSING;
+    }
+    match digits_apart(a.pid, b.pid) {
+        0 => 0,
+        1 => 1,
+        _ => 2,
+    }
+}
+
+fn cmnd(a: &Rec, b: &Rec) -> u8 {
+    if a.cmnd == 0 || b.cmnd == 0 {
+        MISSING
+    } else if a.cmnd == b.cmnd {
+        0
+    } else {
+        1
+    }
+}
+
+fn parents(a: &Rec, b: &Rec) -> u8 {
+    let a_par = a.father != 0 || a.mother != 0;
+    let b_par = b.father != 0 || b.mother != 0;
+    // Within one household, siblings share parents: agreement there is no evidence.
+    let same_household = a.household != 0 && a.household == b.household;
+    if !(a_par && b_par) || same_household {
+        return MISSING;
+    }
+    let f = a.father != 0 && a.father == b.father;
+    let m = a.mother != 0 && a.mother == b.mother;
+    match (f, m) {
+        (true, true) => 0,
+        (true, false) | (false, true) => 1,
+        _ => 2,
+    }
+}
+
+fn place(a: &Rec, b: &Rec) -> u8 {
+    if a.province == 0 || b.province == 0 {
+        MISSING
+    } else if a.commune != 0 && a.commune == b.commune {
+        0
+    } else if a.province == b.province {
+        1
+    } else {
+        2
+    }
+}
+
+/// Is this pattern two siblings born together (twins) rather than one person? Same parents or
+/// household, same birth date, given names that are not the same name (twins are often
+/// given near-identical names: "Khoa" and "Khôi", "Hà" and "Hải").
+pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
+    let same_household = a.household != 0 && a.household == b.household;
+    let same_parents = p[Field::Parents] == 0 || p[Field::Parents] == 1;
+    if !matches!(p[Field::Birth], 0 | 1) {
+        return false;
+    }
+    let reordered = a.full != b.full && a.sorted == b.sorted;
+    match p[Field::Given] {
+        // Another name, or the same letters with other diacritics ("Ánh" and "Anh").
+        2 | 4 => same_household || same_parents,
+        // A near-identical name, or the same syllables in another order, at home.
+        3 => same_household,
+        1 if reordered => same_household,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::hash::h64;
+    use crate::dates::PDate;
+
+    pub(crate) fn rec(family: &str, middle: &str, given: &str, birth: PDate, sex: u8) -> Rec {
+        Rec {
+            family: h64(family),
+            middle: h64(middle),
+            given: h64(given),
+            given_key: h64(given),
+            given_plain: given.is_ascii(),
+            sorted: h64(&format!("{family} {given} {middle}")),
+            full: h64(&format!("{family} {middle} {given}")),
+            given_text: given.into(),
+            family_text: family.into(),
+            birth,
+            sex,
+            province: h64("01"),
+            commune: h64("00004"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn levels_of_typical_duplicates() {
+        let a = rec("nguyen", "van", "an", PDate::new(1985, 3, 7), 1);
+        let mut b = rec("nguyen", "", "an", PDate::new(1985, 7, 3), 1);
+        b.commune = h64("00008");
+        let p = compare(&a, &b);
+        assert_eq!(p.explain(), "given=exact;family=exact;middle=one_missing;birth=day_month_swapped;sex=agree;place=same_province");
+        let c = rec("nguyen", "van", "ah", PDate::new(1985, 0, 0), 1);
+        assert_eq!(
+            compare(&a, &c)[Field::Given],
+            Field::Given.level("close_or_one_edit")
+        );
+        assert_eq!(
+            compare(&a, &c)[Field::Birth],
+            Field::Birth.level("partial_compatible")
+        );
+    }
+
+    #[test]
+    fn twins_never_match() {
+        let mut a = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
+        let mut b = rec("tran", "minh", "khang", PDate::new(2010, 5, 1), 1);
+        a.household = h64("HO1");
+        b.household = h64("HO1");
+        a.father = h64("tran van binh");
+        b.father = h64("tran van binh");
+        let p = compare(&a, &b);
+        assert!(twins(&p, &a, &b));
+        // The same given name is not a twin pair but one child registered twice.
+        let c = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
+        assert!(!twins(&compare(&a, &c), &a, &c));
+    }
+
+    #[test]
+    fn every_field_is_at_its_index() {
+        for (i, c) in COMPARISONS.iter().enumerate() {
+            assert_eq!(c.field.index(), i);
+            assert_eq!(Field::ALL[i], c.field);
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Linking: extract rows without a usable ID (or whose ID points to a resident with another
+//! name), and deaths registered without one, matched to the resident who is their person.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use super::blocking::{self, keyed, BlockPass, LINK_PASSES};
+use super::comparisons::{compare, Pattern};
+use super::decide::round6;
+use super::features::{self, features, Rec};
+use super::model::Model;
+use super::{ClusterMember, Link, LinkStats};
+use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, Table};
+use crate::ids::{id_string, IdClass};
+
+/// Residents indexed by the linking keys ([`LINK_PASSES`]): per pass, the rows sorted by
+/// their key (4 bytes a row; the key is recomputed from the features during the binary
+/// search, which only the few records being linked do). A pass for partial dates has a second
+/// array of the residents whose birth date is partial: a record with a full date looks only
+/// there (its full-date keys find the residents with full dates).
+pub struct LinkIndex<'a> {
+    recs: &'a [Rec],
+    passes: Vec<(&'static BlockPass, Vec<u32>)>,
+    partial: Vec<Option<Vec<u32>>>,
+}
+
+impl<'a> LinkIndex<'a> {
+    pub fn build(recs: &'a [Rec]) -> Self {
+        let mut passes = Vec::new();
+        let mut partial = Vec::new();
+        for pass in LINK_PASSES.iter().map(|n| blocking::pass(n)) {
+            let keyed = keyed(recs, pass.key);
+            partial.push(pass.partial_dates_only().then(|| {
+                keyed
+                    .iter()
+                    .filter(|e| !recs[e.1 as usize].birth.is_full())
+                    .map(|e| e.1)
+                    .collect()
+            }));
+            passes.push((pass, keyed.into_iter().map(|e| e.1).collect()));
+        }
+        LinkIndex {
+            recs,
+            passes,
+            partial,
+        }
+    }
+
+    /// The residents the passes propose for `r` (at most `cap` per pass), sorted.
+    pub fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
+        out.clear();
+        for (i, (pass, rows)) in self.passes.iter().enumerate() {
+            let key = pass.key;
+            let k = key(r);
+            if k == 0 {
+                continue;
+            }
+            let v = match &self.partial[i] {
+                Some(partial) if r.birth.is_full() => partial,
+                _ => rows,
+            };
+            // Rows are sorted by (key, row), the order of `keyed`.
+            let key_of = |row: &u32| key(&self.recs[*row as usize]);
+            let start = v.partition_point(|e| key_of(e) < k);
+            let block = v[start..].iter().take_while(|e| key_of(e) == k);
+            out.extend(block.take(cap).copied());
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// The people behind resident rows for linking: rows of one duplicate cluster are one
+/// person, and so are rows carrying one personal ID.
+struct People {
+    /// Clustered resident rows, sorted: (row, cluster, the row suggested to keep).
+    clustered: Vec<(u32, u32, u32)>,
+}
+
+impl People {
+    fn of(clusters: &[ClusterMember]) -> Self {
+        let keep: BTreeMap<u32, u32> = clusters
+            .iter()
+            .filter(|m| m.keep)
+            .map(|m| (m.cluster, m.at.row))
+            .collect();
+        let mut clustered: Vec<(u32, u32, u32)> = clusters
+            .iter()
+            .filter(|m| m.at.source == 0 && m.cluster != 0)
+            .filter_map(|m| keep.get(&m.cluster).map(|&k| (m.at.row, m.cluster, k)))
+            .collect();
+        clustered.sort_unstable();
+        People { clustered }
+    }
+
+    /// (cluster, kept row) of a clustered resident row.
+    fn cluster(&self, row: u32) -> Option<(u32, u32)> {
+        let i = self.clustered.binary_search_by_key(&row, |e| e.0).ok()?;
+        Some((self.clustered[i].1, self.clustered[i].2))
+    }
+
+    /// A key equal for rows of one person.
+    fn key(&self, recs: &[Rec], row: u32) -> u64 {
+        match self.cluster(row) {
+            Some((c, _)) => (1 << 63) | c as u64,
+            None if recs[row as usize].pid != 0 => recs[row as usize].pid,
+            None => (1 << 62) | row as u64,
+        }
+    }
+}
+
+/// What a record to link is compared against.
+struct Linking<'a> {
+    recs: &'a [Rec],
+    people: People,
+    threshold: f64,
+}
+
+/// Best resident for a record: (row, probability) when the probability reaches the threshold.
+///
+/// The record is one of the residents' people or of nobody's. Its candidates are every
+/// resident the blocking passes find, so a namesake born the same day is among them, not a
+/// share of the N residents to be guessed. The probability that the record is the best
+/// candidate's person (all its records: a duplicate cluster, or one personal ID) is that
+/// person's Bayes factors over those of all candidates plus `background`, the residents'
+/// weight as a whole when the person is none of the candidates (`link_calibration`). Two
+/// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
+/// the person's record suggested to keep, else its best candidate, with a personal ID: a
+/// person registered without any gets no link, there is no ID to suggest.
+fn best_resident(
+    l: &Linking,
+    c: &LinkCalibration,
+    r: &Rec,
+    cands: &[u32],
+    exclude: Option<u32>,
+) -> Option<(u32, f64)> {
+    let background = c.background;
+    let recs = l.recs;
+    // (weight, row, person) per candidate.
+    let mut scored: Vec<(f64, u32, u64)> = cands
+        .iter()
+        .filter(|&&c| Some(c) != exclude)
+        .filter_map(|&row| {
+            let b = &recs[row as usize];
+            let w = c.model.link_weight(&compare(r, b), r, b)?;
+            Some((w, row, l.people.key(recs, row)))
+        })
+        .collect();
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    let (w1, c1, person) = *scored.first()?;
+    // Sums of 2^w, scaled by the largest term so that none overflows.
+    let top = w1.max(background);
+    let (mut same, mut all) = (0.0, (background - top).exp2());
+    for &(w, _, who) in &scored {
+        let bf = (w - top).exp2();
+        all += bf;
+        if who == person {
+            same += bf;
+        }
+    }
+    let p = same / all;
+    if p < l.threshold {
+        return None;
+    }
+    let kept = l
+        .people
+        .cluster(c1)
+        .map(|(_, k)| k)
+        .filter(|&k| recs[k as usize].pid != 0 && Some(k) != exclude);
+    let row = kept.or_else(|| {
+        scored
+            .iter()
+            .find(|&&(_, c, who)| who == person && recs[c as usize].pid != 0)
+            .map(|&(_, c, _)| c)
+    })?;
+    Some((row, p))
+}
+
+/// How one source's rows are linked: the model and the background of `best_resident`, and
+/// the shares they come from (for the summary).
+struct LinkCalibration {
+    model: Model,
+    /// The weight (log2, in Bayes-factor units) of "the row's person is none of its
+    /// candidates".
+    background: f64,
+    /// ρ: the share of the source's well-formed IDs found among the residents.
+    rho: f64,
+    /// β: the share of rows with a resident's ID whose resident the passes propose without it.
+    beta: f64,
+}
+
+/// Calibrate linking on a source's own rows whose personal ID is well formed and found among
+/// the residents: they are rows whose person is known.
+///
+/// A priori each of the N residents is the person with probability ρ/N, and nobody is with
+/// 1 − ρ; residents the passes did not propose disagree on their keys, and their Bayes factors
+/// sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The model's m is
+/// re-estimated from the comparisons of those rows (ID set aside) with their residents, where
+/// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
+/// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
+/// of threads.
+fn link_calibration(
+    table: &Table,
+    prepared: &Prepared,
+    input: &CheckInput,
+    index: &LinkIndex,
+    model: &Model,
+    cap: usize,
+) -> LinkCalibration {
+    const VISIT: usize = 100_000;
+    const SAMPLE: usize = 20_000;
+    let recs = index.recs;
+    let stride = prepared.rows.len().div_ceil(VISIT).max(1);
+    let with_id: Vec<(usize, u64)> = prepared
+        .rows
+        .iter()
+        .enumerate()
+        .step_by(stride)
+        .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
+        .collect();
+    let found: Vec<(usize, u64)> = with_id
+        .iter()
+        .copied()
+        .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
+        .collect();
+    let stride = found.len().div_ceil(SAMPLE).max(1);
+    let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
+    let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
+    // Per sampled row: the comparison with its resident when the passes propose it.
+    let proposed: Vec<Option<Pattern>> = features::features_of(table, prepared, &rows)
+        .into_par_iter()
+        .zip(sample.par_iter())
+        .with_min_len(256)
+        .map_init(Vec::new, |cands, (mut rec, &(_, id))| {
+            rec.pid = 0;
+            index.candidates(&rec, cap, cands);
+            let res = input.pid_index.rows(id).find(|res| cands.contains(res))?;
+            Some(compare(&rec, &recs[res as usize]))
+        })
+        .collect();
+    let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
+    // Laplace's rule of succession keeps both shares off 0 and 1 on few rows.
+    let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+    let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
+    let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
+    LinkCalibration {
+        model: model.with_m_from(&patterns),
+        background: (recs.len().max(1) as f64 * kappa).log2(),
+        rho,
+        beta,
+    }
+}
+
+/// What linking found: links and their findings, and per source what it measured.
+#[derive(Default)]
+pub struct Linked {
+    pub links: Vec<Link>,
+    pub findings: Vec<Finding>,
+    pub stats: Vec<LinkStats>,
+}
+
+/// Link extract rows whose ID is unusable or points to a resident who disagrees, and deaths
+/// registered without a usable ID. `recs` are the residents' features, `clusters` their
+/// duplicate clusters (a person's records count as one person); `rule_findings` are the rules
+/// phase's findings (its `xref.mismatch` on full_name are rows owed a link).
+pub fn link_extracts(
+    input: &CheckInput,
+    rule_findings: &[Finding],
+    recs: &[Rec],
+    model: &Model,
+    clusters: &[ClusterMember],
+) -> Linked {
+    let mut result = Linked::default();
+    let index = LinkIndex::build(recs);
+    let cap = input.matching.max_block_size;
+    let linking = Linking {
+        recs,
+        people: People::of(clusters),
+        threshold: input.matching.link_threshold,
+    };
+    for (s, table) in input.tables.iter().enumerate() {
+        if !table.kind.is_linked() {
+            continue;
+        }
+        let prepared = &input.prepared[s];
+        // Rows owed a link: no usable ID, or an ID whose resident has another name (the rules
+        // phase reported those as xref.mismatch on full_name).
+        let mut owed: Vec<(usize, Option<u32>)> = prepared
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.pid.personal_id().is_none())
+            .map(|(r, _)| (r, None))
+            .collect();
+        owed.extend(
+            rule_findings
+                .iter()
+                .filter(|f| {
+                    f.at.source as usize == s
+                        && f.rule == Rule::XrefMismatch
+                        && f.field == Some(Column::FullName)
+                })
+                .map(|f| (f.at.row as usize, f.related.map(|x| x.row))),
+        );
+        owed.sort_unstable();
+        owed.dedup_by_key(|o| o.0);
+        let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
+        let calibration = link_calibration(table, prepared, input, &index, model, cap);
+        let lrecs = features::features_of(table, prepared, &rows);
+        let pid_col = input.cols[s][Column::PersonalId];
+        let found: Vec<Option<(Link, Finding)>> = owed
+            .par_iter()
+            .zip(lrecs.par_iter())
+            .with_min_len(256)
+            .map_init(Vec::new, |cands, (&(r, wrong_resident), lrec)| {
+                let facts = prepared.rows[r];
+                let mut rec = lrec.clone();
+                if facts.pid.class == IdClass::OldCmnd {
+                    rec.cmnd = (9u64 << 56) | facts.pid.value;
+                }
+                rec.pid = 0;
+                index.candidates(&rec, cap, cands);
+                let (res, p) = best_resident(&linking, &calibration, &rec, cands, wrong_resident)?;
+                let at = RowRef::new(s, r);
+                let p = round6(p);
+                let pid = id_string(recs[res as usize].pid);
+                let finding = Finding::on(at, Rule::LinkSuggested, Column::PersonalId)
+                    .value(pid_col.get(r))
+                    .suggest(pid)
+                    .related(RowRef::resident(res), Some(p));
+                Some((
+                    Link {
+                        at,
+                        resident: res,
+                        probability: p,
+                    },
+                    finding,
+                ))
+            })
+            .collect();
+        let mut stats = LinkStats {
+            source: table.name.clone(),
+            rows_to_link: owed.len(),
+            linked: 0,
+            ids_found: calibration.rho,
+            candidate_recall: calibration.beta,
+        };
+        for (link, finding) in found.into_iter().flatten() {
+            stats.linked += 1;
+            result.links.push(link);
+            result.findings.push(finding);
+        }
+        result.stats.push(stats);
+    }
+    link_deaths(input, &linking, &index, model, &mut result);
+    result
+}
+
+/// Deaths registered without a usable ID: find the resident by name and birth date.
+fn link_deaths(
+    input: &CheckInput,
+    linking: &Linking,
+    index: &LinkIndex,
+    model: &Model,
+    result: &mut Linked,
+) {
+    let Some(deaths) = input.deaths else {
+        return;
+    };
+    let prepared = Prepared::new(deaths);
+    let drecs = features(deaths, &prepared);
+    let (residents, _) = input.residents();
+    let r_death = residents.column(Column::DeathDate);
+    let dd = deaths.column(Column::DeathDate);
+    let cap = input.matching.max_block_size;
+    let calibration = link_calibration(deaths, &prepared, input, index, model, cap);
+    let mut stats = LinkStats {
+        source: deaths.name.clone(),
+        rows_to_link: 0,
+        linked: 0,
+        ids_found: calibration.rho,
+        candidate_recall: calibration.beta,
+    };
+    let mut cands = Vec::new();
+    for (r, rec) in drecs.iter().enumerate() {
+        if prepared.rows[r].pid.is_valid() {
+            continue; // matched by ID in the rules
+        }
+        stats.rows_to_link += 1;
+        index.candidates(rec, cap, &mut cands);
+        let mut rec = rec.clone();
+        rec.pid = 0;
+        if let Some((res, p)) = best_resident(linking, &calibration, &rec, &cands, None) {
+            stats.linked += 1;
+            if r_death.opt(res as usize).is_none()
+                && crate::dates::parse_date(dd.get(r)).valid().is_some()
+            {
+                result.findings.push(
+                    Finding::on(
+                        RowRef::resident(res),
+                        Rule::AliveDeceasedActive,
+                        Column::DeathDate,
+                    )
+                    .suggest(dd.get(r))
+                    .score(p)
+                    .note("hộ tịch đã khai tử (khớp theo họ tên, ngày sinh)"),
+                );
+            }
+        }
+    }
+    result.stats.push(stats);
+}

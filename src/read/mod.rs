@@ -1,0 +1,408 @@
+//! Readers: Parquet, CSV (UTF-8, header row) and XLSX/XLS (first sheet), chosen by file
+//! extension; then header mapping to canonical columns and the input checks every file gets
+//! (required columns, duplicate record_id). Every value becomes text.
+//!
+//! Errors are one sentence naming the file and the problem, with line or row numbers but
+//! never a cell's content.
+
+mod csv;
+mod parquet;
+mod xlsx;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, StringArray};
+use rayon::prelude::*;
+
+use self::csv::read_csv;
+use self::parquet::{concat_text, read_parquet, read_parquet_chunks};
+use self::xlsx::read_xlsx;
+use crate::config::Config;
+use crate::core::hash::{first_duplicate, h64};
+use crate::core::{Column, ColumnKind, SourceKind, Table};
+use crate::error::{Error, Result};
+
+/// A file as read: headers and text columns, before mapping.
+pub(crate) struct RawTable {
+    /// Every header of the file (for messages), including columns not read.
+    all_headers: Vec<String>,
+    headers: Vec<String>,
+    columns: Vec<ArrayRef>,
+    /// Headers of columns that arrived as numbers.
+    numeric: Vec<String>,
+    /// Cells that held a spreadsheet error (#N/A, #REF!…), read as empty.
+    cell_errors: usize,
+}
+
+impl RawTable {
+    /// Keep only the wanted columns (their headers stay in `all_headers`).
+    fn project(self, wanted: &dyn Fn(&str) -> bool) -> RawTable {
+        let (headers, columns): (Vec<String>, Vec<ArrayRef>) = self
+            .headers
+            .into_iter()
+            .zip(self.columns)
+            .filter(|(h, _)| wanted(h))
+            .unzip();
+        let numeric = self.numeric.into_iter().filter(|h| wanted(h)).collect();
+        RawTable {
+            all_headers: self.all_headers,
+            headers,
+            columns,
+            numeric,
+            cell_errors: self.cell_errors,
+        }
+    }
+}
+
+/// A problem that did not stop the run (reported in the summary; no personal data).
+pub type Warnings = Vec<String>;
+
+/// Read one or more files of one source into a table with canonical columns.
+pub fn read_source(
+    name: &str,
+    kind: SourceKind,
+    paths: &[PathBuf],
+    config: &Config,
+    warnings: &mut Warnings,
+) -> Result<Table> {
+    let mut parts = Vec::with_capacity(paths.len());
+    let wanted = engine_columns(kind, config);
+    for path in paths {
+        let raw = read_file(path, &wanted)?;
+        let mapped = map_columns(path, kind, kind.required_columns(), raw, config, warnings)?;
+        parts.push((path.clone(), mapped));
+    }
+    let table = concat_parts(name, kind, parts)?;
+    check_unique_record_ids(&table)?;
+    Ok(table)
+}
+
+/// Which headers the engine reads from a source of `kind`: the columns its rules and matching
+/// use, any the config expects to be filled, and, for a source whose records outputs echo
+/// (residents and linked extracts), every unknown extra column, to carry it through.
+pub fn engine_columns(kind: SourceKind, config: &Config) -> impl Fn(&str) -> bool + '_ {
+    wanted_by(config, move |name| match Column::from_name(name) {
+        None => kind.is_echoed(),
+        Some(c) => {
+            kind.reads(c)
+                || config
+                    .expected_fields
+                    .values()
+                    .any(|fields| fields.iter().any(|f| f == name))
+        }
+    })
+}
+
+/// The headers whose column (canonical name, or the header itself when it has none) `keep`
+/// accepts.
+pub fn wanted_by<'a>(
+    config: &'a Config,
+    keep: impl Fn(&str) -> bool + 'a,
+) -> impl Fn(&str) -> bool + 'a {
+    move |header: &str| match config.canonical_column(header) {
+        Some(c) => keep(c.name()),
+        None => keep(header.trim()),
+    }
+}
+
+/// A source read chunk by chunk: its name in outputs, its kind, its files and the config that
+/// maps their headers.
+#[derive(Clone, Copy)]
+pub struct ChunkSource<'a> {
+    pub name: &'a str,
+    pub kind: SourceKind,
+    pub paths: &'a [PathBuf],
+    pub config: &'a Config,
+}
+
+/// Read a source chunk by chunk, in row order, for data larger than memory: `each` gets
+/// tables of at most about `chunk_rows` rows with canonical columns (only those `wanted`
+/// accepts), and the number of rows before the chunk. Each file must have the `required`
+/// columns. Parquet files are streamed by batch;
+/// a CSV or XLSX file is read whole, then handed over in slices. Returns the rows read.
+pub fn for_each_chunk(
+    source: &ChunkSource,
+    wanted: &dyn Fn(&str) -> bool,
+    required: &[Column],
+    chunk_rows: usize,
+    warnings: &mut Warnings,
+    each: &mut dyn FnMut(Table, usize) -> Result<()>,
+) -> Result<usize> {
+    let ChunkSource {
+        name,
+        kind,
+        paths,
+        config,
+    } = *source;
+    let mut offset = 0;
+    for path in paths {
+        let mut first = true;
+        let mut on_raw = |raw: RawTable| -> Result<()> {
+            // Messages about the file's columns are the same for every chunk: keep the first.
+            let mut w = Warnings::new();
+            let cols = map_columns(path, kind, required, raw, config, &mut w)?;
+            if std::mem::take(&mut first) {
+                warnings.extend(w);
+            }
+            let mut t = Table::from_columns(name, kind, cols);
+            t.files = vec![(path.clone(), offset)];
+            let n = t.len();
+            let mut start = 0;
+            while start < n {
+                let len = chunk_rows.min(n - start);
+                let mut part = t.clone();
+                part.batch = t.batch.slice(start, len);
+                each(part, offset + start)?;
+                start += len;
+            }
+            offset += n;
+            Ok(())
+        };
+        match check_file(path)?.as_str() {
+            "parquet" | "pq" => read_parquet_chunks(path, wanted, chunk_rows, &mut on_raw)?,
+            _ => on_raw(read_file(path, wanted)?)?,
+        }
+    }
+    Ok(offset)
+}
+
+/// Read a file as it is, headers unmapped and no checks (for lamsach's own outputs).
+pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
+    let raw = read_file(path, &|_| true)?;
+    let cols = raw.headers.into_iter().zip(raw.columns).collect();
+    let mut t = Table::from_columns(name, SourceKind::Extract, cols);
+    t.files = vec![(path.to_path_buf(), 0)];
+    Ok(t)
+}
+
+/// The lower-case extension of a file that exists, is a file and is not empty.
+fn check_file(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::input(path, "the file does not exist"),
+        std::io::ErrorKind::PermissionDenied => {
+            Error::input(path, "the file cannot be read (permission denied)")
+        }
+        _ => Error::input(path, format!("the file cannot be read ({e})")),
+    })?;
+    if meta.is_dir() {
+        return Err(Error::input(path, "this is a directory, not a data file"));
+    }
+    if meta.len() == 0 {
+        return Err(Error::input(path, "the file is empty"));
+    }
+    Ok(path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default())
+}
+
+/// Read a file; only the columns whose header `wanted` accepts are decoded and kept (the
+/// engine never looks at the others, and at 10 million rows they are gigabytes).
+fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    let ext = check_file(path)?;
+    match ext.as_str() {
+        "parquet" | "pq" => read_parquet(path, wanted),
+        "csv" | "txt" | "tsv" => read_csv(path).map(|raw| raw.project(wanted)),
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path).map(|raw| raw.project(wanted)),
+        "" => Err(Error::input(
+            path,
+            "the file has no extension; name it .parquet, .csv or .xlsx so lamsach knows how to read it",
+        )),
+        other => Err(Error::input(
+            path,
+            format!("files of type .{other} are not supported; use .parquet, .csv or .xlsx"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- mapping and checks
+
+/// Rename recognised headers to canonical names; check required columns.
+fn map_columns(
+    path: &Path,
+    kind: SourceKind,
+    required: &[Column],
+    raw: RawTable,
+    config: &Config,
+    warnings: &mut Warnings,
+) -> Result<Vec<(String, ArrayRef)>> {
+    let mut out: Vec<(String, ArrayRef)> = Vec::with_capacity(raw.headers.len());
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    for (i, (header, column)) in raw.headers.iter().zip(raw.columns).enumerate() {
+        let canon = config
+            .canonical_column(header)
+            .map(|c| c.name().to_string());
+        let name = match canon {
+            Some(c) if !taken.contains(&c) => c,
+            Some(c) => {
+                warnings.push(format!(
+                    "{}: column \"{header}\" also means {c}; the first such column is used and this one is kept as is",
+                    path.display()
+                ));
+                header.clone()
+            }
+            None if header.is_empty() => format!("column_{}", i + 1),
+            None => header.clone(),
+        };
+        if taken.contains(&name) {
+            return Err(Error::input(
+                path,
+                format!("the header \"{header}\" appears twice"),
+            ));
+        }
+        taken.insert(name.clone());
+        out.push((name, column));
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .map(|c| c.name())
+        .filter(|c| !taken.contains(*c))
+        .collect();
+    if let Some(first) = missing.first() {
+        let label = crate::core::column::label_of(first);
+        let found = raw
+            .all_headers
+            .iter()
+            .map(|h| format!("\"{h}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if missing.len() > 1 {
+            format!(" (also missing: {})", missing[1..].join(", "))
+        } else {
+            String::new()
+        };
+        return Err(Error::input(
+            path,
+            format!(
+                "the {} file has no column for {first} ({label}){more}; columns found: {found}",
+                kind.label()
+            ),
+        ));
+    }
+    for header in &raw.numeric {
+        let canon = config.canonical_column(header);
+        if let Some(c) = canon.filter(|c| c.kind() == ColumnKind::Digits) {
+            warnings.push(format!(
+                "{}: column {} is stored as numbers, so leading zeros may have been lost (an 11-digit personal ID is restored where it is consistent)",
+                path.display(),
+                c.name()
+            ));
+        }
+    }
+    let rows = out.first().map(|(_, a)| a.len()).unwrap_or(0);
+    if rows == 0 {
+        warnings.push(format!(
+            "{}: the file has a header but no rows",
+            path.display()
+        ));
+    }
+    if raw.cell_errors > 0 {
+        warnings.push(format!(
+            "{}: {} cells hold spreadsheet errors (#N/A, #REF!…) and were read as empty",
+            path.display(),
+            raw.cell_errors
+        ));
+    }
+    Ok(out)
+}
+
+/// Concatenate the files of one source; columns missing from a file are empty there.
+fn concat_parts(
+    name: &str,
+    kind: SourceKind,
+    parts: Vec<(PathBuf, Vec<(String, ArrayRef)>)>,
+) -> Result<Table> {
+    if parts.len() == 1 {
+        let (path, cols) = parts.into_iter().next().expect("one part");
+        let mut t = Table::from_columns(name, kind, cols);
+        t.files = vec![(path, 0)];
+        return Ok(t);
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (_, cols) in &parts {
+        for (n, _) in cols {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut start = 0;
+    let mut per_column: Vec<Vec<ArrayRef>> = vec![Vec::new(); names.len()];
+    for (path, cols) in &parts {
+        let rows = cols.first().map(|(_, a)| a.len()).unwrap_or(0);
+        files.push((path.clone(), start));
+        start += rows;
+        for (i, n) in names.iter().enumerate() {
+            let a = cols
+                .iter()
+                .find(|(c, _)| c == n)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| Arc::new(StringArray::from(vec![None::<&str>; rows])));
+            per_column[i].push(a);
+        }
+    }
+    let columns = names
+        .into_iter()
+        .zip(per_column)
+        .map(|(n, chunks)| Ok((n, concat_text(&chunks)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut t = Table::from_columns(name, kind, columns);
+    t.files = files;
+    Ok(t)
+}
+
+/// A record_id must identify one row of a source. Rows are sorted by a hash of their
+/// record_id (integers, not strings) and only rows with equal hashes are compared as text.
+fn check_unique_record_ids(table: &Table) -> Result<()> {
+    let ids = table.column(Column::RecordId);
+    let mut order: Vec<(u64, u32)> = (0..table.len() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|r| (h64(ids.get(r as usize)), r))
+        .filter(|(h, _)| *h != 0)
+        .collect();
+    order.par_sort_unstable();
+    let duplicate = first_duplicate(
+        order
+            .chunk_by(|x, y| x.0 == y.0)
+            .filter(|g| g.len() > 1)
+            .map(|g| {
+                g.iter()
+                    .map(|e| (ids.get(e.1 as usize), e.1 as usize))
+                    .collect()
+            }),
+    );
+    if let Some((a, b)) = duplicate {
+        return Err(duplicate_record_id(&table.files, a, b));
+    }
+    Ok(())
+}
+
+/// The error for rows `a` < `b` (counted over all files of a source, which start at the rows
+/// given in `files`) carrying the same record_id: where they are, never the value.
+pub fn duplicate_record_id(files: &[(PathBuf, usize)], a: usize, b: usize) -> Error {
+    // The file of a row, and the row's number among that file's data rows.
+    let locate = |r: usize| {
+        let (path, start) = files
+            .iter()
+            .rev()
+            .find(|(_, s)| *s <= r)
+            .map(|(p, s)| (p.clone(), *s))
+            .unwrap_or_default();
+        (path, r - start + 1)
+    };
+    let ((fa, ra), (fb, rb)) = (locate(a), locate(b));
+    let msg = if fa == fb {
+        format!("record_id is not unique: data rows {ra} and {rb} carry the same record_id")
+    } else {
+        format!(
+            "record_id is not unique: data row {ra} carries the same record_id as data row {rb} of {}",
+            fb.display()
+        )
+    };
+    Error::input(&fa, msg)
+}

@@ -1,0 +1,204 @@
+//! Parquet: any column type is read as text (numbers without a decimal point when whole);
+//! only the columns the engine uses are decoded.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, StringArray};
+use arrow_schema::DataType;
+
+use super::RawTable;
+use crate::error::{Error, Result};
+
+pub(super) fn float_to_text(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Any Arrow column as text; numbers that are whole are written without a decimal point.
+fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, bool)> {
+    let numeric = array.data_type().is_numeric();
+    let out: ArrayRef = match array.data_type() {
+        DataType::Utf8 => array.clone(),
+        DataType::Float64 | DataType::Float32 => {
+            let vals: Vec<Option<String>> =
+                if let Some(a) = array.as_any().downcast_ref::<Float64Array>() {
+                    a.iter().map(|v| v.map(float_to_text)).collect()
+                } else {
+                    let a = array
+                        .as_any()
+                        .downcast_ref::<Float32Array>()
+                        .ok_or_else(|| Error::internal("float column"))?;
+                    a.iter()
+                        .map(|v| v.map(|v| float_to_text(v as f64)))
+                        .collect()
+                };
+            Arc::new(StringArray::from(vals))
+        }
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(_, _)
+        | DataType::Struct(_)
+        | DataType::Map(_, _)
+        | DataType::Union(_, _) => {
+            return Err(Error::input(
+                path,
+                format!(
+                    "column \"{header}\" has a nested type ({}) that cannot be read as text",
+                    array.data_type()
+                ),
+            ))
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            let casted = arrow_cast::cast(array, &DataType::Utf8).map_err(|_| {
+                Error::input(
+                    path,
+                    format!("column \"{header}\" holds bytes that are not valid UTF-8"),
+                )
+            })?;
+            casted
+        }
+        _ => arrow_cast::cast(array, &DataType::Utf8).map_err(|e| {
+            Error::input(
+                path,
+                format!("column \"{header}\" cannot be read as text ({e})"),
+            )
+        })?,
+    };
+    Ok((out, numeric))
+}
+
+/// Rows decoded per Parquet batch: a whole province's column in one array where it fits, so
+/// columns need no concatenation (which would copy them once more), but bounded so one text
+/// array stays far below Arrow's 2 GB offset limit.
+const PARQUET_BATCH_ROWS: usize = 4 << 20;
+
+pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    let mut first: Option<RawTable> = None;
+    let mut parts: Vec<Vec<ArrayRef>> = Vec::new();
+    let mut numeric = BTreeSet::new();
+    read_parquet_chunks(path, wanted, PARQUET_BATCH_ROWS, &mut |raw| {
+        numeric.extend(raw.numeric.iter().cloned());
+        if parts.is_empty() {
+            parts = vec![Vec::new(); raw.columns.len()];
+        }
+        for (p, c) in parts.iter_mut().zip(&raw.columns) {
+            p.push(c.clone());
+        }
+        first.get_or_insert(raw);
+        Ok(())
+    })?;
+    let first = first.ok_or_else(|| Error::internal("a Parquet read yields a batch"))?;
+    let columns = parts
+        .into_iter()
+        .map(|chunks| concat_text(&chunks))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|_| {
+            Error::input(
+                path,
+                "a column is too large to hold in one text array (over 2 GB)",
+            )
+        })?;
+    Ok(RawTable {
+        all_headers: first.all_headers,
+        headers: first.headers,
+        columns,
+        numeric: numeric.into_iter().collect(),
+        cell_errors: 0,
+    })
+}
+
+/// Stream a Parquet file as text tables of at most `batch_rows` rows (one empty table when
+/// the file has no rows, so its headers are still checked).
+pub(super) fn read_parquet_chunks(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    batch_rows: usize,
+    each: &mut dyn FnMut(RawTable) -> Result<()>,
+) -> Result<()> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
+    let corrupt = |e: &dyn std::fmt::Display| {
+        Error::input(
+            path,
+            format!(
+                "the file is not a readable Parquet file; it may be truncated or corrupt ({e})"
+            ),
+        )
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| corrupt(&e))?;
+    let all_headers: Vec<String> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().trim().to_string())
+        .collect();
+    // Project on top-level fields; a nested column is kept so that it is reported, not skipped.
+    let keep: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| f.data_type().is_nested() || wanted(&all_headers[*i]))
+        .map(|(i, _)| i)
+        .collect();
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(rows.clamp(1024, batch_rows.max(1024)))
+        .build()
+        .map_err(|e| corrupt(&e))?;
+    let headers: Vec<String> = keep.iter().map(|&i| all_headers[i].clone()).collect();
+    let mut any = false;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(&e))?;
+        let mut columns = Vec::with_capacity(headers.len());
+        let mut numeric = Vec::new();
+        for (i, col) in batch.columns().iter().enumerate() {
+            let (text, is_num) = to_text(path, &headers[i], col)?;
+            if is_num {
+                numeric.push(headers[i].clone());
+            }
+            columns.push(text);
+        }
+        any = true;
+        each(RawTable {
+            all_headers: all_headers.clone(),
+            headers: headers.clone(),
+            columns,
+            numeric,
+            cell_errors: 0,
+        })?;
+    }
+    if !any {
+        each(RawTable {
+            all_headers,
+            columns: headers
+                .iter()
+                .map(|_| Arc::new(StringArray::from(Vec::<Option<&str>>::new())) as ArrayRef)
+                .collect(),
+            headers,
+            numeric: Vec::new(),
+            cell_errors: 0,
+        })?;
+    }
+    Ok(())
+}
+
+pub(super) fn concat_text(chunks: &[ArrayRef]) -> Result<ArrayRef> {
+    match chunks.len() {
+        0 => Ok(Arc::new(StringArray::from(Vec::<Option<&str>>::new()))),
+        1 => Ok(chunks[0].clone()),
+        _ => {
+            let refs: Vec<&dyn Array> = chunks.iter().map(|a| a.as_ref()).collect();
+            arrow_select::concat::concat(&refs).map_err(Error::internal)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The ministry's indicator groups (SPEC §3): which rules on which sources count toward each,
+//! and the records, households, new and resolved records behind each.
+
+use std::collections::BTreeSet;
+
+use super::view::{Records, View};
+use crate::core::{RowRef, Rule};
+
+/// The ministry's indicator groups (SPEC §3), with the rules counted toward each.
+pub struct Indicator {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub rules: &'static [Rule],
+    /// Only findings on sources whose name matches one of these (for the extract groups).
+    pub sources: &'static [&'static str],
+}
+
+pub const INDICATORS: &[Indicator] = &[
+    Indicator {
+        key: "1_huy_xac_lap_lai_so_ddcn",
+        label: "(1) Hủy, xác lập lại số định danh cá nhân",
+        rules: &[
+            Rule::IdShared,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "2_cap_nhat_cmnd_9_so",
+        label: "(2) Cập nhật thông tin CMND 9 số",
+        rules: &[
+            Rule::CmndMapped,
+            Rule::CmndUnmapped,
+            Rule::CmndFormat,
+            Rule::IdOldCmnd,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "3a_ho_khong_co_chu_ho",
+        label: "(3) Hộ không có chủ hộ",
+        rules: &[Rule::HouseholdNoHead],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "3b_ho_nhieu_chu_ho",
+        label: "(3) Hộ có nhiều hơn 01 chủ hộ",
+        rules: &[Rule::HouseholdMultipleHeads],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "4a_xoa_trung_trong_tinh",
+        label: "(4) Xóa trùng thông tin công dân trong tỉnh",
+        rules: &[Rule::DupInProvince],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "4b_xoa_trung_ngoai_tinh",
+        label: "(4) Xóa trùng thông tin công dân ngoài tỉnh",
+        rules: &[Rule::DupOutOfProvince],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "5_cap_nhat_truong_con_thieu",
+        label: "(5) Cập nhật các trường thông tin còn thiếu",
+        rules: &[Rule::FieldMissing, Rule::IdMissing],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "6_lam_sach_pham_nhan",
+        label: "(6) Làm sạch dữ liệu phạm nhân",
+        rules: Rule::ALL,
+        sources: &[
+            "pham_nhan",
+            "phamnhan",
+            "prisoners",
+            "prisoner",
+            "pham-nhan",
+        ],
+    },
+    Indicator {
+        key: "7_lam_sach_khu_cong_nghiep",
+        label: "(7) Làm sạch dữ liệu tại các khu công nghiệp",
+        rules: Rule::ALL,
+        sources: &[
+            "kcn",
+            "khu_cong_nghiep",
+            "khucongnghiep",
+            "industrial",
+            "workers",
+            "cong_nhan",
+        ],
+    },
+    Indicator {
+        key: "sai_cau_truc_so_ddcn",
+        label: "Sai cấu trúc số định danh cá nhân",
+        rules: &[
+            Rule::IdFormat,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["residents"],
+    },
+    Indicator {
+        key: "tiem_chung_khong_co_cccd",
+        label: "Tiêm chủng: không có CCCD",
+        rules: &[Rule::IdMissing],
+        sources: &["vaccination"],
+    },
+    Indicator {
+        key: "tiem_chung_sai_dinh_dang",
+        label: "Tiêm chủng: sai định dạng",
+        rules: &[
+            Rule::IdFormat,
+            Rule::IdPhoneNumber,
+            Rule::IdOldCmnd,
+            Rule::IdProvinceCode,
+            Rule::IdCenturySex,
+            Rule::IdBirthYear,
+        ],
+        sources: &["vaccination"],
+    },
+    Indicator {
+        key: "tiem_chung_sai_thong_tin",
+        label: "Tiêm chủng: sai thông tin",
+        rules: &[Rule::XrefMismatch, Rule::XrefNotFound],
+        sources: &["vaccination"],
+    },
+];
+
+/// Whether a source's name is one of an indicator's (folded like a header: "Phạm nhân" is
+/// `pham_nhan`).
+pub fn source_matches(name: &str, patterns: &[&str]) -> bool {
+    let folded = crate::core::headers::fold_header(name);
+    patterns.iter().any(|p| folded == *p || folded.contains(p))
+}
+
+/// Per indicator: distinct records, households (group 3), new records and resolved records.
+pub struct IndicatorCount {
+    pub indicator: &'static Indicator,
+    pub records: usize,
+    pub households: Option<usize>,
+    pub new: usize,
+    pub resolved: usize,
+}
+
+/// Count, per indicator, the distinct records (and for households, the households).
+pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
+    INDICATORS
+        .iter()
+        .map(|ind| {
+            let mut records: BTreeSet<RowRef> = BTreeSet::new();
+            let mut new: BTreeSet<RowRef> = BTreeSet::new();
+            let mut households: BTreeSet<&str> = BTreeSet::new();
+            for (f, open) in view.findings.iter().zip(&view.open) {
+                let src = view.source(f.at);
+                if ind.rules.contains(&f.rule) && source_matches(src, ind.sources) {
+                    records.insert(f.at);
+                    if !open {
+                        new.insert(f.at);
+                    }
+                    if matches!(f.rule, Rule::HouseholdNoHead | Rule::HouseholdMultipleHeads) {
+                        households.insert(f.value.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            let resolved: BTreeSet<(&str, &str)> = view
+                .resolved
+                .iter()
+                .filter(|p| {
+                    Rule::from_code(&p.key.2).is_some_and(|r| ind.rules.contains(&r))
+                        && source_matches(&p.key.0, ind.sources)
+                })
+                .map(|p| (p.key.0.as_str(), p.key.1.as_str()))
+                .collect();
+            IndicatorCount {
+                indicator: ind,
+                records: records.len(),
+                households: ind.key.starts_with('3').then_some(households.len()),
+                new: new.len(),
+                resolved: resolved.len(),
+            }
+        })
+        .collect()
+}

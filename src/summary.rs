@@ -1,0 +1,225 @@
+//! The typed summary of a run (`summary.json`): written once by the drivers, read by the HTML
+//! report, the printed summary, the nightly comparison, the thresholds and `history`.
+//!
+//! `summary.json` keeps its documented shape (docs/outputs.md): objects' keys are written in
+//! alphabetical order (the order users' diffs and scripts have seen since the first release),
+//! so [`to_json`] writes through a `serde_json::Value`, whose maps are sorted. Every field has
+//! a default when read back, so a summary of an older run still reads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Rows of one source accounted for: every input row has findings or has none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Accounting {
+    pub rows_read: usize,
+    pub rows_with_findings: usize,
+    pub rows_without_findings: usize,
+    pub rows_in_scope: usize,
+    pub rows_outside_province: usize,
+}
+
+/// One of the ministry's indicator groups.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct IndicatorStat {
+    pub key: String,
+    pub label: String,
+    pub records_evaluated: usize,
+    pub records: usize,
+    pub percent: f64,
+    pub new: usize,
+    pub resolved: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub households: Option<usize>,
+}
+
+/// One rule's figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RuleStat {
+    pub group: String,
+    pub severity: String,
+    pub records_evaluated: usize,
+    pub findings: usize,
+    pub records: usize,
+    pub percent: f64,
+    pub new: usize,
+    pub resolved: usize,
+}
+
+/// One commune's figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CommuneStat {
+    pub records_evaluated: usize,
+    pub findings: usize,
+    /// None when no input row is resident in the commune (only resolved findings).
+    pub findings_per_100_records: Option<f64>,
+    pub new: usize,
+    pub resolved: usize,
+}
+
+/// Per field, per level: a probability.
+pub type Levels = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// The matching model as the summary reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ModelSummary {
+    pub match_share_among_candidates: f64,
+    pub em_iterations: usize,
+    pub m: Levels,
+    pub u: Levels,
+}
+
+/// Duplicate detection's figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DuplicateStats {
+    pub pairs: usize,
+    pub clusters: usize,
+    pub links: usize,
+    pub pairs_compared: usize,
+    pub pairs_per_blocking_pass: BTreeMap<String, usize>,
+    pub blocks_skipped_pairs: usize,
+    pub model: Option<ModelSummary>,
+}
+
+/// What linking measured and did for one source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct LinkingStat {
+    pub rows_to_link: usize,
+    pub linked: usize,
+    pub ids_found_in_residents: f64,
+    pub candidate_recall: f64,
+}
+
+/// `summary.json` of `check`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Summary {
+    pub lamsach_version: String,
+    pub as_of: String,
+    pub province: Option<String>,
+    /// Source name → kind (`residents`, `vaccination`, `insurance`, `extract`).
+    pub sources: BTreeMap<String, String>,
+    pub rows_read: BTreeMap<String, usize>,
+    pub accounting: BTreeMap<String, Accounting>,
+    pub findings_total: usize,
+    pub findings_per_rule: BTreeMap<String, usize>,
+    pub findings_per_group: BTreeMap<String, usize>,
+    pub findings_per_source: BTreeMap<String, BTreeMap<String, usize>>,
+    pub findings_per_commune: BTreeMap<String, usize>,
+    pub indicators: Vec<IndicatorStat>,
+    pub rule_stats: BTreeMap<String, RuleStat>,
+    pub commune_stats: BTreeMap<String, CommuneStat>,
+    /// The `--previous` run's directory.
+    pub previous: Option<String>,
+    /// The previous run's records per indicator key.
+    pub previous_indicators: Option<BTreeMap<String, usize>>,
+    pub resolved_total: usize,
+    pub duplicates: DuplicateStats,
+    pub linking: BTreeMap<String, LinkingStat>,
+    pub warnings: Vec<String>,
+    pub timings_seconds: BTreeMap<String, f64>,
+    pub thresholds_breached: Vec<String>,
+}
+
+/// Duplicate figures of `dedup`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DedupDuplicates {
+    pub pairs: usize,
+    pub in_province: usize,
+    pub out_of_province: usize,
+    pub clusters: usize,
+    pub records_in_clusters: usize,
+    pub records_to_retire: usize,
+}
+
+/// The model of `dedup`, briefly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DedupModel {
+    pub lambda: f64,
+    pub em_iterations: usize,
+}
+
+/// Matching figures of `dedup`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DedupMatching {
+    pub pairs_compared: usize,
+    pub pairs_per_pass: BTreeMap<String, usize>,
+    pub pairs_in_oversized_blocks_skipped: usize,
+    pub model: DedupModel,
+}
+
+/// How `dedup` partitioned the register.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Partitions {
+    pub birth_year_buckets: usize,
+    pub units: usize,
+    pub largest_unit_records: usize,
+    pub spilled_bytes: u64,
+    pub memory_budget_bytes: u64,
+}
+
+/// `summary.json` of `dedup`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DedupSummary {
+    pub command: String,
+    pub rows_read: BTreeMap<String, usize>,
+    pub findings_per_rule: BTreeMap<String, usize>,
+    pub duplicates: DedupDuplicates,
+    pub id_shared_pairs: usize,
+    pub matching: DedupMatching,
+    pub partitions: Partitions,
+    pub warnings: Vec<String>,
+    pub timings_seconds: BTreeMap<String, f64>,
+}
+
+/// A value as `summary.json` text: pretty, keys in alphabetical order.
+pub fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    let value = serde_json::to_value(v).map_err(Error::internal)?;
+    serde_json::to_string_pretty(&value).map_err(Error::internal)
+}
+
+/// Timings rounded to the millisecond, by phase name.
+pub fn timings(laps: &[(&'static str, f64)]) -> BTreeMap<String, f64> {
+    laps.iter()
+        .map(|(k, v)| (k.to_string(), (v * 1000.0).round() / 1000.0))
+        .collect()
+}
+
+/// A percentage of `evaluated`, rounded to three decimals (0 when nothing was evaluated).
+pub fn percent(records: usize, evaluated: usize) -> f64 {
+    let pct = if evaluated == 0 {
+        0.0
+    } else {
+        records as f64 * 100.0 / evaluated as f64
+    };
+    (pct * 1000.0).round() / 1000.0
+}
+
+impl Summary {
+    /// Read a run's `summary.json`.
+    pub fn read(path: &std::path::Path) -> Result<Summary> {
+        let bytes = std::fs::read(path).map_err(|_| {
+            Error::input(
+                path,
+                "there is no summary.json: not a lamsach run directory",
+            )
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| Error::input(path, "summary.json cannot be read"))
+    }
+}
