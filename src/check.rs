@@ -11,7 +11,7 @@ use crate::core::{CheckInput, Column, Context, Finding, Prepared, RowRef, Source
 use crate::dates::PDate;
 use crate::ensure;
 use crate::error::Result;
-use crate::matching::model::Model;
+use crate::matching::model::NameCounts;
 use crate::matching::{self, blocking, cluster, decide, features, link, training, MatchResult};
 use crate::nightly::Previous;
 use crate::output::Staging;
@@ -110,14 +110,27 @@ pub fn match_all(
     let cands = phases.run("matching.blocking", || {
         blocking::candidates(&recs, cfg.max_block_size)
     });
-    let model = phases.run("matching.em", || {
-        Model::estimate(&recs, &training::sessions(&recs))
+    let (model, training) = phases.run("matching.em", || {
+        let sessions = training::sessions(&recs);
+        let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
+        let rounds = if identifier_pairs >= training::MIN_IDENTIFIER_PAIRS {
+            training::CandidateRounds::none()
+        } else {
+            training::rounds(&recs, &cands)
+        };
+        let names = NameCounts::of(&recs);
+        training::train(&recs, recs.len(), &names, &sessions, &rounds)
     });
     let valid = |r: u32| prepared.rows[r as usize].pid.is_valid();
+    let judge = decide::Judge {
+        model: &model,
+        threshold: cfg.threshold,
+        review: cfg.review_threshold,
+        records: recs.len(),
+    };
     let mut judged = phases.run("matching.decide", || {
         decide::judge(
-            &model,
-            cfg.threshold,
+            &judge,
             &cands.pairs,
             &|i| (&recs[i as usize], valid(i)),
             &|i| i,
@@ -125,6 +138,8 @@ pub fn match_all(
     });
     let rid = input.cols[0][Column::RecordId];
     decide::order_pairs(&mut judged.pairs, |r| rid.get(r.row as usize));
+    let mut review = std::mem::take(&mut judged.review);
+    decide::order_review(&mut review, |r| rid.get(r.row as usize));
     cluster::cluster(recs.len(), &mut judged.pairs);
     let mut findings: Vec<Finding> = judged
         .shared
@@ -132,6 +147,7 @@ pub fn match_all(
         .flat_map(|&(a, b, pid)| decide::shared_findings(a, b, pid))
         .collect();
     findings.extend(judged.pairs.iter().flat_map(decide::duplicate_findings));
+    findings.extend(review.iter().flat_map(decide::review_findings));
     let clusters = cluster::members_of(input, &judged.pairs);
     phases.lap("matching.cluster");
     let linked = phases.run("matching.link", || {
@@ -140,6 +156,7 @@ pub fn match_all(
     findings.extend(linked.findings);
     MatchResult {
         pairs: judged.pairs,
+        review,
         clusters,
         links: linked.links,
         findings,
@@ -147,6 +164,7 @@ pub fn match_all(
         pairs_compared: cands.pairs.len(),
         pairs_per_pass: cands.per_pass,
         model: Some(matching::summarise(&model)),
+        training,
         linking: linked.stats,
     }
 }
@@ -187,6 +205,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
     let mut matches = match_all(&input, &findings, &mut phases);
+    warnings.extend(matches.training.warning.clone());
     if let Some(prev) = &previous {
         keep_cluster_ids(&input, &mut matches, prev);
     }

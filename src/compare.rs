@@ -67,23 +67,46 @@ pub enum DateLevel {
     Compatible,
     /// Day and month swapped.
     Swapped,
-    /// Same year and month or day, one digit off elsewhere.
+    /// One digit of YYYYMMDD mistyped, or two adjacent digits transposed.
     OneDigit,
     /// Within 10 days.
     Near,
+    /// The same day and month, the year one off (1989 and 1990).
+    YearOff,
+    /// The same year, day and month otherwise different.
+    SameYear,
     Different,
 }
 
-/// How many of the eight digits of YYYYMMDD differ (no allocation: this runs per pair).
-fn digit_diffs(a: PDate, b: PDate) -> u32 {
-    let n = |d: PDate| d.year as u32 * 10_000 + d.month as u32 * 100 + d.day as u32;
-    let (mut x, mut y, mut diffs) = (n(a), n(b), 0);
-    for _ in 0..8 {
-        diffs += (x % 10 != y % 10) as u32;
-        x /= 10;
-        y /= 10;
+/// The eight digits of YYYYMMDD, least significant first.
+fn digits8(d: PDate) -> [u8; 8] {
+    let mut n = d.year as u32 * 10_000 + d.month as u32 * 100 + d.day as u32;
+    std::array::from_fn(|_| {
+        let digit = (n % 10) as u8;
+        n /= 10;
+        digit
+    })
+}
+
+/// Are two dates' YYYYMMDD one keystroke apart: one digit mistyped, or two adjacent digits
+/// transposed? (No allocation: this runs per pair.)
+fn one_keystroke(a: PDate, b: PDate) -> bool {
+    let (x, y) = (digits8(a), digits8(b));
+    let (mut n, mut first) = (0, 0);
+    for i in 0..8 {
+        if x[i] != y[i] {
+            if n == 0 {
+                first = i;
+            }
+            n += 1;
+        }
     }
-    diffs
+    let i = first;
+    match n {
+        1 => true,
+        2 => i < 7 && x[i + 1] != y[i + 1] && x[i] == y[i + 1] && x[i + 1] == y[i],
+        _ => false,
+    }
 }
 
 pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
@@ -101,11 +124,17 @@ pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
         if a.year == b.year && a.month == b.day && a.day == b.month {
             return DateLevel::Swapped;
         }
-        if digit_diffs(a, b) == 1 {
+        if one_keystroke(a, b) {
             return DateLevel::OneDigit;
         }
         if (a.earliest() - b.earliest()).abs() <= 10 {
             return DateLevel::Near;
+        }
+        if a.month == b.month && a.day == b.day && a.year.abs_diff(b.year) == 1 {
+            return DateLevel::YearOff;
+        }
+        if a.year == b.year {
+            return DateLevel::SameYear;
         }
     }
     DateLevel::Different
@@ -169,6 +198,23 @@ mod tests {
         assert_eq!(
             compare_dates(d(1985, 3, 17), d(1985, 3, 9)),
             DateLevel::Near
+        );
+        // Two adjacent digits transposed: 1960-01-13 and 1960-01-31 (a year typed 1906).
+        assert_eq!(
+            compare_dates(d(1960, 1, 13), d(1960, 1, 31)),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            compare_dates(d(1906, 1, 13), d(1960, 1, 13)),
+            DateLevel::OneDigit
+        );
+        assert_eq!(
+            compare_dates(d(1989, 3, 7), d(1990, 3, 7)),
+            DateLevel::YearOff
+        );
+        assert_eq!(
+            compare_dates(d(1985, 11, 27), d(1985, 3, 7)),
+            DateLevel::SameYear
         );
         assert_eq!(
             compare_dates(d(1986, 5, 7), d(1985, 3, 7)),

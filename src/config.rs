@@ -19,6 +19,7 @@
 //! [matching]
 //! threshold = 0.9           # match probability above which a pair is a duplicate
 //! link_threshold = 0.9      # … and a linked row is given a resident
+//! review_threshold = 0.5    # from here to the threshold: review (dup.possible, link.ambiguous)
 //! max_block_size = 2000     # larger blocks are skipped and counted in the summary
 //! ```
 
@@ -131,10 +132,17 @@ impl Config {
             }
         }
         let m = &cfg.matching;
-        if !(0.0..=1.0).contains(&m.threshold) || !(0.0..=1.0).contains(&m.link_threshold) {
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !(unit(m.threshold) && unit(m.link_threshold) && unit(m.review_threshold)) {
             return Err(Error::input(
                 path,
                 "[matching] thresholds must be between 0 and 1",
+            ));
+        }
+        if m.review_threshold > m.threshold.min(m.link_threshold) {
+            return Err(Error::input(
+                path,
+                "[matching] review_threshold must not be above threshold or link_threshold",
             ));
         }
         Ok(cfg)

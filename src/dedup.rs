@@ -32,10 +32,13 @@ use crate::core::hash::{first_duplicate, h64};
 use crate::core::{Column, Finding, Prepared, RowRef, SourceKind, Table};
 use crate::error::{Error, Result};
 use crate::matching::cluster::{cluster, cluster_members_by, filled_fields, KeepRank};
-use crate::matching::decide::{self, judge, Judged};
+use crate::matching::decide::{self, Judge, Judged, ReviewPair};
 use crate::matching::features::{features, Rec};
-use crate::matching::model::{Model, NameCounts};
-use crate::matching::training::{sampled_for_training, session, training_stride, TRAINING_KEYS};
+use crate::matching::model::NameCounts;
+use crate::matching::training::{
+    self, sampled_for_training, session, training_stride, CandidateRounds, MIN_IDENTIFIER_PAIRS,
+    TRAINING_KEYS,
+};
 use crate::matching::{blocking, ClusterMember, Pair};
 use crate::output::Staging;
 use crate::phase::Phases;
@@ -314,13 +317,12 @@ impl Found {
 impl Found {
     fn judge<'r>(
         &mut self,
-        model: &Model,
-        threshold: f64,
+        judge: &Judge,
         cands: &[(u32, u32)],
         get: &(dyn Fn(u32) -> (&'r Rec, bool) + Sync),
         row: &(dyn Fn(u32) -> u32 + Sync),
     ) {
-        self.judged.extend(judge(model, threshold, cands, get, row));
+        self.judged.extend(decide::judge(judge, cands, get, row));
         self.compared += cands.len();
     }
 }
@@ -392,8 +394,8 @@ fn fetch(spill: &Spill, needed: &[u64]) -> Result<HashMap<u32, (u8, Rec)>> {
 fn match_unit(
     spill: &Spill,
     buckets: std::ops::Range<usize>,
-    model: &Model,
-    config: &Config,
+    judge: &Judge,
+    cap: usize,
     found: &mut Found,
 ) -> Result<usize> {
     // Sized exactly: grown by doubling, the features alone peaked at twice their size.
@@ -411,14 +413,13 @@ fn match_unit(
                 .map(|c| Rec::decode(&c[5..])),
         );
     }
-    let cands = blocking::candidates(&recs, config.matching.max_block_size);
+    let cands = blocking::candidates(&recs, cap);
     found.skipped += cands.skipped;
-    for (name, n) in &cands.per_pass {
-        found.count_pass(name, *n);
+    for p in &cands.per_pass {
+        found.count_pass(p.name, p.proposed);
     }
     found.judge(
-        model,
-        config.matching.threshold,
+        judge,
         &cands.pairs,
         &|i| {
             (
@@ -539,7 +540,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         Ok((cross, skipped, fetch(&spill, &needed)?))
     })?;
 
-    let (model, found) = phases.run("model", || {
+    let (model, training, found) = phases.run("model", || {
         let rec_of = |r: u32| &fetched[&r].1;
         let sessions: Vec<_> = reg
             .id_index
@@ -547,7 +548,21 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             .zip(&TRAINING_KEYS)
             .map(|(index, key)| session(&blocking::blocks(index), &rec_of, key.fixes()))
             .collect();
-        let model = Model::estimate_from(&reg.sample, n, &reg.names, &sessions);
+        // Without enough identifier pairs, train on the candidate pairs of the uniform sample
+        // (every record when the register has at most a million), as check does.
+        let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
+        let rounds = if identifier_pairs >= MIN_IDENTIFIER_PAIRS {
+            CandidateRounds::none()
+        } else {
+            training::rounds(&reg.sample, &blocking::candidates(&reg.sample, cap))
+        };
+        let (model, training) = training::train(&reg.sample, n, &reg.names, &sessions, &rounds);
+        let judge = Judge {
+            model: &model,
+            threshold: opts.config.matching.threshold,
+            review: opts.config.matching.review_threshold,
+            records: n,
+        };
         // What the stream kept for the model is no longer needed.
         reg.id_index = Default::default();
         reg.sample = Vec::new();
@@ -557,8 +572,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             ..Found::default()
         };
         found.judge(
-            &model,
-            opts.config.matching.threshold,
+            &judge,
             &cross,
             &|r| {
                 let (k, rec) = &fetched[&r];
@@ -567,16 +581,23 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             &|r| r,
         );
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
-        (model, found)
+        (model, training, found)
     });
     drop(fetched);
     let mut found = found;
+    warnings.extend(training.warning.clone());
 
     let mut largest_unit = 0;
     for (i, unit) in units.iter().enumerate() {
         phases.show(&format!("units {}/{}", i + 1, units.len()));
         let records = crate::phase::traced(&format!("units.{}", i + 1), || {
-            match_unit(&spill, unit.clone(), &model, &opts.config, &mut found)
+            let judge = Judge {
+                model: &model,
+                threshold: opts.config.matching.threshold,
+                review: opts.config.matching.review_threshold,
+                records: n,
+            };
+            match_unit(&spill, unit.clone(), &judge, cap, &mut found)
         })?;
         largest_unit = largest_unit.max(records);
     }
@@ -598,6 +619,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         let mut rows: Vec<u32> = judged
             .pairs
             .iter()
+            .chain(judged.review.iter().map(|r| &r.pair))
             .flat_map(|p| [p.a.row, p.b.row])
             .chain(judged.shared.iter().flat_map(|s| [s.0, s.1]))
             .collect();
@@ -606,9 +628,11 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         record_texts(opts, rows, &colliding)
     })?;
 
-    let (pairs, members, findings) = phases.run("outputs", || -> Result<_> {
+    let (pairs, review, members, findings) = phases.run("outputs", || -> Result<_> {
         let mut pairs = std::mem::take(&mut found.judged.pairs);
         decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
+        let mut review = std::mem::take(&mut found.judged.review);
+        decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
         cluster(n, &mut pairs);
         let members = cluster_members_by(&pairs, |r| KeepRank::unpack(reg.rank[r as usize]));
         let mut findings: Vec<Finding> =
@@ -616,9 +640,10 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         for &(a, b, pid) in &found.judged.shared {
             findings.extend(decide::shared_findings(a, b, pid));
         }
+        findings.extend(review.iter().flat_map(decide::review_findings));
         findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        write_outputs(&staging, opts, &findings, &pairs, &members, &texts)?;
-        Ok((pairs, members, findings))
+        write_outputs(&staging, opts, &findings, &pairs, &review, &members, &texts)?;
+        Ok((pairs, review, members, findings))
     })?;
     let laps = phases.finish();
 
@@ -634,6 +659,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         findings_per_rule: per_rule,
         duplicates: DedupDuplicates {
             pairs: pairs.len(),
+            review_pairs: review.len(),
             in_province,
             out_of_province: pairs.len() - in_province,
             clusters,
@@ -653,6 +679,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 lambda: model.lambda,
                 em_iterations: model.em_iterations,
             },
+            training: training.summary(),
         },
         partitions: Partitions {
             birth_year_buckets: buckets_used,
@@ -678,13 +705,20 @@ fn write_outputs(
     opts: &DedupOptions,
     findings: &[Finding],
     pairs: &[Pair],
+    review: &[ReviewPair],
     members: &[ClusterMember],
     texts: &RecordTexts,
 ) -> Result<()> {
     use report::tables::{
         clusters_batch, clusters_schema, duplicates_batch, duplicates_schema, findings_batches,
-        findings_schema,
+        findings_schema, review_batch, review_schema,
     };
+    let review_refs: Vec<&ReviewPair> = review.iter().collect();
+    staging.write_parquet(
+        "review.parquet",
+        review_schema(),
+        &[review_batch(&review_refs, texts)?],
+    )?;
     let open = vec![false; findings.len()];
     staging.write_parquet(
         "findings.parquet",

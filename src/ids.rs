@@ -58,6 +58,63 @@ impl IdInfo {
     }
 }
 
+/// The digits of an ID cell that is not a usable 12-digit ID as typed, packed with their
+/// count (`count << 56 | value`), for comparing it with an ID by edit distance: a digit lost
+/// or added, two digits swapped, the letters O and I/l typed for 0 and 1. None unless it has
+/// 10 to 13 digits once separators are dropped and those letters read as digits.
+pub fn typed_digits(raw: &str) -> Option<u64> {
+    let (mut value, mut n) = (0u64, 0u8);
+    for b in raw.trim().bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'O' | b'o' => 0,
+            b'I' | b'l' | b'|' => 1,
+            b' ' | b'.' | b'-' | b'\'' => continue,
+            _ => return None,
+        };
+        n += 1;
+        if n > 13 {
+            return None;
+        }
+        value = value * 10 + d as u64;
+    }
+    (10..=13).contains(&n).then_some(((n as u64) << 56) | value)
+}
+
+/// Is a 12-digit ID at most one edit (the same once letters are read as digits, a digit substituted, lost, added, or two adjacent digits
+/// swapped) from typed digits packed by [`typed_digits`]? No allocation: runs per pair.
+pub fn within_one_edit(id: u64, typed: u64) -> bool {
+    let n = (typed >> 56) as usize;
+    let mut t = typed & ((1 << 56) - 1);
+    let mut a = [0u8; 12];
+    let mut b = [0u8; 13];
+    let mut v = id;
+    for i in (0..12).rev() {
+        a[i] = (v % 10) as u8;
+        v /= 10;
+    }
+    for i in (0..n).rev() {
+        b[i] = (t % 10) as u8;
+        t /= 10;
+    }
+    let b = &b[..n];
+    match n {
+        12 => {
+            let diff: u32 = (0..12).map(|i| (a[i] != b[i]) as u32).sum();
+            diff <= 1
+                || (diff == 2
+                    && (0..11).any(|i| {
+                        a[i] != b[i] && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 1] != b[i + 1]
+                    }))
+        }
+        // One digit lost: b is a with one digit removed.
+        11 => (0..12).any(|skip| (0..11).all(|i| b[i] == a[if i < skip { i } else { i + 1 }])),
+        // One digit added: a is b with one digit removed.
+        13 => (0..13).any(|skip| (0..12).all(|i| a[i] == b[if i < skip { i } else { i + 1 }])),
+        _ => false,
+    }
+}
+
 /// Format a 12-digit ID as text.
 pub fn id_string(v: u64) -> String {
     format!("{v:012}")
@@ -292,6 +349,23 @@ pub fn classify_cmnd(raw: &str) -> (CmndClass, u64, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_one_edit_away() {
+        let id = 1_085_012_345u64; // 001085012345
+        let t = |s: &str| typed_digits(s).expect(s);
+        assert!(within_one_edit(id, t("00108501234"))); // last digit lost
+        assert!(within_one_edit(id, t("00185012345"))); // a middle digit lost
+        assert!(within_one_edit(id, t("0010850123450"))); // a digit added
+        assert!(within_one_edit(id, t("001085012354"))); // two digits swapped
+        assert!(within_one_edit(id, t("001O85012345"))); // the letter O for a zero
+        assert!(within_one_edit(id, t("001085O12346"))); // O read as 0, one digit mistyped
+        assert!(!within_one_edit(id, t("001085012399")));
+        assert_eq!(typed_digits("00108501"), None); // too short to be an ID typed wrong
+        assert_eq!(typed_digits("0912 345 678"), Some((10 << 56) | 912_345_678));
+        assert_eq!(typed_digits("abc"), None);
+        assert_eq!(typed_digits("123"), None);
+    }
 
     #[test]
     fn classification_of_what_id_cells_hold() {

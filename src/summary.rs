@@ -77,17 +77,42 @@ pub struct ModelSummary {
     pub u: Levels,
 }
 
+/// How the matching model was trained.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TrainingSummary {
+    /// `identifiers` (pairs sharing a personal ID or CMND), `candidate_pairs` (rounds on each
+    /// blocking pass's pairs), `none` (starting values: a warning says why) or `reused` (the
+    /// model of `--model` or of `--previous`).
+    pub method: String,
+    /// Per session or round: the pairs compared and the share EM took for one person.
+    pub rounds: BTreeMap<String, RoundSummary>,
+}
+
+/// One training session or round.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoundSummary {
+    pub pairs: usize,
+    pub match_share: Option<f64>,
+}
+
 /// Duplicate detection's figures.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct DuplicateStats {
     pub pairs: usize,
+    /// Pairs held back for review (`dup.possible`, review.parquet).
+    pub review_pairs: usize,
     pub clusters: usize,
     pub links: usize,
     pub pairs_compared: usize,
     pub pairs_per_blocking_pass: BTreeMap<String, usize>,
+    /// Per pass, the candidate pairs no other pass proposed (what the pass is there for).
+    pub pairs_proposed_by_one_pass_only: BTreeMap<String, usize>,
     pub blocks_skipped_pairs: usize,
     pub model: Option<ModelSummary>,
+    pub training: TrainingSummary,
 }
 
 /// What linking measured and did for one source.
@@ -136,6 +161,8 @@ pub struct Summary {
 #[serde(default)]
 pub struct DedupDuplicates {
     pub pairs: usize,
+    /// Pairs held back for review (`dup.possible`, review.parquet).
+    pub review_pairs: usize,
     pub in_province: usize,
     pub out_of_province: usize,
     pub clusters: usize,
@@ -159,6 +186,7 @@ pub struct DedupMatching {
     pub pairs_per_pass: BTreeMap<String, usize>,
     pub pairs_in_oversized_blocks_skipped: usize,
     pub model: DedupModel,
+    pub training: TrainingSummary,
 }
 
 /// How `dedup` partitioned the register.

@@ -51,7 +51,8 @@ fn every_defect_class_is_injected() {
     generate(&dir, 20_000, 3, &["--error-rate", "0.05"]);
     let defects = rows(&dir.join("truth/defects.parquet"), &["rule"]);
     let rules: BTreeSet<String> = defects.into_iter().map(|r| r[0].clone()).collect();
-    for rule in lamsach::core::Rule::ALL {
+    // Review findings (dup.possible, link.ambiguous) are doubts, not defects to inject.
+    for rule in lamsach::core::Rule::ALL.iter().filter(|r| !r.is_review()) {
         assert!(
             rules.contains(rule.code()),
             "no {} defect injected",

@@ -94,6 +94,8 @@ rules! {
     AliveDeceasedActive => ("alive.deceased_active", Song, "Đã khai tử nhưng dữ liệu dân cư chưa cập nhật"),
     AliveImplausibleAge => ("alive.implausible_age", Song, "Tuổi trên 120 nhưng chưa ghi nhận đã mất"),
     AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất"),
+    DupPossible => ("dup.possible", Sach, "Có thể trùng công dân: cần xác minh"),
+    LinkAmbiguous => ("link.ambiguous", Sach, "Bản ghi liên kết khớp với nhiều người: cần xác minh"),
 }
 
 /// How urgent a rule's findings are; fix lists are sorted by it.
@@ -132,11 +134,17 @@ impl Severity {
 }
 
 impl Rule {
+    /// A finding for a person to look at, not a defect: a pair that may be one person
+    /// (`dup.possible`), a row that fits several residents (`link.ambiguous`).
+    pub fn is_review(self) -> bool {
+        matches!(self, Rule::DupPossible | Rule::LinkAmbiguous)
+    }
+
     /// The default severity (docs/rules.md); the config's `[severity]` table overrides it.
     pub fn default_severity(self) -> Severity {
         use Rule::*;
         match self {
-            NameUnnormalized => Severity::Info,
+            NameUnnormalized | DupPossible | LinkAmbiguous => Severity::Info,
             CmndMapped | CmndUnmapped | SexInvalid | FieldMissing | XrefNotFound
             | AliveImplausibleAge | LinkSuggested => Severity::Warning,
             _ => Severity::Error,

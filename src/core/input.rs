@@ -18,6 +18,10 @@ pub struct MatchSettings {
     pub threshold: f64,
     /// … and from which a linked row is given a resident.
     pub link_threshold: f64,
+    /// Pairs from this probability up to the threshold (and pairs the guards hold back) go to
+    /// review (`dup.possible`), as do rows with two or more residents this plausible
+    /// (`link.ambiguous`).
+    pub review_threshold: f64,
     /// Larger blocks are skipped and counted in the summary.
     pub max_block_size: usize,
 }
@@ -27,6 +31,7 @@ impl Default for MatchSettings {
         MatchSettings {
             threshold: 0.9,
             link_threshold: 0.9,
+            review_threshold: 0.5,
             max_block_size: 2000,
         }
     }

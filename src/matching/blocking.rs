@@ -1,46 +1,107 @@
-//! Blocking: candidate pairs without an all-pairs step. Several passes of equal keys (birth
-//! date + given name, birth year + given + family, full name + commune, personal ID, CMND,
-//! parents, …), so a true pair with one damaged field is still a candidate; oversized blocks
-//! are skipped and counted. The passes are data: each has a name, a key and a scope, and the
-//! deduplication and linking passes are chosen by name.
+//! Blocking: candidate pairs without an all-pairs step. Several passes of equal keys, each on
+//! a few fields, so that a true pair with any one field damaged — a typo in the family or the
+//! given name, a missing or mistyped birth date, another commune, another name altogether —
+//! still shares the key of some pass. The passes are data: each has a name, its keys and a
+//! scope (the pairs of a block it proposes), and the deduplication and linking passes are
+//! chosen by name.
 
 use rayon::prelude::*;
 
+use super::comparisons::Field;
 use super::features::Rec;
-use crate::core::hash::mix;
+use crate::core::hash::{h64, mix};
 
-/// The blocking passes: each returns a key per record (0 = no key).
-pub type Pass = fn(&Rec) -> u64;
-
-/// A blocking pass: its name (in `summary.json` and in the lists of passes below), its key,
-/// and which pairs of a block it proposes.
-pub struct BlockPass {
-    pub name: &'static str,
-    pub key: Pass,
-    scope: Scope,
+/// Up to [`KeyBuf::CAP`] keys of one record for one pass (no allocation per record).
+pub struct KeyBuf {
+    keys: [u64; KeyBuf::CAP],
+    len: usize,
 }
 
-/// Which pairs of a block a pass proposes. Keys on a date and a common given name make
-/// blocks that grow with the population (a province of 10 M people has ~270 people per birth
-/// date), so the broad passes only propose the pairs they exist for; the pairs they would
-/// otherwise add are either found by a narrower pass or, measured, never true duplicates.
+impl KeyBuf {
+    pub const CAP: usize = 16;
+
+    pub fn new() -> Self {
+        KeyBuf {
+            keys: [0; KeyBuf::CAP],
+            len: 0,
+        }
+    }
+
+    /// Add a key (0, "no key", is ignored).
+    #[inline]
+    pub fn push(&mut self, k: u64) {
+        if k != 0 && self.len < KeyBuf::CAP {
+            self.keys[self.len] = k;
+            self.len += 1;
+        }
+    }
+
+    pub fn keys(&self) -> &[u64] {
+        &self.keys[..self.len]
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        KeyBuf::new()
+    }
+}
+
+/// The keys of a record for one pass.
+pub type Keys = fn(&Rec, &mut KeyBuf);
+
+/// A pass with one key per record (0 = none).
+pub type Pass = fn(&Rec) -> u64;
+
+/// A blocking pass: its name (in `summary.json` and in the lists of passes below), how its
+/// keys are made, and which pairs of a block it proposes.
+pub struct BlockPass {
+    pub name: &'static str,
+    pub key: KeyKind,
+    scope: Scope,
+    /// The fields the pass's key or scope constrains: a training round on the pass's pairs
+    /// does not estimate them (they agree by construction).
+    pub fixes: &'static [Field],
+}
+
+/// One key per record (recomputed cheaply, so an index of the pass holds row numbers only),
+/// or several (a record in several blocks of the pass).
+#[derive(Clone, Copy)]
+pub enum KeyKind {
+    One(Pass),
+    Many(Keys),
+}
+
+/// Which pairs of a block a pass proposes. Keys on a date and a common name make blocks that
+/// grow with the population (a province of 10 M people has ~270 people per birth date), so
+/// the broad passes propose only the pairs they exist for: those a narrower pass cannot find.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
     /// Every pair of the block.
     All,
-    /// Pairs where one birth date is partial (month/year or year only) and compatible with
-    /// the other.
-    PartialDate,
-    /// Pairs whose full birth dates differ (the day and month swapped).
+    /// Pairs whose birth dates are not the same full date: one partial or missing, or the two
+    /// different (a typo). Equal dates are proposed by the date passes.
+    DatesDiffer,
+    /// Pairs born in different years (the block shares day and month).
+    YearsDiffer,
+    /// Pairs whose full birth dates differ (the day and month swapped); sex and middle name not
+    /// contradicting.
     SwappedDate,
-    /// Pairs whose names differ in one part: the given name (a typo) or the middle name
-    /// (dropped or changed). Equal names are proposed by the syllables+birth_date pass.
-    NameDiffers,
+    /// Pairs whose given names differ (a typo: the block shares a variant of the given name).
+    GivenDiffers,
+    /// Pairs whose family and given names are each equal or close (typos in both).
+    NamesClose,
+}
+
+fn folded_close(a: &str, b: &str) -> bool {
+    a == b || (!a.is_empty() && !b.is_empty() && strsim::jaro_winkler(a, b) >= 0.8)
 }
 
 impl Scope {
-    /// The narrow passes look for one defect (a partial or a swapped date): the rest of the
-    /// record must not contradict itself (sex, middle name where both have one).
     fn keeps(self, a: &Rec, b: &Rec) -> bool {
         let consistent = || {
             (a.sex == 0 || b.sex == 0 || a.sex == b.sex)
@@ -48,25 +109,33 @@ impl Scope {
         };
         match self {
             Scope::All => true,
-            Scope::PartialDate => {
-                (!a.birth.is_full() || !b.birth.is_full())
-                    && (a.birth.month == 0 || b.birth.month == 0 || a.birth.month == b.birth.month)
-                    && consistent()
-            }
+            Scope::DatesDiffer => !(a.birth.is_full() && a.birth == b.birth),
+            Scope::YearsDiffer => a.birth.year != b.birth.year,
             Scope::SwappedDate => a.birth != b.birth && consistent(),
-            Scope::NameDiffers => {
+            Scope::GivenDiffers => a.given != b.given,
+            Scope::NamesClose => {
                 a.sorted != b.sorted
-                    && (a.given == b.given
-                        || a.middle == 0
-                        || b.middle == 0
-                        || a.middle == b.middle)
+                    && folded_close(&a.family_text, &b.family_text)
+                    && folded_close(&a.given_text, &b.given_text)
             }
         }
     }
-}
 
-fn given_initial(r: &Rec) -> u64 {
-    r.given_text.bytes().next().unwrap_or(0) as u64
+    /// Whether a block can hold a pair this scope keeps at all (a cheap test on whole blocks:
+    /// most blocks of the date-difference passes are one date).
+    fn worth(self, recs: &[Rec], block: &[(u64, u32)]) -> bool {
+        let rec = |e: &(u64, u32)| &recs[e.1 as usize];
+        let first = rec(&block[0]);
+        match self {
+            Scope::DatesDiffer => block
+                .iter()
+                .any(|e| !rec(e).birth.is_full() || rec(e).birth != first.birth),
+            Scope::YearsDiffer => block.iter().any(|e| rec(e).birth.year != first.birth.year),
+            Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
+            Scope::GivenDiffers => block.iter().any(|e| rec(e).given != first.given),
+            Scope::All | Scope::NamesClose => true,
+        }
+    }
 }
 
 fn date_key(r: &Rec) -> u64 {
@@ -77,88 +146,175 @@ fn date_key(r: &Rec) -> u64 {
     }
 }
 
+fn first_letter(s: &str) -> u64 {
+    s.chars().next().map_or(0, |c| c as u64)
+}
+
+/// The given name and every variant with one letter deleted (symmetric-delete keys: two
+/// names one keystroke apart — a letter mistyped, lost, added, or two swapped — share one).
+fn given_variants(r: &Rec, out: &mut KeyBuf, with: &[u64]) {
+    let g = r.given_text.as_str();
+    if g.is_empty() {
+        return;
+    }
+    let mut parts = [0u64; 4];
+    parts[..with.len()].copy_from_slice(with);
+    let n = with.len();
+    parts[n] = h64(g);
+    out.push(mix(&parts[..=n]));
+    let mut buf = [0u8; 16];
+    let bytes = g.as_bytes();
+    for (i, c) in g.char_indices() {
+        let end = i + c.len_utf8();
+        let len = bytes.len() - c.len_utf8();
+        if len == 0 {
+            continue;
+        }
+        buf[..i].copy_from_slice(&bytes[..i]);
+        buf[i..len].copy_from_slice(&bytes[end..]);
+        // A deletion hashes as a name would: "han" is a deletion of "hanh" and a name too.
+        parts[n] = h64(std::str::from_utf8(&buf[..len]).unwrap_or(""));
+        out.push(mix(&parts[..=n]));
+    }
+}
+
 /// Every blocking pass. Which of them deduplicate and which find an extract row's resident
 /// is said by name in [`DEDUP_PASSES`] and [`LINK_PASSES`].
 pub const PASSES: &[BlockPass] = &[
     BlockPass {
-        name: "birth_date+given",
-        key: |r| {
-            if date_key(r) != 0 && r.given != 0 {
-                mix(&[1, date_key(r), r.given])
-            } else {
-                0
-            }
-        },
-        scope: Scope::All,
-    },
-    BlockPass {
-        name: "birth_year+given+family (a partial date on one side)",
-        key: |r| {
-            if r.birth.year != 0 && r.given != 0 {
-                mix(&[2, r.birth.year as u64, r.given, r.family])
-            } else {
-                0
-            }
-        },
-        scope: Scope::PartialDate,
-    },
-    BlockPass {
-        name: "full_name+commune+birth_year",
-        key: |r| {
-            if r.full != 0 && r.commune != 0 && r.birth.year != 0 {
-                mix(&[3, r.full, r.commune, r.birth.year as u64])
-            } else {
-                0
-            }
-        },
-        scope: Scope::All,
-    },
-    BlockPass {
         name: "personal_id",
-        key: |r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 },
+        key: KeyKind::One(|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
         scope: Scope::All,
+        fixes: &[Field::Pid],
     },
     BlockPass {
         name: "old_id",
-        key: |r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 },
+        key: KeyKind::One(|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
         scope: Scope::All,
-    },
-    BlockPass {
-        name: "parents+birth_year",
-        key: |r| {
-            if r.father != 0 && r.mother != 0 {
-                mix(&[6, r.father, r.mother, r.birth.year as u64])
-            } else {
-                0
-            }
-        },
-        scope: Scope::All,
-    },
-    BlockPass {
-        name: "birth_date+family+initial+sex",
-        key: |r| {
-            if date_key(r) != 0 && r.family != 0 {
-                mix(&[7, date_key(r), r.family, given_initial(r), r.sex as u64])
-            } else {
-                0
-            }
-        },
-        scope: Scope::NameDiffers,
+        fixes: &[Field::Cmnd],
     },
     BlockPass {
         name: "syllables+birth_date",
-        key: |r| {
+        key: KeyKind::One(|r| {
             if r.sorted != 0 && date_key(r) != 0 {
                 mix(&[8, r.sorted, date_key(r)])
             } else {
                 0
             }
-        },
+        }),
         scope: Scope::All,
+        fixes: &[Field::Given, Field::Family, Field::Middle, Field::Birth],
+    },
+    BlockPass {
+        name: "birth_date+given",
+        key: KeyKind::One(|r| {
+            if date_key(r) != 0 && r.given != 0 {
+                mix(&[1, date_key(r), r.given])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::All,
+        fixes: &[Field::Birth, Field::Given],
+    },
+    BlockPass {
+        name: "birth_date+family+given_typo",
+        key: KeyKind::Many(|r, out| {
+            if date_key(r) != 0 && r.family != 0 {
+                given_variants(r, out, &[13, date_key(r), r.family]);
+            }
+        }),
+        scope: Scope::GivenDiffers,
+        fixes: &[Field::Birth, Field::Family, Field::Given],
+    },
+    BlockPass {
+        name: "birth_date+initials",
+        key: KeyKind::One(|r| {
+            let (f, g) = (first_letter(&r.family_text), first_letter(&r.given_text));
+            if date_key(r) != 0 && f != 0 && g != 0 {
+                mix(&[14, date_key(r), f, g])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::NamesClose,
+        fixes: &[Field::Birth, Field::Family, Field::Given],
+    },
+    BlockPass {
+        name: "family+given+birth_year",
+        key: KeyKind::One(|r| {
+            if r.birth.year != 0 && r.given != 0 && r.family != 0 {
+                mix(&[2, r.birth.year as u64, r.given, r.family])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::DatesDiffer,
+        fixes: &[Field::Family, Field::Given, Field::Birth],
+    },
+    BlockPass {
+        name: "family+given+birth_day_month",
+        key: KeyKind::One(|r| {
+            if r.birth.is_full() && r.given != 0 && r.family != 0 {
+                mix(&[
+                    15,
+                    r.birth.month as u64,
+                    r.birth.day as u64,
+                    r.given,
+                    r.family,
+                ])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::YearsDiffer,
+        fixes: &[Field::Family, Field::Given, Field::Birth],
+    },
+    BlockPass {
+        name: "full_name+commune",
+        key: KeyKind::One(|r| {
+            if r.full != 0 && r.commune != 0 {
+                mix(&[3, r.full, r.commune])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::DatesDiffer,
+        fixes: &[
+            Field::Family,
+            Field::Middle,
+            Field::Given,
+            Field::Place,
+            Field::Birth,
+        ],
+    },
+    BlockPass {
+        name: "birth_date+commune",
+        key: KeyKind::One(|r| {
+            if date_key(r) != 0 && r.commune != 0 {
+                mix(&[16, date_key(r), r.commune])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::All,
+        fixes: &[Field::Birth, Field::Place],
+    },
+    BlockPass {
+        name: "parents+birth_year",
+        key: KeyKind::One(|r| {
+            if r.father != 0 && r.mother != 0 {
+                mix(&[6, r.father, r.mother, r.birth.year as u64])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::All,
+        fixes: &[Field::Parents, Field::Birth],
     },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
-        key: |r| {
+        key: KeyKind::One(|r| {
             if r.birth.is_full()
                 && r.given != 0
                 && r.birth.day <= 12
@@ -172,32 +328,39 @@ pub const PASSES: &[BlockPass] = &[
             } else {
                 0
             }
-        },
+        }),
         scope: Scope::SwappedDate,
+        fixes: &[Field::Given, Field::Birth, Field::Sex, Field::Middle],
     },
 ];
 
-/// The passes that propose duplicate pairs. `birth_date+given` found no duplicate the others
-/// miss (docs/matching.md §2); it only finds the resident of an extract row.
+/// The passes that propose duplicate pairs: together they find a pair with any one field
+/// damaged (docs/matching.md §2).
 pub const DEDUP_PASSES: &[&str] = &[
-    "birth_year+given+family (a partial date on one side)",
-    "full_name+commune+birth_year",
     "personal_id",
     "old_id",
-    "parents+birth_year",
-    "birth_date+family+initial+sex",
     "syllables+birth_date",
+    "birth_date+given",
+    "birth_date+family+given_typo",
+    "birth_date+initials",
+    "family+given+birth_year",
+    "family+given+birth_day_month",
+    "full_name+commune",
+    "birth_date+commune",
+    "parents+birth_year",
     "birth_date_unordered+given (day and month swapped)",
 ];
 
 /// The passes that propose the residents an extract row is compared with (its own ID set
-/// aside).
+/// aside). Their keys are one per record, so the link index holds row numbers only.
 pub const LINK_PASSES: &[&str] = &[
-    "birth_date+given",
-    "birth_year+given+family (a partial date on one side)",
-    "full_name+commune+birth_year",
     "old_id",
-    "birth_date+family+initial+sex",
+    "birth_date+given",
+    "birth_date+initials",
+    "family+given+birth_year",
+    "family+given+birth_day_month",
+    "full_name+commune",
+    "birth_date+commune",
     "birth_date_unordered+given (day and month swapped)",
 ];
 
@@ -210,25 +373,64 @@ pub fn pass(name: &str) -> &'static BlockPass {
 }
 
 impl BlockPass {
-    /// Whether the pass only proposes pairs where one birth date is partial (the link index
-    /// keeps those residents apart).
-    pub fn partial_dates_only(&self) -> bool {
-        self.scope == Scope::PartialDate
+    /// Whether the pass keeps a pair of records sharing one of its keys.
+    pub fn keeps(&self, a: &Rec, b: &Rec) -> bool {
+        self.scope.keeps(a, b)
+    }
+
+    /// The pass's single key function (panics for a pass of several keys a record: those are
+    /// not used for linking).
+    pub fn single_key(&self) -> Pass {
+        match self.key {
+            KeyKind::One(k) => k,
+            KeyKind::Many(_) => panic!("{} has several keys a record", self.name),
+        }
     }
 }
 
-/// Every record with a key, as (key, row), sorted: the records of one block are adjacent.
-pub fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
-    let mut keyed: Vec<(u64, u32)> = recs
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let k = key(r);
-            (k != 0).then_some((k, i as u32))
-        })
-        .collect();
+/// Every key of every record, as (key, row), sorted: the records of one block are adjacent.
+pub fn keyed_by(recs: &[Rec], key: KeyKind) -> Vec<(u64, u32)> {
+    let mut keyed: Vec<(u64, u32)> = match key {
+        KeyKind::One(k) => recs
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let k = k(r);
+                (k != 0).then_some((k, i as u32))
+            })
+            .collect(),
+        KeyKind::Many(keys) => recs
+            .par_iter()
+            .enumerate()
+            .with_min_len(4096)
+            .fold(
+                || (Vec::new(), KeyBuf::new()),
+                |(mut v, mut buf), (i, r)| {
+                    buf.clear();
+                    keys(r, &mut buf);
+                    let ks = &mut buf.keys[..buf.len];
+                    ks.sort_unstable();
+                    for (j, &k) in ks.iter().enumerate() {
+                        if j == 0 || ks[j - 1] != k {
+                            v.push((k, i as u32));
+                        }
+                    }
+                    (v, buf)
+                },
+            )
+            .map(|(v, _)| v)
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            }),
+    };
     keyed.par_sort_unstable();
     keyed
+}
+
+/// Every record with a key, as (key, row), sorted (a pass of one key a record).
+pub fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
+    keyed_by(recs, KeyKind::One(key))
 }
 
 /// The blocks of two or more records in a sorted (key, row) list.
@@ -242,7 +444,7 @@ pub fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
 /// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
 fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
-    let keyed = keyed(recs, pass.key);
+    let keyed = keyed_by(recs, pass.key);
     let groups = blocks(&keyed);
     let skipped: usize = groups
         .iter()
@@ -250,24 +452,23 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
         .map(|g| g.len() * (g.len() - 1) / 2)
         .sum();
     let rec = |e: &(u64, u32)| &recs[e.1 as usize];
-    let worth = |g: &&&[(u64, u32)]| match scope {
-        Scope::PartialDate => g.iter().any(|e| !rec(e).birth.is_full()),
-        Scope::SwappedDate => g.iter().any(|e| rec(e).birth != rec(&g[0]).birth),
-        Scope::All | Scope::NameDiffers => true,
-    };
-    let pairs = groups
+    let mut pairs: Vec<(u32, u32)> = groups
         .par_iter()
-        .filter(|g| g.len() <= cap)
-        .filter(worth)
+        .filter(|g| g.len() <= cap && scope.worth(recs, g))
         .flat_map_iter(|g| {
             g.iter().enumerate().flat_map(move |(x, a)| {
                 g[x + 1..]
                     .iter()
-                    .filter(move |b| scope.keeps(rec(a), rec(b)))
+                    .filter(move |b| a.1 != b.1 && scope.keeps(rec(a), rec(b)))
                     .map(move |b| (a.1.min(b.1), a.1.max(b.1)))
             })
         })
         .collect();
+    if matches!(pass.key, KeyKind::Many(_)) {
+        // Two records may share several of the pass's keys.
+        pairs.par_sort_unstable();
+        pairs.dedup();
+    }
     (pairs, skipped)
 }
 
@@ -275,27 +476,50 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
 pub struct Candidates {
     /// Sorted, de-duplicated pairs (i < j).
     pub pairs: Vec<(u32, u32)>,
+    /// Per pair, the passes that proposed it: bit i for `DEDUP_PASSES[i]`.
+    pub passes: Vec<u16>,
     /// Pairs held by blocks over the size cap, not compared.
     pub skipped: usize,
-    /// Pairs each pass proposed, before de-duplication.
-    pub per_pass: Vec<(&'static str, usize)>,
+    /// Per pass: the pairs it proposed, and those no other pass proposed.
+    pub per_pass: Vec<PassCount>,
 }
 
-/// Candidate pairs of all blocking passes.
+/// What one pass proposed.
+#[derive(Clone, Copy, Debug)]
+pub struct PassCount {
+    pub name: &'static str,
+    pub proposed: usize,
+    pub alone: usize,
+}
+
+/// Candidate pairs of all deduplication passes.
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
-    let mut all = Vec::new();
+    let mut all: Vec<(u32, u32, u8)> = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
-    for pass in DEDUP_PASSES.iter().map(|n| pass(n)) {
+    for (i, pass) in DEDUP_PASSES.iter().map(|n| pass(n)).enumerate() {
         let (p, s) = block(recs, pass, cap);
-        per_pass.push((pass.name, p.len()));
-        all.extend(p);
+        per_pass.push(PassCount {
+            name: pass.name,
+            proposed: p.len(),
+            alone: 0,
+        });
+        all.extend(p.into_iter().map(|(a, b)| (a, b, i as u8)));
         skipped += s;
     }
     all.par_sort_unstable();
-    all.dedup();
+    let mut pairs = Vec::with_capacity(all.len());
+    let mut passes = Vec::with_capacity(all.len());
+    for g in all.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        pairs.push((g[0].0, g[0].1));
+        passes.push(g.iter().fold(0u16, |m, e| m | 1 << e.2));
+        if g.len() == 1 {
+            per_pass[g[0].2 as usize].alone += 1;
+        }
+    }
     Candidates {
-        pairs: all,
+        pairs,
+        passes,
         skipped,
         per_pass,
     }

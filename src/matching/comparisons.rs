@@ -14,12 +14,13 @@ pub enum Field {
     Birth,
     Sex,
     Pid,
+    IdTypo,
     Cmnd,
     Parents,
     Place,
 }
 
-pub const N_FIELDS: usize = 9;
+pub const N_FIELDS: usize = 10;
 
 /// Level code for "cannot be compared" (a side is missing): contributes no evidence.
 pub const MISSING: u8 = 255;
@@ -57,6 +58,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
             "exact_without_diacritics",
             "diacritics_differ",
             "close_or_one_edit",
+            "similar",
             "different",
         ],
         compare: given,
@@ -66,7 +68,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
     Comparison {
         field: Field::Family,
         name: "family",
-        levels: &["exact", "close", "different"],
+        levels: &["exact", "close_or_one_edit", "similar", "different"],
         compare: family,
         identifier: false,
         term_frequency: Some((TermFrequency::Family, &[0])),
@@ -86,8 +88,10 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
             "exact",
             "partial_compatible",
             "day_month_swapped",
-            "one_digit",
+            "one_digit_or_transposed",
             "within_10_days",
+            "year_one_off",
+            "same_year",
             "different",
         ],
         compare: birth,
@@ -108,6 +112,14 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
         levels: &["equal", "one_digit", "different"],
         compare: pid,
         identifier: true,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::IdTypo,
+        name: "id_typo",
+        levels: &["within_one_edit", "different"],
+        compare: id_typo,
+        identifier: false,
         term_frequency: None,
     },
     Comparison {
@@ -144,6 +156,7 @@ impl Field {
         Field::Birth,
         Field::Sex,
         Field::Pid,
+        Field::IdTypo,
         Field::Cmnd,
         Field::Parents,
         Field::Place,
@@ -219,6 +232,22 @@ fn jw(a: &str, b: &str) -> f64 {
     strsim::jaro_winkler(a, b)
 }
 
+/// Two folded name parts that differ: one keystroke apart (Damerau–Levenshtein 1) or
+/// Jaro–Winkler ≥ 0.9 is `close`, Jaro–Winkler ≥ 0.8 `similar`.
+fn closeness(a: &str, b: &str) -> Option<u8> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let j = jw(a, b);
+    if j >= 0.9 || strsim::damerau_levenshtein(a, b) <= 1 {
+        Some(0)
+    } else if j >= 0.8 {
+        Some(1)
+    } else {
+        None
+    }
+}
+
 /// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"): the
 /// name parts compare as equal.
 fn reordered(a: &Rec, b: &Rec) -> bool {
@@ -239,12 +268,11 @@ fn given(a: &Rec, b: &Rec) -> u8 {
         } else {
             2
         }
-    } else if jw(&a.given_text, &b.given_text) >= 0.9
-        || strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
-    {
-        3
     } else {
-        4
+        match closeness(&a.given_text, &b.given_text) {
+            Some(c) => 3 + c,
+            None => 5,
+        }
     }
 }
 
@@ -254,10 +282,11 @@ fn family(a: &Rec, b: &Rec) -> u8 {
     }
     if a.family == b.family || reordered(a, b) {
         0
-    } else if a.family != 0 && b.family != 0 && jw(&a.family_text, &b.family_text) >= 0.85 {
-        1
     } else {
-        2
+        match closeness(&a.family_text, &b.family_text) {
+            Some(c) => 1 + c,
+            None => 3,
+        }
     }
 }
 
@@ -284,7 +313,9 @@ fn birth(a: &Rec, b: &Rec) -> u8 {
         DateLevel::Swapped => 2,
         DateLevel::OneDigit => 3,
         DateLevel::Near => 4,
-        DateLevel::Different => 5,
+        DateLevel::YearOff => 5,
+        DateLevel::SameYear => 6,
+        DateLevel::Different => 7,
     }
 }
 
@@ -318,6 +349,21 @@ fn pid(a: &Rec, b: &Rec) -> u8 {
         0 => 0,
         1 => 1,
         _ => 2,
+    }
+}
+
+/// An ID typed wrong on one side (a digit lost or added, two digits swapped, a letter for a
+/// digit) against the other side's 12-digit ID: strong evidence when within one edit.
+fn id_typo(a: &Rec, b: &Rec) -> u8 {
+    let (id, typed) = match (a.pid_typed, b.pid_typed) {
+        (0, t) if t != 0 && a.pid != 0 && a.pid != b.pid => (a.pid, t),
+        (t, 0) if t != 0 && b.pid != 0 && a.pid != b.pid => (b.pid, t),
+        _ => return MISSING,
+    };
+    if crate::ids::within_one_edit(id, typed) {
+        0
+    } else {
+        1
     }
 }
 
@@ -372,7 +418,7 @@ pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let reordered = a.full != b.full && a.sorted == b.sorted;
     match p[Field::Given] {
         // Another name, or the same letters with other diacritics ("Ánh" and "Anh").
-        2 | 4 => same_household || same_parents,
+        2 | 4 | 5 => same_household || same_parents,
         // A near-identical name, or the same syllables in another order, at home.
         3 => same_household,
         1 if reordered => same_household,

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::comparisons::{compare, Pattern};
+use super::comparisons::{compare, Field, Pattern};
 use super::features::Rec;
 use super::model::Model;
 use super::Pair;
@@ -15,34 +15,122 @@ use crate::ids::id_string;
 pub enum Decision {
     /// One person registered twice, with this probability.
     Duplicate(f64),
+    /// Perhaps one person: for a person to look at (`dup.possible`), not a duplicate.
+    Review(f64, Doubt),
     /// Two people carrying one well-formed personal ID (`id.shared`).
     Shared,
     None,
 }
 
-/// Decide a compared pair; each record comes with whether its personal ID is valid.
-pub fn decide(
-    model: &Model,
-    threshold: f64,
-    p: &Pattern,
-    (ra, valid_a): (&Rec, bool),
-    (rb, valid_b): (&Rec, bool),
-) -> Decision {
-    let full = model.probability(p, ra, rb, true);
-    // Two records carrying one well-formed ID: one person, or two sharing the ID?
-    let shared_id = ra.pid != 0 && ra.pid == rb.pid && valid_a && valid_b;
-    if shared_id {
-        let without = model.probability_sharing_id(p, ra, rb);
-        if without >= 0.5 {
-            Decision::Duplicate(full.max(without))
-        } else {
-            Decision::Shared
+/// Why a pair goes to review rather than to the duplicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doubt {
+    /// Its probability is between the review threshold and the match threshold.
+    BelowThreshold,
+    /// It rests on a name common enough to have namesakes born the same day, and the two
+    /// records carry two different valid personal IDs with nothing else to say they are one
+    /// person (no parent, no CMND in common).
+    CommonNameOtherId,
+    /// Two of sex, parents and valid personal ID contradict each other.
+    Contradictions,
+}
+
+impl Doubt {
+    /// Why, in Vietnamese, for the fix lists and review.parquet.
+    pub fn note_vi(self) -> &'static str {
+        match self {
+            Doubt::BelowThreshold => "xác suất trùng dưới ngưỡng: cần xác minh",
+            Doubt::CommonNameOtherId => {
+                "họ tên phổ biến, cùng ngày sinh nhưng hai số định danh khác nhau: có thể là hai người"
+            }
+            Doubt::Contradictions => {
+                "khác nhau ở hai trong ba: giới tính, cha mẹ, số định danh: có thể là hai người"
+            }
         }
-    } else if full >= threshold && ra.has_name() && rb.has_name() {
-        Decision::Duplicate(full)
-    } else {
-        Decision::None
     }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Doubt::BelowThreshold => "below_threshold",
+            Doubt::CommonNameOtherId => "common_name_other_id",
+            Doubt::Contradictions => "contradictions",
+        }
+    }
+}
+
+/// The population a province view is judged at: a common name's namesakes are counted as in a
+/// province of at least this many people (the smallest province after the 2025
+/// reorganisation has about a million), so a sample or a small extract is judged as the
+/// province it comes from would be.
+pub const REFERENCE_POPULATION: f64 = 1_000_000.0;
+
+/// A name whose expected namesakes born the same day reach this is common (see
+/// [`Model::namesakes_expected`]).
+const COMMON_NAME: f64 = 0.01;
+
+/// How pairs are decided: the model and the thresholds.
+#[derive(Clone, Copy)]
+pub struct Judge<'m> {
+    pub model: &'m Model,
+    pub threshold: f64,
+    pub review: f64,
+    /// Records in the register (namesakes are counted in a population of at least
+    /// [`REFERENCE_POPULATION`]).
+    pub records: usize,
+}
+
+impl Judge<'_> {
+    /// Decide a compared pair; each record comes with whether its personal ID is valid.
+    pub fn decide(
+        &self,
+        p: &Pattern,
+        (ra, valid_a): (&Rec, bool),
+        (rb, valid_b): (&Rec, bool),
+    ) -> Decision {
+        let model = self.model;
+        let full = model.probability(p, ra, rb, true);
+        // Two records carrying one well-formed ID: one person, or two sharing the ID?
+        let shared_id = ra.pid != 0 && ra.pid == rb.pid && valid_a && valid_b;
+        if shared_id {
+            let without = model.probability_sharing_id(p, ra, rb);
+            return if without >= 0.5 {
+                Decision::Duplicate(full.max(without))
+            } else {
+                Decision::Shared
+            };
+        }
+        if full < self.review || !ra.has_name() || !rb.has_name() {
+            return Decision::None;
+        }
+        let other_ids = valid_a && valid_b && p[Field::Pid] == Field::Pid.level("different");
+        let parents = p[Field::Parents];
+        let parents_differ = parents == Field::Parents.level("different");
+        let sexes_differ = p[Field::Sex] == Field::Sex.level("disagree");
+        if other_ids as u8 + parents_differ as u8 + sexes_differ as u8 >= 2 {
+            return Decision::Review(full, Doubt::Contradictions);
+        }
+        let corroborated = parents == Field::Parents.level("both_equal")
+            || parents == Field::Parents.level("one_equal")
+            || p[Field::Cmnd] == Field::Cmnd.level("equal");
+        if other_ids && !corroborated {
+            let population = (self.records as f64).max(REFERENCE_POPULATION);
+            if model.namesakes_expected(ra, population) >= COMMON_NAME {
+                return Decision::Review(full, Doubt::CommonNameOtherId);
+            }
+        }
+        if full >= self.threshold {
+            Decision::Duplicate(full)
+        } else {
+            Decision::Review(full, Doubt::BelowThreshold)
+        }
+    }
+}
+
+/// A pair held back for review.
+#[derive(Clone, Debug)]
+pub struct ReviewPair {
+    pub pair: Pair,
+    pub doubt: Doubt,
 }
 
 /// The decided pairs of a set of candidates.
@@ -50,6 +138,8 @@ pub fn decide(
 pub struct Judged {
     /// Duplicate pairs (cluster 0), in candidate order.
     pub pairs: Vec<Pair>,
+    /// Pairs for review, in candidate order.
+    pub review: Vec<ReviewPair>,
     /// (row, row, personal ID) of two people sharing one ID.
     pub shared: Vec<(u32, u32, u64)>,
 }
@@ -57,6 +147,7 @@ pub struct Judged {
 impl Judged {
     pub fn extend(&mut self, other: Judged) {
         self.pairs.extend(other.pairs);
+        self.review.extend(other.review);
         self.shared.extend(other.shared);
     }
 }
@@ -66,13 +157,16 @@ impl Judged {
 /// Each pair is compared in register order (lower row first). Only decided pairs are kept: a
 /// slot per candidate (88 bytes) was 2.6 GB for the 30 M candidates of one national unit.
 pub fn judge<'r>(
-    model: &Model,
-    threshold: f64,
+    judge: &Judge,
     cands: &[(u32, u32)],
     get: &(dyn Fn(u32) -> (&'r Rec, bool) + Sync),
     row: &(dyn Fn(u32) -> u32 + Sync),
 ) -> Judged {
-    type One = std::result::Result<Pair, (u32, u32, u64)>;
+    enum One {
+        Pair(Pair),
+        Review(ReviewPair),
+        Shared((u32, u32, u64)),
+    }
     let judged: Vec<One> = cands
         .par_iter()
         .with_min_len(1024)
@@ -81,16 +175,21 @@ pub fn judge<'r>(
             let (ra, va) = get(a);
             let (rb, vb) = get(b);
             let p = compare(ra, rb);
-            match decide(model, threshold, &p, (ra, va), (rb, vb)) {
-                Decision::Duplicate(prob) => Some(Ok(Pair {
-                    a: RowRef::resident(row(a)),
-                    b: RowRef::resident(row(b)),
-                    probability: round6(prob),
-                    in_province: ra.province == rb.province,
-                    cluster: 0,
-                    levels: p.explain(),
+            let pair = |prob: f64| Pair {
+                a: RowRef::resident(row(a)),
+                b: RowRef::resident(row(b)),
+                probability: round6(prob),
+                in_province: ra.province == rb.province,
+                cluster: 0,
+                levels: p.explain(),
+            };
+            match judge.decide(&p, (ra, va), (rb, vb)) {
+                Decision::Duplicate(prob) => Some(One::Pair(pair(prob))),
+                Decision::Review(prob, doubt) => Some(One::Review(ReviewPair {
+                    pair: pair(prob),
+                    doubt,
                 })),
-                Decision::Shared => Some(Err((row(a), row(b), ra.pid))),
+                Decision::Shared => Some(One::Shared((row(a), row(b), ra.pid))),
                 Decision::None => None,
             }
         })
@@ -98,8 +197,9 @@ pub fn judge<'r>(
     let mut out = Judged::default();
     for j in judged {
         match j {
-            Ok(p) => out.pairs.push(p),
-            Err(s) => out.shared.push(s),
+            One::Pair(p) => out.pairs.push(p),
+            One::Review(r) => out.review.push(r),
+            One::Shared(s) => out.shared.push(s),
         }
     }
     out
@@ -123,6 +223,19 @@ pub fn order_pairs<'t>(pairs: &mut [Pair], record_id: impl Fn(RowRef) -> &'t str
     });
 }
 
+/// [`order_pairs`] for pairs held back for review.
+pub fn order_review<'t>(review: &mut [ReviewPair], record_id: impl Fn(RowRef) -> &'t str + Sync) {
+    for r in review.iter_mut() {
+        let p = &mut r.pair;
+        if record_id(p.a) > record_id(p.b) {
+            std::mem::swap(&mut p.a, &mut p.b);
+        }
+    }
+    review.par_sort_by(|x, y| {
+        (record_id(x.pair.a), record_id(x.pair.b)).cmp(&(record_id(y.pair.a), record_id(y.pair.b)))
+    });
+}
+
 /// The findings of a duplicate pair: one on each record, pointing to the other.
 pub fn duplicate_findings(p: &Pair) -> [Finding; 2] {
     let rule = if p.in_province {
@@ -135,6 +248,18 @@ pub fn duplicate_findings(p: &Pair) -> [Finding; 2] {
         Finding::record(x, rule)
             .value(value.clone())
             .related(y, Some(p.probability))
+    })
+}
+
+/// The findings of a pair for review: one on each record, pointing to the other.
+pub fn review_findings(r: &ReviewPair) -> [Finding; 2] {
+    let p = &r.pair;
+    let value = format!("xác suất {:.3}", p.probability);
+    [(p.a, p.b), (p.b, p.a)].map(|(x, y)| {
+        Finding::record(x, Rule::DupPossible)
+            .value(value.clone())
+            .related(y, Some(p.probability))
+            .note(r.doubt.note_vi())
     })
 }
 

@@ -127,6 +127,10 @@ pub struct Rec {
     pub sex: u8,
     /// A usable 12-digit ID (valid, or with repairable format), else 0.
     pub pid: u64,
+    /// The digits of an ID cell that is not a 12-digit ID as typed (a digit lost or added,
+    /// letters for digits), packed by [`crate::ids::typed_digits`], else 0: compared with
+    /// another record's ID by edit distance.
+    pub pid_typed: u64,
     pub cmnd: u64,
     pub father: u64,
     pub mother: u64,
@@ -141,7 +145,7 @@ impl Rec {
     }
 
     /// Bytes [`Rec::encode`] writes.
-    pub const ENCODED_LEN: usize = 13 * 8 + 2 * 16 + 4 + 2;
+    pub const ENCODED_LEN: usize = 14 * 8 + 2 * 16 + 4 + 2;
 
     /// A fixed-size little-endian encoding, for spilling records to disk.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -159,6 +163,7 @@ impl Rec {
             self.province,
             self.commune,
             self.household,
+            self.pid_typed,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -184,7 +189,7 @@ impl Rec {
                 .map(ShortText::new)
                 .unwrap_or_default()
         };
-        let t = 13 * 8;
+        let t = 14 * 8;
         let d = t + 32;
         Rec {
             family: u(0),
@@ -200,6 +205,7 @@ impl Rec {
             province: u(10),
             commune: u(11),
             household: u(12),
+            pid_typed: u(13),
             given_text: text(t),
             family_text: text(t + 16),
             birth: PDate {
@@ -225,6 +231,7 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
 
 /// Features of some rows of a table, in the order given.
 pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
+    let pid_col = table.column(Column::PersonalId);
     let (name, father, mother, prov, commune, hh, old) = (
         table.column(Column::FullName),
         table.column(Column::FatherName),
@@ -272,6 +279,11 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                         _ => 0,
                     },
                     pid: facts.pid.personal_id().unwrap_or(0),
+                    pid_typed: if facts.pid.is_valid() {
+                        0
+                    } else {
+                        crate::ids::typed_digits(pid_col.raw(r)).unwrap_or(0)
+                    },
                     cmnd,
                     father: folded_hash(father.get(r), buf),
                     mother: folded_hash(mother.get(r), buf),

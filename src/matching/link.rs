@@ -16,54 +16,45 @@ use crate::ids::{id_string, IdClass};
 
 /// Residents indexed by the linking keys ([`LINK_PASSES`]): per pass, the rows sorted by
 /// their key (4 bytes a row; the key is recomputed from the features during the binary
-/// search, which only the few records being linked do). A pass for partial dates has a second
-/// array of the residents whose birth date is partial: a record with a full date looks only
-/// there (its full-date keys find the residents with full dates).
+/// search, which only the few records being linked do).
 pub struct LinkIndex<'a> {
     recs: &'a [Rec],
     passes: Vec<(&'static BlockPass, Vec<u32>)>,
-    partial: Vec<Option<Vec<u32>>>,
 }
 
 impl<'a> LinkIndex<'a> {
     pub fn build(recs: &'a [Rec]) -> Self {
-        let mut passes = Vec::new();
-        let mut partial = Vec::new();
-        for pass in LINK_PASSES.iter().map(|n| blocking::pass(n)) {
-            let keyed = keyed(recs, pass.key);
-            partial.push(pass.partial_dates_only().then(|| {
-                keyed
-                    .iter()
-                    .filter(|e| !recs[e.1 as usize].birth.is_full())
+        let passes = LINK_PASSES
+            .iter()
+            .map(|n| {
+                let pass = blocking::pass(n);
+                let rows = keyed(recs, pass.single_key())
+                    .into_iter()
                     .map(|e| e.1)
-                    .collect()
-            }));
-            passes.push((pass, keyed.into_iter().map(|e| e.1).collect()));
-        }
-        LinkIndex {
-            recs,
-            passes,
-            partial,
-        }
+                    .collect();
+                (pass, rows)
+            })
+            .collect();
+        LinkIndex { recs, passes }
     }
 
-    /// The residents the passes propose for `r` (at most `cap` per pass), sorted.
+    /// The residents the passes propose for `r` (at most `cap` per pass, in the pass's
+    /// scope), sorted.
     pub fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
-        for (i, (pass, rows)) in self.passes.iter().enumerate() {
-            let key = pass.key;
+        for (pass, rows) in &self.passes {
+            let key = pass.single_key();
             let k = key(r);
             if k == 0 {
                 continue;
             }
-            let v = match &self.partial[i] {
-                Some(partial) if r.birth.is_full() => partial,
-                _ => rows,
-            };
             // Rows are sorted by (key, row), the order of `keyed`.
             let key_of = |row: &u32| key(&self.recs[*row as usize]);
-            let start = v.partition_point(|e| key_of(e) < k);
-            let block = v[start..].iter().take_while(|e| key_of(e) == k);
+            let start = rows.partition_point(|e| key_of(e) < k);
+            let block = rows[start..]
+                .iter()
+                .take_while(|e| key_of(e) == k)
+                .filter(|e| pass.keeps(r, &self.recs[**e as usize]));
             out.extend(block.take(cap).copied());
         }
         out.sort_unstable();
@@ -207,6 +198,7 @@ fn link_calibration(
     index: &LinkIndex,
     model: &Model,
     cap: usize,
+    owed: &[Rec],
 ) -> LinkCalibration {
     const VISIT: usize = 100_000;
     const SAMPLE: usize = 20_000;
@@ -240,6 +232,9 @@ fn link_calibration(
         })
         .collect();
     let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
+    if patterns.len() < MIN_RESOLVED_ROWS && !owed.is_empty() {
+        return calibration_by_em(index, model, cap, owed);
+    }
     // Laplace's rule of succession keeps both shares off 0 and 1 on few rows.
     let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
     let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
@@ -249,6 +244,52 @@ fn link_calibration(
         background: (recs.len().max(1) as f64 * kappa).log2(),
         rho,
         beta,
+    }
+}
+
+/// Below this many rows whose ID resolves to a resident the passes propose, an extract is
+/// calibrated by EM on its own rows to link instead.
+const MIN_RESOLVED_ROWS: usize = 200;
+
+/// Calibrate linking on the rows to link themselves, for an extract with (almost) no IDs:
+/// EM on every (row, proposed resident) pair of up to 20 000 rows (taken at a fixed stride)
+/// re-estimates m, and the expected number of rows whose person is among their candidates
+/// gives ρβ (the passes' recall taken as 1, so ρ is that share and β is 1).
+fn calibration_by_em(
+    index: &LinkIndex,
+    model: &Model,
+    cap: usize,
+    owed: &[Rec],
+) -> LinkCalibration {
+    const SAMPLE: usize = 20_000;
+    let recs = index.recs;
+    let stride = owed.len().div_ceil(SAMPLE).max(1);
+    let sampled: Vec<&Rec> = owed.iter().step_by(stride).collect();
+    let patterns: Vec<Vec<Pattern>> = sampled
+        .par_iter()
+        .with_min_len(256)
+        .map_init(Vec::new, |cands, rec| {
+            index.candidates(rec, cap, cands);
+            cands
+                .iter()
+                .map(|&c| compare(rec, &recs[c as usize]))
+                .collect()
+        })
+        .collect();
+    let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
+    let mut pairs = 0usize;
+    for p in patterns.into_iter().flatten() {
+        *counts.entry(p).or_default() += 1;
+        pairs += 1;
+    }
+    let (fitted, share) = model.with_em_on(&counts);
+    let rho = ((share * pairs as f64 + 1.0) / (sampled.len() as f64 + 2.0)).clamp(1e-3, 1.0);
+    let kappa = ((1.0 - rho) / rho).clamp(1e-3, 1.0);
+    LinkCalibration {
+        model: fitted,
+        background: (recs.len().max(1) as f64 * kappa).log2(),
+        rho,
+        beta: 1.0,
     }
 }
 
@@ -306,22 +347,26 @@ pub fn link_extracts(
         owed.sort_unstable();
         owed.dedup_by_key(|o| o.0);
         let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
-        let calibration = link_calibration(table, prepared, input, &index, model, cap);
-        let lrecs = features::features_of(table, prepared, &rows);
+        let lrecs: Vec<Rec> = features::features_of(table, prepared, &rows)
+            .into_iter()
+            .zip(&rows)
+            .map(|(mut rec, &r)| {
+                if prepared.rows[r].pid.class == IdClass::OldCmnd {
+                    rec.cmnd = (9u64 << 56) | prepared.rows[r].pid.value;
+                }
+                rec.pid = 0;
+                rec
+            })
+            .collect();
+        let calibration = link_calibration(table, prepared, input, &index, model, cap, &lrecs);
         let pid_col = input.cols[s][Column::PersonalId];
         let found: Vec<Option<(Link, Finding)>> = owed
             .par_iter()
             .zip(lrecs.par_iter())
             .with_min_len(256)
-            .map_init(Vec::new, |cands, (&(r, wrong_resident), lrec)| {
-                let facts = prepared.rows[r];
-                let mut rec = lrec.clone();
-                if facts.pid.class == IdClass::OldCmnd {
-                    rec.cmnd = (9u64 << 56) | facts.pid.value;
-                }
-                rec.pid = 0;
-                index.candidates(&rec, cap, cands);
-                let (res, p) = best_resident(&linking, &calibration, &rec, cands, wrong_resident)?;
+            .map_init(Vec::new, |cands, (&(r, wrong_resident), rec)| {
+                index.candidates(rec, cap, cands);
+                let (res, p) = best_resident(&linking, &calibration, rec, cands, wrong_resident)?;
                 let at = RowRef::new(s, r);
                 let p = round6(p);
                 let pid = id_string(recs[res as usize].pid);
@@ -374,7 +419,16 @@ fn link_deaths(
     let r_death = residents.column(Column::DeathDate);
     let dd = deaths.column(Column::DeathDate);
     let cap = input.matching.max_block_size;
-    let calibration = link_calibration(deaths, &prepared, input, index, model, cap);
+    let owed: Vec<Rec> = drecs
+        .iter()
+        .zip(&prepared.rows)
+        .filter(|(_, f)| !f.pid.is_valid())
+        .map(|(r, _)| Rec {
+            pid: 0,
+            ..r.clone()
+        })
+        .collect();
+    let calibration = link_calibration(deaths, &prepared, input, index, model, cap, &owed);
     let mut stats = LinkStats {
         source: deaths.name.clone(),
         rows_to_link: 0,

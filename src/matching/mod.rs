@@ -73,6 +73,8 @@ pub struct LinkStats {
 #[derive(Default)]
 pub struct MatchResult {
     pub pairs: Vec<Pair>,
+    /// Pairs of residents for review (`dup.possible`).
+    pub review: Vec<decide::ReviewPair>,
     pub clusters: Vec<ClusterMember>,
     pub links: Vec<Link>,
     /// Duplicate, shared-ID and link findings.
@@ -80,10 +82,12 @@ pub struct MatchResult {
     /// Candidate pairs not compared because their block exceeded the size cap.
     pub blocks_skipped: usize,
     pub pairs_compared: usize,
-    /// Candidate pairs proposed by each blocking pass (before de-duplication).
-    pub pairs_per_pass: Vec<(&'static str, usize)>,
+    /// Candidate pairs proposed by each blocking pass, and by it alone.
+    pub pairs_per_pass: Vec<blocking::PassCount>,
     /// The estimated model, for the summary.
     pub model: Option<ModelSummary>,
+    /// How it was trained.
+    pub training: training::TrainingReport,
     /// Per linked source (and deaths), what linking measured and did.
     pub linking: Vec<LinkStats>,
 }

@@ -27,6 +27,8 @@ pub struct Model {
     /// Term frequencies of folded given and family names.
     pub tf_given: HashMap<u64, f64>,
     pub tf_family: HashMap<u64, f64>,
+    /// Term frequencies of folded middle names ("" counts as one).
+    pub tf_middle: HashMap<u64, f64>,
     pub em_iterations: usize,
 }
 
@@ -63,6 +65,7 @@ fn initial_m() -> [Vec<f64>; N_FIELDS] {
 pub struct NameCounts {
     pub given: HashMap<u64, u64>,
     pub family: HashMap<u64, u64>,
+    pub middle: HashMap<u64, u64>,
 }
 
 impl NameCounts {
@@ -88,6 +91,9 @@ impl NameCounts {
         if r.family != 0 {
             *self.family.entry(r.family).or_default() += 1;
         }
+        if r.given != 0 {
+            *self.middle.entry(r.middle).or_default() += 1;
+        }
     }
 
     pub fn merge(&mut self, other: NameCounts) {
@@ -96,6 +102,9 @@ impl NameCounts {
         }
         for (k, v) in other.family {
             *self.family.entry(k).or_default() += v;
+        }
+        for (k, v) in other.middle {
+            *self.middle.entry(k).or_default() += v;
         }
     }
 }
@@ -152,6 +161,7 @@ fn estimate_u_random(recs: &[Rec], samples: usize) -> [Vec<f64>; N_FIELDS] {
 
 /// One EM training session: the patterns of pairs that share a blocking key, and which
 /// fields that key fixes (their parameters are not estimated in this session).
+#[derive(Clone)]
 pub struct Session {
     pub patterns: BTreeMap<Pattern, u64>,
     pub blocked: [bool; N_FIELDS],
@@ -159,22 +169,39 @@ pub struct Session {
     pub total_pairs: f64,
 }
 
+/// What EM found in one session.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionFit {
+    /// The share of the session's pairs that are one person.
+    pub match_share: f64,
+    pub iterations: usize,
+}
+
 /// EM over one session with u fixed: estimates m of the unblocked fields and the session's
 /// match share.
 fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIELDS], f64, usize) {
-    let mut m = initial_m();
-    let mut lambda = 0.1;
-    let mut iterations = 0;
     let patterns: Vec<(Pattern, f64)> = session
         .patterns
         .iter()
         .map(|(p, c)| (p.without(&session.blocked), *c as f64))
         .collect();
+    em(&patterns, u, initial_m(), 0.1)
+}
+
+/// EM with u fixed, from `m` and a match share `lambda`: m of every field the patterns
+/// compare, and the match share.
+fn em(
+    patterns: &[(Pattern, f64)],
+    u: &[Vec<f64>; N_FIELDS],
+    mut m: [Vec<f64>; N_FIELDS],
+    mut lambda: f64,
+) -> ([Vec<f64>; N_FIELDS], f64, usize) {
+    let mut iterations = 0;
     for _ in 0..200 {
         iterations += 1;
         let mut m_new = empty_levels();
-        let (mut matched, mut total) = (0.0, 0.0);
-        for (p, c) in &patterns {
+        let (mut matched, mut total): (f64, f64) = (0.0, 0.0);
+        for (p, c) in patterns {
             let post = posterior(p, &m, u, lambda);
             matched += c * post;
             total += c;
@@ -231,6 +258,17 @@ impl Model {
         names: &NameCounts,
         sessions: &[Session],
     ) -> Model {
+        Model::fit(sample, n, names, sessions).0
+    }
+
+    /// [`Model::estimate_from`], with what EM found in each session (None for an empty one).
+    pub fn fit(
+        sample: &[Rec],
+        n: usize,
+        names: &NameCounts,
+        sessions: &[Session],
+    ) -> (Model, Vec<Option<SessionFit>>) {
+        let mut fits = Vec::with_capacity(sessions.len());
         let u = estimate_u_random(
             sample,
             400_000.min(sample.len().saturating_mul(20)).max(1_000),
@@ -242,9 +280,14 @@ impl Model {
         let mut lambda_shared_id = 0.9;
         for (k, session) in sessions.iter().enumerate() {
             if session.patterns.is_empty() {
+                fits.push(None);
                 continue;
             }
             let (m, l, it) = em_session(session, &u);
+            fits.push(Some(SessionFit {
+                match_share: l,
+                iterations: it,
+            }));
             iterations += it;
             for i in 0..N_FIELDS {
                 if !session.blocked[i] {
@@ -271,7 +314,7 @@ impl Model {
                 m_sum[i].iter().map(|v| v / m_n[i] as f64).collect()
             }
         });
-        Model {
+        let model = Model {
             m,
             u_random: u.clone(),
             u,
@@ -279,8 +322,61 @@ impl Model {
             lambda_shared_id,
             tf_given: frequencies(&names.given),
             tf_family: frequencies(&names.family),
+            tf_middle: frequencies(&names.middle),
             em_iterations: iterations,
+        };
+        (model, fits)
+    }
+
+    /// This model with m re-estimated by EM on pairs of unknown status (an extract's rows and
+    /// the residents blocking proposed for them), starting from the current m; a field the
+    /// pairs never compare keeps its m. Returns the share of the pairs EM took for matches.
+    pub fn with_em_on(&self, patterns: &BTreeMap<Pattern, u64>) -> (Model, f64) {
+        let pairs: Vec<(Pattern, f64)> = patterns.iter().map(|(p, c)| (*p, *c as f64)).collect();
+        let (fitted, share, _) = em(&pairs, &self.u, self.m.clone(), 0.1);
+        let m = std::array::from_fn(|i| {
+            if pairs.iter().any(|(p, _)| p.0[i] != MISSING) {
+                fitted[i].clone()
+            } else {
+                self.m[i].clone()
+            }
+        });
+        (Model { m, ..self.clone() }, share)
+    }
+
+    /// This model with its prior estimated from candidate pairs (their patterns and counts),
+    /// m and u fixed: the match share among the `candidates` pairs blocking proposed, scaled to
+    /// all pairs of `n` records (almost every match is a candidate). Returns the share too.
+    pub fn with_prior_from(
+        &self,
+        patterns: &BTreeMap<Pattern, u64>,
+        candidates: f64,
+        n: usize,
+    ) -> (Model, f64) {
+        let mut share = 0.01;
+        for _ in 0..200 {
+            let (mut matched, mut total) = (0.0, 0.0);
+            for (p, c) in patterns {
+                matched += *c as f64 * posterior(p, &self.m, &self.u, share);
+                total += *c as f64;
+            }
+            let new = (matched / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
+            let done = (new - share).abs() < 1e-9;
+            share = new;
+            if done {
+                break;
+            }
         }
+        let n = n as f64;
+        let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
+        let lambda = (share * candidates / all_pairs).clamp(1e-12, 0.5);
+        (
+            Model {
+                lambda,
+                ..self.clone()
+            },
+            share,
+        )
     }
 
     /// Match weight (log2 Bayes factor) of a pattern, with term-frequency adjustment on exact
@@ -318,6 +414,20 @@ impl Model {
         let prior = prior.clamp(1e-12, 1.0 - 1e-9);
         let w = (prior / (1.0 - prior)).log2() + self.weight(p, a, use_ids);
         1.0 / (1.0 + (-w).exp2())
+    }
+
+    /// How many other people with `a`'s full name and birth date a province of `population`
+    /// would hold: the name's frequency (family × middle × given) times the chance that two
+    /// people share a birth date, times the population. Common names born on one day are not
+    /// rare at all in a large province (a province of 10 M people has ~270 people a birth
+    /// date).
+    pub fn namesakes_expected(&self, a: &Rec, population: f64) -> f64 {
+        let tf = |m: &HashMap<u64, f64>, k: u64| m.get(&k).copied().unwrap_or(0.0);
+        let name = tf(&self.tf_family, a.family)
+            * tf(&self.tf_middle, a.middle)
+            * tf(&self.tf_given, a.given);
+        let same_day = self.u_random[super::comparisons::Field::Birth.index()][0];
+        population * name * same_day
     }
 
     /// Probability that two resident records are one person.

@@ -1,15 +1,249 @@
-//! Training of the model's m probabilities by EM: sessions of record pairs that share an
-//! identifier, each leaving out the field its key fixes.
+//! Training of the model by EM, as Splink and fastLink do it. Two ways, chosen by the data:
+//!
+//! - **identifiers**: when at least [`MIN_IDENTIFIER_PAIRS`] pairs of records share a personal
+//!   ID or an old CMND, those pairs (mostly one person registered twice) teach the model how
+//!   one person's records differ in every other field, one session per identifier, each
+//!   leaving out the field its key fixes;
+//! - **candidate pairs**: otherwise (a register without IDs, an extract of another system),
+//!   one round per training blocking ([`TRAINING_BLOCKINGS`]: the same birth date; the same
+//!   family and given name), each leaving out the fields its key fixes; the rounds' m are
+//!   averaged per field, and the prior is the match share of the candidate pairs blocking
+//!   proposed, under that m, scaled to all pairs.
+//!
+//! u always comes from random record pairs.
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
-use super::blocking::{blocks, keyed, Pass};
+use super::blocking::{blocks, keyed, Candidates, Pass};
 use super::comparisons::{compare, Field, Pattern, N_FIELDS};
 use super::features::Rec;
-use super::model::Session;
+use super::model::{Model, NameCounts, Session};
 use crate::core::hash::mix;
+
+/// Below this many identifier-sharing pairs, the model trains on candidate pairs instead.
+pub const MIN_IDENTIFIER_PAIRS: f64 = 1_000.0;
+
+/// A round with fewer candidate pairs than this estimates nothing.
+const MIN_ROUND_PAIRS: usize = 100;
+
+/// About how many pairs the prior is estimated on (a quarter of them).
+const ROUND_PAIRS: usize = 200_000;
+
+/// How the model was trained, for the summary.
+#[derive(Clone, Debug, Default)]
+pub struct TrainingReport {
+    /// `identifiers`, `candidate_pairs` or `none` (starting values).
+    pub method: &'static str,
+    pub rounds: Vec<RoundReport>,
+    /// Why the model could not be trained, when it could not.
+    pub warning: Option<String>,
+}
+
+impl TrainingReport {
+    /// As `summary.json` reports it.
+    pub fn summary(&self) -> crate::summary::TrainingSummary {
+        crate::summary::TrainingSummary {
+            method: self.method.to_string(),
+            rounds: self
+                .rounds
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.to_string(),
+                        crate::summary::RoundSummary {
+                            pairs: r.pairs,
+                            match_share: r.match_share.map(|x| (x * 1e6).round() / 1e6),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One training session or round.
+#[derive(Clone, Debug)]
+pub struct RoundReport {
+    pub name: &'static str,
+    /// Pairs compared for it.
+    pub pairs: usize,
+    /// The share of them EM took for one person (None when the round had too few pairs).
+    pub match_share: Option<f64>,
+}
+
+/// Train the model of `n` records: `sample` is a uniform sample of them (all of them when they
+/// fit in memory), `names` counts the names of all of them, `sessions` are the identifier
+/// sessions ([`sessions`]) and `rounds` the candidate rounds ([`rounds`], over the sample's
+/// candidate pairs, of which there are `candidates`).
+pub fn train(
+    sample: &[Rec],
+    n: usize,
+    names: &NameCounts,
+    sessions: &[Session],
+    rounds: &CandidateRounds,
+) -> (Model, TrainingReport) {
+    let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
+    if identifier_pairs >= MIN_IDENTIFIER_PAIRS {
+        let (model, fits) = Model::fit(sample, n, names, sessions);
+        let report = TrainingReport {
+            method: "identifiers",
+            rounds: TRAINING_KEYS
+                .iter()
+                .zip(sessions)
+                .zip(fits)
+                .map(|((k, s), f)| RoundReport {
+                    name: k.name,
+                    pairs: s.patterns.values().sum::<u64>() as usize,
+                    match_share: f.map(|f| f.match_share),
+                })
+                .collect(),
+            warning: None,
+        };
+        return (model, report);
+    }
+    let pairs_of = |s: &Session| s.patterns.values().sum::<u64>() as usize;
+    let used: Vec<usize> = (0..rounds.sessions.len())
+        .filter(|&i| pairs_of(&rounds.sessions[i]) >= MIN_ROUND_PAIRS)
+        .collect();
+    let owned: Vec<Session> = used.iter().map(|&i| rounds.sessions[i].clone()).collect();
+    let (model, fits) = Model::fit(sample, n, names, &owned);
+    let mut shares = vec![None; rounds.sessions.len()];
+    for (&i, f) in used.iter().zip(fits) {
+        shares[i] = f.map(|f| f.match_share);
+    }
+    let reports: Vec<RoundReport> = rounds
+        .sessions
+        .iter()
+        .zip(&rounds.names)
+        .zip(shares)
+        .map(|((s, name), match_share)| RoundReport {
+            name,
+            pairs: pairs_of(s),
+            match_share,
+        })
+        .collect();
+    if owned.is_empty() {
+        let report = TrainingReport {
+            method: "none",
+            rounds: reports,
+            warning: Some(format!(
+                "the matching model could not be trained: {identifier_pairs:.0} pairs of records share a personal ID or CMND (at least {MIN_IDENTIFIER_PAIRS:.0} are needed) and no blocking pass proposed {MIN_ROUND_PAIRS} candidate pairs; duplicates were judged with starting values"
+            )),
+        };
+        return (model, report);
+    }
+    let (mut model, _) =
+        model.with_prior_from(&rounds.all, rounds.candidates as f64, rounds.records);
+    // Rounds on a sample of the register: matches grow with the records, pairs with their
+    // square, so the prior of all n records is the sample's scaled by their ratio.
+    if rounds.records > 1 && n > rounds.records {
+        model.lambda *= (rounds.records - 1) as f64 / (n - 1) as f64;
+    }
+    let report = TrainingReport {
+        method: "candidate_pairs",
+        rounds: reports,
+        warning: None,
+    };
+    (model, report)
+}
+
+/// Candidate pairs grouped for training: one session per training blocking (its pairs, the
+/// fields its key fixes masked), and the patterns of all candidate pairs for the prior.
+pub struct CandidateRounds {
+    pub names: Vec<&'static str>,
+    pub sessions: Vec<Session>,
+    pub all: BTreeMap<Pattern, u64>,
+    /// Candidate pairs in all, and the records they were proposed among.
+    pub candidates: usize,
+    pub records: usize,
+}
+
+impl CandidateRounds {
+    /// No rounds (the identifier sessions are enough).
+    pub fn none() -> Self {
+        CandidateRounds {
+            names: Vec::new(),
+            sessions: Vec::new(),
+            all: BTreeMap::new(),
+            candidates: 0,
+            records: 0,
+        }
+    }
+}
+
+/// The training blockings used without identifiers (Splink's recipe): pairs born on the same
+/// day teach how one person's names, place and parents vary; pairs with the same family and
+/// given name teach how the birth date, the middle name and the place vary. Neither blocking
+/// is a deduplication pass: blocks are sampled, not compared whole.
+pub const TRAINING_BLOCKINGS: [TrainingKey; 2] = [
+    TrainingKey {
+        name: "birth_date",
+        key: |r| {
+            if r.birth.is_full() {
+                mix(&[
+                    21,
+                    r.birth.year as u64,
+                    r.birth.month as u64,
+                    r.birth.day as u64,
+                ])
+            } else {
+                0
+            }
+        },
+        fixed: &[Field::Birth],
+    },
+    TrainingKey {
+        name: "family+given",
+        key: |r| {
+            if r.family != 0 && r.given != 0 {
+                mix(&[22, r.family, r.given])
+            } else {
+                0
+            }
+        },
+        fixed: &[Field::Family, Field::Given],
+    },
+];
+
+/// The training rounds of `recs` without identifiers: one per [`TRAINING_BLOCKINGS`] (blocks
+/// of at most 200 records, sampled by block), and the patterns of every k-th candidate pair
+/// for the prior. Pairs of one household are left out of the rounds: twins and siblings share
+/// a birth date, a family name and parents, and EM would learn "one family" for "one person"
+/// (a person registered twice is almost always in two households).
+pub fn rounds(recs: &[Rec], cands: &Candidates) -> CandidateRounds {
+    let mut names = Vec::new();
+    let mut sessions = Vec::new();
+    for t in &TRAINING_BLOCKINGS {
+        let keyed = keyed(recs, t.key);
+        names.push(t.name);
+        sessions.push(session_of(
+            &blocks(&keyed),
+            &|row| &recs[row as usize],
+            t.fixes(),
+            true,
+        ));
+    }
+    let stride = cands.pairs.len().div_ceil(4 * ROUND_PAIRS).max(1);
+    let patterns: Vec<Pattern> = cands
+        .pairs
+        .par_iter()
+        .step_by(stride)
+        .map(|&(a, b)| compare(&recs[a as usize], &recs[b as usize]))
+        .collect();
+    let mut all: BTreeMap<Pattern, u64> = BTreeMap::new();
+    for p in patterns {
+        *all.entry(p).or_default() += stride as u64;
+    }
+    CandidateRounds {
+        names,
+        sessions,
+        all,
+        candidates: cands.pairs.len(),
+        records: recs.len(),
+    }
+}
 
 /// Upper bound on the pairs one training session compares.
 const TRAINING_PAIRS: usize = 2_000_000;
@@ -67,14 +301,30 @@ pub fn session<'r>(
     rec: &(dyn Fn(u32) -> &'r Rec + Sync),
     blocked: [bool; N_FIELDS],
 ) -> Session {
+    session_of(groups, rec, blocked, false)
+}
+
+/// [`session`], leaving out pairs of one household when `apart` (see [`rounds`]).
+fn session_of<'r>(
+    groups: &[&[(u64, u32)]],
+    rec: &(dyn Fn(u32) -> &'r Rec + Sync),
+    blocked: [bool; N_FIELDS],
+    apart: bool,
+) -> Session {
     let (total_pairs, keep_every) = training_stride(groups);
     let patterns: Vec<Pattern> = groups
         .par_iter()
         .filter(|g| sampled_for_training(g, keep_every))
         .flat_map_iter(|g| {
-            g.iter()
-                .enumerate()
-                .flat_map(move |(x, a)| g[x + 1..].iter().map(move |b| compare(rec(a.1), rec(b.1))))
+            g.iter().enumerate().flat_map(move |(x, a)| {
+                g[x + 1..]
+                    .iter()
+                    .filter(move |b| {
+                        let (ra, rb) = (rec(a.1), rec(b.1));
+                        !(apart && ra.household != 0 && ra.household == rb.household)
+                    })
+                    .map(move |b| compare(rec(a.1), rec(b.1)))
+            })
         })
         .collect();
     let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();

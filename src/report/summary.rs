@@ -27,10 +27,13 @@ fn rule_evaluated(r: Rule, residents: usize, linked: usize) -> usize {
         | HouseholdMultipleHeads
         | DupInProvince
         | DupOutOfProvince
+        | DupPossible
         | IdShared
         | AliveImplausibleAge
         | AliveDeceasedActive => residents,
-        LinkSuggested | XrefNotFound | XrefMismatch | AliveEventAfterDeath => linked,
+        LinkSuggested | LinkAmbiguous | XrefNotFound | XrefMismatch | AliveEventAfterDeath => {
+            linked
+        }
         _ => residents + linked,
     }
 }
@@ -247,6 +250,7 @@ pub fn build(
         resolved_total: view.resolved.len(),
         duplicates: DuplicateStats {
             pairs: view.pairs.len(),
+            review_pairs: view.review.len(),
             clusters: view
                 .clusters
                 .iter()
@@ -258,10 +262,16 @@ pub fn build(
             pairs_per_blocking_pass: m
                 .pairs_per_pass
                 .iter()
-                .map(|(k, v)| (k.to_string(), *v))
+                .map(|p| (p.name.to_string(), p.proposed))
+                .collect(),
+            pairs_proposed_by_one_pass_only: m
+                .pairs_per_pass
+                .iter()
+                .map(|p| (p.name.to_string(), p.alone))
                 .collect(),
             blocks_skipped_pairs: m.blocks_skipped,
             model: m.model.clone(),
+            training: m.training.summary(),
         },
         linking: m
             .linking

@@ -11,8 +11,9 @@ use rayon::prelude::*;
 
 use super::view::{Extras, Records, View};
 use crate::config::Config;
-use crate::core::{Column, Finding, RowRef};
+use crate::core::{Column, Finding, RowRef, Rule};
 use crate::error::Result;
+use crate::matching::decide::ReviewPair;
 use crate::matching::{ClusterMember, Pair};
 use crate::output::Staging;
 
@@ -85,6 +86,50 @@ pub fn duplicates_schema() -> Arc<Schema> {
         Field::new("cluster_id", DataType::Utf8, false),
         utf8("levels"),
     ]))
+}
+
+/// Schema of `review.parquet`: pairs a person should look at (`dup.possible`: two residents
+/// that may be one person) and candidates of an extract row that fits several residents
+/// (`link.ambiguous`).
+pub fn review_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        utf8("rule"),
+        utf8("source_a"),
+        utf8("record_id_a"),
+        utf8("source_b"),
+        utf8("record_id_b"),
+        Field::new("probability", DataType::Float64, false),
+        utf8("scope"),
+        utf8("levels"),
+        utf8("reason"),
+        utf8("note"),
+    ]))
+}
+
+/// The rows of `review.parquet` for pairs of residents.
+pub fn review_batch(review: &[&ReviewPair], records: &dyn Records) -> Result<RecordBatch> {
+    let mut s: Vec<StringBuilder> = (0..9).map(|_| StringBuilder::new()).collect();
+    let mut prob = Float64Builder::new();
+    for r in review {
+        let p = &r.pair;
+        s[0].append_value(Rule::DupPossible.code());
+        s[1].append_value(records.source(p.a));
+        s[2].append_value(records.cell(p.a, Column::RecordId));
+        s[3].append_value(records.source(p.b));
+        s[4].append_value(records.cell(p.b, Column::RecordId));
+        prob.append_value(p.probability);
+        s[5].append_value(if p.in_province {
+            "in_province"
+        } else {
+            "out_of_province"
+        });
+        s[6].append_value(&p.levels);
+        s[7].append_value(r.doubt.code());
+        s[8].append_value(r.doubt.note_vi());
+    }
+    let mut cols = finish(s);
+    cols.insert(5, Arc::new(prob.finish()));
+    crate::output::batch(&review_schema(), cols)
 }
 
 /// Schema of `clusters.parquet`.
@@ -262,6 +307,11 @@ pub fn write_tables(staging: &Staging, view: &View, config: &Config) -> Result<(
         "clusters.parquet",
         clusters_schema(),
         &[clusters_batch(&view.clusters, view)?],
+    )?;
+    staging.write_parquet(
+        "review.parquet",
+        review_schema(),
+        &[review_batch(&view.review, view)?],
     )?;
 
     let mut s: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();

@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::core::{CheckInput, Col, Column, Finding, RowRef, Table};
+use crate::matching::decide::ReviewPair;
 use crate::matching::{ClusterMember, Link, MatchResult, Pair};
 use crate::nightly::{FindingKey, Previous, PreviousFinding};
 
@@ -12,6 +13,8 @@ pub struct View<'a> {
     pub input: &'a CheckInput<'a>,
     pub findings: Vec<Finding>,
     pub pairs: Vec<&'a Pair>,
+    /// Pairs of residents and candidates of extract rows for review.
+    pub review: Vec<&'a ReviewPair>,
     pub clusters: Vec<&'a ClusterMember>,
     pub links: Vec<&'a Link>,
     pub matches: &'a MatchResult,
@@ -45,6 +48,11 @@ impl<'a> View<'a> {
             .pairs
             .iter()
             .filter(|p| in_prov(p.a) || in_prov(p.b))
+            .collect();
+        let review: Vec<&ReviewPair> = matches
+            .review
+            .iter()
+            .filter(|r| in_prov(r.pair.a) || in_prov(r.pair.b))
             .collect();
         let kept: BTreeSet<u32> = pairs.iter().map(|p| p.cluster).collect();
         let clusters = matches
@@ -89,6 +97,7 @@ impl<'a> View<'a> {
             input,
             findings,
             pairs,
+            review,
             clusters,
             links,
             matches,

@@ -59,7 +59,13 @@ impl Score {
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
     pub rules: BTreeMap<String, Score>,
+    /// Pairs of duplicates.parquet against the pairs of records of one person.
     pub duplicates: Score,
+    /// Every pair of records within one cluster of clusters.parquet, against the same.
+    pub cluster_pairs: Score,
+    /// The share of true duplicate pairs that some blocking pass proposes (the ceiling of the
+    /// duplicates' recall), when the residents file is beside the truth.
+    pub blocking_recall: Option<f64>,
     pub links: Score,
     /// Reported pairs of two different people of one household born on one day (twins),
     /// when the generated residents file is beside the truth.
@@ -178,6 +184,8 @@ pub fn evaluate(run: &Path, truth: &Path) -> Result<EvalReport> {
     }
     let duplicates = Score::of_sets(&found_pairs, &true_pairs);
     let twin_pairs_reported = twins_reported(truth, &found_pairs, &true_pairs)?;
+    let cluster_pairs = Score::of_sets(&clustered_pairs(run)?, &true_pairs);
+    let blocking_recall = blocking_recall(truth, &true_pairs)?;
 
     let (ls, lr, lres) = (
         column(&links, "source", &lpath)?,
@@ -198,9 +206,70 @@ pub fn evaluate(run: &Path, truth: &Path) -> Result<EvalReport> {
     Ok(EvalReport {
         rules,
         duplicates,
+        cluster_pairs,
+        blocking_recall,
         links: links_score,
         twin_pairs_reported,
     })
+}
+
+/// Every pair of resident records within one cluster of the run's clusters.parquet.
+fn clustered_pairs(run: &Path) -> Result<HashSet<(String, String)>> {
+    let (clusters, path) = load(run, "clusters.parquet")?;
+    let (s, r, c) = (
+        column(&clusters, "source", &path)?,
+        column(&clusters, "record_id", &path)?,
+        column(&clusters, "cluster_id", &path)?,
+    );
+    let mut members: HashMap<&str, Vec<&str>> = HashMap::new();
+    for i in 0..clusters.len() {
+        if s.get(i) == "residents" {
+            members.entry(c.get(i)).or_default().push(r.get(i));
+        }
+    }
+    let mut out = HashSet::new();
+    for m in members.values() {
+        for (i, a) in m.iter().enumerate() {
+            for b in &m[i + 1..] {
+                let (x, y) = if a <= b { (a, b) } else { (b, a) };
+                out.insert((x.to_string(), y.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The share of true pairs that the deduplication passes propose, on the residents file beside
+/// the truth (None when there is none).
+fn blocking_recall(truth: &Path, true_pairs: &HashSet<(String, String)>) -> Result<Option<f64>> {
+    use crate::core::{Column, Prepared, SourceKind};
+    let path = truth.join("residents.parquet");
+    if !path.exists() || true_pairs.is_empty() {
+        return Ok(None);
+    }
+    let mut warnings = Vec::new();
+    let config = crate::config::Config::default();
+    let table = crate::read::read_source(
+        "residents",
+        SourceKind::Residents,
+        &[path],
+        &config,
+        &mut warnings,
+    )?;
+    let prepared = Prepared::new(&table);
+    let recs = crate::matching::features::features(&table, &prepared);
+    let cands = crate::matching::blocking::candidates(&recs, config.matching.max_block_size);
+    let rid = table.column(Column::RecordId);
+    let proposed = cands
+        .pairs
+        .iter()
+        .filter(|&&(a, b)| {
+            let (x, y) = (rid.get(a as usize), rid.get(b as usize));
+            let key = if x <= y { (x, y) } else { (y, x) };
+            true_pairs.contains(&(key.0.to_string(), key.1.to_string()))
+        })
+        .count();
+    Ok(Some(proposed as f64 / true_pairs.len() as f64))
 }
 
 fn twins_reported(
@@ -259,7 +328,11 @@ pub fn render(report: &EvalReport) -> String {
         line(rule, sc);
     }
     line("duplicate pairs", &report.duplicates);
+    line("pairs within clusters", &report.cluster_pairs);
     line("links", &report.links);
+    if let Some(b) = report.blocking_recall {
+        let _ = writeln!(s, "blocking recall (true pairs some pass proposes): {b:.4}");
+    }
     if let Some(t) = report.twin_pairs_reported {
         let _ = writeln!(s, "twin pairs reported as duplicates: {t}");
     }
