@@ -154,6 +154,7 @@ pub fn match_all(
         link::link_extracts(input, rule_findings, &recs, &model, &clusters)
     });
     findings.extend(linked.findings);
+    review.extend(linked.review);
     MatchResult {
         pairs: judged.pairs,
         review,

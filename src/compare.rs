@@ -90,7 +90,7 @@ fn digits8(d: PDate) -> [u8; 8] {
 
 /// Are two dates' YYYYMMDD one keystroke apart: one digit mistyped, or two adjacent digits
 /// transposed? (No allocation: this runs per pair.)
-fn one_keystroke(a: PDate, b: PDate) -> bool {
+pub fn one_keystroke(a: PDate, b: PDate) -> bool {
     let (x, y) = (digits8(a), digits8(b));
     let (mut n, mut first) = (0, 0);
     for i in 0..8 {

@@ -115,6 +115,62 @@ pub fn within_one_edit(id: u64, typed: u64) -> bool {
     }
 }
 
+/// The 12-digit IDs within one edit of typed digits packed by [`typed_digits`]: the ID itself
+/// (12 digits once letters are read), one digit substituted or two adjacent swapped (12),
+/// a lost digit put back (11), an extra digit taken out (13). At most 120, sorted.
+pub fn one_edit_ids(typed: u64) -> Vec<u64> {
+    let n = (typed >> 56) as usize;
+    let mut t = typed & ((1 << 56) - 1);
+    let mut d = [0u8; 13];
+    for i in (0..n.min(13)).rev() {
+        d[i] = (t % 10) as u8;
+        t /= 10;
+    }
+    let value = |digits: &mut dyn Iterator<Item = u8>| digits.fold(0u64, |v, x| v * 10 + x as u64);
+    let mut out = Vec::new();
+    match n {
+        12 => {
+            out.push(value(&mut d[..12].iter().copied()));
+            for i in 0..12 {
+                for x in 0..10u8 {
+                    if x != d[i] {
+                        let mut e = d;
+                        e[i] = x;
+                        out.push(value(&mut e[..12].iter().copied()));
+                    }
+                }
+                if i < 11 && d[i] != d[i + 1] {
+                    let mut e = d;
+                    e.swap(i, i + 1);
+                    out.push(value(&mut e[..12].iter().copied()));
+                }
+            }
+        }
+        11 => {
+            for at in 0..=11 {
+                for x in 0..10u8 {
+                    let mut it = d[..at]
+                        .iter()
+                        .copied()
+                        .chain(std::iter::once(x))
+                        .chain(d[at..11].iter().copied());
+                    out.push(value(&mut it));
+                }
+            }
+        }
+        13 => {
+            for skip in 0..13 {
+                let mut it = (0..13).filter(|&i| i != skip).map(|i| d[i]);
+                out.push(value(&mut it));
+            }
+        }
+        _ => {}
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Format a 12-digit ID as text.
 pub fn id_string(v: u64) -> String {
     format!("{v:012}")
@@ -363,6 +419,18 @@ mod tests {
         assert!(!within_one_edit(id, t("001085012399")));
         assert_eq!(typed_digits("00108501"), None); // too short to be an ID typed wrong
         assert_eq!(typed_digits("0912 345 678"), Some((10 << 56) | 912_345_678));
+        // Every ID one edit away is among the candidates enumerated, and each is one edit away.
+        for typed in [
+            "00108501234",
+            "00185012345",
+            "0010850123450",
+            "001085012354",
+            "001O85012345",
+        ] {
+            let ids = one_edit_ids(t(typed));
+            assert!(ids.contains(&id), "{typed}");
+            assert!(ids.iter().all(|&i| within_one_edit(i, t(typed))), "{typed}");
+        }
         assert_eq!(typed_digits("abc"), None);
         assert_eq!(typed_digits("123"), None);
     }

@@ -50,6 +50,13 @@ enum Command {
         dup_rate: f64,
         #[arg(long, default_value_t = 0.02)]
         error_rate: f64,
+        /// How records are damaged: `standard`, or `registers` (damage in any field, OCR,
+        /// missing dates, other given names, IDs typed wrong, namesakes).
+        #[arg(long, default_value = "standard")]
+        noise: String,
+        /// Write the residents and extracts without ID columns (personal_id, old_id).
+        #[arg(long)]
+        without_ids: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -233,9 +240,14 @@ fn run(cli: Cli) -> Result<bool> {
             seed,
             dup_rate,
             error_rate,
+            noise,
+            without_ids,
             common,
         } => {
             set_threads(common.threads)?;
+            let Some(noise) = lamsach::synth::generate::Noise::from_name(&noise) else {
+                bail!(usage: "--noise takes standard or registers, not \"{noise}\"");
+            };
             let opts = GenOptions {
                 out: out.clone(),
                 people,
@@ -243,6 +255,8 @@ fn run(cli: Cli) -> Result<bool> {
                 seed,
                 dup_rate,
                 error_rate,
+                noise,
+                without_ids,
             };
             let t = std::time::Instant::now();
             let s = lamsach::synth::generate::generate(&opts)?;

@@ -97,6 +97,22 @@ impl<T> Weighted<T> {
         &self.items[i]
     }
 
+    /// The `k` items of largest weight, largest first.
+    pub fn top(&self, k: usize) -> Vec<&T> {
+        let mut order: Vec<(f64, usize)> = (0..self.items.len())
+            .map(|i| {
+                let before = if i == 0 { 0.0 } else { self.cumulative[i - 1] };
+                (self.cumulative[i] - before, i)
+            })
+            .collect();
+        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        order
+            .into_iter()
+            .take(k)
+            .map(|(_, i)| &self.items[i])
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -122,7 +122,8 @@ pub struct LinkingStat {
     pub rows_to_link: usize,
     pub linked: usize,
     pub ids_found_in_residents: f64,
-    pub candidate_recall: f64,
+    /// None when the source had no row to link (nothing was measured).
+    pub candidate_recall: Option<f64>,
 }
 
 /// `summary.json` of `check`.

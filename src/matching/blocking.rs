@@ -66,6 +66,11 @@ pub struct BlockPass {
     /// The fields the pass's key or scope constrains: a training round on the pass's pairs
     /// does not estimate them (they agree by construction).
     pub fixes: &'static [Field],
+    /// For a broad pass, the largest block it proposes pairs in: a key shared by more records
+    /// (a common name born that year, a common given name born that day) is not evidence
+    /// enough on its own, and the pairs such a block holds grow with the square of the
+    /// population. Those blocks are passed over quietly (counted per pass, not as skipped).
+    pub small_blocks: Option<usize>,
 }
 
 /// One key per record (recomputed cheaply, so an index of the pass holds row numbers only),
@@ -83,11 +88,19 @@ pub enum KeyKind {
 enum Scope {
     /// Every pair of the block.
     All,
-    /// Pairs whose birth dates are not the same full date: one partial or missing, or the two
-    /// different (a typo). Equal dates are proposed by the date passes.
-    DatesDiffer,
-    /// Pairs born in different years (the block shares day and month).
-    YearsDiffer,
+    /// Pairs whose birth dates are not the same full date but could be one date written
+    /// twice: one partial and compatible, a keystroke apart, day and month swapped. (Equal
+    /// dates are proposed by the date passes; two people of one name born the same year on
+    /// unrelated days are not proposed.)
+    DatesClose,
+    /// Pairs born in years a keystroke or one year apart (the block shares day and month).
+    YearsClose,
+    /// Pairs of which at least one has no birth year (missing or unreadable).
+    DateMissing,
+    /// Pairs of which one birth date is partial (the year, or month and year) and compatible
+    /// with the other.
+    PartialDate,
+
     /// Pairs whose full birth dates differ (the day and month swapped); sex and middle name not
     /// contradicting.
     SwappedDate,
@@ -109,8 +122,30 @@ impl Scope {
         };
         match self {
             Scope::All => true,
-            Scope::DatesDiffer => !(a.birth.is_full() && a.birth == b.birth),
-            Scope::YearsDiffer => a.birth.year != b.birth.year,
+            Scope::DatesClose => {
+                use crate::compare::{compare_dates, DateLevel};
+                !(a.birth.is_full() && a.birth == b.birth)
+                    && a.birth.year != 0
+                    && b.birth.year != 0
+                    && matches!(
+                        compare_dates(a.birth, b.birth),
+                        DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
+                    )
+            }
+            Scope::YearsClose => {
+                let (x, y) = (a.birth.year, b.birth.year);
+                x != y
+                    && (x.abs_diff(y) == 1
+                        || crate::compare::one_keystroke(
+                            crate::dates::PDate::new(x, 1, 1),
+                            crate::dates::PDate::new(y, 1, 1),
+                        ))
+            }
+            Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
+            Scope::PartialDate => {
+                (!a.birth.is_full() || !b.birth.is_full()) && a.birth.compatible(b.birth)
+            }
+
             Scope::SwappedDate => a.birth != b.birth && consistent(),
             Scope::GivenDiffers => a.given != b.given,
             Scope::NamesClose => {
@@ -127,10 +162,12 @@ impl Scope {
         let rec = |e: &(u64, u32)| &recs[e.1 as usize];
         let first = rec(&block[0]);
         match self {
-            Scope::DatesDiffer => block
+            Scope::DatesClose => block
                 .iter()
                 .any(|e| !rec(e).birth.is_full() || rec(e).birth != first.birth),
-            Scope::YearsDiffer => block.iter().any(|e| rec(e).birth.year != first.birth.year),
+            Scope::YearsClose => block.iter().any(|e| rec(e).birth.year != first.birth.year),
+            Scope::DateMissing => block.iter().any(|e| rec(e).birth.year == 0),
+            Scope::PartialDate => block.iter().any(|e| !rec(e).birth.is_full()),
             Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
             Scope::GivenDiffers => block.iter().any(|e| rec(e).given != first.given),
             Scope::All | Scope::NamesClose => true,
@@ -186,12 +223,14 @@ pub const PASSES: &[BlockPass] = &[
         key: KeyKind::One(|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Pid],
+        small_blocks: None,
     },
     BlockPass {
         name: "old_id",
         key: KeyKind::One(|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Cmnd],
+        small_blocks: None,
     },
     BlockPass {
         name: "syllables+birth_date",
@@ -204,6 +243,7 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::All,
         fixes: &[Field::Given, Field::Family, Field::Middle, Field::Birth],
+        small_blocks: None,
     },
     BlockPass {
         name: "birth_date+given",
@@ -216,6 +256,7 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::All,
         fixes: &[Field::Birth, Field::Given],
+        small_blocks: Some(16),
     },
     BlockPass {
         name: "birth_date+family+given_typo",
@@ -226,6 +267,7 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::GivenDiffers,
         fixes: &[Field::Birth, Field::Family, Field::Given],
+        small_blocks: None,
     },
     BlockPass {
         name: "birth_date+initials",
@@ -239,9 +281,10 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::NamesClose,
         fixes: &[Field::Birth, Field::Family, Field::Given],
+        small_blocks: Some(32),
     },
     BlockPass {
-        name: "family+given+birth_year",
+        name: "family+given+birth_year (a partial date)",
         key: KeyKind::One(|r| {
             if r.birth.year != 0 && r.given != 0 && r.family != 0 {
                 mix(&[2, r.birth.year as u64, r.given, r.family])
@@ -249,8 +292,22 @@ pub const PASSES: &[BlockPass] = &[
                 0
             }
         }),
-        scope: Scope::DatesDiffer,
+        scope: Scope::PartialDate,
         fixes: &[Field::Family, Field::Given, Field::Birth],
+        small_blocks: None,
+    },
+    BlockPass {
+        name: "family+given+birth_year (the day or month mistyped)",
+        key: KeyKind::One(|r| {
+            if r.birth.is_full() && r.given != 0 && r.family != 0 {
+                mix(&[18, r.birth.year as u64, r.given, r.family])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::DatesClose,
+        fixes: &[Field::Family, Field::Given, Field::Birth],
+        small_blocks: Some(12),
     },
     BlockPass {
         name: "family+given+birth_day_month",
@@ -267,8 +324,9 @@ pub const PASSES: &[BlockPass] = &[
                 0
             }
         }),
-        scope: Scope::YearsDiffer,
+        scope: Scope::YearsClose,
         fixes: &[Field::Family, Field::Given, Field::Birth],
+        small_blocks: Some(12),
     },
     BlockPass {
         name: "full_name+commune",
@@ -279,7 +337,7 @@ pub const PASSES: &[BlockPass] = &[
                 0
             }
         }),
-        scope: Scope::DatesDiffer,
+        scope: Scope::DateMissing,
         fixes: &[
             Field::Family,
             Field::Middle,
@@ -287,6 +345,7 @@ pub const PASSES: &[BlockPass] = &[
             Field::Place,
             Field::Birth,
         ],
+        small_blocks: None,
     },
     BlockPass {
         name: "birth_date+commune",
@@ -299,6 +358,7 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::All,
         fixes: &[Field::Birth, Field::Place],
+        small_blocks: Some(16),
     },
     BlockPass {
         name: "parents+birth_year",
@@ -311,6 +371,20 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::All,
         fixes: &[Field::Parents, Field::Birth],
+        small_blocks: None,
+    },
+    BlockPass {
+        name: "parents+given",
+        key: KeyKind::One(|r| {
+            if r.father != 0 && r.mother != 0 && r.given != 0 {
+                mix(&[17, r.father, r.mother, r.given])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::All,
+        fixes: &[Field::Parents, Field::Given],
+        small_blocks: None,
     },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
@@ -331,6 +405,7 @@ pub const PASSES: &[BlockPass] = &[
         }),
         scope: Scope::SwappedDate,
         fixes: &[Field::Given, Field::Birth, Field::Sex, Field::Middle],
+        small_blocks: None,
     },
 ];
 
@@ -343,13 +418,18 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+given",
     "birth_date+family+given_typo",
     "birth_date+initials",
-    "family+given+birth_year",
+    "family+given+birth_year (a partial date)",
+    "family+given+birth_year (the day or month mistyped)",
     "family+given+birth_day_month",
     "full_name+commune",
     "birth_date+commune",
     "parents+birth_year",
+    "parents+given",
     "birth_date_unordered+given (day and month swapped)",
 ];
+
+// Which passes proposed a pair is kept as bits of a u32 (with the pass of IDs typed wrong).
+const _: () = assert!(DEDUP_PASSES.len() < 32);
 
 /// The passes that propose the residents an extract row is compared with (its own ID set
 /// aside). Their keys are one per record, so the link index holds row numbers only.
@@ -357,7 +437,8 @@ pub const LINK_PASSES: &[&str] = &[
     "old_id",
     "birth_date+given",
     "birth_date+initials",
-    "family+given+birth_year",
+    "family+given+birth_year (a partial date)",
+    "family+given+birth_year (the day or month mistyped)",
     "family+given+birth_day_month",
     "full_name+commune",
     "birth_date+commune",
@@ -446,11 +527,16 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
     let scope = pass.scope;
     let keyed = keyed_by(recs, pass.key);
     let groups = blocks(&keyed);
-    let skipped: usize = groups
-        .iter()
-        .filter(|g| g.len() > cap)
-        .map(|g| g.len() * (g.len() - 1) / 2)
-        .sum();
+    // Blocks over a broad pass's own size are passed over by design, not skipped.
+    let skipped: usize = match pass.small_blocks {
+        Some(_) => 0,
+        None => groups
+            .iter()
+            .filter(|g| g.len() > cap)
+            .map(|g| g.len() * (g.len() - 1) / 2)
+            .sum(),
+    };
+    let cap = pass.small_blocks.map_or(cap, |s| s.min(cap));
     let rec = |e: &(u64, u32)| &recs[e.1 as usize];
     let mut pairs: Vec<(u32, u32)> = groups
         .par_iter()
@@ -476,8 +562,9 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
 pub struct Candidates {
     /// Sorted, de-duplicated pairs (i < j).
     pub pairs: Vec<(u32, u32)>,
-    /// Per pair, the passes that proposed it: bit i for `DEDUP_PASSES[i]`.
-    pub passes: Vec<u16>,
+    /// Per pair, the passes that proposed it: bit i for `DEDUP_PASSES[i]`, the next bit for
+    /// the pass of IDs typed wrong.
+    pub passes: Vec<u32>,
     /// Pairs held by blocks over the size cap, not compared.
     pub skipped: usize,
     /// Per pass: the pairs it proposed, and those no other pass proposed.
@@ -492,7 +579,70 @@ pub struct PassCount {
     pub alone: usize,
 }
 
-/// Candidate pairs of all deduplication passes.
+/// Records with a usable 12-digit ID, as (ID, row), sorted.
+pub fn id_index(recs: &[Rec]) -> Vec<(u64, u32)> {
+    let mut index: Vec<(u64, u32)> = recs
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| r.pid != 0 && r.pid_typed == 0)
+        .map(|(i, r)| (r.pid, i as u32))
+        .collect();
+    index.par_sort_unstable();
+    index
+}
+
+/// The rows of `index` (from [`id_index`]) whose ID is within one edit of `typed` (a record's
+/// ID typed wrong), at most `cap`.
+pub fn rows_one_edit_from(index: &[(u64, u32)], typed: u64, cap: usize, out: &mut Vec<u32>) {
+    let mut n = 0;
+    for id in crate::ids::one_edit_ids(typed) {
+        let start = index.partition_point(|e| e.0 < id);
+        for e in index[start..].iter().take_while(|e| e.0 == id) {
+            if n == cap {
+                return;
+            }
+            out.push(e.1);
+            n += 1;
+        }
+    }
+}
+
+/// The pass of IDs typed wrong: a record whose ID has a digit lost or added, two digits
+/// swapped or a letter for a digit is paired with every record whose 12-digit ID it could
+/// have been (the IDs one edit away are enumerated, at most 120, and looked up).
+pub const ID_TYPO_PASS: &str = "personal_id_typed";
+
+fn id_typo_pairs(recs: &[Rec], cap: usize) -> Vec<(u32, u32)> {
+    let index = id_index(recs);
+    let mut pairs: Vec<(u32, u32)> = recs
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| r.pid_typed != 0)
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut pairs, mut rows), (i, r)| {
+                rows.clear();
+                rows_one_edit_from(&index, r.pid_typed, cap, &mut rows);
+                let i = i as u32;
+                pairs.extend(
+                    rows.iter()
+                        .filter(|&&j| j != i)
+                        .map(|&j| (i.min(j), i.max(j))),
+                );
+                (pairs, rows)
+            },
+        )
+        .map(|(p, _)| p)
+        .reduce(Vec::new, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// Candidate pairs of all deduplication passes, and of IDs typed wrong.
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
     let mut all: Vec<(u32, u32, u8)> = Vec::new();
     let mut skipped = 0;
@@ -507,12 +657,20 @@ pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
         all.extend(p.into_iter().map(|(a, b)| (a, b, i as u8)));
         skipped += s;
     }
+    let typed = id_typo_pairs(recs, cap);
+    per_pass.push(PassCount {
+        name: ID_TYPO_PASS,
+        proposed: typed.len(),
+        alone: 0,
+    });
+    let t = DEDUP_PASSES.len() as u8;
+    all.extend(typed.into_iter().map(|(a, b)| (a, b, t)));
     all.par_sort_unstable();
     let mut pairs = Vec::with_capacity(all.len());
     let mut passes = Vec::with_capacity(all.len());
     for g in all.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
         pairs.push((g[0].0, g[0].1));
-        passes.push(g.iter().fold(0u16, |m, e| m | 1 << e.2));
+        passes.push(g.iter().fold(0u32, |m, e| m | 1 << e.2));
         if g.len() == 1 {
             per_pass[g[0].2 as usize].alone += 1;
         }

@@ -30,6 +30,7 @@ pub const MISSING: u8 = 255;
 pub enum TermFrequency {
     Given,
     Family,
+    Middle,
 }
 
 /// One compared field.
@@ -79,7 +80,8 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
         levels: &["exact", "one_missing", "different"],
         compare: middle,
         identifier: false,
-        term_frequency: None,
+        // Sharing "Văn" or "Thị" says little; sharing a rare middle name says much.
+        term_frequency: Some((TermFrequency::Middle, &[0])),
     },
     Comparison {
         field: Field::Birth,
@@ -109,7 +111,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
     Comparison {
         field: Field::Pid,
         name: "pid",
-        levels: &["equal", "one_digit", "different"],
+        levels: &["equal", "one_keystroke", "different"],
         compare: pid,
         identifier: true,
         term_frequency: None,
@@ -248,10 +250,28 @@ fn closeness(a: &str, b: &str) -> Option<u8> {
     }
 }
 
-/// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"): the
-/// name parts compare as equal.
+/// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"), or
+/// the family and given names swapped with a keystroke typo in them ("Đức Thị Hoeàng" for
+/// "Hoàng Thị Đức"): the name parts compare as equal.
 fn reordered(a: &Rec, b: &Rec) -> bool {
-    a.full != b.full && a.sorted == b.sorted && a.sorted != 0
+    if a.full == b.full || a.sorted == 0 {
+        return false;
+    }
+    if a.sorted == b.sorted {
+        return true;
+    }
+    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    a.family != b.family
+        && a.given != b.given
+        && near(&a.given_text, &b.family_text)
+        && near(&a.family_text, &b.given_text)
+}
+
+/// One record's given name is the other's family name, or the other way round (within a
+/// keystroke): parts written in another order, whatever else changed.
+pub fn names_cross(a: &Rec, b: &Rec) -> bool {
+    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    near(&a.given_text, &b.family_text) || near(&a.family_text, &b.given_text)
 }
 
 fn given(a: &Rec, b: &Rec) -> u8 {
@@ -329,26 +349,15 @@ fn sex(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn digits_apart(a: u64, b: u64) -> u32 {
-    let (mut a, mut b, mut n) = (a, b, 0);
-    for _ in 0..12 {
-        if a % 10 != b % 10 {
-            n += 1;
-        }
-        a /= 10;
-        b /= 10;
-    }
-    n
-}
-
 fn pid(a: &Rec, b: &Rec) -> u8 {
     if a.pid == 0 || b.pid == 0 {
-        return MISSING;
-    }
-    match digits_apart(a.pid, b.pid) {
-        0 => 0,
-        1 => 1,
-        _ => 2,
+        MISSING
+    } else if a.pid == b.pid {
+        0
+    } else if crate::ids::within_one_edit(a.pid, (12 << 56) | b.pid) {
+        1
+    } else {
+        2
     }
 }
 

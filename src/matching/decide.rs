@@ -33,9 +33,22 @@ pub enum Doubt {
     CommonNameOtherId,
     /// Two of sex, parents and valid personal ID contradict each other.
     Contradictions,
+    /// It rests on a common name and a birth date alone: no ID, CMND or parent in common.
+    CommonNameNoEvidence,
+    /// An extract row fits two or more residents (`link.ambiguous`).
+    SeveralResidents,
 }
 
 impl Doubt {
+    /// The review rule: `link.ambiguous` for a row that fits several residents, else
+    /// `dup.possible`.
+    pub fn rule(self) -> Rule {
+        match self {
+            Doubt::SeveralResidents => Rule::LinkAmbiguous,
+            _ => Rule::DupPossible,
+        }
+    }
+
     /// Why, in Vietnamese, for the fix lists and review.parquet.
     pub fn note_vi(self) -> &'static str {
         match self {
@@ -46,6 +59,10 @@ impl Doubt {
             Doubt::Contradictions => {
                 "khác nhau ở hai trong ba: giới tính, cha mẹ, số định danh: có thể là hai người"
             }
+            Doubt::CommonNameNoEvidence => {
+                "chỉ trùng họ tên phổ biến và ngày sinh, không có giấy tờ hay cha mẹ chung: có thể là hai người"
+            }
+            Doubt::SeveralResidents => "khớp với nhiều người trong dữ liệu dân cư: cần xác minh",
         }
     }
 
@@ -54,6 +71,8 @@ impl Doubt {
             Doubt::BelowThreshold => "below_threshold",
             Doubt::CommonNameOtherId => "common_name_other_id",
             Doubt::Contradictions => "contradictions",
+            Doubt::CommonNameNoEvidence => "common_name_no_evidence",
+            Doubt::SeveralResidents => "several_residents",
         }
     }
 }
@@ -93,7 +112,12 @@ impl Judge<'_> {
         let shared_id = ra.pid != 0 && ra.pid == rb.pid && valid_a && valid_b;
         if shared_id {
             let without = model.probability_sharing_id(p, ra, rb);
-            return if without >= 0.5 {
+            // Nothing of the name in common, even crossed over (a given name written as the
+            // family name): two people, whatever else agrees.
+            let unrelated = p[Field::Given] == Field::Given.level("different")
+                && p[Field::Family] == Field::Family.level("different")
+                && !crate::matching::comparisons::names_cross(ra, rb);
+            return if without >= 0.5 && !unrelated {
                 Decision::Duplicate(full.max(without))
             } else {
                 Decision::Shared
@@ -112,10 +136,27 @@ impl Judge<'_> {
         let corroborated = parents == Field::Parents.level("both_equal")
             || parents == Field::Parents.level("one_equal")
             || p[Field::Cmnd] == Field::Cmnd.level("equal");
-        if other_ids && !corroborated {
-            let population = (self.records as f64).max(REFERENCE_POPULATION);
+        // Evidence of one person beyond name, date and place: an ID or CMND in common, an ID
+        // one keystroke from the other, parents in common.
+        let identified = corroborated
+            || p[Field::Pid] == Field::Pid.level("equal")
+            || p[Field::Pid] == Field::Pid.level("one_keystroke")
+            || p[Field::IdTypo] == Field::IdTypo.level("within_one_edit");
+        if !identified {
+            // Two valid IDs that differ: judged as the province would be (a sample of it must
+            // not make a common name look rare). No ID at all: as the register itself is.
+            let population = if other_ids {
+                (self.records as f64).max(REFERENCE_POPULATION)
+            } else {
+                self.records as f64
+            };
             if model.namesakes_expected(ra, population) >= COMMON_NAME {
-                return Decision::Review(full, Doubt::CommonNameOtherId);
+                let doubt = if other_ids {
+                    Doubt::CommonNameOtherId
+                } else {
+                    Doubt::CommonNameNoEvidence
+                };
+                return Decision::Review(full, doubt);
             }
         }
         if full >= self.threshold {

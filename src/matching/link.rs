@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::blocking::{self, keyed, BlockPass, LINK_PASSES};
-use super::comparisons::{compare, Pattern};
-use super::decide::round6;
+use super::comparisons::{compare, Field, Pattern};
+use super::decide::{round6, Doubt, ReviewPair};
 use super::features::{self, features, Rec};
 use super::model::Model;
-use super::{ClusterMember, Link, LinkStats};
+use super::{ClusterMember, Link, LinkStats, Pair};
 use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, Table};
 use crate::ids::{id_string, IdClass};
 
@@ -20,10 +20,12 @@ use crate::ids::{id_string, IdClass};
 pub struct LinkIndex<'a> {
     recs: &'a [Rec],
     passes: Vec<(&'static BlockPass, Vec<u32>)>,
+    /// The residents with a well-formed ID, for rows whose ID was typed wrong.
+    ids: Option<&'a crate::core::PidIndex>,
 }
 
 impl<'a> LinkIndex<'a> {
-    pub fn build(recs: &'a [Rec]) -> Self {
+    pub fn build(recs: &'a [Rec], ids: Option<&'a crate::core::PidIndex>) -> Self {
         let passes = LINK_PASSES
             .iter()
             .map(|n| {
@@ -35,7 +37,19 @@ impl<'a> LinkIndex<'a> {
                 (pass, rows)
             })
             .collect();
-        LinkIndex { recs, passes }
+        LinkIndex { recs, passes, ids }
+    }
+
+    /// The residents whose ID `r`'s ID, typed wrong, could have been (at most `cap`), sorted.
+    pub fn typed_candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
+        out.clear();
+        if let (Some(ids), true) = (self.ids, r.pid_typed != 0) {
+            for id in crate::ids::one_edit_ids(r.pid_typed) {
+                out.extend(ids.rows(id).take(cap));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 
     /// The residents the passes propose for `r` (at most `cap` per pass, in the pass's
@@ -56,6 +70,12 @@ impl<'a> LinkIndex<'a> {
                 .take_while(|e| key_of(e) == k)
                 .filter(|e| pass.keeps(r, &self.recs[**e as usize]));
             out.extend(block.take(cap).copied());
+        }
+        // An ID typed wrong: the residents whose ID it could have been.
+        if let (Some(ids), true) = (self.ids, r.pid_typed != 0) {
+            for id in crate::ids::one_edit_ids(r.pid_typed) {
+                out.extend(ids.rows(id).take(cap));
+            }
         }
         out.sort_unstable();
         out.dedup();
@@ -106,6 +126,8 @@ struct Linking<'a> {
     recs: &'a [Rec],
     people: People,
     threshold: f64,
+    /// Rows whose plausible people together reach this go to review.
+    review: f64,
 }
 
 /// Best resident for a record: (row, probability) when the probability reaches the threshold.
@@ -119,13 +141,27 @@ struct Linking<'a> {
 /// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
 /// the person's record suggested to keep, else its best candidate, with a personal ID: a
 /// person registered without any gets no link, there is no ID to suggest.
+/// What linking a row found.
+enum Outcome {
+    /// The resident row to link, and the probability.
+    Linked(u32, f64),
+    /// Two or more people each plausible (their best rows and shares): for review.
+    Ambiguous(Vec<(u32, f64)>),
+    None,
+}
+
+/// A person whose share of a row's probability reaches this is plausible (`link.ambiguous`
+/// lists every such person when none reaches the link threshold).
+const PLAUSIBLE: f64 = 0.1;
+
 fn best_resident(
     l: &Linking,
     c: &LinkCalibration,
     r: &Rec,
     cands: &[u32],
     exclude: Option<u32>,
-) -> Option<(u32, f64)> {
+    needs_id_evidence: bool,
+) -> Outcome {
     let background = c.background;
     let recs = l.recs;
     // (weight, row, person) per candidate.
@@ -139,21 +175,44 @@ fn best_resident(
         })
         .collect();
     scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    let (w1, c1, person) = *scored.first()?;
-    // Sums of 2^w, scaled by the largest term so that none overflows.
-    let top = w1.max(background);
-    let (mut same, mut all) = (0.0, (background - top).exp2());
-    for &(w, _, who) in &scored {
-        let bf = (w - top).exp2();
-        all += bf;
-        if who == person {
-            same += bf;
+    let Some(&(w1, c1, person)) = scored.first() else {
+        return Outcome::None;
+    };
+    // A row whose well-formed ID resolves to nobody is linked only to a resident whose ID it
+    // is one keystroke from: otherwise it is most likely someone not in the register.
+    if needs_id_evidence {
+        let typo = compare(r, &recs[c1 as usize])[Field::IdTypo];
+        if typo != Field::IdTypo.level("within_one_edit") {
+            return Outcome::None;
         }
     }
-    let p = same / all;
-    if p < l.threshold {
-        return None;
+    // Sums of 2^w, scaled by the largest term so that none overflows.
+    let top = w1.max(background);
+    let mut all = (background - top).exp2();
+    let mut per_person: Vec<(u64, f64, u32)> = Vec::new();
+    for &(w, row, who) in &scored {
+        let bf = (w - top).exp2();
+        all += bf;
+        match per_person.iter_mut().find(|e| e.0 == who) {
+            Some(e) => e.1 += bf,
+            None => per_person.push((who, bf, row)),
+        }
     }
+    let p = per_person[0].1 / all;
+    if p < l.threshold {
+        let plausible: Vec<(u32, f64)> = per_person
+            .iter()
+            .map(|&(_, bf, row)| (row, bf / all))
+            .filter(|&(_, share)| share >= PLAUSIBLE)
+            .collect();
+        let total: f64 = plausible.iter().map(|x| x.1).sum();
+        return if plausible.len() >= 2 && total >= l.review {
+            Outcome::Ambiguous(plausible)
+        } else {
+            Outcome::None
+        };
+    }
+    let _ = person;
     let kept = l
         .people
         .cluster(c1)
@@ -164,8 +223,11 @@ fn best_resident(
             .iter()
             .find(|&&(_, c, who)| who == person && recs[c as usize].pid != 0)
             .map(|&(_, c, _)| c)
-    })?;
-    Some((row, p))
+    });
+    match row {
+        Some(row) => Outcome::Linked(row, p),
+        None => Outcome::None,
+    }
 }
 
 /// How one source's rows are linked: the model and the background of `best_resident`, and
@@ -177,8 +239,9 @@ struct LinkCalibration {
     background: f64,
     /// ρ: the share of the source's well-formed IDs found among the residents.
     rho: f64,
-    /// β: the share of rows with a resident's ID whose resident the passes propose without it.
-    beta: f64,
+    /// β: the share of rows with a resident's ID whose resident the passes propose without it
+    /// (None when there was nothing to link, so nothing was measured).
+    beta: Option<f64>,
 }
 
 /// Calibrate linking on a source's own rows whose personal ID is well formed and found among
@@ -201,7 +264,8 @@ fn link_calibration(
     owed: &[Rec],
 ) -> LinkCalibration {
     const VISIT: usize = 100_000;
-    const SAMPLE: usize = 20_000;
+    // 5 000 rows measure ρ and β to about ±1 % and give m on thousands of pairs.
+    const SAMPLE: usize = 5_000;
     let recs = index.recs;
     let stride = prepared.rows.len().div_ceil(VISIT).max(1);
     let with_id: Vec<(usize, u64)> = prepared
@@ -216,6 +280,17 @@ fn link_calibration(
         .copied()
         .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
         .collect();
+    // Laplace's rule of succession keeps the shares off 0 and 1 on few rows.
+    let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+    if owed.is_empty() {
+        // Nothing to link: only ρ is worth reporting.
+        return LinkCalibration {
+            model: model.clone(),
+            background: 0.0,
+            rho,
+            beta: None,
+        };
+    }
     let stride = found.len().div_ceil(SAMPLE).max(1);
     let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
     let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
@@ -232,18 +307,16 @@ fn link_calibration(
         })
         .collect();
     let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
-    if patterns.len() < MIN_RESOLVED_ROWS && !owed.is_empty() {
+    if patterns.len() < MIN_RESOLVED_ROWS {
         return calibration_by_em(index, model, cap, owed);
     }
-    // Laplace's rule of succession keeps both shares off 0 and 1 on few rows.
-    let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
     let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
     let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
     LinkCalibration {
         model: model.with_m_from(&patterns),
         background: (recs.len().max(1) as f64 * kappa).log2(),
         rho,
-        beta,
+        beta: Some(beta),
     }
 }
 
@@ -289,16 +362,67 @@ fn calibration_by_em(
         model: fitted,
         background: (recs.len().max(1) as f64 * kappa).log2(),
         rho,
-        beta: 1.0,
+        beta: Some(1.0),
     }
 }
 
-/// What linking found: links and their findings, and per source what it measured.
+/// What linking found: links and their findings, rows for review, and per source what it
+/// measured.
 #[derive(Default)]
 pub struct Linked {
     pub links: Vec<Link>,
     pub findings: Vec<Finding>,
+    /// The plausible residents of rows that fit several (`link.ambiguous`).
+    pub review: Vec<ReviewPair>,
     pub stats: Vec<LinkStats>,
+}
+
+/// Why an extract row is owed a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Owed {
+    /// No usable ID (missing, a phone number, a CMND, malformed).
+    NoId,
+    /// Its ID is a resident's who has another name (xref.mismatch on full_name).
+    WrongResident(u32),
+    /// Its ID (well-formed, or restored from a dropped zero or separators) resolves to nobody.
+    Unknown,
+}
+
+/// The rows of source `s` owed a link, sorted by row.
+fn owed_rows(input: &CheckInput, rule_findings: &[Finding], s: usize) -> Vec<(usize, Owed)> {
+    let prepared = &input.prepared[s];
+    let mut owed: Vec<(usize, Owed)> = prepared
+        .rows
+        .iter()
+        .enumerate()
+        .filter_map(|(r, f)| match f.pid.personal_id() {
+            None => Some((r, Owed::NoId)),
+            Some(id) if input.pid_index.rows(id).next().is_none() => Some((r, Owed::Unknown)),
+            Some(_) => None,
+        })
+        .collect();
+    owed.extend(
+        rule_findings
+            .iter()
+            .filter(|f| {
+                f.at.source as usize == s
+                    && f.rule == Rule::XrefMismatch
+                    && f.field == Some(Column::FullName)
+            })
+            .filter_map(|f| Some((f.at.row as usize, Owed::WrongResident(f.related?.row)))),
+    );
+    owed.sort_unstable();
+    owed.dedup_by_key(|o| o.0);
+    owed
+}
+
+/// The finding of a row that fits several residents: on the row, pointing to the likeliest,
+/// with the others named in the note (by record, never by personal data).
+fn ambiguous_finding(candidates: &[ReviewPair]) -> Finding {
+    let best = &candidates[0].pair;
+    Finding::on(best.a, Rule::LinkAmbiguous, Column::PersonalId)
+        .related(best.b, Some(best.probability))
+        .note(format!("khớp với {} người: cần xác minh", candidates.len()))
 }
 
 /// Link extract rows whose ID is unusable or points to a resident who disagrees, and deaths
@@ -313,12 +437,15 @@ pub fn link_extracts(
     clusters: &[ClusterMember],
 ) -> Linked {
     let mut result = Linked::default();
-    let index = LinkIndex::build(recs);
+    let index = crate::phase::traced("matching.link.index", || {
+        LinkIndex::build(recs, Some(&input.pid_index))
+    });
     let cap = input.matching.max_block_size;
     let linking = Linking {
         recs,
         people: People::of(clusters),
         threshold: input.matching.link_threshold,
+        review: input.matching.review_threshold,
     };
     for (s, table) in input.tables.iter().enumerate() {
         if !table.kind.is_linked() {
@@ -327,61 +454,88 @@ pub fn link_extracts(
         let prepared = &input.prepared[s];
         // Rows owed a link: no usable ID, or an ID whose resident has another name (the rules
         // phase reported those as xref.mismatch on full_name).
-        let mut owed: Vec<(usize, Option<u32>)> = prepared
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.pid.personal_id().is_none())
-            .map(|(r, _)| (r, None))
-            .collect();
-        owed.extend(
-            rule_findings
-                .iter()
-                .filter(|f| {
-                    f.at.source as usize == s
-                        && f.rule == Rule::XrefMismatch
-                        && f.field == Some(Column::FullName)
-                })
-                .map(|f| (f.at.row as usize, f.related.map(|x| x.row))),
-        );
-        owed.sort_unstable();
-        owed.dedup_by_key(|o| o.0);
+        let owed =
+            crate::phase::traced("matching.link.owed", || owed_rows(input, rule_findings, s));
         let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
         let lrecs: Vec<Rec> = features::features_of(table, prepared, &rows)
             .into_iter()
-            .zip(&rows)
-            .map(|(mut rec, &r)| {
-                if prepared.rows[r].pid.class == IdClass::OldCmnd {
-                    rec.cmnd = (9u64 << 56) | prepared.rows[r].pid.value;
+            .zip(&owed)
+            .map(|(mut rec, &(r, why))| {
+                let facts = prepared.rows[r];
+                if facts.pid.class == IdClass::OldCmnd {
+                    rec.cmnd = (9u64 << 56) | facts.pid.value;
+                }
+                // A well-formed ID that resolves to nobody is compared as an ID typed wrong.
+                if why == Owed::Unknown && facts.pid.is_valid() {
+                    rec.pid_typed = (12 << 56) | facts.pid.value;
                 }
                 rec.pid = 0;
                 rec
             })
             .collect();
-        let calibration = link_calibration(table, prepared, input, &index, model, cap, &lrecs);
+        let calibration = crate::phase::traced("matching.link.calibration", || {
+            link_calibration(table, prepared, input, &index, model, cap, &lrecs)
+        });
         let pid_col = input.cols[s][Column::PersonalId];
-        let found: Vec<Option<(Link, Finding)>> = owed
+        type Found = std::result::Result<(Link, Finding), Vec<ReviewPair>>;
+        let found: Vec<Option<Found>> = owed
             .par_iter()
             .zip(lrecs.par_iter())
             .with_min_len(256)
-            .map_init(Vec::new, |cands, (&(r, wrong_resident), rec)| {
-                index.candidates(rec, cap, cands);
-                let (res, p) = best_resident(&linking, &calibration, rec, cands, wrong_resident)?;
+            .map_init(Vec::new, |cands, (&(r, why), rec)| {
+                // A row whose ID resolves to nobody is linked only through its ID typed wrong
+                // (see best_resident): the residents it could have been are its candidates.
+                if why == Owed::Unknown {
+                    index.typed_candidates(rec, cap, cands);
+                } else {
+                    index.candidates(rec, cap, cands);
+                }
+                let wrong_resident = match why {
+                    Owed::WrongResident(res) => Some(res),
+                    _ => None,
+                };
                 let at = RowRef::new(s, r);
+                let (res, p) = match best_resident(
+                    &linking,
+                    &calibration,
+                    rec,
+                    cands,
+                    wrong_resident,
+                    why == Owed::Unknown,
+                ) {
+                    Outcome::Linked(res, p) => (res, p),
+                    Outcome::Ambiguous(people) => {
+                        return Some(Err(people
+                            .into_iter()
+                            .map(|(res, share)| ReviewPair {
+                                pair: Pair {
+                                    a: at,
+                                    b: RowRef::resident(res),
+                                    probability: round6(share),
+                                    in_province: rec.province == recs[res as usize].province,
+                                    cluster: 0,
+                                    levels: compare(rec, &recs[res as usize]).explain(),
+                                },
+                                doubt: Doubt::SeveralResidents,
+                            })
+                            .collect::<Vec<_>>()));
+                    }
+                    Outcome::None => return None,
+                };
                 let p = round6(p);
                 let pid = id_string(recs[res as usize].pid);
                 let finding = Finding::on(at, Rule::LinkSuggested, Column::PersonalId)
                     .value(pid_col.get(r))
                     .suggest(pid)
                     .related(RowRef::resident(res), Some(p));
-                Some((
+                Some(Ok((
                     Link {
                         at,
                         resident: res,
                         probability: p,
                     },
                     finding,
-                ))
+                )))
             })
             .collect();
         let mut stats = LinkStats {
@@ -391,14 +545,24 @@ pub fn link_extracts(
             ids_found: calibration.rho,
             candidate_recall: calibration.beta,
         };
-        for (link, finding) in found.into_iter().flatten() {
-            stats.linked += 1;
-            result.links.push(link);
-            result.findings.push(finding);
+        for f in found.into_iter().flatten() {
+            match f {
+                Ok((link, finding)) => {
+                    stats.linked += 1;
+                    result.links.push(link);
+                    result.findings.push(finding);
+                }
+                Err(candidates) => {
+                    result.findings.push(ambiguous_finding(&candidates));
+                    result.review.extend(candidates);
+                }
+            }
         }
         result.stats.push(stats);
     }
-    link_deaths(input, &linking, &index, model, &mut result);
+    crate::phase::traced("matching.link.deaths", || {
+        link_deaths(input, &linking, &index, model, &mut result)
+    });
     result
 }
 
@@ -445,7 +609,9 @@ fn link_deaths(
         index.candidates(rec, cap, &mut cands);
         let mut rec = rec.clone();
         rec.pid = 0;
-        if let Some((res, p)) = best_resident(linking, &calibration, &rec, &cands, None) {
+        if let Outcome::Linked(res, p) =
+            best_resident(linking, &calibration, &rec, &cands, None, false)
+        {
             stats.linked += 1;
             if r_death.opt(res as usize).is_none()
                 && crate::dates::parse_date(dd.get(r)).valid().is_some()

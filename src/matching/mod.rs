@@ -65,8 +65,9 @@ pub struct LinkStats {
     pub linked: usize,
     /// ρ: the share of the source's well-formed IDs found among the residents.
     pub ids_found: f64,
-    /// β: the share of rows with a resident's ID whose resident the passes propose without it.
-    pub candidate_recall: f64,
+    /// β: the share of rows with a resident's ID whose resident the passes propose without it
+    /// (None when the source had nothing to link).
+    pub candidate_recall: Option<f64>,
 }
 
 /// What matching found over the residents and the extracts.

@@ -167,6 +167,9 @@ pub struct Session {
     pub blocked: [bool; N_FIELDS],
     /// All pairs the session's blocks hold (sampled or not), for the prior.
     pub total_pairs: f64,
+    /// Estimate the non-matches' level frequencies within the session too (pairs that share
+    /// a name or a date: see `em_with`); identifier sessions are mostly matches and keep u.
+    pub free_u: bool,
 }
 
 /// What EM found in one session.
@@ -185,7 +188,7 @@ fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIEL
         .iter()
         .map(|(p, c)| (p.without(&session.blocked), *c as f64))
         .collect();
-    em(&patterns, u, initial_m(), 0.1)
+    em_with(&patterns, u, session.free_u, initial_m(), 0.1)
 }
 
 /// EM with u fixed, from `m` and a match share `lambda`: m of every field the patterns
@@ -193,26 +196,53 @@ fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIEL
 fn em(
     patterns: &[(Pattern, f64)],
     u: &[Vec<f64>; N_FIELDS],
+    m: [Vec<f64>; N_FIELDS],
+    lambda: f64,
+) -> ([Vec<f64>; N_FIELDS], f64, usize) {
+    em_with(patterns, u, false, m, lambda)
+}
+
+/// EM from `m` and `lambda`; with `free_u`, the non-matches' level frequencies are estimated
+/// too, starting from `u` (pairs that share a blocking key agree more than random pairs even
+/// when they are two people: two namesakes share a middle name more often than two strangers
+/// do; with u fixed, EM would take that excess for matches).
+fn em_with(
+    patterns: &[(Pattern, f64)],
+    u_random: &[Vec<f64>; N_FIELDS],
+    free_u: bool,
     mut m: [Vec<f64>; N_FIELDS],
     mut lambda: f64,
 ) -> ([Vec<f64>; N_FIELDS], f64, usize) {
+    let mut u = u_random.clone();
     let mut iterations = 0;
     for _ in 0..200 {
         iterations += 1;
         let mut m_new = empty_levels();
+        let mut u_new = empty_levels();
         let (mut matched, mut total): (f64, f64) = (0.0, 0.0);
         for (p, c) in patterns {
-            let post = posterior(p, &m, u, lambda);
+            let post = posterior(p, &m, &u, lambda);
             matched += c * post;
             total += c;
             for (i, l) in p.0.iter().enumerate() {
                 if *l != MISSING {
                     m_new[i][*l as usize] += c * post;
+                    u_new[i][*l as usize] += c * (1.0 - post);
                 }
             }
         }
         for levels in m_new.iter_mut() {
             normalise(levels, 0.01);
+        }
+        if free_u {
+            for (i, levels) in u_new.iter_mut().enumerate() {
+                if levels.iter().sum::<f64>() > 0.0 {
+                    normalise(levels, 0.01);
+                } else {
+                    *levels = u_random[i].clone();
+                }
+            }
+            u = u_new;
         }
         let new_lambda = (matched / total.max(1.0)).clamp(1e-9, 1.0 - 1e-9);
         let delta: f64 = m
@@ -394,6 +424,7 @@ impl Model {
                 Some((which, levels)) if levels.contains(&l) => match which {
                     TermFrequency::Given => self.tf_given.get(&a.given),
                     TermFrequency::Family => self.tf_family.get(&a.family),
+                    TermFrequency::Middle => self.tf_middle.get(&a.middle),
                 },
                 _ => None,
             };

@@ -335,6 +335,10 @@ fn session_of<'r>(
         patterns: counts,
         blocked,
         total_pairs,
+        // Pairs that share a name and are two people (namesakes) share a middle name, a sex, a
+        // place more often than random pairs: their u is estimated in the round. Pairs born
+        // the same day are strangers like any others: the random pairs' u holds.
+        free_u: apart && blocked[Field::Given.index()],
     }
 }
 

@@ -250,7 +250,11 @@ pub fn build(
         resolved_total: view.resolved.len(),
         duplicates: DuplicateStats {
             pairs: view.pairs.len(),
-            review_pairs: view.review.len(),
+            review_pairs: view
+                .review
+                .iter()
+                .filter(|r| r.doubt.rule() == Rule::DupPossible)
+                .count(),
             clusters: view
                 .clusters
                 .iter()
@@ -283,7 +287,7 @@ pub fn build(
                         rows_to_link: l.rows_to_link,
                         linked: l.linked,
                         ids_found_in_residents: (l.ids_found * 1e4).round() / 1e4,
-                        candidate_recall: (l.candidate_recall * 1e4).round() / 1e4,
+                        candidate_recall: l.candidate_recall.map(|b| (b * 1e4).round() / 1e4),
                     },
                 )
             })

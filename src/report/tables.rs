@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use super::view::{Extras, Records, View};
 use crate::config::Config;
-use crate::core::{Column, Finding, RowRef, Rule};
+use crate::core::{Column, Finding, RowRef};
 use crate::error::Result;
 use crate::matching::decide::ReviewPair;
 use crate::matching::{ClusterMember, Pair};
@@ -112,7 +112,7 @@ pub fn review_batch(review: &[&ReviewPair], records: &dyn Records) -> Result<Rec
     let mut prob = Float64Builder::new();
     for r in review {
         let p = &r.pair;
-        s[0].append_value(Rule::DupPossible.code());
+        s[0].append_value(r.doubt.rule().code());
         s[1].append_value(records.source(p.a));
         s[2].append_value(records.cell(p.a, Column::RecordId));
         s[3].append_value(records.source(p.b));

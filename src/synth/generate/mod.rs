@@ -12,7 +12,9 @@
 //! random stream and its own ranges of serial numbers, so the output depends on `--seed`
 //! only, never on the thread count.
 
+mod chunk;
 mod names;
+mod noise;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -51,6 +53,33 @@ pub struct GenOptions {
     pub seed: u64,
     pub dup_rate: f64,
     pub error_rate: f64,
+    /// How duplicate registrations and extract rows are damaged.
+    pub noise: Noise,
+    /// Write the residents and extracts without their ID columns (personal_id, old_id).
+    pub without_ids: bool,
+}
+
+/// A noise profile of `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Noise {
+    /// The first profile: a second registration typed without diacritics, without the
+    /// middle name, with a typo in the given name, a swapped or partial date, or a new ID.
+    #[default]
+    Standard,
+    /// The second, independent profile (`noise.rs`): damage in any field, family names too,
+    /// OCR and font damage, missing dates and names, Western order, other given names, IDs
+    /// typed wrong; namesakes; extract rows typed again.
+    Registers,
+}
+
+impl Noise {
+    pub fn from_name(s: &str) -> Option<Noise> {
+        match s {
+            "standard" => Some(Noise::Standard),
+            "registers" => Some(Noise::Registers),
+            _ => None,
+        }
+    }
 }
 
 impl Default for GenOptions {
@@ -62,6 +91,8 @@ impl Default for GenOptions {
             seed: 42,
             dup_rate: 0.02,
             error_rate: 0.02,
+            noise: Noise::Standard,
+            without_ids: false,
         }
     }
 }
@@ -163,6 +194,15 @@ impl Rows {
         ))
     }
 
+    /// The batch without some of its columns.
+    fn finish_without(self, drop: &[&str]) -> RecordBatch {
+        let keep: Vec<usize> = (0..self.cols.len())
+            .filter(|&i| !drop.contains(&self.cols[i]))
+            .collect();
+        let batch = self.finish();
+        batch.project(&keep).expect("columns exist")
+    }
+
     fn finish(mut self) -> RecordBatch {
         let arrays: Vec<ArrayRef> = self
             .data
@@ -199,7 +239,10 @@ impl Serials {
         if *n >= cap {
             return None;
         }
-        let x = self.chunk * cap + *n;
+        // Each key starts at its own offset within the chunk's range, so people of different
+        // birth provinces or years do not all get the same first serial.
+        let offset = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+        let x = self.chunk * cap + (*n + offset) % cap;
         *n += 1;
         // (x * a + b) mod 10^k is a bijection when a is coprime with 10.
         Some(((x as u128 * 7_368_787 + 1_234_567) % space as u128) as u64)
@@ -255,6 +298,9 @@ struct ResRecord {
     household_id: String,
     relation: String,
     death_date: String,
+    /// The parents' names as this record gives them.
+    father: String,
+    mother: String,
     rules: BTreeSet<Rule>,
     /// Did a defect touch the fields linked records copy (ID, name, birth date, sex)?
     personal_defect: bool,
@@ -281,6 +327,9 @@ struct LinkedRecord {
     pid_unusable: bool,
     /// personal_id points to another person (xref.mismatch): a link is owed.
     wrong_person: bool,
+    /// personal_id is the person's ID typed wrong (a digit lost or added, two swapped, a
+    /// letter for a digit): a link is owed.
+    id_typed: bool,
 }
 
 struct World {
@@ -758,6 +807,8 @@ impl<'w> Chunk<'w> {
             household_id: self.household_text(p.household),
             relation,
             death_date: p.death.map(iso).unwrap_or_default(),
+            father: p.father.clone(),
+            mother: p.mother.clone(),
             rules: BTreeSet::new(),
             personal_defect: false,
             pid_holds_cmnd: false,
@@ -1192,477 +1243,6 @@ fn inherited(rules: &BTreeSet<Rule>, rec: &ResRecord) -> BTreeSet<Rule> {
         .collect()
 }
 
-fn generate_chunk(world: &World, opts: &GenOptions, index: u64, size: usize) -> Result<ChunkOut> {
-    let mut c = Chunk {
-        world,
-        opts,
-        index,
-        rng: Rng::new(opts.seed, index),
-        serials: Serials::new(index),
-        people: Vec::with_capacity(size + 8),
-        residents: Vec::with_capacity(size + size / 20),
-        next_record: 0,
-    };
-    while c.people.len() < size {
-        c.household(size);
-    }
-    // Resident records, with defects.
-    for i in 0..c.people.len() {
-        let mut rec = c.resident_record(i);
-        if c.rng.chance(c.opts.error_rate) {
-            c.resident_defect(&mut rec);
-        }
-        c.residents.push(rec);
-    }
-    // Household defects: a household whose head is gone, or with two heads.
-    let mut by_household: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (r, rec) in c.residents.iter().enumerate() {
-        by_household
-            .entry(c.people[rec.person].household)
-            .or_default()
-            .push(r);
-    }
-    let mut households: Vec<(u64, Vec<usize>)> = by_household.into_iter().collect();
-    households.sort_unstable_by_key(|(h, _)| *h);
-    for (_, members) in &households {
-        if !c.rng.chance(c.opts.error_rate / 4.0) {
-            continue;
-        }
-        let head = members
-            .iter()
-            .copied()
-            .find(|&r| crate::rules::is_head(&c.residents[r].relation));
-        let other = members.iter().copied().find(|&r| {
-            !crate::rules::is_head(&c.residents[r].relation)
-                && !c.residents[r].relation.is_empty()
-                && c.people[c.residents[r].person].birth.age_at(GEN_DATE) >= 18
-        });
-        let rule = if c.rng.chance(0.5) || other.is_none() {
-            match head {
-                Some(h) => {
-                    c.residents[h].relation = "Khác".to_string();
-                    Rule::HouseholdNoHead
-                }
-                None => continue,
-            }
-        } else {
-            c.residents[other.unwrap_or(0)].relation = "Chủ hộ".to_string();
-            Rule::HouseholdMultipleHeads
-        };
-        for &r in members {
-            c.residents[r].rules.insert(rule);
-        }
-    }
-    // Duplicate registrations.
-    let n_people = c.people.len();
-    for i in 0..n_people {
-        if c.rng.chance(c.opts.dup_rate) {
-            let dup = c.duplicate_record(i);
-            c.residents.push(dup);
-        }
-    }
-    let mut out = ChunkOut {
-        people: n_people,
-        ..Default::default()
-    };
-
-    // Linked extracts: copies of what the register holds, with defects of their own.
-    let primary: Vec<usize> = {
-        let mut v = vec![usize::MAX; n_people];
-        for (r, rec) in c.residents.iter().enumerate() {
-            if !rec.is_duplicate {
-                v[rec.person] = r;
-            }
-        }
-        v
-    };
-    let mut linked: Vec<(bool, LinkedRecord)> = Vec::new();
-    for i in 0..n_people {
-        let p = c.people[i].clone();
-        let res = &c.residents[primary[i]];
-        let base_rules = inherited(&res.rules, res);
-        let clean = !res.personal_defect;
-        let (rid, res_name, rbirth, rsex) = (
-            res.personal_id.clone(),
-            res.full_name.clone(),
-            res.birth_date.clone(),
-            res.sex.clone(),
-        );
-        let (holds, unusable) = (res.pid_holds_cmnd, res.pid_unusable);
-        // Many extract rows are typed without diacritics.
-        let copy_name = |rng: &mut Rng| {
-            if clean && rng.chance(0.3) {
-                title_case(&fold(&res_name))
-            } else {
-                res_name.clone()
-            }
-        };
-        let rname = copy_name(&mut c.rng);
-        // An extract row copies ID, birth date and sex as the register holds them.
-        let copy = |record_id: String,
-                    full_name: String,
-                    extra: Vec<String>,
-                    rules: BTreeSet<Rule>| LinkedRecord {
-            person: i,
-            record_id,
-            personal_id: rid.clone(),
-            full_name,
-            birth_date: rbirth.clone(),
-            sex: rsex.clone(),
-            extra,
-            rules,
-            pid_holds_cmnd: holds,
-            pid_unusable: unusable,
-            wrong_person: false,
-        };
-        let prov_code = c.world.provinces[p.province].0.clone();
-        let commune = c.commune_of(p.province, p.commune);
-        let age = p.birth.age_at(GEN_DATE);
-        // Vaccination: 1–3 doses for most people aged 12 and over.
-        if age >= 12 && c.rng.chance(0.85) {
-            let doses = 1 + c.rng.below(3);
-            let phone = c.phone();
-            let mut day = PDate::new(2021, 7, 1).earliest() + c.rng.below(180) as i32;
-            for d in 0..doses {
-                let date = date_from_days(day);
-                day += 60 + c.rng.below(120) as i32;
-                if p.death.is_some_and(|dd| date.earliest() >= dd.earliest()) {
-                    break;
-                }
-                let record_id = c.record_id("TC");
-                let extra = vec![
-                    phone.clone(),
-                    iso(date),
-                    (d + 1).to_string(),
-                    c.rng.pick(VACCINES).to_string(),
-                    format!("Trạm Y tế {}", commune.full_name),
-                    prov_code.clone(),
-                    commune.code.clone(),
-                ];
-                let mut rec = copy(record_id, rname.clone(), extra, base_rules.clone());
-                if clean && c.rng.chance(c.opts.error_rate) {
-                    linked_defect(&mut c, &mut rec, true, &primary);
-                }
-                linked.push((true, rec));
-            }
-        }
-        // A dose recorded after the death (a clean record of a dead person).
-        if let Some(death) = p.death {
-            if clean && death.year <= 2024 && c.rng.chance((c.opts.error_rate * 15.0).min(1.0)) {
-                let date = random_date(
-                    &mut c.rng,
-                    PDate::new(death.year + 1, 1, 1),
-                    PDate::new(2025, 12, 1),
-                );
-                let mut rules = base_rules.clone();
-                rules.insert(Rule::AliveEventAfterDeath);
-                let record_id = c.record_id("TC");
-                let extra = vec![
-                    c.phone(),
-                    iso(date),
-                    "3".to_string(),
-                    c.rng.pick(VACCINES).to_string(),
-                    format!("Trạm Y tế {}", commune.full_name),
-                    prov_code.clone(),
-                    commune.code.clone(),
-                ];
-                let rec = copy(record_id, res_name.clone(), extra, rules);
-                linked.push((true, rec));
-            }
-        }
-        // Insurance for about 90% of people.
-        if c.rng.chance(0.9) && p.death.is_none() {
-            let serial = c.serials.next(2_000_000_000, 10).unwrap_or(0);
-            let bhxh = format!("{serial:010}");
-            let (object, level) = match age {
-                0..=5 => ("TE", 1),
-                6..=17 => ("HS", 4),
-                18..=21 => ("SV", 4),
-                22..=59 => (*c.rng.pick(&["DN", "HC", "GD", "DN", "GD"]), 4),
-                _ => (*c.rng.pick(&["HT", "GD", "CT"]), 3),
-            };
-            let card = format!("{object}{level}{}{bhxh}", &prov_code[..2]);
-            let employer = if (22..60).contains(&age) && c.rng.chance(0.5) {
-                c.rng.pick(EMPLOYERS).to_string()
-            } else {
-                String::new()
-            };
-            let record_id = c.record_id("BH");
-            let name = copy_name(&mut c.rng);
-            let extra = vec![
-                bhxh,
-                card,
-                employer,
-                prov_code.clone(),
-                commune.code.clone(),
-            ];
-            let mut rec = copy(record_id, name, extra, base_rules.clone());
-            if clean && c.rng.chance(c.opts.error_rate) {
-                linked_defect(&mut c, &mut rec, false, &primary);
-            }
-            linked.push((false, rec));
-        }
-    }
-
-    // ---- the crosswalk and the deaths registry
-    let mut cmnd_rows = Rows::new(CMND_COLS);
-    let mut crosswalk: HashMap<u64, BTreeSet<u64>> = HashMap::new();
-    for p in &c.people {
-        if let Some(cm) = p.cmnd {
-            if c.rng.chance(0.6) {
-                cmnd_rows.push(&[&format!("{cm:09}"), &id_text(p.pid)]);
-                crosswalk.entry(cm).or_default().insert(p.pid);
-            }
-        }
-    }
-    let mut death_rows = Rows::new(DEATH_COLS);
-    let mut registry: Vec<u64> = Vec::new();
-    for p in &c.people {
-        if let Some(d) = p.death {
-            death_rows.push(&[&id_text(p.pid), &p.full_name(), &iso(p.birth), &iso(d)]);
-            registry.push(p.pid);
-        }
-    }
-
-    // ---- rules implied by the data as a whole, derived from what was written
-    // Shared IDs: resident records of different people carrying one 12-digit ID.
-    let mut by_pid: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (r, rec) in c.residents.iter().enumerate() {
-        if rec.personal_id.len() == 12 && rec.personal_id.bytes().all(|b| b.is_ascii_digit()) {
-            by_pid.entry(rec.personal_id.as_str()).or_default().push(r);
-        }
-    }
-    let mut shared: Vec<usize> = Vec::new();
-    for rows in by_pid.values() {
-        for &a in rows {
-            let ea = c.people[c.residents[a].person].entity;
-            if rows
-                .iter()
-                .any(|&b| c.people[c.residents[b].person].entity != ea)
-            {
-                shared.push(a);
-            }
-        }
-    }
-    // CMND resolution: the crosswalk plus the old_id of residents with a valid ID.
-    for rec in &c.residents {
-        let valid =
-            rec.personal_id.len() == 12 && rec.personal_id.bytes().all(|b| b.is_ascii_digit());
-        if valid && rec.old_id.len() == 9 {
-            if let Ok(cm) = rec.old_id.parse::<u64>() {
-                if let Ok(pid) = rec.personal_id.parse::<u64>() {
-                    crosswalk.entry(cm).or_default().insert(pid);
-                }
-            }
-        }
-    }
-    let cmnd_rule = |cm: Option<u64>| -> Option<Rule> {
-        let cm = cm?;
-        Some(match crosswalk.get(&cm).map(BTreeSet::len) {
-            Some(1) => Rule::CmndMapped,
-            _ => Rule::CmndUnmapped,
-        })
-    };
-    let deceased: std::collections::HashSet<String> =
-        registry.iter().map(|p| id_text(*p)).collect();
-    // Valid IDs among each person's resident records (a link is owed only if exactly one).
-    let mut valid_ids: HashMap<u64, BTreeSet<&str>> = HashMap::new();
-    for rec in &c.residents {
-        if rec.personal_id.len() == 12 && rec.personal_id.bytes().all(|b| b.is_ascii_digit()) {
-            valid_ids
-                .entry(c.people[rec.person].entity)
-                .or_default()
-                .insert(rec.personal_id.as_str());
-        }
-    }
-    let mut residents_rules: Vec<BTreeSet<Rule>> =
-        c.residents.iter().map(|r| r.rules.clone()).collect();
-    for r in shared {
-        residents_rules[r].insert(Rule::IdShared);
-    }
-    for (r, rec) in c.residents.iter().enumerate() {
-        if rec.pid_unusable {
-            let cm = if rec.pid_holds_cmnd {
-                rec.personal_id.parse().ok()
-            } else if rec.old_id.len() == 9 {
-                rec.old_id.parse().ok()
-            } else {
-                None
-            };
-            if let Some(rule) = cmnd_rule(cm) {
-                residents_rules[r].insert(rule);
-            }
-        }
-        if rec.death_date.is_empty() && deceased.contains(&rec.personal_id) {
-            residents_rules[r].insert(Rule::AliveDeceasedActive);
-        }
-    }
-    // Duplicates: every resident record of a person registered more than once.
-    let mut records_of: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (r, rec) in c.residents.iter().enumerate() {
-        records_of
-            .entry(c.people[rec.person].entity)
-            .or_default()
-            .push(r);
-    }
-    for rows in records_of.values() {
-        if rows.len() < 2 {
-            continue;
-        }
-        for &a in rows {
-            for &b in rows {
-                if a != b {
-                    let same = c.residents[a].province == c.residents[b].province;
-                    residents_rules[a].insert(if same {
-                        Rule::DupInProvince
-                    } else {
-                        Rule::DupOutOfProvince
-                    });
-                }
-            }
-        }
-        out.duplicates += rows.len() - 1;
-    }
-
-    // ---- write the chunk's rows
-    let mut res_rows = Rows::new(RESIDENT_COLS);
-    let mut entities = Rows::new(ENTITY_COLS);
-    let mut defects = Rows::new(DEFECT_COLS);
-    for (r, rec) in c.residents.iter().enumerate() {
-        let p = &c.people[rec.person];
-        let prov = &c.world.provinces[rec.province];
-        let (commune_code, address) = if rec.commune == u32::MAX {
-            (String::new(), String::new())
-        } else {
-            let cm = prov.2[rec.commune as usize];
-            let pname = reference().province_name(&prov.0).unwrap_or("");
-            (
-                cm.code.clone(),
-                format!("Số {}, {}, {}", p.house_no, cm.full_name, pname),
-            )
-        };
-        res_rows.push(&[
-            &rec.record_id,
-            &rec.personal_id,
-            &rec.old_id,
-            &rec.full_name,
-            &rec.birth_date,
-            &rec.sex,
-            &prov.0,
-            &commune_code,
-            &rec.household_id,
-            &rec.relation,
-            p.ethnicity,
-            "Việt Nam",
-            p.religion,
-            &address,
-            &p.father,
-            &p.mother,
-            &rec.death_date,
-        ]);
-        let entity = format!("P{:011}", p.entity);
-        entities.push(&["residents", &rec.record_id, &entity]);
-        for rule in &residents_rules[r] {
-            defects.push(&["residents", &rec.record_id, rule.code()]);
-        }
-    }
-    // Deaths registered under an ID (the registry applies to every record carrying it).
-    let mut death_by_pid: HashMap<String, PDate> = HashMap::new();
-    for p in &c.people {
-        if let Some(d) = p.death {
-            death_by_pid.insert(id_text(p.pid), d);
-        }
-    }
-    let mut vac_rows = Rows::new(VACCINATION_COLS);
-    let mut ins_rows = Rows::new(INSURANCE_COLS);
-    for (is_vac, rec) in &linked {
-        let p = &c.people[rec.person];
-        let source = if *is_vac { "vaccination" } else { "insurance" };
-        let mut rules = rec.rules.clone();
-        if rec.pid_holds_cmnd {
-            if let Some(rule) = cmnd_rule(rec.personal_id.parse().ok()) {
-                rules.insert(rule);
-            }
-        }
-        // A dose after the death recorded under the row's own ID (also when that ID is
-        // someone else's, shared by mistake, and that person died).
-        if *is_vac && !rec.wrong_person && !rec.full_name.trim().is_empty() {
-            let own = &c.residents[primary[rec.person]];
-            let well_formed =
-                rec.personal_id.len() == 12 && rec.personal_id.bytes().all(|b| b.is_ascii_digit());
-            if well_formed && own.personal_id == rec.personal_id {
-                let dose = crate::dates::parse_date(&rec.extra[1]).valid();
-                // The registry's death under this ID, or the person's own record's.
-                let own_death = crate::dates::parse_date(&own.death_date).valid();
-                let death = match (death_by_pid.get(&rec.personal_id).copied(), own_death) {
-                    (Some(a), Some(b)) => Some(if a.earliest() <= b.earliest() { a } else { b }),
-                    (a, b) => a.or(b),
-                };
-                if let (Some(dose), Some(death)) = (dose, death.as_ref()) {
-                    if dose.earliest() <= GEN_DATE.earliest() && dose.earliest() > death.latest() {
-                        rules.insert(Rule::AliveEventAfterDeath);
-                    }
-                }
-            }
-        }
-        let owed = rec.pid_unusable || rec.wrong_person;
-        if owed && valid_ids.get(&p.entity).map(BTreeSet::len) == Some(1) {
-            rules.insert(Rule::LinkSuggested);
-        }
-        if *is_vac {
-            let e = &rec.extra;
-            vac_rows.push(&[
-                &rec.record_id,
-                &rec.personal_id,
-                &rec.full_name,
-                &rec.birth_date,
-                &rec.sex,
-                &e[5],
-                &e[6],
-                &e[0],
-                &e[1],
-                &e[2],
-                &e[3],
-                &e[4],
-            ]);
-        } else {
-            let e = &rec.extra;
-            ins_rows.push(&[
-                &rec.record_id,
-                &rec.personal_id,
-                &rec.full_name,
-                &rec.birth_date,
-                &rec.sex,
-                &e[3],
-                &e[4],
-                &e[0],
-                &e[1],
-                &e[2],
-            ]);
-        }
-        entities.push(&[source, &rec.record_id, &format!("P{:011}", p.entity)]);
-        for rule in &rules {
-            defects.push(&[source, &rec.record_id, rule.code()]);
-        }
-    }
-    out.residents = res_rows.len;
-    out.vaccination = vac_rows.len;
-    out.insurance = ins_rows.len;
-    out.cmnd_map = cmnd_rows.len;
-    out.deaths = death_rows.len;
-    out.defects = defects.len;
-    out.batches = vec![
-        res_rows.finish(),
-        vac_rows.finish(),
-        ins_rows.finish(),
-        cmnd_rows.finish(),
-        death_rows.finish(),
-        entities.finish(),
-        defects.finish(),
-    ];
-    Ok(out)
-}
-
 /// The files `generate` writes, in the order of a chunk's batches.
 const FILES: &[(&str, &[&str])] = &[
     ("residents.parquet", RESIDENT_COLS),
@@ -1692,9 +1272,15 @@ pub fn generate(opts: &GenOptions) -> Result<GenStats> {
         .set_created_by("lamsach generate".to_string())
         .build();
     let mut writers = Vec::new();
-    for (name, cols) in FILES {
+    for (k, (name, cols)) in FILES.iter().enumerate() {
         let (file, _) = staging.create(name)?;
-        let w = ArrowWriter::try_new(file, Rows::schema(cols), Some(props.clone()))
+        // The residents, vaccination and insurance files lose their ID columns.
+        let cols: Vec<&str> = cols
+            .iter()
+            .copied()
+            .filter(|c| !(opts.without_ids && k < 3 && ["personal_id", "old_id"].contains(c)))
+            .collect();
+        let w = ArrowWriter::try_new(file, Rows::schema(&cols), Some(props.clone()))
             .map_err(|e| Error::output(&opts.out.join(name), e))?;
         writers.push(w);
     }
@@ -1710,7 +1296,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenStats> {
             .into_par_iter()
             .map(|i| {
                 let size = chunk_size.min(opts.people - i * chunk_size);
-                generate_chunk(&world, opts, i as u64, size)
+                chunk::generate_chunk(&world, opts, i as u64, size)
             })
             .collect();
         for out in outs {

@@ -127,6 +127,22 @@ impl Names {
             Sex::Female => self.given_female.sample(rng).clone(),
         }
     }
+
+    /// A common full name: one of the region's five commonest family names, the commonest
+    /// middle name of the sex, one of its twenty commonest given names (family, middle,
+    /// given).
+    pub fn common_name(&self, region: usize, sex: Sex, rng: &mut Rng) -> (String, String, String) {
+        let family = self.family[region.min(2)].top(5);
+        let (middle, given) = match sex {
+            Sex::Male => ("Văn", self.given_male.top(20)),
+            Sex::Female => ("Thị", self.given_female.top(20)),
+        };
+        (
+            rng.pick(&family).to_string(),
+            middle.to_string(),
+            rng.pick(&given).to_string(),
+        )
+    }
 }
 
 #[cfg(test)]
