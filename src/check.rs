@@ -11,7 +11,8 @@ use crate::core::{CheckInput, Column, Context, Finding, Prepared, RowRef, Source
 use crate::dates::PDate;
 use crate::ensure;
 use crate::error::Result;
-use crate::matching::model::NameCounts;
+use crate::matching::model::{Model, NameCounts};
+use crate::matching::saved::{self, ModelFile};
 use crate::matching::{self, blocking, cluster, decide, features, link, training, MatchResult};
 use crate::nightly::Previous;
 use crate::output::Staging;
@@ -37,6 +38,10 @@ pub struct CheckOptions {
     pub group_readable: bool,
     /// A former run's output directory to compare with.
     pub previous: Option<PathBuf>,
+    /// A saved matching model to reuse instead of estimating one.
+    pub model: Option<PathBuf>,
+    /// Estimate the model anew even when `--previous` has one.
+    pub retrain: bool,
 }
 
 /// What a finished run hands back to the caller (the printed summary is built from it).
@@ -96,12 +101,15 @@ fn read_all(
     Ok((sources, cmnd_map, deaths))
 }
 
-/// Duplicates, shared IDs and links over the prepared input, each step timed.
+/// Duplicates, shared IDs and links over the prepared input, each step timed; with `reuse`,
+/// that model (applied to this register's size) instead of one estimated here. Returns the
+/// model used too.
 pub fn match_all(
     input: &CheckInput,
     rule_findings: &[Finding],
     phases: &mut Phases,
-) -> MatchResult {
+    reuse: Option<&Model>,
+) -> (MatchResult, Model) {
     let (residents, prepared) = input.residents();
     let cfg = input.matching;
     let recs = phases.run("matching.features", || {
@@ -111,6 +119,14 @@ pub fn match_all(
         blocking::candidates(&recs, cfg.max_block_size)
     });
     let (model, training) = phases.run("matching.em", || {
+        if let Some(m) = reuse {
+            let report = training::TrainingReport {
+                method: "reused",
+                rounds: Vec::new(),
+                warning: None,
+            };
+            return (m.for_records(recs.len()), report);
+        }
         let sessions = training::sessions(&recs);
         let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
         let rounds = if identifier_pairs >= training::MIN_IDENTIFIER_PAIRS {
@@ -155,7 +171,7 @@ pub fn match_all(
     });
     findings.extend(linked.findings);
     review.extend(linked.review);
-    MatchResult {
+    let result = MatchResult {
         pairs: judged.pairs,
         review,
         clusters,
@@ -167,7 +183,8 @@ pub fn match_all(
         model: Some(matching::summarise(&model)),
         training,
         linking: linked.stats,
-    }
+    };
+    (result, model)
 }
 
 /// Run `check`: every phase, every output, atomically.
@@ -205,8 +222,10 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     };
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
-    let mut matches = match_all(&input, &findings, &mut phases);
+    let (reuse, reused_from) = model_to_reuse(opts, previous.as_ref())?;
+    let (mut matches, model) = match_all(&input, &findings, &mut phases, reuse.as_ref());
     warnings.extend(matches.training.warning.clone());
+    let previous_model = previous.as_ref().and_then(|p| p.model.as_ref());
     if let Some(prev) = &previous {
         keep_cluster_ids(&input, &mut matches, prev);
     }
@@ -237,7 +256,15 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         timings: crate::summary::timings(&laps),
         config: &opts.config,
     };
-    let summary = report::summary::build(&view, facts, rule_stats, breached.clone());
+    let mut summary = report::summary::build(&view, facts, rule_stats, breached.clone());
+    let training = &mut summary.duplicates.training;
+    training.reused_from = reused_from;
+    if reuse.is_none() {
+        training.change_from_previous = previous_model.map(|p| saved::change(p, &model));
+    }
+    let model_file = ModelFile::of(&model, matches.training.method, opts.config.matching);
+    let model_json = serde_json::to_string_pretty(&model_file).map_err(crate::Error::internal)?;
+    staging.write_bytes("model.json", model_json.as_bytes())?;
     staging.write_bytes(
         "summary.json",
         crate::summary::to_json(&summary)?.as_bytes(),
@@ -249,6 +276,27 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     )?;
     staging.commit()?;
     Ok(CheckOutcome { summary, breached })
+}
+
+/// The model to reuse, and where it comes from: `--model FILE`, else the previous run's
+/// `model.json` unless `--retrain`, else none (this run estimates one).
+fn model_to_reuse(
+    opts: &CheckOptions,
+    previous: Option<&Previous>,
+) -> Result<(Option<Model>, Option<String>)> {
+    if let Some(path) = &opts.model {
+        let model = ModelFile::read(path)?
+            .model()
+            .map_err(|why| crate::Error::input(path, why))?;
+        return Ok((Some(model), Some(path.display().to_string())));
+    }
+    if opts.retrain {
+        return Ok((None, None));
+    }
+    match previous.and_then(|p| p.model.clone().map(|m| (m, p.dir.join("model.json")))) {
+        Some((model, path)) => Ok((Some(model), Some(path.display().to_string()))),
+        None => Ok((None, None)),
+    }
 }
 
 /// Give this run's duplicate clusters the previous run's IDs where their members are unchanged.
@@ -299,6 +347,10 @@ impl CheckOptions {
                 usage: "--extract {name} is given twice"
             );
         }
+        ensure!(
+            !(self.model.is_some() && self.retrain),
+            usage: "--model and --retrain cannot be given together: --model reuses a model, --retrain estimates a new one"
+        );
         if let Some(p) = &self.province {
             ensure!(
                 p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()),

@@ -76,6 +76,8 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         quiet,
         group_readable: false,
         previous: None,
+        model: None,
+        retrain: false,
     };
     let outcome = check::check(&opts)?;
     if !quiet {

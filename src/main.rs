@@ -128,6 +128,12 @@ struct CheckArgs {
     /// resolved.parquet lists what no longer fires.
     #[arg(long)]
     previous: Option<PathBuf>,
+    /// A saved matching model (model.json of any run) to reuse instead of estimating one.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Estimate the matching model anew even when --previous has one.
+    #[arg(long)]
+    retrain: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -208,6 +214,8 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         quiet: a.common.quiet,
         group_readable: a.group_readable,
         previous: a.previous,
+        model: a.model,
+        retrain: a.retrain,
     };
     opts.validate()?;
     Ok(opts)

@@ -33,6 +33,9 @@ pub struct Previous {
     /// Cluster id (number) → its members (source, record_id), sorted.
     pub clusters: BTreeMap<u32, Vec<(String, String)>>,
     pub summary: Option<Summary>,
+    /// The previous run's matching model (model.json), when it saved one that this lamsach
+    /// can read.
+    pub model: Option<crate::matching::model::Model>,
 }
 
 fn need(dir: &Path, rel: &str) -> Result<Table> {
@@ -99,12 +102,16 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
         }
     }
     let summary = Summary::read(&dir.join("summary.json")).ok();
+    let model = crate::matching::saved::ModelFile::read(&dir.join("model.json"))
+        .ok()
+        .and_then(|f| f.model().ok());
     Ok(Previous {
         dir: dir.to_path_buf(),
         findings,
         keys,
         clusters,
         summary,
+        model,
     })
 }
 

@@ -81,10 +81,14 @@ pub struct ModelSummary {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct TrainingSummary {
-    /// `identifiers` (pairs sharing a personal ID or CMND), `candidate_pairs` (rounds on each
-    /// blocking pass's pairs), `none` (starting values: a warning says why) or `reused` (the
+    /// `identifiers` (pairs sharing a personal ID or CMND), `candidate_pairs` (rounds on the
+    /// training blockings), `none` (starting values: a warning says why) or `reused` (the
     /// model of `--model` or of `--previous`).
     pub method: String,
+    /// The model file reused, when one was.
+    pub reused_from: Option<String>,
+    /// How far this run's retrained model moved from the previous run's (with `--previous`).
+    pub change_from_previous: Option<ModelChange>,
     /// Per session or round: the pairs compared and the share EM took for one person.
     pub rounds: BTreeMap<String, RoundSummary>,
 }
@@ -95,6 +99,17 @@ pub struct TrainingSummary {
 pub struct RoundSummary {
     pub pairs: usize,
     pub match_share: Option<f64>,
+}
+
+/// How far a retrained model moved from the previous run's: the largest change of a level's
+/// weight (in bits, log2 m/u) and where, and the ratio of the priors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ModelChange {
+    pub largest_weight_change_bits: f64,
+    pub field: String,
+    pub level: String,
+    pub prior_ratio: f64,
 }
 
 /// Duplicate detection's figures.

@@ -29,9 +29,13 @@ impl UnionFind {
     }
 }
 
-/// Largest cluster formed by weak links; strong links (p ≥ 0.99) may build larger ones.
+/// Largest cluster formed by weak links: a weak link only joins two single records, so no
+/// chain of weak links pulls unrelated people into one cluster.
 const WEAK_CLUSTER_MAX: u32 = 2;
-const STRONG_CLUSTER_MAX: u32 = 8;
+/// Largest cluster strong links (p ≥ 0.99) may build: one person registered in every source
+/// a register was merged from (ten records and more) is one cluster; the bound keeps a
+/// degenerate input (thousands of identical records) from making one cluster of everything.
+const STRONG_CLUSTER_MAX: u32 = 1024;
 
 /// Group pairs into clusters: strongest links first; a weak link never joins two groups
 /// that already have partners, so no long chain of weak links forms one cluster.

@@ -493,6 +493,60 @@ mod tests {
         assert!(!twins(&compare(&a, &c), &a, &c));
     }
 
+    /// Levels for damaged data: bands on the family name as on the given name, a year-only
+    /// date, a missing date (no evidence), a missing middle name, names written the other way
+    /// round (with a typo), an ID typed wrong against the other's ID.
+    #[test]
+    fn levels_of_damaged_data() {
+        let a = rec("nguyen", "van", "thanh", PDate::new(1984, 8, 10), 1);
+        let level = |b: &Rec, f: Field| compare(&a, b)[f];
+        let b = rec("nguyem", "van", "thanh", PDate::new(1984, 8, 10), 1);
+        assert_eq!(
+            level(&b, Field::Family),
+            Field::Family.level("close_or_one_edit")
+        );
+        let b = rec("nguyen", "van", "thanh", PDate::new(1984, 0, 0), 1);
+        assert_eq!(
+            level(&b, Field::Birth),
+            Field::Birth.level("partial_compatible")
+        );
+        let b = rec("nguyen", "van", "thanh", PDate::default(), 1);
+        assert_eq!(level(&b, Field::Birth), MISSING);
+        let b = rec("nguyen", "van", "thanh", PDate::new(1985, 8, 10), 1);
+        assert_eq!(
+            level(&b, Field::Birth),
+            Field::Birth.level("one_digit_or_transposed")
+        );
+        let b = rec("nguyen", "van", "thanh", PDate::new(1984, 8, 3), 1);
+        assert_eq!(
+            level(&b, Field::Birth),
+            Field::Birth.level("within_10_days")
+        );
+        let b = rec("nguyen", "", "thanh", PDate::new(1984, 8, 10), 1);
+        assert_eq!(level(&b, Field::Middle), Field::Middle.level("one_missing"));
+        // "Thành Văn Nguyễm": the parts the other way round, the family name mistyped.
+        let mut b = rec("thanh", "van", "nguyem", PDate::new(1984, 8, 10), 1);
+        b.sorted = h64("nguyem thanh van");
+        assert_eq!(level(&b, Field::Family), Field::Family.level("exact"));
+        assert_eq!(
+            level(&b, Field::Given),
+            Field::Given.level("exact_without_diacritics")
+        );
+        let mut x = a.clone();
+        x.pid = 1_085_012_345;
+        let mut y = b.clone();
+        y.pid_typed = crate::ids::typed_digits("00108501234").unwrap();
+        assert_eq!(
+            compare(&x, &y)[Field::IdTypo],
+            Field::IdTypo.level("within_one_edit")
+        );
+        y.pid_typed = crate::ids::typed_digits("00199999999").unwrap();
+        assert_eq!(
+            compare(&x, &y)[Field::IdTypo],
+            Field::IdTypo.level("different")
+        );
+    }
+
     #[test]
     fn every_field_is_at_its_index() {
         for (i, c) in COMPARISONS.iter().enumerate() {

@@ -77,11 +77,11 @@ impl Doubt {
     }
 }
 
-/// The population a province view is judged at: a common name's namesakes are counted as in a
-/// province of at least this many people (the smallest province after the 2025
-/// reorganisation has about a million), so a sample or a small extract is judged as the
-/// province it comes from would be.
-pub const REFERENCE_POPULATION: f64 = 1_000_000.0;
+/// The population two records with different valid IDs are judged at: a common name's
+/// namesakes are counted as in a province of at least this many people (the average province
+/// after the 2025 reorganisation: about 100 M people in 34 provinces), so a sample or a
+/// small extract is judged as the province it comes from would be.
+pub const REFERENCE_POPULATION: f64 = 3_000_000.0;
 
 /// A name whose expected namesakes born the same day reach this is common (see
 /// [`Model::namesakes_expected`]).

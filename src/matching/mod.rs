@@ -20,6 +20,7 @@ pub mod decide;
 pub mod features;
 pub mod link;
 pub mod model;
+pub mod saved;
 pub mod training;
 
 use crate::core::RowRef;

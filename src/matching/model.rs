@@ -30,6 +30,8 @@ pub struct Model {
     /// Term frequencies of folded middle names ("" counts as one).
     pub tf_middle: HashMap<u64, f64>,
     pub em_iterations: usize,
+    /// The records the model was estimated on (the prior is for pairs of that many).
+    pub records: usize,
 }
 
 fn empty_levels() -> [Vec<f64>; N_FIELDS] {
@@ -354,6 +356,7 @@ impl Model {
             tf_family: frequencies(&names.family),
             tf_middle: frequencies(&names.middle),
             em_iterations: iterations,
+            records: n,
         };
         (model, fits)
     }
@@ -445,6 +448,19 @@ impl Model {
         let prior = prior.clamp(1e-12, 1.0 - 1e-9);
         let w = (prior / (1.0 - prior)).log2() + self.weight(p, a, use_ids);
         1.0 / (1.0 + (-w).exp2())
+    }
+
+    /// This model applied to a register of `records` records: the prior is the chance that two
+    /// records are one person, which falls as the register grows (a person's duplicates do not
+    /// grow with it, the pairs do).
+    pub fn for_records(&self, records: usize) -> Model {
+        let mut m = self.clone();
+        if self.records > 1 && records > 1 {
+            m.lambda =
+                (self.lambda * (self.records - 1) as f64 / (records - 1) as f64).clamp(1e-12, 0.5);
+        }
+        m.records = records;
+        m
     }
 
     /// How many other people with `a`'s full name and birth date a province of `population`

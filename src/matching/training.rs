@@ -46,6 +46,8 @@ impl TrainingReport {
     pub fn summary(&self) -> crate::summary::TrainingSummary {
         crate::summary::TrainingSummary {
             method: self.method.to_string(),
+            reused_from: None,
+            change_from_previous: None,
             rounds: self
                 .rounds
                 .iter()

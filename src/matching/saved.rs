@@ -1,0 +1,188 @@
+//! `model.json`: the matching model of a run, saved so that a later run can reuse it
+//! (`check --model FILE`, or the previous run's with `--previous`) instead of re-estimating
+//! it, and so that a record left untouched does not flip between duplicate and not from one
+//! night to the next. It holds m, u and the random pairs' level frequencies per field and
+//! level, the priors, the term frequencies of name parts (by a hash of the folded name part,
+//! aggregate counts, no record), the thresholds of the run and how it was trained.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::comparisons::{COMPARISONS, N_FIELDS};
+use super::model::Model;
+use crate::core::MatchSettings;
+use crate::summary::ModelChange;
+
+/// The saved form of a [`Model`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// The format, so that a model of another layout is refused rather than misread.
+    pub format: u32,
+    pub lamsach_version: String,
+    /// How it was trained (`identifiers`, `candidate_pairs`, …).
+    pub training: String,
+    /// The records it was estimated on.
+    pub records: usize,
+    /// The chance that two records are one person, and two records sharing an ID.
+    pub prior: f64,
+    pub prior_shared_id: f64,
+    /// Per compared field: its levels and, per level, m, u and the random pairs' frequency.
+    pub fields: BTreeMap<String, SavedField>,
+    /// Frequencies of folded name parts, by the hexadecimal hash of the part.
+    pub term_frequencies: SavedFrequencies,
+    /// The thresholds of the run that saved it (the reusing run applies its own config's).
+    pub thresholds: MatchSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedField {
+    pub levels: Vec<String>,
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+    pub u_random: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SavedFrequencies {
+    pub given: BTreeMap<String, f64>,
+    pub family: BTreeMap<String, f64>,
+    pub middle: BTreeMap<String, f64>,
+}
+
+const FORMAT: u32 = 1;
+
+fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
+    m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()
+}
+
+fn unhex_map(m: &BTreeMap<String, f64>) -> Result<std::collections::HashMap<u64, f64>, String> {
+    m.iter()
+        .map(|(k, v)| {
+            u64::from_str_radix(k, 16)
+                .map(|h| (h, *v))
+                .map_err(|_| "a term frequency key is not a hash".to_string())
+        })
+        .collect()
+}
+
+impl ModelFile {
+    pub fn of(model: &Model, training: &str, thresholds: MatchSettings) -> ModelFile {
+        let fields = COMPARISONS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    c.name.to_string(),
+                    SavedField {
+                        levels: c.levels.iter().map(|l| l.to_string()).collect(),
+                        m: model.m[i].clone(),
+                        u: model.u[i].clone(),
+                        u_random: model.u_random[i].clone(),
+                    },
+                )
+            })
+            .collect();
+        ModelFile {
+            format: FORMAT,
+            lamsach_version: env!("CARGO_PKG_VERSION").to_string(),
+            training: training.to_string(),
+            records: model.records,
+            prior: model.lambda,
+            prior_shared_id: model.lambda_shared_id,
+            fields,
+            term_frequencies: SavedFrequencies {
+                given: hex_map(&model.tf_given),
+                family: hex_map(&model.tf_family),
+                middle: hex_map(&model.tf_middle),
+            },
+            thresholds,
+        }
+    }
+
+    /// The model, or why this file cannot be one (another format, fields or levels of another
+    /// version of lamsach, probabilities that are not probabilities).
+    pub fn model(&self) -> Result<Model, String> {
+        if self.format != FORMAT {
+            return Err(format!(
+                "the model is of format {} and this lamsach reads format {FORMAT}; train a new one with --retrain",
+                self.format
+            ));
+        }
+        let mut m: [Vec<f64>; N_FIELDS] = Default::default();
+        let mut u: [Vec<f64>; N_FIELDS] = Default::default();
+        let mut ur: [Vec<f64>; N_FIELDS] = Default::default();
+        for (i, c) in COMPARISONS.iter().enumerate() {
+            let f = self.fields.get(c.name).ok_or_else(|| {
+                format!(
+                    "the model has no field {}; train a new one with --retrain",
+                    c.name
+                )
+            })?;
+            let levels: Vec<&str> = f.levels.iter().map(String::as_str).collect();
+            let ok = |v: &[f64]| {
+                v.len() == c.levels.len()
+                    && v.iter().all(|x| x.is_finite() && *x > 0.0 && *x <= 1.0)
+            };
+            if levels != c.levels || !ok(&f.m) || !ok(&f.u) || !ok(&f.u_random) {
+                return Err(format!(
+                    "the model's field {} has other levels or probabilities out of range; train a new one with --retrain",
+                    c.name
+                ));
+            }
+            m[i] = f.m.clone();
+            u[i] = f.u.clone();
+            ur[i] = f.u_random.clone();
+        }
+        let prob = |x: f64| x.is_finite() && x > 0.0 && x < 1.0;
+        if !prob(self.prior) || !prob(self.prior_shared_id) {
+            return Err("the model's priors are not probabilities".to_string());
+        }
+        Ok(Model {
+            m,
+            u,
+            u_random: ur,
+            lambda: self.prior,
+            lambda_shared_id: self.prior_shared_id,
+            tf_given: unhex_map(&self.term_frequencies.given)?,
+            tf_family: unhex_map(&self.term_frequencies.family)?,
+            tf_middle: unhex_map(&self.term_frequencies.middle)?,
+            em_iterations: 0,
+            records: self.records,
+        })
+    }
+
+    /// Read a model file.
+    pub fn read(path: &std::path::Path) -> crate::Result<ModelFile> {
+        let bytes = std::fs::read(path)
+            .map_err(|_| crate::Error::input(path, "the model file cannot be read"))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|_| crate::Error::input(path, "the file is not a lamsach model.json"))
+    }
+}
+
+/// How far `to` moved from `from` (see [`ModelChange`]).
+pub fn change(from: &Model, to: &Model) -> ModelChange {
+    let mut out = ModelChange {
+        prior_ratio: if from.lambda > 0.0 {
+            to.lambda / from.lambda
+        } else {
+            0.0
+        },
+        ..Default::default()
+    };
+    for (i, c) in COMPARISONS.iter().enumerate() {
+        for (l, level) in c.levels.iter().enumerate() {
+            let w = |m: &Model| (m.m[i][l] / m.u[i][l]).log2();
+            let d = (w(to) - w(from)).abs();
+            if d > out.largest_weight_change_bits {
+                out.largest_weight_change_bits = d;
+                out.field = c.name.to_string();
+                out.level = level.to_string();
+            }
+        }
+    }
+    out.largest_weight_change_bits = (out.largest_weight_change_bits * 1e4).round() / 1e4;
+    out.prior_ratio = (out.prior_ratio * 1e4).round() / 1e4;
+    out
+}

@@ -1,0 +1,384 @@
+//! Matching on data it was not built on (one test per point of the matching issue): training
+//! without identifiers, malformed IDs as evidence, namesakes kept apart, large clusters, a
+//! saved model reused from night to night, and the second noise profile. Blocking that
+//! survives any one damaged field and the comparison levels for damaged data are unit tests
+//! of src/matching/blocking.rs and comparisons.rs.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn eval_json(run: &Path, truth: &Path) -> serde_json::Value {
+    let o = run_args(&[
+        "eval",
+        "--run",
+        run.to_str().unwrap(),
+        "--truth",
+        truth.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&std::fs::read(run.join("eval.json")).unwrap()).unwrap()
+}
+
+fn run_args(args: &[&str]) -> std::process::Output {
+    run(args)
+}
+
+fn pairs(dir: &Path) -> BTreeSet<(String, String)> {
+    rows(
+        &dir.join("duplicates.parquet"),
+        &["record_id_a", "record_id_b"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect()
+}
+
+fn review(dir: &Path) -> Vec<Vec<String>> {
+    rows(
+        &dir.join("review.parquet"),
+        &["rule", "record_id_a", "record_id_b", "reason"],
+    )
+}
+
+/// Point 1: A register without any ID trains on its candidate pairs, says so, and finds its
+/// duplicates; a register with nothing to train on says the model could not be trained.
+#[test]
+fn training_without_identifiers() {
+    let dir = scratch("match_train");
+    let data = dir.join("data");
+    generate(&data, 20_000, 3, &["--without-ids"]);
+    let out = dir.join("run");
+    let o = check(
+        &[("residents", &data.join("residents.parquet"))],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&out);
+    let t = &s["duplicates"]["training"];
+    assert_eq!(t["method"], "candidate_pairs", "{t}");
+    for round in ["birth_date", "family+given"] {
+        assert!(t["rounds"][round]["pairs"].as_u64().unwrap() > 1000, "{t}");
+        assert!(
+            t["rounds"][round]["match_share"].as_f64().unwrap() > 0.0,
+            "{t}"
+        );
+    }
+    let f1 = eval_json(&out, &data)["duplicates"]["f1"].as_f64().unwrap();
+    assert!(f1 > 0.93, "duplicates found without IDs: F1 {f1}");
+
+    let tiny = dir.join("tiny.csv");
+    std::fs::write(
+        &tiny,
+        "record_id,full_name,birth_date,sex,province_code,commune_code\n\
+         1,Lê Văn An,1985-03-07,Nam,01,00004\n2,Trần Thị Bình,1990-01-02,Nữ,01,00004\n",
+    )
+    .unwrap();
+    let out = dir.join("tiny");
+    let o = check(&[("residents", &tiny)], &out, &["--as-of", "2026-01-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&out);
+    assert_eq!(s["duplicates"]["training"]["method"], "none");
+    assert!(
+        s["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("could not be trained")),
+        "{}",
+        s["warnings"]
+    );
+}
+
+/// The crafted rows below beside a generated register (so the model trains on realistic data).
+fn with_register(name: &str, residents: &str, vaccination: Option<&str>) -> std::path::PathBuf {
+    let dir = scratch(name);
+    let data = dir.join("data");
+    generate(&data, 5_000, 11, &[]);
+    let crafted = dir.join("crafted.csv");
+    std::fs::write(&crafted, residents).unwrap();
+    let out = dir.join("run");
+    let vac = dir.join("vaccination.csv");
+    let reg = data.join("residents.parquet");
+    let mut inputs: Vec<(&str, &Path)> = vec![("residents", &reg), ("residents", &crafted)];
+    if let Some(v) = vaccination {
+        std::fs::write(&vac, v).unwrap();
+        inputs.push(("vaccination", &vac));
+    }
+    let o = check(&inputs, &out, &["--as-of", "2026-01-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+const HEADER: &str =
+    "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n";
+
+/// Point 4: An ID typed wrong — a digit lost, two digits swapped, a letter O for a zero — is
+/// evidence: the row is linked to the resident whose ID it is one keystroke from, and a
+/// resident's own mistyped ID makes a duplicate of the record holding the valid one. A row
+/// whose well-formed ID belongs to nobody and is not one keystroke from its namesake's is not
+/// linked to the namesake.
+#[test]
+fn ids_typed_wrong_are_evidence() {
+    let residents = format!(
+        "{HEADER}\
+         XA,001185012345,Khổng Thị Hoa,1985-03-07,Nữ,01,00004,,\n\
+         XB1,001090054321,Phạm Văn Khải,1990-05-04,Nam,01,00004,,\n\
+         XB2,00109005432,Pham Van Khai,,Nam,01,00118,,\n"
+    );
+    let vaccination = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+         V1,00118501234,Khổng Thị Hoa,1985-03-07,Nữ,01,00004\n\
+         V2,001185012354,Khong Thi Hoa,1985-03-07,Nữ,01,00004\n\
+         V3,0O1185012345,Khổng Thị Hoa,1985-03-07,Nữ,01,00004\n\
+         V4,001185777777,Khổng Thị Hoa,1985-03-07,Nữ,01,00004\n";
+    let out = with_register("match_typed", &residents, Some(vaccination));
+    let links = rows(
+        &out.join("links.parquet"),
+        &["record_id", "resident_record_id", "personal_id"],
+    );
+    for v in ["V1", "V2", "V3"] {
+        assert!(
+            links.contains(&vec![v.into(), "XA".into(), "001185012345".into()]),
+            "{v}: {links:?}"
+        );
+    }
+    assert!(!links.iter().any(|l| l[0] == "V4"), "{links:?}");
+    let f = findings(&out);
+    assert!(f.contains(&(
+        "V1".into(),
+        "link.suggested".into(),
+        "personal_id".into(),
+        "001185012345".into()
+    )));
+    let dups = rows(
+        &out.join("duplicates.parquet"),
+        &["record_id_a", "record_id_b", "levels"],
+    );
+    let b = dups
+        .iter()
+        .find(|d| d[0] == "XB1" && d[1] == "XB2")
+        .expect("XB1/XB2 paired");
+    assert!(b[2].contains("id_typo=within_one_edit"), "{}", b[2]);
+}
+
+/// Point 5: Namesakes stay apart: a common name and a birth date with two valid IDs and different
+/// parents are two people (review, never a duplicate); with parents on one side only, the
+/// pair goes to review; a rare name with a reissued ID is one person.
+#[test]
+fn namesakes_stay_apart() {
+    let residents = format!(
+        "{HEADER}\
+         N1,001080011111,Nguyễn Văn Hùng,1980-02-03,Nam,01,00004,Nguyễn Văn Bình,Trần Thị Lan\n\
+         N2,001080022222,Nguyễn Văn Hùng,1980-02-03,Nam,01,00004,Nguyễn Văn Tâm,Lê Thị Hoa\n\
+         N3,001181033333,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,Nguyễn Văn Sơn,Phạm Thị Mai\n\
+         N4,001181044444,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,,\n\
+         R1,001075055555,Khổng Thừa Dụ,1975-07-08,Nam,01,00004,,\n\
+         R2,001075066666,Khổng Thừa Dụ,1975-07-08,Nam,01,00127,,\n"
+    );
+    let out = with_register("match_namesakes", &residents, None);
+    let p = pairs(&out);
+    assert!(!p.contains(&("N1".into(), "N2".into())), "{p:?}");
+    assert!(!p.contains(&("N3".into(), "N4".into())), "{p:?}");
+    assert!(
+        p.contains(&("R1".into(), "R2".into())),
+        "a rare name with a second ID: {p:?}"
+    );
+    let r = review(&out);
+    let reason = |a: &str, b: &str| {
+        r.iter()
+            .find(|x| x[1] == a && x[2] == b)
+            .map(|x| (x[0].clone(), x[3].clone()))
+    };
+    assert_eq!(
+        reason("N1", "N2"),
+        Some(("dup.possible".into(), "contradictions".into()))
+    );
+    assert_eq!(
+        reason("N3", "N4"),
+        Some(("dup.possible".into(), "common_name_other_id".into()))
+    );
+    let f = findings(&out);
+    assert!(has(&f, "N4", "dup.possible") && !has(&f, "N4", "dup.in_province"));
+}
+
+/// Point 6: One person registered in every source a register was merged from: twelve strongly
+/// linked records are one cluster.
+#[test]
+fn a_person_with_many_records_is_one_cluster() {
+    let mut residents = String::from(HEADER);
+    let names = [
+        "Đào Thị Ngọc Ánh",
+        "Dao Thi Ngoc Anh",
+        "Đào Thị Ngọc Ánh",
+        "ĐÀO THỊ NGỌC ÁNH",
+    ];
+    for i in 0..12 {
+        let id = if i % 3 == 2 { "" } else { "001179098765" };
+        let date = if i % 4 == 3 { "1979" } else { "1979-06-15" };
+        residents.push_str(&format!(
+            "M{i:02},{id},{},{date},Nữ,01,{:05},Đào Văn Khiêm,Lý Thị Sen\n",
+            names[i % 4],
+            4 + i * 3
+        ));
+    }
+    let out = with_register("match_cluster", &residents, None);
+    let members = rows(
+        &out.join("clusters.parquet"),
+        &["record_id", "cluster_id", "keep"],
+    );
+    let mine: Vec<&Vec<String>> = members.iter().filter(|m| m[0].starts_with('M')).collect();
+    assert_eq!(mine.len(), 12, "{mine:?}");
+    let ids: BTreeSet<&str> = mine.iter().map(|m| m[1].as_str()).collect();
+    assert_eq!(ids.len(), 1, "one cluster: {mine:?}");
+    assert_eq!(mine.iter().filter(|m| m[2] == "true").count(), 1);
+}
+
+/// Point 7: Every run saves its model; a later run reuses it (--model, or --previous unless
+/// --retrain), untouched records keep their decisions from one night to the next, and a
+/// retrained model says how far it moved. A file that is not a model is refused.
+#[test]
+fn a_saved_model_is_reused_and_nights_are_stable() {
+    let dir = scratch("match_model");
+    let data = dir.join("data");
+    generate(&data, 20_000, 5, &["--noise", "registers"]);
+    let res = data.join("residents.parquet");
+    let n1 = dir.join("night1");
+    let o = check(&[("residents", &res)], &n1, &["--as-of", "2026-01-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        lamsach::matching::saved::ModelFile::read(&n1.join("model.json"))
+            .unwrap()
+            .model()
+            .is_ok()
+    );
+    // Night 2: the same register with 200 records of other people added.
+    let extra = dir.join("new.csv");
+    let mut csv = String::from(HEADER);
+    for i in 0..200 {
+        csv.push_str(&format!(
+            "NEW{i:04},0011{:02}{:06},Hoàng Minh Thư {i},19{:02}-01-02,Nữ,01,00004,,\n",
+            i % 90,
+            700_000 + i,
+            i % 90
+        ));
+    }
+    std::fs::write(&extra, csv).unwrap();
+    let n2 = dir.join("night2");
+    let args = ["--as-of", "2026-01-02", "--previous", n1.to_str().unwrap()];
+    let o = check(&[("residents", &res), ("residents", &extra)], &n2, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = &summary(&n2)["duplicates"]["training"];
+    assert_eq!(t["method"], "reused", "{t}");
+    assert!(t["reused_from"].as_str().unwrap().ends_with("model.json"));
+    let untouched = |d: &Path| -> BTreeSet<(String, String)> {
+        pairs(d)
+            .into_iter()
+            .filter(|(a, b)| !a.starts_with("NEW") && !b.starts_with("NEW"))
+            .collect()
+    };
+    assert_eq!(
+        pairs(&n1),
+        untouched(&n2),
+        "untouched records keep their decisions"
+    );
+    // --retrain: a new model, and how far it moved from the previous one.
+    let n3 = dir.join("night3");
+    let args = [
+        "--as-of",
+        "2026-01-02",
+        "--previous",
+        n1.to_str().unwrap(),
+        "--retrain",
+    ];
+    let o = check(&[("residents", &res), ("residents", &extra)], &n3, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = &summary(&n3)["duplicates"]["training"];
+    assert_ne!(t["method"], "reused");
+    assert!(
+        t["change_from_previous"]["largest_weight_change_bits"]
+            .as_f64()
+            .is_some(),
+        "{t}"
+    );
+    // --model FILE.
+    let n4 = dir.join("night4");
+    let m = n1.join("model.json");
+    let o = check(
+        &[("residents", &res)],
+        &n4,
+        &["--as-of", "2026-01-01", "--model", m.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(summary(&n4)["duplicates"]["training"]["method"], "reused");
+    assert_eq!(pairs(&n1), pairs(&n4));
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\"format\": 1}").unwrap();
+    let o = check(
+        &[("residents", &res)],
+        &dir.join("n5"),
+        &["--model", bad.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a lamsach model.json"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Point 8: The second noise profile damages every field, is deterministic, and the matcher holds on
+/// it: duplicates and links against the truth.
+#[test]
+fn the_registers_profile() {
+    let dir = scratch("match_registers");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    generate(&a, 20_000, 9, &["--noise", "registers", "--threads", "1"]);
+    generate(&b, 20_000, 9, &["--noise", "registers", "--threads", "2"]);
+    for f in [
+        "residents.parquet",
+        "vaccination.parquet",
+        "truth/defects.parquet",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let r = rows(
+        &a.join("residents.parquet"),
+        &["personal_id", "full_name", "birth_date"],
+    );
+    let year_only = r.iter().filter(|x| x[2].len() == 4).count();
+    let typed = r
+        .iter()
+        .filter(|x| matches!(x[0].len(), 11 | 13) || x[0].contains('O'))
+        .count();
+    let plain = r
+        .iter()
+        .filter(|x| !x[1].is_empty() && x[1].is_ascii())
+        .count();
+    assert!(
+        year_only > 20 && typed > 5 && plain > 20,
+        "{year_only} {typed} {plain}"
+    );
+    let out = dir.join("run");
+    let o = check_generated(&a, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = eval_json(&out, &a);
+    let dup = e["duplicates"]["f1"].as_f64().unwrap();
+    let links = &e["links"];
+    assert!(dup > 0.93, "duplicates F1 {dup}");
+    assert!(
+        links["recall"].as_f64().unwrap() > 0.97 && links["precision"].as_f64().unwrap() > 0.97,
+        "{links}"
+    );
+}
