@@ -115,7 +115,7 @@ pub fn match_all(
     let recs = phases.run("matching.features", || {
         features::features(residents, prepared)
     });
-    let cands = phases.run("matching.blocking", || {
+    let mut cands = phases.run("matching.blocking", || {
         blocking::candidates(&recs, cfg.max_block_size)
     });
     let (model, training) = phases.run("matching.em", || {
@@ -166,8 +166,13 @@ pub fn match_all(
     findings.extend(review.iter().flat_map(decide::review_findings));
     let clusters = cluster::members_of(input, &judged.pairs);
     phases.lap("matching.cluster");
+    let index = link::LinkIndex::from_sorted(
+        &recs,
+        std::mem::take(&mut cands.link_rows),
+        Some(&input.pid_index),
+    );
     let linked = phases.run("matching.link", || {
-        link::link_extracts(input, rule_findings, &recs, &model, &clusters)
+        link::link_extracts(input, rule_findings, &index, &model, &clusters)
     });
     findings.extend(linked.findings);
     review.extend(linked.review);

@@ -430,6 +430,35 @@ pub const DEDUP_PASSES: &[&str] = &[
 
 // Which passes proposed a pair is kept as bits of a u32 (with the pass of IDs typed wrong).
 const _: () = assert!(DEDUP_PASSES.len() < 32);
+// Every linking pass is a deduplication pass too (the link index reuses its sorted rows).
+const _: () = {
+    let mut i = 0;
+    while i < LINK_PASSES.len() {
+        let mut found = false;
+        let mut j = 0;
+        while j < DEDUP_PASSES.len() {
+            found |= const_eq(LINK_PASSES[i], DEDUP_PASSES[j]);
+            j += 1;
+        }
+        assert!(found, "a linking pass must be a deduplication pass");
+        i += 1;
+    }
+};
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// The passes that propose the residents an extract row is compared with (its own ID set
 /// aside). Their keys are one per record, so the link index holds row numbers only.
@@ -522,10 +551,17 @@ pub fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
         .collect()
 }
 
-/// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held.
-fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize) {
+/// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held. A pass that
+/// also finds extract rows' residents leaves its rows, sorted by key, in `link_rows`.
+fn block(
+    recs: &[Rec],
+    pass: &'static BlockPass,
+    cap: usize,
+    link_rows: &mut Vec<(&'static BlockPass, Vec<u32>)>,
+) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
     let keyed = keyed_by(recs, pass.key);
+    let linked = LINK_PASSES.contains(&pass.name);
     let groups = blocks(&keyed);
     // Blocks over a broad pass's own size are passed over by design, not skipped.
     let skipped: usize = match pass.small_blocks {
@@ -555,6 +591,9 @@ fn block(recs: &[Rec], pass: &BlockPass, cap: usize) -> (Vec<(u32, u32)>, usize)
         pairs.par_sort_unstable();
         pairs.dedup();
     }
+    if linked {
+        link_rows.push((pass, keyed.iter().map(|e| e.1).collect()));
+    }
     (pairs, skipped)
 }
 
@@ -569,6 +608,9 @@ pub struct Candidates {
     pub skipped: usize,
     /// Per pass: the pairs it proposed, and those no other pass proposed.
     pub per_pass: Vec<PassCount>,
+    /// The rows of the passes that also find extract rows' residents, each sorted by its key
+    /// (the link index is built from them, not sorted again).
+    pub link_rows: Vec<(&'static BlockPass, Vec<u32>)>,
 }
 
 /// What one pass proposed.
@@ -644,11 +686,12 @@ fn id_typo_pairs(recs: &[Rec], cap: usize) -> Vec<(u32, u32)> {
 
 /// Candidate pairs of all deduplication passes, and of IDs typed wrong.
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
+    let mut link_rows = Vec::new();
     let mut all: Vec<(u32, u32, u8)> = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
     for (i, pass) in DEDUP_PASSES.iter().map(|n| pass(n)).enumerate() {
-        let (p, s) = block(recs, pass, cap);
+        let (p, s) = crate::phase::traced(pass.name, || block(recs, pass, cap, &mut link_rows));
         per_pass.push(PassCount {
             name: pass.name,
             proposed: p.len(),
@@ -680,6 +723,7 @@ pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
         passes,
         skipped,
         per_pass,
+        link_rows,
     }
 }
 

@@ -280,6 +280,9 @@ fn given(a: &Rec, b: &Rec) -> u8 {
     }
     if reordered(a, b) {
         1
+    } else if a.given != b.given && a.given_nickname != b.given_nickname {
+        // A home name beside a given name: no evidence either way.
+        MISSING
     } else if a.given == b.given {
         if a.given_key == b.given_key {
             0

@@ -79,6 +79,20 @@ fn given_key_hash(written: &str) -> u64 {
     })
 }
 
+/// Home and birth-order names people are registered under in place of their given name, as
+/// name keys (diacritics kept, one tone placement).
+const NICKNAMES: &[&str] = &[
+    "tý", "tí", "tèo", "bé", "út", "cu", "cún", "bi", "bin", "su", "bông", "bống", "mít", "tư",
+    "năm", "sáu", "bảy", "tám", "chín", "mười",
+];
+
+fn is_nickname(key_hash: u64) -> bool {
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<Vec<u64>> = OnceLock::new();
+    KEYS.get_or_init(|| NICKNAMES.iter().map(|n| h64(&name_key(n))).collect())
+        .contains(&key_hash)
+}
+
 /// Hash of [`name_fold`](crate::text::name_fold) of a name, folding into a reused buffer.
 fn folded_hash(s: &str, buf: &mut String) -> u64 {
     buf.clear();
@@ -116,6 +130,10 @@ pub struct Rec {
     /// The name as written carries no diacritics at all (typed without them), so a given
     /// name that folds equal is no evidence of another name.
     pub given_plain: bool,
+    /// The given name is a home or birth-order name ("Tý", "Bé", "Út", "Tư", "Năm", …) that
+    /// people are registered under in place of their own: another given name beside it is no
+    /// evidence of another person.
+    pub given_nickname: bool,
     /// Hash of the folded syllables sorted (another order of the same syllables).
     pub sorted: u64,
     pub full: u64,
@@ -176,7 +194,7 @@ impl Rec {
             self.birth.month,
             self.birth.day,
             self.sex,
-            self.given_plain as u8,
+            self.given_plain as u8 | (self.given_nickname as u8) << 1,
         ]);
     }
 
@@ -214,7 +232,8 @@ impl Rec {
                 day: b[d + 3],
             },
             sex: b[d + 4],
-            given_plain: b[d + 5] != 0,
+            given_plain: b[d + 5] & 1 != 0,
+            given_nickname: b[d + 5] & 2 != 0,
         }
     }
 }
@@ -268,6 +287,10 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                         given_key_hash(g_written)
                     },
                     given_plain: !has_diacritics(written),
+                    // Only with diacritics: typed without them, "Nam" and "Hai" are names.
+                    given_nickname: has_diacritics(written)
+                        && !g_written.is_empty()
+                        && is_nickname(given_key_hash(g_written)),
                     sorted: sorted_hash(folded),
                     full: h64(folded),
                     given_text: ShortText::new(g),

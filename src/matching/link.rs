@@ -40,6 +40,20 @@ impl<'a> LinkIndex<'a> {
         LinkIndex { recs, passes, ids }
     }
 
+    /// The index from the rows deduplication blocking already sorted by the linking passes'
+    /// keys ([`Candidates::link_rows`](super::blocking::Candidates)).
+    pub fn from_sorted(
+        recs: &'a [Rec],
+        rows: Vec<(&'static BlockPass, Vec<u32>)>,
+        ids: Option<&'a crate::core::PidIndex>,
+    ) -> Self {
+        LinkIndex {
+            recs,
+            passes: rows,
+            ids,
+        }
+    }
+
     /// The residents whose ID `r`'s ID, typed wrong, could have been (at most `cap`), sorted.
     pub fn typed_candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
@@ -432,14 +446,12 @@ fn ambiguous_finding(candidates: &[ReviewPair]) -> Finding {
 pub fn link_extracts(
     input: &CheckInput,
     rule_findings: &[Finding],
-    recs: &[Rec],
+    index: &LinkIndex,
     model: &Model,
     clusters: &[ClusterMember],
 ) -> Linked {
     let mut result = Linked::default();
-    let index = crate::phase::traced("matching.link.index", || {
-        LinkIndex::build(recs, Some(&input.pid_index))
-    });
+    let recs = index.recs;
     let cap = input.matching.max_block_size;
     let linking = Linking {
         recs,
@@ -474,7 +486,7 @@ pub fn link_extracts(
             })
             .collect();
         let calibration = crate::phase::traced("matching.link.calibration", || {
-            link_calibration(table, prepared, input, &index, model, cap, &lrecs)
+            link_calibration(table, prepared, input, index, model, cap, &lrecs)
         });
         let pid_col = input.cols[s][Column::PersonalId];
         type Found = std::result::Result<(Link, Finding), Vec<ReviewPair>>;
@@ -561,7 +573,7 @@ pub fn link_extracts(
         result.stats.push(stats);
     }
     crate::phase::traced("matching.link.deaths", || {
-        link_deaths(input, &linking, &index, model, &mut result)
+        link_deaths(input, &linking, index, model, &mut result)
     });
     result
 }

@@ -256,7 +256,14 @@ impl Chunk<'_> {
                 4 => rec.full_name = noise::without_diacritics(&rec.full_name),
                 5..=8 => {
                     let kind = [1, 0, 2, 3][(k - 5) as usize];
-                    rec.full_name = noise::reshape(&p.family, &p.middle, &p.given, kind, rng)
+                    // Another given name: a home name, or another real name, half and half.
+                    let other = if rng.chance(0.5) {
+                        rng.pick(noise::HOME_NAMES).to_string()
+                    } else {
+                        names::names().given(p.sex, rng)
+                    };
+                    rec.full_name =
+                        noise::reshape(&p.family, &p.middle, &p.given, kind, &other, rng)
                 }
                 9 => rec.birth_date = plausible(noise::birth_date(p.birth, rng), p.birth),
                 10 => rec.sex.clear(),
@@ -453,7 +460,10 @@ impl Chunk<'_> {
         match rng.below(6) {
             0 => rec.full_name = noise::keystroke(&rec.full_name, rng.below(3) as usize, rng),
             1 => rec.full_name = noise::diacritics(&rec.full_name, rng),
-            2 => rec.full_name = noise::reshape(&p.family, &p.middle, &p.given, rng.below(2), rng),
+            2 => {
+                rec.full_name =
+                    noise::reshape(&p.family, &p.middle, &p.given, rng.below(2), "", rng)
+            }
             3 => {
                 rec.birth_date = plausible(noise::birth_date(p.birth, rng), p.birth);
                 if rec.birth_date.is_empty() {

@@ -47,8 +47,8 @@ const LOST_MARKS: &[(char, char)] = &[
     ('Đ', 'D'),
 ];
 
-/// Given names people go by instead of the registered one, and counter nicknames.
-const OTHER_GIVEN: &[&str] = &[
+/// Home names and birth-order names people are known by instead of their registered name.
+pub const HOME_NAMES: &[&str] = &[
     "Tý", "Tèo", "Bé", "Út", "Cu", "Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy", "Tám", "Chín", "Mười",
     "Nhỏ", "Bi", "Bin", "Su", "Na", "Mi",
 ];
@@ -153,8 +153,15 @@ pub fn without_diacritics(name: &str) -> String {
 
 /// A name's parts rearranged or changed: `family middle given` becomes one of: given first
 /// (Western order), the middle name dropped, a middle name added or changed, another given
-/// name.
-pub fn reshape(family: &str, middle: &str, given: &str, kind: u64, rng: &mut Rng) -> String {
+/// name (`other_given`: a home name, or another name the person goes by).
+pub fn reshape(
+    family: &str,
+    middle: &str,
+    given: &str,
+    kind: u64,
+    other_given: &str,
+    rng: &mut Rng,
+) -> String {
     let parts = |f: &str, m: &str, g: &str| {
         [f, m, g]
             .iter()
@@ -174,10 +181,7 @@ pub fn reshape(family: &str, middle: &str, given: &str, kind: u64, rng: &mut Rng
             }
             parts(family, m, given)
         }
-        _ => {
-            let other = *rng.pick(OTHER_GIVEN);
-            parts(family, middle, other)
-        }
+        _ => parts(family, middle, other_given),
     }
 }
 
@@ -293,8 +297,8 @@ mod tests {
             assert_ne!(b, "1985-03-07");
         }
         assert_eq!(without_diacritics("Đặng Thị Ánh"), "Dang Thi Anh");
-        assert_eq!(reshape("Lê", "Văn", "Tám", 0, &mut rng), "Tám Văn Lê");
-        assert_eq!(reshape("Lê", "Văn", "Tám", 1, &mut rng), "Lê Tám");
+        assert_eq!(reshape("Lê", "Văn", "Tám", 0, "", &mut rng), "Tám Văn Lê");
+        assert_eq!(reshape("Lê", "Văn", "Tám", 1, "", &mut rng), "Lê Tám");
         let t = id_typo("001085012345", &mut rng);
         let digits: String = t.text().replace('O', "0");
         assert!(crate::ids::within_one_edit(
