@@ -100,7 +100,10 @@ impl Spill {
         if let Ok(entries) = std::fs::read_dir(parent) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
-                if let Some(pid) = name.strip_prefix(".lamsach-spill-") {
+                let pid = name
+                    .strip_prefix(".lamsach-spill-")
+                    .or_else(|| name.strip_prefix(".lamsach-keys-"));
+                if let Some(pid) = pid {
                     let running = Path::new("/proc").join(pid).exists();
                     if !running && Path::new("/proc/self").exists() {
                         let _ = std::fs::remove_dir_all(e.path());
@@ -164,6 +167,105 @@ impl Drop for Spill {
     }
 }
 
+/// The blocking passes whose keys do not hold the birth year: their blocks span the birth-year
+/// units, so their keys are spilled apart (by key hash into [`KEY_FILES`] files a pass) and
+/// their pairs across units found file by file.
+const YEAR_FREE_PASSES: &[&str] = &[
+    "full_name+commune",
+    "family+given (another date)",
+    "given+commune (the family name damaged)",
+    "family+commune (the given name damaged)",
+    "family+given+birth_day_month",
+    "parents+given",
+];
+const KEY_FILES: usize = 64;
+const KEY_BYTES: usize = 12;
+
+/// The spilled (key, row) entries of the year-free passes, removed when dropped.
+struct KeySpill {
+    dir: PathBuf,
+    writers: Vec<Option<BufWriter<File>>>,
+    buffers: Vec<Vec<u8>>,
+}
+
+impl KeySpill {
+    fn new(parent: &Path) -> Result<KeySpill> {
+        let dir = parent.join(format!(".lamsach-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
+        let n = YEAR_FREE_PASSES.len() * KEY_FILES;
+        Ok(KeySpill {
+            dir,
+            writers: (0..n).map(|_| None).collect(),
+            buffers: vec![Vec::new(); n],
+        })
+    }
+
+    fn path(&self, file: usize) -> PathBuf {
+        self.dir.join(format!("keys-{file:04}.bin"))
+    }
+
+    fn add(&mut self, pass: usize, key: u64, row: u32) {
+        let f = pass * KEY_FILES + (key % KEY_FILES as u64) as usize;
+        self.buffers[f].extend_from_slice(&key.to_le_bytes());
+        self.buffers[f].extend_from_slice(&row.to_le_bytes());
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        for f in 0..self.buffers.len() {
+            if self.buffers[f].is_empty() {
+                continue;
+            }
+            let path = self.path(f);
+            if self.writers[f].is_none() {
+                let file = File::create(&path).map_err(|e| Error::output(&path, e))?;
+                self.writers[f] = Some(BufWriter::with_capacity(1 << 16, file));
+            }
+            let w = self.writers[f].as_mut().expect("opened above");
+            w.write_all(&self.buffers[f])
+                .map_err(|e| Error::output(&path, e))?;
+            self.buffers[f].clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        for f in 0..self.writers.len() {
+            if let Some(mut w) = self.writers[f].take() {
+                w.flush().map_err(|e| Error::output(&self.path(f), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The (key, row) entries of one file of a pass, sorted.
+    fn read(&self, pass: usize, file: usize) -> Result<Vec<(u64, u32)>> {
+        let path = self.path(pass * KEY_FILES + file);
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
+        let mut v: Vec<(u64, u32)> = bytes
+            .chunks_exact(KEY_BYTES)
+            .map(|c| {
+                (
+                    u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
+                    u32::from_le_bytes(c[8..].try_into().expect("4 bytes")),
+                )
+            })
+            .collect();
+        v.par_sort_unstable();
+        Ok(v)
+    }
+}
+
+impl Drop for KeySpill {
+    fn drop(&mut self) {
+        self.writers.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn spilled_row(rec: &[u8]) -> u32 {
     u32::from_le_bytes(rec[..4].try_into().expect("4 bytes"))
 }
@@ -181,6 +283,8 @@ struct Register {
     rank: Vec<u8>,
     /// Per training key (personal ID, old CMND): (key, row) of the records that have one.
     id_index: [Vec<(u64, u32)>; 2],
+    /// (digits, row) of the records whose ID was typed wrong.
+    typed: Vec<(u64, u32)>,
     /// Hash of each record_id.
     record_ids: Vec<u64>,
     names: NameCounts,
@@ -197,7 +301,16 @@ fn residents_source(opts: &DedupOptions) -> crate::read::ChunkSource<'_> {
 }
 
 /// Phase 1: read, compute features, spill.
-fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Result<Register> {
+fn stream(
+    opts: &DedupOptions,
+    spill: &mut Spill,
+    keys: &mut KeySpill,
+    warnings: &mut Warnings,
+) -> Result<Register> {
+    let year_free: Vec<blocking::Pass> = YEAR_FREE_PASSES
+        .iter()
+        .map(|n| blocking::pass(n).single_key())
+        .collect();
     let mut reg = Register::default();
     let mut rng = crate::rng::Rng::new(0x5A4D_504C, 0);
     let wanted = crate::read::engine_columns(SourceKind::Residents, &opts.config);
@@ -245,6 +358,15 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
                     index.push((k, row));
                 }
             }
+            if rec.pid_typed != 0 {
+                reg.typed.push((rec.pid_typed, row));
+            }
+            for (p, key) in year_free.iter().enumerate() {
+                let k = key(rec);
+                if k != 0 {
+                    keys.add(p, k, row);
+                }
+            }
             reg.names.add(rec);
             // Reservoir sampling (Vitter's R): a uniform sample, the same on every run.
             let seen = offset + i;
@@ -261,6 +383,7 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
             spill.append(b, buf)?;
             buf.clear();
         }
+        keys.flush()?;
         reg.rows = offset + t.len();
         Ok(())
     };
@@ -273,6 +396,7 @@ fn stream(opts: &DedupOptions, spill: &mut Spill, warnings: &mut Warnings) -> Re
         &mut each,
     )?;
     spill.finish()?;
+    keys.finish()?;
     Ok(reg)
 }
 
@@ -372,6 +496,76 @@ fn id_pairs(
     (pairs, skipped)
 }
 
+/// Pairs across units of the year-free passes (their scope is applied once the records are
+/// fetched) and of IDs typed wrong: (row, row, pass) with the pass's position in
+/// [`YEAR_FREE_PASSES`], or its length for a typed ID. Marks their rows in `needed`.
+fn year_free_pairs(
+    reg: &Register,
+    keys: &KeySpill,
+    unit_of: &[u16],
+    cap: usize,
+    needed: &mut [u64],
+    wider: &mut blocking::Wider,
+) -> Result<Vec<(u32, u32, u8)>> {
+    let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
+    let mut pairs = Vec::new();
+    for (p, &name) in YEAR_FREE_PASSES.iter().enumerate() {
+        let pass = blocking::pass(name);
+        debug_assert!(
+            pass.beyond.is_none(),
+            "a year-free pass pairs no larger blocks"
+        );
+        let limit = pass.limit(cap);
+        let mut large = Vec::new();
+        for f in 0..KEY_FILES {
+            let keyed = keys.read(p, f)?;
+            let groups = blocking::blocks(&keyed);
+            // Blocks over the limit in the whole register are passed over in every unit.
+            large.extend(groups.iter().filter(|g| g.len() > limit).map(|g| g[0].0));
+            for g in groups.into_iter().filter(|g| g.len() <= limit) {
+                for (x, a) in g.iter().enumerate() {
+                    for b in &g[x + 1..] {
+                        if a.1 != b.1 && unit(a.1) != unit(b.1) {
+                            pairs.push((a.1.min(b.1), a.1.max(b.1), p as u8));
+                        }
+                    }
+                }
+            }
+        }
+        large.sort_unstable();
+        wider.insert(name, large);
+    }
+    // An ID typed wrong against the records whose ID it could have been.
+    let pid_key = |id: u64| {
+        (TRAINING_KEYS[0].key)(&Rec {
+            pid: id,
+            ..Rec::default()
+        })
+    };
+    for &(typed, row) in &reg.typed {
+        for id in crate::ids::one_edit_ids(typed) {
+            let k = pid_key(id);
+            let index = &reg.id_index[0];
+            let start = index.partition_point(|e| e.0 < k);
+            for e in index[start..].iter().take_while(|e| e.0 == k).take(cap) {
+                if e.1 != row && unit(e.1) != unit(row) {
+                    pairs.push((row.min(e.1), row.max(e.1), YEAR_FREE_PASSES.len() as u8));
+                }
+            }
+        }
+    }
+    // A pair may come from several passes, each with its own scope: all are kept, and the
+    // pair is judged once if any of them keeps it.
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    for &(a, b, _) in &pairs {
+        for r in [a, b] {
+            needed[r as usize / 64] |= 1 << (r % 64);
+        }
+    }
+    Ok(pairs)
+}
+
 /// The spilled records of the rows marked in `needed`, with their keep ranks.
 fn fetch(spill: &Spill, needed: &[u64]) -> Result<HashMap<u32, (u8, Rec)>> {
     let mut out = HashMap::new();
@@ -396,6 +590,7 @@ fn match_unit(
     buckets: std::ops::Range<usize>,
     judge: &Judge,
     cap: usize,
+    wider: &blocking::Wider,
     found: &mut Found,
 ) -> Result<usize> {
     // Sized exactly: grown by doubling, the features alone peaked at twice their size.
@@ -413,7 +608,7 @@ fn match_unit(
                 .map(|c| Rec::decode(&c[5..])),
         );
     }
-    let cands = blocking::candidates(&recs, cap);
+    let cands = blocking::candidates_within(&recs, cap, wider);
     found.skipped += cands.skipped;
     for p in &cands.per_pass {
         found.count_pass(p.name, p.proposed);
@@ -526,19 +721,26 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     }
     let mut phases = Phases::new(opts.quiet);
     let staging = Staging::new(&opts.out, opts.group_readable)?;
-    let mut spill = Spill::new(opts.spill_dir.as_deref().unwrap_or(&opts.out))?;
+    let spill_parent = opts.spill_dir.as_deref().unwrap_or(&opts.out);
+    let mut spill = Spill::new(spill_parent)?;
+    let mut keys = KeySpill::new(spill_parent)?;
     let mut warnings = Warnings::new();
     let cap = opts.config.matching.max_block_size;
 
-    let mut reg = phases.run("stream", || stream(opts, &mut spill, &mut warnings))?;
+    let mut reg = phases.run("stream", || {
+        stream(opts, &mut spill, &mut keys, &mut warnings)
+    })?;
     let n = reg.rows;
 
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
-    let (cross, cross_skipped, fetched) = phases.run("ids", || -> Result<_> {
+    let mut wider = blocking::Wider::default();
+    let (cross, cross_skipped, year_free, fetched) = phases.run("ids", || -> Result<_> {
         let mut needed = vec![0u64; n.div_ceil(64)];
         let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed);
-        Ok((cross, skipped, fetch(&spill, &needed)?))
+        let year_free = year_free_pairs(&reg, &keys, &unit_of, cap, &mut needed, &mut wider)?;
+        Ok((cross, skipped, year_free, fetch(&spill, &needed)?))
     })?;
+    drop(keys);
 
     let (model, training, found) = phases.run("model", || {
         let rec_of = |r: u32| &fetched[&r].1;
@@ -581,6 +783,28 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             &|r| r,
         );
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
+        // The year-free passes' pairs across units, in each pass's scope.
+        let rec_of = |r: u32| &fetched[&r].1;
+        let mut kept: Vec<(u32, u32)> = year_free
+            .iter()
+            .filter(|&&(a, b, p)| match YEAR_FREE_PASSES.get(p as usize) {
+                Some(name) => blocking::pass(name).keeps(rec_of(a), rec_of(b)),
+                None => true,
+            })
+            .map(|&(a, b, _)| (a, b))
+            .filter(|p| cross.binary_search(p).is_err())
+            .collect();
+        kept.dedup();
+        found.judge(
+            &judge,
+            &kept,
+            &|r| {
+                let (k, rec) = &fetched[&r];
+                (rec, KeepRank::unpack(*k).valid_id)
+            },
+            &|r| r,
+        );
+        found.count_pass("year-free passes across birth-year units", kept.len());
         (model, training, found)
     });
     drop(fetched);
@@ -597,7 +821,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 review: opts.config.matching.review_threshold,
                 records: n,
             };
-            match_unit(&spill, unit.clone(), &judge, cap, &mut found)
+            match_unit(&spill, unit.clone(), &judge, cap, &wider, &mut found)
         })?;
         largest_unit = largest_unit.max(records);
     }

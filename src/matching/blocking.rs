@@ -69,8 +69,10 @@ pub struct BlockPass {
     /// For a broad pass, the largest block it proposes pairs in: a key shared by more records
     /// (a common name born that year, a common given name born that day) is not evidence
     /// enough on its own, and the pairs such a block holds grow with the square of the
-    /// population. Those blocks are passed over quietly (counted per pass, not as skipped).
+    /// population. Those blocks are passed over quietly (not counted as skipped)…
     pub small_blocks: Option<usize>,
+    /// … or, when set, proposed only in this narrower scope.
+    pub beyond: Option<Scope>,
 }
 
 /// One key per record (recomputed cheaply, so an index of the pass holds row numbers only),
@@ -85,7 +87,7 @@ pub enum KeyKind {
 /// grow with the population (a province of 10 M people has ~270 people per birth date), so
 /// the broad passes propose only the pairs they exist for: those a narrower pass cannot find.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub enum Scope {
     /// Every pair of the block.
     All,
     /// Pairs whose birth dates are not the same full date but could be one date written
@@ -100,12 +102,19 @@ enum Scope {
     /// Pairs of which one birth date is partial (the year, or month and year) and compatible
     /// with the other.
     PartialDate,
+    /// Pairs not born on one known day (other days, or a date missing), whose family names
+    /// are alike (Jaro–Winkler ≥ 0.8).
+    FamilyAlikeOtherDate,
+    /// The same, for the given names.
+    GivenAlikeOtherDate,
+    /// Pairs not born on one known day.
+    OtherDate,
 
     /// Pairs whose full birth dates differ (the day and month swapped); sex and middle name not
     /// contradicting.
     SwappedDate,
-    /// Pairs whose given names differ (a typo: the block shares a variant of the given name).
-    GivenDiffers,
+    /// Pairs whose given names are one keystroke apart (Damerau–Levenshtein 1).
+    GivenTypo,
     /// Pairs whose family and given names are each equal or close (typos in both).
     NamesClose,
 }
@@ -115,7 +124,7 @@ fn folded_close(a: &str, b: &str) -> bool {
 }
 
 impl Scope {
-    fn keeps(self, a: &Rec, b: &Rec) -> bool {
+    pub fn keeps(self, a: &Rec, b: &Rec) -> bool {
         let consistent = || {
             (a.sex == 0 || b.sex == 0 || a.sex == b.sex)
                 && (a.middle == 0 || b.middle == 0 || a.middle == b.middle)
@@ -145,9 +154,20 @@ impl Scope {
             Scope::PartialDate => {
                 (!a.birth.is_full() || !b.birth.is_full()) && a.birth.compatible(b.birth)
             }
+            Scope::OtherDate => !(a.birth.is_full() && a.birth == b.birth),
+            Scope::FamilyAlikeOtherDate => {
+                !(a.birth.is_full() && a.birth == b.birth)
+                    && folded_close(&a.family_text, &b.family_text)
+            }
+            Scope::GivenAlikeOtherDate => {
+                !(a.birth.is_full() && a.birth == b.birth)
+                    && folded_close(&a.given_text, &b.given_text)
+            }
 
             Scope::SwappedDate => a.birth != b.birth && consistent(),
-            Scope::GivenDiffers => a.given != b.given,
+            Scope::GivenTypo => {
+                a.given != b.given && strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
+            }
             Scope::NamesClose => {
                 a.sorted != b.sorted
                     && folded_close(&a.family_text, &b.family_text)
@@ -169,8 +189,12 @@ impl Scope {
             Scope::DateMissing => block.iter().any(|e| rec(e).birth.year == 0),
             Scope::PartialDate => block.iter().any(|e| !rec(e).birth.is_full()),
             Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
-            Scope::GivenDiffers => block.iter().any(|e| rec(e).given != first.given),
-            Scope::All | Scope::NamesClose => true,
+            Scope::GivenTypo => block.iter().any(|e| rec(e).given != first.given),
+            Scope::All
+            | Scope::NamesClose
+            | Scope::OtherDate
+            | Scope::FamilyAlikeOtherDate
+            | Scope::GivenAlikeOtherDate => true,
         }
     }
 }
@@ -187,32 +211,30 @@ fn first_letter(s: &str) -> u64 {
     s.chars().next().map_or(0, |c| c as u64)
 }
 
-/// The given name and every variant with one letter deleted (symmetric-delete keys: two
-/// names one keystroke apart — a letter mistyped, lost, added, or two swapped — share one).
-fn given_variants(r: &Rec, out: &mut KeyBuf, with: &[u64]) {
+/// The given name's first two and last two letters: a single keystroke (a letter mistyped,
+/// lost, added, or two swapped) in a name of four letters or more leaves one of them whole.
+/// (A three-letter name mistyped in its middle letter is left to the initials pass.)
+fn given_ends(r: &Rec, out: &mut KeyBuf, with: &[u64]) {
     let g = r.given_text.as_str();
-    if g.is_empty() {
+    let n = g.chars().count();
+    if n == 0 {
         return;
     }
-    let mut parts = [0u64; 4];
+    let head: usize = g.char_indices().nth(2).map_or(g.len(), |(i, _)| i);
+    let tail: usize = if n > 2 {
+        g.char_indices().nth(n - 2).map_or(0, |(i, _)| i)
+    } else {
+        0
+    };
+    let mut parts = [0u64; 5];
     parts[..with.len()].copy_from_slice(with);
-    let n = with.len();
-    parts[n] = h64(g);
-    out.push(mix(&parts[..=n]));
-    let mut buf = [0u8; 16];
-    let bytes = g.as_bytes();
-    for (i, c) in g.char_indices() {
-        let end = i + c.len_utf8();
-        let len = bytes.len() - c.len_utf8();
-        if len == 0 {
-            continue;
-        }
-        buf[..i].copy_from_slice(&bytes[..i]);
-        buf[i..len].copy_from_slice(&bytes[end..]);
-        // A deletion hashes as a name would: "han" is a deletion of "hanh" and a name too.
-        parts[n] = h64(std::str::from_utf8(&buf[..len]).unwrap_or(""));
-        out.push(mix(&parts[..=n]));
-    }
+    let k = with.len();
+    parts[k] = 1;
+    parts[k + 1] = h64(&g[..head]);
+    out.push(mix(&parts[..k + 2]));
+    parts[k] = 2;
+    parts[k + 1] = h64(&g[tail..]);
+    out.push(mix(&parts[..k + 2]));
 }
 
 /// Every blocking pass. Which of them deduplicate and which find an extract row's resident
@@ -224,6 +246,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Pid],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "old_id",
@@ -231,6 +254,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Cmnd],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "syllables+birth_date",
@@ -244,6 +268,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Given, Field::Family, Field::Middle, Field::Birth],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "birth_date+given",
@@ -257,17 +282,19 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Birth, Field::Given],
         small_blocks: Some(16),
+        beyond: None,
     },
     BlockPass {
         name: "birth_date+family+given_typo",
         key: KeyKind::Many(|r, out| {
             if date_key(r) != 0 && r.family != 0 {
-                given_variants(r, out, &[13, date_key(r), r.family]);
+                given_ends(r, out, &[13, date_key(r), r.family]);
             }
         }),
-        scope: Scope::GivenDiffers,
+        scope: Scope::GivenTypo,
         fixes: &[Field::Birth, Field::Family, Field::Given],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "birth_date+initials",
@@ -282,9 +309,10 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::NamesClose,
         fixes: &[Field::Birth, Field::Family, Field::Given],
         small_blocks: Some(32),
+        beyond: None,
     },
     BlockPass {
-        name: "family+given+birth_year (a partial date)",
+        name: "family+given+birth_year (a partial or mistyped date)",
         key: KeyKind::One(|r| {
             if r.birth.year != 0 && r.given != 0 && r.family != 0 {
                 mix(&[2, r.birth.year as u64, r.given, r.family])
@@ -292,22 +320,10 @@ pub const PASSES: &[BlockPass] = &[
                 0
             }
         }),
-        scope: Scope::PartialDate,
-        fixes: &[Field::Family, Field::Given, Field::Birth],
-        small_blocks: None,
-    },
-    BlockPass {
-        name: "family+given+birth_year (the day or month mistyped)",
-        key: KeyKind::One(|r| {
-            if r.birth.is_full() && r.given != 0 && r.family != 0 {
-                mix(&[18, r.birth.year as u64, r.given, r.family])
-            } else {
-                0
-            }
-        }),
         scope: Scope::DatesClose,
         fixes: &[Field::Family, Field::Given, Field::Birth],
         small_blocks: Some(12),
+        beyond: Some(Scope::PartialDate),
     },
     BlockPass {
         name: "family+given+birth_day_month",
@@ -327,6 +343,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::YearsClose,
         fixes: &[Field::Family, Field::Given, Field::Birth],
         small_blocks: Some(12),
+        beyond: None,
     },
     BlockPass {
         name: "full_name+commune",
@@ -346,6 +363,49 @@ pub const PASSES: &[BlockPass] = &[
             Field::Birth,
         ],
         small_blocks: None,
+        beyond: None,
+    },
+    BlockPass {
+        name: "family+given (another date)",
+        key: KeyKind::One(|r| {
+            if r.given != 0 && r.family != 0 {
+                mix(&[23, r.given, r.family])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::OtherDate,
+        fixes: &[Field::Family, Field::Given],
+        small_blocks: Some(8),
+        beyond: None,
+    },
+    BlockPass {
+        name: "given+commune (the family name damaged)",
+        key: KeyKind::One(|r| {
+            if r.given != 0 && r.commune != 0 {
+                mix(&[24, r.given, r.commune])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::FamilyAlikeOtherDate,
+        fixes: &[Field::Given, Field::Place],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
+        name: "family+commune (the given name damaged)",
+        key: KeyKind::One(|r| {
+            if r.family != 0 && r.commune != 0 {
+                mix(&[25, r.family, r.commune])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::GivenAlikeOtherDate,
+        fixes: &[Field::Family, Field::Place],
+        small_blocks: Some(16),
+        beyond: None,
     },
     BlockPass {
         name: "birth_date+commune",
@@ -359,6 +419,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Birth, Field::Place],
         small_blocks: Some(16),
+        beyond: None,
     },
     BlockPass {
         name: "parents+birth_year",
@@ -372,6 +433,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Parents, Field::Birth],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "parents+given",
@@ -385,6 +447,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::All,
         fixes: &[Field::Parents, Field::Given],
         small_blocks: None,
+        beyond: None,
     },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
@@ -406,6 +469,7 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::SwappedDate,
         fixes: &[Field::Given, Field::Birth, Field::Sex, Field::Middle],
         small_blocks: None,
+        beyond: None,
     },
 ];
 
@@ -418,10 +482,12 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+given",
     "birth_date+family+given_typo",
     "birth_date+initials",
-    "family+given+birth_year (a partial date)",
-    "family+given+birth_year (the day or month mistyped)",
+    "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
+    "family+given (another date)",
+    "given+commune (the family name damaged)",
+    "family+commune (the given name damaged)",
     "birth_date+commune",
     "parents+birth_year",
     "parents+given",
@@ -466,8 +532,10 @@ pub const LINK_PASSES: &[&str] = &[
     "old_id",
     "birth_date+given",
     "birth_date+initials",
-    "family+given+birth_year (a partial date)",
-    "family+given+birth_year (the day or month mistyped)",
+    "family+given (another date)",
+    "given+commune (the family name damaged)",
+    "family+commune (the given name damaged)",
+    "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
     "birth_date+commune",
@@ -483,9 +551,15 @@ pub fn pass(name: &str) -> &'static BlockPass {
 }
 
 impl BlockPass {
-    /// Whether the pass keeps a pair of records sharing one of its keys.
+    /// Whether the pass keeps a pair of records sharing one of its keys (in a block of its
+    /// small size).
     pub fn keeps(&self, a: &Rec, b: &Rec) -> bool {
         self.scope.keeps(a, b)
+    }
+
+    /// The pairs of a block (of its small size) the pass proposes.
+    pub fn scope(&self) -> Scope {
+        self.scope
     }
 
     /// The pass's single key function (panics for a pass of several keys a record: those are
@@ -557,12 +631,17 @@ fn block(
     recs: &[Rec],
     pass: &'static BlockPass,
     cap: usize,
+    wider: &Wider,
     link_rows: &mut Vec<(&'static BlockPass, Vec<u32>)>,
 ) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
     let keyed = keyed_by(recs, pass.key);
     let linked = LINK_PASSES.contains(&pass.name);
-    let groups = blocks(&keyed);
+    let mut groups = blocks(&keyed);
+    // A block that is larger beyond these records is passed over as the whole would be.
+    if let Some(large) = wider.get(pass.name) {
+        groups.retain(|g| large.binary_search(&g[0].0).is_err());
+    }
     // Blocks over a broad pass's own size are passed over by design, not skipped.
     let skipped: usize = match pass.small_blocks {
         Some(_) => 0,
@@ -572,12 +651,23 @@ fn block(
             .map(|g| g.len() * (g.len() - 1) / 2)
             .sum(),
     };
-    let cap = pass.small_blocks.map_or(cap, |s| s.min(cap));
+    let small = pass.small_blocks.map_or(cap, |s| s.min(cap));
+    // Blocks up to `small` records in the pass's scope; larger ones (up to the cap) in its
+    // narrower scope beyond, if it has one.
+    let scope_of = |g: &&[(u64, u32)]| -> Option<Scope> {
+        if g.len() <= small {
+            Some(scope)
+        } else if g.len() <= cap {
+            pass.beyond
+        } else {
+            None
+        }
+    };
     let rec = |e: &(u64, u32)| &recs[e.1 as usize];
     let mut pairs: Vec<(u32, u32)> = groups
         .par_iter()
-        .filter(|g| g.len() <= cap && scope.worth(recs, g))
-        .flat_map_iter(|g| {
+        .filter_map(|g| scope_of(g).filter(|s| s.worth(recs, g)).map(|s| (*g, s)))
+        .flat_map_iter(|(g, scope)| {
             g.iter().enumerate().flat_map(move |(x, a)| {
                 g[x + 1..]
                     .iter()
@@ -684,14 +774,43 @@ fn id_typo_pairs(recs: &[Rec], cap: usize) -> Vec<(u32, u32)> {
     pairs
 }
 
+/// Blocks larger across the whole register than in the records at hand: per pass, the sorted
+/// keys of its blocks over the pass's size (a driver that matches part of the register at a
+/// time gives them, so the part's blocks are passed over as the whole register's would be).
+#[derive(Default)]
+pub struct Wider(Vec<(&'static str, Vec<u64>)>);
+
+impl Wider {
+    pub fn insert(&mut self, pass: &'static str, keys: Vec<u64>) {
+        self.0.push((pass, keys));
+    }
+
+    fn get(&self, pass: &str) -> Option<&[u64]> {
+        self.0.iter().find(|e| e.0 == pass).map(|e| &e.1[..])
+    }
+}
+
+impl BlockPass {
+    /// The largest block this pass pairs, with `cap` records at most in any block.
+    pub fn limit(&self, cap: usize) -> usize {
+        self.small_blocks.map_or(cap, |s| s.min(cap))
+    }
+}
+
 /// Candidate pairs of all deduplication passes, and of IDs typed wrong.
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
+    candidates_within(recs, cap, &Wider::default())
+}
+
+/// [`candidates`] of part of a register, whose blocks in `wider` are larger in the whole.
+pub fn candidates_within(recs: &[Rec], cap: usize, wider: &Wider) -> Candidates {
     let mut link_rows = Vec::new();
     let mut all: Vec<(u32, u32, u8)> = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
     for (i, pass) in DEDUP_PASSES.iter().map(|n| pass(n)).enumerate() {
-        let (p, s) = crate::phase::traced(pass.name, || block(recs, pass, cap, &mut link_rows));
+        let (p, s) =
+            crate::phase::traced(pass.name, || block(recs, pass, cap, wider, &mut link_rows));
         per_pass.push(PassCount {
             name: pass.name,
             proposed: p.len(),

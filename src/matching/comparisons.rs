@@ -40,8 +40,9 @@ pub struct Comparison {
     pub name: &'static str,
     /// Names of its levels, best first (index = level code).
     pub levels: &'static [&'static str],
-    /// The level of a pair, or [`MISSING`].
-    pub compare: fn(&Rec, &Rec) -> u8,
+    /// The level of a pair, or [`MISSING`] (with what the pair's comparison computes once for
+    /// every field).
+    pub compare: fn(&Rec, &Rec, &Pair) -> u8,
     /// An identifier: left out when judging records that share one.
     pub identifier: bool,
     /// The levels (agreements) whose weight is adjusted by how common the first record's value
@@ -225,9 +226,20 @@ impl Pattern {
     }
 }
 
+/// What every field's comparison of one pair may need, computed once.
+pub struct Pair {
+    /// The names' parts are the same in another order (see [`reordered`]).
+    reordered: bool,
+}
+
 /// Compare two records field by field.
 pub fn compare(a: &Rec, b: &Rec) -> Pattern {
-    Pattern(std::array::from_fn(|i| (COMPARISONS[i].compare)(a, b)))
+    let pair = Pair {
+        reordered: reordered(a, b),
+    };
+    Pattern(std::array::from_fn(|i| {
+        (COMPARISONS[i].compare)(a, b, &pair)
+    }))
 }
 
 fn jw(a: &str, b: &str) -> f64 {
@@ -274,11 +286,11 @@ pub fn names_cross(a: &Rec, b: &Rec) -> bool {
     near(&a.given_text, &b.family_text) || near(&a.family_text, &b.given_text)
 }
 
-fn given(a: &Rec, b: &Rec) -> u8 {
+fn given(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if !(a.has_name() && b.has_name()) {
         return MISSING;
     }
-    if reordered(a, b) {
+    if pair.reordered {
         1
     } else if a.given != b.given && a.given_nickname != b.given_nickname {
         // A home name beside a given name: no evidence either way.
@@ -299,11 +311,11 @@ fn given(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn family(a: &Rec, b: &Rec) -> u8 {
+fn family(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if !(a.has_name() && b.has_name()) {
         return MISSING;
     }
-    if a.family == b.family || reordered(a, b) {
+    if a.family == b.family || pair.reordered {
         0
     } else {
         match closeness(&a.family_text, &b.family_text) {
@@ -313,11 +325,11 @@ fn family(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn middle(a: &Rec, b: &Rec) -> u8 {
+fn middle(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if !(a.has_name() && b.has_name()) {
         return MISSING;
     }
-    if a.middle == b.middle || reordered(a, b) {
+    if a.middle == b.middle || pair.reordered {
         0
     } else if a.middle == 0 || b.middle == 0 {
         1
@@ -326,7 +338,7 @@ fn middle(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn birth(a: &Rec, b: &Rec) -> u8 {
+fn birth(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     if a.birth.year == 0 || b.birth.year == 0 {
         return MISSING;
     }
@@ -342,7 +354,7 @@ fn birth(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn sex(a: &Rec, b: &Rec) -> u8 {
+fn sex(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     if a.sex == 0 || b.sex == 0 {
         MISSING
     } else if a.sex == b.sex {
@@ -352,7 +364,7 @@ fn sex(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn pid(a: &Rec, b: &Rec) -> u8 {
+fn pid(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     if a.pid == 0 || b.pid == 0 {
         MISSING
     } else if a.pid == b.pid {
@@ -366,7 +378,7 @@ fn pid(a: &Rec, b: &Rec) -> u8 {
 
 /// An ID typed wrong on one side (a digit lost or added, two digits swapped, a letter for a
 /// digit) against the other side's 12-digit ID: strong evidence when within one edit.
-fn id_typo(a: &Rec, b: &Rec) -> u8 {
+fn id_typo(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     let (id, typed) = match (a.pid_typed, b.pid_typed) {
         (0, t) if t != 0 && a.pid != 0 && a.pid != b.pid => (a.pid, t),
         (t, 0) if t != 0 && b.pid != 0 && a.pid != b.pid => (b.pid, t),
@@ -379,7 +391,7 @@ fn id_typo(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn cmnd(a: &Rec, b: &Rec) -> u8 {
+fn cmnd(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     if a.cmnd == 0 || b.cmnd == 0 {
         MISSING
     } else if a.cmnd == b.cmnd {
@@ -389,7 +401,7 @@ fn cmnd(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn parents(a: &Rec, b: &Rec) -> u8 {
+fn parents(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     let a_par = a.father != 0 || a.mother != 0;
     let b_par = b.father != 0 || b.mother != 0;
     // Within one household, siblings share parents: agreement there is no evidence.
@@ -406,7 +418,7 @@ fn parents(a: &Rec, b: &Rec) -> u8 {
     }
 }
 
-fn place(a: &Rec, b: &Rec) -> u8 {
+fn place(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     if a.province == 0 || b.province == 0 {
         MISSING
     } else if a.commune != 0 && a.commune == b.commune {

@@ -79,11 +79,18 @@ impl<'a> LinkIndex<'a> {
             // Rows are sorted by (key, row), the order of `keyed`.
             let key_of = |row: &u32| key(&self.recs[*row as usize]);
             let start = rows.partition_point(|e| key_of(e) < k);
-            let block = rows[start..]
-                .iter()
-                .take_while(|e| key_of(e) == k)
-                .filter(|e| pass.keeps(r, &self.recs[**e as usize]));
-            out.extend(block.take(cap).copied());
+            let block = rows[start..].iter().take_while(|e| key_of(e) == k);
+            // A broad pass's block over its own size is no evidence (as in deduplication), or
+            // is proposed in its narrower scope.
+            let scope = match pass.small_blocks {
+                Some(small) if block.clone().nth(small).is_some() => match pass.beyond {
+                    Some(s) => s,
+                    None => continue,
+                },
+                _ => pass.scope(),
+            };
+            let kept = block.filter(|e| scope.keeps(r, &self.recs[**e as usize]));
+            out.extend(kept.take(cap).copied());
         }
         // An ID typed wrong: the residents whose ID it could have been.
         if let (Some(ids), true) = (self.ids, r.pid_typed != 0) {
