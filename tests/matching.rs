@@ -171,7 +171,8 @@ fn ids_typed_wrong_are_evidence() {
 
 /// Point 5: Namesakes stay apart: a common name and a birth date with two valid IDs and different
 /// parents are two people (review, never a duplicate); with parents on one side only, the
-/// pair goes to review; a rare name with a reissued ID is one person.
+/// pair goes to review; a rare name with a reissued ID is one person; a son named after his
+/// father, in the father's household, is not the father.
 #[test]
 fn namesakes_stay_apart() {
     let residents = format!(
@@ -181,7 +182,9 @@ fn namesakes_stay_apart() {
          N3,001181033333,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,Nguyễn Văn Sơn,Phạm Thị Mai\n\
          N4,001181044444,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,,\n\
          R1,001075055555,Khổng Thừa Dụ,1975-07-08,Nam,01,00004,,\n\
-         R2,001075066666,Khổng Thừa Dụ,1975-07-08,Nam,01,00127,,\n"
+         R2,001075066666,Khổng Thừa Dụ,1975-07-08,Nam,01,00127,,\n\
+         F1,,Thạch Văn Khởi,,Nam,01,00004,Thạch Văn Rết,Kim Thị Sa\n\
+         F2,,Thạch Văn Khởi,1998-09-21,Nam,01,00004,Thạch Văn Khởi,Sơn Thị Phol\n"
     );
     let out = with_register("match_namesakes", &residents, None);
     let p = pairs(&out);
@@ -207,6 +210,10 @@ fn namesakes_stay_apart() {
     );
     let f = findings(&out);
     assert!(has(&f, "N4", "dup.possible") && !has(&f, "N4", "dup.in_province"));
+    assert!(
+        !has(&f, "F1", "dup.possible") && !has(&f, "F1", "dup.in_province"),
+        "a father and his namesake son: {f:?}"
+    );
 }
 
 /// Point 6: One person registered in every source a register was merged from: twelve strongly

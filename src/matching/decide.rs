@@ -123,7 +123,7 @@ impl Judge<'_> {
                 Decision::Shared
             };
         }
-        if full < self.review || !ra.has_name() || !rb.has_name() {
+        if full < self.review || !ra.has_name() || !rb.has_name() || parent_and_child(ra, rb) {
             return Decision::None;
         }
         let other_ids = valid_a && valid_b && p[Field::Pid] == Field::Pid.level("different");
@@ -165,6 +165,16 @@ impl Judge<'_> {
             Decision::Review(full, Doubt::BelowThreshold)
         }
     }
+}
+
+/// One record names the other's person as its father or mother (and the two do not name the
+/// same parents): a parent and the child named after them, two people.
+fn parent_and_child(a: &Rec, b: &Rec) -> bool {
+    let names = |child: &Rec, parent: &Rec| {
+        (child.father != 0 && child.father == parent.full && child.father != parent.father)
+            || (child.mother != 0 && child.mother == parent.full && child.mother != parent.mother)
+    };
+    names(a, b) || names(b, a)
 }
 
 /// A pair held back for review.
