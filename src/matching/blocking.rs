@@ -11,49 +11,6 @@ use super::comparisons::Field;
 use super::features::Rec;
 use crate::core::hash::{h64, mix};
 
-/// Up to [`KeyBuf::CAP`] keys of one record for one pass (no allocation per record).
-pub struct KeyBuf {
-    keys: [u64; KeyBuf::CAP],
-    len: usize,
-}
-
-impl KeyBuf {
-    pub const CAP: usize = 16;
-
-    pub fn new() -> Self {
-        KeyBuf {
-            keys: [0; KeyBuf::CAP],
-            len: 0,
-        }
-    }
-
-    /// Add a key (0, "no key", is ignored).
-    #[inline]
-    pub fn push(&mut self, k: u64) {
-        if k != 0 && self.len < KeyBuf::CAP {
-            self.keys[self.len] = k;
-            self.len += 1;
-        }
-    }
-
-    pub fn keys(&self) -> &[u64] {
-        &self.keys[..self.len]
-    }
-
-    fn clear(&mut self) {
-        self.len = 0;
-    }
-}
-
-impl Default for KeyBuf {
-    fn default() -> Self {
-        KeyBuf::new()
-    }
-}
-
-/// The keys of a record for one pass.
-pub type Keys = fn(&Rec, &mut KeyBuf);
-
 /// A pass with one key per record (0 = none).
 pub type Pass = fn(&Rec) -> u64;
 
@@ -61,7 +18,9 @@ pub type Pass = fn(&Rec) -> u64;
 /// keys are made, and which pairs of a block it proposes.
 pub struct BlockPass {
     pub name: &'static str,
-    pub key: KeyKind,
+    /// The record's key (0 = none): recomputed cheaply, so an index of the pass holds row
+    /// numbers only.
+    pub key: Pass,
     scope: Scope,
     /// The fields the pass's key or scope constrains: a training round on the pass's pairs
     /// does not estimate them (they agree by construction).
@@ -73,14 +32,6 @@ pub struct BlockPass {
     pub small_blocks: Option<usize>,
     /// … or, when set, proposed only in this narrower scope.
     pub beyond: Option<Scope>,
-}
-
-/// One key per record (recomputed cheaply, so an index of the pass holds row numbers only),
-/// or several (a record in several blocks of the pass).
-#[derive(Clone, Copy)]
-pub enum KeyKind {
-    One(Pass),
-    Many(Keys),
 }
 
 /// Which pairs of a block a pass proposes. Keys on a date and a common name make blocks that
@@ -113,6 +64,9 @@ pub enum Scope {
     /// Pairs whose full birth dates differ (the day and month swapped); sex and middle name not
     /// contradicting.
     SwappedDate,
+    /// Pairs whose sex and middle name do not contradict each other (one of them missing, or
+    /// equal): the family name damaged leaves the rest of the record whole.
+    Consistent,
     /// Pairs whose given names are one keystroke apart (Damerau–Levenshtein 1).
     GivenTypo,
     /// Pairs whose family and given names are each equal or close (typos in both).
@@ -144,6 +98,7 @@ impl Scope {
             Scope::YearsClose => {
                 let (x, y) = (a.birth.year, b.birth.year);
                 x != y
+                    && consistent()
                     && (x.abs_diff(y) == 1
                         || crate::compare::one_keystroke(
                             crate::dates::PDate::new(x, 1, 1),
@@ -154,17 +109,20 @@ impl Scope {
             Scope::PartialDate => {
                 (!a.birth.is_full() || !b.birth.is_full()) && a.birth.compatible(b.birth)
             }
-            Scope::OtherDate => !(a.birth.is_full() && a.birth == b.birth),
+            Scope::OtherDate => !(a.birth.is_full() && a.birth == b.birth) && consistent(),
             Scope::FamilyAlikeOtherDate => {
                 !(a.birth.is_full() && a.birth == b.birth)
+                    && consistent()
                     && folded_close(&a.family_text, &b.family_text)
             }
             Scope::GivenAlikeOtherDate => {
                 !(a.birth.is_full() && a.birth == b.birth)
+                    && consistent()
                     && folded_close(&a.given_text, &b.given_text)
             }
 
             Scope::SwappedDate => a.birth != b.birth && consistent(),
+            Scope::Consistent => consistent(),
             Scope::GivenTypo => {
                 a.given != b.given && strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
             }
@@ -191,6 +149,7 @@ impl Scope {
             Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
             Scope::GivenTypo => block.iter().any(|e| rec(e).given != first.given),
             Scope::All
+            | Scope::Consistent
             | Scope::NamesClose
             | Scope::OtherDate
             | Scope::FamilyAlikeOtherDate
@@ -211,30 +170,18 @@ fn first_letter(s: &str) -> u64 {
     s.chars().next().map_or(0, |c| c as u64)
 }
 
-/// The given name's first two and last two letters: a single keystroke (a letter mistyped,
-/// lost, added, or two swapped) in a name of four letters or more leaves one of them whole.
-/// (A three-letter name mistyped in its middle letter is left to the initials pass.)
-fn given_ends(r: &Rec, out: &mut KeyBuf, with: &[u64]) {
+/// Hash of the given name's last two letters: a keystroke in the first letters of a name of
+/// four letters or more leaves them whole. (A typo further on keeps the first letter, and the
+/// initials pass finds it.)
+fn given_tail(r: &Rec) -> u64 {
     let g = r.given_text.as_str();
     let n = g.chars().count();
-    if n == 0 {
-        return;
-    }
-    let head: usize = g.char_indices().nth(2).map_or(g.len(), |(i, _)| i);
-    let tail: usize = if n > 2 {
+    let tail = if n > 2 {
         g.char_indices().nth(n - 2).map_or(0, |(i, _)| i)
     } else {
         0
     };
-    let mut parts = [0u64; 5];
-    parts[..with.len()].copy_from_slice(with);
-    let k = with.len();
-    parts[k] = 1;
-    parts[k + 1] = h64(&g[..head]);
-    out.push(mix(&parts[..k + 2]));
-    parts[k] = 2;
-    parts[k + 1] = h64(&g[tail..]);
-    out.push(mix(&parts[..k + 2]));
+    h64(&g[tail..])
 }
 
 /// Every blocking pass. Which of them deduplicate and which find an extract row's resident
@@ -242,7 +189,7 @@ fn given_ends(r: &Rec, out: &mut KeyBuf, with: &[u64]) {
 pub const PASSES: &[BlockPass] = &[
     BlockPass {
         name: "personal_id",
-        key: KeyKind::One(|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
+        key: (|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Pid],
         small_blocks: None,
@@ -250,7 +197,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "old_id",
-        key: KeyKind::One(|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
+        key: (|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Cmnd],
         small_blocks: None,
@@ -258,7 +205,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "syllables+birth_date",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.sorted != 0 && date_key(r) != 0 {
                 mix(&[8, r.sorted, date_key(r)])
             } else {
@@ -272,23 +219,25 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+given",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if date_key(r) != 0 && r.given != 0 {
                 mix(&[1, date_key(r), r.given])
             } else {
                 0
             }
         }),
-        scope: Scope::All,
+        scope: Scope::Consistent,
         fixes: &[Field::Birth, Field::Given],
         small_blocks: Some(16),
         beyond: None,
     },
     BlockPass {
         name: "birth_date+family+given_typo",
-        key: KeyKind::Many(|r, out| {
-            if date_key(r) != 0 && r.family != 0 {
-                given_ends(r, out, &[13, date_key(r), r.family]);
+        key: (|r| {
+            if date_key(r) != 0 && r.family != 0 && r.given != 0 {
+                mix(&[13, date_key(r), r.family, given_tail(r)])
+            } else {
+                0
             }
         }),
         scope: Scope::GivenTypo,
@@ -298,7 +247,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+initials",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             let (f, g) = (first_letter(&r.family_text), first_letter(&r.given_text));
             if date_key(r) != 0 && f != 0 && g != 0 {
                 mix(&[14, date_key(r), f, g])
@@ -313,7 +262,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+given+birth_year (a partial or mistyped date)",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.birth.year != 0 && r.given != 0 && r.family != 0 {
                 mix(&[2, r.birth.year as u64, r.given, r.family])
             } else {
@@ -327,7 +276,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+given+birth_day_month",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.birth.is_full() && r.given != 0 && r.family != 0 {
                 mix(&[
                     15,
@@ -347,7 +296,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "full_name+commune",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.full != 0 && r.commune != 0 {
                 mix(&[3, r.full, r.commune])
             } else {
@@ -367,7 +316,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+given (another date)",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.given != 0 && r.family != 0 {
                 mix(&[23, r.given, r.family])
             } else {
@@ -381,7 +330,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "given+commune (the family name damaged)",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.given != 0 && r.commune != 0 {
                 mix(&[24, r.given, r.commune])
             } else {
@@ -395,7 +344,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+commune (the given name damaged)",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.family != 0 && r.commune != 0 {
                 mix(&[25, r.family, r.commune])
             } else {
@@ -409,7 +358,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+commune",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if date_key(r) != 0 && r.commune != 0 {
                 mix(&[16, date_key(r), r.commune])
             } else {
@@ -423,7 +372,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "parents+birth_year",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.father != 0 && r.mother != 0 {
                 mix(&[6, r.father, r.mother, r.birth.year as u64])
             } else {
@@ -437,7 +386,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "parents+given",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.father != 0 && r.mother != 0 && r.given != 0 {
                 mix(&[17, r.father, r.mother, r.given])
             } else {
@@ -451,7 +400,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
-        key: KeyKind::One(|r| {
+        key: (|r| {
             if r.birth.is_full()
                 && r.given != 0
                 && r.birth.day <= 12
@@ -562,59 +511,24 @@ impl BlockPass {
         self.scope
     }
 
-    /// The pass's single key function (panics for a pass of several keys a record: those are
-    /// not used for linking).
+    /// The pass's key function.
     pub fn single_key(&self) -> Pass {
-        match self.key {
-            KeyKind::One(k) => k,
-            KeyKind::Many(_) => panic!("{} has several keys a record", self.name),
-        }
+        self.key
     }
 }
 
-/// Every key of every record, as (key, row), sorted: the records of one block are adjacent.
-pub fn keyed_by(recs: &[Rec], key: KeyKind) -> Vec<(u64, u32)> {
-    let mut keyed: Vec<(u64, u32)> = match key {
-        KeyKind::One(k) => recs
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                let k = k(r);
-                (k != 0).then_some((k, i as u32))
-            })
-            .collect(),
-        KeyKind::Many(keys) => recs
-            .par_iter()
-            .enumerate()
-            .with_min_len(4096)
-            .fold(
-                || (Vec::new(), KeyBuf::new()),
-                |(mut v, mut buf), (i, r)| {
-                    buf.clear();
-                    keys(r, &mut buf);
-                    let ks = &mut buf.keys[..buf.len];
-                    ks.sort_unstable();
-                    for (j, &k) in ks.iter().enumerate() {
-                        if j == 0 || ks[j - 1] != k {
-                            v.push((k, i as u32));
-                        }
-                    }
-                    (v, buf)
-                },
-            )
-            .map(|(v, _)| v)
-            .reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                a
-            }),
-    };
+/// Every record with a key, as (key, row), sorted: the records of one block are adjacent.
+pub fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
+    let mut keyed: Vec<(u64, u32)> = recs
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let k = key(r);
+            (k != 0).then_some((k, i as u32))
+        })
+        .collect();
     keyed.par_sort_unstable();
     keyed
-}
-
-/// Every record with a key, as (key, row), sorted (a pass of one key a record).
-pub fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
-    keyed_by(recs, KeyKind::One(key))
 }
 
 /// The blocks of two or more records in a sorted (key, row) list.
@@ -635,7 +549,7 @@ fn block(
     link_rows: &mut Vec<(&'static BlockPass, Vec<u32>)>,
 ) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
-    let keyed = keyed_by(recs, pass.key);
+    let keyed = keyed(recs, pass.key);
     let linked = LINK_PASSES.contains(&pass.name);
     let mut groups = blocks(&keyed);
     // A block that is larger beyond these records is passed over as the whole would be.
@@ -664,7 +578,7 @@ fn block(
         }
     };
     let rec = |e: &(u64, u32)| &recs[e.1 as usize];
-    let mut pairs: Vec<(u32, u32)> = groups
+    let pairs: Vec<(u32, u32)> = groups
         .par_iter()
         .filter_map(|g| scope_of(g).filter(|s| s.worth(recs, g)).map(|s| (*g, s)))
         .flat_map_iter(|(g, scope)| {
@@ -676,11 +590,6 @@ fn block(
             })
         })
         .collect();
-    if matches!(pass.key, KeyKind::Many(_)) {
-        // Two records may share several of the pass's keys.
-        pairs.par_sort_unstable();
-        pairs.dedup();
-    }
     if linked {
         link_rows.push((pass, keyed.iter().map(|e| e.1).collect()));
     }
