@@ -86,6 +86,33 @@ fn parquet_outputs_have_the_documented_schemas() {
             ("probability", Float64, false),
         ])
     );
+    assert_eq!(
+        schema_of(&out.join("review.parquet")),
+        expect(&[
+            ("rule", Utf8, true),
+            ("source_a", Utf8, true),
+            ("record_id_a", Utf8, true),
+            ("source_b", Utf8, true),
+            ("record_id_b", Utf8, true),
+            ("probability", Float64, false),
+            ("scope", Utf8, true),
+            ("levels", Utf8, true),
+            ("reason", Utf8, true),
+            ("note", Utf8, true),
+        ])
+    );
+    // The model is written for reuse, and names how it was trained.
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["format"], 1);
+    assert!(
+        ["identifiers", "candidate_pairs"].contains(&model["training"].as_str().unwrap()),
+        "{}",
+        model["training"]
+    );
+    assert!(model["fields"]["birth"]["m"]
+        .as_array()
+        .is_some_and(|m| !m.is_empty()));
     // Pairs: a sorts before b, every pair once, scopes as the SPEC names them.
     let pairs = rows(
         &out.join("duplicates.parquet"),
