@@ -212,6 +212,21 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
             ));
         }
     }
+    if let Some(p) = opts.province.as_deref() {
+        let residents_in: usize = tables
+            .iter()
+            .filter(|t| t.kind == SourceKind::Residents)
+            .map(|t| {
+                let c = t.column(Column::ProvinceCode);
+                (0..t.len()).filter(|&r| c.get(r) == p).count()
+            })
+            .sum();
+        if residents_in == 0 {
+            warnings.push(format!(
+                "no resident lives in province {p}: nothing is in scope, so the run reports nothing; check --province"
+            ));
+        }
+    }
     let prepared: Vec<Prepared> =
         phases.run("prepare", || tables.iter().map(Prepared::new).collect());
     let ctx = Context {
@@ -360,6 +375,10 @@ impl CheckOptions {
             ensure!(
                 p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()),
                 usage: "--province takes a 2-digit province code, not \"{p}\""
+            );
+            ensure!(
+                crate::reference::reference().is_province_code(p),
+                usage: "--province {p} is not a province code (the 34 provinces of 2025, or the 63 before)"
             );
         }
         Ok(())

@@ -199,6 +199,16 @@ impl Reference {
             .map(|i| &self.id_provinces[i as usize])
     }
 
+    /// A residence province code: one of the 34 of 2025, or one of the 63 before the merger
+    /// (the first digits of the personal ID's prefix).
+    pub fn is_province_code(&self, code: &str) -> bool {
+        self.provinces.iter().any(|p| p.code == code)
+            || self
+                .id_provinces
+                .iter()
+                .any(|p| p.prefix < 100 && format!("{:02}", p.prefix) == code)
+    }
+
     pub fn province_name(&self, code: &str) -> Option<&str> {
         self.provinces
             .iter()

@@ -66,8 +66,41 @@ fn missing_required_column_is_named_with_the_columns_found() {
     );
     check_fails(
         &p,
-        "no column for birth_date (Ngày sinh); columns found: \"record_id\", \"full_name\"",
+        "no column for birth_date (Ngày sinh); columns recognised: record_id, full_name",
     );
+}
+
+/// A file saved without its header row: the first data row becomes the "headers". The
+/// message says so and shows none of its cells (an ID, a name, a date).
+#[test]
+fn a_file_without_header_row_shows_no_cell() {
+    let dir = scratch("bad_no_header");
+    let p = write(
+        &dir,
+        "r.csv",
+        "A1,067073234567,Trần Thị Bích,1985-03-07,Nữ,01,00004\nA2,067073234568,Lê Văn Tám,1990-01-02,Nam,01,00004\n"
+            .as_bytes(),
+    );
+    check_fails(&p, "the first row may not be a header");
+    let q = write(
+        &dir,
+        "r2.csv",
+        "A1,067073234567,067073234567,Trần Thị Bích,1985-03-07\nA2,1,2,3,4\n".as_bytes(),
+    );
+    check_fails(&q, "columns 2 and 3 have the same header");
+    for f in [&p, &q] {
+        let o = run(&[
+            "check",
+            "--residents",
+            f.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        for cell in ["067073234567", "Trần", "Bích", "1985"] {
+            assert!(!err.contains(cell), "a cell in the message: {err}");
+        }
+    }
 }
 
 #[test]
@@ -168,4 +201,50 @@ fn bad_usage_is_exit_2() {
     assert!(stderr(&o).contains("--as-of"));
     let o = run(&["check", "--out", "/tmp/x"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `--province 99` or `00` is no province: refused before any work, not a clean empty run.
+/// A real province with no resident in the file runs, with a warning saying nothing is in scope.
+#[test]
+fn unknown_province_is_refused_and_an_empty_one_warned() {
+    let dir = scratch("bad_province");
+    let p = write(
+        &dir,
+        "r.csv",
+        format!("{GOOD_HEADER}A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n").as_bytes(),
+    );
+    for code in ["99", "00"] {
+        let o = run(&[
+            "check",
+            "--residents",
+            p.to_str().unwrap(),
+            "--province",
+            code,
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{code}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is not a province code"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let out = dir.join("o79");
+    let o = run(&[
+        "check",
+        "--residents",
+        p.to_str().unwrap(),
+        "--province",
+        "79",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(
+        summary.contains("no resident lives in province 79"),
+        "{summary}"
+    );
 }

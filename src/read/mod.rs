@@ -220,6 +220,16 @@ fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
 
 // ---------------------------------------------------------------- mapping and checks
 
+/// ", and the first row does not look like a header" when none of its cells is a header
+/// lamsach knows (a file saved without its header row).
+fn not_a_header_hint(headers: &[String], config: &Config) -> &'static str {
+    if headers.iter().any(|h| config.canonical_column(h).is_some()) {
+        ""
+    } else {
+        ", and the first row does not look like a header (no column name lamsach knows)"
+    }
+}
+
 /// Rename recognised headers to canonical names; check required columns.
 fn map_columns(
     path: &Path,
@@ -231,6 +241,24 @@ fn map_columns(
 ) -> Result<Vec<(String, ArrayRef)>> {
     let mut out: Vec<(String, ArrayRef)> = Vec::with_capacity(raw.headers.len());
     let mut taken: BTreeSet<String> = BTreeSet::new();
+    // Where each header was first seen (1-based), to name both columns of a repeated one by
+    // position: a "header" may be a data row, so its text is never shown.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, header) in raw.all_headers.iter().enumerate() {
+        if let Some(first) = seen.get(header.as_str()) {
+            if !header.is_empty() {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "columns {first} and {} have the same header{}",
+                        i + 1,
+                        not_a_header_hint(&raw.all_headers, config)
+                    ),
+                ));
+            }
+        }
+        seen.entry(header.as_str()).or_insert(i + 1);
+    }
     for (i, (header, column)) in raw.headers.iter().zip(raw.columns).enumerate() {
         let canon = config
             .canonical_column(header)
@@ -250,7 +278,7 @@ fn map_columns(
         if taken.contains(&name) {
             return Err(Error::input(
                 path,
-                format!("the header \"{header}\" appears twice"),
+                format!("two columns have the header {name}"),
             ));
         }
         taken.insert(name.clone());
@@ -263,12 +291,26 @@ fn map_columns(
         .collect();
     if let Some(first) = missing.first() {
         let label = crate::core::column::label_of(first);
-        let found = raw
+        // Only headers lamsach recognises are named: an unknown "header" may be a data row.
+        let known: Vec<String> = raw
             .all_headers
             .iter()
-            .map(|h| format!("\"{h}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .filter_map(|h| config.canonical_column(h).map(|c| c.name().to_string()))
+            .collect();
+        let others = raw.all_headers.len() - known.len();
+        let found = if known.is_empty() {
+            format!(
+                "none of its {} column headers is a name lamsach knows, so the first row may not be a header",
+                raw.all_headers.len()
+            )
+        } else {
+            let more = if others > 0 {
+                format!(" and {others} other column(s)")
+            } else {
+                String::new()
+            };
+            format!("columns recognised: {}{more}", known.join(", "))
+        };
         let more = if missing.len() > 1 {
             format!(" (also missing: {})", missing[1..].join(", "))
         } else {
@@ -277,7 +319,7 @@ fn map_columns(
         return Err(Error::input(
             path,
             format!(
-                "the {} file has no column for {first} ({label}){more}; columns found: {found}",
+                "the {} file has no column for {first} ({label}){more}; {found}",
                 kind.label()
             ),
         ));
