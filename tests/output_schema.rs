@@ -145,7 +145,15 @@ fn parquet_outputs_have_the_documented_schemas() {
         let mut wb = open_workbook_auto(out.join(format!("fixlists/{commune}.xlsx"))).unwrap();
         assert_eq!(
             wb.sheet_names(),
-            vec!["Tổng hợp", "Đúng", "Đủ", "Sạch", "Sống"]
+            vec![
+                "Tổng hợp",
+                "Hướng dẫn",
+                "Đúng",
+                "Đủ",
+                "Sạch",
+                "Sống",
+                "Cần xác minh"
+            ]
         );
         let first = wb.worksheet_range("Tổng hợp").unwrap();
         assert_eq!(first.get((0, 1)), Some(&Data::String(commune.clone())));
@@ -169,9 +177,54 @@ fn parquet_outputs_have_the_documented_schemas() {
             "Đề xuất sửa",
             "Bản ghi liên quan",
             "Mức độ",
+            "Việc cần làm",
+            "Lý do ghép",
+            "Kết quả xác minh",
+            "Ghi chú xác minh",
         ] {
             assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
         }
+        let col = |h: &str| headers.iter().position(|x| x == h).unwrap();
+        // Every row says what to do; a duplicate row says which record to keep and why.
+        let sach = wb.worksheet_range("Sạch").unwrap();
+        for row in dung.rows().skip(1) {
+            assert!(!row[col("Việc cần làm")].to_string().is_empty());
+        }
+        let dup = sach
+            .rows()
+            .find(|r| r[col("Quy tắc")].to_string().starts_with("dup."));
+        if let Some(dup) = dup {
+            let todo = dup[col("Việc cần làm")].to_string();
+            assert!(
+                todo.starts_with("Giữ bản ghi này") || todo.starts_with("Đề nghị xóa bản ghi này"),
+                "{todo}"
+            );
+            assert!(dup[col("Lý do ghép")].to_string().contains("ngày sinh"));
+            // The probability is a number, not text.
+            assert!(matches!(dup[col("Xác suất trùng")], Data::Float(_)));
+        }
+        // Inside the workbook: widths, filter, landscape fit-to-width, the verdict drop-down.
+        let file = std::fs::File::open(out.join(format!("fixlists/{commune}.xlsx"))).unwrap();
+        let mut zip = zip::ZipArchive::new(file).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet3.xml").unwrap(),
+            &mut xml,
+        )
+        .unwrap();
+        assert!(
+            xml.contains("<cols>") && xml.contains("customWidth=\"1\""),
+            "widths"
+        );
+        assert!(xml.contains("<autoFilter"), "filter");
+        assert!(xml.contains("orientation=\"landscape\""), "landscape");
+        assert!(xml.contains("fitToHeight=\"0\""), "fit to one page wide");
+        assert!(
+            xml.contains("<dataValidation type=\"list\"")
+                && xml.contains("Không phải lỗi")
+                && xml.contains("Không trùng"),
+            "the verdict drop-down"
+        );
     }
 
     // report.html: self-contained, in Vietnamese, with its charts.

@@ -336,7 +336,9 @@ fn unknown_extra_columns_are_carried_through_to_findings_and_fix_lists() {
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
     assert!(
-        header.ends_with(",Ghi chú,Tổ dân phố,Ghi chú (tệp gốc),value,lo_vac_xin"),
+        header.ends_with(
+            ",Ghi chú,Kết quả xác minh,Ghi chú xác minh,Mã kiểm tra (không sửa),Tổ dân phố,Ghi chú (tệp gốc),value,lo_vac_xin"
+        ),
         "{header}"
     );
     let r1 = lines

@@ -39,7 +39,7 @@ impl Group {
 }
 
 macro_rules! rules {
-    ($($variant:ident => ($code:literal, $group:ident, $vi:literal)),+ $(,)?) => {
+    ($($variant:ident => ($code:literal, $group:ident, $vi:literal, $todo:literal)),+ $(,)?) => {
         /// A rule code of SPEC §3.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Rule { $($variant),+ }
@@ -61,6 +61,11 @@ macro_rules! rules {
                 match self { $(Rule::$variant => $vi),+ }
             }
 
+            /// What the commune officer should do ("Việc cần làm" of the fix lists).
+            pub fn action_vi(self) -> &'static str {
+                match self { $(Rule::$variant => $todo),+ }
+            }
+
             pub fn from_code(code: &str) -> Option<Rule> {
                 match code { $($code => Some(Rule::$variant),)+ _ => None }
             }
@@ -69,33 +74,33 @@ macro_rules! rules {
 }
 
 rules! {
-    IdFormat => ("id.format", Dung, "Số định danh cá nhân sai định dạng (không phải 12 chữ số)"),
-    IdPhoneNumber => ("id.phone_number", Dung, "Trường số định danh chứa số điện thoại"),
-    IdOldCmnd => ("id.old_cmnd", Dung, "Trường số định danh chứa số CMND 9 số"),
-    IdProvinceCode => ("id.province_code", Dung, "Mã tỉnh nơi đăng ký khai sinh (3 số đầu) không hợp lệ"),
-    IdCenturySex => ("id.century_sex", Dung, "Chữ số thứ 4 không khớp giới tính hoặc thế kỷ sinh"),
-    IdBirthYear => ("id.birth_year", Dung, "Chữ số thứ 5–6 không khớp năm sinh"),
-    IdShared => ("id.shared", Dung, "Một số định danh dùng cho hai người khác nhau"),
-    CmndFormat => ("cmnd.format", Dung, "Số CMND sai định dạng hoặc mã nơi cấp không xác định"),
-    CmndMapped => ("cmnd.mapped", Dung, "Chưa có số định danh; CMND tra được số định danh"),
-    CmndUnmapped => ("cmnd.unmapped", Dung, "Chưa có số định danh; CMND không tra được số định danh"),
-    DateInvalid => ("date.invalid", Dung, "Ngày tháng không hợp lệ hoặc ở tương lai"),
-    SexInvalid => ("sex.invalid", Dung, "Giới tính không hợp lệ"),
-    XrefNotFound => ("xref.not_found", Dung, "Số định danh không có trong dữ liệu dân cư"),
-    XrefMismatch => ("xref.mismatch", Dung, "Thông tin không khớp với dữ liệu dân cư"),
-    FieldMissing => ("field.missing", Du, "Thiếu thông tin bắt buộc"),
-    IdMissing => ("id.missing", Du, "Không có số định danh cá nhân"),
-    DupInProvince => ("dup.in_province", Sach, "Trùng công dân trong tỉnh"),
-    DupOutOfProvince => ("dup.out_of_province", Sach, "Trùng công dân ngoài tỉnh"),
-    HouseholdNoHead => ("household.no_head", Sach, "Hộ không có chủ hộ"),
-    HouseholdMultipleHeads => ("household.multiple_heads", Sach, "Hộ có nhiều hơn 01 chủ hộ"),
-    NameUnnormalized => ("name.unnormalized", Sach, "Họ tên chưa chuẩn hóa (dấu, khoảng trắng, viết hoa)"),
-    LinkSuggested => ("link.suggested", Sach, "Đề xuất số định danh cho bản ghi liên kết"),
-    AliveDeceasedActive => ("alive.deceased_active", Song, "Đã khai tử nhưng dữ liệu dân cư chưa cập nhật"),
-    AliveImplausibleAge => ("alive.implausible_age", Song, "Tuổi trên 120 nhưng chưa ghi nhận đã mất"),
-    AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất"),
-    DupPossible => ("dup.possible", Sach, "Có thể trùng công dân: cần xác minh"),
-    LinkAmbiguous => ("link.ambiguous", Sach, "Bản ghi liên kết khớp với nhiều người: cần xác minh"),
+    IdFormat => ("id.format", Dung, "Số định danh cá nhân sai định dạng (không phải 12 chữ số)", "Đối chiếu giấy tờ của công dân, nhập lại đủ 12 chữ số định danh"),
+    IdPhoneNumber => ("id.phone_number", Dung, "Trường số định danh chứa số điện thoại", "Trường định danh đang ghi số điện thoại: thay bằng số định danh 12 số của công dân"),
+    IdOldCmnd => ("id.old_cmnd", Dung, "Trường số định danh chứa số CMND 9 số", "Thay số CMND 9 số bằng số định danh 12 số (xem cột Đề xuất sửa nếu có)"),
+    IdProvinceCode => ("id.province_code", Dung, "Mã tỉnh nơi đăng ký khai sinh (3 số đầu) không hợp lệ", "Kiểm tra 3 số đầu với nơi đăng ký khai sinh; nhập lại số định danh đúng"),
+    IdCenturySex => ("id.century_sex", Dung, "Chữ số thứ 4 không khớp giới tính hoặc thế kỷ sinh", "Đối chiếu giới tính và năm sinh với giấy tờ; sửa trường sai"),
+    IdBirthYear => ("id.birth_year", Dung, "Chữ số thứ 5–6 không khớp năm sinh", "Đối chiếu năm sinh với giấy tờ; sửa năm sinh hoặc số định danh"),
+    IdShared => ("id.shared", Dung, "Một số định danh dùng cho hai người khác nhau", "Xác minh ai là chủ số định danh; sửa số của những người còn lại"),
+    CmndFormat => ("cmnd.format", Dung, "Số CMND sai định dạng hoặc mã nơi cấp không xác định", "Đối chiếu giấy tờ, nhập lại số CMND hoặc thay bằng số định danh"),
+    CmndMapped => ("cmnd.mapped", Dung, "Chưa có số định danh; CMND tra được số định danh", "Cập nhật số định danh theo cột Đề xuất sửa"),
+    CmndUnmapped => ("cmnd.unmapped", Dung, "Chưa có số định danh; CMND không tra được số định danh", "Liên hệ công dân để lấy số định danh 12 số"),
+    DateInvalid => ("date.invalid", Dung, "Ngày tháng không hợp lệ hoặc ở tương lai", "Đối chiếu giấy tờ, nhập lại ngày tháng"),
+    SexInvalid => ("sex.invalid", Dung, "Giới tính không hợp lệ", "Nhập lại giới tính: Nam hoặc Nữ"),
+    XrefNotFound => ("xref.not_found", Dung, "Số định danh không có trong dữ liệu dân cư", "Đối chiếu với công dân; sửa số định danh hoặc báo đơn vị quản lý nguồn dữ liệu"),
+    XrefMismatch => ("xref.mismatch", Dung, "Thông tin không khớp với dữ liệu dân cư", "Đối chiếu bản ghi với dữ liệu dân cư; sửa số định danh hoặc thông tin sai"),
+    FieldMissing => ("field.missing", Du, "Thiếu thông tin bắt buộc", "Bổ sung thông tin còn thiếu"),
+    IdMissing => ("id.missing", Du, "Không có số định danh cá nhân", "Bổ sung số định danh cá nhân"),
+    DupInProvince => ("dup.in_province", Sach, "Trùng công dân trong tỉnh", "Xác minh hai bản ghi; giữ một bản ghi, đề nghị xóa bản ghi trùng"),
+    DupOutOfProvince => ("dup.out_of_province", Sach, "Trùng công dân ngoài tỉnh", "Phối hợp với tỉnh kia xác minh; giữ một bản ghi, đề nghị xóa bản ghi trùng"),
+    HouseholdNoHead => ("household.no_head", Sach, "Hộ không có chủ hộ", "Xác định và cập nhật chủ hộ"),
+    HouseholdMultipleHeads => ("household.multiple_heads", Sach, "Hộ có nhiều hơn 01 chủ hộ", "Giữ một chủ hộ, cập nhật quan hệ với chủ hộ của người còn lại"),
+    NameUnnormalized => ("name.unnormalized", Sach, "Họ tên chưa chuẩn hóa (dấu, khoảng trắng, viết hoa)", "Sửa họ tên theo cột Đề xuất sửa"),
+    LinkSuggested => ("link.suggested", Sach, "Đề xuất số định danh cho bản ghi liên kết", "Cập nhật số định danh theo cột Đề xuất sửa sau khi đối chiếu"),
+    AliveDeceasedActive => ("alive.deceased_active", Song, "Đã khai tử nhưng dữ liệu dân cư chưa cập nhật", "Cập nhật trạng thái đã mất theo giấy khai tử"),
+    AliveImplausibleAge => ("alive.implausible_age", Song, "Tuổi trên 120 nhưng chưa ghi nhận đã mất", "Xác minh công dân còn sống hay đã mất; sửa ngày sinh nếu nhập sai"),
+    AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất", "Xác minh ngày mất và sự kiện; sửa bản ghi sai"),
+    DupPossible => ("dup.possible", Sach, "Có thể trùng công dân: cần xác minh", "Xác minh hai bản ghi có phải một người; ghi kết quả vào cột Kết quả xác minh"),
+    LinkAmbiguous => ("link.ambiguous", Sach, "Bản ghi liên kết khớp với nhiều người: cần xác minh", "Xác minh bản ghi thuộc người nào; ghi kết quả vào cột Kết quả xác minh"),
 }
 
 /// How urgent a rule's findings are; fix lists are sorted by it.

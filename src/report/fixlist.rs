@@ -1,18 +1,21 @@
 //! The fix lists: `fixlists/<commune_code>.csv` (UTF-8 with BOM, for Excel) and `.xlsx`, one
-//! per commune, in Vietnamese, for the commune police office that fixes the records.
+//! per commune, in Vietnamese, for the commune police office that fixes the records and
+//! returns its verdicts (`check --verdicts`).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
 use super::tables::shorten;
 use super::view::{Extras, Records, View};
 use crate::config::Config;
-use crate::core::{Column, Finding, Group};
+use crate::core::{Column, Finding, Group, RowRef, Rule, SourceKind};
 use crate::error::{Error, Result};
 use crate::output::Staging;
 
-/// Column headers of the fix lists, in Vietnamese.
+/// Column headers of the fix lists, in Vietnamese. `check --verdicts` finds a returned
+/// list's columns by these names.
 pub const FIXLIST_HEADERS: &[&str] = &[
     "Nguồn",
     "Mã bản ghi",
@@ -20,6 +23,7 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Họ và tên",
     "Ngày sinh",
     "Giới tính",
+    "Mã hộ",
     "Trạng thái",
     "Mức độ",
     "Nhóm",
@@ -28,12 +32,84 @@ pub const FIXLIST_HEADERS: &[&str] = &[
     "Trường",
     "Giá trị hiện tại",
     "Đề xuất sửa",
+    "Việc cần làm",
     "Bản ghi liên quan",
     "Họ tên bản ghi liên quan",
     "Ngày sinh bản ghi liên quan",
+    "Nơi ở bản ghi liên quan",
     "Xác suất trùng",
+    "Lý do ghép",
     "Ghi chú",
+    VERDICT_HEADER,
+    VERDICT_NOTE_HEADER,
+    FINGERPRINT_HEADER,
 ];
+
+pub const VERDICT_HEADER: &str = "Kết quả xác minh";
+pub const VERDICT_NOTE_HEADER: &str = "Ghi chú xác minh";
+/// A code of the record(s) as listed: a verdict holds while it is unchanged.
+pub const FINGERPRINT_HEADER: &str = "Mã kiểm tra (không sửa)";
+/// The verdicts an officer picks from (the drop-down of the XLSX).
+pub const VERDICTS: &[&str] = &[
+    "Đã sửa",
+    "Không phải lỗi",
+    "Không trùng",
+    "Cần xác minh thêm",
+];
+
+/// Positions of the columns the code fills specially.
+const COL_PROBABILITY: usize = 20;
+const COL_VERDICT: usize = 23;
+const COL_STATUS: usize = 7;
+
+/// Excel's limits: characters in a cell, rows in a sheet.
+const XLSX_MAX_CELL_CHARS: usize = 32_767;
+const XLSX_MAX_ROWS: usize = 1_048_576;
+/// Longest commune file name kept as it is (longer ones are shortened with a hash).
+const MAX_FILE_STEM: usize = 40;
+
+/// A source as people read it: dân cư, tiêm chủng, BHXH/BHYT, or the extract's own name.
+pub fn source_label_vi(name: &str, kind: SourceKind) -> Cow<'_, str> {
+    match kind {
+        SourceKind::Residents => "Dân cư".into(),
+        SourceKind::Vaccination => "Tiêm chủng".into(),
+        SourceKind::Insurance => "BHXH/BHYT".into(),
+        _ => name.into(),
+    }
+}
+
+/// The sheet of the fix list a rule's rows go to: its group's, or "Cần xác minh" for pairs a
+/// person must look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Sheet {
+    Group(Group),
+    Review,
+}
+
+impl Sheet {
+    fn of(rule: Rule) -> Sheet {
+        if rule.is_review() {
+            Sheet::Review
+        } else {
+            Sheet::Group(rule.group())
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Sheet::Group(g) => g.label_vi(),
+            Sheet::Review => "Cần xác minh",
+        }
+    }
+
+    const ALL: [Sheet; 5] = [
+        Sheet::Group(Group::Dung),
+        Sheet::Group(Group::Du),
+        Sheet::Group(Group::Sach),
+        Sheet::Group(Group::Song),
+        Sheet::Review,
+    ];
+}
 
 /// The fix lists' headers: the Vietnamese ones, then the extra columns carried through (a
 /// header that is already a fix-list header gets " (tệp gốc)", "original file", after it).
@@ -43,86 +119,313 @@ fn fixlist_headers(extras: &Extras) -> Vec<String> {
     headers
 }
 
-fn fixlist_row(view: &View, config: &Config, f: &Finding, open: bool) -> Vec<String> {
-    let mut row = vec![
-        view.source(f.at).to_string(),
-        view.cell(f.at, Column::RecordId).to_string(),
-        view.cell(f.at, Column::PersonalId).to_string(),
-        shorten(view.cell(f.at, Column::FullName)).into_owned(),
-        view.cell(f.at, Column::BirthDate).to_string(),
-        view.cell(f.at, Column::Sex).to_string(),
-        if open { "Đang mở" } else { "Mới" }.to_string(),
-        config.severity(f.rule).label_vi().to_string(),
-        f.rule.group().label_vi().to_string(),
-        f.rule.code().to_string(),
-        f.rule.description_vi().to_string(),
-        f.field.map_or("", Column::label_vi).to_string(),
-        f.value
-            .as_deref()
-            .map(shorten)
-            .unwrap_or_default()
-            .into_owned(),
-        f.suggestion
-            .as_deref()
-            .map(shorten)
-            .unwrap_or_default()
-            .into_owned(),
+/// What the rows of duplicate pairs need beyond the finding: which record of the cluster to
+/// keep, and why the pair was matched.
+struct PairContext<'a> {
+    /// Per record of a cluster: the record to keep of its cluster.
+    keep_of: HashMap<RowRef, RowRef>,
+    /// Per pair (both orders): its per-field levels.
+    levels: HashMap<(RowRef, RowRef), &'a str>,
+}
+
+impl<'a> PairContext<'a> {
+    fn new(view: &'a View) -> Self {
+        let mut keep_by_cluster: HashMap<u32, RowRef> = HashMap::new();
+        for m in &view.clusters {
+            if m.keep {
+                keep_by_cluster.insert(m.cluster, m.at);
+            }
+        }
+        let keep_of = view
+            .clusters
+            .iter()
+            .filter_map(|m| keep_by_cluster.get(&m.cluster).map(|k| (m.at, *k)))
+            .collect();
+        let mut levels = HashMap::new();
+        let pairs = view
+            .pairs
+            .iter()
+            .copied()
+            .chain(view.review.iter().map(|r| &r.pair));
+        for p in pairs {
+            levels.insert((p.a, p.b), p.levels.as_str());
+            levels.insert((p.b, p.a), p.levels.as_str());
+        }
+        PairContext { keep_of, levels }
+    }
+}
+
+/// Where a record lives, as people read it: its commune and province.
+fn place_of(view: &View, r: RowRef) -> String {
+    let commune = view.cell(r, Column::CommuneCode);
+    let reference = crate::reference::reference();
+    if commune.is_empty() {
+        let p = view.cell(r, Column::ProvinceCode);
+        return match reference.province_name(p) {
+            Some(name) => format!("tỉnh {name} (không rõ xã)"),
+            None => "không rõ xã".to_string(),
+        };
+    }
+    format!("xã {commune}: {}", reference.commune_label(commune))
+}
+
+fn record_name(view: &View, r: RowRef) -> String {
+    format!(
+        "{} {}",
+        source_label_vi(view.source(r), view.input.tables[r.source as usize].kind),
+        view.cell(r, Column::RecordId)
+    )
+}
+
+/// "Lý do ghép": why two records were matched, in Vietnamese, from the comparison levels
+/// (`given=exact;family=exact;birth=day_month_swapped;…`).
+pub fn reason_vi(levels: &str) -> String {
+    let get = |field: &str| {
+        levels.split(';').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == field).then_some(v)
+        })
+    };
+    let mut out: Vec<&str> = Vec::new();
+    match (get("family"), get("given")) {
+        (Some("exact"), Some("exact")) => out.push("trùng họ tên"),
+        (f, g) => {
+            out.push(match f {
+                Some("exact") => "trùng họ",
+                Some("close_or_one_edit") => "họ sai một ký tự",
+                Some("similar") => "họ gần giống",
+                Some(_) => "khác họ",
+                None => "thiếu họ",
+            });
+            out.push(match g {
+                Some("exact") => "trùng tên",
+                Some("exact_without_diacritics") | Some("diacritics_differ") => "tên chỉ khác dấu",
+                Some("close_or_one_edit") => "tên sai một ký tự",
+                Some("similar") => "tên gần giống",
+                Some(_) => "khác tên",
+                None => "thiếu tên",
+            });
+        }
+    }
+    match get("middle") {
+        Some("one_missing") => out.push("thiếu tên đệm"),
+        Some("different") => out.push("khác tên đệm"),
+        _ => {}
+    }
+    out.push(match get("birth") {
+        Some("exact") => "trùng ngày sinh",
+        Some("partial_compatible") => "ngày sinh không đủ nhưng khớp",
+        Some("day_month_swapped") => "ngày sinh đảo ngày và tháng",
+        Some("one_digit_or_transposed") => "ngày sinh sai một chữ số",
+        Some("within_10_days") => "ngày sinh lệch dưới 10 ngày",
+        Some("year_one_off") => "năm sinh lệch một năm",
+        Some("same_year") => "cùng năm sinh",
+        Some(_) => "khác ngày sinh",
+        None => "thiếu ngày sinh",
+    });
+    match get("pid") {
+        Some("equal") => out.push("trùng số định danh"),
+        Some("one_keystroke") => out.push("số định danh sai một ký tự"),
+        Some("different") => out.push("khác số định danh"),
+        _ => {}
+    }
+    if get("id_typo") == Some("within_one_edit") && get("pid") != Some("one_keystroke") {
+        out.push("số định danh sai một ký tự");
+    }
+    if get("cmnd") == Some("equal") {
+        out.push("trùng số CMND");
+    }
+    match get("parents") {
+        Some("both_equal") => out.push("trùng tên cha và mẹ"),
+        Some("one_equal") => out.push("trùng tên cha hoặc mẹ"),
+        Some("different") => out.push("khác tên cha mẹ"),
+        _ => {}
+    }
+    if get("sex") == Some("disagree") {
+        out.push("khác giới tính");
+    }
+    match get("place") {
+        Some("same_commune") => out.push("cùng xã"),
+        Some("same_province") => out.push("khác xã"),
+        Some("other_province") => out.push("khác tỉnh"),
+        _ => {}
+    }
+    out.join("; ")
+}
+
+/// A stable code of what a row shows of its record(s): the canonical cells of the record and
+/// of the related one. A returned verdict holds while this code is unchanged.
+pub fn fingerprint(records: &dyn Records, at: RowRef, related: Option<RowRef>) -> String {
+    use crate::core::hash::{h64, mix};
+    let of = |r: RowRef| {
+        let parts: Vec<u64> = Column::ALL
+            .iter()
+            .map(|&c| h64(records.cell(r, c)))
+            .collect();
+        mix(&parts)
+    };
+    let h = mix(&[of(at), related.map_or(0, of)]);
+    format!("{h:016x}")
+}
+
+/// One row of a fix list: its sheet, its order and its cells (the match probability also as a
+/// number, for the XLSX).
+struct Row<'a> {
+    sheet: Sheet,
+    order: (crate::core::Severity, &'a str, RowRef, Rule),
+    cells: Vec<Cow<'a, str>>,
+    probability: Option<f64>,
+}
+
+fn fixlist_row<'a>(
+    view: &'a View,
+    config: &Config,
+    pairs: &PairContext,
+    f: &'a Finding,
+    open: bool,
+) -> Row<'a> {
+    let at = f.at;
+    let cell = |c: Column| Cow::Borrowed(view.cell(at, c));
+    let table = &view.input.tables[at.source as usize];
+    let is_dup = matches!(f.rule, Rule::DupInProvince | Rule::DupOutOfProvince);
+    let action: Cow<str> = match (is_dup, f.related) {
+        (true, Some(other)) => match pairs.keep_of.get(&at) {
+            Some(&keep) if keep == at => Cow::Owned(format!(
+                "Giữ bản ghi này; đề nghị xóa bản ghi trùng {} ({})",
+                record_name(view, other),
+                place_of(view, other)
+            )),
+            Some(&keep) => Cow::Owned(format!(
+                "Đề nghị xóa bản ghi này, giữ bản ghi {} ({})",
+                record_name(view, keep),
+                place_of(view, keep)
+            )),
+            None => Cow::Borrowed(f.rule.action_vi()),
+        },
+        _ => Cow::Borrowed(f.rule.action_vi()),
+    };
+    let reason: Cow<str> = match f.related {
+        Some(other) if is_dup || f.rule.is_review() => pairs
+            .levels
+            .get(&(at, other))
+            .map(|l| Cow::Owned(reason_vi(l)))
+            .unwrap_or_default(),
+        _ => Cow::Borrowed(""),
+    };
+    let related_place: Cow<str> = match f.related {
+        Some(other) if other.source == 0 => Cow::Owned(place_of(view, other)),
+        _ => Cow::Borrowed(""),
+    };
+    let opt = |s: Option<&'a String>| s.map(|s| shorten(s)).unwrap_or_default();
+    let mut cells: Vec<Cow<'a, str>> = vec![
+        source_label_vi(view.source(at), table.kind),
+        cell(Column::RecordId),
+        cell(Column::PersonalId),
+        shorten(view.cell(at, Column::FullName)),
+        cell(Column::BirthDate),
+        cell(Column::Sex),
+        cell(Column::HouseholdId),
+        Cow::Borrowed(if open { "Đang mở" } else { "Mới" }),
+        Cow::Borrowed(config.severity(f.rule).label_vi()),
+        Cow::Borrowed(f.rule.group().label_vi()),
+        Cow::Borrowed(f.rule.code()),
+        Cow::Borrowed(f.rule.description_vi()),
+        Cow::Borrowed(f.field.map_or("", Column::label_vi)),
+        opt(f.value.as_ref()),
+        opt(f.suggestion.as_ref()),
+        action,
         f.related
-            .map(|r| format!("{} {}", view.source(r), view.cell(r, Column::RecordId)))
+            .map(|r| Cow::Owned(record_name(view, r)))
             .unwrap_or_default(),
         // The other record beside this one (duplicates, shared IDs, links).
         f.related
-            .map(|r| view.cell(r, Column::FullName).to_string())
+            .map(|r| shorten(view.cell(r, Column::FullName)))
             .unwrap_or_default(),
         f.related
-            .map(|r| view.cell(r, Column::BirthDate).to_string())
+            .map(|r| Cow::Borrowed(view.cell(r, Column::BirthDate)))
             .unwrap_or_default(),
-        f.score.map(|s| format!("{s:.3}")).unwrap_or_default(),
-        f.note.clone().unwrap_or_default(),
+        related_place,
+        f.score
+            .map(|s| Cow::Owned(format!("{s:.3}")))
+            .unwrap_or_default(),
+        reason,
+        opt(f.note.as_ref()),
+        Cow::Borrowed(""),
+        Cow::Borrowed(""),
+        Cow::Owned(fingerprint(view, at, f.related)),
     ];
-    row.extend(
-        (0..view.extras.headers.len())
-            .map(|i| shorten(view.extras.get(f.at, i).unwrap_or_default()).into_owned()),
+    cells.extend(
+        (0..view.extras.headers.len()).map(|i| shorten(view.extras.get(at, i).unwrap_or_default())),
     );
-    row
+    Row {
+        sheet: Sheet::of(f.rule),
+        order: (
+            config.severity(f.rule),
+            view.cell(at, Column::HouseholdId),
+            at,
+            f.rule,
+        ),
+        cells,
+        probability: f.score,
+    }
 }
 
+/// A cell for a CSV opened in Excel: a text beginning with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would run as a formula, so it gets a leading apostrophe (OWASP, "CSV
+/// injection"); then quoted when it holds a separator, a quote or a line break.
 fn csv_escape(s: &str, out: &mut String) {
-    if s.contains([',', '"', '\n', '\r']) {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula || s.contains([',', '"', '\n', '\r']) {
         out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
+        if formula {
+            out.push('\'');
+        }
+        for ch in s.chars() {
+            if ch == '"' {
+                out.push('"');
+            }
+            out.push(ch);
+        }
         out.push('"');
     } else {
         out.push_str(s);
     }
 }
 
-/// A commune code safe to use as a file name ("khong_ro" when the record has none).
-fn commune_file(code: &str) -> String {
+/// A commune code safe to use as a file name: its letters and digits ("khong_ro" when the
+/// record has none); a code longer than 40 keeps its first 24 and a hash of the whole, so two
+/// long codes never share a file.
+pub fn commune_file(code: &str) -> String {
     let c: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     if c.is_empty() {
         "khong_ro".to_string()
+    } else if c.len() > MAX_FILE_STEM {
+        format!("{}_{:016x}", &c[..24], crate::core::hash::h64(code))
     } else {
         c
     }
 }
 
 /// Write `fixlists/<commune_code>.csv` (UTF-8 with BOM) and `.xlsx`, one per commune with
-/// findings, rows sorted by severity then rule; new rows marked.
+/// findings, rows sorted by severity, household and record; new rows marked.
 pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result<()> {
-    let mut by_commune: BTreeMap<String, Vec<(&Finding, bool)>> = BTreeMap::new();
-    for (f, open) in view.findings.iter().zip(&view.open) {
+    let mut by_commune: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in view.findings.iter().enumerate() {
         by_commune
             .entry(commune_file(view.cell(f.at, Column::CommuneCode)))
             .or_default()
-            .push((f, *open));
+            .push(i);
     }
     let headers = fixlist_headers(&view.extras);
-    by_commune.par_iter().try_for_each(|(commune, findings)| {
-        let mut rows: Vec<(&Finding, bool)> = findings.clone();
-        let severity = |f: &Finding| config.severity(f.rule);
-        rows.sort_by_key(|(f, _)| (severity(f), f.rule, f.at));
-        let mut csv = String::from("\u{feff}");
+    let pairs = PairContext::new(view);
+    by_commune.par_iter().try_for_each(|(commune, idx)| {
+        let mut rows: Vec<Row> = idx
+            .iter()
+            .map(|&i| fixlist_row(view, config, &pairs, &view.findings[i], view.open[i]))
+            .collect();
+        rows.sort_by(|a, b| a.order.cmp(&b.order));
+        let mut csv = String::with_capacity(256 * (rows.len() + 1));
+        csv.push('\u{feff}');
         for (i, h) in headers.iter().enumerate() {
             if i > 0 {
                 csv.push(',');
@@ -130,12 +433,8 @@ pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result
             csv_escape(h, &mut csv);
         }
         csv.push_str("\r\n");
-        let table: Vec<(Group, Vec<String>)> = rows
-            .iter()
-            .map(|(f, open)| (f.rule.group(), fixlist_row(view, config, f, *open)))
-            .collect();
-        for (_, row) in &table {
-            for (i, cell) in row.iter().enumerate() {
+        for row in &rows {
+            for (i, cell) in row.cells.iter().enumerate() {
                 if i > 0 {
                     csv.push(',');
                 }
@@ -144,19 +443,61 @@ pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result
             csv.push_str("\r\n");
         }
         staging.write_bytes(&format!("fixlists/{commune}.csv"), csv.as_bytes())?;
-        let xlsx = fixlist_xlsx(commune, &headers, &table, view.input.as_of)
+        drop(csv);
+        let xlsx = fixlist_xlsx(commune, &headers, &rows, view.input.as_of)
             .map_err(|e| Error::output(&staging.dir().join("fixlists"), e))?;
         staging.write_bytes(&format!("fixlists/{commune}.xlsx"), &xlsx)
     })
 }
 
+/// A cell's text within Excel's 32 767 characters (cut with a note when longer).
+fn xlsx_text(s: &str) -> Cow<'_, str> {
+    if s.len() <= XLSX_MAX_CELL_CHARS {
+        return Cow::Borrowed(s);
+    }
+    match s.char_indices().nth(XLSX_MAX_CELL_CHARS - 20) {
+        Some((i, _)) => Cow::Owned(format!("{}… (đã cắt bớt)", &s[..i])),
+        None => Cow::Borrowed(s),
+    }
+}
+
+/// Display width of a column: its header and its longest cell, between 8 and 60 characters.
+fn column_widths(headers: &[String], rows: &[&Row]) -> Vec<f64> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(c, h)| {
+            let longest = rows
+                .iter()
+                .take(2_000)
+                .map(|r| r.cells[c].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(h.chars().count());
+            (longest as f64 + 2.0).clamp(8.0, 60.0)
+        })
+        .collect()
+}
+
+const GUIDE: &[(&str, &str)] = &[
+    ("Danh sách này", "Các bản ghi của xã cần rà soát, mỗi dòng một bản ghi và một vấn đề. Các trang Đúng, Đủ, Sạch, Sống theo nhóm tiêu chí; trang Cần xác minh gồm các cặp có thể trùng và bản ghi liên kết khớp nhiều người."),
+    ("Việc cần làm", "Việc cán bộ cần làm với dòng đó. Với bản ghi trùng: bản ghi nào giữ, bản ghi nào đề nghị xóa; cả hai xã của một cặp nhận cùng một đề xuất."),
+    ("Đề xuất sửa", "Giá trị đề xuất khi biết được (số định danh tra từ CMND, họ tên chuẩn hóa…). Đối chiếu giấy tờ trước khi sửa."),
+    ("Lý do ghép", "Vì sao hai bản ghi được coi là một người: các trường trùng, gần giống hoặc khác nhau."),
+    ("Xác suất trùng", "Xác suất hai bản ghi là một người (0 đến 1)."),
+    ("Trạng thái", "Mới: lần đầu phát hiện; Đang mở: đã có trong lần chạy trước và chưa được sửa."),
+    ("Kết quả xác minh", "Chọn một trong: Đã sửa; Không phải lỗi; Không trùng (hai bản ghi không phải một người); Cần xác minh thêm. Có thể ghi thêm vào cột Ghi chú xác minh."),
+    ("Gửi lại kết quả", "Lưu tệp (giữ nguyên tên cột và cột Mã kiểm tra) và gửi lại đơn vị chạy dữ liệu. Dòng ghi Không phải lỗi hoặc Không trùng sẽ không báo lại chừng nào bản ghi chưa thay đổi; nếu bản ghi thay đổi, dòng sẽ được kiểm tra lại."),
+    ("Mã kiểm tra (không sửa)", "Mã của bản ghi tại thời điểm lập danh sách, để biết bản ghi có thay đổi hay không. Không sửa cột này."),
+];
+
 fn fixlist_xlsx(
     commune: &str,
     headers: &[String],
-    table: &[(Group, Vec<String>)],
+    rows: &[Row],
     as_of: crate::dates::PDate,
 ) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     // Deflate level 1: a commune's list saves about 3x faster than at the default level 6,
     // for a file a little larger (measured in docs/BENCHMARKS.md).
@@ -165,6 +506,7 @@ fn fixlist_xlsx(
     let created = ExcelDateTime::from_ymd(as_of.year, as_of.month.max(1), as_of.day.max(1))?;
     wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
     let reference = crate::reference::reference();
     let first = wb.add_worksheet();
     first.set_name("Tổng hợp")?;
@@ -175,25 +517,159 @@ fn fixlist_xlsx(
     first.write(1, 1, commune_name)?;
     first.write_with_format(3, 0, "Nhóm", &bold)?;
     first.write_with_format(3, 1, "Số trường hợp", &bold)?;
-    for (i, g) in Group::ALL.iter().enumerate() {
-        let n = table.iter().filter(|(tg, _)| tg == g).count();
-        first.write(4 + i as u32, 0, g.label_vi())?;
-        first.write(4 + i as u32, 1, n as u32)?;
+    first.write_with_format(3, 2, "Mới", &bold)?;
+    for (i, s) in Sheet::ALL.iter().enumerate() {
+        let of: Vec<&Row> = rows.iter().filter(|r| r.sheet == *s).collect();
+        let new = of.iter().filter(|r| r.cells[COL_STATUS] == "Mới").count();
+        first.write(4 + i as u32, 0, s.name())?;
+        first.write(4 + i as u32, 1, of.len() as u32)?;
+        first.write(4 + i as u32, 2, new as u32)?;
     }
-    first.set_column_width(0, 18)?;
-    first.set_column_width(1, 40)?;
-    for g in Group::ALL {
-        let ws = wb.add_worksheet();
-        ws.set_name(g.label_vi())?;
-        for (c, h) in headers.iter().enumerate() {
-            ws.write_with_format(0, c as u16, h, &bold)?;
-        }
-        for (r, (_, row)) in (1u32..).zip(table.iter().filter(|(tg, _)| *tg == g)) {
-            for (c, cell) in row.iter().enumerate() {
-                ws.write(r, c as u16, cell)?;
+    let total_row = 4 + Sheet::ALL.len() as u32;
+    first.write_with_format(total_row, 0, "Tổng", &bold)?;
+    first.write(total_row, 1, rows.len() as u32)?;
+    // Per rule: how many rows, so an officer sees where the work is.
+    let mut per_rule: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
+    for r in rows {
+        per_rule.entry(&r.cells[10]).or_insert((&r.cells[11], 0)).1 += 1;
+    }
+    let mut at = total_row + 2;
+    first.write_with_format(at, 0, "Quy tắc", &bold)?;
+    first.write_with_format(at, 1, "Mô tả", &bold)?;
+    first.write_with_format(at, 2, "Số trường hợp", &bold)?;
+    for (code, (desc, n)) in &per_rule {
+        at += 1;
+        first.write(at, 0, *code)?;
+        first.write(at, 1, *desc)?;
+        first.write(at, 2, *n)?;
+    }
+    first.set_column_width(0, 24)?;
+    first.set_column_width(1, 60)?;
+    first.set_column_width(2, 14)?;
+
+    let guide = wb.add_worksheet();
+    guide.set_name("Hướng dẫn")?;
+    guide.write_with_format(0, 0, "Cột / việc", &bold)?;
+    guide.write_with_format(0, 1, "Hướng dẫn", &bold)?;
+    for (i, (k, v)) in GUIDE.iter().enumerate() {
+        guide.write_with_format(1 + i as u32, 0, *k, &bold)?;
+        guide.write_with_format(1 + i as u32, 1, *v, &wrap)?;
+    }
+    guide.set_column_width(0, 26)?;
+    guide.set_column_width(1, 100)?;
+
+    let verdicts = DataValidation::new()
+        .allow_list_strings(VERDICTS)?
+        .set_input_title("Kết quả xác minh")?
+        .set_input_message("Chọn: Đã sửa, Không phải lỗi, Không trùng hoặc Cần xác minh thêm")?;
+    let last_col = (headers.len() - 1) as u16;
+    for s in Sheet::ALL {
+        let of: Vec<&Row> = rows.iter().filter(|r| r.sheet == s).collect();
+        // Excel holds 1 048 576 rows a sheet: a longer list goes on "Sạch (2)", "Sạch (3)", …
+        let per_sheet = XLSX_MAX_ROWS - 1;
+        let chunks: Vec<&[&Row]> = if of.is_empty() {
+            vec![&[][..]]
+        } else {
+            of.chunks(per_sheet).collect()
+        };
+        let widths = column_widths(headers, &of);
+        for (k, chunk) in chunks.iter().enumerate() {
+            let ws = wb.add_worksheet();
+            if k == 0 {
+                ws.set_name(s.name())?;
+            } else {
+                ws.set_name(format!("{} ({})", s.name(), k + 1))?;
             }
+            for (c, h) in headers.iter().enumerate() {
+                ws.write_with_format(0, c as u16, h, &bold)?;
+                ws.set_column_width(c as u16, widths[c])?;
+            }
+            for (r, row) in (1u32..).zip(chunk.iter()) {
+                for (c, cell) in row.cells.iter().enumerate() {
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    if c == COL_PROBABILITY {
+                        if let Some(p) = row.probability {
+                            ws.write_number(r, c as u16, (p * 1000.0).round() / 1000.0)?;
+                            continue;
+                        }
+                    }
+                    ws.write_string(r, c as u16, xlsx_text(cell))?;
+                }
+            }
+            let last_row = chunk.len().max(1) as u32;
+            ws.set_freeze_panes(1, 0)?;
+            ws.autofilter(0, 0, last_row, last_col)?;
+            ws.add_data_validation(
+                1,
+                COL_VERDICT as u16,
+                last_row,
+                COL_VERDICT as u16,
+                &verdicts,
+            )?;
+            ws.set_landscape();
+            ws.set_paper_size(9); // A4
+            ws.set_print_fit_to_pages(1, 0);
+            ws.set_repeat_rows(0, 0)?;
         }
-        ws.set_freeze_panes(1, 0)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_in_csv() {
+        let mut out = String::new();
+        for s in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "Nguyễn, An",
+            "ok",
+        ] {
+            csv_escape(s, &mut out);
+            out.push('|');
+        }
+        assert_eq!(
+            out,
+            "\"'=HYPERLINK(\"\"x\"\")\"|\"'+1\"|\"'-2\"|\"'@SUM(A1)\"|\"Nguyễn, An\"|ok|"
+        );
+    }
+
+    #[test]
+    fn long_commune_codes_get_distinct_short_file_names() {
+        let a = "9".repeat(300);
+        let b = format!("{}8", "9".repeat(299));
+        assert!(commune_file(&a).len() <= MAX_FILE_STEM + 1);
+        assert_ne!(commune_file(&a), commune_file(&b));
+        assert_eq!(commune_file("00004"), "00004");
+        assert_eq!(commune_file(""), "khong_ro");
+    }
+
+    #[test]
+    fn the_match_reason_reads_in_vietnamese() {
+        assert_eq!(
+            reason_vi("given=exact;family=exact;middle=one_missing;birth=exact;sex=agree;pid=different;place=same_province"),
+            "trùng họ tên; thiếu tên đệm; trùng ngày sinh; khác số định danh; khác xã"
+        );
+        assert_eq!(
+            reason_vi(
+                "given=close_or_one_edit;family=exact;birth=day_month_swapped;place=other_province"
+            ),
+            "trùng họ; tên sai một ký tự; ngày sinh đảo ngày và tháng; khác tỉnh"
+        );
+    }
+
+    #[test]
+    fn a_cell_over_excels_limit_is_cut_with_a_note() {
+        let long = "a".repeat(40_000);
+        let t = xlsx_text(&long);
+        assert!(t.chars().count() <= XLSX_MAX_CELL_CHARS);
+        assert!(t.ends_with("(đã cắt bớt)"));
+    }
 }
