@@ -200,6 +200,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         .as_deref()
         .map(crate::nightly::load_previous)
         .transpose()?;
+    // The output directory first: a file given as --out, or a directory another run is
+    // writing to, is refused before any work.
+    let staging = Staging::new(&opts.out, opts.group_readable)?;
     let mut phases = Phases::new(opts.quiet);
     let mut warnings = Warnings::new();
 
@@ -259,7 +262,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         opts.province.as_deref(),
         previous.as_ref(),
     );
-    let staging = Staging::new(&opts.out, opts.group_readable)?;
     phases.run("outputs", || {
         report::write_tables(&staging, &view, &opts.config)
     })?;

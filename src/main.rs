@@ -324,7 +324,7 @@ fn run(cli: Cli) -> Result<bool> {
             let report = lamsach::synth::eval::evaluate(&run, &truth)?;
             print!("{}", lamsach::synth::eval::render(&report));
             let json = serde_json::to_string_pretty(&report).map_err(Error::internal)?;
-            let staging = lamsach::output::Staging::new(&run, true)?;
+            let staging = lamsach::output::Staging::adding(&run, true)?;
             staging.write_bytes("eval.json", json.as_bytes())?;
             staging.commit()?;
             Ok(false)

@@ -1,0 +1,99 @@
+//! The output directory holds one run's files: a new run removes what an earlier run wrote
+//! and it did not, two runs never write into one directory at once, and an `--out` that is a
+//! file is refused before any work.
+
+mod common;
+
+use common::*;
+
+const CSV: &str = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n\
+A2,12345,Trần Thị Bích,1990-01-02,Nữ,01,00004\n";
+
+fn check_csv(residents: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    run(&[
+        "check",
+        "--residents",
+        residents.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_new_run_leaves_no_file_of_an_older_run() {
+    let dir = scratch("out_dir_stale");
+    let data = dir.join("data");
+    generate(&data, 2_000, 3, &[]);
+    let out = dir.join("out");
+    assert!(check_generated(&data, &out, &[]).status.success());
+    let before = std::fs::read_dir(out.join("fixlists")).unwrap().count();
+    assert!(before > 10, "{before} fix lists");
+    std::fs::write(out.join("ghi_chu_cua_toi.txt"), "của người dùng").unwrap();
+
+    let small = dir.join("r.csv");
+    std::fs::write(&small, CSV).unwrap();
+    let o = check_csv(&small, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lists: Vec<String> = std::fs::read_dir(out.join("fixlists"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    let mut lists = lists;
+    lists.sort();
+    assert_eq!(
+        lists,
+        ["00004.csv", "00004.xlsx"],
+        "only this run's fix lists"
+    );
+    // What the small run has no rows for is gone, the user's own file stays.
+    assert!(
+        !out.join("links.parquet").exists() || {
+            rows(&out.join("links.parquet"), &["record_id"]).is_empty()
+        }
+    );
+    assert!(out.join("ghi_chu_cua_toi.txt").exists());
+    let findings = rows(&out.join("findings.parquet"), &["record_id"]);
+    assert!(findings.iter().all(|r| r[0] == "A1" || r[0] == "A2"));
+}
+
+#[test]
+fn a_directory_in_use_by_another_run_is_refused() {
+    let dir = scratch("out_dir_lock");
+    let small = dir.join("r.csv");
+    std::fs::write(&small, CSV).unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // A live process holds the lock (this test's own process).
+    std::fs::write(
+        out.join(".lamsach.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    let o = check_csv(&small, &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("another lamsach run"), "{}", stderr(&o));
+    assert!(!out.join("summary.json").exists());
+    // A lock left by a run that died is taken over.
+    std::fs::write(out.join(".lamsach.lock"), "4194999\n").unwrap();
+    let o = check_csv(&small, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("summary.json").exists());
+    assert!(!out.join(".lamsach.lock").exists(), "the lock is released");
+}
+
+#[test]
+fn an_out_that_is_a_file_is_refused_first() {
+    let dir = scratch("out_dir_file");
+    let small = dir.join("r.csv");
+    std::fs::write(&small, CSV).unwrap();
+    let out = dir.join("out.txt");
+    std::fs::write(&out, "x").unwrap();
+    let o = check_csv(&small, &out);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is a file"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "x");
+}
