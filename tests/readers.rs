@@ -142,6 +142,69 @@ fn xlsx_first_sheet_is_read() {
     assert_eq!(f.iter().filter(|x| x.0 == "DC001").count(), 0);
 }
 
+/// A workbook whose rows are on two sheets behind an instructions sheet: every row is read
+/// and the warnings say which sheets; sheets with different headers are refused by name.
+#[test]
+fn xlsx_rows_on_several_sheets_are_all_read() {
+    let dir = scratch("xlsx_sheets");
+    let path = dir.join("dan_cu.xlsx");
+    let rows = fixture_rows();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let guide = wb.add_worksheet();
+    guide.set_name("Hướng dẫn").unwrap();
+    guide
+        .write(0, 0, "Danh sách dân cư, mỗi trang 2 người")
+        .unwrap();
+    for (k, part) in rows.chunks(2).enumerate() {
+        let ws = wb.add_worksheet();
+        ws.set_name(format!("Trang {}", k + 1)).unwrap();
+        for (c, h) in HEADERS.iter().enumerate() {
+            ws.write(0, c as u16, *h).unwrap();
+        }
+        for (r, row) in part.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write(r as u32 + 1, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save(&path).unwrap();
+    let out = dir.join("out");
+    let f = check_one(&path, &out);
+    assert!(
+        has(&f, "DC003", "id.birth_year"),
+        "a row of the second sheet"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows_read"]["residents"], rows.len());
+    let warnings = summary["warnings"].to_string();
+    assert!(warnings.contains("Trang 1, Trang 2"), "{warnings}");
+    assert!(warnings.contains("not read (Hướng dẫn)"), "{warnings}");
+
+    // Two sheets of data under different headers: refused, naming the sheets.
+    let path = dir.join("hai_bang.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (k, part) in rows.chunks(2).take(2).enumerate() {
+        let ws = wb.add_worksheet();
+        for (c, h) in HEADERS.iter().enumerate().skip(k) {
+            ws.write(0, c as u16, *h).unwrap();
+        }
+        for (r, row) in part.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write(r as u32 + 1, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.save(&path).unwrap();
+    let o = check(&[("residents", &path)], &dir.join("out2"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the sheets Sheet1, Sheet2 hold data under different headers"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn parquet_with_a_numeric_id_column_is_cast_to_text_and_warned_about() {
     let dir = scratch("parquet_numeric");

@@ -119,5 +119,7 @@ pub(super) fn read_csv(path: &Path) -> Result<RawTable> {
         columns,
         numeric: Vec::new(),
         cell_errors: 0,
+        sheets_read: Vec::new(),
+        sheets_skipped: Vec::new(),
     })
 }

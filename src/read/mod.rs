@@ -34,6 +34,9 @@ pub(crate) struct RawTable {
     numeric: Vec<String>,
     /// Cells that held a spreadsheet error (#N/A, #REF!…), read as empty.
     cell_errors: usize,
+    /// A workbook's sheets read, and those passed over (no header lamsach reads).
+    sheets_read: Vec<String>,
+    sheets_skipped: Vec<String>,
 }
 
 impl RawTable {
@@ -52,6 +55,8 @@ impl RawTable {
             columns,
             numeric,
             cell_errors: self.cell_errors,
+            sheets_read: self.sheets_read,
+            sheets_skipped: self.sheets_skipped,
         }
     }
 }
@@ -206,7 +211,7 @@ fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     match ext.as_str() {
         "parquet" | "pq" => read_parquet(path, wanted),
         "csv" | "txt" | "tsv" => read_csv(path).map(|raw| raw.project(wanted)),
-        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path).map(|raw| raw.project(wanted)),
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path, wanted).map(|raw| raw.project(wanted)),
         "" => Err(Error::input(
             path,
             "the file has no extension; name it .parquet, .csv or .xlsx so lamsach knows how to read it",
@@ -339,6 +344,21 @@ fn map_columns(
         warnings.push(format!(
             "{}: the file has a header but no rows",
             path.display()
+        ));
+    }
+    if raw.sheets_read.len() > 1 {
+        warnings.push(format!(
+            "{}: rows read from {} sheets with the same header ({})",
+            path.display(),
+            raw.sheets_read.len(),
+            raw.sheets_read.join(", ")
+        ));
+    }
+    if !raw.sheets_skipped.is_empty() {
+        warnings.push(format!(
+            "{}: sheets without a data header were not read ({})",
+            path.display(),
+            raw.sheets_skipped.join(", ")
         ));
     }
     if raw.cell_errors > 0 {

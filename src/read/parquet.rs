@@ -109,6 +109,8 @@ pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result
         columns,
         numeric: numeric.into_iter().collect(),
         cell_errors: 0,
+        sheets_read: Vec::new(),
+        sheets_skipped: Vec::new(),
     })
 }
 
@@ -175,6 +177,8 @@ pub(super) fn read_parquet_chunks(
             columns,
             numeric,
             cell_errors: 0,
+            sheets_read: Vec::new(),
+            sheets_skipped: Vec::new(),
         })?;
     }
     if !any {
@@ -187,6 +191,8 @@ pub(super) fn read_parquet_chunks(
             headers,
             numeric: Vec::new(),
             cell_errors: 0,
+            sheets_read: Vec::new(),
+            sheets_skipped: Vec::new(),
         })?;
     }
     Ok(())
