@@ -42,6 +42,8 @@ pub struct CheckOptions {
     pub model: Option<PathBuf>,
     /// Estimate the model anew even when `--previous` has one.
     pub retrain: bool,
+    /// Returned fix lists or verdict tables (`--verdicts`).
+    pub verdicts: Vec<PathBuf>,
 }
 
 /// What a finished run hands back to the caller (the printed summary is built from it).
@@ -230,6 +232,22 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
             ));
         }
     }
+    // The officers' verdicts: those kept by the previous run, then the returned lists.
+    let mut verdicts = crate::verdicts::Verdicts::default();
+    let as_of_text = opts.as_of.to_string();
+    let kept = opts
+        .previous
+        .as_deref()
+        .map(|d| d.join("verdicts.parquet"))
+        .filter(|p| p.exists());
+    for paths in [kept.into_iter().collect::<Vec<_>>(), opts.verdicts.clone()] {
+        verdicts.extend(crate::verdicts::read_verdicts(
+            &paths,
+            &tables,
+            &as_of_text,
+            &mut warnings,
+        )?);
+    }
     let prepared: Vec<Prepared> =
         phases.run("prepare", || tables.iter().map(Prepared::new).collect());
     let ctx = Context {
@@ -254,6 +272,13 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     }
     findings.extend(std::mem::take(&mut matches.findings));
     findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let (findings, withdrawn) = verdicts.apply(findings, &input);
+    if !withdrawn.is_empty() {
+        matches.pairs.retain(|p| !withdrawn.contains(&(p.a, p.b)));
+        matches
+            .review
+            .retain(|r| !withdrawn.contains(&(r.pair.a, r.pair.b)));
+    }
 
     let view = View::new(
         &input,
@@ -279,6 +304,11 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         config: &opts.config,
     };
     let mut summary = report::summary::build(&view, facts, rule_stats, breached.clone());
+    summary.verdicts = verdicts.stats.clone();
+    if !verdicts.is_empty() {
+        let (schema, batch) = verdicts.batch()?;
+        staging.write_parquet("verdicts.parquet", schema, &[batch])?;
+    }
     let training = &mut summary.duplicates.training;
     training.reused_from = reused_from;
     if reuse.is_none() {

@@ -35,6 +35,7 @@ pub mod rules;
 pub mod summary;
 pub mod synth;
 pub mod text;
+pub mod verdicts;
 
 pub use error::{Error, Result};
 
@@ -78,6 +79,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         previous: None,
         model: None,
         retrain: false,
+        verdicts: Vec::new(),
     };
     let outcome = check::check(&opts)?;
     if !quiet {

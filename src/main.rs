@@ -134,6 +134,11 @@ struct CheckArgs {
     /// Estimate the matching model anew even when --previous has one.
     #[arg(long)]
     retrain: bool,
+    /// Returned fix lists (XLSX/CSV, their "Kết quả xác minh" column) or a Parquet verdict
+    /// table: findings marked "Không phải lỗi" and pairs marked "Không trùng" are not
+    /// reported again while their records are unchanged (repeatable).
+    #[arg(long, num_args = 1..)]
+    verdicts: Vec<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -216,6 +221,7 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         previous: a.previous,
         model: a.model,
         retrain: a.retrain,
+        verdicts: a.verdicts,
     };
     opts.validate()?;
     Ok(opts)

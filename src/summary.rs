@@ -170,6 +170,22 @@ pub struct Summary {
     pub warnings: Vec<String>,
     pub timings_seconds: BTreeMap<String, f64>,
     pub thresholds_breached: Vec<String>,
+    /// The officers' verdicts (`--verdicts`, and those kept from `--previous`).
+    pub verdicts: VerdictStats,
+}
+
+/// What the verdicts did, for summary.json and the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct VerdictStats {
+    /// Verdicts read (returned files and the previous run's), one per finding.
+    pub read: usize,
+    /// Per verdict (its Vietnamese label): how many were read.
+    pub per_verdict: BTreeMap<String, usize>,
+    /// Findings left out of this run's outputs because of a verdict.
+    pub findings_withdrawn: usize,
+    /// Verdicts that lapsed because a record they concern changed.
+    pub records_changed: usize,
 }
 
 /// Duplicate figures of `dedup`.

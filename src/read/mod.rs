@@ -173,6 +173,16 @@ pub fn for_each_chunk(
     Ok(offset)
 }
 
+/// Read the columns `wanted` accepts of a file, headers unmapped and no checks (returned fix
+/// lists, verdict tables).
+pub fn read_columns(path: &Path, name: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Table> {
+    let raw = read_file(path, wanted)?;
+    let cols = raw.headers.into_iter().zip(raw.columns).collect();
+    let mut t = Table::from_columns(name, SourceKind::Extract, cols);
+    t.files = vec![(path.to_path_buf(), 0)];
+    Ok(t)
+}
+
 /// Read a file as it is, headers unmapped and no checks (for lamsach's own outputs).
 pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
     let raw = read_file(path, &|_| true)?;

@@ -288,6 +288,10 @@ fn fixlist_row<'a>(
     let cell = |c: Column| Cow::Borrowed(view.cell(at, c));
     let table = &view.input.tables[at.source as usize];
     let is_dup = matches!(f.rule, Rule::DupInProvince | Rule::DupOutOfProvince);
+    // A duplicate row's suggestion is the cluster's decision; its probability has a column.
+    let keep = is_dup
+        .then(|| pairs.keep_of.get(&at).map(|&k| k == at))
+        .flatten();
     let action: Cow<str> = match (is_dup, f.related) {
         (true, Some(other)) => match pairs.keep_of.get(&at) {
             Some(&keep) if keep == at => Cow::Owned(format!(
@@ -331,8 +335,16 @@ fn fixlist_row<'a>(
         Cow::Borrowed(f.rule.code()),
         Cow::Borrowed(f.rule.description_vi()),
         Cow::Borrowed(f.field.map_or("", Column::label_vi)),
-        opt(f.value.as_ref()),
-        opt(f.suggestion.as_ref()),
+        if is_dup {
+            Cow::Borrowed("")
+        } else {
+            opt(f.value.as_ref())
+        },
+        match keep {
+            Some(true) => Cow::Borrowed("Giữ bản ghi này"),
+            Some(false) => Cow::Borrowed("Xóa bản ghi này"),
+            None => opt(f.suggestion.as_ref()),
+        },
         action,
         f.related
             .map(|r| Cow::Owned(record_name(view, r)))
@@ -461,7 +473,10 @@ fn xlsx_text(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Display width of a column: its header and its longest cell, between 8 and 60 characters.
+/// Widest column, in characters (a longer text shows whole in the cell's edit bar).
+const MAX_WIDTH: f64 = 50.0;
+
+/// Display width of a column: its header and its longest cell, between 8 and 50 characters.
 fn column_widths(headers: &[String], rows: &[&Row]) -> Vec<f64> {
     headers
         .iter()
@@ -474,7 +489,7 @@ fn column_widths(headers: &[String], rows: &[&Row]) -> Vec<f64> {
                 .max()
                 .unwrap_or(0)
                 .max(h.chars().count());
-            (longest as f64 + 2.0).clamp(8.0, 60.0)
+            (longest as f64 + 2.0).clamp(8.0, MAX_WIDTH)
         })
         .collect()
 }
@@ -546,6 +561,7 @@ fn fixlist_xlsx(
     first.set_column_width(0, 24)?;
     first.set_column_width(1, 60)?;
     first.set_column_width(2, 14)?;
+    first.set_print_fit_to_pages(1, 0);
 
     let guide = wb.add_worksheet();
     guide.set_name("Hướng dẫn")?;
@@ -556,7 +572,9 @@ fn fixlist_xlsx(
         guide.write_with_format(1 + i as u32, 1, *v, &wrap)?;
     }
     guide.set_column_width(0, 26)?;
-    guide.set_column_width(1, 100)?;
+    guide.set_column_width(1, 90)?;
+    guide.set_landscape();
+    guide.set_print_fit_to_pages(1, 0);
 
     let verdicts = DataValidation::new()
         .allow_list_strings(VERDICTS)?

@@ -224,6 +224,19 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         d.pairs, d.clusters, d.links, d.pairs_compared, d.blocks_skipped_pairs
     );
     body.push_str(&histogram(probabilities));
+    // The officers' verdicts.
+    let v = &summary.verdicts;
+    if v.read > 0 {
+        let _ = write!(
+            body,
+            "<h2>Kết quả xác minh của xã</h2><p>{} kết quả đang có hiệu lực · {} phát hiện không báo lại · {} kết quả hết hiệu lực do bản ghi đã thay đổi</p><ul>",
+            v.read, v.findings_withdrawn, v.records_changed
+        );
+        for (label, n) in &v.per_verdict {
+            let _ = write!(body, "<li>{}: {n}</li>", esc(label));
+        }
+        body.push_str("</ul>");
+    }
     // Warnings and timings.
     if !summary.warnings.is_empty() {
         body.push_str("<h2>Cảnh báo</h2><ul>");

@@ -295,5 +295,6 @@ pub fn build(
         warnings: facts.warnings.to_vec(),
         timings_seconds: facts.timings,
         thresholds_breached: breached,
+        verdicts: Default::default(),
     }
 }

@@ -178,6 +178,16 @@ pub trait Records: Sync {
     fn cell(&self, r: RowRef, col: Column) -> &str;
 }
 
+impl Records for CheckInput<'_> {
+    fn cell(&self, r: RowRef, col: Column) -> &str {
+        self.cols[r.source as usize][col].get(r.row as usize)
+    }
+
+    fn source(&self, r: RowRef) -> &str {
+        &self.tables[r.source as usize].name
+    }
+}
+
 impl Records for View<'_> {
     /// A cell of a finding's record, from the columns resolved once (`CheckInput::cols`).
     fn cell(&self, r: RowRef, col: Column) -> &str {
