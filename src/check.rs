@@ -159,11 +159,25 @@ pub fn match_all(
     let mut review = std::mem::take(&mut judged.review);
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
     cluster::cluster(recs.len(), &mut judged.pairs);
-    let mut findings: Vec<Finding> = judged
-        .shared
-        .iter()
-        .flat_map(|&(a, b, pid)| decide::shared_findings(a, b, pid))
-        .collect();
+    // IDs carried by more records than one person has: one finding per record; their pairs
+    // (proposed by other passes) are not reported again two by two.
+    let mut crowded: Vec<u64> = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    for g in input.pid_index.shared_groups() {
+        if g.len() > blocking::CROWDED_ID {
+            let rows: Vec<u32> = g.iter().map(|e| e.1).collect();
+            findings.extend(decide::crowded_id_findings(&rows, g[0].0));
+            crowded.push(g[0].0);
+        }
+    }
+    crowded.sort_unstable();
+    findings.extend(
+        judged
+            .shared
+            .iter()
+            .filter(|s| crowded.binary_search(&s.2).is_err())
+            .flat_map(|&(a, b, pid)| decide::shared_findings(a, b, pid)),
+    );
     findings.extend(judged.pairs.iter().flat_map(decide::duplicate_findings));
     findings.extend(review.iter().flat_map(decide::review_findings));
     let clusters = cluster::members_of(input, &judged.pairs);
@@ -266,6 +280,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let (reuse, reused_from) = model_to_reuse(opts, previous.as_ref())?;
     let (mut matches, model) = match_all(&input, &findings, &mut phases, reuse.as_ref());
     warnings.extend(matches.training.warning.clone());
+    if matches.blocks_skipped > 0 {
+        warnings.push(format!(
+            "{} candidate pairs were not compared: they are in blocks of more than {} records sharing one key (a name and birth date, an ID) — set [matching] max_block_size higher to compare them",
+            matches.blocks_skipped, opts.config.matching.max_block_size
+        ));
+    }
     let previous_model = previous.as_ref().and_then(|p| p.model.as_ref());
     if let Some(prev) = &previous {
         keep_cluster_ids(&input, &mut matches, prev);

@@ -474,6 +474,11 @@ fn id_pairs(
                     needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
                 }
             }
+            // An ID carried by more records than one person has is not compared pair by pair
+            // (as in `check`'s personal_id pass).
+            if g.len() > blocking::CROWDED_ID {
+                continue;
+            }
             let across = g
                 .iter()
                 .enumerate()

@@ -97,3 +97,48 @@ fn an_out_that_is_a_file_is_refused_first() {
     assert!(stderr(&o).contains("is a file"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "x");
 }
+
+/// Degenerate input: thousands of records carrying one ID are one finding each, not one per
+/// pair, and records too many to compare are said to be so.
+#[test]
+fn an_id_carried_by_thousands_is_one_finding_per_record() {
+    let dir = scratch("crowded_id");
+    let mut csv =
+        String::from("record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n");
+    let given = ["An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Minh", "Nam"];
+    for i in 0..3_000 {
+        csv.push_str(&format!(
+            "S{i},001085012345,Nguyễn Văn {} ,19{}-0{}-1{},Nam,01,00004\n",
+            given[i % 8],
+            50 + i % 50,
+            1 + i % 9,
+            i % 10
+        ));
+    }
+    // And 5 000 records identical in everything but record_id.
+    for i in 0..5_000 {
+        csv.push_str(&format!(
+            "T{i},079090001234,Trần Thị Mai,1990-05-05,Nữ,01,00004\n"
+        ));
+    }
+    let p = dir.join("r.csv");
+    std::fs::write(&p, csv).unwrap();
+    let out = dir.join("out");
+    let o = check_csv(&p, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shared: Vec<Vec<String>> = rows(&out.join("findings.parquet"), &["rule", "note"])
+        .into_iter()
+        .filter(|r| r[0] == "id.shared")
+        .collect();
+    assert_eq!(shared.len(), 8_000, "one per record");
+    assert!(shared.iter().any(|r| r[1].contains("5000 bản ghi")));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["warnings"]
+            .to_string()
+            .contains("were not compared"),
+        "{}",
+        summary["warnings"]
+    );
+}

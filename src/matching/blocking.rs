@@ -184,6 +184,10 @@ fn given_tail(r: &Rec) -> u64 {
     h64(&g[tail..])
 }
 
+/// More resident records than this carrying one personal ID (or CMND) are not one person's:
+/// a register merged from several sources holds 10–20 records of one person at most.
+pub const CROWDED_ID: usize = 32;
+
 /// Every blocking pass. Which of them deduplicate and which find an extract row's resident
 /// is said by name in [`DEDUP_PASSES`] and [`LINK_PASSES`].
 pub const PASSES: &[BlockPass] = &[
@@ -192,7 +196,10 @@ pub const PASSES: &[BlockPass] = &[
         key: (|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Pid],
-        small_blocks: None,
+        // An ID carried by more records than one person has is no evidence of one person
+        // (a placeholder, a copied default): its records are reported once each as
+        // `id.shared` (`decide::crowded_id_findings`), not compared pair by pair.
+        small_blocks: Some(CROWDED_ID),
         beyond: None,
     },
     BlockPass {
@@ -200,7 +207,7 @@ pub const PASSES: &[BlockPass] = &[
         key: (|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
         scope: Scope::All,
         fixes: &[Field::Cmnd],
-        small_blocks: None,
+        small_blocks: Some(CROWDED_ID),
         beyond: None,
     },
     BlockPass {

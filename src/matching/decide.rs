@@ -314,6 +314,30 @@ pub fn review_findings(r: &ReviewPair) -> [Finding; 2] {
     })
 }
 
+/// The findings of an ID carried by more than [`CROWDED_ID`](super::blocking::CROWDED_ID)
+/// resident records: one per record ("this ID is carried by N records"), pointing to the
+/// group's first record (the second, for the first), instead of one per pair.
+pub fn crowded_id_findings(rows: &[u32], pid: u64) -> Vec<Finding> {
+    let id = id_string(pid);
+    let note = format!(
+        "số định danh này được dùng cho {} bản ghi dân cư: cần xác minh từng người",
+        rows.len()
+    );
+    rows.iter()
+        .map(|&r| {
+            let other = if r == rows[0] { rows[1] } else { rows[0] };
+            Finding::on(
+                RowRef::resident(r),
+                Rule::IdShared,
+                crate::core::Column::PersonalId,
+            )
+            .value(id.clone())
+            .related(RowRef::resident(other), None)
+            .note(note.clone())
+        })
+        .collect()
+}
+
 /// The findings of two residents who carry one personal ID but are two people.
 pub fn shared_findings(a: u32, b: u32, pid: u64) -> [Finding; 2] {
     let id = id_string(pid);
