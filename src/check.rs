@@ -419,6 +419,27 @@ impl CheckOptions {
                 usage: "--extract {name} is given twice"
             );
         }
+        // One file given twice (under two options, or twice as --residents) would count its
+        // rows twice: refused by name.
+        let mut inputs: Vec<(&str, &PathBuf)> =
+            self.residents.iter().map(|p| ("--residents", p)).collect();
+        inputs.extend(self.vaccination.iter().map(|p| ("--vaccination", p)));
+        inputs.extend(self.insurance.iter().map(|p| ("--insurance", p)));
+        inputs.extend(self.extracts.iter().map(|(_, p)| ("--extract", p)));
+        inputs.extend(self.cmnd_map.iter().map(|p| ("--cmnd-map", p)));
+        inputs.extend(self.deaths.iter().map(|p| ("--deaths", p)));
+        let canonical = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        for (i, (flag, p)) in inputs.iter().enumerate() {
+            if let Some((other, _)) = inputs[..i]
+                .iter()
+                .find(|(_, q)| canonical(q) == canonical(p))
+            {
+                return Err(crate::Error::usage(format!(
+                    "{} is given twice (as {other} and as {flag}); give each file once",
+                    p.display()
+                )));
+            }
+        }
         ensure!(
             !(self.model.is_some() && self.retrain),
             usage: "--model and --retrain cannot be given together: --model reuses a model, --retrain estimates a new one"

@@ -121,6 +121,15 @@ impl Config {
                     ),
                 ));
             }
+            if t.max_percent.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "[[thresholds]] for {}: max_percent must be between 0 and 100",
+                        t.rule
+                    ),
+                ));
+            }
             if t.max_findings.is_none() && t.max_percent.is_none() && t.max_new.is_none() {
                 return Err(Error::input(
                     path,

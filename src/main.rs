@@ -171,6 +171,11 @@ struct DedupArgs {
 fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         ensure!(n >= 1, usage: "--threads must be at least 1");
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        ensure!(
+            n <= 1024,
+            usage: "--threads {n} is more than lamsach can use: give at most 1024 (this machine has {cores} cores, the default)"
+        );
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()

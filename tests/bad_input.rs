@@ -248,3 +248,185 @@ fn unknown_province_is_refused_and_an_empty_one_warned() {
         "{summary}"
     );
 }
+
+#[test]
+fn utf16_text_is_named_as_such() {
+    let dir = scratch("bad_utf16");
+    let text = format!("{GOOD_HEADER}A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n");
+    let le: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    check_fails(&write(&dir, "no_bom.csv", &le), "the file is UTF-16 text");
+    let mut bom = vec![0xFF, 0xFE];
+    bom.extend_from_slice(&le);
+    check_fails(&write(&dir, "bom.csv", &bom), "the file is UTF-16 text");
+}
+
+#[test]
+fn a_csv_named_xlsx_is_named_as_such() {
+    let dir = scratch("bad_xlsx_csv");
+    let p = write(
+        &dir,
+        "dan_cu.xlsx",
+        format!("{GOOD_HEADER}A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n").as_bytes(),
+    );
+    check_fails(&p, "is named .xlsx but is not a spreadsheet");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_not_read_as_an_empty_file() {
+    let dir = scratch("bad_fifo");
+    let p = dir.join("r.csv");
+    let o = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    check_fails(&p, "not a regular file");
+}
+
+#[test]
+fn a_file_given_twice_is_refused() {
+    let dir = scratch("bad_twice");
+    let p = write(
+        &dir,
+        "r.csv",
+        format!("{GOOD_HEADER}A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n").as_bytes(),
+    );
+    let f = p.to_str().unwrap();
+    let o = run(&[
+        "check",
+        "--residents",
+        f,
+        "--vaccination",
+        f,
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is given twice (as --residents and as --vaccination)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn nonsense_settings_are_refused() {
+    let dir = scratch("bad_settings");
+    let p = write(
+        &dir,
+        "r.csv",
+        format!("{GOOD_HEADER}A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004\n").as_bytes(),
+    );
+    let cfg = write(
+        &dir,
+        "c.toml",
+        b"[[thresholds]]\nrule = \"id.format\"\nmax_percent = -1\n",
+    );
+    let o = run(&[
+        "check",
+        "--residents",
+        p.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("max_percent must be between 0 and 100"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "check",
+        "--residents",
+        p.to_str().unwrap(),
+        "--threads",
+        "10000",
+        "--out",
+        dir.join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--threads 10000"), "{}", stderr(&o));
+}
+
+#[test]
+fn absurdly_wide_files_are_refused_and_wide_ones_capped() {
+    let dir = scratch("bad_wide");
+    let mut header = GOOD_HEADER.trim_end().to_string();
+    let mut row = "A1,001085012345,Nguyễn Văn An,1985-03-07,Nam,01,00004".to_string();
+    for i in 0..20_000 {
+        header.push_str(&format!(",c{i}"));
+        row.push_str(",x");
+    }
+    let p = write(&dir, "r.csv", format!("{header}\n{row}\n").as_bytes());
+    check_fails(&p, "the file has 20007 columns");
+    // 300 unknown columns: the run completes, 256 are carried through, the rest warned.
+    let mut header = GOOD_HEADER.trim_end().to_string();
+    let mut row = "A1,12345,Nguyễn Văn An,1985-03-07,Nam,01,00004".to_string();
+    for i in 0..300 {
+        header.push_str(&format!(",c{i}"));
+        row.push_str(",x");
+    }
+    let p = write(&dir, "r2.csv", format!("{header}\n{row}\n").as_bytes());
+    let out = dir.join("o2");
+    let o = run(&[
+        "check",
+        "--residents",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("44 more were not"), "{summary}");
+}
+
+/// Spark and older tools write gzip; lz4 is common too: both are read. (Brotli is refused
+/// with a sentence saying how to convert.)
+#[test]
+fn gzip_and_lz4_parquet_are_read() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::basic::{Compression, GzipLevel};
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+    let dir = scratch("parquet_codecs");
+    let col = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    let batch = RecordBatch::try_from_iter(vec![
+        ("record_id", col("A1")),
+        ("personal_id", col("12345")),
+        ("full_name", col("Nguyễn Văn An")),
+        ("birth_date", col("1985-03-07")),
+        ("sex", col("Nam")),
+        ("province_code", col("01")),
+        ("commune_code", col("00004")),
+    ])
+    .unwrap();
+    for (name, codec) in [
+        ("gzip", Compression::GZIP(GzipLevel::default())),
+        ("lz4", Compression::LZ4_RAW),
+    ] {
+        let p = dir.join(format!("{name}.parquet"));
+        let props = WriterProperties::builder().set_compression(codec).build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&p).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let out = dir.join(format!("o_{name}"));
+        let o = run(&[
+            "check",
+            "--residents",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let f = rows(&out.join("findings.parquet"), &["rule"]);
+        assert!(f.iter().any(|r| r[0] == "id.format"), "{name}");
+    }
+}

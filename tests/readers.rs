@@ -239,15 +239,15 @@ fn parquet_with_a_numeric_id_column_is_cast_to_text_and_warned_about() {
     w.close().unwrap();
     let out = dir.join("out");
     let f = check_one(&path, &out);
-    // The 11-digit number is restored to 12 digits when consistent with the record.
-    assert!(f.contains(&(
-        "DC001".into(),
-        "id.format".into(),
-        "personal_id".into(),
-        "001085012345".into()
-    )));
+    // The 10- and 11-digit numbers are restored to their 12 digits as they are read: the IDs
+    // are not malformed (the export dropped their zeros), and the ID rules see the real IDs.
+    assert!(!has(&f, "DC001", "id.format"), "{f:?}");
+    assert!(has(&f, "DC003", "id.birth_year"), "{f:?}");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    assert!(summary.contains("stored as numbers"), "{summary}");
+    assert!(
+        summary.contains("stored as numbers, so leading zeros were lost;"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -408,4 +408,53 @@ fn unknown_extra_columns_are_carried_through_to_findings_and_fix_lists() {
         .find(|l| l.contains(",R1,"))
         .expect("R1 in the fix list");
     assert!(r1.ends_with(",Tổ 5, cần xác minh ,x1,"), "{r1}");
+}
+
+/// pandas and Spark write dates as timestamps with a time zone: a birth date at midnight in
+/// Hà Nội is the previous day in UTC, and must be read as the day it is.
+#[test]
+fn timestamps_with_a_time_zone_are_read_as_local_dates() {
+    use arrow_array::TimestampMillisecondArray;
+    let dir = scratch("parquet_tz");
+    let path = dir.join("residents.parquet");
+    let text = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    // 1985-03-07 00:00 at +07:00 = 1985-03-06 17:00 UTC.
+    let ms = (crate_days(1985, 3, 7) * 86_400 - 7 * 3600) * 1000;
+    let dob: ArrayRef =
+        Arc::new(TimestampMillisecondArray::from(vec![ms]).with_timezone("Asia/Ho_Chi_Minh"));
+    let batch = RecordBatch::try_from_iter(vec![
+        ("record_id", text("A1")),
+        ("personal_id", text("001085012345")),
+        ("full_name", text("Nguyễn Văn An")),
+        ("birth_date", dob),
+        ("sex", text("Nam")),
+        ("province_code", text("01")),
+        ("commune_code", text("00004")),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let out = dir.join("out");
+    // Checked as of 1985-03-06: read as the 7th (local), the birth date is in the future; read
+    // as the UTC day (the 6th) it would not be.
+    let o = check(&[("residents", &path)], &out, &["--as-of", "1985-03-06"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        has(&findings(&out), "A1", "date.invalid"),
+        "{:?}",
+        findings(&out)
+    );
+}
+
+/// Days since 1970-01-01 of a date (civil calendar).
+fn crate_days(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }

@@ -131,7 +131,9 @@ pub fn train(
             method: "none",
             rounds: reports,
             warning: Some(format!(
-                "the matching model could not be trained: {identifier_pairs:.0} pairs of records share a personal ID or CMND (at least {MIN_IDENTIFIER_PAIRS:.0} are needed) and no blocking pass proposed {MIN_ROUND_PAIRS} candidate pairs; duplicates were judged with starting values"
+                "the matching model could not be trained: {} pairs of records share a personal ID or CMND (at least {MIN_IDENTIFIER_PAIRS:.0} are needed) and no blocking pass proposed {MIN_ROUND_PAIRS} candidate pairs; duplicates were judged with starting values",
+                // A sum of no pairs can be -0.0.
+                identifier_pairs.max(0.0).round() as u64
             )),
         };
         return (model, report);

@@ -26,9 +26,32 @@ fn looks_legacy_bytes(bytes: &[u8]) -> bool {
     high > 0 && std::str::from_utf8(bytes).is_err()
 }
 
+/// UTF-16 text: its byte-order mark, or (without one) a NUL byte beside most ASCII letters of
+/// its start.
+fn looks_utf16(data: &[u8]) -> bool {
+    if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = &data[..data.len().min(512)];
+    if head.len() < 8 {
+        return false;
+    }
+    let (even, odd) = head.chunks_exact(2).fold((0, 0), |(e, o), p| {
+        (e + (p[0] == 0) as usize, o + (p[1] == 0) as usize)
+    });
+    let pairs = head.len() / 2;
+    even * 10 >= pairs * 6 || odd * 10 >= pairs * 6
+}
+
 pub(super) fn read_csv(path: &Path) -> Result<RawTable> {
     let data = std::fs::read(path)
         .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
+    if looks_utf16(&data) {
+        return Err(Error::input(
+            path,
+            "the file is UTF-16 text; save it as UTF-8 (in Excel: CSV UTF-8)",
+        ));
+    }
     let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::input(path, "the file is empty"));

@@ -192,6 +192,30 @@ pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
     Ok(t)
 }
 
+/// A spreadsheet starts as a zip (XLSX, ODS) or an OLE file (XLS); text under such a name is
+/// a CSV saved with the wrong extension.
+fn check_spreadsheet_bytes(path: &Path, ext: &str) -> Result<()> {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
+    let head = &head[..n];
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Ok(());
+    }
+    if head.starts_with(b"PAR1") {
+        return Err(Error::input(
+            path,
+            format!("the file is named .{ext} but holds Parquet data; name it .parquet"),
+        ));
+    }
+    Err(Error::input(
+        path,
+        format!("the file is named .{ext} but is not a spreadsheet (it may be text, such as CSV); give it the right extension"),
+    ))
+}
+
 /// The lower-case extension of a file that exists, is a file and is not empty.
 fn check_file(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
@@ -203,6 +227,12 @@ fn check_file(path: &Path) -> Result<String> {
     })?;
     if meta.is_dir() {
         return Err(Error::input(path, "this is a directory, not a data file"));
+    }
+    if !meta.is_file() {
+        return Err(Error::input(
+            path,
+            "this is not a regular file (a pipe, socket or device); save the data to a file and give that",
+        ));
     }
     if meta.len() == 0 {
         return Err(Error::input(path, "the file is empty"));
@@ -221,7 +251,10 @@ fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     match ext.as_str() {
         "parquet" | "pq" => read_parquet(path, wanted),
         "csv" | "txt" | "tsv" => read_csv(path).map(|raw| raw.project(wanted)),
-        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => read_xlsx(path, wanted).map(|raw| raw.project(wanted)),
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => {
+            check_spreadsheet_bytes(path, &ext)?;
+            read_xlsx(path, wanted).map(|raw| raw.project(wanted))
+        }
         "" => Err(Error::input(
             path,
             "the file has no extension; name it .parquet, .csv or .xlsx so lamsach knows how to read it",
@@ -234,6 +267,71 @@ fn read_file(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
 }
 
 // ---------------------------------------------------------------- mapping and checks
+
+/// Restore the leading zeros of a digit column stored as numbers, where the width is known:
+/// a personal ID of 10 or 11 digits whose 12-digit form has a real province prefix, a mobile
+/// number that lost its 0 (9 digits beginning 5, 7, 8 or 9 in an ID or phone column), a CMND
+/// of 8 digits, province (2), commune (5) and social-insurance (10) codes. Returns the column
+/// and how many values changed.
+fn restore_zeros(column: Column, array: &ArrayRef) -> (ArrayRef, usize) {
+    use arrow_array::{Array, StringArray};
+    let Some(a) = array.as_any().downcast_ref::<StringArray>() else {
+        return (array.clone(), 0);
+    };
+    let reference = crate::reference::reference();
+    let pad = |s: &str, width: usize| format!("{}{s}", "0".repeat(width - s.len()));
+    let fix = |s: &str| -> Option<String> {
+        let t = s.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mobile = t.len() == 9 && matches!(t.as_bytes()[0], b'5' | b'7' | b'8' | b'9');
+        match column {
+            Column::PersonalId => match t.len() {
+                // 84 and a mobile prefix: a phone number written internationally.
+                11 if t.starts_with("84")
+                    && matches!(t.as_bytes()[2], b'3' | b'5' | b'7' | b'8' | b'9') =>
+                {
+                    None
+                }
+                10 | 11 => {
+                    let full = pad(t, 12);
+                    let prefix: u16 = full[..3].parse().ok()?;
+                    reference.id_province(prefix).map(|_| full)
+                }
+                9 if mobile => Some(pad(t, 10)),
+                8 => Some(pad(t, 9)),
+                _ => None,
+            },
+            Column::OldId if t.len() == 8 => Some(pad(t, 9)),
+            Column::Phone if mobile => Some(pad(t, 10)),
+            Column::ProvinceCode if t.len() < 2 => Some(pad(t, 2)),
+            Column::CommuneCode if t.len() < 5 => Some(pad(t, 5)),
+            Column::SocialInsuranceCode if t.len() < 10 => Some(pad(t, 10)),
+            _ => None,
+        }
+    };
+    let mut changed = 0;
+    let out: StringArray = a
+        .iter()
+        .map(|v| {
+            v.map(|s| match fix(s) {
+                Some(f) => {
+                    changed += 1;
+                    f
+                }
+                None => s.to_string(),
+            })
+        })
+        .collect();
+    (std::sync::Arc::new(out), changed)
+}
+
+/// Excel's widest sheet: a file with more columns is not an extract (and would make every
+/// output that carries its columns through as wide).
+const MAX_COLUMNS: usize = 16_384;
+/// Unknown columns carried through to findings.parquet and the fix lists, at most.
+const MAX_EXTRA_COLUMNS: usize = 256;
 
 /// ", and the first row does not look like a header" when none of its cells is a header
 /// lamsach knows (a file saved without its header row).
@@ -274,6 +372,17 @@ fn map_columns(
         }
         seen.entry(header.as_str()).or_insert(i + 1);
     }
+    if raw.all_headers.len() > MAX_COLUMNS {
+        return Err(Error::input(
+            path,
+            format!(
+                "the file has {} columns, more than a spreadsheet holds ({MAX_COLUMNS}); it is not a register extract",
+                raw.all_headers.len()
+            ),
+        ));
+    }
+    let mut extras = 0usize;
+    let mut dropped = 0usize;
     for (i, (header, column)) in raw.headers.iter().zip(raw.columns).enumerate() {
         let canon = config
             .canonical_column(header)
@@ -287,8 +396,18 @@ fn map_columns(
                 ));
                 header.clone()
             }
-            None if header.is_empty() => format!("column_{}", i + 1),
-            None => header.clone(),
+            None if extras >= MAX_EXTRA_COLUMNS => {
+                dropped += 1;
+                continue;
+            }
+            None if header.is_empty() => {
+                extras += 1;
+                format!("column_{}", i + 1)
+            }
+            None => {
+                extras += 1;
+                header.clone()
+            }
         };
         if taken.contains(&name) {
             return Err(Error::input(
@@ -298,6 +417,12 @@ fn map_columns(
         }
         taken.insert(name.clone());
         out.push((name, column));
+    }
+    if dropped > 0 {
+        warnings.push(format!(
+            "{}: only the first {MAX_EXTRA_COLUMNS} columns lamsach does not know are carried through to the outputs; {dropped} more were not",
+            path.display()
+        ));
     }
     let missing: Vec<&str> = required
         .iter()
@@ -339,15 +464,25 @@ fn map_columns(
             ),
         ));
     }
+    // Digit columns a spreadsheet or pandas stored as numbers lost their leading zeros: the
+    // zero-padded text is restored where the width is known, and said once per column.
     for header in &raw.numeric {
-        let canon = config.canonical_column(header);
-        if let Some(c) = canon.filter(|c| c.kind() == ColumnKind::Digits) {
-            warnings.push(format!(
-                "{}: column {} is stored as numbers, so leading zeros may have been lost (an 11-digit personal ID is restored where it is consistent)",
-                path.display(),
-                c.name()
-            ));
-        }
+        let Some(c) = config
+            .canonical_column(header)
+            .filter(|c| c.kind() == ColumnKind::Digits)
+        else {
+            continue;
+        };
+        let Some(slot) = out.iter_mut().find(|(n, _)| n == c.name()) else {
+            continue;
+        };
+        let (restored, n) = restore_zeros(c, &slot.1);
+        slot.1 = restored;
+        warnings.push(format!(
+            "{}: column {} is stored as numbers, so leading zeros were lost; {n} values were restored to their full width",
+            path.display(),
+            c.name()
+        ));
     }
     let rows = out.first().map(|(_, a)| a.len()).unwrap_or(0);
     if rows == 0 {

@@ -19,6 +19,63 @@ pub(super) fn float_to_text(v: f64) -> String {
     }
 }
 
+/// A timestamp column with a time zone (a birth date saved by pandas or Spark) as the date in
+/// that zone: Vietnam's zones (+07:00 all year) and fixed offsets are exact; another named
+/// zone is read as UTC.
+fn timestamps_as_dates(array: &ArrayRef, unit: arrow_schema::TimeUnit, tz: &str) -> ArrayRef {
+    use arrow_array::types::Int64Type;
+    use arrow_schema::TimeUnit;
+    let offset_s: i64 = match tz {
+        "Asia/Ho_Chi_Minh" | "Asia/Saigon" | "Asia/Bangkok" | "Asia/Jakarta" | "Etc/GMT-7" => {
+            7 * 3600
+        }
+        t => {
+            let b = t.as_bytes();
+            let sign = match b.first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => 0,
+            };
+            let digits: Vec<i64> = t[1.min(t.len())..]
+                .split(':')
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            match digits.as_slice() {
+                [h, m] => sign * (h * 3600 + m * 60),
+                [h] if *h < 24 => sign * h * 3600,
+                [hm] => sign * ((hm / 100) * 3600 + (hm % 100) * 60),
+                _ => 0,
+            }
+        }
+    };
+    let per_second: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let Ok(ints) = arrow_cast::cast(array, &DataType::Int64) else {
+        return Arc::new(StringArray::from(vec![None::<String>; array.len()]));
+    };
+    let ints = ints
+        .as_any()
+        .downcast_ref::<arrow_array::PrimitiveArray<Int64Type>>();
+    let vals: Vec<Option<String>> = match ints {
+        Some(a) => a
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    let secs = v.div_euclid(per_second) + offset_s;
+                    let days = secs.div_euclid(86_400) as i32;
+                    crate::dates::civil_from_days(days).to_string()
+                })
+            })
+            .collect(),
+        None => vec![None; array.len()],
+    };
+    Arc::new(StringArray::from(vals))
+}
+
 /// Any Arrow column as text; numbers that are whole are written without a decimal point.
 fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, bool)> {
     let numeric = array.data_type().is_numeric();
@@ -53,6 +110,7 @@ fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, boo
                 ),
             ))
         }
+        DataType::Timestamp(unit, Some(tz)) => timestamps_as_dates(array, *unit, tz),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
             let casted = arrow_cast::cast(array, &DataType::Utf8).map_err(|_| {
                 Error::input(
@@ -127,6 +185,13 @@ pub(super) fn read_parquet_chunks(
     let file = std::fs::File::open(path)
         .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
     let corrupt = |e: &dyn std::fmt::Display| {
+        let text = e.to_string();
+        if text.contains("Disabled feature") || text.to_ascii_lowercase().contains("brotli") {
+            return Error::input(
+                path,
+                "the file is compressed with a codec lamsach does not read (brotli); save it again with snappy or zstd, e.g. in DuckDB: COPY (SELECT * FROM 'file.parquet') TO 'new.parquet' (COMPRESSION zstd)",
+            );
+        }
         Error::input(
             path,
             format!(
