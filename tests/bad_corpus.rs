@@ -158,13 +158,8 @@ fn merged_cells_and_formulas_run_clean() {
     // error cell is empty, and the merged cell's covered row has no commune.
     let f = findings(&out);
     assert!(
-        f.contains(&(
-            "A1".into(),
-            "id.format".into(),
-            "personal_id".into(),
-            "001085012345".into()
-        )),
-        "{f:?}"
+        !f.iter().any(|x| x.0 == "A1" && x.2 == "personal_id"),
+        "the restored ID is well formed: {f:?}"
     );
     assert!(has(&f, "A2", "id.missing"), "{f:?}");
     assert!(
