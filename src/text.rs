@@ -379,8 +379,33 @@ fn plausible_vietnamese(s: &str) -> bool {
     true
 }
 
+/// Is every word a Vietnamese syllable: an initial consonant (or none), one to three vowels,
+/// and a final consonant (or none)? "Nguyễn" is; "Mỹller", "Franỗois", "Ẹỳủez" — what a
+/// foreign name becomes when read as legacy text — are not.
+fn vietnamese_syllables(s: &str) -> bool {
+    const INITIALS: &[&str] = &[
+        "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "g", "h",
+        "k", "l", "m", "n", "p", "r", "s", "t", "v", "x", "",
+    ];
+    const FINALS: &[&str] = &["ng", "nh", "ch", "c", "m", "n", "p", "t", ""];
+    let is_vowel = |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+    s.split(|c: char| c.is_whitespace() || matches!(c, '-' | '\'' | '.' | ','))
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            let f = fold(&w.to_lowercase());
+            INITIALS.iter().any(|i| {
+                let Some(rest) = f.strip_prefix(i) else {
+                    return false;
+                };
+                let vowels = rest.chars().take_while(|&c| is_vowel(c)).count();
+                (1..=3).contains(&vowels) && FINALS.contains(&&rest[vowels..])
+            })
+        })
+}
+
 /// Decode legacy mojibake. Returns the decoded text (NFC) only when `s` looks legacy and one
-/// of TCVN3, VNI or Windows-1258 turns it into plausible Vietnamese.
+/// of TCVN3, VNI or Windows-1258 turns it into Vietnamese syllables (a foreign name with
+/// letters such as ü, ç or ñ is valid Latin text, and is left as it is).
 pub fn decode_legacy(s: &str) -> Option<String> {
     if !looks_legacy(s) {
         return None;
@@ -398,7 +423,7 @@ pub fn decode_legacy(s: &str) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| c.nfc().collect::<String>())
-        .filter(|c| c != s && plausible_vietnamese(c))
+        .filter(|c| c != s && plausible_vietnamese(c) && vietnamese_syllables(c))
         .min_by_key(|c| c.chars().count())
 }
 
@@ -496,7 +521,22 @@ pub fn canonical_name(s: &str) -> String {
     fixpoint(s, canonical_once)
 }
 
+/// Characters that show as nothing (zero-width spaces and joiners, a stray byte-order mark).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
 fn canonical_once(s: &str) -> String {
+    let visible: String;
+    let s = if s.chars().any(is_invisible) {
+        visible = s.chars().filter(|&c| !is_invisible(c)).collect();
+        visible.as_str()
+    } else {
+        s
+    };
     let decoded = decode_legacy(s);
     let src = decoded.as_deref().unwrap_or(s);
     let nfc: String = src
@@ -686,6 +726,31 @@ mod tests {
         assert_eq!(decode_legacy("Nguyễn Văn Hải"), None);
         assert_eq!(decode_legacy("Ông Ích Khiêm"), None);
         assert!(!is_canonical_name("NguyÔn V¨n H¶i"));
+    }
+
+    /// Foreign names are valid Latin text, not legacy mojibake: never "repaired".
+    #[test]
+    fn foreign_names_are_not_decoded_as_legacy_text() {
+        for name in [
+            "Müller",
+            "François",
+            "Ñúñez",
+            "Jürgen Weiß",
+            "Zoë Brontë",
+            "José Muñoz",
+        ] {
+            assert_eq!(decode_legacy(name), None, "{name}");
+            assert_eq!(canonical_name(name), name, "{name}");
+        }
+        assert_eq!(canonical_name("Hans Müller"), "Hans Müller");
+    }
+
+    /// A zero-width space or a stray byte-order mark before a name does not lower-case it.
+    #[test]
+    fn invisible_characters_are_removed() {
+        assert_eq!(canonical_name("\u{200B}Nguyễn Văn An"), "Nguyễn Văn An");
+        assert_eq!(canonical_name("Nguyễn\u{FEFF} Văn An"), "Nguyễn Văn An");
+        assert!(!is_canonical_name("\u{200B}Nguyễn Văn An"));
     }
 
     #[test]
