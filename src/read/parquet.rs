@@ -199,7 +199,22 @@ pub(super) fn read_parquet_chunks(
             ),
         )
     };
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| corrupt(&e))?;
+    // Column chunks must lie inside the file: the parquet crate asserts this while reading
+    // (a panic), so a corrupt footer is refused here first (found by tests/fuzz_readers.rs).
+    for rg in builder.metadata().row_groups() {
+        for col in rg.columns() {
+            // As `ColumnChunkMetaData::byte_range` computes it (and asserts).
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or_else(|| col.data_page_offset());
+            let len = col.compressed_size();
+            if start < 0 || len < 0 || (start as u64).saturating_add(len as u64) > file_len {
+                return Err(corrupt(&"a column chunk lies outside the file"));
+            }
+        }
+    }
     let all_headers: Vec<String> = builder
         .schema()
         .fields()
