@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 const ID_PROVINCES: &str = include_str!("../reference/id_province_codes.csv");
 const PROVINCES_2026: &str = include_str!("../reference/admin/vn_units_2026-04_34_provinces.csv");
 const WARDS_2026: &str = include_str!("../reference/admin/vn_units_2026-04_3321_wards.csv");
+const BHYT_OBJECTS: &str = include_str!("../reference/insurance/bhyt_object_codes.csv");
 const OLD_COMMUNES: &str = include_str!("../reference/admin/communes_pre2025_to_2025.csv");
 
 /// One birth-registration province (digits 1–3 of the personal ID).
@@ -197,6 +198,15 @@ impl Reference {
             .copied()
             .flatten()
             .map(|i| &self.id_provinces[i as usize])
+    }
+
+    /// A health-insurance card's object code (`DN`, `TE`, `HT`, …: QĐ 1351/QĐ-BHXH).
+    pub fn is_bhyt_object(&self, code: &str) -> bool {
+        code.len() == 2
+            && BHYT_OBJECTS
+                .lines()
+                .skip(1)
+                .any(|l| l.split(',').next() == Some(code))
     }
 
     /// A residence province code: one of the 34 of 2025, or one of the 63 before the merger

@@ -383,24 +383,90 @@ fn plausible_vietnamese(s: &str) -> bool {
 /// and a final consonant (or none)? "Nguyễn" is; "Mỹller", "Franỗois", "Ẹỳủez" — what a
 /// foreign name becomes when read as legacy text — are not.
 fn vietnamese_syllables(s: &str) -> bool {
+    name_words(s).all(vietnamese_syllable)
+}
+
+/// The words of a name, split at spaces, apostrophes, hyphens and dots.
+fn name_words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c.is_whitespace() || matches!(c, '-' | '\'' | '.' | ','))
+        .filter(|w| !w.is_empty())
+}
+
+/// One word as a Vietnamese syllable: an initial consonant (or none), one to three vowels, a
+/// final consonant (or none).
+fn vietnamese_syllable(w: &str) -> bool {
     const INITIALS: &[&str] = &[
         "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "g", "h",
         "k", "l", "m", "n", "p", "r", "s", "t", "v", "x", "",
     ];
     const FINALS: &[&str] = &["ng", "nh", "ch", "c", "m", "n", "p", "t", ""];
     let is_vowel = |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
-    s.split(|c: char| c.is_whitespace() || matches!(c, '-' | '\'' | '.' | ','))
-        .filter(|w| !w.is_empty())
-        .all(|w| {
-            let f = fold(&w.to_lowercase());
-            INITIALS.iter().any(|i| {
-                let Some(rest) = f.strip_prefix(i) else {
-                    return false;
-                };
-                let vowels = rest.chars().take_while(|&c| is_vowel(c)).count();
-                (1..=3).contains(&vowels) && FINALS.contains(&&rest[vowels..])
-            })
+    let f = fold(&w.to_lowercase());
+    INITIALS.iter().any(|i| {
+        let Some(rest) = f.strip_prefix(i) else {
+            return false;
+        };
+        let vowels = rest.chars().take_while(|&c| is_vowel(c)).count();
+        (1..=3).contains(&vowels)
+            && NUCLEI.contains(&&rest[..vowels])
+            && FINALS.contains(&&rest[vowels..])
+    })
+}
+
+/// A word with Vietnamese diacritics that no spelling makes: two tone marks, a doubled final
+/// consonant ("Trầnn"), a doubled vowel other than oo, uu ("Thịi").
+fn misspelt_word(w: &str) -> bool {
+    let tones = w.nfd().filter(|c| TONE_MARKS.contains(c)).count();
+    if tones > 1 {
+        return true;
+    }
+    let f: Vec<char> = fold(&w.to_lowercase()).chars().collect();
+    let n = f.len();
+    if n >= 3 && f[n - 1] == f[n - 2] && matches!(f[n - 1], 'n' | 't' | 'm' | 'c' | 'p' | 'h' | 'g')
+    {
+        return true;
+    }
+    f.windows(2)
+        .any(|p| p[0] == p[1] && matches!(p[0], 'a' | 'e' | 'i' | 'y'))
+}
+
+/// The vowel groups of Vietnamese syllables, without marks (ươu → uou, uyê → uye).
+const NUCLEI: &[&str] = &[
+    "a", "e", "i", "o", "u", "y", "ai", "ao", "au", "ay", "eo", "eu", "ia", "ie", "iu", "oa", "oe",
+    "oi", "oo", "ua", "ue", "ui", "uo", "uu", "uy", "ye", "ieu", "oai", "oao", "oay", "oeo", "uay",
+    "uoi", "uou", "uya", "uye", "uyu", "yeu",
+];
+
+/// Why a name holds characters a name cannot (for `name.invalid_chars`), or None: digits,
+/// `?`, U+FFFD, control or invisible characters, or — when the name is written with
+/// Vietnamese diacritics and is not legacy mojibake — a syllable Vietnamese cannot spell.
+pub fn invalid_name_chars(s: &str) -> Option<&'static str> {
+    // Legacy-encoded text is `name.unnormalized`'s, with its decoded suggestion.
+    if looks_legacy(s) && decode_legacy(s).is_some() {
+        return None;
+    }
+    if s.chars().any(|c| c.is_ascii_digit()) {
+        return Some("có chữ số");
+    }
+    if s.contains('?') || s.contains('\u{FFFD}') {
+        return Some("có ký tự lỗi phông (? hoặc �)");
+    }
+    if s.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Some("có ký tự điều khiển hoặc ký tự ẩn");
+    }
+    // Only words written with Vietnamese diacritics are judged, and only for what no spelling
+    // makes: two tone marks in one word, a doubled final consonant, a doubled vowel other than
+    // "oo" and "uu". Ethnic-minority names ("Ksor", "Byă", "H'Hen") and foreign ones spell
+    // syllables Vietnamese does not, and are not errors.
+    let nfc: String = s.nfc().collect();
+    if !looks_legacy(s)
+        && name_words(&nfc).any(|w| {
+            w.chars().any(|c| !c.is_ascii() && is_vietnamese_letter(c)) && misspelt_word(w)
         })
+    {
+        return Some("có âm tiết không đúng chính tả tiếng Việt");
+    }
+    None
 }
 
 /// Decode legacy mojibake. Returns the decoded text (NFC) only when `s` looks legacy and one
@@ -743,6 +809,35 @@ mod tests {
             assert_eq!(canonical_name(name), name, "{name}");
         }
         assert_eq!(canonical_name("Hans Müller"), "Hans Müller");
+    }
+
+    #[test]
+    fn invalid_name_characters() {
+        for bad in [
+            "Nguyễn Văn An2",
+            "Nguy?n V?n An",
+            "Trần Thị \u{FFFD}nh",
+            "Lê\u{200B} Văn Tám",
+            "Trầnn Văn Bình",
+            "Nguyễn Thịi Lan",
+        ] {
+            assert!(invalid_name_chars(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "Nguyễn Văn An",
+            "H'Hen Niê",
+            "Ksor H'Bơ",
+            "Rmah Hmok",
+            "Hans Müller",
+            "Nguyễn Thị Thu-Hà",
+            "Y Bih Byă",
+            "Nguyen Van An",
+            "Đặng Thị Ngọc Quỳnh",
+            "Lò Văn Khoa",
+            "Giàng A Páo",
+        ] {
+            assert_eq!(invalid_name_chars(good), None, "{good}");
+        }
     }
 
     /// A zero-width space or a stray byte-order mark before a name does not lower-case it.

@@ -79,8 +79,8 @@ columns! {
     DoseNumber => ("dose_number", "Mũi tiêm", Text, false),
     Vaccine => ("vaccine", "Vắc xin", Text, false),
     Facility => ("facility", "Cơ sở tiêm", Text, false),
-    SocialInsuranceCode => ("social_insurance_code", "Mã số BHXH", Digits, false),
-    HealthCardNo => ("health_card_no", "Mã thẻ BHYT", Text, false),
+    SocialInsuranceCode => ("social_insurance_code", "Mã số BHXH", Digits, true),
+    HealthCardNo => ("health_card_no", "Mã thẻ BHYT", Text, true),
     Employer => ("employer", "Đơn vị", Text, false),
     EventDate => ("event_date", "Ngày sự kiện", Date, true),
 }

@@ -99,6 +99,13 @@ rules! {
     AliveDeceasedActive => ("alive.deceased_active", Song, "Đã khai tử nhưng dữ liệu dân cư chưa cập nhật", "Cập nhật trạng thái đã mất theo giấy khai tử"),
     AliveImplausibleAge => ("alive.implausible_age", Song, "Tuổi trên 120 nhưng chưa ghi nhận đã mất", "Xác minh công dân còn sống hay đã mất; sửa ngày sinh nếu nhập sai"),
     AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất", "Xác minh ngày mất và sự kiện; sửa bản ghi sai"),
+    InsuranceCodeFormat => ("insurance.code_format", Dung, "Mã số BHXH không đủ 10 chữ số", "Đối chiếu sổ BHXH, nhập lại mã số BHXH 10 chữ số"),
+    InsuranceCardFormat => ("insurance.card_format", Dung, "Mã thẻ BHYT sai cấu trúc (15 ký tự: mã đối tượng, mức hưởng, mã tỉnh, mã số BHXH)", "Đối chiếu thẻ BHYT, nhập lại mã thẻ đúng cấu trúc và khớp mã số BHXH"),
+    InsuranceCardObjectAge => ("insurance.card_object_age", Dung, "Mã đối tượng trên thẻ BHYT không phù hợp với tuổi", "Kiểm tra đối tượng tham gia BHYT; đề nghị cơ quan BHXH cấp lại thẻ đúng đối tượng"),
+    InsuranceCodeShared => ("insurance.code_shared", Dung, "Một mã số BHXH dùng cho hai người khác nhau", "Xác minh ai là chủ mã số BHXH; đề nghị cơ quan BHXH cấp mã đúng cho người còn lại"),
+    InsuranceMultipleCodes => ("insurance.multiple_codes", Sach, "Một người có từ hai mã số BHXH trở lên", "Đề nghị cơ quan BHXH gộp các mã số BHXH của người này"),
+    AliveLinkedDeceased => ("alive.linked_deceased", Song, "Người đã mất vẫn còn trong danh sách tham gia (BHXH/BHYT hoặc danh sách khác)", "Báo đơn vị quản lý danh sách để dừng tham gia của người đã mất"),
+    NameInvalidChars => ("name.invalid_chars", Sach, "Họ tên có ký tự không hợp lệ (chữ số, dấu ?, ký tự lỗi phông hoặc âm tiết không có trong tiếng Việt)", "Đối chiếu giấy tờ, nhập lại họ tên đúng chính tả"),
     DupPossible => ("dup.possible", Sach, "Có thể trùng công dân: cần xác minh", "Xác minh hai bản ghi có phải một người; ghi kết quả vào cột Kết quả xác minh"),
     LinkAmbiguous => ("link.ambiguous", Sach, "Bản ghi liên kết khớp với nhiều người: cần xác minh", "Xác minh bản ghi thuộc người nào; ghi kết quả vào cột Kết quả xác minh"),
 }
@@ -150,8 +157,16 @@ impl Rule {
         use Rule::*;
         match self {
             NameUnnormalized | DupPossible | LinkAmbiguous => Severity::Info,
-            CmndMapped | CmndUnmapped | SexInvalid | FieldMissing | XrefNotFound
-            | AliveImplausibleAge | LinkSuggested => Severity::Warning,
+            CmndMapped
+            | CmndUnmapped
+            | SexInvalid
+            | FieldMissing
+            | XrefNotFound
+            | AliveImplausibleAge
+            | LinkSuggested
+            | InsuranceCardObjectAge
+            | InsuranceMultipleCodes
+            | NameInvalidChars => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -245,6 +245,40 @@ impl TableRule for Deaths {
             return;
         }
         let r_name = residents.column(Column::FullName);
+        // alive.linked_deceased: an insurance or other extract row (a participation, a list
+        // membership, not a dated dose) of a person who has died.
+        for (s, table) in input.tables.iter().enumerate() {
+            if !matches!(table.kind, SourceKind::Insurance | SourceKind::Extract) {
+                continue;
+            }
+            let cols = &input.cols[s];
+            out.extend(super::par_rows(table.len(), |r, out| {
+                let facts = input.prepared[s].rows[r];
+                if !facts.pid.is_valid() {
+                    return;
+                }
+                for res in input.pid_index.rows(facts.pid.value) {
+                    let Some(death) = death_of.get(&res) else {
+                        continue;
+                    };
+                    if compare_names(cols[Column::FullName].get(r), r_name.get(res as usize))
+                        <= NameLevel::MiddleDiffers
+                    {
+                        out.push(
+                            Finding::on(
+                                RowRef::new(s, r),
+                                Rule::AliveLinkedDeceased,
+                                Column::PersonalId,
+                            )
+                            .value(cols[Column::PersonalId].get(r))
+                            .related(RowRef::resident(res), None)
+                            .note(format!("đã mất ngày {death}")),
+                        );
+                        break;
+                    }
+                }
+            }));
+        }
         for (s, table) in input.tables.iter().enumerate() {
             if !table.kind.is_linked() {
                 continue;
@@ -291,6 +325,119 @@ impl TableRule for Deaths {
                     }
                 }
             }));
+        }
+    }
+}
+
+/// `insurance.code_shared` (one social-insurance code carried by two people) and
+/// `insurance.multiple_codes` (one person carrying two codes), within each insurance extract.
+/// Two rows are one person when they carry the same valid personal ID, or the same folded
+/// name and birth date.
+pub struct InsuranceCodes;
+
+impl TableRule for InsuranceCodes {
+    fn name(&self) -> &'static str {
+        "rules.insurance_codes"
+    }
+
+    fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
+        for (s, table) in input.tables.iter().enumerate() {
+            if table.kind != SourceKind::Insurance {
+                continue;
+            }
+            let cols = &input.cols[s];
+            let code = cols[Column::SocialInsuranceCode];
+            if !code.is_present() {
+                continue;
+            }
+            let n = table.len();
+            let valid = |r: usize| {
+                let c = code.get(r).trim();
+                (c.len() == 10 && c.bytes().all(|b| b.is_ascii_digit())).then_some(c)
+            };
+            // Person of each row: its valid personal ID with its given name (a row carrying
+            // another person's ID has another name), else its folded name and birth date (two
+            // namesakes born the same day with two IDs are two people).
+            let person: Vec<u64> = (0..n)
+                .map(|r| {
+                    let facts = input.prepared[s].rows[r];
+                    let name = crate::text::fold(cols[Column::FullName].get(r));
+                    if facts.pid.is_valid() {
+                        let given = name.rsplit(' ').next().unwrap_or("");
+                        crate::core::hash::mix(&[facts.pid.value, crate::core::hash::h64(given)])
+                    } else {
+                        let birth = cols[Column::BirthDate].get(r).trim();
+                        crate::core::hash::mix(&[
+                            crate::core::hash::h64(&name),
+                            crate::core::hash::h64(birth),
+                            1 << 62,
+                        ])
+                    }
+                })
+                .collect();
+            // code → rows; person → codes.
+            let mut rows_of_code: HashMap<&str, Vec<u32>> = HashMap::new();
+            let mut codes_of_person: HashMap<u64, Vec<(&str, u32)>> = HashMap::new();
+            for (r, &who) in person.iter().enumerate() {
+                if let Some(c) = valid(r) {
+                    rows_of_code.entry(c).or_default().push(r as u32);
+                    codes_of_person.entry(who).or_default().push((c, r as u32));
+                }
+            }
+            let mut found = Vec::new();
+            for rows in rows_of_code.values() {
+                let first = person[rows[0] as usize];
+                let Some(&other_row) = rows.iter().find(|&&r| person[r as usize] != first) else {
+                    continue;
+                };
+                let people = {
+                    let mut p: Vec<u64> = rows.iter().map(|&r| person[r as usize]).collect();
+                    p.sort_unstable();
+                    p.dedup();
+                    p.len()
+                };
+                for &r in rows {
+                    let related = if person[r as usize] == first {
+                        other_row
+                    } else {
+                        rows[0]
+                    };
+                    found.push(
+                        Finding::on(
+                            RowRef::new(s, r as usize),
+                            Rule::InsuranceCodeShared,
+                            Column::SocialInsuranceCode,
+                        )
+                        .value(code.get(r as usize).trim())
+                        .related(RowRef::new(s, related as usize), None)
+                        .note(format!("mã số BHXH này dùng cho {people} người")),
+                    );
+                }
+            }
+            for codes in codes_of_person.values() {
+                let mut distinct: Vec<&str> = codes.iter().map(|c| c.0).collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                if distinct.len() < 2 {
+                    continue;
+                }
+                for &(c, r) in codes {
+                    let other = codes.iter().find(|o| o.0 != c).map(|o| o.1);
+                    let mut f = Finding::on(
+                        RowRef::new(s, r as usize),
+                        Rule::InsuranceMultipleCodes,
+                        Column::SocialInsuranceCode,
+                    )
+                    .value(c)
+                    .note(format!("người này có {} mã số BHXH", distinct.len()));
+                    if let Some(o) = other {
+                        f = f.related(RowRef::new(s, o as usize), None);
+                    }
+                    found.push(f);
+                }
+            }
+            found.sort_by_key(|f| (f.at, f.rule));
+            out.extend(found);
         }
     }
 }

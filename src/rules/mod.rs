@@ -45,12 +45,15 @@ pub fn registry() -> Registry {
         Box::new(record::Completeness),
         Box::new(record::NameForm),
         Box::new(record::ImplausibleAge),
+        Box::new(record::NameChars),
+        Box::new(record::InsuranceCard),
     ];
     let table: Vec<Box<dyn TableRule>> = vec![
         Box::new(household::Households),
         Box::new(cross::CmndResolution),
         Box::new(cross::CrossReference),
         Box::new(cross::Deaths),
+        Box::new(cross::InsuranceCodes),
     ];
     (record, table)
 }

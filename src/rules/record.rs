@@ -340,3 +340,117 @@ impl RecordRule for ImplausibleAge {
         }
     }
 }
+
+/// `name.invalid_chars`: a name holding digits, `?`, U+FFFD, control or zero-width characters,
+/// or — in a name written with Vietnamese diacritics — a syllable Vietnamese spelling cannot
+/// make ("Nguyễn Vă n", "Trầnn"). Apostrophes and hyphens of ethnic-minority names (`H'Hen
+/// Niê`, `Ksor H'Bơ`) are valid; a name without diacritics may be foreign and is not judged
+/// by syllable.
+pub struct NameChars;
+
+impl RecordRule for NameChars {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let raw = input.cols[source as usize][Column::FullName].raw(row);
+        if raw.is_empty() {
+            return;
+        }
+        if let Some(why) = crate::text::invalid_name_chars(raw) {
+            out.push(
+                Finding::on(
+                    RowRef::new(source.into(), row),
+                    Rule::NameInvalidChars,
+                    Column::FullName,
+                )
+                .value(raw)
+                .note(why),
+            );
+        }
+    }
+}
+
+/// `insurance.code_format`, `insurance.card_format`, `insurance.card_object_age` on the
+/// insurance extract: the 10-digit social-insurance code, and the 15-character health-card
+/// number (object code, benefit level 1–5, 2-digit province, the row's social-insurance code).
+pub struct InsuranceCard;
+
+/// Ages an object code cannot have (at `--as-of`): children under 6 (TE), pupils (HS), students
+/// (SV), pensioners (HT), the over-80s survivors' allowance (CT).
+fn object_age_impossible(object: &str, age: i32) -> Option<&'static str> {
+    match object {
+        "TE" if age >= 6 => Some("mã TE dành cho trẻ em dưới 6 tuổi"),
+        "HS" if !(3..=30).contains(&age) => Some("mã HS dành cho học sinh"),
+        "SV" if age < 15 => Some("mã SV dành cho sinh viên"),
+        "HT" if age < 35 => Some("mã HT dành cho người hưởng lương hưu"),
+        "CT" if age < 75 => Some("mã CT dành cho người từ 80 tuổi trở lên"),
+        _ => None,
+    }
+}
+
+impl RecordRule for InsuranceCard {
+    fn applies(&self, kind: SourceKind) -> bool {
+        kind == SourceKind::Insurance
+    }
+
+    fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
+        let cols = &input.cols[source as usize];
+        let here = RowRef::new(source.into(), row);
+        let code = cols[Column::SocialInsuranceCode].get(row).trim();
+        let code_ok = code.len() == 10 && code.bytes().all(|b| b.is_ascii_digit());
+        if !code.is_empty() && !code_ok {
+            out.push(
+                Finding::on(here, Rule::InsuranceCodeFormat, Column::SocialInsuranceCode)
+                    .value(code)
+                    .note(format!("{} ký tự", code.chars().count())),
+            );
+        }
+        let card = cols[Column::HealthCardNo].get(row).trim();
+        if card.is_empty() {
+            return;
+        }
+        let reference = crate::reference::reference();
+        let b = card.as_bytes();
+        let why: Option<String> = if b.len() != 15 || !card.is_ascii() {
+            Some(format!("{} ký tự, cần 15", card.chars().count()))
+        } else if !reference.is_bhyt_object(&card[..2]) {
+            Some(format!(
+                "mã đối tượng {} không có trong danh mục",
+                &card[..2]
+            ))
+        } else if !(b'1'..=b'5').contains(&b[2]) {
+            Some("mức hưởng (ký tự thứ 3) phải từ 1 đến 5".to_string())
+        } else if !reference.is_province_code(&card[3..5]) {
+            Some("ký tự thứ 4–5 không phải mã tỉnh".to_string())
+        } else if !card[5..].bytes().all(|b| b.is_ascii_digit()) {
+            Some("10 ký tự cuối phải là mã số BHXH".to_string())
+        } else if code_ok && &card[5..] != code {
+            Some("10 số cuối khác mã số BHXH của dòng".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let mut f = Finding::on(here, Rule::InsuranceCardFormat, Column::HealthCardNo)
+                .value(card)
+                .note(why);
+            if code_ok && b.len() == 15 && card.is_ascii() && reference.is_bhyt_object(&card[..2]) {
+                f = f.suggest(format!("{}{code}", &card[..5]));
+            }
+            out.push(f);
+            return;
+        }
+        let facts = input.prepared[source as usize].rows[row];
+        if let Some(birth) = facts.birth.valid() {
+            let age = birth.age_at(input.as_of);
+            if let Some(why) = object_age_impossible(&card[..2], age) {
+                out.push(
+                    Finding::on(here, Rule::InsuranceCardObjectAge, Column::HealthCardNo)
+                        .value(card)
+                        .note(format!("{why}; người này {age} tuổi")),
+                );
+            }
+        }
+    }
+}

@@ -286,6 +286,10 @@ impl Chunk<'_> {
         if !crate::text::is_canonical_name(&rec.full_name) && !rec.full_name.is_empty() {
             rec.rules.insert(Rule::NameUnnormalized);
         }
+        // A typo can leave a word no spelling makes ("Trầnn"): that is name.invalid_chars.
+        if crate::text::invalid_name_chars(&rec.full_name).is_some() {
+            rec.rules.insert(Rule::NameInvalidChars);
+        }
         // Registered again where they moved.
         let w = self.world;
         let r = self.rng.below(100);
@@ -412,18 +416,78 @@ impl Chunk<'_> {
                     linked.push((true, rec));
                 }
             }
-            // Insurance for about 90% of people.
-            if self.rng.chance(0.9) && p.death.is_none() {
+            // Insurance for about 90% of people; a card kept after its holder died now and
+            // then (alive.linked_deceased).
+            let dead_kept = p.death.is_some()
+                && clean
+                && self.rng.chance((self.opts.error_rate * 5.0).min(1.0));
+            if (self.rng.chance(0.9) && p.death.is_none()) || dead_kept {
                 let serial = self.serials.next(2_000_000_000, 10).unwrap_or(0);
-                let bhxh = format!("{serial:010}");
-                let (object, level) = match age {
+                let mut bhxh = format!("{serial:010}");
+                let (mut object, mut level) = match age {
                     0..=5 => ("TE", 1),
                     6..=17 => ("HS", 4),
                     18..=21 => ("SV", 4),
                     22..=59 => (*self.rng.pick(&["DN", "HC", "GD", "DN", "GD"]), 4),
                     _ => (*self.rng.pick(&["HT", "GD", "CT"]), 3),
                 };
-                let card = format!("{object}{level}{}{bhxh}", &prov_code[..2]);
+                if object == "CT" && age < 80 {
+                    object = "GD";
+                }
+                if object == "HT" && age < 55 {
+                    object = "GD";
+                }
+                let mut rules = base_rules.clone();
+                if dead_kept {
+                    rules.insert(Rule::AliveLinkedDeceased);
+                }
+                // Defects of the insurance numbers themselves (rates of the provincial reports:
+                // a few in a hundred).
+                let mut second_code = false;
+                let mut bad_object = false;
+                if clean && !dead_kept && self.rng.chance(self.opts.error_rate * 2.0) {
+                    match self.rng.below(5) {
+                        0 => {
+                            bhxh.pop();
+                            rules.insert(Rule::InsuranceCodeFormat);
+                        }
+                        1 => {
+                            bad_object = true;
+                            rules.insert(Rule::InsuranceCardFormat);
+                        }
+                        2 if age >= 10 => {
+                            (object, level) = ("TE", 1);
+                            rules.insert(Rule::InsuranceCardObjectAge);
+                        }
+                        3 => {
+                            // The number of the previous insured person, typed for this one.
+                            let donor = linked.iter().rposition(|(v, r)| {
+                                !*v && r.person != i && r.extra[0].len() == 10 && r.rules.is_empty()
+                            });
+                            if let Some(j) = donor {
+                                bhxh = linked[j].1.extra[0].clone();
+                                linked[j].1.rules.insert(Rule::InsuranceCodeShared);
+                                rules.insert(Rule::InsuranceCodeShared);
+                            }
+                        }
+                        _ => {
+                            second_code = true;
+                            rules.insert(Rule::InsuranceMultipleCodes);
+                        }
+                    }
+                }
+                let code10 = if bhxh.len() == 10 {
+                    bhxh.clone()
+                } else {
+                    format!("{serial:010}")
+                };
+                let card_of =
+                    |object: &str, code: &str| format!("{object}{level}{}{code}", &prov_code[..2]);
+                let card = if bad_object {
+                    card_of("ZZ", &code10)
+                } else {
+                    card_of(object, &code10)
+                };
                 let employer = if (22..60).contains(&age) && self.rng.chance(0.5) {
                     self.rng.pick(EMPLOYERS).to_string()
                 } else {
@@ -434,17 +498,32 @@ impl Chunk<'_> {
                 let extra = vec![
                     bhxh,
                     card,
-                    employer,
+                    employer.clone(),
                     prov_code.clone(),
                     commune.code.clone(),
                 ];
-                let mut rec = copy(record_id, name, extra, base_rules.clone());
-                if clean && self.rng.chance(self.opts.error_rate) {
+                let defected = rules.len() > base_rules.len();
+                let mut rec = copy(record_id, name.clone(), extra, rules.clone());
+                if clean && !defected && self.rng.chance(self.opts.error_rate) {
                     linked_defect(self, &mut rec, false, primary);
-                } else if clean && registers {
+                } else if clean && registers && !defected {
                     self.damaged_copy(&mut rec, &p);
                 }
                 linked.push((false, rec));
+                if second_code {
+                    // Registered a second time with a new number (two participations).
+                    let serial2 = self.serials.next(2_000_000_000, 10).unwrap_or(0);
+                    let code2 = format!("{serial2:010}");
+                    let record_id = self.record_id("BH");
+                    let extra = vec![
+                        code2.clone(),
+                        card_of(object, &code2),
+                        employer,
+                        prov_code.clone(),
+                        commune.code.clone(),
+                    ];
+                    linked.push((false, copy(record_id, name, extra, rules)));
+                }
             }
         }
         linked
@@ -483,6 +562,10 @@ impl Chunk<'_> {
         }
         if !crate::text::is_canonical_name(&rec.full_name) && !rec.full_name.is_empty() {
             rec.rules.insert(Rule::NameUnnormalized);
+        }
+        // A typo can leave a word no spelling makes ("Trầnn"): that is name.invalid_chars.
+        if crate::text::invalid_name_chars(&rec.full_name).is_some() {
+            rec.rules.insert(Rule::NameInvalidChars);
         }
     }
 
@@ -634,7 +717,12 @@ impl Chunk<'_> {
             ]);
             let entity = format!("P{:011}", p.entity);
             entities.push(&["residents", &rec.record_id, &entity]);
-            for rule in residents_rules[r].iter().filter(|r| keep(r)) {
+            let mut rules = residents_rules[r].clone();
+            // Whatever path damaged the name, a word no spelling makes is name.invalid_chars.
+            if crate::text::invalid_name_chars(&rec.full_name).is_some() {
+                rules.insert(Rule::NameInvalidChars);
+            }
+            for rule in rules.iter().filter(|r| keep(r)) {
                 defects.push(&["residents", &rec.record_id, rule.code()]);
             }
         }
@@ -654,6 +742,9 @@ impl Chunk<'_> {
             let p = &self.people[rec.person];
             let source = if *is_vac { "vaccination" } else { "insurance" };
             let mut rules = rec.rules.clone();
+            if crate::text::invalid_name_chars(&rec.full_name).is_some() {
+                rules.insert(Rule::NameInvalidChars);
+            }
             if rec.pid_holds_cmnd {
                 if let Some(rule) = cmnd_rule(&reg.crosswalk, rec.personal_id.parse().ok()) {
                     rules.insert(rule);

@@ -947,6 +947,24 @@ impl<'w> Chunk<'w> {
                 }
                 rec.rules.insert(Rule::FieldMissing);
             }
+            13 if self.rng.chance(0.25) => {
+                // A name garbled by a barcode reader or a font: a letter lost as '?', or a
+                // digit typed in.
+                let name = rec.full_name.clone();
+                let garbled = if self.rng.chance(0.5) {
+                    match name.char_indices().find(|(_, c)| !c.is_ascii()) {
+                        Some((i, c)) => format!("{}?{}", &name[..i], &name[i + c.len_utf8()..]),
+                        None => format!("{name}1"),
+                    }
+                } else {
+                    format!("{name}{}", 1 + self.rng.below(9))
+                };
+                if crate::text::canonical_name(&garbled) != garbled {
+                    rec.rules.insert(Rule::NameUnnormalized);
+                }
+                rec.full_name = garbled;
+                rec.rules.insert(Rule::NameInvalidChars);
+            }
             13 => {
                 let name = rec.full_name.clone();
                 rec.full_name = match self.rng.below(6) {
@@ -1237,7 +1255,8 @@ fn inherited(rules: &BTreeSet<Rule>, rec: &ResRecord) -> BTreeSet<Rule> {
             | Rule::IdMissing
             | Rule::DateInvalid
             | Rule::SexInvalid
-            | Rule::NameUnnormalized => true,
+            | Rule::NameUnnormalized
+            | Rule::NameInvalidChars => true,
             _ => false,
         })
         .collect()
