@@ -302,6 +302,15 @@ fn run(cli: Cli) -> Result<bool> {
             let outcome = lamsach::check::check(&opts)?;
             if !quiet {
                 print!("{}", lamsach::report::render_summary(&outcome.summary));
+                // Where to look next (paths only: no personal data).
+                let lists = std::fs::read_dir(opts.out.join("fixlists"))
+                    .map(|d| d.count() / 2)
+                    .unwrap_or(0);
+                println!(
+                    "Báo cáo: {}\nDanh sách cần sửa theo xã ({lists} xã): {}",
+                    opts.out.join("report.html").display(),
+                    opts.out.join("fixlists").display()
+                );
             }
             for b in &outcome.breached {
                 eprintln!("lamsach: threshold exceeded: {b}");

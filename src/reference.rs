@@ -202,21 +202,39 @@ impl Reference {
 
     /// A health-insurance card's object code (`DN`, `TE`, `HT`, …: QĐ 1351/QĐ-BHXH).
     pub fn is_bhyt_object(&self, code: &str) -> bool {
-        code.len() == 2
-            && BHYT_OBJECTS
+        static CODES: OnceLock<Vec<[u8; 2]>> = OnceLock::new();
+        let codes = CODES.get_or_init(|| {
+            BHYT_OBJECTS
                 .lines()
                 .skip(1)
-                .any(|l| l.split(',').next() == Some(code))
+                .filter_map(|l| l.split(',').next())
+                .filter_map(|c| c.as_bytes().try_into().ok())
+                .collect()
+        });
+        code.len() == 2 && codes.iter().any(|c| c == code.as_bytes())
     }
 
     /// A residence province code: one of the 34 of 2025, or one of the 63 before the merger
     /// (the first digits of the personal ID's prefix).
     pub fn is_province_code(&self, code: &str) -> bool {
-        self.provinces.iter().any(|p| p.code == code)
-            || self
-                .id_provinces
-                .iter()
-                .any(|p| p.prefix < 100 && format!("{:02}", p.prefix) == code)
+        static KNOWN: OnceLock<[bool; 100]> = OnceLock::new();
+        let known = KNOWN.get_or_init(|| {
+            let mut k = [false; 100];
+            let r = reference();
+            for p in &r.provinces {
+                if let Ok(n) = p.code.parse::<usize>() {
+                    k[n % 100] = n < 100;
+                }
+            }
+            for p in r.id_provinces.iter().filter(|p| p.prefix < 100) {
+                k[p.prefix as usize] = true;
+            }
+            k
+        });
+        let b = code.as_bytes();
+        b.len() == 2
+            && b.iter().all(u8::is_ascii_digit)
+            && known[((b[0] - b'0') * 10 + (b[1] - b'0')) as usize]
     }
 
     pub fn province_name(&self, code: &str) -> Option<&str> {

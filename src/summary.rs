@@ -36,6 +36,11 @@ pub struct IndicatorStat {
     pub resolved: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub households: Option<usize>,
+    /// Vaccination indicators: people (đối tượng) as well as rows (mũi tiêm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people_evaluated: Option<usize>,
 }
 
 /// One rule's figures.

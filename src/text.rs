@@ -414,20 +414,33 @@ fn vietnamese_syllable(w: &str) -> bool {
 }
 
 /// A word with Vietnamese diacritics that no spelling makes: two tone marks, a doubled final
-/// consonant ("Trầnn"), a doubled vowel other than oo, uu ("Thịi").
+/// consonant ("Trầnn"), a doubled vowel other than oo, uu ("Thịi"). No allocation.
 fn misspelt_word(w: &str) -> bool {
-    let tones = w.nfd().filter(|c| TONE_MARKS.contains(c)).count();
+    let several = w.chars().filter(|c| !c.is_ascii()).nth(1).is_some();
+    let tones: usize = w
+        .chars()
+        .filter(|_| several)
+        .filter(|c| !c.is_ascii())
+        .map(|c| {
+            std::iter::once(c)
+                .nfd()
+                .filter(|m| TONE_MARKS.contains(m))
+                .count()
+        })
+        .sum();
     if tones > 1 {
         return true;
     }
-    let f: Vec<char> = fold(&w.to_lowercase()).chars().collect();
-    let n = f.len();
-    if n >= 3 && f[n - 1] == f[n - 2] && matches!(f[n - 1], 'n' | 't' | 'm' | 'c' | 'p' | 'h' | 'g')
-    {
-        return true;
+    let (mut prev, mut last, mut n) = (' ', ' ', 0usize);
+    for c in folded_chars(w) {
+        if c == last && matches!(c, 'a' | 'e' | 'i' | 'y') {
+            return true;
+        }
+        prev = last;
+        last = c;
+        n += 1;
     }
-    f.windows(2)
-        .any(|p| p[0] == p[1] && matches!(p[0], 'a' | 'e' | 'i' | 'y'))
+    n >= 3 && prev == last && matches!(last, 'n' | 't' | 'm' | 'c' | 'p' | 'h' | 'g')
 }
 
 /// The vowel groups of Vietnamese syllables, without marks (ươu → uou, uyê → uye).
@@ -442,27 +455,30 @@ const NUCLEI: &[&str] = &[
 /// Vietnamese diacritics and is not legacy mojibake — a syllable Vietnamese cannot spell.
 pub fn invalid_name_chars(s: &str) -> Option<&'static str> {
     // Legacy-encoded text is `name.unnormalized`'s, with its decoded suggestion.
-    if looks_legacy(s) && decode_legacy(s).is_some() {
+    let legacy = || looks_legacy(s) && decode_legacy(s).is_some();
+    let mut non_ascii = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            return (!legacy()).then_some("có chữ số");
+        }
+        if c == '?' || c == '\u{FFFD}' {
+            return (!legacy()).then_some("có ký tự lỗi phông (? hoặc �)");
+        }
+        if c.is_control() || is_invisible(c) {
+            return (!legacy()).then_some("có ký tự điều khiển hoặc ký tự ẩn");
+        }
+        non_ascii |= !c.is_ascii();
+    }
+    if !non_ascii {
         return None;
-    }
-    if s.chars().any(|c| c.is_ascii_digit()) {
-        return Some("có chữ số");
-    }
-    if s.contains('?') || s.contains('\u{FFFD}') {
-        return Some("có ký tự lỗi phông (? hoặc �)");
-    }
-    if s.chars().any(|c| c.is_control() || is_invisible(c)) {
-        return Some("có ký tự điều khiển hoặc ký tự ẩn");
     }
     // Only words written with Vietnamese diacritics are judged, and only for what no spelling
     // makes: two tone marks in one word, a doubled final consonant, a doubled vowel other than
     // "oo" and "uu". Ethnic-minority names ("Ksor", "Byă", "H'Hen") and foreign ones spell
     // syllables Vietnamese does not, and are not errors.
-    let nfc: String = s.nfc().collect();
-    if !looks_legacy(s)
-        && name_words(&nfc).any(|w| {
-            w.chars().any(|c| !c.is_ascii() && is_vietnamese_letter(c)) && misspelt_word(w)
-        })
+    if name_words(s)
+        .any(|w| w.chars().any(|c| !c.is_ascii() && is_vietnamese_letter(c)) && misspelt_word(w))
+        && !legacy()
     {
         return Some("có âm tiết không đúng chính tả tiếng Việt");
     }

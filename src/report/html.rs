@@ -150,7 +150,11 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
             vec![
                 i.label.clone(),
                 i.records.to_string(),
-                i.households.map(|h| h.to_string()).unwrap_or_default(),
+                match (i.households, i.people) {
+                    (Some(h), _) => format!("{h} hộ"),
+                    (None, Some(p)) => format!("{p} người"),
+                    _ => String::new(),
+                },
                 i.new.to_string(),
                 i.resolved.to_string(),
             ]
@@ -158,7 +162,7 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         .collect();
     body.push_str("<h2>Chỉ tiêu của Bộ</h2>");
     body.push_str(&table(
-        &["Chỉ tiêu", "Bản ghi", "Hộ", "Mới", "Đã làm sạch"],
+        &["Chỉ tiêu", "Bản ghi", "Hộ / người", "Mới", "Đã làm sạch"],
         &rows,
     ));
     // Against the previous run (check --previous): two bars per indicator.

@@ -143,12 +143,45 @@ pub struct IndicatorCount {
     pub indicator: &'static Indicator,
     pub records: usize,
     pub households: Option<usize>,
+    /// Vaccination indicators, counted by person as the reports count them (đối tượng):
+    /// the people among the rows, and among all the source's rows.
+    pub people: Option<usize>,
+    pub people_evaluated: Option<usize>,
     pub new: usize,
     pub resolved: usize,
 }
 
+/// The person behind a vaccination row: the resident it is linked to (or whose valid ID it
+/// carries), else its folded name and birth date — so one person's doses, and a person
+/// recorded under two extract identities, count once.
+fn vaccination_person(
+    view: &View,
+    linked: &std::collections::HashMap<RowRef, u32>,
+    r: RowRef,
+) -> u64 {
+    use crate::core::hash::{h64, mix};
+    if let Some(&res) = linked.get(&r) {
+        return mix(&[1, res as u64]);
+    }
+    let facts = view.input.prepared[r.source as usize].rows[r.row as usize];
+    if facts.pid.is_valid() {
+        if let Some(res) = view.input.pid_index.rows(facts.pid.value).next() {
+            return mix(&[1, res as u64]);
+        }
+        return mix(&[2, facts.pid.value]);
+    }
+    let name = crate::text::fold(view.cell(r, crate::core::Column::FullName));
+    mix(&[
+        3,
+        h64(&name),
+        h64(view.cell(r, crate::core::Column::BirthDate)),
+    ])
+}
+
 /// Count, per indicator, the distinct records (and for households, the households).
 pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
+    let linked: std::collections::HashMap<RowRef, u32> =
+        view.links.iter().map(|l| (l.at, l.resident)).collect();
     INDICATORS
         .iter()
         .map(|ind| {
@@ -176,9 +209,28 @@ pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
                 })
                 .map(|p| (p.key.0.as_str(), p.key.1.as_str()))
                 .collect();
+            let by_person = ind.sources == ["vaccination"];
+            let (people, people_evaluated) = if by_person {
+                let person = |r: RowRef| vaccination_person(view, &linked, r);
+                let people: BTreeSet<u64> = records.iter().map(|&r| person(r)).collect();
+                let all: BTreeSet<u64> = view
+                    .input
+                    .tables
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| source_matches(&t.name, ind.sources))
+                    .flat_map(|(s, t)| (0..t.len()).map(move |r| RowRef::new(s, r)))
+                    .map(person)
+                    .collect();
+                (Some(people.len()), Some(all.len()))
+            } else {
+                (None, None)
+            };
             IndicatorCount {
                 indicator: ind,
                 records: records.len(),
+                people,
+                people_evaluated,
                 households: ind.key.starts_with('3').then_some(households.len()),
                 new: new.len(),
                 resolved: resolved.len(),

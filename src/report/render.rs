@@ -41,10 +41,11 @@ pub fn render_summary(summary: &Summary) -> String {
         let _ = writeln!(s, "{:<44} {:>12}", "Chỉ tiêu", "Bản ghi");
     }
     for ind in &summary.indicators {
-        let hh = ind
-            .households
-            .map(|h| format!(" ({h} hộ)"))
-            .unwrap_or_default();
+        let hh = match (ind.households, ind.people) {
+            (Some(h), _) => format!(" ({h} hộ)"),
+            (None, Some(p)) => format!(" ({p} người)"),
+            _ => String::new(),
+        };
         if nightly {
             let _ = writeln!(
                 s,

@@ -183,6 +183,8 @@ pub fn build(
                 new: c.new,
                 resolved: c.resolved,
                 households: c.households,
+                people: c.people,
+                people_evaluated: c.people_evaluated,
             }
         })
         .collect();

@@ -329,6 +329,16 @@ impl TableRule for Deaths {
     }
 }
 
+/// A stable hash of a text's folded characters, without allocation.
+fn folded_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in crate::text::folded_chars(s) {
+        h ^= c as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// `insurance.code_shared` (one social-insurance code carried by two people) and
 /// `insurance.multiple_codes` (one person carrying two codes), within each insurance extract.
 /// Two rows are one person when they carry the same valid personal ID, or the same folded
@@ -361,11 +371,12 @@ impl TableRule for InsuranceCodes {
             let person: Vec<u64> = (0..n)
                 .map(|r| {
                     let facts = input.prepared[s].rows[r];
-                    let name = crate::text::fold(cols[Column::FullName].get(r));
+                    let full = cols[Column::FullName].get(r);
                     if facts.pid.is_valid() {
-                        let given = name.rsplit(' ').next().unwrap_or("");
-                        crate::core::hash::mix(&[facts.pid.value, crate::core::hash::h64(given)])
+                        let given = full.trim().rsplit(' ').next().unwrap_or("");
+                        crate::core::hash::mix(&[facts.pid.value, folded_hash(given)])
                     } else {
+                        let name = crate::text::fold(full);
                         let birth = cols[Column::BirthDate].get(r).trim();
                         crate::core::hash::mix(&[
                             crate::core::hash::h64(&name),
@@ -375,33 +386,26 @@ impl TableRule for InsuranceCodes {
                     }
                 })
                 .collect();
-            // code → rows; person → codes.
-            let mut rows_of_code: HashMap<&str, Vec<u32>> = HashMap::new();
-            let mut codes_of_person: HashMap<u64, Vec<(&str, u32)>> = HashMap::new();
-            for (r, &who) in person.iter().enumerate() {
-                if let Some(c) = valid(r) {
-                    rows_of_code.entry(c).or_default().push(r as u32);
-                    codes_of_person.entry(who).or_default().push((c, r as u32));
-                }
-            }
+            // Rows by code, and by person then code (sorts, not hash maps: 1 M rows).
+            let mut by_code: Vec<(u64, u64, u32)> = (0..n)
+                .filter_map(|r| {
+                    valid(r)
+                        .and_then(|c| c.parse::<u64>().ok())
+                        .map(|c| (c, person[r], r as u32))
+                })
+                .collect();
+            by_code.par_sort_unstable();
             let mut found = Vec::new();
-            for rows in rows_of_code.values() {
-                let first = person[rows[0] as usize];
-                let Some(&other_row) = rows.iter().find(|&&r| person[r as usize] != first) else {
+            for rows in by_code.chunk_by(|a, b| a.0 == b.0) {
+                let first = rows[0].1;
+                let Some(other_row) = rows.iter().find(|e| e.1 != first).map(|e| e.2) else {
                     continue;
                 };
-                let people = {
-                    let mut p: Vec<u64> = rows.iter().map(|&r| person[r as usize]).collect();
-                    p.sort_unstable();
-                    p.dedup();
-                    p.len()
-                };
-                for &r in rows {
-                    let related = if person[r as usize] == first {
-                        other_row
-                    } else {
-                        rows[0]
-                    };
+                let mut people: Vec<u64> = rows.iter().map(|e| e.1).collect();
+                people.dedup();
+                let people = people.len();
+                for &(_, who, r) in rows {
+                    let related = if who == first { other_row } else { rows[0].2 };
                     found.push(
                         Finding::on(
                             RowRef::new(s, r as usize),
@@ -414,21 +418,23 @@ impl TableRule for InsuranceCodes {
                     );
                 }
             }
-            for codes in codes_of_person.values() {
-                let mut distinct: Vec<&str> = codes.iter().map(|c| c.0).collect();
-                distinct.sort_unstable();
+            let mut by_person: Vec<(u64, u64, u32)> =
+                by_code.iter().map(|&(c, who, r)| (who, c, r)).collect();
+            by_person.par_sort_unstable();
+            for rows in by_person.chunk_by(|a, b| a.0 == b.0) {
+                let mut distinct: Vec<u64> = rows.iter().map(|e| e.1).collect();
                 distinct.dedup();
                 if distinct.len() < 2 {
                     continue;
                 }
-                for &(c, r) in codes {
-                    let other = codes.iter().find(|o| o.0 != c).map(|o| o.1);
+                for &(_, c, r) in rows {
+                    let other = rows.iter().find(|o| o.1 != c).map(|o| o.2);
                     let mut f = Finding::on(
                         RowRef::new(s, r as usize),
                         Rule::InsuranceMultipleCodes,
                         Column::SocialInsuranceCode,
                     )
-                    .value(c)
+                    .value(code.get(r as usize).trim())
                     .note(format!("người này có {} mã số BHXH", distinct.len()));
                     if let Some(o) = other {
                         f = f.related(RowRef::new(s, o as usize), None);
