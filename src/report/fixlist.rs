@@ -257,11 +257,29 @@ pub fn reason_vi(levels: &str) -> String {
 /// of the related one. A returned verdict holds while this code is unchanged.
 pub fn fingerprint(records: &dyn Records, at: RowRef, related: Option<RowRef>) -> String {
     use crate::core::hash::{h64, mix};
+    // The fields a fix and a verdict are about (not every carried column).
+    const FIELDS: [Column; 15] = [
+        Column::PersonalId,
+        Column::OldId,
+        Column::FullName,
+        Column::BirthDate,
+        Column::Sex,
+        Column::ProvinceCode,
+        Column::CommuneCode,
+        Column::HouseholdId,
+        Column::RelationToHead,
+        Column::FatherName,
+        Column::MotherName,
+        Column::DeathDate,
+        Column::SocialInsuranceCode,
+        Column::HealthCardNo,
+        Column::DoseDate,
+    ];
     let of = |r: RowRef| {
-        let parts: Vec<u64> = Column::ALL
-            .iter()
-            .map(|&c| h64(records.cell(r, c)))
-            .collect();
+        let mut parts = [0u64; 15];
+        for (p, &c) in parts.iter_mut().zip(&FIELDS) {
+            *p = h64(records.cell(r, c));
+        }
         mix(&parts)
     };
     let h = mix(&[of(at), related.map_or(0, of)]);

@@ -1,6 +1,7 @@
 //! The ministry's indicator groups (SPEC §3): which rules on which sources count toward each,
 //! and the records, households, new and resolved records behind each.
 
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 
 use super::view::{Records, View};
@@ -182,6 +183,7 @@ fn vaccination_person(
 pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
     let linked: std::collections::HashMap<RowRef, u32> =
         view.links.iter().map(|l| (l.at, l.resident)).collect();
+    let people_evaluated: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     INDICATORS
         .iter()
         .map(|ind| {
@@ -211,18 +213,29 @@ pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
                 .collect();
             let by_person = ind.sources == ["vaccination"];
             let (people, people_evaluated) = if by_person {
-                let person = |r: RowRef| vaccination_person(view, &linked, r);
-                let people: BTreeSet<u64> = records.iter().map(|&r| person(r)).collect();
-                let all: BTreeSet<u64> = view
-                    .input
-                    .tables
+                let all = people_evaluated.get_or_init(|| {
+                    let mut all: Vec<u64> = view
+                        .input
+                        .tables
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| source_matches(&t.name, ind.sources))
+                        .flat_map(|(s, t)| (0..t.len()).map(move |r| RowRef::new(s, r)))
+                        .collect::<Vec<_>>()
+                        .par_iter()
+                        .map(|&r| vaccination_person(view, &linked, r))
+                        .collect();
+                    all.par_sort_unstable();
+                    all.dedup();
+                    all.len()
+                });
+                let mut people: Vec<u64> = records
                     .iter()
-                    .enumerate()
-                    .filter(|(_, t)| source_matches(&t.name, ind.sources))
-                    .flat_map(|(s, t)| (0..t.len()).map(move |r| RowRef::new(s, r)))
-                    .map(person)
+                    .map(|&r| vaccination_person(view, &linked, r))
                     .collect();
-                (Some(people.len()), Some(all.len()))
+                people.sort_unstable();
+                people.dedup();
+                (Some(people.len()), Some(*all))
             } else {
                 (None, None)
             };
