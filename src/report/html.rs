@@ -97,6 +97,25 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
+/// [`table`] whose cells are already HTML (escaped by the caller: links).
+fn raw_table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = String::from("<table><thead><tr>");
+    for h in head {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for r in rows {
+        s.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            let class = if i > 1 { " class=\"n\"" } else { "" };
+            let _ = write!(s, "<td{class}>{c}</td>");
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
 /// The page, from the summary and the duplicate pairs' probabilities.
 pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
     let r = reference();
@@ -196,30 +215,69 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         .collect();
     body.push_str("<h2>Quy tắc phát hiện nhiều nhất</h2>");
     body.push_str(&bars(&labelled, "#b5523b", 560.0));
-    // Communes.
-    let mut communes: Vec<(String, u64)> = summary
-        .findings_per_commune
+    // Communes: ranked by findings per 100 records (the worst by rate, not the largest),
+    // then every commune in a table linked to its fix list.
+    let mut rated: Vec<(&String, &crate::summary::CommuneStat)> = summary
+        .commune_stats
         .iter()
-        .map(|(k, v)| (k.clone(), *v as u64))
+        .filter(|(_, c)| c.findings_per_100_records.is_some() && c.records_evaluated >= 20)
         .collect();
-    communes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let total_communes = communes.len();
-    let top: Vec<(String, u64)> = communes
-        .into_iter()
+    rated.sort_by(|a, b| {
+        let (x, y) = (
+            a.1.findings_per_100_records.unwrap_or(0.0),
+            b.1.findings_per_100_records.unwrap_or(0.0),
+        );
+        y.total_cmp(&x).then(a.0.cmp(b.0))
+    });
+    let name_of = |code: &str| {
+        r.commune(code)
+            .map(|c| c.full_name.clone())
+            .unwrap_or_else(|| r.commune_label(code))
+    };
+    let total_communes = summary.commune_stats.len();
+    let top: Vec<(String, u64)> = rated
+        .iter()
         .take(30)
-        .map(|(code, v)| {
-            let name = r
-                .commune(&code)
-                .map(|c| c.full_name.clone())
-                .unwrap_or_else(|| r.commune_label(&code));
-            (format!("{code} {name}"), v)
+        .map(|(code, c)| {
+            (
+                format!("{code} {}", name_of(code)),
+                c.findings_per_100_records.unwrap_or(0.0).round() as u64,
+            )
         })
         .collect();
     let _ = write!(
         body,
-        "<h2>Phát hiện theo xã (30 xã nhiều nhất trên {total_communes})</h2>"
+        "<h2>Xã có tỷ lệ phát hiện cao nhất (phát hiện trên 100 bản ghi; 30 trên {total_communes} xã, xã từ 20 bản ghi)</h2>"
     );
     body.push_str(&bars(&top, "#2f6f9f", 300.0));
+    let rows: Vec<Vec<String>> = rated
+        .iter()
+        .map(|(code, c)| {
+            let file = crate::report::fixlist::commune_file(code);
+            vec![
+                format!("<a href=\"fixlists/{file}.xlsx\">{}</a>", esc(code)),
+                esc(&name_of(code)),
+                c.records_evaluated.to_string(),
+                c.findings.to_string(),
+                format!("{:.1}", c.findings_per_100_records.unwrap_or(0.0)),
+                c.new.to_string(),
+                c.resolved.to_string(),
+            ]
+        })
+        .collect();
+    body.push_str("<h2>Tất cả các xã (theo tỷ lệ; mã xã mở danh sách cần sửa)</h2>");
+    body.push_str(&raw_table(
+        &[
+            "Mã xã",
+            "Tên xã",
+            "Bản ghi",
+            "Phát hiện",
+            "Trên 100 bản ghi",
+            "Mới",
+            "Đã làm sạch",
+        ],
+        &rows,
+    ));
     // Matching.
     let d = &summary.duplicates;
     let _ = write!(
@@ -254,8 +312,11 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         .iter()
         .map(|(k, v)| vec![k.clone(), format!("{v:.3}")])
         .collect();
-    body.push_str("<h2>Thời gian theo giai đoạn (giây)</h2>");
+    body.push_str(
+        "<details><summary>Thông tin kỹ thuật: thời gian theo giai đoạn (giây)</summary>",
+    );
     body.push_str(&table(&["Giai đoạn", "Giây"], &rows));
+    body.push_str("</details>");
 
     format!(
         r#"<!DOCTYPE html>
@@ -298,6 +359,17 @@ mod tests {
         ]
         .into();
         summary.findings_per_commune = [("00004".to_string(), 5)].into();
+        summary.commune_stats = [(
+            "00004".to_string(),
+            crate::summary::CommuneStat {
+                records_evaluated: 40,
+                findings: 5,
+                findings_per_100_records: Some(12.5),
+                new: 5,
+                resolved: 0,
+            },
+        )]
+        .into();
         summary.indicators = vec![crate::summary::IndicatorStat {
             label: "(3) Hộ không có chủ hộ".into(),
             records: 2,
@@ -307,6 +379,12 @@ mod tests {
         let html = render(&summary, &[0.97, 0.99, 0.5]);
         assert!(html.contains("<svg"));
         assert!(html.contains("Phường Ba Đình"));
+        // Every commune links to its fix list (a relative link, opened beside the report).
+        assert!(html.contains("<a href=\"fixlists/00004.xlsx\">00004</a>"));
+        assert!(
+            html.contains("<details>"),
+            "timings are in a technical section"
+        );
         assert!(html.contains("a &lt;b&gt; warning"));
         assert!(!html.contains("<script") && !html.contains("<link"));
         // The only address is the SVG namespace: nothing is fetched.
