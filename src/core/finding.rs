@@ -100,7 +100,7 @@ rules! {
     AliveImplausibleAge => ("alive.implausible_age", Song, "Tuổi trên 120 nhưng chưa ghi nhận đã mất", "Xác minh công dân còn sống hay đã mất; sửa ngày sinh nếu nhập sai"),
     AliveEventAfterDeath => ("alive.event_after_death", Song, "Sự kiện (tiêm chủng, bảo hiểm) sau ngày mất", "Xác minh ngày mất và sự kiện; sửa bản ghi sai"),
     InsuranceCodeFormat => ("insurance.code_format", Dung, "Mã số BHXH không đủ 10 chữ số", "Đối chiếu sổ BHXH, nhập lại mã số BHXH 10 chữ số"),
-    InsuranceCardFormat => ("insurance.card_format", Dung, "Mã thẻ BHYT sai cấu trúc (15 ký tự: mã đối tượng, mức hưởng, mã tỉnh, mã số BHXH)", "Đối chiếu thẻ BHYT, nhập lại mã thẻ đúng cấu trúc và khớp mã số BHXH"),
+    InsuranceCardFormat => ("insurance.card_format", Dung, "Mã thẻ BHYT sai cấu trúc hoặc không khớp mã số BHXH", "Đối chiếu thẻ BHYT, nhập lại mã thẻ đúng cấu trúc và khớp mã số BHXH"),
     InsuranceCardObjectAge => ("insurance.card_object_age", Dung, "Mã đối tượng trên thẻ BHYT không phù hợp với tuổi", "Kiểm tra đối tượng tham gia BHYT; đề nghị cơ quan BHXH cấp lại thẻ đúng đối tượng"),
     InsuranceCodeShared => ("insurance.code_shared", Dung, "Một mã số BHXH dùng cho hai người khác nhau", "Xác minh ai là chủ mã số BHXH; đề nghị cơ quan BHXH cấp mã đúng cho người còn lại"),
     InsuranceMultipleCodes => ("insurance.multiple_codes", Sach, "Một người có từ hai mã số BHXH trở lên", "Đề nghị cơ quan BHXH gộp các mã số BHXH của người này"),

@@ -230,6 +230,9 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         y.total_cmp(&x).then(a.0.cmp(b.0))
     });
     let name_of = |code: &str| {
+        if code.is_empty() {
+            return "(bản ghi không có mã xã)".to_string();
+        }
         r.commune(code)
             .map(|c| c.full_name.clone())
             .unwrap_or_else(|| r.commune_label(code))
