@@ -279,6 +279,27 @@ fn related_id<'a>(cell: &'a str, tables: &[Table]) -> &'a str {
     cell
 }
 
+/// The columns a verdict is read from, in one order: source, record, rule, related record,
+/// verdict, note, record code — in a returned fix list, and in a verdict table.
+const FIX_LIST_COLUMNS: [&str; 7] = [
+    "Nguồn",
+    "Mã bản ghi",
+    "Quy tắc",
+    "Bản ghi liên quan",
+    VERDICT_HEADER,
+    VERDICT_NOTE_HEADER,
+    FINGERPRINT_HEADER,
+];
+const TABLE_COLUMNS: [&str; 7] = [
+    "source",
+    "record_id",
+    "rule",
+    "related_record_id",
+    "verdict",
+    "note",
+    "fingerprint",
+];
+
 fn read_one(
     path: &Path,
     tables: &[Table],
@@ -286,26 +307,9 @@ fn read_one(
     warnings: &mut Warnings,
     out: &mut Vec<Returned>,
 ) -> Result<()> {
-    let fix_list_headers = [
-        "Nguồn",
-        "Mã bản ghi",
-        "Quy tắc",
-        "Bản ghi liên quan",
-        VERDICT_HEADER,
-        VERDICT_NOTE_HEADER,
-        FINGERPRINT_HEADER,
-    ];
-    let parquet_headers = [
-        "source",
-        "record_id",
-        "rule",
-        "related_record_id",
-        "verdict",
-        "note",
-        "verdict_date",
-        "fingerprint",
-    ];
-    let wanted = |h: &str| fix_list_headers.contains(&h) || parquet_headers.contains(&h);
+    let wanted = |h: &str| {
+        FIX_LIST_COLUMNS.contains(&h) || TABLE_COLUMNS.contains(&h) || h == "verdict_date"
+    };
     let t = crate::read::read_columns(path, "verdicts", &wanted)?;
     let fix_list = t.col(VERDICT_HEADER).is_present();
     if !fix_list && !t.col("verdict").is_present() {
@@ -314,26 +318,10 @@ fn read_one(
             format!("this is neither a returned fix list (no \"{VERDICT_HEADER}\" column) nor a verdict table (no verdict column)"),
         ));
     }
-    let names: [&str; 7] = if fix_list {
-        [
-            "Nguồn",
-            "Mã bản ghi",
-            "Quy tắc",
-            "Bản ghi liên quan",
-            VERDICT_HEADER,
-            VERDICT_NOTE_HEADER,
-            FINGERPRINT_HEADER,
-        ]
+    let names = if fix_list {
+        FIX_LIST_COLUMNS
     } else {
-        [
-            "source",
-            "record_id",
-            "rule",
-            "related_record_id",
-            "verdict",
-            "note",
-            "fingerprint",
-        ]
+        TABLE_COLUMNS
     };
     let c: Vec<_> = names.iter().map(|n| t.col(n)).collect();
     let date = t.col("verdict_date");

@@ -76,6 +76,19 @@ fn histogram(probabilities: &[f64]) -> String {
 }
 
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    table_with(head, rows, |i, c| {
+        let number = i > 0 && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
+        (number, esc(c))
+    })
+}
+
+/// A table; `cell` gives, per column index and text, whether it is a number (right-aligned)
+/// and its HTML.
+fn table_with(
+    head: &[&str],
+    rows: &[Vec<String>],
+    cell: impl Fn(usize, &str) -> (bool, String),
+) -> String {
     let mut s = String::from("<table><thead><tr>");
     for h in head {
         let _ = write!(s, "<th>{}</th>", esc(h));
@@ -84,12 +97,9 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     for r in rows {
         s.push_str("<tr>");
         for (i, c) in r.iter().enumerate() {
-            let class = if i > 0 && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.') {
-                " class=\"n\""
-            } else {
-                ""
-            };
-            let _ = write!(s, "<td{class}>{}</td>", esc(c));
+            let (number, html) = cell(i, c);
+            let class = if number { " class=\"n\"" } else { "" };
+            let _ = write!(s, "<td{class}>{html}</td>");
         }
         s.push_str("</tr>");
     }
@@ -97,23 +107,10 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// [`table`] whose cells are already HTML (escaped by the caller: links).
+/// [`table`] whose cells are already HTML (escaped by the caller: links); every column after
+/// the second is a number.
 fn raw_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = String::from("<table><thead><tr>");
-    for h in head {
-        let _ = write!(s, "<th>{}</th>", esc(h));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for r in rows {
-        s.push_str("<tr>");
-        for (i, c) in r.iter().enumerate() {
-            let class = if i > 1 { " class=\"n\"" } else { "" };
-            let _ = write!(s, "<td{class}>{c}</td>");
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</tbody></table>");
-    s
+    table_with(head, rows, |i, c| (i > 1, c.to_string()))
 }
 
 /// The page, from the summary and the duplicate pairs' probabilities.
