@@ -58,6 +58,8 @@ fn rules(c: &mut Criterion) {
         as_of: GEN_DATE,
         province: None,
         matching: MatchSettings::default(),
+        alive: Default::default(),
+        residence: Default::default(),
         expected: vec![SourceKind::Residents.default_expected_fields().to_vec()],
     };
     let input = CheckInput::new(tables, &prepared, ctx);

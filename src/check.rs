@@ -30,6 +30,8 @@ pub struct CheckOptions {
     pub extracts: Vec<(String, PathBuf)>,
     pub cmnd_map: Option<PathBuf>,
     pub deaths: Option<PathBuf>,
+    /// Birth registrations (`--births`, hộ tịch khai sinh).
+    pub births: Option<PathBuf>,
     pub province: Option<String>,
     pub as_of: PDate,
     pub config: Config,
@@ -75,6 +77,9 @@ fn read_all(
     }
     for (name, p) in &opts.extracts {
         jobs.push((name.clone(), SourceKind::Extract, vec![p.clone()]));
+    }
+    if let Some(p) = &opts.births {
+        jobs.push(("births".into(), SourceKind::Births, vec![p.clone()]));
     }
     if let Some(p) = &opts.cmnd_map {
         jobs.push(("cmnd_map".into(), SourceKind::CmndMap, vec![p.clone()]));
@@ -231,6 +236,27 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
             ));
         }
     }
+    let residence_columns = tables.iter().any(|t| {
+        t.kind == SourceKind::Residents
+            && (t.column(Column::TempCommuneCode).is_present()
+                || t.column(Column::ResidenceType).is_present())
+    });
+    if !residence_columns {
+        let bearing: Vec<&str> = tables
+            .iter()
+            .filter(|t| {
+                opts.config.residence.bears_residence(&t.name, t.kind)
+                    && t.column(Column::CommuneCode).is_present()
+            })
+            .map(|t| t.name.as_str())
+            .collect();
+        if !bearing.is_empty() {
+            warnings.push(format!(
+                "residence.not_registered is not checked: the residents have no temp_commune_code or residence_type column, so nobody's temporary residence is known (extracts that place people: {})",
+                bearing.join(", ")
+            ));
+        }
+    }
     if let Some(p) = opts.province.as_deref() {
         let residents_in: usize = tables
             .iter()
@@ -270,6 +296,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         as_of: opts.as_of,
         province: opts.province.as_deref(),
         matching: opts.config.matching,
+        alive: opts.config.alive,
+        residence: opts.config.residence.clone(),
         expected: tables
             .iter()
             .map(|t| opts.config.expected_fields_for(&t.name, t.kind))
@@ -291,6 +319,20 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         keep_cluster_ids(&input, &mut matches, prev);
     }
     findings.extend(std::mem::take(&mut matches.findings));
+    phases.run("rules.after_matching", || {
+        let links: Vec<(RowRef, u32)> = matches.links.iter().map(|l| (l.at, l.resident)).collect();
+        let cluster_of = matches
+            .clusters
+            .iter()
+            .filter(|m| m.at.source == 0)
+            .map(|m| (m.at.row, m.cluster))
+            .collect();
+        findings.extend(crate::rules::alive::probably_deceased(
+            &input,
+            &links,
+            &cluster_of,
+        ));
+    });
     findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let (findings, withdrawn) = verdicts.apply(findings, &input);
     if !withdrawn.is_empty() {
@@ -408,7 +450,7 @@ impl CheckOptions {
             !self.residents.is_empty(),
             usage: "check needs at least one --residents FILE"
         );
-        let reserved = ["residents", "vaccination", "insurance"];
+        let reserved = ["residents", "vaccination", "insurance", "births"];
         for (name, _) in &self.extracts {
             ensure!(
                 !name.is_empty() && !reserved.contains(&name.as_str()),
@@ -428,6 +470,7 @@ impl CheckOptions {
         inputs.extend(self.extracts.iter().map(|(_, p)| ("--extract", p)));
         inputs.extend(self.cmnd_map.iter().map(|p| ("--cmnd-map", p)));
         inputs.extend(self.deaths.iter().map(|p| ("--deaths", p)));
+        inputs.extend(self.births.iter().map(|p| ("--births", p)));
         let canonical = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
         for (i, (flag, p)) in inputs.iter().enumerate() {
             if let Some((other, _)) = inputs[..i]

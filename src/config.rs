@@ -21,6 +21,14 @@
 //! link_threshold = 0.9      # … and a linked row is given a resident
 //! review_threshold = 0.5    # from here to the threshold: review (dup.possible, link.ambiguous)
 //! max_block_size = 2000     # larger blocks are skipped and counted in the summary
+//!
+//! [alive]
+//! implausible_age = 120        # alive.implausible_age: living and older than this
+//! probably_deceased_age = 95   # alive.probably_deceased (info): this old … (0, the default: off)
+//! probably_deceased_years = 5  # … and no event in any extract for this many years
+//!
+//! [residence]                  # extracts that place people where they live or work
+//! sources = ["insurance", "kcn"]   # default: insurance and every extract but prisoners'
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,7 +37,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::core::headers::{fold_header, recognise_header};
-use crate::core::{Column, Group, MatchSettings, Rule, Severity, SourceKind};
+use crate::core::{
+    AliveSettings, Column, Group, MatchSettings, ResidenceSettings, Rule, Severity, SourceKind,
+};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -41,6 +51,10 @@ pub struct Config {
     pub expected_fields: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub matching: MatchSettings,
+    #[serde(default)]
+    pub alive: AliveSettings,
+    #[serde(default)]
+    pub residence: ResidenceSettings,
     /// Rule code → "error" / "warning" / "info", overriding the default severity.
     #[serde(default)]
     pub severity: BTreeMap<String, String>,
@@ -152,6 +166,16 @@ impl Config {
             return Err(Error::input(
                 path,
                 "[matching] review_threshold must not be above threshold or link_threshold",
+            ));
+        }
+        let a = &cfg.alive;
+        if !(1..=150).contains(&a.implausible_age)
+            || a.probably_deceased_age > 150
+            || a.probably_deceased_years == 0
+        {
+            return Err(Error::input(
+                path,
+                "[alive] implausible_age must be 1–150, probably_deceased_age 0–150 and probably_deceased_years at least 1",
             ));
         }
         Ok(cfg)

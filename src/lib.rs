@@ -70,6 +70,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         extracts: Vec::new(),
         cmnd_map: Some(data.join("cmnd_map.parquet")),
         deaths: Some(data.join("deaths.parquet")),
+        births: Some(data.join("births.parquet")),
         province: None,
         as_of: generate::GEN_DATE,
         config: config::Config::default(),

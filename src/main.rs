@@ -109,6 +109,10 @@ struct CheckArgs {
     /// Death registrations (hộ tịch khai tử): personal_id, full_name, birth_date, death_date.
     #[arg(long)]
     deaths: Option<PathBuf>,
+    /// Birth registrations (hộ tịch khai sinh): record_id, personal_id, full_name, birth_date,
+    /// sex, father_name, mother_name, commune_code, registration_date.
+    #[arg(long)]
+    births: Option<PathBuf>,
     /// Report only what touches records resident in this province (2-digit code).
     #[arg(long)]
     province: Option<String>,
@@ -217,6 +221,7 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         extracts,
         cmnd_map: a.cmnd_map,
         deaths: a.deaths,
+        births: a.births,
         province: a.province,
         as_of,
         config,

@@ -248,6 +248,12 @@ impl Reference {
         self.commune_index.get(code).map(|&i| &self.communes[i])
     }
 
+    /// The 2025 commune a pre-2025 commune went wholly into (None: unknown, or split between
+    /// several).
+    pub fn successor(&self, old_code: &str) -> Option<&str> {
+        self.old_communes.get(old_code)?.1.as_deref()
+    }
+
     /// A commune code as people read it: the 2025 commune and its province; a pre-2025 code
     /// (not in the 2025 list) with the new commune it went wholly into, or marked unresolved
     /// when it was split between several.

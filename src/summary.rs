@@ -41,6 +41,24 @@ pub struct IndicatorStat {
     pub people: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub people_evaluated: Option<usize>,
+    /// Indicators (6) and (7): each extract's rows split into new entries and matches, per
+    /// `data_source` where the extract has one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub split: Vec<SourceSplit>,
+}
+
+/// One extract's (or one of its data sources') rows for indicators (6) and (7).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SourceSplit {
+    pub source: String,
+    /// The rows' `data_source` (V06, C10 …); "" for an extract without that column.
+    pub data_source: String,
+    pub rows: usize,
+    /// Nhập mới: rows whose person is not in the register.
+    pub nhap_moi: usize,
+    /// Đối khớp: rows matched to a resident (by personal ID with an agreeing name, or linked).
+    pub doi_khop: usize,
 }
 
 /// One rule's figures.

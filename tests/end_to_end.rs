@@ -33,6 +33,7 @@ fn generator_is_deterministic_whatever_the_thread_count() {
         "insurance.parquet",
         "cmnd_map.parquet",
         "deaths.parquet",
+        "births.parquet",
         "truth/entities.parquet",
         "truth/defects.parquet",
     ] {
@@ -110,6 +111,7 @@ fn check_finds_what_was_injected_and_is_deterministic() {
         ("residents", "residents.parquet"),
         ("vaccination", "vaccination.parquet"),
         ("insurance", "insurance.parquet"),
+        ("births", "births.parquet"),
     ] {
         for r in rows(&data.join(file), &["record_id"]) {
             ids.insert((source.to_string(), r[0].clone()));
@@ -153,6 +155,16 @@ fn check_finds_what_was_injected_and_is_deterministic() {
         "xref.mismatch",
         "alive.deceased_active",
         "alive.event_after_death",
+        "alive.linked_deceased",
+        "insurance.code_format",
+        "insurance.card_format",
+        "insurance.card_object_age",
+        "insurance.code_shared",
+        "insurance.multiple_codes",
+        "name.invalid_chars",
+        "residence.not_registered",
+        "birth.no_resident",
+        "birth.mismatch",
     ] {
         let s = &report["rules"][rule];
         let (p, r) = (

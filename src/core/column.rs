@@ -83,6 +83,10 @@ columns! {
     HealthCardNo => ("health_card_no", "Mã thẻ BHYT", Text, true),
     Employer => ("employer", "Đơn vị", Text, false),
     EventDate => ("event_date", "Ngày sự kiện", Date, true),
+    RegistrationDate => ("registration_date", "Ngày đăng ký", Date, true),
+    ResidenceType => ("residence_type", "Loại cư trú", Text, true),
+    TempCommuneCode => ("temp_commune_code", "Mã xã tạm trú", Digits, true),
+    DataSource => ("data_source", "Nguồn dữ liệu", Text, true),
 }
 
 impl Column {
@@ -118,6 +122,8 @@ pub enum SourceKind {
     Extract,
     CmndMap,
     Deaths,
+    /// Birth registrations of the civil-status system (`--births`, hộ tịch khai sinh).
+    Births,
 }
 
 impl SourceKind {
@@ -138,6 +144,7 @@ impl SourceKind {
             }
             SourceKind::CmndMap => &[OldId, PersonalId],
             SourceKind::Deaths => &[PersonalId, FullName, BirthDate, DeathDate],
+            SourceKind::Births => &[RecordId, FullName, BirthDate, RegistrationDate],
         }
     }
 
@@ -157,6 +164,7 @@ impl SourceKind {
             ],
             SourceKind::Vaccination => &[RecordId, FullName, BirthDate, DoseDate],
             SourceKind::Insurance | SourceKind::Extract => &[RecordId, FullName, BirthDate],
+            SourceKind::Births => &[RecordId, FullName, BirthDate, RegistrationDate],
             SourceKind::CmndMap | SourceKind::Deaths => &[],
         }
     }
@@ -182,6 +190,7 @@ impl SourceKind {
             SourceKind::Extract => "extract",
             SourceKind::CmndMap => "cmnd-map",
             SourceKind::Deaths => "deaths",
+            SourceKind::Births => "births",
         }
     }
 
@@ -191,6 +200,17 @@ impl SourceKind {
         column.engine_reads()
             || self.required_columns().contains(&column)
             || self.default_expected_fields().contains(&column)
+    }
+}
+
+/// A source as people read it: dân cư, tiêm chủng, BHXH/BHYT, or the extract's own name.
+pub fn source_label_vi(name: &str, kind: SourceKind) -> std::borrow::Cow<'_, str> {
+    match kind {
+        SourceKind::Residents => "Dân cư".into(),
+        SourceKind::Vaccination => "Tiêm chủng".into(),
+        SourceKind::Insurance => "BHXH/BHYT".into(),
+        SourceKind::Births => "Khai sinh".into(),
+        _ => name.into(),
     }
 }
 

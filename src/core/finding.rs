@@ -106,6 +106,10 @@ rules! {
     InsuranceMultipleCodes => ("insurance.multiple_codes", Sach, "Một người có từ hai mã số BHXH trở lên", "Đề nghị cơ quan BHXH gộp các mã số BHXH của người này"),
     AliveLinkedDeceased => ("alive.linked_deceased", Song, "Người đã mất vẫn còn trong danh sách tham gia (BHXH/BHYT hoặc danh sách khác)", "Báo đơn vị quản lý danh sách để dừng tham gia của người đã mất"),
     NameInvalidChars => ("name.invalid_chars", Sach, "Họ tên có ký tự không hợp lệ (chữ số, dấu ?, ký tự lỗi phông hoặc âm tiết không có trong tiếng Việt)", "Đối chiếu giấy tờ, nhập lại họ tên đúng chính tả"),
+    ResidenceNotRegistered => ("residence.not_registered", Dung, "Nơi sinh sống, làm việc theo nguồn dữ liệu khác xã đăng ký thường trú, tạm trú", "Xác minh nơi ở thực tế; hướng dẫn công dân đăng ký tạm trú hoặc cập nhật nơi cư trú"),
+    BirthNoResident => ("birth.no_resident", Du, "Đã đăng ký khai sinh quá 60 ngày nhưng chưa có trong dữ liệu dân cư", "Xác minh trẻ; cập nhật trẻ vào cơ sở dữ liệu dân cư và hộ của cha mẹ"),
+    BirthMismatch => ("birth.mismatch", Dung, "Thông tin khai sinh khác với dữ liệu dân cư", "Đối chiếu giấy khai sinh với hồ sơ dân cư; sửa bên ghi sai"),
+    AliveProbablyDeceased => ("alive.probably_deceased", Song, "Tuổi rất cao, nhiều năm không có sự kiện nào trong các nguồn dữ liệu", "Xác minh công dân còn sống hay đã mất tại nơi cư trú"),
     DupPossible => ("dup.possible", Sach, "Có thể trùng công dân: cần xác minh", "Xác minh hai bản ghi có phải một người; ghi kết quả vào cột Kết quả xác minh"),
     LinkAmbiguous => ("link.ambiguous", Sach, "Bản ghi liên kết khớp với nhiều người: cần xác minh", "Xác minh bản ghi thuộc người nào; ghi kết quả vào cột Kết quả xác minh"),
 }
@@ -156,7 +160,9 @@ impl Rule {
     pub fn default_severity(self) -> Severity {
         use Rule::*;
         match self {
-            NameUnnormalized | DupPossible | LinkAmbiguous => Severity::Info,
+            NameUnnormalized | DupPossible | LinkAmbiguous | AliveProbablyDeceased => {
+                Severity::Info
+            }
             CmndMapped
             | CmndUnmapped
             | SexInvalid
@@ -166,7 +172,8 @@ impl Rule {
             | LinkSuggested
             | InsuranceCardObjectAge
             | InsuranceMultipleCodes
-            | NameInvalidChars => Severity::Warning,
+            | NameInvalidChars
+            | ResidenceNotRegistered => Severity::Warning,
             _ => Severity::Error,
         }
     }

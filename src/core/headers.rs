@@ -83,9 +83,27 @@ const ALIASES: &[(&str, &str)] = &[
     ("don_vi", "employer"),
     ("don_vi_cong_tac", "employer"),
     ("noi_lam_viec", "employer"),
+    ("ngay_dang_ky", "registration_date"),
+    ("ngay_dang_ky_khai_sinh", "registration_date"),
+    ("loai_cu_tru", "residence_type"),
+    ("tinh_trang_cu_tru", "residence_type"),
+    ("ma_xa_tam_tru", "temp_commune_code"),
+    ("noi_tam_tru_ma_xa", "temp_commune_code"),
+    ("nguon_du_lieu", "data_source"),
+    ("nguon", "data_source"),
     ("so_cmnd_cu", "old_id"),
     ("cmnd_cu", "old_id"),
 ];
+
+/// Names of prisoners' extracts (indicator (6)), folded like headers.
+pub const PRISONER_SOURCES: &[&str] = &["pham_nhan", "phamnhan", "prisoners", "prisoner"];
+
+/// Whether a source's name is one of these (folded like a header: "Phạm nhân" is
+/// `pham_nhan`).
+pub fn source_matches(name: &str, patterns: &[&str]) -> bool {
+    let folded = fold_header(name);
+    patterns.iter().any(|p| folded == *p || folded.contains(p))
+}
 
 /// Folded form of a header: lower case, no diacritics, runs of anything that is not a letter
 /// or digit become one `_`.

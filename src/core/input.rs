@@ -37,6 +37,56 @@ impl Default for MatchSettings {
     }
 }
 
+/// The life-and-death rules' limits (the config's `[alive]` table).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AliveSettings {
+    /// `alive.implausible_age`: a living resident older than this at `--as-of`.
+    pub implausible_age: u16,
+    /// `alive.probably_deceased` (info): a living resident of at least this age … (0: off).
+    pub probably_deceased_age: u16,
+    /// … with no dose, insurance card or other extract event in this many years.
+    pub probably_deceased_years: u16,
+}
+
+impl Default for AliveSettings {
+    fn default() -> Self {
+        AliveSettings {
+            implausible_age: 120,
+            probably_deceased_age: 0,
+            probably_deceased_years: 5,
+        }
+    }
+}
+
+/// Which extracts place people where they live or work (the config's `[residence]` table),
+/// for `residence.not_registered`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResidenceSettings {
+    /// Source names (insurance, or an `--extract` name). Default: the insurance extract and
+    /// every other extract but prisoners' (a prison is not where a person lives).
+    pub sources: Option<Vec<String>>,
+}
+
+impl ResidenceSettings {
+    /// Does a source of this name and kind place its people where they live or work?
+    pub fn bears_residence(&self, name: &str, kind: crate::core::SourceKind) -> bool {
+        use crate::core::SourceKind;
+        match &self.sources {
+            Some(list) => list.iter().any(|s| s == name),
+            None => match kind {
+                SourceKind::Insurance => true,
+                SourceKind::Extract => !crate::core::headers::source_matches(
+                    name,
+                    crate::core::headers::PRISONER_SOURCES,
+                ),
+                _ => false,
+            },
+        }
+    }
+}
+
 /// Everything the rules may look at. Source 0 is always the residents.
 pub struct CheckInput<'a> {
     pub tables: &'a [Table],
@@ -47,6 +97,9 @@ pub struct CheckInput<'a> {
     /// `--province`: the province whose view is reported.
     pub province: Option<&'a str>,
     pub matching: MatchSettings,
+    pub alive: AliveSettings,
+    /// Per source, whether it places its people where they live or work.
+    pub residence_bearing: Vec<bool>,
     /// Per source, the fields `field.missing` checks, with their columns.
     pub expected: Vec<Vec<(Column, Col<'a>)>>,
     /// Per source, the canonical columns.
@@ -62,6 +115,8 @@ pub struct Context<'a> {
     pub as_of: PDate,
     pub province: Option<&'a str>,
     pub matching: MatchSettings,
+    pub alive: AliveSettings,
+    pub residence: ResidenceSettings,
     /// Per source, the fields `field.missing` checks.
     pub expected: Vec<Vec<Column>>,
 }
@@ -75,6 +130,10 @@ impl<'a> CheckInput<'a> {
             .collect();
         let cols = tables.iter().map(Cols::of).collect();
         let pid_index = PidIndex::build(&prepared[0]);
+        let residence_bearing = tables
+            .iter()
+            .map(|t| ctx.residence.bears_residence(&t.name, t.kind))
+            .collect();
         CheckInput {
             tables,
             prepared,
@@ -83,6 +142,8 @@ impl<'a> CheckInput<'a> {
             as_of: ctx.as_of,
             province: ctx.province,
             matching: ctx.matching,
+            alive: ctx.alive,
+            residence_bearing,
             expected,
             cols,
             pid_index,
@@ -91,6 +152,19 @@ impl<'a> CheckInput<'a> {
 
     pub fn residents(&self) -> (&Table, &Prepared) {
         (&self.tables[0], &self.prepared[0])
+    }
+
+    /// The province of a row: its province_code, or for a source without that column (birth
+    /// registrations name only their commune) the province of its commune.
+    pub fn province_of(&self, r: crate::core::RowRef) -> &str {
+        let (s, row) = (r.source as usize, r.row as usize);
+        let cols = &self.cols[s];
+        if cols[Column::ProvinceCode].is_present() {
+            return cols[Column::ProvinceCode].get(row);
+        }
+        crate::reference::reference()
+            .commune(cols[Column::CommuneCode].get(row))
+            .map_or("", |c| c.province_code.as_str())
     }
 }
 

@@ -12,6 +12,6 @@ pub mod table;
 
 pub use column::{Column, ColumnKind, SourceKind};
 pub use finding::{Finding, Group, RowRef, Rule, Severity};
-pub use input::{CheckInput, Context, MatchSettings, PidIndex};
+pub use input::{AliveSettings, CheckInput, Context, MatchSettings, PidIndex, ResidenceSettings};
 pub use prepared::{Facts, Prepared, SexParse};
 pub use table::{Col, Cols, Table};

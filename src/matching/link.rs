@@ -11,7 +11,7 @@ use super::decide::{round6, Doubt, ReviewPair};
 use super::features::{self, features, Rec};
 use super::model::Model;
 use super::{ClusterMember, Link, LinkStats, Pair};
-use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, Table};
+use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, SourceKind, Table};
 use crate::ids::{id_string, IdClass};
 
 /// Residents indexed by the linking keys ([`LINK_PASSES`]): per pass, the rows sorted by
@@ -188,6 +188,9 @@ struct Linking<'a> {
     threshold: f64,
     /// Rows whose plausible people together reach this go to review.
     review: f64,
+    /// Link only to a resident with a personal ID (there is an ID to suggest). Births are
+    /// linked to find the child's record, with or without one.
+    require_id: bool,
 }
 
 /// Best resident for a record: (row, probability) when the probability reaches the threshold.
@@ -277,11 +280,11 @@ fn best_resident(
         .people
         .cluster(c1)
         .map(|(_, k)| k)
-        .filter(|&k| recs[k as usize].pid != 0 && Some(k) != exclude);
+        .filter(|&k| (recs[k as usize].pid != 0 || !l.require_id) && Some(k) != exclude);
     let row = kept.or_else(|| {
         scored
             .iter()
-            .find(|&&(_, c, who)| who == person && recs[c as usize].pid != 0)
+            .find(|&&(_, c, who)| who == person && (recs[c as usize].pid != 0 || !l.require_id))
             .map(|&(_, c, _)| c)
     });
     match row {
@@ -504,6 +507,7 @@ pub fn link_extracts(
         people: People::of(clusters),
         threshold: input.matching.link_threshold,
         review: input.matching.review_threshold,
+        require_id: true,
     };
     for (s, table) in input.tables.iter().enumerate() {
         if !table.kind.is_linked() {
@@ -621,7 +625,112 @@ pub fn link_extracts(
     crate::phase::traced("matching.link.deaths", || {
         link_deaths(input, &linking, index, model, &mut result)
     });
+    let linking = Linking {
+        require_id: false,
+        ..linking
+    };
+    crate::phase::traced("matching.link.births", || {
+        link_births(input, &linking, index, model, &mut result)
+    });
     result
+}
+
+/// Birth registrations: each finds its resident — the one carrying its personal ID when that
+/// resident agrees on the name or the birth date (a birth's own details may be the ones that
+/// differ), else by name, birth date, sex, parents and place like any row to link — and the
+/// birth rules judge the registration against that resident, or its absence.
+fn link_births(
+    input: &CheckInput,
+    linking: &Linking,
+    index: &LinkIndex,
+    model: &Model,
+    result: &mut Linked,
+) {
+    use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
+    let cap = input.matching.max_block_size;
+    let (residents, rp) = input.residents();
+    let r_name = residents.column(Column::FullName);
+    for (s, table) in input.tables.iter().enumerate() {
+        if table.kind != SourceKind::Births {
+            continue;
+        }
+        let prepared = &input.prepared[s];
+        let name = input.cols[s][Column::FullName];
+        let by_id: Vec<Option<u32>> = (0..table.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|r| {
+                let facts = prepared.rows[r];
+                if !facts.pid.is_valid() {
+                    return None;
+                }
+                input
+                    .pid_index
+                    .rows(facts.pid.value)
+                    .map(|c| {
+                        let names = compare_names(name.get(r), r_name.get(c as usize));
+                        let dates = match (facts.birth.valid(), rp.birth(c as usize)) {
+                            (Some(a), Some(b)) => compare_dates(a, b),
+                            _ => DateLevel::Different,
+                        };
+                        ((names, dates), c)
+                    })
+                    .min()
+                    .filter(|&((names, dates), _)| {
+                        names <= NameLevel::Close || dates <= DateLevel::Compatible
+                    })
+                    .map(|(_, c)| c)
+            })
+            .collect();
+        let owed: Vec<usize> = (0..table.len()).filter(|&r| by_id[r].is_none()).collect();
+        // A registration names its commune, not always its province: the province is the
+        // commune's.
+        let has_province = table.column(Column::ProvinceCode).is_present();
+        let communes = input.cols[s][Column::CommuneCode];
+        let lrecs: Vec<Rec> = features::features_of(table, prepared, &owed)
+            .into_iter()
+            .zip(&owed)
+            .map(|(mut rec, &r)| {
+                rec.pid = 0;
+                if !has_province {
+                    if let Some(c) = crate::reference::reference().commune(communes.get(r)) {
+                        rec.province = features::h64(&c.province_code);
+                    }
+                }
+                rec
+            })
+            .collect();
+        let calibration = link_calibration(table, prepared, input, index, model, cap, &lrecs);
+        let found: Vec<(Option<u32>, bool)> = lrecs
+            .par_iter()
+            .with_min_len(256)
+            .map_init(Vec::new, |cands, rec| {
+                index.candidates(rec, cap, cands);
+                match best_resident(linking, &calibration, rec, cands, None, false) {
+                    Outcome::Linked(res, _) => (Some(res), false),
+                    Outcome::Ambiguous(_) => (None, true),
+                    Outcome::None => (None, false),
+                }
+            })
+            .collect();
+        let stats = LinkStats {
+            source: table.name.clone(),
+            rows_to_link: owed.len(),
+            linked: found.iter().filter(|f| f.0.is_some()).count(),
+            ids_found: calibration.rho,
+            candidate_recall: calibration.beta,
+        };
+        let mut resident: Vec<(Option<u32>, bool)> = by_id.iter().map(|&c| (c, false)).collect();
+        for (&r, f) in owed.iter().zip(found) {
+            resident[r] = f;
+        }
+        let findings: Vec<Finding> = crate::rules::par_rows(table.len(), |r, out| {
+            let (res, ambiguous) = resident[r];
+            crate::rules::births::judge(input, s, r, res, ambiguous, out);
+        });
+        result.findings.extend(findings);
+        result.stats.push(stats);
+    }
 }
 
 /// Deaths registered without a usable ID: find the resident by name and birth date.

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::tables::shorten;
 use super::view::{Extras, Records, View};
 use crate::config::Config;
-use crate::core::{Column, Finding, Group, RowRef, Rule, SourceKind};
+use crate::core::{Column, Finding, Group, RowRef, Rule};
 use crate::error::{Error, Result};
 use crate::output::Staging;
 
@@ -68,15 +68,7 @@ const XLSX_MAX_ROWS: usize = 1_048_576;
 /// Longest commune file name kept as it is (longer ones are shortened with a hash).
 const MAX_FILE_STEM: usize = 40;
 
-/// A source as people read it: dân cư, tiêm chủng, BHXH/BHYT, or the extract's own name.
-pub fn source_label_vi(name: &str, kind: SourceKind) -> Cow<'_, str> {
-    match kind {
-        SourceKind::Residents => "Dân cư".into(),
-        SourceKind::Vaccination => "Tiêm chủng".into(),
-        SourceKind::Insurance => "BHXH/BHYT".into(),
-        _ => name.into(),
-    }
-}
+pub use crate::core::column::source_label_vi;
 
 /// The sheet of the fix list a rule's rows go to: its group's, or "Cần xác minh" for pairs a
 /// person must look at.

@@ -73,13 +73,7 @@ pub const INDICATORS: &[Indicator] = &[
         key: "6_lam_sach_pham_nhan",
         label: "(6) Làm sạch dữ liệu phạm nhân",
         rules: Rule::ALL,
-        sources: &[
-            "pham_nhan",
-            "phamnhan",
-            "prisoners",
-            "prisoner",
-            "pham-nhan",
-        ],
+        sources: crate::core::headers::PRISONER_SOURCES,
     },
     Indicator {
         key: "7_lam_sach_khu_cong_nghiep",
@@ -132,12 +126,7 @@ pub const INDICATORS: &[Indicator] = &[
     },
 ];
 
-/// Whether a source's name is one of an indicator's (folded like a header: "Phạm nhân" is
-/// `pham_nhan`).
-pub fn source_matches(name: &str, patterns: &[&str]) -> bool {
-    let folded = crate::core::headers::fold_header(name);
-    patterns.iter().any(|p| folded == *p || folded.contains(p))
-}
+pub use crate::core::headers::source_matches;
 
 /// Per indicator: distinct records, households (group 3), new records and resolved records.
 pub struct IndicatorCount {
@@ -150,6 +139,64 @@ pub struct IndicatorCount {
     pub people_evaluated: Option<usize>,
     pub new: usize,
     pub resolved: usize,
+    /// Indicators (6) and (7): new entries and matches per extract and data source.
+    pub split: Vec<crate::summary::SourceSplit>,
+}
+
+/// Whether an indicator counts a kind of extract as a whole (6: prisoners, 7: industrial
+/// zones), and so splits its rows into new entries and matches.
+fn splits(ind: &Indicator) -> bool {
+    ind.key.starts_with("6_") || ind.key.starts_with("7_")
+}
+
+/// The rows of the extracts an indicator counts, per extract and `data_source`: how many are
+/// "nhập mới" (no resident: not in the register) and how many "đối khớp" (a resident carries
+/// the row's personal ID under an agreeing name, or the row is linked to one).
+fn split_rows(
+    view: &View,
+    ind: &Indicator,
+    linked: &std::collections::HashMap<RowRef, u32>,
+) -> Vec<crate::summary::SourceSplit> {
+    use crate::compare::{compare_names, NameLevel};
+    use crate::core::Column;
+    use std::collections::BTreeMap;
+    let input = view.input;
+    let res_name = input.cols[0][Column::FullName];
+    let mut out = Vec::new();
+    for (s, t) in input.tables.iter().enumerate() {
+        if !t.kind.is_linked() || !source_matches(&t.name, ind.sources) {
+            continue;
+        }
+        let cols = &input.cols[s];
+        let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for r in 0..t.len() {
+            let facts = input.prepared[s].rows[r];
+            let by_id = facts.pid.is_valid()
+                && input.pid_index.rows(facts.pid.value).any(|res| {
+                    compare_names(cols[Column::FullName].get(r), res_name.get(res as usize))
+                        <= NameLevel::Close
+                });
+            let matched = by_id || linked.contains_key(&RowRef::new(s, r));
+            let e = per
+                .entry(cols[Column::DataSource].get(r).trim())
+                .or_default();
+            if matched {
+                e.1 += 1;
+            } else {
+                e.0 += 1;
+            }
+        }
+        for (ds, (new, matched)) in per {
+            out.push(crate::summary::SourceSplit {
+                source: t.name.clone(),
+                data_source: ds.to_string(),
+                rows: new + matched,
+                nhap_moi: new,
+                doi_khop: matched,
+            });
+        }
+    }
+    out
 }
 
 /// The person behind a vaccination row: the resident it is linked to (or whose valid ID it
@@ -247,6 +294,11 @@ pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
                 households: ind.key.starts_with('3').then_some(households.len()),
                 new: new.len(),
                 resolved: resolved.len(),
+                split: if splits(ind) {
+                    split_rows(view, ind, &linked)
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()

@@ -20,9 +20,12 @@ pub struct RunFacts<'a> {
 }
 
 /// Per rule, the records the rule looks at: the residents, the linked extracts, or both.
-fn rule_evaluated(r: Rule, residents: usize, linked: usize) -> usize {
+fn rule_evaluated(r: Rule, residents: usize, linked: usize, births: usize) -> usize {
     use Rule::*;
     match r {
+        BirthNoResident | BirthMismatch => births,
+        AliveProbablyDeceased => residents,
+        ResidenceNotRegistered => linked,
         HouseholdNoHead
         | HouseholdMultipleHeads
         | DupInProvince
@@ -51,6 +54,7 @@ pub fn rule_stats(view: &View, config: &Config) -> BTreeMap<String, RuleStat> {
     };
     let residents_rows = rows_of(&|k| k == SourceKind::Residents);
     let linked_rows = rows_of(&|k| k.is_linked());
+    let births_rows = rows_of(&|k| k == SourceKind::Births);
     let mut findings: BTreeMap<Rule, usize> = BTreeMap::new();
     let mut records: BTreeMap<Rule, BTreeSet<RowRef>> = BTreeMap::new();
     let mut new: BTreeMap<Rule, usize> = BTreeMap::new();
@@ -68,7 +72,12 @@ pub fn rule_stats(view: &View, config: &Config) -> BTreeMap<String, RuleStat> {
     Rule::ALL
         .iter()
         .map(|&r| {
-            let evaluated = rule_evaluated(r, residents_rows, linked_rows);
+            let evaluated =
+                if r == Rule::AliveProbablyDeceased && config.alive.probably_deceased_age == 0 {
+                    0 // off unless configured
+                } else {
+                    rule_evaluated(r, residents_rows, linked_rows, births_rows)
+                };
             let n = records.get(&r).map_or(0, BTreeSet::len);
             (
                 r.code().to_string(),
@@ -147,10 +156,9 @@ pub fn build(
             let with = flagged.get(t.name.as_str()).map_or(0, BTreeSet::len);
             let in_scope = match view.province {
                 None => t.len(),
-                Some(p) => {
-                    let c = input.cols[s][Column::ProvinceCode];
-                    (0..t.len()).filter(|&r| c.get(r) == p).count()
-                }
+                Some(p) => (0..t.len())
+                    .filter(|&r| input.province_of(RowRef::new(s, r)) == p)
+                    .count(),
             };
             (
                 t.name.clone(),
@@ -185,6 +193,7 @@ pub fn build(
                 households: c.households,
                 people: c.people,
                 people_evaluated: c.people_evaluated,
+                split: c.split,
             }
         })
         .collect();

@@ -38,7 +38,7 @@ impl<'a> View<'a> {
     ) -> Self {
         let in_prov = |r: RowRef| match province {
             None => true,
-            Some(p) => input.cols[r.source as usize][Column::ProvinceCode].get(r.row as usize) == p,
+            Some(p) => input.province_of(r) == p,
         };
         let findings: Vec<Finding> = findings
             .into_iter()
@@ -179,7 +179,12 @@ pub trait Records: Sync {
 }
 
 impl Records for CheckInput<'_> {
+    /// A row's value of a column; a row's province is its commune's when its source has no
+    /// province column (birth registrations).
     fn cell(&self, r: RowRef, col: Column) -> &str {
+        if col == Column::ProvinceCode {
+            return self.province_of(r);
+        }
         self.cols[r.source as usize][col].get(r.row as usize)
     }
 
@@ -191,7 +196,7 @@ impl Records for CheckInput<'_> {
 impl Records for View<'_> {
     /// A cell of a finding's record, from the columns resolved once (`CheckInput::cols`).
     fn cell(&self, r: RowRef, col: Column) -> &str {
-        self.input.cols[r.source as usize][col].get(r.row as usize)
+        self.input.cell(r, col)
     }
 
     fn source(&self, r: RowRef) -> &str {

@@ -5,9 +5,12 @@
 //! sources (households, shared IDs, cross-source checks). Rules are free of I/O: they read
 //! the [`CheckInput`] (Arrow-backed tables, parsed facts, indexes) and push [`Finding`]s.
 
+pub mod alive;
+pub mod births;
 mod cross;
 mod household;
 mod record;
+pub mod residence;
 #[cfg(test)]
 mod tests;
 
@@ -54,6 +57,7 @@ pub fn registry() -> Registry {
         Box::new(cross::CrossReference),
         Box::new(cross::Deaths),
         Box::new(cross::InsuranceCodes),
+        Box::new(residence::Residence),
     ];
     (record, table)
 }

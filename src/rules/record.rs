@@ -311,7 +311,8 @@ impl RecordRule for NameForm {
     }
 }
 
-/// `alive.implausible_age`: a living resident older than 120 at `--as-of`.
+/// `alive.implausible_age`: a living resident older than `[alive] implausible_age` (120) at
+/// `--as-of`.
 pub struct ImplausibleAge;
 
 impl RecordRule for ImplausibleAge {
@@ -327,7 +328,7 @@ impl RecordRule for ImplausibleAge {
         let Some(birth) = input.prepared[source as usize].birth(row) else {
             return;
         };
-        if birth.year >= 1850 && birth.age_at(input.as_of) > 120 {
+        if birth.year >= 1850 && birth.age_at(input.as_of) > input.alive.implausible_age as i32 {
             out.push(
                 Finding::on(
                     RowRef::new(source.into(), row),

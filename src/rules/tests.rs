@@ -350,6 +350,8 @@ fn findings_of(cases: &[Case]) -> Vec<Vec<(String, String, String)>> {
         as_of: PDate::new(2026, 6, 30),
         province: None,
         matching: MatchSettings::default(),
+        alive: Default::default(),
+        residence: Default::default(),
         expected: vec![SourceKind::Residents.default_expected_fields().to_vec()],
     };
     let input = CheckInput::new(&t, &prepared, ctx);

@@ -130,12 +130,26 @@ pub fn evaluate(run: &Path, truth: &Path) -> Result<EvalReport> {
             .or_default()
             .insert((ds.get(r).to_string(), dr.get(r).to_string()));
     }
+    // Rules the run did not check (off by default, or without their input): not scored.
+    let unchecked: HashSet<String> = std::fs::read(run.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v["rule_stats"].as_object().map(|rules| {
+                rules
+                    .iter()
+                    .filter(|(_, s)| s["records_evaluated"].as_u64() == Some(0))
+                    .map(|(code, _)| code.clone())
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
     let empty = HashSet::new();
     let mut rules = BTreeMap::new();
     for rule in Rule::ALL {
         let p = predicted.get(rule.code()).unwrap_or(&empty);
         let t = expected.get(rule.code()).unwrap_or(&empty);
-        if p.is_empty() && t.is_empty() {
+        if (p.is_empty() && t.is_empty()) || unchecked.contains(rule.code()) {
             continue;
         }
         rules.insert(rule.code().to_string(), Score::of_sets(p, t));

@@ -96,12 +96,13 @@ pub fn check(inputs: &[(&str, &Path)], out: &Path, extra: &[&str]) -> Output {
 /// Run check on a generated dataset.
 pub fn check_generated(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let p = |f: &str| data.join(f).to_str().unwrap().to_string();
-    let (r, v, i, c, d) = (
+    let (r, v, i, c, d, b) = (
         p("residents.parquet"),
         p("vaccination.parquet"),
         p("insurance.parquet"),
         p("cmnd_map.parquet"),
         p("deaths.parquet"),
+        p("births.parquet"),
     );
     let mut args = vec![
         "check",
@@ -115,6 +116,8 @@ pub fn check_generated(data: &Path, out: &Path, extra: &[&str]) -> Output {
         &c,
         "--deaths",
         &d,
+        "--births",
+        &b,
         "--as-of",
         "2026-01-01",
         "--quiet",

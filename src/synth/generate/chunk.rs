@@ -49,10 +49,14 @@ pub(super) fn generate_chunk(
     let n_people = c.people.len();
     let duplicates = c.duplicate_records(n_people);
     let primary = c.primary_records(n_people);
-    let linked = c.linked_records(n_people, &primary);
+    let mut linked = c.linked_records(n_people, &primary);
+    c.residence(&mut linked, &primary);
+    c.quiet_elderly(&mut linked);
     let registries = c.registries();
-    let rules = c.derived_rules(&registries);
-    let mut out = c.rows(&linked, &primary, registries, rules)?;
+    let mut rules = c.derived_rules(&registries);
+    c.probably_deceased_truth(&linked, &registries.deaths, &mut rules);
+    let births = c.births(&primary);
+    let mut out = c.rows(&linked, &primary, registries, rules, births)?;
     out.people = n_people;
     out.duplicates = duplicates;
     Ok(out)
@@ -279,6 +283,18 @@ impl Chunk<'_> {
         }
         if rec.full_name.trim().is_empty() {
             rec.rules.insert(Rule::FieldMissing);
+        }
+        // An ID kept (or reissued, or with two serial digits swapped) encodes the true birth
+        // year: a damaged year now disagrees with it.
+        if is_id(&rec.personal_id) {
+            if let Some(d) = crate::dates::parse_date(&rec.birth_date).valid() {
+                if d.year % 100 != p.birth.year % 100 {
+                    rec.rules.insert(Rule::IdBirthYear);
+                }
+                if d.year / 100 != p.birth.year / 100 {
+                    rec.rules.insert(Rule::IdCenturySex);
+                }
+            }
         }
         if rec.birth_date.is_empty() || rec.sex.is_empty() {
             rec.rules.insert(Rule::FieldMissing);
@@ -677,6 +693,7 @@ impl Chunk<'_> {
         primary: &[usize],
         reg: Registries,
         residents_rules: Vec<BTreeSet<Rule>>,
+        births: super::births::Births,
     ) -> Result<ChunkOut> {
         let without_ids = self.opts.without_ids;
         let keep = |rule: &Rule| !(without_ids && depends_on_ids(*rule));
@@ -696,6 +713,11 @@ impl Chunk<'_> {
                     format!("Số {}, {}, {}", p.house_no, cm.full_name, pname),
                 )
             };
+            let temp_code = if rec.temp_commune == u32::MAX {
+                String::new()
+            } else {
+                prov.2[rec.temp_commune as usize].code.clone()
+            };
             res_rows.push(&[
                 &rec.record_id,
                 &rec.personal_id,
@@ -714,6 +736,8 @@ impl Chunk<'_> {
                 &rec.father,
                 &rec.mother,
                 &rec.death_date,
+                rec.residence_type,
+                &temp_code,
             ]);
             let entity = format!("P{:011}", p.entity);
             entities.push(&["residents", &rec.record_id, &entity]);
@@ -812,6 +836,9 @@ impl Chunk<'_> {
                 defects.push(&[source, &rec.record_id, rule.code()]);
             }
         }
+        for (id, rule) in &births.truth {
+            defects.push(&["births", id, rule.code()]);
+        }
         let ids = ["personal_id", "old_id"];
         let finish = |rows: Rows| {
             if without_ids {
@@ -826,6 +853,7 @@ impl Chunk<'_> {
             insurance: ins_rows.len,
             cmnd_map: reg.cmnd_rows.len,
             deaths: reg.death_rows.len,
+            births: births.rows.len,
             defects: defects.len,
             batches: vec![
                 finish(res_rows),
@@ -833,6 +861,7 @@ impl Chunk<'_> {
                 finish(ins_rows),
                 reg.cmnd_rows.finish(),
                 reg.death_rows.finish(),
+                births.rows.finish(),
                 entities.finish(),
                 defects.finish(),
             ],

@@ -12,9 +12,11 @@
 //! random stream and its own ranges of serial numbers, so the output depends on `--seed`
 //! only, never on the thread count.
 
+mod births;
 mod chunk;
 mod names;
 mod noise;
+mod residence;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -106,6 +108,7 @@ pub struct GenStats {
     pub insurance: usize,
     pub cmnd_map: usize,
     pub deaths: usize,
+    pub births: usize,
     pub defects: usize,
     pub duplicate_records: usize,
 }
@@ -131,6 +134,8 @@ const RESIDENT_COLS: &[&str] = &[
     "father_name",
     "mother_name",
     "death_date",
+    "residence_type",
+    "temp_commune_code",
 ];
 const VACCINATION_COLS: &[&str] = &[
     "record_id",
@@ -160,6 +165,18 @@ const INSURANCE_COLS: &[&str] = &[
 ];
 const CMND_COLS: &[&str] = &["old_id", "personal_id"];
 const DEATH_COLS: &[&str] = &["personal_id", "full_name", "birth_date", "death_date"];
+const BIRTH_COLS: &[&str] = &[
+    "record_id",
+    "personal_id",
+    "full_name",
+    "birth_date",
+    "sex",
+    "father_name",
+    "mother_name",
+    "birth_place",
+    "commune_code",
+    "registration_date",
+];
 const ENTITY_COLS: &[&str] = &["source", "record_id", "entity_id"];
 const DEFECT_COLS: &[&str] = &["source", "record_id", "rule"];
 
@@ -311,6 +328,10 @@ struct ResRecord {
     /// personal_id is exactly 12 digits as written.
     pid_valid: bool,
     is_duplicate: bool,
+    /// `residence_type` as written.
+    residence_type: &'static str,
+    /// The commune of a registered temporary residence (u32::MAX: none).
+    temp_commune: u32,
 }
 
 /// A vaccination or insurance record as written.
@@ -479,6 +500,7 @@ struct ChunkOut {
     insurance: usize,
     cmnd_map: usize,
     deaths: usize,
+    births: usize,
     defects: usize,
     duplicates: usize,
 }
@@ -815,6 +837,8 @@ impl<'w> Chunk<'w> {
             pid_unusable: false,
             pid_valid: true,
             is_duplicate: false,
+            residence_type: "thường trú",
+            temp_commune: u32::MAX,
         };
         let id = self.record_id("DC");
         ResRecord {
@@ -1269,6 +1293,7 @@ const FILES: &[(&str, &[&str])] = &[
     ("insurance.parquet", INSURANCE_COLS),
     ("cmnd_map.parquet", CMND_COLS),
     ("deaths.parquet", DEATH_COLS),
+    ("births.parquet", BIRTH_COLS),
     ("truth/entities.parquet", ENTITY_COLS),
     ("truth/defects.parquet", DEFECT_COLS),
 ];
@@ -1326,6 +1351,7 @@ pub fn generate(opts: &GenOptions) -> Result<GenStats> {
             stats.insurance += out.insurance;
             stats.cmnd_map += out.cmnd_map;
             stats.deaths += out.deaths;
+            stats.births += out.births;
             stats.defects += out.defects;
             stats.duplicate_records += out.duplicates;
             let results: Vec<Result<()>> = writers
