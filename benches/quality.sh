@@ -36,7 +36,8 @@ gen() { # name, extra generate args
   rm -rf "$d/run"
   "$bin" check --quiet --as-of 2026-01-01 --residents "$d/residents.parquet" \
     --vaccination "$d/vaccination.parquet" --insurance "$d/insurance.parquet" \
-    --cmnd-map "$d/cmnd_map.parquet" --deaths "$d/deaths.parquet" --out "$d/run" >/dev/null || true
+    --cmnd-map "$d/cmnd_map.parquet" --deaths "$d/deaths.parquet" \
+    $( [ -f "$d/births.parquet" ] && echo --births "$d/births.parquet" ) --out "$d/run" >/dev/null || true
   row "$1" "$d/run" "$d"
 }
 gen standard

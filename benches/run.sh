@@ -26,9 +26,12 @@ for n in "${sizes[@]}"; do
     rm -rf "$d"
     measure "generate --people $n" "$bin" generate --out "$d" --people "$n" --quiet
   fi
+  births=()
+  [ -f "$d/births.parquet" ] && births=(--births "$d/births.parquet")
   LAMSACH_TRACE=${LAMSACH_TRACE:-} measure "check (all rules + matching)" "$bin" check --quiet --as-of 2026-01-01 --out "$r" \
     --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
-    --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" --deaths "$d/deaths.parquet"
+    --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" --deaths "$d/deaths.parquet" \
+    "${births[@]}"
   python3 - "$r/summary.json" <<'PY' || true
 import json, sys
 s = json.load(open(sys.argv[1]))
