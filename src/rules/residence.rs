@@ -76,6 +76,23 @@ impl TableRule for Residence {
                 let Some(here) = current_commune(commune.get(r)) else {
                     return;
                 };
+                // Most rows are where their person is registered: settled without comparing
+                // names.
+                let mut everyone_here = true;
+                for res in input.pid_index.rows(facts.pid.value) {
+                    let row = res as usize;
+                    let registered = [r_commune.get(row), r_temp.get(row)];
+                    if !registered
+                        .iter()
+                        .any(|c| current_commune(c).is_some_and(|c| c == here))
+                    {
+                        everyone_here = false;
+                        break;
+                    }
+                }
+                if everyone_here {
+                    return;
+                }
                 let name = cols[Column::FullName].get(r);
                 let mut first = None;
                 for res in input.pid_index.rows(facts.pid.value) {

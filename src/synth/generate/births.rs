@@ -30,6 +30,8 @@ fn days(d: PDate) -> i32 {
 impl Chunk<'_> {
     pub(super) fn births(&mut self, primary: &[usize]) -> Births {
         let mut rng = Rng::new(self.opts.seed ^ 0xB1_27_45, self.index);
+        // The rates above are the default --error-rate's (0.02); a clean province has none.
+        let scale = self.opts.error_rate / 0.02;
         let mut rows = Rows::new(BIRTH_COLS);
         let mut truth = Vec::new();
         let n = names();
@@ -71,7 +73,7 @@ impl Chunk<'_> {
                     && rec.personal_id == pid
                     && rec.rules.is_empty()
                     && !rec.personal_defect;
-                if clean && rng.chance(MISMATCH) {
+                if clean && rng.chance(MISMATCH * scale) {
                     let field = rng.below(5);
                     let changed = match field {
                         0 => {
@@ -141,7 +143,10 @@ impl Chunk<'_> {
                 ]);
             }
             // A child registered at birth who never entered the register.
-            if p.sex == Sex::Female && (20..=40).contains(&age) && rng.chance(UNREGISTERED_CHILD) {
+            if p.sex == Sex::Female
+                && (20..=40).contains(&age)
+                && rng.chance(UNREGISTERED_CHILD * scale)
+            {
                 let sex = if rng.chance(0.5) {
                     Sex::Male
                 } else {

@@ -21,6 +21,8 @@ const TEMP_ONLY: f64 = 0.03;
 impl Chunk<'_> {
     pub(super) fn residence(&mut self, linked: &mut [(bool, LinkedRecord)], primary: &[usize]) {
         let mut rng = Rng::new(self.opts.seed ^ 0x7E_51_DE, self.index);
+        // The defect's rate is the default --error-rate's (0.02); a clean province has none.
+        let not_registered = NOT_REGISTERED * self.opts.error_rate / 0.02;
         // Insurance rows by person.
         let mut rows_of: HashMap<usize, Vec<usize>> = HashMap::new();
         for (k, (is_vac, rec)) in linked.iter().enumerate() {
@@ -57,7 +59,7 @@ impl Chunk<'_> {
                 for &k in rows {
                     linked[k].1.extra[4] = code.clone();
                 }
-            } else if r < TEMP_ONLY + TEMP_REGISTERED + NOT_REGISTERED {
+            } else if r < TEMP_ONLY + TEMP_REGISTERED + not_registered {
                 // The ID the register holds for them (theirs, or one given them by mistake),
                 // which their insurance rows copy.
                 let pid = self.residents[res].personal_id.clone();
@@ -111,7 +113,7 @@ impl Chunk<'_> {
                 let p = &self.people[i];
                 p.death.is_none()
                     && p.birth.age_at(GEN_DATE) >= PROBABLY_DECEASED_AGE
-                    && rng.chance(0.25)
+                    && rng.chance(0.25 * (self.opts.error_rate / 0.02).min(4.0))
             })
             .collect();
         // Not where another person's row depends on theirs (a number typed for two people).
