@@ -187,6 +187,9 @@ pub struct Summary {
     pub previous: Option<String>,
     /// The previous run's records per indicator key.
     pub previous_indicators: Option<BTreeMap<String, usize>>,
+    /// The previous run's `--as-of` date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_as_of: Option<String>,
     pub resolved_total: usize,
     pub duplicates: DuplicateStats,
     pub linking: BTreeMap<String, LinkingStat>,

@@ -16,6 +16,18 @@ fn esc(s: &str) -> String {
 }
 
 /// Horizontal bars as inline SVG: (label, value).
+/// A source as people read it: its Vietnamese name, with the name the run gave it.
+fn source_label(name: &str, kind: &str) -> String {
+    let vi = match kind {
+        "residents" => "Dân cư",
+        "vaccination" => "Tiêm chủng",
+        "insurance" => "BHXH/BHYT",
+        "births" => "Khai sinh",
+        _ => return name.to_string(),
+    };
+    format!("{vi} ({name})")
+}
+
 fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64;
     let (bar_w, row_h) = (900.0 - label_w, 22.0);
@@ -77,7 +89,10 @@ fn histogram(probabilities: &[f64]) -> String {
 
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     table_with(head, rows, |i, c| {
-        let number = i > 0 && c.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
+        let digits = c.strip_prefix(['+', '-']).unwrap_or(c);
+        let number = i > 0
+            && !digits.is_empty()
+            && digits.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
         (number, esc(c))
     })
 }
@@ -146,7 +161,7 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         .iter()
         .map(|(k, v)| {
             vec![
-                k.clone(),
+                source_label(k, summary.sources.get(k).map_or("", String::as_str)),
                 v.rows_read.to_string(),
                 v.rows_with_findings.to_string(),
                 v.rows_without_findings.to_string(),
@@ -181,18 +196,72 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         &["Chỉ tiêu", "Bản ghi", "Hộ / người", "Mới", "Đã làm sạch"],
         &rows,
     ));
-    // Against the previous run (check --previous): two bars per indicator.
+    // Indicators (6) and (7): new to the register or matched, per extract and data source.
+    let split: Vec<Vec<String>> = summary
+        .indicators
+        .iter()
+        .flat_map(|i| {
+            i.split.iter().map(move |x| {
+                vec![
+                    i.label.clone(),
+                    x.source.clone(),
+                    if x.data_source.is_empty() {
+                        "—".to_string()
+                    } else {
+                        x.data_source.clone()
+                    },
+                    x.rows.to_string(),
+                    x.nhap_moi.to_string(),
+                    x.doi_khop.to_string(),
+                ]
+            })
+        })
+        .collect();
+    if !split.is_empty() {
+        body.push_str("<h3>Phạm nhân, khu công nghiệp: nhập mới và đối khớp</h3>");
+        body.push_str(&table(
+            &[
+                "Chỉ tiêu",
+                "Danh sách",
+                "Nguồn dữ liệu",
+                "Bản ghi",
+                "Nhập mới",
+                "Đối khớp",
+            ],
+            &split,
+        ));
+    }
+    // Against the previous run (check --previous): the figures side by side with the change
+    // (a bar of 6 974 beside one of 6 988 shows no difference; a "+14" does).
     if let Some(prev) = &summary.previous_indicators {
-        let mut pairs: Vec<(String, u64)> = Vec::new();
-        for i in &summary.indicators {
-            pairs.push((
-                format!("{} · lần trước", i.label),
-                prev.get(&i.key).copied().unwrap_or(0) as u64,
-            ));
-            pairs.push((format!("{} · lần này", i.label), i.records as u64));
-        }
-        body.push_str("<h3>So với lần chạy trước</h3>");
-        body.push_str(&bars(&pairs, "#7a7a7a", 560.0));
+        let rows: Vec<Vec<String>> = summary
+            .indicators
+            .iter()
+            .map(|i| {
+                let before = prev.get(&i.key).copied().unwrap_or(0) as i64;
+                let now = i.records as i64;
+                vec![
+                    i.label.clone(),
+                    before.to_string(),
+                    now.to_string(),
+                    match now - before {
+                        0 => "0".to_string(),
+                        d if d > 0 => format!("+{d}"),
+                        d => d.to_string(),
+                    },
+                ]
+            })
+            .collect();
+        let when = summary
+            .previous_as_of
+            .as_deref()
+            .map(|d| format!(" (ngày tham chiếu {d})"))
+            .unwrap_or_default();
+        body.push_str(&format!("<h3>So với lần chạy trước{}</h3>", esc(&when)));
+        body.push_str(&table(
+            &["Chỉ tiêu", "Lần trước", "Lần này", "Thay đổi"],
+            &rows,
+        ));
     }
     // Top rules.
     let mut rules: Vec<(String, u64)> = summary
@@ -207,7 +276,13 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         .take(15)
         .map(|(k, v)| {
             let d = Rule::from_code(k).map(|r| r.description_vi()).unwrap_or("");
-            (format!("{k} · {d}"), *v)
+            // A label longer than its column is cut, not run off the page.
+            let label = format!("{k} · {d}");
+            let label = match label.char_indices().nth(72) {
+                Some((at, _)) => format!("{}…", &label[..at]),
+                None => label,
+            };
+            (label, *v)
         })
         .collect();
     body.push_str("<h2>Quy tắc phát hiện nhiều nhất</h2>");

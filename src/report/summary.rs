@@ -258,6 +258,10 @@ pub fn build(
                 .map(|i| (i.key.clone(), i.records))
                 .collect()
         }),
+        previous_as_of: view
+            .previous
+            .and_then(|p| p.summary.as_ref())
+            .map(|s| s.as_of.clone()),
         resolved_total: view.resolved.len(),
         duplicates: DuplicateStats {
             pairs: view.pairs.len(),
