@@ -224,10 +224,11 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     // The output directory first: a file given as --out, or a directory another run is
     // writing to, is refused before any work.
     let staging = Staging::new(&opts.out, opts.group_readable)?;
-    let mut phases = Phases::new(opts.quiet);
+    let mut phases = Phases::new(opts.quiet).with_steps(crate::phase::CHECK_STEPS);
     let mut warnings = Warnings::new();
 
     let (tables, cmnd_map, deaths) = phases.run("read", || read_all(opts, &mut warnings))?;
+    phases.set_rows(tables.iter().map(Table::len).sum());
     for t in &tables {
         if !t.column(Column::PersonalId).is_present() {
             warnings.push(format!(
@@ -319,7 +320,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         keep_cluster_ids(&input, &mut matches, prev);
     }
     findings.extend(std::mem::take(&mut matches.findings));
-    phases.run("rules.after_matching", || {
+    phases.run("matching.probably_deceased", || {
         let links: Vec<(RowRef, u32)> = matches.links.iter().map(|l| (l.at, l.resident)).collect();
         let cluster_of = matches
             .clusters

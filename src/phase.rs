@@ -51,6 +51,19 @@ pub fn traced<T>(name: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// 1050000 → "1 050 000" (Vietnamese groups thousands with a space or a dot).
+fn group_digits(n: usize) -> String {
+    let d = n.to_string();
+    let mut out = String::with_capacity(d.len() + d.len() / 3);
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A spinner on a terminal; nothing when stderr is not a terminal or `--quiet`.
 pub struct Progress(Option<ProgressBar>);
 
@@ -83,10 +96,29 @@ impl Progress {
     }
 }
 
+/// A driver's steps as people read them: the phase names each covers (by prefix), a
+/// Vietnamese label, and the share of a run's time it usually takes (for the estimate of the
+/// time left).
+pub type Steps = &'static [(&'static str, &'static str, f64)];
+
+/// The steps of `check` (shares measured at 1 M people, docs/BENCHMARKS.md).
+pub const CHECK_STEPS: Steps = &[
+    ("read", "đọc dữ liệu", 0.07),
+    ("prepare", "chuẩn bị", 0.02),
+    ("rules", "kiểm tra quy tắc", 0.18),
+    ("matching", "ghép trùng, liên kết", 0.30),
+    ("outputs", "ghi kết quả", 0.05),
+    ("fixlists", "ghi danh sách từng xã", 0.38),
+];
+
 /// Seconds per phase, in order, for `summary.json`; each phase is traced and shown on the
-/// progress spinner as it starts.
+/// progress spinner as it starts ("bước 3/6 · kiểm tra quy tắc · 1 050 000 bản ghi · còn
+/// khoảng 8 giây" when the driver declared its steps).
 pub struct Phases {
     laps: Vec<(&'static str, f64)>,
+    steps: Steps,
+    /// Input rows, once read.
+    rows: Option<usize>,
     progress: Progress,
     started: Instant,
     /// Start of the current lap (see [`Phases::lap`]).
@@ -98,15 +130,47 @@ impl Phases {
         let now = Instant::now();
         Phases {
             laps: Vec::new(),
+            steps: &[],
+            rows: None,
             progress: Progress::new(quiet),
             started: now,
             lap_start: now,
         }
     }
 
+    /// Declare the driver's steps, shown as "bước n/N" with the time left.
+    pub fn with_steps(mut self, steps: Steps) -> Self {
+        self.steps = steps;
+        self
+    }
+
+    /// The number of input rows, shown beside the step.
+    pub fn set_rows(&mut self, rows: usize) {
+        self.rows = Some(rows);
+    }
+
+    /// What the spinner shows as phase `name` starts.
+    fn message(&self, name: &str) -> String {
+        let Some(i) = self.steps.iter().position(|s| name.starts_with(s.0)) else {
+            return name.to_string();
+        };
+        let mut m = format!("bước {}/{} · {}", i + 1, self.steps.len(), self.steps[i].1);
+        if let Some(rows) = self.rows {
+            m.push_str(&format!(" · {} bản ghi", group_digits(rows)));
+        }
+        let done: f64 = self.steps[..i].iter().map(|s| s.2).sum();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if done >= 0.05 && elapsed >= 1.0 {
+            let left = (elapsed / done - elapsed).max(0.0).round() as u64;
+            m.push_str(&format!(" · còn khoảng {left} giây"));
+        }
+        m
+    }
+
     /// Run one phase and record its time.
     pub fn run<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
-        self.progress.message(name);
+        let message = self.message(name);
+        self.progress.message(&message);
         let t = Instant::now();
         let out = f();
         self.record(name, t.elapsed().as_secs_f64());
@@ -137,5 +201,26 @@ impl Phases {
         self.laps.push(("total", total));
         self.progress.finish();
         self.laps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_as_people_read_them() {
+        assert_eq!(group_digits(1_050_000), "1 050 000");
+        assert_eq!(group_digits(999), "999");
+        let mut p = Phases::new(true).with_steps(CHECK_STEPS);
+        p.set_rows(1_050_000);
+        assert_eq!(
+            p.message("rules"),
+            "bước 3/6 · kiểm tra quy tắc · 1 050 000 bản ghi"
+        );
+        assert!(p
+            .message("matching.blocking")
+            .starts_with("bước 4/6 · ghép trùng"));
+        assert_eq!(p.message("something else"), "something else");
     }
 }

@@ -262,6 +262,78 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
             &["Chỉ tiêu", "Lần trước", "Lần này", "Thay đổi"],
             &rows,
         ));
+        // By rule and by commune: findings now, new ones, those gone since, and the change.
+        let signed = |d: i64| match d {
+            0 => "0".to_string(),
+            d if d > 0 => format!("+{d}"),
+            d => d.to_string(),
+        };
+        let changed = |findings: usize, new: usize, resolved: usize| {
+            vec![
+                (findings + resolved - new).to_string(),
+                findings.to_string(),
+                new.to_string(),
+                resolved.to_string(),
+                signed(new as i64 - resolved as i64),
+            ]
+        };
+        let mut by_rule: Vec<(&String, &crate::summary::RuleStat)> = summary
+            .rule_stats
+            .iter()
+            .filter(|(_, r)| r.new + r.resolved > 0)
+            .collect();
+        by_rule.sort_by_key(|(k, r)| (std::cmp::Reverse(r.new.abs_diff(r.resolved)), *k));
+        if !by_rule.is_empty() {
+            let rows: Vec<Vec<String>> = by_rule
+                .iter()
+                .map(|(k, r)| {
+                    let mut row = vec![(*k).clone()];
+                    row.extend(changed(r.findings, r.new, r.resolved));
+                    row
+                })
+                .collect();
+            body.push_str("<h3>Theo quy tắc</h3>");
+            body.push_str(&table(
+                &[
+                    "Quy tắc",
+                    "Lần trước",
+                    "Lần này",
+                    "Mới",
+                    "Đã hết",
+                    "Thay đổi",
+                ],
+                &rows,
+            ));
+        }
+        let mut by_commune: Vec<(&String, &crate::summary::CommuneStat)> = summary
+            .commune_stats
+            .iter()
+            .filter(|(_, c)| c.new + c.resolved > 0)
+            .collect();
+        by_commune.sort_by_key(|(k, c)| (std::cmp::Reverse(c.new.abs_diff(c.resolved)), *k));
+        if !by_commune.is_empty() {
+            let rows: Vec<Vec<String>> = by_commune
+                .iter()
+                .take(30)
+                .map(|(k, c)| {
+                    let mut row = vec![if k.is_empty() {
+                        "(không có mã xã)".to_string()
+                    } else {
+                        format!("{k} {}", crate::reference::reference().commune_label(k))
+                    }];
+                    row.extend(changed(c.findings, c.new, c.resolved));
+                    row
+                })
+                .collect();
+            body.push_str(&format!(
+                "<h3>Theo xã (30 xã thay đổi nhiều nhất trên {})</h3>",
+                by_commune.len()
+            ));
+            body.push_str(&table(
+                &["Xã", "Lần trước", "Lần này", "Mới", "Đã hết", "Thay đổi"],
+                &rows,
+            ));
+        }
     }
     // Top rules.
     let mut rules: Vec<(String, u64)> = summary

@@ -93,6 +93,7 @@ pub const INDICATORS: &[Indicator] = &[
         label: "Sai cấu trúc số định danh cá nhân",
         rules: &[
             Rule::IdFormat,
+            Rule::IdPhoneNumber,
             Rule::IdProvinceCode,
             Rule::IdCenturySex,
             Rule::IdBirthYear,
