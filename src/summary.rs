@@ -151,6 +151,23 @@ pub struct DuplicateStats {
     pub blocks_skipped_pairs: usize,
     pub model: Option<ModelSummary>,
     pub training: TrainingSummary,
+    /// Three duplicate pairs (the most, the median and the least likely) explained field by
+    /// field, for the report's waterfall.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<DuplicateExample>,
+}
+
+/// A duplicate pair explained: its records (by record_id, no personal data), its probability,
+/// and the prior's and each compared field's weight (log2 Bayes factors).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DuplicateExample {
+    pub record_id_a: String,
+    pub record_id_b: String,
+    pub probability: f64,
+    pub prior_weight: f64,
+    /// (field, level, weight).
+    pub fields: Vec<(String, String, f64)>,
 }
 
 /// What linking measured and did for one source.

@@ -200,6 +200,22 @@ fn check_finds_what_was_injected_and_is_deterministic() {
     // Every output row traces back to an input row, and the summary accounts for every row.
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(one.join("summary.json")).unwrap()).unwrap();
+    // The report's duplicate examples explain their probability: the prior and the fields'
+    // weights add up to it.
+    let examples = summary["duplicates"]["examples"].as_array().unwrap();
+    assert!(!examples.is_empty());
+    for e in examples {
+        let total = e["prior_weight"].as_f64().unwrap()
+            + e["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f[2].as_f64().unwrap())
+                .sum::<f64>();
+        let implied = 1.0 / (1.0 + (-total).exp2());
+        let p = e["probability"].as_f64().unwrap();
+        assert!((implied - p).abs() < 0.03, "{e}");
+    }
     for (source, acc) in summary["accounting"].as_object().unwrap() {
         let read = acc["rows_read"].as_u64().unwrap();
         let sum = acc["rows_with_findings"].as_u64().unwrap()

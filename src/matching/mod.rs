@@ -92,6 +92,8 @@ pub struct MatchResult {
     pub training: training::TrainingReport,
     /// Per linked source (and deaths), what linking measured and did.
     pub linking: Vec<LinkStats>,
+    /// Three duplicate pairs explained field by field (report's waterfall).
+    pub examples: Vec<crate::summary::DuplicateExample>,
 }
 
 /// The model as the summary reports it (probabilities to six decimals).

@@ -441,6 +441,27 @@ impl Model {
         w
     }
 
+    /// The weight of a pattern field by field, as [`Model::weight`] adds it up: (field,
+    /// level, weight in log2 Bayes-factor units), the compared fields only — the "waterfall"
+    /// that explains a decision.
+    pub fn waterfall(&self, p: &Pattern, a: &Rec) -> Vec<(&'static str, &'static str, f64)> {
+        let mut out = Vec::new();
+        for (i, (c, &l)) in COMPARISONS.iter().zip(&p.0).enumerate() {
+            if l == MISSING {
+                continue;
+            }
+            let one = Pattern(std::array::from_fn(|j| if j == i { l } else { MISSING }));
+            out.push((c.name, c.levels[l as usize], self.weight(&one, a, true)));
+        }
+        out
+    }
+
+    /// The prior's weight (log2 odds that two records of this register are one person).
+    pub fn prior_weight(&self) -> f64 {
+        let prior = self.lambda.clamp(1e-12, 1.0 - 1e-9);
+        (prior / (1.0 - prior)).log2()
+    }
+
     fn posterior_with(&self, prior: f64, p: &Pattern, a: &Rec, b: &Rec, use_ids: bool) -> f64 {
         if twins(p, a, b) {
             return 0.0;

@@ -56,6 +56,83 @@ fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
     s
 }
 
+/// A comparison field's name as people read it.
+fn field_vi(field: &str) -> &str {
+    match field {
+        "family" => "Họ",
+        "middle" => "Tên đệm",
+        "given" => "Tên",
+        "birth" => "Ngày sinh",
+        "sex" => "Giới tính",
+        "pid" => "Số định danh",
+        "id_typo" => "Số định danh gõ sai",
+        "cmnd" => "Số CMND",
+        "parents" => "Cha mẹ",
+        "place" => "Nơi ở",
+        "household" => "Hộ",
+        other => other,
+    }
+}
+
+/// The waterfall of one pair's match weight: the prior, then each field's weight added in
+/// turn (green for, red against), then the total, as inline SVG.
+fn waterfall(e: &crate::summary::DuplicateExample) -> String {
+    let mut steps: Vec<(String, f64)> = vec![("Tiên nghiệm".to_string(), e.prior_weight)];
+    steps.extend(
+        e.fields
+            .iter()
+            .map(|(f, l, w)| (format!("{} · {l}", field_vi(f)), *w)),
+    );
+    let mut cum = 0.0f64;
+    let mut spans = Vec::with_capacity(steps.len() + 1);
+    for (label, w) in &steps {
+        spans.push((label.clone(), cum, cum + w, *w));
+        cum += w;
+    }
+    spans.push(("Tổng".to_string(), 0.0, cum, cum));
+    let lo = spans.iter().map(|s| s.1.min(s.2)).fold(0.0f64, f64::min);
+    let hi = spans.iter().map(|s| s.1.max(s.2)).fold(0.0f64, f64::max);
+    let (label_w, bar_w, row_h) = (300.0, 520.0, 20.0);
+    let scale = bar_w / (hi - lo).max(1.0);
+    let x = |v: f64| label_w + (v - lo) * scale;
+    let h = spans.len() as f64 * row_h + 8.0;
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{h}" role="img">"#,
+        label_w + bar_w + 70.0
+    );
+    let _ = write!(
+        s,
+        r##"<line x1="{0:.1}" y1="0" x2="{0:.1}" y2="{h}" stroke="#999" stroke-dasharray="3,3"/>"##,
+        x(0.0)
+    );
+    for (i, (label, from, to, w)) in spans.iter().enumerate() {
+        let y = i as f64 * row_h + 4.0;
+        let last = i + 1 == spans.len();
+        let color = if last {
+            "#555"
+        } else if *w >= 0.0 {
+            "#3b8a4f"
+        } else {
+            "#b5523b"
+        };
+        let (a, b) = (x(from.min(*to)), x(from.max(*to)));
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect x="{a:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="11">{:+.1}</text>"#,
+            label_w - 6.0,
+            y + 13.0,
+            esc(label),
+            (b - a).max(1.0),
+            row_h - 6.0,
+            b + 4.0,
+            y + 13.0,
+            w
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Vertical histogram of match probabilities (bins of 0.05 from 0.5 to 1.0).
 fn histogram(probabilities: &[f64]) -> String {
     let mut bins = [0u64; 10];
@@ -433,6 +510,21 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         d.pairs, d.clusters, d.links, d.pairs_compared, d.blocks_skipped_pairs
     );
     body.push_str(&histogram(probabilities));
+    if !d.examples.is_empty() {
+        body.push_str(
+            "<h3>Ví dụ: vì sao hai bản ghi được coi là một người</h3><p>Mỗi thanh là trọng số của một trường (log₂ tỷ số khả năng): xanh ủng hộ, đỏ phản đối; bắt đầu từ xác suất tiên nghiệm của hai bản ghi bất kỳ.</p>",
+        );
+        for e in &d.examples {
+            let _ = write!(
+                body,
+                "<h4>{} và {} · xác suất {:.3}</h4>",
+                esc(&e.record_id_a),
+                esc(&e.record_id_b),
+                e.probability
+            );
+            body.push_str(&waterfall(e));
+        }
+    }
     // The officers' verdicts.
     let v = &summary.verdicts;
     if v.read > 0 {

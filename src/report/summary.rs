@@ -291,6 +291,7 @@ pub fn build(
             blocks_skipped_pairs: m.blocks_skipped,
             model: m.model.clone(),
             training: m.training.summary(),
+            examples: m.examples.clone(),
         },
         linking: m
             .linking
