@@ -50,6 +50,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
     let gen = generate::GenOptions {
         out: data.clone(),
         people,
+        quiet,
         ..Default::default()
     };
     let stats = generate::generate(&gen)?;

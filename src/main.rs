@@ -281,12 +281,13 @@ fn run(cli: Cli) -> Result<bool> {
                 error_rate,
                 noise,
                 without_ids,
+                quiet: common.quiet,
             };
             let t = std::time::Instant::now();
             let s = lamsach::synth::generate::generate(&opts)?;
             if !common.quiet {
                 eprintln!(
-                    "wrote {} in {:.1} s: {} residents ({} duplicate records), {} vaccination, {} insurance, {} crosswalk, {} deaths, {} injected defects",
+                    "wrote {} in {:.1} s: {} residents ({} duplicate records), {} vaccination, {} insurance, {} crosswalk, {} deaths, {} births, {} injected defects",
                     out.display(),
                     t.elapsed().as_secs_f64(),
                     s.residents,
@@ -295,6 +296,7 @@ fn run(cli: Cli) -> Result<bool> {
                     s.insurance,
                     s.cmnd_map,
                     s.deaths,
+                    s.births,
                     s.defects
                 );
             }

@@ -59,6 +59,8 @@ pub struct GenOptions {
     pub noise: Noise,
     /// Write the residents and extracts without their ID columns (personal_id, old_id).
     pub without_ids: bool,
+    /// No progress spinner.
+    pub quiet: bool,
 }
 
 /// A noise profile of `generate`.
@@ -95,6 +97,7 @@ impl Default for GenOptions {
             error_rate: 0.02,
             noise: Noise::Standard,
             without_ids: false,
+            quiet: true,
         }
     }
 }
@@ -1333,8 +1336,14 @@ pub fn generate(opts: &GenOptions) -> Result<GenStats> {
     let n_chunks = opts.people.div_ceil(chunk_size);
     let mut stats = GenStats::default();
     let window = rayon::current_num_threads().max(1) * 2;
+    let progress = crate::phase::Progress::new(opts.quiet);
     let mut start = 0;
     while start < n_chunks {
+        progress.message(&format!(
+            "tạo dữ liệu mẫu: {} / {} người",
+            start * chunk_size,
+            opts.people
+        ));
         let end = (start + window).min(n_chunks);
         let outs: Vec<Result<ChunkOut>> = (start..end)
             .into_par_iter()
@@ -1367,10 +1376,12 @@ pub fn generate(opts: &GenOptions) -> Result<GenStats> {
         }
         start = end;
     }
+    progress.message("ghi tệp");
     for (k, w) in writers.into_iter().enumerate() {
         w.close()
             .map_err(|e| Error::output(&opts.out.join(FILES[k].0), e))?;
     }
     staging.commit()?;
+    progress.finish();
     Ok(stats)
 }
