@@ -218,7 +218,10 @@ fn parquet_outputs_have_the_documented_schemas() {
         );
         assert!(xml.contains("<autoFilter"), "filter");
         assert!(xml.contains("orientation=\"landscape\""), "landscape");
-        assert!(xml.contains("fitToHeight=\"0\""), "fit to one page wide");
+        assert!(
+            xml.contains("fitToWidth=\"3\"") && xml.contains("fitToHeight=\"0\""),
+            "fit to three pages wide"
+        );
         assert!(
             xml.contains("<dataValidation type=\"list\"")
                 && xml.contains("Không phải lỗi")

@@ -636,10 +636,14 @@ fn fixlist_xlsx(
                 COL_VERDICT as u16,
                 &verdicts,
             )?;
+            // On paper: A4 landscape, three pages wide (one page wide shrinks 26 columns to an
+            // unreadable size), the header row and the record's source, code, ID and name
+            // repeated on every page.
             ws.set_landscape();
             ws.set_paper_size(9); // A4
-            ws.set_print_fit_to_pages(1, 0);
+            ws.set_print_fit_to_pages(3, 0);
             ws.set_repeat_rows(0, 0)?;
+            ws.set_repeat_columns(0, 3)?;
         }
     }
     wb.save_to_buffer()
