@@ -24,7 +24,9 @@ pub const GRACE_DAYS: i32 = 60;
 /// NFD, legacy encodings, tone placement, spacing) are not a difference; neither is a name
 /// typed without diacritics that folds equal.
 pub fn names_differ(a: &str, b: &str) -> bool {
-    if a.trim().is_empty() || b.trim().is_empty() {
+    let (a, b) = (a.trim(), b.trim());
+    // Written alike (nearly every pair): no need for the keys.
+    if a.is_empty() || b.is_empty() || a == b {
         return false;
     }
     if invalid_name_chars(a).is_some() || invalid_name_chars(b).is_some() {
