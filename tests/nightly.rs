@@ -309,3 +309,45 @@ fn generated_nights_with_defects_fixed_and_added() {
         "everything else is still open"
     );
 }
+
+/// A source left out of tonight's run (its file was not delivered) resolves none of its
+/// findings: only a source checked again and found clean does.
+#[test]
+fn a_source_left_out_resolves_nothing() {
+    let dir = scratch("nightly_missing_source");
+    let residents = dir.join("dan_cu.csv");
+    std::fs::write(
+        &residents,
+        format!("{HEADER}A,001085012347,Lê Văn Cường,1985-01-02,Nam,01,00008,H3,Chủ hộ\n"),
+    )
+    .unwrap();
+    let vaccination = dir.join("tiem.csv");
+    std::fs::write(
+        &vaccination,
+        "record_id,personal_id,full_name,birth_date,dose_date\nV1,0912345678,Lê Văn Cường,1985-01-02,2021-08-01\n",
+    )
+    .unwrap();
+    let first = dir.join("night1");
+    let o = check(
+        &[("residents", &residents), ("vaccination", &vaccination)],
+        &first,
+        &["--as-of", "2026-06-30"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(summary(&first)["findings_per_source"]["vaccination"]
+        .as_object()
+        .is_some_and(|m| !m.is_empty()));
+    let second = dir.join("night2");
+    let o = check(
+        &[("residents", &residents)],
+        &second,
+        &[
+            "--as-of",
+            "2026-06-30",
+            "--previous",
+            first.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(summary(&second)["resolved_total"], 0);
+}
