@@ -458,6 +458,7 @@ fn id_pairs(
     unit_of: &[u16],
     cap: usize,
     needed: &mut [u64],
+    crowded: &mut Vec<Vec<u32>>,
 ) -> (Vec<(u32, u32)>, usize) {
     for index in &mut reg.id_index {
         index.par_sort_unstable();
@@ -465,7 +466,7 @@ fn id_pairs(
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let mut pairs = Vec::new();
     let mut skipped = 0;
-    for index in &reg.id_index {
+    for (k, index) in reg.id_index.iter().enumerate() {
         let groups = blocking::blocks(index);
         let (_, keep_every) = training_stride(&groups);
         for g in &groups {
@@ -477,6 +478,14 @@ fn id_pairs(
             // An ID carried by more records than one person has is not compared pair by pair
             // (as in `check`'s personal_id pass).
             if g.len() > blocking::CROWDED_ID {
+                // One id.shared finding per record (as in check); their IDs are read when the
+                // rows are fetched.
+                if k == 0 {
+                    for e in g.iter() {
+                        needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
+                    }
+                    crowded.push(g.iter().map(|e| e.1).collect());
+                }
                 continue;
             }
             let across = g
@@ -739,12 +748,21 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
 
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
     let mut wider = blocking::Wider::default();
+    let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
     let (cross, cross_skipped, year_free, fetched) = phases.run("ids", || -> Result<_> {
         let mut needed = vec![0u64; n.div_ceil(64)];
-        let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed);
+        let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
         let year_free = year_free_pairs(&reg, &keys, &unit_of, cap, &mut needed, &mut wider)?;
         Ok((cross, skipped, year_free, fetch(&spill, &needed)?))
     })?;
+    // IDs carried by more records than one person has: (rows, the ID).
+    let crowded: Vec<(Vec<u32>, u64)> = crowded_rows
+        .into_iter()
+        .map(|rows| {
+            let pid = fetched.get(&rows[0]).map_or(0, |f| f.1.pid);
+            (rows, pid)
+        })
+        .collect();
     drop(keys);
 
     let (model, training, found) = phases.run("model", || {
@@ -851,6 +869,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             .chain(judged.review.iter().map(|r| &r.pair))
             .flat_map(|p| [p.a.row, p.b.row])
             .chain(judged.shared.iter().flat_map(|s| [s.0, s.1]))
+            .chain(crowded.iter().flat_map(|c| c.0.iter().copied()))
             .collect();
         rows.par_sort_unstable();
         rows.dedup();
@@ -866,8 +885,15 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         let members = cluster_members_by(&pairs, |r| KeepRank::unpack(reg.rank[r as usize]));
         let mut findings: Vec<Finding> =
             pairs.iter().flat_map(decide::duplicate_findings).collect();
+        let mut crowded_ids: Vec<u64> = crowded.iter().map(|c| c.1).collect();
+        crowded_ids.sort_unstable();
+        for (rows, pid) in &crowded {
+            findings.extend(decide::crowded_id_findings(rows, *pid));
+        }
         for &(a, b, pid) in &found.judged.shared {
-            findings.extend(decide::shared_findings(a, b, pid));
+            if crowded_ids.binary_search(&pid).is_err() {
+                findings.extend(decide::shared_findings(a, b, pid));
+            }
         }
         findings.extend(review.iter().flat_map(decide::review_findings));
         findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

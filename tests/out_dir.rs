@@ -141,4 +141,21 @@ fn an_id_carried_by_thousands_is_one_finding_per_record() {
         "{}",
         summary["warnings"]
     );
+    // The national driver reports them the same way.
+    let national = dir.join("dedup");
+    let o = run(&[
+        "dedup",
+        "--quiet",
+        "--residents",
+        p.to_str().unwrap(),
+        "--out",
+        national.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shared: Vec<Vec<String>> = rows(&national.join("findings.parquet"), &["rule", "note"])
+        .into_iter()
+        .filter(|r| r[0] == "id.shared")
+        .collect();
+    assert_eq!(shared.len(), 8_000, "one per record, in dedup too");
+    assert!(shared.iter().any(|r| r[1].contains("3000 bản ghi")));
 }
