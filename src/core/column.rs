@@ -182,6 +182,16 @@ impl SourceKind {
         !matches!(self, SourceKind::CmndMap | SourceKind::Deaths)
     }
 
+    /// The column that dates a row's event: the dose date of a vaccination row, else the
+    /// extract's event_date.
+    pub fn event_column(self) -> Column {
+        if self == SourceKind::Vaccination {
+            Column::DoseDate
+        } else {
+            Column::EventDate
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             SourceKind::Residents => "residents",

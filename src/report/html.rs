@@ -56,6 +56,40 @@ fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
     s
 }
 
+/// A change as people read it: "+14", "-3", "0".
+fn signed(d: i64) -> String {
+    if d > 0 {
+        format!("+{d}")
+    } else {
+        d.to_string()
+    }
+}
+
+/// Rows of a "since the previous run" table, from (label, findings now, new, gone): those that
+/// changed, the largest change first, at most `limit`; columns before, now, new, gone, change.
+fn since_rows(entries: Vec<(String, usize, usize, usize)>, limit: usize) -> Vec<Vec<String>> {
+    let mut changed: Vec<_> = entries.into_iter().filter(|e| e.2 + e.3 > 0).collect();
+    changed.sort_by(|a, b| {
+        b.2.abs_diff(b.3)
+            .cmp(&a.2.abs_diff(a.3))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    changed
+        .into_iter()
+        .take(limit)
+        .map(|(label, findings, new, gone)| {
+            vec![
+                label,
+                (findings + gone - new).to_string(),
+                findings.to_string(),
+                new.to_string(),
+                gone.to_string(),
+                signed(new as i64 - gone as i64),
+            ]
+        })
+        .collect()
+}
+
 /// A comparison field's name as people read it.
 fn field_vi(field: &str) -> &str {
     match field {
@@ -321,11 +355,7 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
                     i.label.clone(),
                     before.to_string(),
                     now.to_string(),
-                    match now - before {
-                        0 => "0".to_string(),
-                        d if d > 0 => format!("+{d}"),
-                        d => d.to_string(),
-                    },
+                    signed(now - before),
                 ]
             })
             .collect();
@@ -340,76 +370,44 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
             &rows,
         ));
         // By rule and by commune: findings now, new ones, those gone since, and the change.
-        let signed = |d: i64| match d {
-            0 => "0".to_string(),
-            d if d > 0 => format!("+{d}"),
-            d => d.to_string(),
-        };
-        let changed = |findings: usize, new: usize, resolved: usize| {
-            vec![
-                (findings + resolved - new).to_string(),
-                findings.to_string(),
-                new.to_string(),
-                resolved.to_string(),
-                signed(new as i64 - resolved as i64),
-            ]
-        };
-        let mut by_rule: Vec<(&String, &crate::summary::RuleStat)> = summary
-            .rule_stats
-            .iter()
-            .filter(|(_, r)| r.new + r.resolved > 0)
-            .collect();
-        by_rule.sort_by_key(|(k, r)| (std::cmp::Reverse(r.new.abs_diff(r.resolved)), *k));
+        let headers = ["Lần trước", "Lần này", "Mới", "Đã hết", "Thay đổi"];
+        let by_rule = since_rows(
+            summary
+                .rule_stats
+                .iter()
+                .map(|(k, r)| (k.clone(), r.findings, r.new, r.resolved))
+                .collect(),
+            usize::MAX,
+        );
         if !by_rule.is_empty() {
-            let rows: Vec<Vec<String>> = by_rule
-                .iter()
-                .map(|(k, r)| {
-                    let mut row = vec![(*k).clone()];
-                    row.extend(changed(r.findings, r.new, r.resolved));
-                    row
-                })
-                .collect();
             body.push_str("<h3>Theo quy tắc</h3>");
-            body.push_str(&table(
-                &[
-                    "Quy tắc",
-                    "Lần trước",
-                    "Lần này",
-                    "Mới",
-                    "Đã hết",
-                    "Thay đổi",
-                ],
-                &rows,
-            ));
+            body.push_str(&table(&[&["Quy tắc"][..], &headers].concat(), &by_rule));
         }
-        let mut by_commune: Vec<(&String, &crate::summary::CommuneStat)> = summary
+        let communes_changed = summary
             .commune_stats
-            .iter()
-            .filter(|(_, c)| c.new + c.resolved > 0)
-            .collect();
-        by_commune.sort_by_key(|(k, c)| (std::cmp::Reverse(c.new.abs_diff(c.resolved)), *k));
-        if !by_commune.is_empty() {
-            let rows: Vec<Vec<String>> = by_commune
+            .values()
+            .filter(|c| c.new + c.resolved > 0)
+            .count();
+        let by_commune = since_rows(
+            summary
+                .commune_stats
                 .iter()
-                .take(30)
                 .map(|(k, c)| {
-                    let mut row = vec![if k.is_empty() {
+                    let label = if k.is_empty() {
                         "(không có mã xã)".to_string()
                     } else {
                         format!("{k} {}", crate::reference::reference().commune_label(k))
-                    }];
-                    row.extend(changed(c.findings, c.new, c.resolved));
-                    row
+                    };
+                    (label, c.findings, c.new, c.resolved)
                 })
-                .collect();
+                .collect(),
+            30,
+        );
+        if !by_commune.is_empty() {
             body.push_str(&format!(
-                "<h3>Theo xã (30 xã thay đổi nhiều nhất trên {})</h3>",
-                by_commune.len()
+                "<h3>Theo xã (30 xã thay đổi nhiều nhất trên {communes_changed})</h3>"
             ));
-            body.push_str(&table(
-                &["Xã", "Lần trước", "Lần này", "Mới", "Đã hết", "Thay đổi"],
-                &rows,
-            ));
+            body.push_str(&table(&[&["Xã"][..], &headers].concat(), &by_commune));
         }
     }
     // Top rules.

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use crate::compare::{compare_names, NameLevel};
-use crate::core::{CheckInput, Column, Finding, RowRef, Rule, SourceKind};
+use crate::core::{CheckInput, Column, Finding, RowRef, Rule};
 use crate::dates::parse_date;
 use crate::ids::classify_id;
 
@@ -59,26 +59,28 @@ pub fn probably_deceased(
             *l = (*l).max(day);
         }
     };
+    // The day of a row's event: i32::MAX when undated (a card or a list membership is
+    // current as of the extract), None when its date cannot be read.
+    let day_of = |at: RowRef| {
+        let kind = input.tables[at.source as usize].kind;
+        match input.cols[at.source as usize][kind.event_column()].opt(at.row as usize) {
+            None => Some(i32::MAX),
+            Some(v) => parse_date(v).valid().map(|d| d.latest()),
+        }
+    };
     for (s, table) in input.tables.iter().enumerate() {
         if !table.kind.is_linked() {
             continue;
         }
         let cols = &input.cols[s];
-        let dated = if table.kind == SourceKind::Vaccination {
-            Column::DoseDate
-        } else {
-            Column::EventDate
-        };
-        let day_of = |r: usize| match cols[dated].opt(r) {
-            None => Some(i32::MAX),
-            Some(v) => parse_date(v).valid().map(|d| d.latest()),
-        };
         for r in 0..table.len() {
             let facts = input.prepared[s].rows[r];
             if !facts.pid.is_valid() {
                 continue;
             }
-            let Some(day) = day_of(r) else { continue };
+            let Some(day) = day_of(RowRef::new(s, r)) else {
+                continue;
+            };
             for res in input.pid_index.rows(facts.pid.value) {
                 if compare_names(
                     cols[Column::FullName].get(r),
@@ -91,21 +93,9 @@ pub fn probably_deceased(
         }
     }
     for &(at, res) in links {
-        let cols = &input.cols[at.source as usize];
-        let t = &input.tables[at.source as usize];
-        let dated = if t.kind == SourceKind::Vaccination {
-            Column::DoseDate
-        } else {
-            Column::EventDate
-        };
-        let day = match cols[dated].opt(at.row as usize) {
-            None => i32::MAX,
-            Some(v) => match parse_date(v).valid() {
-                Some(d) => d.latest(),
-                None => continue,
-            },
-        };
-        seen(res, day);
+        if let Some(day) = day_of(at) {
+            seen(res, day);
+        }
     }
     // Deaths registered under a resident's ID are alive.deceased_active already.
     let mut dead_ids: Vec<u64> = Vec::new();

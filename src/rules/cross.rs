@@ -284,11 +284,7 @@ impl TableRule for Deaths {
                 continue;
             }
             let cols = &input.cols[s];
-            let field = if table.kind == SourceKind::Vaccination {
-                Column::DoseDate
-            } else {
-                Column::EventDate
-            };
+            let field = table.kind.event_column();
             let col = cols[field];
             if !col.is_present() {
                 continue;

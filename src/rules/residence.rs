@@ -76,21 +76,18 @@ impl TableRule for Residence {
                 let Some(here) = current_commune(commune.get(r)) else {
                     return;
                 };
-                // Most rows are where their person is registered: settled without comparing
-                // names.
-                let mut everyone_here = true;
-                for res in input.pid_index.rows(facts.pid.value) {
-                    let row = res as usize;
-                    let registered = [r_commune.get(row), r_temp.get(row)];
-                    if !registered
+                let registered_here = |row: usize| {
+                    [r_commune.get(row), r_temp.get(row)]
                         .iter()
                         .any(|c| current_commune(c).is_some_and(|c| c == here))
-                    {
-                        everyone_here = false;
-                        break;
-                    }
-                }
-                if everyone_here {
+                };
+                // Most rows are where their person is registered: settled without comparing
+                // names.
+                if input
+                    .pid_index
+                    .rows(facts.pid.value)
+                    .all(|res| registered_here(res as usize))
+                {
                     return;
                 }
                 let name = cols[Column::FullName].get(r);
@@ -103,11 +100,7 @@ impl TableRule for Residence {
                     if r_death.opt(row).is_some() {
                         return;
                     }
-                    let registered = [r_commune.get(row), r_temp.get(row)];
-                    if registered
-                        .iter()
-                        .any(|c| current_commune(c).is_some_and(|c| c == here))
-                    {
+                    if registered_here(row) {
                         return;
                     }
                     // A record whose own commune is unknown says nothing either way.

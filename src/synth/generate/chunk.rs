@@ -18,10 +18,6 @@ struct Registries {
     deaths: HashMap<String, PDate>,
 }
 
-fn is_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 pub(super) fn generate_chunk(
     world: &World,
     opts: &GenOptions,

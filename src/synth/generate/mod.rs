@@ -489,6 +489,11 @@ fn dmy(d: PDate) -> String {
     format!("{:02}/{:02}/{:04}", d.day, d.month, d.year)
 }
 
+/// Is this personal_id as written a well-formed 12-digit ID?
+fn is_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn id_text(v: u64) -> String {
     format!("{v:012}")
 }

@@ -80,7 +80,7 @@ impl Chunk<'_> {
                         && !row.wrong_person
                         && !row.id_typed
                         && !row.full_name.trim().is_empty();
-                    if theirs && chunk_is_id(&pid) && !registered_there {
+                    if theirs && is_id(&pid) && !registered_there {
                         row.rules.insert(Rule::ResidenceNotRegistered);
                         any = true;
                     }
@@ -93,10 +93,6 @@ impl Chunk<'_> {
             }
         }
     }
-}
-
-fn chunk_is_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `alive.probably_deceased` as `eval` scores it: `[alive] probably_deceased_age = 90`,
