@@ -897,6 +897,9 @@ fn depends_on_ids(rule: Rule) -> bool {
         || code.starts_with("xref.")
         || matches!(
             rule,
-            Rule::LinkSuggested | Rule::AliveDeceasedActive | Rule::AliveEventAfterDeath
+            Rule::LinkSuggested
+                | Rule::AliveDeceasedActive
+                | Rule::AliveEventAfterDeath
+                | Rule::ResidenceNotRegistered
         )
 }
