@@ -402,11 +402,13 @@ fn cmnd(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 }
 
 fn parents(a: &Rec, b: &Rec, _: &Pair) -> u8 {
-    let a_par = a.father != 0 || a.mother != 0;
-    let b_par = b.father != 0 || b.mother != 0;
+    // Only a parent both records name can agree or differ: a father on one side and a mother
+    // on the other say nothing.
+    let fathers = a.father != 0 && b.father != 0;
+    let mothers = a.mother != 0 && b.mother != 0;
     // Within one household, siblings share parents: agreement there is no evidence.
     let same_household = a.household != 0 && a.household == b.household;
-    if !(a_par && b_par) || same_household {
+    if !(fathers || mothers) || same_household {
         return MISSING;
     }
     let f = a.father != 0 && a.father == b.father;
@@ -473,6 +475,24 @@ mod tests {
             commune: h64("00004"),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn parents_compare_only_a_parent_both_records_name() {
+        let d = PDate::new(1985, 3, 7);
+        let (mut a, mut b) = (rec("le", "van", "an", d, 1), rec("le", "van", "an", d, 1));
+        let level = |a: &Rec, b: &Rec| compare(a, b)[Field::Parents];
+        // A father on one side, a mother on the other: nothing to compare.
+        a.father = h64("le van binh");
+        b.mother = h64("tran thi hoa");
+        assert_eq!(level(&a, &b), MISSING);
+        // Both name a father, another one: they differ.
+        b.father = h64("pham van tam");
+        assert_eq!(level(&a, &b), Field::Parents.level("different"));
+        b.father = a.father;
+        assert_eq!(level(&a, &b), Field::Parents.level("one_equal"));
+        a.mother = b.mother;
+        assert_eq!(level(&a, &b), Field::Parents.level("both_equal"));
     }
 
     #[test]

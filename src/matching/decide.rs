@@ -35,6 +35,8 @@ pub enum Doubt {
     Contradictions,
     /// It rests on a common name and a birth date alone: no ID, CMND or parent in common.
     CommonNameNoEvidence,
+    /// The two records name other parents, and no ID or CMND says they are one person.
+    ParentsDiffer,
     /// An extract row fits two or more residents (`link.ambiguous`).
     SeveralResidents,
 }
@@ -62,6 +64,9 @@ impl Doubt {
             Doubt::CommonNameNoEvidence => {
                 "chỉ trùng họ tên phổ biến và ngày sinh, không có giấy tờ hay cha mẹ chung: có thể là hai người"
             }
+            Doubt::ParentsDiffer => {
+                "ghi tên cha mẹ khác nhau, không có giấy tờ chung: có thể là hai người trùng tên"
+            }
             Doubt::SeveralResidents => "khớp với nhiều người trong dữ liệu dân cư: cần xác minh",
         }
     }
@@ -72,6 +77,7 @@ impl Doubt {
             Doubt::CommonNameOtherId => "common_name_other_id",
             Doubt::Contradictions => "contradictions",
             Doubt::CommonNameNoEvidence => "common_name_no_evidence",
+            Doubt::ParentsDiffer => "parents_differ",
             Doubt::SeveralResidents => "several_residents",
         }
     }
@@ -142,6 +148,12 @@ impl Judge<'_> {
             || p[Field::Pid] == Field::Pid.level("equal")
             || p[Field::Pid] == Field::Pid.level("one_keystroke")
             || p[Field::IdTypo] == Field::IdTypo.level("within_one_edit");
+        // Parents' names come from the birth certificate: records naming other parents are two
+        // namesakes unless an ID says otherwise (among one person's records, other parents are a
+        // typo in both names, rarer than namesakes born the same day in one commune).
+        if parents_differ && !identified {
+            return Decision::Review(full, Doubt::ParentsDiffer);
+        }
         if !identified {
             // Two valid IDs that differ: judged as the province would be (a sample of it must
             // not make a common name look rare). No ID at all: as the register itself is.

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
-use super::comparisons::{compare, twins, Pattern, TermFrequency, COMPARISONS, MISSING, N_FIELDS};
+use super::comparisons::{
+    compare, twins, Field, Pattern, TermFrequency, COMPARISONS, MISSING, N_FIELDS,
+};
 use super::features::Rec;
 use crate::rng::Rng;
 
@@ -172,7 +174,19 @@ pub struct Session {
     /// Estimate the non-matches' level frequencies within the session too (pairs that share
     /// a name or a date: see `em_with`); identifier sessions are mostly matches and keep u.
     pub free_u: bool,
+    /// Pairs proposed by blocking on names or dates (mostly two people), not pairs sharing an
+    /// identifier: the parents' m is held to [`PARENTS_DIFFERENT_MAX`].
+    pub candidates: bool,
 }
+
+/// The most often one person's two records may name entirely different parents, when EM
+/// learns from candidate pairs. Parents' names come from the birth certificate and stay;
+/// two records of one person that disagree on them mostly hold a typo, which `one_equal`
+/// takes. Among candidate pairs, namesakes born on one day in one commune agree on every
+/// field but the parents, so EM, with nothing else to tell them from one person, learns that
+/// one person's parents differ as often as namesakes occur (44% on the registers profile
+/// without IDs; 0.5% where the pairs share an ID) — and then reports every namesake.
+pub const PARENTS_DIFFERENT_MAX: f64 = 0.05;
 
 /// What EM found in one session.
 #[derive(Clone, Copy, Debug)]
@@ -190,7 +204,40 @@ fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIEL
         .iter()
         .map(|(p, c)| (p.without(&session.blocked), *c as f64))
         .collect();
-    em_with(&patterns, u, session.free_u, initial_m(), 0.1)
+    em_with(
+        &patterns,
+        u,
+        session.free_u,
+        session.candidates,
+        initial_m(),
+        0.1,
+        [false; N_FIELDS],
+    )
+}
+
+/// EM over one session whose `frozen` fields keep the m they have in `m` (estimated by an
+/// earlier session): they still weigh in each pair's posterior, so they hold the session's
+/// "match" class to one person rather than to whatever else its pairs share.
+fn em_anchored(
+    session: &Session,
+    u: &[Vec<f64>; N_FIELDS],
+    m: [Vec<f64>; N_FIELDS],
+    frozen: [bool; N_FIELDS],
+) -> ([Vec<f64>; N_FIELDS], f64, usize) {
+    let patterns: Vec<(Pattern, f64)> = session
+        .patterns
+        .iter()
+        .map(|(p, c)| (p.without(&session.blocked), *c as f64))
+        .collect();
+    em_with(
+        &patterns,
+        u,
+        session.free_u,
+        session.candidates,
+        m,
+        0.1,
+        frozen,
+    )
 }
 
 /// EM with u fixed, from `m` and a match share `lambda`: m of every field the patterns
@@ -201,7 +248,7 @@ fn em(
     m: [Vec<f64>; N_FIELDS],
     lambda: f64,
 ) -> ([Vec<f64>; N_FIELDS], f64, usize) {
-    em_with(patterns, u, false, m, lambda)
+    em_with(patterns, u, false, false, m, lambda, [false; N_FIELDS])
 }
 
 /// EM from `m` and `lambda`; with `free_u`, the non-matches' level frequencies are estimated
@@ -212,8 +259,10 @@ fn em_with(
     patterns: &[(Pattern, f64)],
     u_random: &[Vec<f64>; N_FIELDS],
     free_u: bool,
+    capped: bool,
     mut m: [Vec<f64>; N_FIELDS],
     mut lambda: f64,
+    frozen: [bool; N_FIELDS],
 ) -> ([Vec<f64>; N_FIELDS], f64, usize) {
     let mut u = u_random.clone();
     let mut iterations = 0;
@@ -233,8 +282,18 @@ fn em_with(
                 }
             }
         }
-        for levels in m_new.iter_mut() {
-            normalise(levels, 0.01);
+        for (i, levels) in m_new.iter_mut().enumerate() {
+            if frozen[i] {
+                levels.clone_from(&m[i]);
+            } else {
+                normalise(levels, 0.01);
+            }
+        }
+        let parents_seen = patterns
+            .iter()
+            .any(|(p, _)| p.0[Field::Parents.index()] != MISSING);
+        if capped && parents_seen && !frozen[Field::Parents.index()] {
+            cap_last(&mut m_new[Field::Parents.index()], PARENTS_DIFFERENT_MAX);
         }
         if free_u {
             for (i, levels) in u_new.iter_mut().enumerate() {
@@ -273,6 +332,20 @@ fn em_with(
     (m, lambda, iterations)
 }
 
+/// Hold the last level ("different") of `levels` to at most `max`, the others scaled up.
+fn cap_last(levels: &mut [f64], max: f64) {
+    let n = levels.len();
+    let last = levels[n - 1];
+    if last <= max || last >= 1.0 {
+        return;
+    }
+    let scale = (1.0 - max) / (1.0 - last);
+    for v in &mut levels[..n - 1] {
+        *v *= scale;
+    }
+    levels[n - 1] = max;
+}
+
 impl Model {
     /// Estimate the model as Splink does: u from random record pairs; m by EM in sessions of
     /// pairs that share a blocking key, each estimating the fields its key does not fix
@@ -300,6 +373,31 @@ impl Model {
         names: &NameCounts,
         sessions: &[Session],
     ) -> (Model, Vec<Option<SessionFit>>) {
+        Model::fit_with(sample, n, names, sessions, false)
+    }
+
+    /// [`Model::fit`] for rounds of candidate pairs, which are mostly two people: each round
+    /// estimates only the fields no earlier round estimated, with those fixed at their earlier
+    /// m. Left free, the round of pairs sharing a name finds its largest group of alike pairs
+    /// (namesakes with one middle name and sex) rather than one person's records; anchored on
+    /// what the birth-date round learned of parents, place and names, its "match" class stays
+    /// one person.
+    pub fn fit_anchored(
+        sample: &[Rec],
+        n: usize,
+        names: &NameCounts,
+        sessions: &[Session],
+    ) -> (Model, Vec<Option<SessionFit>>) {
+        Model::fit_with(sample, n, names, sessions, true)
+    }
+
+    fn fit_with(
+        sample: &[Rec],
+        n: usize,
+        names: &NameCounts,
+        sessions: &[Session],
+        anchored: bool,
+    ) -> (Model, Vec<Option<SessionFit>>) {
         let mut fits = Vec::with_capacity(sessions.len());
         let u = estimate_u_random(
             sample,
@@ -315,14 +413,26 @@ impl Model {
                 fits.push(None);
                 continue;
             }
-            let (m, l, it) = em_session(session, &u);
+            let estimated: [bool; N_FIELDS] = std::array::from_fn(|i| m_n[i] > 0);
+            let (m, l, it) = if anchored && estimated.iter().any(|&e| e) {
+                let start = std::array::from_fn(|i| {
+                    if estimated[i] {
+                        m_sum[i].iter().map(|v| v / m_n[i] as f64).collect()
+                    } else {
+                        initial_m()[i].clone()
+                    }
+                });
+                em_anchored(session, &u, start, estimated)
+            } else {
+                em_session(session, &u)
+            };
             fits.push(Some(SessionFit {
                 match_share: l,
                 iterations: it,
             }));
             iterations += it;
             for i in 0..N_FIELDS {
-                if !session.blocked[i] {
+                if !(session.blocked[i] || anchored && estimated[i]) {
                     for (acc, v) in m_sum[i].iter_mut().zip(&m[i]) {
                         *acc += v;
                     }

@@ -110,7 +110,7 @@ pub fn train(
         .filter(|&i| pairs_of(&rounds.sessions[i]) >= MIN_ROUND_PAIRS)
         .collect();
     let owned: Vec<Session> = used.iter().map(|&i| rounds.sessions[i].clone()).collect();
-    let (model, fits) = Model::fit(sample, n, names, &owned);
+    let (model, fits) = Model::fit_anchored(sample, n, names, &owned);
     let mut shares = vec![None; rounds.sessions.len()];
     for (&i, f) in used.iter().zip(fits) {
         shares[i] = f.map(|f| f.match_share);
@@ -343,6 +343,7 @@ fn session_of<'r>(
         // place more often than random pairs: their u is estimated in the round. Pairs born
         // the same day are strangers like any others: the random pairs' u holds.
         free_u: apart && blocked[Field::Given.index()],
+        candidates: apart,
     }
 }
 
