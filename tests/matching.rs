@@ -246,6 +246,81 @@ fn a_person_with_many_records_is_one_cluster() {
     let ids: BTreeSet<&str> = mine.iter().map(|m| m[1].as_str()).collect();
     assert_eq!(ids.len(), 1, "one cluster: {mine:?}");
     assert_eq!(mine.iter().filter(|m| m[2] == "true").count(), 1);
+
+    // 66 pairs, 132 findings; the fix lists carry one decision per record: keep this one
+    // (once), or delete it and keep that one.
+    let f = findings(&out);
+    let dup_findings = f
+        .iter()
+        .filter(|x| x.0.starts_with('M') && x.1 == "dup.in_province")
+        .count();
+    assert!(dup_findings > 24, "{dup_findings}");
+    let mut rows_of: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(out.join("fixlists")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            rows_of.extend(
+                text.lines()
+                    .filter(|l| l.starts_with("Dân cư,M") && l.contains("dup.in_province"))
+                    .map(str::to_string),
+            );
+        }
+    }
+    assert_eq!(rows_of.len(), 12, "{rows_of:#?}");
+    let kept = rows_of
+        .iter()
+        .filter(|l| l.contains(",Giữ bản ghi này,"))
+        .count();
+    assert_eq!(kept, 1, "{rows_of:#?}");
+    assert!(
+        rows_of
+            .iter()
+            .any(|l| l.contains("đề nghị xóa 11 bản ghi trùng của cùng người")),
+        "{rows_of:#?}"
+    );
+}
+
+/// Point 5 without IDs: namesakes born the same day in one commune agree on every field but
+/// the parents. Training on candidate pairs must not learn "one person's parents often
+/// differ" from them, and a pair naming other parents goes to review, not to the duplicates.
+#[test]
+fn namesakes_without_ids_go_to_review() {
+    let dir = scratch("match_namesakes_noids");
+    let data = dir.join("data");
+    generate(&data, 20_000, 3, &["--noise", "registers", "--without-ids"]);
+    let out = dir.join("run");
+    let o = check(
+        &[("residents", &data.join("residents.parquet"))],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let entity: std::collections::HashMap<String, String> = rows(
+        &data.join("truth/entities.parquet"),
+        &["record_id", "entity_id"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect();
+    let parents_differ: Vec<Vec<String>> = review(&out)
+        .into_iter()
+        .filter(|r| r[3] == "parents_differ")
+        .collect();
+    let two_people = parents_differ
+        .iter()
+        .filter(|r| entity[&r[1]] != entity[&r[2]])
+        .count();
+    assert!(
+        parents_differ.len() >= 30 && two_people * 10 >= parents_differ.len() * 9,
+        "{two_people} of {} pairs naming other parents are two people",
+        parents_differ.len()
+    );
+    let d = &eval_json(&out, &data)["duplicates"];
+    assert!(
+        d["precision"].as_f64().unwrap() > 0.77 && d["f1"].as_f64().unwrap() > 0.78,
+        "{d}"
+    );
 }
 
 /// Point 7: Every run saves its model; a later run reuses it (--model, or --previous unless

@@ -118,6 +118,8 @@ struct PairContext<'a> {
     keep_of: HashMap<RowRef, RowRef>,
     /// Per pair (both orders): its per-field levels.
     levels: HashMap<(RowRef, RowRef), &'a str>,
+    /// Per record to keep: the records of its cluster.
+    cluster_size: HashMap<RowRef, usize>,
 }
 
 impl<'a> PairContext<'a> {
@@ -128,11 +130,15 @@ impl<'a> PairContext<'a> {
                 keep_by_cluster.insert(m.cluster, m.at);
             }
         }
-        let keep_of = view
+        let keep_of: HashMap<RowRef, RowRef> = view
             .clusters
             .iter()
             .filter_map(|m| keep_by_cluster.get(&m.cluster).map(|k| (m.at, *k)))
             .collect();
+        let mut cluster_size: HashMap<RowRef, usize> = HashMap::new();
+        for k in keep_of.values() {
+            *cluster_size.entry(*k).or_default() += 1;
+        }
         let mut levels = HashMap::new();
         let pairs = view
             .pairs
@@ -143,8 +149,57 @@ impl<'a> PairContext<'a> {
             levels.insert((p.a, p.b), p.levels.as_str());
             levels.insert((p.b, p.a), p.levels.as_str());
         }
-        PairContext { keep_of, levels }
+        PairContext {
+            keep_of,
+            levels,
+            cluster_size,
+        }
     }
+}
+
+/// Which findings get a fix-list row: all but duplicates, of which each record gets one row
+/// per rule — the pair with the record to keep of its cluster (or, for the record to keep,
+/// its most probable pair). A person registered ten times is 45 pairs and 90 findings
+/// (`findings.parquet` keeps them all); an officer needs ten decisions, one per record:
+/// keep this one, or delete it and keep that one.
+fn one_duplicate_row_per_record(view: &View, pairs: &PairContext) -> Vec<bool> {
+    let mut shown = vec![true; view.findings.len()];
+    let mut best: HashMap<(RowRef, Rule), usize> = HashMap::new();
+    for (i, f) in view.findings.iter().enumerate() {
+        let (true, Some(other)) = (
+            matches!(f.rule, Rule::DupInProvince | Rule::DupOutOfProvince),
+            f.related,
+        ) else {
+            continue;
+        };
+        let keep = pairs.keep_of.get(&f.at).copied();
+        let rank = |g: &Finding, o: RowRef| {
+            // With the record to keep first, then the most probable, then the first.
+            (
+                Some(o) == keep && keep != Some(g.at),
+                g.score.unwrap_or(0.0),
+            )
+        };
+        match best.entry((f.at, f.rule)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let j = *e.get();
+                let g = &view.findings[j];
+                let better = rank(f, other)
+                    .partial_cmp(&rank(g, g.related.unwrap_or(g.at)))
+                    .is_some_and(|o| o == std::cmp::Ordering::Greater);
+                if better {
+                    shown[j] = false;
+                    e.insert(i);
+                } else {
+                    shown[i] = false;
+                }
+            }
+        }
+    }
+    shown
 }
 
 /// Where a record lives, as people read it: its commune and province.
@@ -304,11 +359,25 @@ fn fixlist_row<'a>(
         .flatten();
     let action: Cow<str> = match (is_dup, f.related) {
         (true, Some(other)) => match pairs.keep_of.get(&at) {
-            Some(&keep) if keep == at => Cow::Owned(format!(
-                "Giữ bản ghi này; đề nghị xóa bản ghi trùng {} ({})",
-                record_name(view, other),
-                place_of(view, other)
-            )),
+            Some(&keep) if keep == at => {
+                let others = pairs
+                    .cluster_size
+                    .get(&at)
+                    .map_or(1, |n| n.saturating_sub(1));
+                Cow::Owned(if others > 1 {
+                    format!(
+                        "Giữ bản ghi này; đề nghị xóa {others} bản ghi trùng của cùng người, trong đó {} ({})",
+                        record_name(view, other),
+                        place_of(view, other)
+                    )
+                } else {
+                    format!(
+                        "Giữ bản ghi này; đề nghị xóa bản ghi trùng {} ({})",
+                        record_name(view, other),
+                        place_of(view, other)
+                    )
+                })
+            }
             Some(&keep) => Cow::Owned(format!(
                 "Đề nghị xóa bản ghi này, giữ bản ghi {} ({})",
                 record_name(view, keep),
@@ -440,6 +509,11 @@ pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result
     }
     let headers = fixlist_headers(&view.extras);
     let pairs = PairContext::new(view);
+    let shown = one_duplicate_row_per_record(view, &pairs);
+    for idx in by_commune.values_mut() {
+        idx.retain(|&i| shown[i]);
+    }
+    by_commune.retain(|_, idx| !idx.is_empty());
     by_commune.par_iter().try_for_each(|(commune, idx)| {
         let mut rows: Vec<Row> = idx
             .iter()
