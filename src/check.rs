@@ -17,7 +17,7 @@ use crate::matching::{self, blocking, cluster, decide, features, link, training,
 use crate::nightly::Previous;
 use crate::output::Staging;
 use crate::phase::Phases;
-use crate::read::{read_source, Warnings};
+use crate::read::{read_data, SourceData, Warnings};
 use crate::report::{self, View};
 use crate::summary::Summary;
 
@@ -46,6 +46,10 @@ pub struct CheckOptions {
     pub retrain: bool,
     /// Returned fix lists or verdict tables (`--verdicts`).
     pub verdicts: Vec<PathBuf>,
+    /// Sources handed over in memory (the Python package), beside or instead of files: name
+    /// (`residents`, `vaccination`, `insurance`, `births`, `cmnd_map`, `deaths` or an extract's
+    /// name), kind and batches.
+    pub tables: Vec<(String, SourceKind, SourceData)>,
 }
 
 /// What a finished run hands back to the caller (the printed summary is built from it).
@@ -60,11 +64,14 @@ fn read_all(
     opts: &CheckOptions,
     warnings: &mut Warnings,
 ) -> Result<(Vec<Table>, Option<Table>, Option<Table>)> {
-    let mut jobs: Vec<(String, SourceKind, Vec<PathBuf>)> = vec![(
-        "residents".into(),
-        SourceKind::Residents,
-        opts.residents.clone(),
-    )];
+    let mut jobs: Vec<(String, SourceKind, Vec<PathBuf>)> = Vec::new();
+    if !opts.residents.is_empty() {
+        jobs.push((
+            "residents".into(),
+            SourceKind::Residents,
+            opts.residents.clone(),
+        ));
+    }
     if let Some(p) = &opts.vaccination {
         jobs.push((
             "vaccination".into(),
@@ -87,11 +94,18 @@ fn read_all(
     if let Some(p) = &opts.deaths {
         jobs.push(("deaths".into(), SourceKind::Deaths, vec![p.clone()]));
     }
+    let mut jobs: Vec<(String, SourceKind, SourceData)> = jobs
+        .into_iter()
+        .map(|(name, kind, paths)| (name, kind, SourceData::Files(paths)))
+        .collect();
+    jobs.extend(opts.tables.iter().cloned());
+    // Residents first, as the engine numbers sources.
+    jobs.sort_by_key(|(_, kind, _)| *kind != SourceKind::Residents);
     let results: Vec<(Result<Table>, Warnings)> = jobs
         .par_iter()
-        .map(|(name, kind, paths)| {
+        .map(|(name, kind, data)| {
             let mut w = Warnings::new();
-            (read_source(name, *kind, paths, &opts.config, &mut w), w)
+            (read_data(name, *kind, data, &opts.config, &mut w), w)
         })
         .collect();
     let mut sources = Vec::new();
@@ -500,18 +514,56 @@ impl CheckOptions {
     /// Check what can be checked before any input is read: the command line calls it where it
     /// builds the options, and [`check`] calls it for library callers.
     pub fn validate(&self) -> Result<()> {
+        let in_memory = |kind: SourceKind| self.tables.iter().filter(move |t| t.1 == kind);
         ensure!(
-            !self.residents.is_empty(),
+            !self.residents.is_empty() || in_memory(SourceKind::Residents).count() > 0,
             usage: "check needs at least one --residents FILE"
         );
-        let reserved = ["residents", "vaccination", "insurance", "births"];
-        for (name, _) in &self.extracts {
+        ensure!(
+            in_memory(SourceKind::Residents).count() == 0 || self.residents.is_empty(),
+            usage: "check reads the residents from files or from a table in memory, not both"
+        );
+        for (name, kind, _) in &self.tables {
+            let file_given = match kind {
+                SourceKind::Residents => false,
+                SourceKind::Vaccination => self.vaccination.is_some(),
+                SourceKind::Insurance => self.insurance.is_some(),
+                SourceKind::Births => self.births.is_some(),
+                SourceKind::CmndMap => self.cmnd_map.is_some(),
+                SourceKind::Deaths => self.deaths.is_some(),
+                SourceKind::Extract => self.extracts.iter().any(|(n, _)| n == name),
+            };
             ensure!(
-                !name.is_empty() && !reserved.contains(&name.as_str()),
+                !file_given && self.tables.iter().filter(|t| &t.0 == name).count() == 1,
+                usage: "the {name} source is given twice"
+            );
+        }
+        let reserved = [
+            "residents",
+            "vaccination",
+            "insurance",
+            "births",
+            "cmnd_map",
+            "deaths",
+        ];
+        let names: Vec<&str> = self
+            .extracts
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(
+                self.tables
+                    .iter()
+                    .filter(|t| t.1 == SourceKind::Extract)
+                    .map(|t| t.0.as_str()),
+            )
+            .collect();
+        for name in &names {
+            ensure!(
+                !name.is_empty() && !reserved.contains(name),
                 usage: "--extract NAME=FILE: \"{name}\" cannot be used as an extract name"
             );
             ensure!(
-                self.extracts.iter().filter(|(n, _)| n == name).count() == 1,
+                names.iter().filter(|n| *n == name).count() == 1,
                 usage: "--extract {name} is given twice"
             );
         }

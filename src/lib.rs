@@ -82,6 +82,7 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         model: None,
         retrain: false,
         verdicts: Vec::new(),
+        tables: Vec::new(),
     };
     let outcome = check::check(&opts)?;
     if !quiet {

@@ -232,6 +232,7 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         model: a.model,
         retrain: a.retrain,
         verdicts: a.verdicts,
+        tables: Vec::new(),
     };
     opts.validate()?;
     Ok(opts)

@@ -17,7 +17,7 @@ use arrow_array::{ArrayRef, StringArray};
 use rayon::prelude::*;
 
 use self::csv::read_csv;
-use self::parquet::{concat_text, read_parquet, read_parquet_chunks};
+use self::parquet::{concat_text, read_batches, read_parquet, read_parquet_chunks};
 use self::xlsx::read_xlsx;
 use crate::config::Config;
 use crate::core::hash::{first_duplicate, h64};
@@ -82,6 +82,37 @@ pub fn read_source(
     let table = concat_parts(name, kind, parts)?;
     check_unique_record_ids(&table)?;
     Ok(table)
+}
+
+/// Where a source's rows come from: files, or Arrow record batches handed over in memory (the
+/// Python package: pyarrow, pandas, polars, DuckDB tables), with their schema.
+#[derive(Clone, Debug)]
+pub enum SourceData {
+    Files(Vec<PathBuf>),
+    Batches(arrow_schema::SchemaRef, Vec<arrow_array::RecordBatch>),
+}
+
+/// Read one source, from its files or from memory, into a table with canonical columns. A
+/// source in memory is named in messages as "the NAME table".
+pub fn read_data(
+    name: &str,
+    kind: SourceKind,
+    data: &SourceData,
+    config: &Config,
+    warnings: &mut Warnings,
+) -> Result<Table> {
+    match data {
+        SourceData::Files(paths) => read_source(name, kind, paths, config, warnings),
+        SourceData::Batches(schema, batches) => {
+            let label = PathBuf::from(format!("the {name} table"));
+            let wanted = engine_columns(kind, config);
+            let raw = read_batches(&label, batches, schema, &wanted)?;
+            let mapped = map_columns(&label, kind, kind.required_columns(), raw, config, warnings)?;
+            let table = concat_parts(name, kind, vec![(label, mapped)])?;
+            check_unique_record_ids(&table)?;
+            Ok(table)
+        }
+    }
 }
 
 /// Which headers the engine reads from a source of `kind`: the columns its rules and matching

@@ -77,6 +77,62 @@ fn timestamps_as_dates(array: &ArrayRef, unit: arrow_schema::TimeUnit, tz: &str)
 }
 
 /// Any Arrow column as text; numbers that are whole are written without a decimal point.
+/// Arrow batches handed over in memory (the Python package) as one text table, read as a
+/// Parquet file's batches are: the same projection and the same conversion of every column to
+/// text (a Utf8 column is shared, not copied). `label` names the source in messages.
+pub(super) fn read_batches(
+    label: &Path,
+    batches: &[arrow_array::RecordBatch],
+    schema: &arrow_schema::Schema,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<RawTable> {
+    let all_headers: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().trim().to_string())
+        .collect();
+    let keep: Vec<usize> = (0..all_headers.len())
+        .filter(|&i| schema.field(i).data_type().is_nested() || wanted(&all_headers[i]))
+        .collect();
+    let headers: Vec<String> = keep.iter().map(|&i| all_headers[i].clone()).collect();
+    let mut numeric = BTreeSet::new();
+    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); keep.len()];
+    for batch in batches {
+        if batch.schema().fields().len() != all_headers.len() {
+            return Err(Error::input(
+                label,
+                "its record batches do not all have the same columns",
+            ));
+        }
+        for (k, &i) in keep.iter().enumerate() {
+            let (text, is_num) = to_text(label, &headers[k], batch.column(i))?;
+            if is_num {
+                numeric.insert(headers[k].clone());
+            }
+            parts[k].push(text);
+        }
+    }
+    let columns = parts
+        .into_iter()
+        .map(|chunks| concat_text(&chunks))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|_| {
+            Error::input(
+                label,
+                "a column is too large to hold in one text array (over 2 GB)",
+            )
+        })?;
+    Ok(RawTable {
+        all_headers,
+        headers,
+        columns,
+        numeric: numeric.into_iter().collect(),
+        cell_errors: 0,
+        sheets_read: Vec::new(),
+        sheets_skipped: Vec::new(),
+    })
+}
+
 fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, bool)> {
     let numeric = array.data_type().is_numeric();
     let out: ArrayRef = match array.data_type() {

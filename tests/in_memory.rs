@@ -1,0 +1,189 @@
+//! `check` on sources handed over in memory as Arrow batches (what the Python package does
+//! with pyarrow, pandas, polars or DuckDB tables): the same findings, pairs and links as from
+//! the files, whatever string type the columns arrive in (Utf8, LargeUtf8, Utf8View: Dask and
+//! Ray hand strings over as the latter two), and clear errors naming the table.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use common::*;
+use lamsach::check::{check, CheckOptions};
+use lamsach::config::Config;
+use lamsach::core::SourceKind;
+use lamsach::dates::PDate;
+use lamsach::read::SourceData;
+
+/// A Parquet file's batches, with every text column cast to `text` (and batches of 1 000 rows).
+fn batches(path: &Path, text: &DataType) -> SourceData {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .with_batch_size(1_000)
+        .build()
+        .unwrap();
+    let mut schema = None;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let (fields, cols): (Vec<Field>, Vec<ArrayRef>) = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| {
+                if *f.data_type() == DataType::Utf8 {
+                    let cast = arrow_cast::cast(c, text).unwrap();
+                    (Field::new(f.name(), text.clone(), true), cast)
+                } else {
+                    (f.as_ref().clone(), c.clone())
+                }
+            })
+            .unzip();
+        let s = Arc::new(Schema::new(fields));
+        out.push(RecordBatch::try_new(s.clone(), cols).unwrap());
+        schema = Some(s);
+    }
+    SourceData::Batches(schema.unwrap(), out)
+}
+
+fn options(out: &Path) -> CheckOptions {
+    CheckOptions {
+        residents: Vec::new(),
+        vaccination: None,
+        insurance: None,
+        extracts: Vec::new(),
+        cmnd_map: None,
+        deaths: None,
+        births: None,
+        province: None,
+        as_of: PDate::new(2026, 1, 1),
+        config: Config::default(),
+        out: out.to_path_buf(),
+        quiet: true,
+        group_readable: false,
+        previous: None,
+        model: None,
+        retrain: false,
+        verdicts: Vec::new(),
+        tables: Vec::new(),
+    }
+}
+
+/// Findings, duplicate pairs and links, as sets of rows.
+type Outputs = (
+    BTreeSet<Vec<String>>,
+    BTreeSet<Vec<String>>,
+    BTreeSet<Vec<String>>,
+);
+
+fn outputs(dir: &Path) -> Outputs {
+    let set = |file: &str, cols: &[&str]| rows(&dir.join(file), cols).into_iter().collect();
+    (
+        set(
+            "findings.parquet",
+            &["source", "record_id", "rule", "field", "related_record_id"],
+        ),
+        set("duplicates.parquet", &["record_id_a", "record_id_b"]),
+        set(
+            "links.parquet",
+            &["source", "record_id", "resident_record_id"],
+        ),
+    )
+}
+
+#[test]
+fn tables_in_memory_give_the_outputs_of_their_files() {
+    let dir = scratch("in_memory");
+    let data = dir.join("data");
+    let o = run(&[
+        "generate",
+        "--out",
+        data.to_str().unwrap(),
+        "--people",
+        "5000",
+        "--seed",
+        "4",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = dir.join("files");
+    let o = run(&[
+        "check",
+        "--quiet",
+        "--as-of",
+        "2026-01-01",
+        "--residents",
+        data.join("residents.parquet").to_str().unwrap(),
+        "--vaccination",
+        data.join("vaccination.parquet").to_str().unwrap(),
+        "--deaths",
+        data.join("deaths.parquet").to_str().unwrap(),
+        "--out",
+        files.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let expected = outputs(&files);
+    let sizes = (expected.0.len(), expected.1.len(), expected.2.len());
+    assert!(sizes.0 > 300 && sizes.1 > 30 && sizes.2 > 20, "{sizes:?}");
+
+    for text in [DataType::Utf8, DataType::LargeUtf8, DataType::Utf8View] {
+        let out = dir.join(format!("memory-{text}"));
+        let mut opts = options(&out);
+        opts.tables = vec![
+            (
+                "residents".into(),
+                SourceKind::Residents,
+                batches(&data.join("residents.parquet"), &text),
+            ),
+            (
+                "vaccination".into(),
+                SourceKind::Vaccination,
+                batches(&data.join("vaccination.parquet"), &text),
+            ),
+            (
+                "deaths".into(),
+                SourceKind::Deaths,
+                batches(&data.join("deaths.parquet"), &text),
+            ),
+        ];
+        check(&opts).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let got = outputs(&out);
+        assert!(
+            got == expected,
+            "{text}: the outputs differ from the files'"
+        );
+    }
+}
+
+#[test]
+fn a_table_in_memory_without_a_required_column_is_named() {
+    let dir = scratch("in_memory_bad");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("record_id", DataType::Utf8, true),
+        Field::new("full_name", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(arrow_array::StringArray::from(vec!["A1"])) as ArrayRef,
+            Arc::new(arrow_array::StringArray::from(vec!["Lê Văn An"])) as ArrayRef,
+        ],
+    )
+    .unwrap();
+    let mut opts = options(&dir.join("out"));
+    opts.tables = vec![(
+        "residents".into(),
+        SourceKind::Residents,
+        SourceData::Batches(schema, vec![batch]),
+    )];
+    let err = check(&opts).err().expect("refused").to_string();
+    assert!(err.contains("the residents table"), "{err}");
+    assert!(err.contains("birth_date"), "{err}");
+    assert!(!err.contains("Lê Văn An"), "{err}");
+}
