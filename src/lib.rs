@@ -23,6 +23,7 @@ pub mod dates;
 pub mod dedup;
 pub mod error;
 pub mod ids;
+pub mod kernels;
 pub mod matching;
 pub mod nightly;
 pub mod output;

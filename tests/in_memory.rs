@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use common::*;
 use lamsach::check::{check, CheckOptions};
@@ -186,4 +186,89 @@ fn a_table_in_memory_without_a_required_column_is_named() {
     assert!(err.contains("the residents table"), "{err}");
     assert!(err.contains("birth_date"), "{err}");
     assert!(!err.contains("Lê Văn An"), "{err}");
+}
+
+/// The per-row rules as a kernel over batches (what Spark's mapInArrow runs on each
+/// partition): every finding is one the whole check reports, and a table split in two gives
+/// the findings of the whole.
+#[test]
+fn per_row_rules_on_batches_are_the_checks_own() {
+    let dir = scratch("in_memory_rules");
+    let data = dir.join("data");
+    let o = run(&[
+        "generate",
+        "--out",
+        data.to_str().unwrap(),
+        "--people",
+        "3000",
+        "--seed",
+        "6",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let whole = dir.join("whole");
+    let o = run(&[
+        "check",
+        "--quiet",
+        "--as-of",
+        "2026-01-01",
+        "--residents",
+        data.join("residents.parquet").to_str().unwrap(),
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cols = ["record_id", "rule", "field", "value", "suggestion"];
+    let expected: BTreeSet<Vec<String>> = rows(&whole.join("findings.parquet"), &cols)
+        .into_iter()
+        .collect();
+    let SourceData::Batches(schema, batches) =
+        batches(&data.join("residents.parquet"), &DataType::Utf8)
+    else {
+        unreachable!()
+    };
+    let kernel = |part: &[RecordBatch]| -> BTreeSet<Vec<String>> {
+        let (_, out) = lamsach::kernels::record_rules(
+            "residents",
+            SourceKind::Residents,
+            &SourceData::Batches(schema.clone(), part.to_vec()),
+            PDate::new(2026, 1, 1),
+            &Config::default(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        out.iter()
+            .flat_map(|b| {
+                (0..b.num_rows()).map(move |r| {
+                    cols.iter()
+                        .map(|c| {
+                            let a = b.column_by_name(c).unwrap();
+                            let s = a
+                                .as_any()
+                                .downcast_ref::<arrow_array::StringArray>()
+                                .unwrap();
+                            if s.is_null(r) {
+                                String::new()
+                            } else {
+                                s.value(r).to_string()
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    };
+    let all = kernel(&batches);
+    let rules: BTreeSet<&str> = all.iter().map(|f| f[1].as_str()).collect();
+    assert!(
+        all.len() > 20 && rules.len() >= 6,
+        "{} findings of {rules:?}",
+        all.len()
+    );
+    let missing: Vec<_> = all.difference(&expected).take(5).collect();
+    assert!(missing.is_empty(), "not reported by check: {missing:?}");
+    let half = batches.len() / 2;
+    let mut split = kernel(&batches[..half]);
+    split.extend(kernel(&batches[half..]));
+    assert_eq!(split, all, "a table split in two");
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use arrow_pyarrow::{FromPyArrow, Table};
+use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use lamsach::check::CheckOptions;
 use lamsach::config::Config;
 use lamsach::core::SourceKind;
@@ -149,10 +149,53 @@ fn dedup(
     serde_json::to_string(&outcome.summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// The per-row rules of one source's table (a pyarrow table, or a partition's batches in
+/// Spark's `mapInArrow`), as a pyarrow table with the columns of `findings.parquet`.
+#[pyfunction]
+#[pyo3(signature = (table, *, as_of, source="residents", config_file=None))]
+fn rules<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    as_of: &str,
+    source: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let as_of = parse_as_of(as_of)
+        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let kind = match source {
+        "residents" => SourceKind::Residents,
+        "vaccination" => SourceKind::Vaccination,
+        "insurance" => SourceKind::Insurance,
+        "births" => SourceKind::Births,
+        _ => SourceKind::Extract,
+    };
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let (schema, batches) = py
+        .detach(|| {
+            lamsach::kernels::record_rules(source, kind, &data, as_of, &config, &mut Vec::new())
+        })
+        .map_err(py_err)?;
+    Table::try_new(batches, schema)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        .into_pyarrow(py)
+}
+
+/// The schema of `findings.parquet` (what `rules` returns), as a pyarrow schema.
+#[pyfunction]
+fn findings_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    lamsach::report::tables::findings_schema()
+        .as_ref()
+        .clone()
+        .into_pyarrow(py)
+}
+
 #[pymodule]
 fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
+    m.add_function(wrap_pyfunction!(rules, m)?)?;
+    m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

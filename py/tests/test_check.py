@@ -94,6 +94,16 @@ def main():
         pass
     print("ok  errors name the table and the problem")
 
+    # The per-row rules kernel: its findings are the whole check's, batch by batch.
+    got = lamsach.rules(residents, as_of="2026-01-01")
+    whole = rows(os.path.join(files, "findings.parquet"), ["record_id", "rule", "field"])
+    mine = set(zip(*[got.column(c).to_pylist() for c in ["record_id", "rule", "field"]]))
+    assert len(mine) > 20 and mine <= whole, (len(mine), sorted(mine - whole)[:5])
+    halves = [lamsach.rules(residents.slice(0, 2000), as_of="2026-01-01"),
+              lamsach.rules(residents.slice(2000), as_of="2026-01-01")]
+    assert sum(h.num_rows for h in halves) == got.num_rows
+    print(f"ok  rules: {got.num_rows} per-row findings, the check's own")
+
     summary = lamsach.dedup(f"{data}/residents.parquet", out=os.path.join(tmp, "dedup"),
                             memory_gb=1)
     assert summary["duplicates"]["pairs"] > 30, summary["duplicates"]

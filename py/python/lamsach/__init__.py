@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 from . import _lamsach
 
 __version__ = _lamsach.__version__
-__all__ = ["check", "dedup", "CheckResult"]
+__all__ = ["check", "dedup", "rules", "CheckResult"]
 
 
 def _source(obj: Any) -> Any:
@@ -124,3 +124,12 @@ def dedup(residents, *, out, memory_gb: float = 4.0, spill_dir=None, config=None
             config_file=None if config is None else os.fspath(config),
         )
     )
+
+
+def rules(table: Any, *, as_of: str, source: str = "residents", config=None):
+    """The per-row rules (ID format, dates, names, sex, missing fields…) of one source's
+    table, as a pyarrow table with the columns of findings.parquet. Rules that need other
+    rows or sources (households, shared IDs, duplicates, links) are `check`'s. Any part of a
+    table may be checked alone: Spark runs this on each partition (`mapInArrow`)."""
+    return _lamsach.rules(_source(table), as_of=as_of, source=source,
+                          config_file=None if config is None else os.fspath(config))
