@@ -337,7 +337,9 @@ pub fn fingerprint(records: &dyn Records, at: RowRef, related: Option<RowRef>) -
 /// number, for the XLSX).
 struct Row<'a> {
     sheet: Sheet,
-    order: (crate::core::Severity, &'a str, RowRef, Rule),
+    /// Severity, household and record of the row's group (a duplicate's: its cluster's
+    /// record to keep), rule, and the record itself (the one to keep first).
+    order: (crate::core::Severity, &'a str, RowRef, Rule, (bool, RowRef)),
     cells: Vec<Cow<'a, str>>,
     probability: Option<f64>,
 }
@@ -450,11 +452,25 @@ fn fixlist_row<'a>(
     );
     Row {
         sheet: Sheet::of(f.rule),
+        // A duplicate row sorts under its cluster's record to keep (its household, then
+        // the record itself), so one person's records in this commune come together.
         order: (
             config.severity(f.rule),
-            view.cell(at, Column::HouseholdId),
-            at,
+            view.cell(
+                if is_dup {
+                    pairs.keep_of.get(&at).copied().unwrap_or(at)
+                } else {
+                    at
+                },
+                Column::HouseholdId,
+            ),
+            if is_dup {
+                pairs.keep_of.get(&at).copied().unwrap_or(at)
+            } else {
+                at
+            },
             f.rule,
+            (keep == Some(false), at),
         ),
         cells,
         probability: f.score,
