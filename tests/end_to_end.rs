@@ -240,6 +240,36 @@ fn check_finds_what_was_injected_and_is_deterministic() {
         csv.starts_with("\u{feff}Nguồn,Mã bản ghi".as_bytes()),
         "BOM and Vietnamese headers"
     );
+
+    // A person's problems in one commune come together: the rows of one ID (as written) and
+    // severity from several sources (the resident, their doses, their insurance card) are
+    // consecutive in the commune's list.
+    let (mut persons, mut together) = (0, 0);
+    for f in std::fs::read_dir(one.join("fixlists")).unwrap().flatten() {
+        if f.path().extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let list = rows(&f.path(), &["Nguồn", "Số định danh", "Mức độ"]);
+        let mut at: std::collections::BTreeMap<(&str, &str), Vec<(usize, &str)>> =
+            Default::default();
+        for (i, r) in list.iter().enumerate() {
+            if !r[1].is_empty() {
+                at.entry((&r[1], &r[2])).or_default().push((i, &r[0]));
+            }
+        }
+        for rows_of in at.values() {
+            let sources: BTreeSet<&str> = rows_of.iter().map(|x| x.1).collect();
+            if sources.len() > 1 {
+                persons += 1;
+                let (first, last) = (rows_of[0].0, rows_of[rows_of.len() - 1].0);
+                together += usize::from(last - first + 1 == rows_of.len());
+            }
+        }
+    }
+    assert!(
+        persons > 50 && together * 100 >= persons * 95,
+        "{together} of {persons} people with rows from several sources have them together"
+    );
 }
 
 #[test]

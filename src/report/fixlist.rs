@@ -120,6 +120,8 @@ struct PairContext<'a> {
     levels: HashMap<(RowRef, RowRef), &'a str>,
     /// Per record to keep: the records of its cluster.
     cluster_size: HashMap<RowRef, usize>,
+    /// Per extract row with a finding: its resident (linked, or carrying its valid ID).
+    person_of: HashMap<RowRef, RowRef>,
 }
 
 impl<'a> PairContext<'a> {
@@ -149,10 +151,41 @@ impl<'a> PairContext<'a> {
             levels.insert((p.a, p.b), p.levels.as_str());
             levels.insert((p.b, p.a), p.levels.as_str());
         }
+        let mut person_of: HashMap<RowRef, RowRef> = view
+            .links
+            .iter()
+            .map(|l| (l.at, RowRef::resident(l.resident)))
+            .collect();
+        let input = view.input;
+        // Residents with findings, by their ID as written (a malformed ID an extract row
+        // copies is the same text).
+        let mut by_written: HashMap<&str, RowRef> = HashMap::new();
+        for f in view.findings.iter().filter(|f| f.at.source == 0) {
+            let written = view.cell(f.at, Column::PersonalId);
+            if !written.is_empty() {
+                by_written.entry(written).or_insert(f.at);
+            }
+        }
+        for f in &view.findings {
+            let at = f.at;
+            if at.source == 0 || person_of.contains_key(&at) {
+                continue;
+            }
+            let pid = &input.prepared[at.source as usize].rows[at.row as usize].pid;
+            let resident = if pid.is_valid() {
+                input.pid_index.rows(pid.value).next().map(RowRef::resident)
+            } else {
+                by_written.get(view.cell(at, Column::PersonalId)).copied()
+            };
+            if let Some(r) = resident {
+                person_of.insert(at, r);
+            }
+        }
         PairContext {
             keep_of,
             levels,
             cluster_size,
+            person_of,
         }
     }
 }
@@ -402,6 +435,11 @@ fn fixlist_row<'a>(
         _ => Cow::Borrowed(""),
     };
     let opt = |s: Option<&'a String>| s.map(|s| shorten(s)).unwrap_or_default();
+    let group = if is_dup {
+        pairs.keep_of.get(&at).copied().unwrap_or(at)
+    } else {
+        pairs.person_of.get(&at).copied().unwrap_or(at)
+    };
     let mut cells: Vec<Cow<'a, str>> = vec![
         source_label_vi(view.source(at), table.kind),
         cell(Column::RecordId),
@@ -452,23 +490,13 @@ fn fixlist_row<'a>(
     );
     Row {
         sheet: Sheet::of(f.rule),
-        // A duplicate row sorts under its cluster's record to keep (its household, then
-        // the record itself), so one person's records in this commune come together.
+        // A row sorts under its person: a duplicate under its cluster's record to keep, an
+        // extract row (a dose, a card) under its resident — that record's household, then the
+        // record — so one person's problems in this commune come together.
         order: (
             config.severity(f.rule),
-            view.cell(
-                if is_dup {
-                    pairs.keep_of.get(&at).copied().unwrap_or(at)
-                } else {
-                    at
-                },
-                Column::HouseholdId,
-            ),
-            if is_dup {
-                pairs.keep_of.get(&at).copied().unwrap_or(at)
-            } else {
-                at
-            },
+            view.cell(group, Column::HouseholdId),
+            group,
             f.rule,
             (keep == Some(false), at),
         ),
