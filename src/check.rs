@@ -511,6 +511,31 @@ fn keep_cluster_ids(input: &CheckInput, matches: &mut MatchResult, previous: &Pr
 }
 
 impl CheckOptions {
+    /// Options with no source yet, the default settings, quiet, outputs owner-only, no
+    /// previous run, model or verdicts: a caller adds its sources.
+    pub fn new(as_of: PDate, out: PathBuf) -> Self {
+        CheckOptions {
+            residents: Vec::new(),
+            vaccination: None,
+            insurance: None,
+            extracts: Vec::new(),
+            cmnd_map: None,
+            deaths: None,
+            births: None,
+            province: None,
+            as_of,
+            config: Config::default(),
+            out,
+            quiet: true,
+            group_readable: false,
+            previous: None,
+            model: None,
+            retrain: false,
+            verdicts: Vec::new(),
+            tables: Vec::new(),
+        }
+    }
+
     /// Check what can be checked before any input is read: the command line calls it where it
     /// builds the options, and [`check`] calls it for library callers.
     pub fn validate(&self) -> Result<()> {

@@ -69,21 +69,11 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
         residents: vec![data.join("residents.parquet")],
         vaccination: Some(data.join("vaccination.parquet")),
         insurance: Some(data.join("insurance.parquet")),
-        extracts: Vec::new(),
         cmnd_map: Some(data.join("cmnd_map.parquet")),
         deaths: Some(data.join("deaths.parquet")),
         births: Some(data.join("births.parquet")),
-        province: None,
-        as_of: generate::GEN_DATE,
-        config: config::Config::default(),
-        out: run.clone(),
         quiet,
-        group_readable: false,
-        previous: None,
-        model: None,
-        retrain: false,
-        verdicts: Vec::new(),
-        tables: Vec::new(),
+        ..check::CheckOptions::new(generate::GEN_DATE, run.clone())
     };
     let outcome = check::check(&opts)?;
     if !quiet {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use common::*;
-use lamsach::check::{check, CheckOptions};
+use lamsach::check::{check as run_check, CheckOptions};
 use lamsach::config::Config;
 use lamsach::core::SourceKind;
 use lamsach::dates::PDate;
@@ -53,26 +53,7 @@ fn batches(path: &Path, text: &DataType) -> SourceData {
 }
 
 fn options(out: &Path) -> CheckOptions {
-    CheckOptions {
-        residents: Vec::new(),
-        vaccination: None,
-        insurance: None,
-        extracts: Vec::new(),
-        cmnd_map: None,
-        deaths: None,
-        births: None,
-        province: None,
-        as_of: PDate::new(2026, 1, 1),
-        config: Config::default(),
-        out: out.to_path_buf(),
-        quiet: true,
-        group_readable: false,
-        previous: None,
-        model: None,
-        retrain: false,
-        verdicts: Vec::new(),
-        tables: Vec::new(),
-    }
+    CheckOptions::new(PDate::new(2026, 1, 1), out.to_path_buf())
 }
 
 /// Findings, duplicate pairs and links, as sets of rows.
@@ -101,32 +82,17 @@ fn outputs(dir: &Path) -> Outputs {
 fn tables_in_memory_give_the_outputs_of_their_files() {
     let dir = scratch("in_memory");
     let data = dir.join("data");
-    let o = run(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--people",
-        "5000",
-        "--seed",
-        "4",
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    generate(&data, 5000, 4, &[]);
     let files = dir.join("files");
-    let o = run(&[
-        "check",
-        "--quiet",
-        "--as-of",
-        "2026-01-01",
-        "--residents",
-        data.join("residents.parquet").to_str().unwrap(),
-        "--vaccination",
-        data.join("vaccination.parquet").to_str().unwrap(),
-        "--deaths",
-        data.join("deaths.parquet").to_str().unwrap(),
-        "--out",
-        files.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[
+            ("residents", &data.join("residents.parquet")),
+            ("vaccination", &data.join("vaccination.parquet")),
+            ("deaths", &data.join("deaths.parquet")),
+        ],
+        &files,
+        &["--as-of", "2026-01-01"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let expected = outputs(&files);
     let sizes = (expected.0.len(), expected.1.len(), expected.2.len());
@@ -152,7 +118,7 @@ fn tables_in_memory_give_the_outputs_of_their_files() {
                 batches(&data.join("deaths.parquet"), &text),
             ),
         ];
-        check(&opts).unwrap_or_else(|e| panic!("{text}: {e}"));
+        run_check(&opts).unwrap_or_else(|e| panic!("{text}: {e}"));
         let got = outputs(&out);
         assert!(
             got == expected,
@@ -182,7 +148,7 @@ fn a_table_in_memory_without_a_required_column_is_named() {
         SourceKind::Residents,
         SourceData::Batches(schema, vec![batch]),
     )];
-    let err = check(&opts).err().expect("refused").to_string();
+    let err = run_check(&opts).err().expect("refused").to_string();
     assert!(err.contains("the residents table"), "{err}");
     assert!(err.contains("birth_date"), "{err}");
     assert!(!err.contains("Lê Văn An"), "{err}");
@@ -195,28 +161,13 @@ fn a_table_in_memory_without_a_required_column_is_named() {
 fn per_row_rules_on_batches_are_the_checks_own() {
     let dir = scratch("in_memory_rules");
     let data = dir.join("data");
-    let o = run(&[
-        "generate",
-        "--out",
-        data.to_str().unwrap(),
-        "--people",
-        "3000",
-        "--seed",
-        "6",
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    generate(&data, 3000, 6, &[]);
     let whole = dir.join("whole");
-    let o = run(&[
-        "check",
-        "--quiet",
-        "--as-of",
-        "2026-01-01",
-        "--residents",
-        data.join("residents.parquet").to_str().unwrap(),
-        "--out",
-        whole.to_str().unwrap(),
-    ]);
+    let o = check(
+        &[("residents", &data.join("residents.parquet"))],
+        &whole,
+        &["--as-of", "2026-01-01"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let cols = ["record_id", "rule", "field", "value", "suggestion"];
     let expected: BTreeSet<Vec<String>> = rows(&whole.join("findings.parquet"), &cols)

@@ -97,24 +97,13 @@ fn check(
         }
     }
     let opts = CheckOptions {
-        residents: Vec::new(),
-        vaccination: None,
-        insurance: None,
-        extracts: Vec::new(),
-        cmnd_map: None,
-        deaths: None,
-        births: None,
         province,
-        as_of,
         config: config(config_file)?,
-        out,
-        quiet: true,
-        group_readable: false,
         previous,
         model,
-        retrain: false,
         verdicts: verdicts.unwrap_or_default(),
         tables,
+        ..CheckOptions::new(as_of, out)
     };
     opts.validate().map_err(py_err)?;
     let outcome = py.detach(|| lamsach::check::check(&opts)).map_err(py_err)?;

@@ -196,29 +196,11 @@ pub struct SessionFit {
     pub iterations: usize,
 }
 
-/// EM over one session with u fixed: estimates m of the unblocked fields and the session's
-/// match share.
-fn em_session(session: &Session, u: &[Vec<f64>; N_FIELDS]) -> ([Vec<f64>; N_FIELDS], f64, usize) {
-    let patterns: Vec<(Pattern, f64)> = session
-        .patterns
-        .iter()
-        .map(|(p, c)| (p.without(&session.blocked), *c as f64))
-        .collect();
-    em_with(
-        &patterns,
-        u,
-        session.free_u,
-        session.candidates,
-        initial_m(),
-        0.1,
-        [false; N_FIELDS],
-    )
-}
-
-/// EM over one session whose `frozen` fields keep the m they have in `m` (estimated by an
-/// earlier session): they still weigh in each pair's posterior, so they hold the session's
-/// "match" class to one person rather than to whatever else its pairs share.
-fn em_anchored(
+/// EM over one session with u fixed, from `m`: estimates m of the fields its key does not fix
+/// and the session's match share. Its `frozen` fields keep the m they have in `m` (estimated
+/// by an earlier session): they still weigh in each pair's posterior, so they hold the
+/// session's "match" class to one person rather than to whatever else its pairs share.
+fn em_session(
     session: &Session,
     u: &[Vec<f64>; N_FIELDS],
     m: [Vec<f64>; N_FIELDS],
@@ -413,26 +395,23 @@ impl Model {
                 fits.push(None);
                 continue;
             }
-            let estimated: [bool; N_FIELDS] = std::array::from_fn(|i| m_n[i] > 0);
-            let (m, l, it) = if anchored && estimated.iter().any(|&e| e) {
-                let start = std::array::from_fn(|i| {
-                    if estimated[i] {
-                        m_sum[i].iter().map(|v| v / m_n[i] as f64).collect()
-                    } else {
-                        initial_m()[i].clone()
-                    }
-                });
-                em_anchored(session, &u, start, estimated)
-            } else {
-                em_session(session, &u)
-            };
+            // Anchored: the fields an earlier session estimated keep its m.
+            let frozen: [bool; N_FIELDS] = std::array::from_fn(|i| anchored && m_n[i] > 0);
+            let start = std::array::from_fn(|i| {
+                if frozen[i] {
+                    m_sum[i].iter().map(|v| v / m_n[i] as f64).collect()
+                } else {
+                    initial_m()[i].clone()
+                }
+            });
+            let (m, l, it) = em_session(session, &u, start, frozen);
             fits.push(Some(SessionFit {
                 match_share: l,
                 iterations: it,
             }));
             iterations += it;
             for i in 0..N_FIELDS {
-                if !(session.blocked[i] || anchored && estimated[i]) {
+                if !(session.blocked[i] || frozen[i]) {
                     for (acc, v) in m_sum[i].iter_mut().zip(&m[i]) {
                         *acc += v;
                     }

@@ -112,13 +112,24 @@ pub(super) fn read_batches(
             parts[k].push(text);
         }
     }
+    joined(label, all_headers, headers, parts, numeric)
+}
+
+/// One text table from its columns' chunks (each column joined into one array).
+fn joined(
+    path: &Path,
+    all_headers: Vec<String>,
+    headers: Vec<String>,
+    parts: Vec<Vec<ArrayRef>>,
+    numeric: BTreeSet<String>,
+) -> Result<RawTable> {
     let columns = parts
         .into_iter()
         .map(|chunks| concat_text(&chunks))
         .collect::<Result<Vec<_>>>()
         .map_err(|_| {
             Error::input(
-                label,
+                path,
                 "a column is too large to hold in one text array (over 2 GB)",
             )
         })?;
@@ -207,25 +218,7 @@ pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result
         Ok(())
     })?;
     let first = first.ok_or_else(|| Error::internal("a Parquet read yields a batch"))?;
-    let columns = parts
-        .into_iter()
-        .map(|chunks| concat_text(&chunks))
-        .collect::<Result<Vec<_>>>()
-        .map_err(|_| {
-            Error::input(
-                path,
-                "a column is too large to hold in one text array (over 2 GB)",
-            )
-        })?;
-    Ok(RawTable {
-        all_headers: first.all_headers,
-        headers: first.headers,
-        columns,
-        numeric: numeric.into_iter().collect(),
-        cell_errors: 0,
-        sheets_read: Vec::new(),
-        sheets_skipped: Vec::new(),
-    })
+    joined(path, first.all_headers, first.headers, parts, numeric)
 }
 
 /// Stream a Parquet file as text tables of at most `batch_rows` rows (one empty table when
