@@ -20,6 +20,8 @@
 //!    records in pairs (and of records whose record_id hashes collide).
 //! 6. `outputs`: clusters and the files, written atomically.
 
+pub mod parts;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -426,15 +428,12 @@ struct Found {
     judged: Judged,
     compared: usize,
     skipped: usize,
-    per_pass: Vec<(&'static str, usize)>,
+    per_pass: BTreeMap<String, usize>,
 }
 
 impl Found {
-    fn count_pass(&mut self, name: &'static str, n: usize) {
-        match self.per_pass.iter_mut().find(|p| p.0 == name) {
-            Some(p) => p.1 += n,
-            None => self.per_pass.push((name, n)),
-        }
+    fn count_pass(&mut self, name: &str, n: usize) {
+        *self.per_pass.entry(name.to_string()).or_default() += n;
     }
 }
 
@@ -876,67 +875,21 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         record_texts(opts, rows, &colliding)
     })?;
 
-    let (pairs, review, members, findings) = phases.run("outputs", || -> Result<_> {
-        let mut pairs = std::mem::take(&mut found.judged.pairs);
-        decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
-        let mut review = std::mem::take(&mut found.judged.review);
-        decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
-        cluster(n, &mut pairs);
-        let members = cluster_members_by(&pairs, |r| KeepRank::unpack(reg.rank[r as usize]));
-        let mut findings: Vec<Finding> =
-            pairs.iter().flat_map(decide::duplicate_findings).collect();
-        let mut crowded_ids: Vec<u64> = crowded.iter().map(|c| c.1).collect();
-        crowded_ids.sort_unstable();
-        for (rows, pid) in &crowded {
-            findings.extend(decide::crowded_id_findings(rows, *pid));
-        }
-        for &(a, b, pid) in &found.judged.shared {
-            if crowded_ids.binary_search(&pid).is_err() {
-                findings.extend(decide::shared_findings(a, b, pid));
-            }
-        }
-        findings.extend(review.iter().flat_map(decide::review_findings));
-        findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        write_outputs(&staging, opts, &findings, &pairs, &review, &members, &texts)?;
-        Ok((pairs, review, members, findings))
+    let concluded = phases.run("outputs", || {
+        let rank = |r: u32| KeepRank::unpack(reg.rank[r as usize]);
+        conclude(&staging, &opts.config, &mut found, &crowded, &rank, &texts)
     })?;
     let laps = phases.finish();
-
-    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &findings {
-        *per_rule.entry(f.rule.code().to_string()).or_default() += 1;
-    }
-    let in_province = pairs.iter().filter(|p| p.in_province).count();
-    let clusters = members.iter().filter(|m| m.keep).count();
-    let summary = DedupSummary {
-        command: "dedup".into(),
-        rows_read: [("residents".to_string(), n)].into(),
-        findings_per_rule: per_rule,
-        duplicates: DedupDuplicates {
-            pairs: pairs.len(),
-            review_pairs: review.len(),
-            in_province,
-            out_of_province: pairs.len() - in_province,
-            clusters,
-            records_in_clusters: members.len(),
-            records_to_retire: members.len() - clusters,
+    let summary = summary_of(
+        n,
+        &concluded,
+        &found,
+        DedupModel {
+            lambda: model.lambda,
+            em_iterations: model.em_iterations,
         },
-        id_shared_pairs: found.judged.shared.len(),
-        matching: DedupMatching {
-            pairs_compared: found.compared,
-            pairs_per_pass: found
-                .per_pass
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect(),
-            pairs_in_oversized_blocks_skipped: found.skipped,
-            model: DedupModel {
-                lambda: model.lambda,
-                em_iterations: model.em_iterations,
-            },
-            training: training.summary(),
-        },
-        partitions: Partitions {
+        training.summary(),
+        Partitions {
             birth_year_buckets: buckets_used,
             units: units.len(),
             largest_unit_records: largest_unit,
@@ -944,8 +897,8 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             memory_budget_bytes: opts.memory,
         },
         warnings,
-        timings_seconds: crate::summary::timings(&laps),
-    };
+        crate::summary::timings(&laps),
+    );
     staging.write_bytes(
         "summary.json",
         crate::summary::to_json(&summary)?.as_bytes(),
@@ -954,10 +907,107 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     Ok(DedupOutcome { summary })
 }
 
+/// What the outputs of `dedup` hold.
+struct Concluded {
+    pairs: Vec<Pair>,
+    review: Vec<ReviewPair>,
+    members: Vec<ClusterMember>,
+    findings: Vec<Finding>,
+}
+
+/// The last phase: clusters of the decided pairs, the findings, and the files written to
+/// `staging` (not yet committed). `crowded`: the rows of IDs carried by more records than one
+/// person has, with the ID.
+fn conclude(
+    staging: &Staging,
+    config: &Config,
+    found: &mut Found,
+    crowded: &[(Vec<u32>, u64)],
+    rank: &dyn Fn(u32) -> KeepRank,
+    texts: &RecordTexts,
+) -> Result<Concluded> {
+    let mut pairs = std::mem::take(&mut found.judged.pairs);
+    decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
+    let mut review = std::mem::take(&mut found.judged.review);
+    decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
+    let n = pairs
+        .iter()
+        .map(|p| p.a.row.max(p.b.row) as usize + 1)
+        .max()
+        .unwrap_or(0);
+    cluster(n, &mut pairs);
+    let members = cluster_members_by(&pairs, rank);
+    let mut findings: Vec<Finding> = pairs.iter().flat_map(decide::duplicate_findings).collect();
+    let mut crowded_ids: Vec<u64> = crowded.iter().map(|c| c.1).collect();
+    crowded_ids.sort_unstable();
+    for (rows, pid) in crowded {
+        findings.extend(decide::crowded_id_findings(rows, *pid));
+    }
+    for &(a, b, pid) in &found.judged.shared {
+        if crowded_ids.binary_search(&pid).is_err() {
+            findings.extend(decide::shared_findings(a, b, pid));
+        }
+    }
+    findings.extend(review.iter().flat_map(decide::review_findings));
+    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    write_outputs(staging, config, &findings, &pairs, &review, &members, texts)?;
+    Ok(Concluded {
+        pairs,
+        review,
+        members,
+        findings,
+    })
+}
+
+/// summary.json of a dedup run.
+#[allow(clippy::too_many_arguments)]
+fn summary_of(
+    n: usize,
+    c: &Concluded,
+    found: &Found,
+    model: DedupModel,
+    training: crate::summary::TrainingSummary,
+    partitions: Partitions,
+    warnings: Warnings,
+    timings: BTreeMap<String, f64>,
+) -> DedupSummary {
+    let mut per_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &c.findings {
+        *per_rule.entry(f.rule.code().to_string()).or_default() += 1;
+    }
+    let in_province = c.pairs.iter().filter(|p| p.in_province).count();
+    let clusters = c.members.iter().filter(|m| m.keep).count();
+    DedupSummary {
+        command: "dedup".into(),
+        rows_read: [("residents".to_string(), n)].into(),
+        findings_per_rule: per_rule,
+        duplicates: DedupDuplicates {
+            pairs: c.pairs.len(),
+            review_pairs: c.review.len(),
+            in_province,
+            out_of_province: c.pairs.len() - in_province,
+            clusters,
+            records_in_clusters: c.members.len(),
+            records_to_retire: c.members.len() - clusters,
+        },
+        id_shared_pairs: found.judged.shared.len(),
+        matching: DedupMatching {
+            pairs_compared: found.compared,
+            pairs_per_pass: found.per_pass.clone(),
+            pairs_in_oversized_blocks_skipped: found.skipped,
+            model,
+            training,
+        },
+        partitions,
+        warnings,
+        timings_seconds: timings,
+    }
+}
+
 /// findings.parquet (dup.* and id.shared), duplicates.parquet and clusters.parquet.
 fn write_outputs(
     staging: &Staging,
-    opts: &DedupOptions,
+    config: &Config,
     findings: &[Finding],
     pairs: &[Pair],
     review: &[ReviewPair],
@@ -978,13 +1028,7 @@ fn write_outputs(
     staging.write_parquet(
         "findings.parquet",
         findings_schema(),
-        &findings_batches(
-            findings,
-            &open,
-            texts,
-            &opts.config,
-            &report::Extras::none(),
-        )?,
+        &findings_batches(findings, &open, texts, config, &report::Extras::none())?,
     )?;
     let pair_refs: Vec<&Pair> = pairs.iter().collect();
     staging.write_parquet(

@@ -1,0 +1,856 @@
+//! `dedup` in steps over Arrow batches, for an engine that partitions the register itself
+//! (Apache Spark, through the Python package's `lamsach.spark.dedup`). Each step is the code
+//! of `dedup`'s phases, fed with what the engine shuffled to it; no step reads a file, and
+//! only [`finish`] writes one (the output directory, as `dedup` writes it).
+//!
+//! 1. [`features`] per partition of the register: each record's matching features, birth-year
+//!    bucket, keep rank and the keys of the passes whose blocks span birth years.
+//! 2. [`cross`] per partition of (pass, key): the pairs those blocks make across birth years,
+//!    the blocks over their size (`wider`), the members of shared IDs (training, crowded IDs).
+//! 3. [`train`] on the driver: the model, from a sample, the name counts and the shared IDs.
+//! 4. [`match_buckets`] per partition of birth-year buckets, and [`judge_pairs`] on the pairs
+//!    across buckets: the decided pairs.
+//! 5. [`finish`] on the driver: clusters, findings and every output file, with summary.json.
+//!
+//! Rows are the records' positions in the register (0-based, in the engine's order), so the
+//! answer is `dedup`'s when the engine numbers the rows as the files hold them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, Int8Builder,
+    ListBuilder, StringBuilder,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, Int8Array,
+    ListArray, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use rayon::prelude::*;
+
+use super::{
+    bucket_of, conclude, summary_of, Found, RecordTexts, SAMPLE as SAMPLE_RECORDS, YEAR_FREE_PASSES,
+};
+use crate::config::Config;
+use crate::core::{Column, Prepared, SourceKind};
+use crate::error::{Error, Result};
+use crate::matching::blocking::{self, Wider, CROWDED_ID};
+use crate::matching::cluster::{filled_fields, KeepRank};
+use crate::matching::decide::{Doubt, Judge, Judged, ReviewPair};
+use crate::matching::features::Rec;
+use crate::matching::model::NameCounts;
+use crate::matching::saved::ModelFile;
+use crate::matching::training::{self, session, CandidateRounds, TRAINING_KEYS};
+use crate::matching::Pair;
+use crate::output::Staging;
+use crate::read::{read_data, SourceData, Warnings};
+use crate::summary::{DedupModel, Partitions, TrainingSummary};
+
+/// Records a driver collects for the model's u probabilities (all of them below this).
+pub const SAMPLE: usize = SAMPLE_RECORDS;
+
+/// The (pass, key) passes [`cross`] groups: 0 personal ID, 1 old CMND, then the year-free
+/// passes in order.
+pub const KEY_PASSES: usize = 2 + YEAR_FREE_PASSES.len();
+
+fn internal(what: &str) -> Error {
+    Error::Internal(format!("the distributed dedup was handed {what}"))
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| internal(&format!("a batch without its {name} column")))
+}
+
+fn nonzero(v: u64) -> Option<i64> {
+    (v != 0).then_some(v as i64)
+}
+
+fn field(name: &str, t: DataType, nullable: bool) -> Field {
+    Field::new(name, t, nullable)
+}
+
+/// The columns [`features`] returns.
+pub fn features_schema() -> SchemaRef {
+    let mut fields = vec![
+        field("row", DataType::Int64, false),
+        field("bucket", DataType::Int32, false),
+        field("rank", DataType::Int32, false),
+        field("rec", DataType::Binary, false),
+        field("record_id", DataType::Utf8, false),
+        field("province_code", DataType::Utf8, false),
+        field("commune_code", DataType::Utf8, false),
+    ];
+    for p in 0..KEY_PASSES {
+        fields.push(field(&format!("key{p}"), DataType::Int64, true));
+    }
+    fields.push(field(
+        "typed_keys",
+        DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+        true,
+    ));
+    for n in ["given", "family", "middle"] {
+        fields.push(field(n, DataType::Int64, true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Step 1: the features of a part of the register whose rows are numbered `rows` (one per
+/// record of `data`). `typed_keys`: the personal-ID keys a malformed ID could have been.
+pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<RecordBatch> {
+    let mut warnings = Warnings::new();
+    let t = read_data(
+        "residents",
+        SourceKind::Residents,
+        data,
+        config,
+        &mut warnings,
+    )?;
+    if t.len() != rows.len() {
+        return Err(internal("row numbers of another length than its records"));
+    }
+    let prepared = Prepared::new(&t);
+    let recs = crate::matching::features::features(&t, &prepared);
+    let filled = filled_fields(&t);
+    let year_free: Vec<blocking::Pass> = YEAR_FREE_PASSES
+        .iter()
+        .map(|n| blocking::pass(n).single_key())
+        .collect();
+    let n = t.len();
+    let mut row = Int64Builder::with_capacity(n);
+    let mut bucket = Int32Builder::with_capacity(n);
+    let mut rank = Int32Builder::with_capacity(n);
+    let mut rec = BinaryBuilder::with_capacity(n, n * Rec::ENCODED_LEN);
+    let mut keys: Vec<Int64Builder> = (0..KEY_PASSES)
+        .map(|_| Int64Builder::with_capacity(n))
+        .collect();
+    let mut typed = ListBuilder::new(Int64Builder::new());
+    let mut names: [Int64Builder; 3] = std::array::from_fn(|_| Int64Builder::with_capacity(n));
+    let mut buf = Vec::with_capacity(Rec::ENCODED_LEN);
+    for (i, r) in recs.iter().enumerate() {
+        row.append_value(rows[i]);
+        bucket.append_value(bucket_of(r) as i32);
+        let rk = KeepRank {
+            valid_id: prepared.rows[i].pid.is_valid(),
+            in_province: false,
+            filled: filled(i),
+        };
+        rank.append_value(rk.pack() as i32);
+        buf.clear();
+        r.encode(&mut buf);
+        rec.append_value(&buf);
+        for (k, key) in TRAINING_KEYS.iter().enumerate() {
+            keys[k].append_option(nonzero((key.key)(r)));
+        }
+        for (p, key) in year_free.iter().enumerate() {
+            keys[2 + p].append_option(nonzero(key(r)));
+        }
+        if r.pid_typed != 0 {
+            for id in crate::ids::one_edit_ids(r.pid_typed) {
+                typed.values().append_value(pid_key(id) as i64);
+            }
+            typed.append(true);
+        } else {
+            typed.append(false);
+        }
+        names[0].append_option(nonzero(r.given));
+        names[1].append_option(nonzero(r.family));
+        // As NameCounts counts them: a middle name (even none) beside a given name.
+        names[2].append_option((r.given != 0).then_some(r.middle as i64));
+    }
+    let text = |c: Column| -> ArrayRef {
+        let col = t.column(c);
+        Arc::new(StringArray::from_iter_values((0..n).map(|i| col.get(i))))
+    };
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(row.finish()),
+        Arc::new(bucket.finish()),
+        Arc::new(rank.finish()),
+        Arc::new(rec.finish()),
+        text(Column::RecordId),
+        text(Column::ProvinceCode),
+        text(Column::CommuneCode),
+    ];
+    columns.extend(keys.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
+    columns.push(Arc::new(typed.finish()));
+    columns.extend(names.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
+    RecordBatch::try_new(features_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn pid_key(id: u64) -> u64 {
+    (TRAINING_KEYS[0].key)(&Rec {
+        pid: id,
+        ..Rec::default()
+    })
+}
+
+/// What [`cross`] returns in its `kind` column.
+pub mod cross_kind {
+    /// A pair (`a` < `b`) in one block of `pass`, born in other buckets.
+    pub const PAIR: i8 = 0;
+    /// A year-free pass's block over the pass's size: passed over in every bucket.
+    pub const LARGE: i8 = 1;
+    /// A record (`a`) carrying an ID (`pass` 0 or 1) that another record carries too.
+    pub const ID_MEMBER: i8 = 2;
+    /// Pairs across buckets of an ID block over the cap (`a` of them), not compared.
+    pub const SKIPPED: i8 = 3;
+}
+
+/// The columns [`cross`] returns.
+pub fn cross_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        field("kind", DataType::Int8, false),
+        field("pass", DataType::Int32, false),
+        field("key", DataType::Int64, false),
+        field("a", DataType::Int64, false),
+        field("b", DataType::Int64, false),
+    ]))
+}
+
+/// The pass of a pair found by an ID typed wrong (its scope: every pair).
+pub const TYPED_PASS: i32 = KEY_PASSES as i32;
+
+/// Step 2: the blocks of the passes that span birth years, as a batch sorted by (pass, key,
+/// probe, row) with the columns `pass`, `key`, `row`, `bucket`, `probe` (a probe is a record
+/// whose malformed ID could be `key`: it is paired with the block's records, not counted in
+/// it). Every record of a (pass, key) must be in one batch.
+pub fn cross(batch: &RecordBatch, cap: usize) -> Result<RecordBatch> {
+    let pass = column::<Int32Array>(batch, "pass")?.values();
+    let key = column::<Int64Array>(batch, "key")?.values();
+    let row = column::<Int64Array>(batch, "row")?.values();
+    let bucket = column::<Int32Array>(batch, "bucket")?.values();
+    let probe = column::<BooleanArray>(batch, "probe")?;
+    let mut out = CrossOut::default();
+    let n = batch.num_rows();
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && pass[end] == pass[start] && key[end] == key[start] {
+            end += 1;
+        }
+        let (p, k) = (pass[start], key[start]);
+        let members: Vec<usize> = (start..end).filter(|&i| !probe.value(i)).collect();
+        let probes = (start..end).filter(|&i| probe.value(i));
+        if p < 2 {
+            if members.len() > 1 {
+                for &i in &members {
+                    out.push(cross_kind::ID_MEMBER, p, k, row[i], 0);
+                }
+            }
+            if members.len() <= CROWDED_ID {
+                let across = || {
+                    members.iter().enumerate().flat_map(|(x, &i)| {
+                        members[x + 1..]
+                            .iter()
+                            .filter(move |&&j| bucket[i] != bucket[j])
+                            .map(move |&j| (row[i].min(row[j]), row[i].max(row[j])))
+                    })
+                };
+                if members.len() > cap {
+                    out.push(cross_kind::SKIPPED, p, k, across().count() as i64, 0);
+                } else {
+                    for (a, b) in across() {
+                        out.push(cross_kind::PAIR, p, k, a, b);
+                    }
+                }
+            }
+            // A malformed ID against the records whose ID it could have been.
+            for i in probes {
+                for &j in members.iter().take(cap) {
+                    if row[j] != row[i] && bucket[j] != bucket[i] {
+                        let (a, b) = (row[i].min(row[j]), row[i].max(row[j]));
+                        out.push(cross_kind::PAIR, TYPED_PASS, k, a, b);
+                    }
+                }
+            }
+        } else {
+            let name = YEAR_FREE_PASSES[p as usize - 2];
+            if members.len() > blocking::pass(name).limit(cap) {
+                out.push(cross_kind::LARGE, p, k, 0, 0);
+            } else {
+                for (x, &i) in members.iter().enumerate() {
+                    for &j in &members[x + 1..] {
+                        if row[i] != row[j] && bucket[i] != bucket[j] {
+                            out.push(
+                                cross_kind::PAIR,
+                                p,
+                                k,
+                                row[i].min(row[j]),
+                                row[i].max(row[j]),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        start = end;
+    }
+    out.finish()
+}
+
+#[derive(Default)]
+struct CrossOut {
+    kind: Vec<i8>,
+    pass: Vec<i32>,
+    key: Vec<i64>,
+    a: Vec<i64>,
+    b: Vec<i64>,
+}
+
+impl CrossOut {
+    fn push(&mut self, kind: i8, pass: i32, key: i64, a: i64, b: i64) {
+        self.kind.push(kind);
+        self.pass.push(pass);
+        self.key.push(key);
+        self.a.push(a);
+        self.b.push(b);
+    }
+
+    fn finish(self) -> Result<RecordBatch> {
+        RecordBatch::try_new(
+            cross_schema(),
+            vec![
+                Arc::new(Int8Array::from(self.kind)),
+                Arc::new(Int32Array::from(self.pass)),
+                Arc::new(Int64Array::from(self.key)),
+                Arc::new(Int64Array::from(self.a)),
+                Arc::new(Int64Array::from(self.b)),
+            ],
+        )
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+fn recs_of(batch: &RecordBatch, name: &str) -> Result<Vec<Rec>> {
+    let bin = column::<BinaryArray>(batch, name)?;
+    (0..bin.len())
+        .map(|i| {
+            let b = bin.value(i);
+            if b.len() == Rec::ENCODED_LEN {
+                Ok(Rec::decode(b))
+            } else {
+                Err(internal("a record of another length"))
+            }
+        })
+        .collect()
+}
+
+fn to_u32(v: i64) -> Result<u32> {
+    u32::try_from(v).map_err(|_| internal("a row number out of range"))
+}
+
+/// Step 3, on the driver: the model. `sample`: `row`, `rec` of a uniform sample (every
+/// record when the register holds at most [`SAMPLE`]), in row order; `names`: `part` (0
+/// given, 1 family, 2 middle), `hash`, `count` over the whole register; `members`: `pass`,
+/// `key`, `row`, `rec` of the records carrying a shared ID ([`cross_kind::ID_MEMBER`]).
+/// Returns model.json and the training's summary, as JSON.
+pub fn train(
+    sample: &RecordBatch,
+    names: &RecordBatch,
+    members: &RecordBatch,
+    records: usize,
+    config: &Config,
+) -> Result<(String, String)> {
+    let sample = recs_of(sample, "rec")?;
+    let mut counts = NameCounts::default();
+    let part = column::<Int32Array>(names, "part")?;
+    let hash = column::<Int64Array>(names, "hash")?;
+    let count = column::<Int64Array>(names, "count")?;
+    for i in 0..names.num_rows() {
+        let map = match part.value(i) {
+            0 => &mut counts.given,
+            1 => &mut counts.family,
+            _ => &mut counts.middle,
+        };
+        *map.entry(hash.value(i) as u64).or_default() += count.value(i) as u64;
+    }
+    let pass = column::<Int32Array>(members, "pass")?;
+    let key = column::<Int64Array>(members, "key")?;
+    let row = column::<Int64Array>(members, "row")?;
+    let recs = recs_of(members, "rec")?;
+    let mut rec_at: HashMap<u32, usize> = HashMap::new();
+    let mut index: [Vec<(u64, u32)>; 2] = Default::default();
+    for i in 0..members.num_rows() {
+        let r = to_u32(row.value(i))?;
+        rec_at.insert(r, i);
+        let p = pass.value(i);
+        if (0..2).contains(&p) {
+            index[p as usize].push((key.value(i) as u64, r));
+        }
+    }
+    for ix in &mut index {
+        ix.par_sort_unstable();
+    }
+    let rec_of = |r: u32| &recs[rec_at[&r]];
+    let sessions: Vec<_> = index
+        .iter()
+        .zip(&TRAINING_KEYS)
+        .map(|(ix, k)| session(&blocking::blocks(ix), &rec_of, k.fixes()))
+        .collect();
+    let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
+    let cap = config.matching.max_block_size;
+    let rounds = if identifier_pairs >= training::MIN_IDENTIFIER_PAIRS {
+        CandidateRounds::none()
+    } else {
+        training::rounds(&sample, &blocking::candidates(&sample, cap))
+    };
+    let (model, report) = training::train(&sample, records, &counts, &sessions, &rounds);
+    let file = ModelFile::of(&model, report.method, config.matching);
+    let trained = Trained {
+        training: report.summary(),
+        em_iterations: model.em_iterations,
+        warning: report.warning.clone(),
+    };
+    let internal_json = |e: serde_json::Error| Error::Internal(e.to_string());
+    Ok((
+        serde_json::to_string(&file).map_err(internal_json)?,
+        serde_json::to_string(&trained).map_err(internal_json)?,
+    ))
+}
+
+/// How the model was trained, handed from [`train`] to [`finish`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Trained {
+    training: TrainingSummary,
+    em_iterations: usize,
+    warning: Option<String>,
+}
+
+fn model_of(model_json: &str) -> Result<crate::matching::model::Model> {
+    let file: ModelFile = serde_json::from_str(model_json)
+        .map_err(|_| internal("a model that is not a lamsach model.json"))?;
+    file.model().map_err(Error::Internal)
+}
+
+/// The columns of the decided pairs ([`match_buckets`], [`judge_pairs`]).
+pub fn judged_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        field("kind", DataType::Int8, false),
+        field("a", DataType::Int64, false),
+        field("b", DataType::Int64, false),
+        field("probability", DataType::Float64, false),
+        field("in_province", DataType::Boolean, false),
+        field("levels", DataType::Utf8, false),
+        field("doubt", DataType::Int8, false),
+        field("pid", DataType::Int64, false),
+    ]))
+}
+
+/// What the decided pairs' `kind` says.
+pub mod judged_kind {
+    pub const PAIR: i8 = 0;
+    pub const REVIEW: i8 = 1;
+    /// Two people sharing one personal ID (`pid`).
+    pub const SHARED: i8 = 2;
+    /// A pass proposed `a` pairs (its name in `levels`).
+    pub const PASS: i8 = 3;
+    /// `a` pairs were compared.
+    pub const COMPARED: i8 = 4;
+    /// `a` pairs of oversized blocks were not compared.
+    pub const SKIPPED: i8 = 5;
+    /// The partition held `a` records (the largest sets `largest_unit_records`).
+    pub const RECORDS: i8 = 6;
+}
+
+const DOUBTS: [Doubt; 6] = [
+    Doubt::BelowThreshold,
+    Doubt::CommonNameOtherId,
+    Doubt::Contradictions,
+    Doubt::CommonNameNoEvidence,
+    Doubt::ParentsDiffer,
+    Doubt::SeveralResidents,
+];
+
+#[derive(Default)]
+struct JudgedOut {
+    kind: Int8Builder,
+    a: Int64Builder,
+    b: Int64Builder,
+    probability: Float64Builder,
+    in_province: BooleanBuilder,
+    levels: StringBuilder,
+    doubt: Int8Builder,
+    pid: Int64Builder,
+}
+
+impl JudgedOut {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        kind: i8,
+        a: i64,
+        b: i64,
+        p: f64,
+        inp: bool,
+        levels: &str,
+        doubt: i8,
+        pid: i64,
+    ) {
+        self.kind.append_value(kind);
+        self.a.append_value(a);
+        self.b.append_value(b);
+        self.probability.append_value(p);
+        self.in_province.append_value(inp);
+        self.levels.append_value(levels);
+        self.doubt.append_value(doubt);
+        self.pid.append_value(pid);
+    }
+
+    fn count(&mut self, kind: i8, n: usize, name: &str) {
+        self.push(kind, n as i64, 0, 0.0, false, name, 0, 0);
+    }
+
+    fn pair(&mut self, kind: i8, p: &Pair, doubt: i8) {
+        self.push(
+            kind,
+            p.a.row as i64,
+            p.b.row as i64,
+            p.probability,
+            p.in_province,
+            &p.levels,
+            doubt,
+            0,
+        );
+    }
+
+    fn judged(&mut self, j: &Judged) {
+        for p in &j.pairs {
+            self.pair(judged_kind::PAIR, p, 0);
+        }
+        for r in &j.review {
+            let d = DOUBTS.iter().position(|d| *d == r.doubt).unwrap_or(0) as i8;
+            self.pair(judged_kind::REVIEW, &r.pair, d);
+        }
+        for &(a, b, pid) in &j.shared {
+            self.push(
+                judged_kind::SHARED,
+                a as i64,
+                b as i64,
+                0.0,
+                false,
+                "",
+                0,
+                pid as i64,
+            );
+        }
+    }
+
+    fn finish(mut self) -> Result<RecordBatch> {
+        RecordBatch::try_new(
+            judged_schema(),
+            vec![
+                Arc::new(self.kind.finish()),
+                Arc::new(self.a.finish()),
+                Arc::new(self.b.finish()),
+                Arc::new(self.probability.finish()),
+                Arc::new(self.in_province.finish()),
+                Arc::new(self.levels.finish()),
+                Arc::new(self.doubt.finish()),
+                Arc::new(self.pid.finish()),
+            ],
+        )
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+/// The blocks over their size in the whole register: `pass` (2.. for the year-free passes)
+/// and `key` of [`cross_kind::LARGE`] rows.
+pub fn wider_of(batch: &RecordBatch) -> Result<Wider> {
+    let pass = column::<Int32Array>(batch, "pass")?;
+    let key = column::<Int64Array>(batch, "key")?;
+    let mut per: Vec<Vec<u64>> = vec![Vec::new(); YEAR_FREE_PASSES.len()];
+    for i in 0..batch.num_rows() {
+        let p = pass.value(i) as usize;
+        if (2..KEY_PASSES).contains(&p) {
+            per[p - 2].push(key.value(i) as u64);
+        }
+    }
+    let mut wider = Wider::default();
+    for (name, mut keys) in YEAR_FREE_PASSES.iter().zip(per) {
+        keys.sort_unstable();
+        wider.insert(name, keys);
+    }
+    Ok(wider)
+}
+
+fn judge_of<'m>(
+    model: &'m crate::matching::model::Model,
+    config: &Config,
+    records: usize,
+) -> Judge<'m> {
+    Judge {
+        model,
+        threshold: config.matching.threshold,
+        review: config.matching.review_threshold,
+        records,
+    }
+}
+
+/// Step 4: the pairs of a partition's birth-year buckets, as `dedup` matches a unit. `batch`:
+/// `row`, `bucket`, `rank`, `rec`, sorted by (bucket, row), every record of a bucket in it.
+pub fn match_buckets(
+    batch: &RecordBatch,
+    model_json: &str,
+    wider: &Wider,
+    records: usize,
+    config: &Config,
+) -> Result<RecordBatch> {
+    let model = model_of(model_json)?;
+    let judge = judge_of(&model, config, records);
+    let rows = column::<Int64Array>(batch, "row")?.values();
+    let buckets = column::<Int32Array>(batch, "bucket")?.values();
+    let ranks = column::<Int32Array>(batch, "rank")?.values();
+    let recs = recs_of(batch, "rec")?;
+    let rows: Vec<u32> = rows.iter().map(|&r| to_u32(r)).collect::<Result<_>>()?;
+    let cap = config.matching.max_block_size;
+    let mut found = Found::default();
+    let mut start = 0;
+    while start < recs.len() {
+        let end = start
+            + buckets[start..]
+                .iter()
+                .take_while(|&&b| b == buckets[start])
+                .count();
+        let part = &recs[start..end];
+        let cands = blocking::candidates_within(part, cap, wider);
+        found.skipped += cands.skipped;
+        for p in &cands.per_pass {
+            found.count_pass(p.name, p.proposed);
+        }
+        found.judge(
+            &judge,
+            &cands.pairs,
+            &|i| {
+                let i = start + i as usize;
+                (&recs[i], KeepRank::unpack(ranks[i] as u8).valid_id)
+            },
+            &|i| rows[start + i as usize],
+        );
+        start = end;
+    }
+    let mut out = JudgedOut::default();
+    out.judged(&found.judged);
+    for (name, n) in &found.per_pass {
+        out.count(judged_kind::PASS, *n, name);
+    }
+    out.count(judged_kind::COMPARED, found.compared, "");
+    out.count(judged_kind::SKIPPED, found.skipped, "");
+    out.count(judged_kind::RECORDS, recs.len(), "");
+    out.finish()
+}
+
+/// Step 4 across buckets: the pairs of [`cross`] (`a`, `b`, `passes`: every pass that
+/// proposed the pair) with both records (`rec_a`, `rank_a`, `rec_b`, `rank_b`). A pair of a
+/// year-free pass is judged when one of its passes keeps it, as `dedup` does.
+pub fn judge_pairs(
+    batch: &RecordBatch,
+    model_json: &str,
+    records: usize,
+    config: &Config,
+) -> Result<RecordBatch> {
+    let model = model_of(model_json)?;
+    let judge = judge_of(&model, config, records);
+    let a = column::<Int64Array>(batch, "a")?.values();
+    let b = column::<Int64Array>(batch, "b")?.values();
+    let passes = column::<ListArray>(batch, "passes")?;
+    let rank_a = column::<Int32Array>(batch, "rank_a")?.values();
+    let rank_b = column::<Int32Array>(batch, "rank_b")?.values();
+    let rec_a = recs_of(batch, "rec_a")?;
+    let rec_b = recs_of(batch, "rec_b")?;
+    // Local rows: 2i for a, 2i + 1 for b.
+    let mut ids = Vec::new();
+    let mut kept = Vec::new();
+    for i in 0..batch.num_rows() {
+        let list = passes.value(i);
+        let list = list
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .ok_or_else(|| internal("passes that are not integers"))?;
+        let id = list.values().iter().any(|&p| p < 2);
+        let keeps = list.values().iter().any(|&p| match p {
+            2.. if (p as usize) < KEY_PASSES => {
+                blocking::pass(YEAR_FREE_PASSES[p as usize - 2]).keeps(&rec_a[i], &rec_b[i])
+            }
+            _ => p == TYPED_PASS,
+        });
+        let pair = (2 * i as u32, 2 * i as u32 + 1);
+        if id {
+            ids.push(pair);
+        } else if keeps {
+            kept.push(pair);
+        }
+    }
+    let get = |r: u32| {
+        let i = (r / 2) as usize;
+        if r % 2 == 0 {
+            (&rec_a[i], KeepRank::unpack(rank_a[i] as u8).valid_id)
+        } else {
+            (&rec_b[i], KeepRank::unpack(rank_b[i] as u8).valid_id)
+        }
+    };
+    let row = |r: u32| {
+        let i = (r / 2) as usize;
+        (if r % 2 == 0 { a[i] } else { b[i] }) as u32
+    };
+    let mut found = Found::default();
+    found.judge(&judge, &ids, &get, &row);
+    found.count_pass("personal_id/old_id across birth-year units", ids.len());
+    found.judge(&judge, &kept, &get, &row);
+    found.count_pass("year-free passes across birth-year units", kept.len());
+    let mut out = JudgedOut::default();
+    out.judged(&found.judged);
+    for (name, n) in &found.per_pass {
+        out.count(judged_kind::PASS, *n, name);
+    }
+    out.count(judged_kind::COMPARED, found.compared, "");
+    out.finish()
+}
+
+/// Step 5, on the driver: every output of `dedup` in `out`, and summary.json (returned).
+/// `judged`: every batch of [`match_buckets`] and [`judge_pairs`]; `members`: `pass`, `key`,
+/// `row` of [`cross_kind::ID_MEMBER`] rows and the [`cross_kind::SKIPPED`] counts (`kind`,
+/// `a`); `texts`: `row`, `rank`, `rec`, `record_id`, `province_code`, `commune_code` of every
+/// record in a judged pair or sharing an ID with more than [`CROWDED_ID`] records.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    judged: &[RecordBatch],
+    cross_rows: &RecordBatch,
+    texts: &RecordBatch,
+    records: usize,
+    model_json: &str,
+    trained_json: &str,
+    partitions: Partitions,
+    out: &std::path::Path,
+    config: &Config,
+    group_readable: bool,
+) -> Result<String> {
+    let staging = Staging::new(out, group_readable)?;
+    let model = model_of(model_json)?;
+    let trained: Trained = serde_json::from_str(trained_json)
+        .map_err(|_| internal("a training summary it cannot read"))?;
+    let mut found = Found::default();
+    let mut largest = 0;
+    for batch in judged {
+        let kind = column::<Int8Array>(batch, "kind")?.values();
+        let a = column::<Int64Array>(batch, "a")?.values();
+        let b = column::<Int64Array>(batch, "b")?.values();
+        let prob = column::<Float64Array>(batch, "probability")?.values();
+        let inp = column::<BooleanArray>(batch, "in_province")?;
+        let levels = column::<StringArray>(batch, "levels")?;
+        let doubt = column::<Int8Array>(batch, "doubt")?.values();
+        let pid = column::<Int64Array>(batch, "pid")?.values();
+        for i in 0..batch.num_rows() {
+            let pair = || -> Result<Pair> {
+                Ok(Pair {
+                    a: crate::core::RowRef::resident(to_u32(a[i])?),
+                    b: crate::core::RowRef::resident(to_u32(b[i])?),
+                    probability: prob[i],
+                    in_province: inp.value(i),
+                    cluster: 0,
+                    levels: levels.value(i).to_string(),
+                })
+            };
+            match kind[i] {
+                judged_kind::PAIR => found.judged.pairs.push(pair()?),
+                judged_kind::REVIEW => found.judged.review.push(ReviewPair {
+                    pair: pair()?,
+                    doubt: DOUBTS[(doubt[i] as usize).min(DOUBTS.len() - 1)],
+                }),
+                judged_kind::SHARED => {
+                    found
+                        .judged
+                        .shared
+                        .push((to_u32(a[i])?, to_u32(b[i])?, pid[i] as u64))
+                }
+                judged_kind::PASS => found.count_pass(levels.value(i), a[i] as usize),
+                judged_kind::COMPARED => found.compared += a[i] as usize,
+                judged_kind::SKIPPED => found.skipped += a[i] as usize,
+                judged_kind::RECORDS => largest = largest.max(a[i] as usize),
+                _ => return Err(internal("a decided pair of an unknown kind")),
+            }
+        }
+    }
+    // Shared IDs: the skipped pairs of oversized ID blocks, and the crowded IDs.
+    let kind = column::<Int8Array>(cross_rows, "kind")?.values();
+    let pass = column::<Int32Array>(cross_rows, "pass")?.values();
+    let key = column::<Int64Array>(cross_rows, "key")?.values();
+    let row = column::<Int64Array>(cross_rows, "row")?.values();
+    let mut pid_members: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+    for i in 0..cross_rows.num_rows() {
+        match kind[i] {
+            cross_kind::SKIPPED => found.skipped += row[i] as usize,
+            cross_kind::ID_MEMBER if pass[i] == 0 => {
+                pid_members.entry(key[i]).or_default().push(to_u32(row[i])?)
+            }
+            _ => {}
+        }
+    }
+    // The texts, sorted by row.
+    let t_row = column::<Int64Array>(texts, "row")?.values();
+    let t_rank = column::<Int32Array>(texts, "rank")?.values();
+    let t_recs = recs_of(texts, "rec")?;
+    let cols = [
+        column::<StringArray>(texts, "record_id")?,
+        column::<StringArray>(texts, "province_code")?,
+        column::<StringArray>(texts, "commune_code")?,
+    ];
+    let mut order: Vec<usize> = (0..texts.num_rows()).collect();
+    order.sort_unstable_by_key(|&i| t_row[i]);
+    let mut text_rows = Vec::with_capacity(order.len());
+    let mut text_values = Vec::with_capacity(order.len());
+    let mut ranks = Vec::with_capacity(order.len());
+    let mut pids = HashMap::new();
+    for &i in &order {
+        let r = to_u32(t_row[i])?;
+        if text_rows.last() == Some(&r) {
+            continue;
+        }
+        text_rows.push(r);
+        text_values.push(cols.map(|c| c.value(i).to_string()));
+        ranks.push(t_rank[i] as u8);
+        pids.insert(r, t_recs[i].pid);
+    }
+    let texts = RecordTexts {
+        rows: text_rows,
+        texts: text_values,
+    };
+    let crowded: Vec<(Vec<u32>, u64)> = pid_members
+        .into_values()
+        .filter(|rows| rows.len() > CROWDED_ID)
+        .map(|mut rows| {
+            rows.sort_unstable();
+            let pid = pids.get(&rows[0]).copied().unwrap_or(0);
+            (rows, pid)
+        })
+        .collect();
+    let rank = |r: u32| match texts.rows.binary_search(&r) {
+        Ok(k) => KeepRank::unpack(ranks[k]),
+        Err(_) => KeepRank::unpack(0),
+    };
+    let concluded = conclude(&staging, config, &mut found, &crowded, &rank, &texts)?;
+    let mut warnings = Warnings::new();
+    warnings.extend(trained.warning);
+    let summary = summary_of(
+        records,
+        &concluded,
+        &found,
+        DedupModel {
+            lambda: model.lambda,
+            em_iterations: trained.em_iterations,
+        },
+        trained.training,
+        Partitions {
+            largest_unit_records: largest,
+            ..partitions
+        },
+        warnings,
+        BTreeMap::new(),
+    );
+    let json = crate::summary::to_json(&summary)?;
+    staging.write_bytes("summary.json", json.as_bytes())?;
+    staging.commit()?;
+    Ok(json)
+}
