@@ -6,12 +6,14 @@
 
 use std::path::PathBuf;
 
+use arrow_array::RecordBatch;
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
+use arrow_select::concat::concat_batches;
 use lamsach::check::CheckOptions;
 use lamsach::config::Config;
 use lamsach::core::SourceKind;
 use lamsach::dates::parse_as_of;
-use lamsach::dedup::DedupOptions;
+use lamsach::dedup::{parts, DedupOptions};
 use lamsach::read::SourceData;
 use lamsach::Error;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -179,12 +181,177 @@ fn findings_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         .into_pyarrow(py)
 }
 
+/// One record batch of a pyarrow table (or anything with the Arrow stream interface).
+fn one_batch(obj: &Bound<PyAny>) -> PyResult<RecordBatch> {
+    let table = Table::from_pyarrow_bound(obj)?;
+    let (batches, schema) = table.into_inner();
+    concat_batches(&schema, &batches).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+fn batch_to_py(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
+    batch.into_pyarrow(py)
+}
+
+// The steps of the distributed dedup (`lamsach.spark.dedup`), one per function of
+// `lamsach::dedup::parts`: see there for what each takes and returns.
+
+/// Step 1: the matching features of a part of the register, its rows numbered `rows`.
+#[pyfunction]
+#[pyo3(signature = (table, rows, *, config_file=None))]
+fn dedup_features<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    rows: Vec<i64>,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let batch = py
+        .detach(|| parts::features(&data, &rows, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, batch)
+}
+
+/// Step 2: the blocks that span birth years, of a partition sorted by (pass, key, probe, row).
+#[pyfunction]
+#[pyo3(signature = (table, *, config_file=None))]
+fn dedup_cross<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let cap = config(config_file)?.matching.max_block_size;
+    let out = py.detach(|| parts::cross(&batch, cap)).map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// Step 3: the model (model.json) and how it was trained, both as JSON.
+#[pyfunction]
+#[pyo3(signature = (sample, names, members, records, *, config_file=None))]
+fn dedup_train(
+    py: Python<'_>,
+    sample: &Bound<PyAny>,
+    names: &Bound<PyAny>,
+    members: &Bound<PyAny>,
+    records: usize,
+    config_file: Option<PathBuf>,
+) -> PyResult<(String, String)> {
+    let (sample, names, members) = (one_batch(sample)?, one_batch(names)?, one_batch(members)?);
+    let config = config(config_file)?;
+    py.detach(|| parts::train(&sample, &names, &members, records, &config))
+        .map_err(py_err)
+}
+
+/// Step 4: the decided pairs of a partition's birth-year buckets.
+#[pyfunction]
+#[pyo3(signature = (table, model, wider, records, *, config_file=None))]
+fn dedup_match<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    model: &str,
+    wider: &Bound<'py, PyAny>,
+    records: usize,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let wider = parts::wider_of(&one_batch(wider)?).map_err(py_err)?;
+    let config = config(config_file)?;
+    let out = py
+        .detach(|| parts::match_buckets(&batch, model, &wider, records, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// Step 4 across birth-year buckets: the decided pairs of the blocks that span them.
+#[pyfunction]
+#[pyo3(signature = (table, model, records, *, config_file=None))]
+fn dedup_judge<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    model: &str,
+    records: usize,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let config = config(config_file)?;
+    let out = py
+        .detach(|| parts::judge_pairs(&batch, model, records, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// Step 5: every output of `dedup` in `out`; returns summary.json.
+#[pyfunction]
+#[pyo3(signature = (
+    judged, cross_rows, texts, records, model, trained, *, out, units, buckets,
+    config_file=None
+))]
+#[allow(clippy::too_many_arguments)]
+fn dedup_finish(
+    py: Python<'_>,
+    judged: &Bound<PyAny>,
+    cross_rows: &Bound<PyAny>,
+    texts: &Bound<PyAny>,
+    records: usize,
+    model: &str,
+    trained: &str,
+    out: PathBuf,
+    units: usize,
+    buckets: usize,
+    config_file: Option<PathBuf>,
+) -> PyResult<String> {
+    let judged = Table::from_pyarrow_bound(judged)?.into_inner().0;
+    let (cross_rows, texts) = (one_batch(cross_rows)?, one_batch(texts)?);
+    let config = config(config_file)?;
+    let partitions = lamsach::summary::Partitions {
+        birth_year_buckets: buckets,
+        units,
+        ..Default::default()
+    };
+    py.detach(|| {
+        parts::finish(
+            &judged,
+            &cross_rows,
+            &texts,
+            records,
+            model,
+            trained,
+            partitions,
+            &out,
+            &config,
+            false,
+        )
+    })
+    .map_err(py_err)
+}
+
+/// The schemas of the distributed dedup's steps, by name.
+#[pyfunction]
+fn dedup_schema<'py>(py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
+    let schema = match step {
+        "features" => parts::features_schema(),
+        "cross" => parts::cross_schema(),
+        "judged" => parts::judged_schema(),
+        _ => return Err(PyValueError::new_err("no such step")),
+    };
+    schema.as_ref().clone().into_pyarrow(py)
+}
+
 #[pymodule]
 fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_train, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_match, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_judge, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_schema, m)?)?;
+    m.add("DEDUP_SAMPLE", parts::SAMPLE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
