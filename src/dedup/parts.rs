@@ -34,11 +34,12 @@ use super::{
 };
 use crate::config::Config;
 use crate::core::{Column, Prepared, SourceKind};
+use crate::dates::PDate;
 use crate::error::{Error, Result};
 use crate::matching::blocking::{self, Wider, CROWDED_ID};
 use crate::matching::cluster::{filled_fields, KeepRank};
 use crate::matching::decide::{Doubt, Judge, Judged, ReviewPair};
-use crate::matching::features::Rec;
+use crate::matching::features::{Rec, ShortText};
 use crate::matching::model::NameCounts;
 use crate::matching::saved::ModelFile;
 use crate::matching::training::{self, session, CandidateRounds, TRAINING_KEYS};
@@ -83,6 +84,7 @@ pub fn features_schema() -> SchemaRef {
         field("record_id", DataType::Utf8, false),
         field("province_code", DataType::Utf8, false),
         field("commune_code", DataType::Utf8, false),
+        field("scope", DataType::Binary, false),
     ];
     for p in 0..KEY_PASSES {
         fields.push(field(&format!("key{p}"), DataType::Int64, true));
@@ -129,6 +131,7 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
         .collect();
     let mut typed = ListBuilder::new(Int64Builder::new());
     let mut names: [Int64Builder; 3] = std::array::from_fn(|_| Int64Builder::with_capacity(n));
+    let mut scope = BinaryBuilder::with_capacity(n, n * 24);
     let mut buf = Vec::with_capacity(Rec::ENCODED_LEN);
     for (i, r) in recs.iter().enumerate() {
         row.append_value(rows[i]);
@@ -142,6 +145,9 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
         buf.clear();
         r.encode(&mut buf);
         rec.append_value(&buf);
+        buf.clear();
+        encode_scope(r, &mut buf);
+        scope.append_value(&buf);
         for (k, key) in TRAINING_KEYS.iter().enumerate() {
             keys[k].append_option(nonzero((key.key)(r)));
         }
@@ -173,11 +179,57 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
         text(Column::RecordId),
         text(Column::ProvinceCode),
         text(Column::CommuneCode),
+        Arc::new(scope.finish()),
     ];
     columns.extend(keys.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
     columns.push(Arc::new(typed.finish()));
     columns.extend(names.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
     RecordBatch::try_new(features_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// What a blocking pass's scope reads of a record ([`blocking::Scope::keeps`]): the birth
+/// date, sex, the middle and given names' and sorted syllables' hashes, and the folded given
+/// and family names. The blocks spanning birth
+/// years carry it, so a pass's scope is applied before the pairs' records are fetched.
+fn encode_scope(r: &Rec, out: &mut Vec<u8>) {
+    out.extend_from_slice(&r.birth.year.to_le_bytes());
+    out.extend_from_slice(&[r.birth.month, r.birth.day, r.sex]);
+    for h in [r.middle, r.given, r.sorted] {
+        out.extend_from_slice(&h.to_le_bytes());
+    }
+    for t in [r.given_text.as_str(), r.family_text.as_str()] {
+        out.push(t.len() as u8);
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
+fn decode_scope(b: &[u8]) -> Option<Rec> {
+    let text = |at: usize| -> Option<(ShortText, usize)> {
+        let len = *b.get(at)? as usize;
+        let s = std::str::from_utf8(b.get(at + 1..at + 1 + len)?).ok()?;
+        Some((ShortText::new(s), at + 1 + len))
+    };
+    let hash = |i: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            b.get(5 + 8 * i..13 + 8 * i)?.try_into().ok()?,
+        ))
+    };
+    let (given_text, at) = text(29)?;
+    let (family_text, _) = text(at)?;
+    Some(Rec {
+        birth: PDate {
+            year: u16::from_le_bytes([*b.first()?, *b.get(1)?]),
+            month: *b.get(2)?,
+            day: *b.get(3)?,
+        },
+        sex: *b.get(4)?,
+        middle: hash(0)?,
+        given: hash(1)?,
+        sorted: hash(2)?,
+        given_text,
+        family_text,
+        ..Rec::default()
+    })
 }
 
 fn pid_key(id: u64) -> u64 {
@@ -216,13 +268,21 @@ pub const TYPED_PASS: i32 = KEY_PASSES as i32;
 /// Step 2: the blocks of the passes that span birth years, as a batch sorted by (pass, key,
 /// probe, row) with the columns `pass`, `key`, `row`, `bucket`, `probe` (a probe is a record
 /// whose malformed ID could be `key`: it is paired with the block's records, not counted in
-/// it). Every record of a (pass, key) must be in one batch.
+/// it) and `scope` (of the year-free passes' records: a pair their pass's scope leaves out is
+/// not returned). Every record of a (pass, key) must be in one batch.
 pub fn cross(batch: &RecordBatch, cap: usize) -> Result<RecordBatch> {
     let pass = column::<Int32Array>(batch, "pass")?.values();
     let key = column::<Int64Array>(batch, "key")?.values();
     let row = column::<Int64Array>(batch, "row")?.values();
     let bucket = column::<Int32Array>(batch, "bucket")?.values();
     let probe = column::<BooleanArray>(batch, "probe")?;
+    let scope = column::<BinaryArray>(batch, "scope")?;
+    let scope_of = |i: usize| {
+        (scope.is_valid(i))
+            .then(|| decode_scope(scope.value(i)))
+            .flatten()
+            .ok_or_else(|| internal("a year-free pass's record without its scope"))
+    };
     let mut out = CrossOut::default();
     let n = batch.num_rows();
     let mut start = 0;
@@ -267,13 +327,20 @@ pub fn cross(batch: &RecordBatch, cap: usize) -> Result<RecordBatch> {
                 }
             }
         } else {
-            let name = YEAR_FREE_PASSES[p as usize - 2];
-            if members.len() > blocking::pass(name).limit(cap) {
+            let pass = blocking::pass(YEAR_FREE_PASSES[p as usize - 2]);
+            if members.len() > pass.limit(cap) {
                 out.push(cross_kind::LARGE, p, k, 0, 0);
             } else {
+                let scopes: Vec<Rec> = members
+                    .iter()
+                    .map(|&i| scope_of(i))
+                    .collect::<Result<_>>()?;
                 for (x, &i) in members.iter().enumerate() {
-                    for &j in &members[x + 1..] {
-                        if row[i] != row[j] && bucket[i] != bucket[j] {
+                    for (y, &j) in members.iter().enumerate().skip(x + 1) {
+                        if row[i] != row[j]
+                            && bucket[i] != bucket[j]
+                            && pass.keeps(&scopes[x], &scopes[y])
+                        {
                             out.push(
                                 cross_kind::PAIR,
                                 p,
@@ -853,4 +920,56 @@ pub fn finish(
     staging.write_bytes("summary.json", json.as_bytes())?;
     staging.commit()?;
     Ok(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scope record answers every year-free pass as the whole record does.
+    #[test]
+    fn the_scope_bytes_keep_what_the_scopes_read() {
+        let rec = |given: &str, family: &str, y: u16, m: u8, d: u8, sex: u8, middle: u64| Rec {
+            given: crate::core::hash::h64(given),
+            sorted: crate::core::hash::h64(&format!("{family} {given}")),
+            given_text: ShortText::new(given),
+            family_text: ShortText::new(family),
+            birth: PDate::new(y, m, d),
+            sex,
+            middle,
+            pid: 7,
+            household: 9,
+            ..Rec::default()
+        };
+        let recs = [
+            rec("hung", "nguyen", 1980, 5, 1, 1, 3),
+            rec("hung", "nguyen", 1980, 0, 0, 1, 0),
+            rec("hunh", "nguyen", 1981, 5, 1, 1, 3),
+            rec("hung", "ngyuen", 0, 0, 0, 0, 3),
+            rec("lan", "tran", 1990, 1, 5, 2, 4),
+            rec("lan", "tran", 1990, 5, 1, 1, 5),
+        ];
+        let mut buf = Vec::new();
+        let scoped: Vec<Rec> = recs
+            .iter()
+            .map(|r| {
+                buf.clear();
+                encode_scope(r, &mut buf);
+                decode_scope(&buf).expect("decodes")
+            })
+            .collect();
+        let mut kept = 0;
+        for name in YEAR_FREE_PASSES {
+            let pass = blocking::pass(name);
+            for i in 0..recs.len() {
+                for j in 0..recs.len() {
+                    let whole = pass.keeps(&recs[i], &recs[j]);
+                    assert_eq!(pass.keeps(&scoped[i], &scoped[j]), whole, "{name} {i} {j}");
+                    kept += whole as usize;
+                }
+            }
+        }
+        assert!(kept > 10, "the records exercise the scopes: {kept}");
+        assert!(decode_scope(&buf[..10]).is_none(), "a cut record is refused");
+    }
 }

@@ -14,6 +14,7 @@ The lamsach wheel must be installed on every executor (a cluster venv, or --py-f
 from __future__ import annotations
 
 import os
+import sys
 
 
 def _spark_schema():
@@ -46,6 +47,8 @@ def rules(df, *, as_of: str, source: str = "residents"):
 _MID = "_lamsach_mid"
 # cross kinds and judged kinds (lamsach::dedup::parts::{cross_kind, judged_kind}).
 _PAIR, _LARGE, _ID_MEMBER, _SKIPPED = 0, 1, 2, 3
+# Pairs across birth-year buckets broadcast to the records' join (~40 bytes a pair).
+_BROADCAST_PAIRS = 2_000_000
 
 
 def _schema(step):
@@ -71,6 +74,24 @@ def _engine():
     return _lamsach
 
 
+class _Laps:
+    """Seconds per step on stderr with LAMSACH_SPARK_TRACE=1 (the executors' engine stays quiet;
+    LAMSACH_TRACE=1 would trace every partition's phases)."""
+
+    def __init__(self):
+        import time
+
+        self.on = os.environ.get("LAMSACH_SPARK_TRACE") == "1"
+        self.clock = time.monotonic
+        self.t = self.clock()
+
+    def __call__(self, step):
+        if self.on:
+            now = self.clock()
+            print(f"lamsach.spark: {step} {now - self.t:.1f} s", file=sys.stderr)
+            self.t = now
+
+
 def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=None):
     """`lamsach dedup` on a residents DataFrame, in Spark: the outputs (findings, duplicates,
     clusters, review, summary.json) are written to `out` on the driver, as the command line
@@ -92,6 +113,7 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
     L = _engine()
     cfg = None if config_file is None else os.fspath(config_file)
     nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
+    lap = _Laps()
     own_work = work_dir is None
     work = tempfile.mkdtemp(prefix="lamsach-spark-dedup-") if own_work else os.fspath(work_dir)
     try:
@@ -103,6 +125,7 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
             offsets[p] = n
             n += counts[p]
         mask = (1 << 33) - 1
+        lap("row numbers")
 
         def features(batches):
             eng = _engine()
@@ -114,40 +137,52 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
 
         ided.mapInArrow(features, _schema("features")).write.parquet(f"{work}/features")
         feats = spark.read.parquet(f"{work}/features")
+        lap("features")
         if feats.groupBy("record_id").count().where("count > 1").limit(1).count():
             raise ValueError(
                 "the residents DataFrame: record_id is not unique: two records carry the same "
                 "record_id")
+        lap("record_id unique")
 
         # The blocks that span birth years: personal ID, CMND, the year-free passes, and the
         # IDs a malformed ID could have been.
+        # One scan: every record's keys as (pass, key) rows, and the probes of malformed IDs.
         keys = [c for c in feats.columns if c.startswith("key")]
-        blocks = None
-        for k in keys:
-            part = feats.where(F.col(k).isNotNull()).select(
-                F.lit(int(k[3:])).cast("int").alias("pass"), F.col(k).alias("key"), "row",
-                "bucket", F.lit(False).alias("probe"))
-            blocks = part if blocks is None else blocks.unionByName(part)
-        probes = feats.where(F.col("typed_keys").isNotNull()).select(
-            F.lit(0).cast("int").alias("pass"), F.explode("typed_keys").alias("key"), "row",
-            "bucket", F.lit(True).alias("probe"))
+        # The year-free passes' entries carry what their scope reads (~40 bytes), so the
+        # pairs a scope leaves out never reach the join with the records.
+        no_scope = F.lit(None).cast("binary")
+        entries = [F.struct(F.lit(int(k[3:])).cast("int").alias("pass"), F.col(k).alias("key"),
+                            F.lit(False).alias("probe"),
+                            (F.col("scope") if int(k[3:]) >= 2 else no_scope).alias("scope"))
+                   for k in keys]
+        probe = F.transform(F.coalesce("typed_keys", F.array().cast("array<bigint>")),
+                            lambda k: F.struct(F.lit(0).cast("int").alias("pass"),
+                                               k.alias("key"), F.lit(True).alias("probe"),
+                                               no_scope.alias("scope")))
+        blocks = (feats.select("row", "bucket",
+                               F.explode(F.concat(F.array(*entries), probe)).alias("e"))
+                  .where(F.col("e.key").isNotNull())
+                  .select(F.col("e.pass").alias("pass"), F.col("e.key").alias("key"), "row",
+                          "bucket", F.col("e.probe").alias("probe"),
+                          F.col("e.scope").alias("scope")))
 
         def cross_kernel(batches):
             eng, table = _engine(), _whole(batches)
             if table is not None:
                 yield eng.dedup_cross(table, config_file=cfg)
 
-        (blocks.unionByName(probes).repartition(nparts, "pass", "key")
+        (blocks.repartition(nparts, "pass", "key")
          .sortWithinPartitions("pass", "key", "probe", "row")
          .mapInArrow(cross_kernel, _schema("cross")).write.parquet(f"{work}/cross"))
         cross = spark.read.parquet(f"{work}/cross")
+        lap("blocks across birth years")
 
         # The model, on the driver: a sample, the name counts, the records sharing an ID.
-        names = None
-        for i, c in enumerate(["given", "family", "middle"]):
-            part = feats.where(F.col(c).isNotNull()).groupBy(c).count().select(
-                F.lit(i).cast("int").alias("part"), F.col(c).alias("hash"), "count")
-            names = part if names is None else names.unionByName(part)
+        parts = F.explode(F.array(*[F.struct(F.lit(i).cast("int").alias("part"),
+                                             F.col(c).alias("hash"))
+                                    for i, c in enumerate(["given", "family", "middle"])]))
+        names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
+                 .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
         sample = feats.select("row", "rec")
         if n > L.DEDUP_SAMPLE:
             sample = sample.sample(fraction=L.DEDUP_SAMPLE / n, seed=1)
@@ -157,6 +192,7 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
         model, trained = L.dedup_train(sample.orderBy("row").toArrow(), names.toArrow(),
                                        members.toArrow(), n, config_file=cfg)
         wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
+        lap("model")
 
         # Decisions: within birth-year buckets, and across them.
         def match_kernel(batches):
@@ -174,12 +210,22 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
                   .mapInArrow(match_kernel, _schema("judged")))
         side = {s: feats.select(F.col("row").alias(s), F.col("rec").alias(f"rec_{s}"),
                                 F.col("rank").alias(f"rank_{s}")) for s in "ab"}
-        across = (cross.where(F.col("kind") == _PAIR).groupBy("a", "b")
-                  .agg(F.collect_set("pass").alias("passes"))
-                  .join(side["a"], "a").join(side["b"], "b")
-                  .mapInArrow(judge_kernel, _schema("judged")))
-        within.unionByName(across).write.parquet(f"{work}/judged")
-        judged = spark.read.parquet(f"{work}/judged")
+        pairs = (cross.where(F.col("kind") == _PAIR).groupBy("a", "b")
+                 .agg(F.collect_set("pass").alias("passes")))
+        # Pairs across buckets are few (52 000 of 495 000 compared at 1 M people, once the
+        # scopes are applied): joined to the records without shuffling the records, while
+        # they fit a broadcast.
+        if pairs.count() <= _BROADCAST_PAIRS:
+            pairs = F.broadcast(pairs)
+            across = side["a"].join(pairs, "a").join(side["b"], "b")
+        else:
+            across = pairs.join(side["a"], "a").join(side["b"], "b")
+        across = across.mapInArrow(judge_kernel, _schema("judged"))
+        within.write.parquet(f"{work}/judged/within")
+        lap("decisions within birth-year buckets")
+        across.write.parquet(f"{work}/judged/across")
+        judged = spark.read.parquet(f"{work}/judged/within", f"{work}/judged/across")
+        lap("decisions across them")
 
         # The outputs, on the driver: what they name is fetched for the records they hold.
         cross_rows = (cross.where(F.col("kind").isin(_ID_MEMBER, _SKIPPED))
@@ -195,6 +241,7 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
         summary = L.dedup_finish(judged.toArrow(), cross_rows.toArrow(), texts.toArrow(), n,
                                  model, trained, out=os.fspath(out), units=nparts,
                                  buckets=buckets, config_file=cfg)
+        lap("outputs")
         return json.loads(summary)
     finally:
         if own_work:
