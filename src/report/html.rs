@@ -1,6 +1,7 @@
-//! `report.html`: one self-contained page (no network, no script) for the provincial team:
-//! counts per group and indicator, findings per commune (inline SVG bars), the top rules,
-//! the histogram of match probabilities, and the run's metadata. In Vietnamese.
+//! `report.html`: one self-contained page (nothing fetched; one short inline script sorts the
+//! communes' table, and the page reads the same without it) for the provincial team: counts
+//! per group and indicator, findings per commune (inline SVG bars), the top rules, the
+//! histogram of match probabilities, and the run's metadata. In Vietnamese.
 
 use std::fmt::Write;
 
@@ -232,6 +233,32 @@ fn table_with(
     s.push_str("</tbody></table>");
     s
 }
+
+/// A table whose rows sort by a column when its header is clicked (see [`SORT_SCRIPT`]).
+fn sortable(table: String) -> String {
+    table.replacen("<table>", "<table class=\"sortable\">", 1)
+}
+
+/// Sorts a `table.sortable` by the clicked column (numbers as numbers, text in Vietnamese
+/// order; a second click reverses). Inline, fetching nothing; without it the table stays in
+/// its printed order.
+const SORT_SCRIPT: &str = r#"<script>
+document.querySelectorAll("table.sortable th").forEach(function (th, col) {
+  th.style.cursor = "pointer"; th.title = "Bấm để sắp xếp";
+  th.addEventListener("click", function () {
+    var body = th.closest("table").tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    var up = th.getAttribute("data-up") !== "1"; th.setAttribute("data-up", up ? "1" : "0");
+    var num = function (t) { return t.trim() === "" ? null : Number(t.replace(/\s/g, "")); };
+    rows.sort(function (a, b) {
+      var x = a.cells[col].textContent, y = b.cells[col].textContent, p = num(x), q = num(y);
+      var c = (p !== null && q !== null && !isNaN(p) && !isNaN(q)) ? p - q
+        : (p === null) - (q === null) || x.localeCompare(y, "vi");
+      return up ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+</script>"#;
 
 /// [`table`] whose cells are already HTML (escaped by the caller: links); every column after
 /// the second is a number.
@@ -472,8 +499,16 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         "<h2>Xã có tỷ lệ phát hiện cao nhất (phát hiện trên 100 bản ghi; 30 trên {total_communes} xã, xã từ 20 bản ghi)</h2>"
     );
     body.push_str(&bars(&top, "#2f6f9f", 300.0));
+    // Every commune in the table: those rated first, by rate; then those too small to rate.
+    let mut unrated: Vec<(&String, &crate::summary::CommuneStat)> = summary
+        .commune_stats
+        .iter()
+        .filter(|(code, _)| !rated.iter().any(|(r, _)| r == code))
+        .collect();
+    unrated.sort_by(|a, b| b.1.findings.cmp(&a.1.findings).then(a.0.cmp(b.0)));
     let rows: Vec<Vec<String>> = rated
         .iter()
+        .chain(&unrated)
         .map(|(code, c)| {
             let file = crate::report::fixlist::commune_file(code);
             vec![
@@ -481,14 +516,18 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
                 esc(&name_of(code)),
                 c.records_evaluated.to_string(),
                 c.findings.to_string(),
-                format!("{:.1}", c.findings_per_100_records.unwrap_or(0.0)),
+                c.findings_per_100_records
+                    .map_or(String::new(), |v| format!("{v:.1}")),
                 c.new.to_string(),
                 c.resolved.to_string(),
             ]
         })
         .collect();
-    body.push_str("<h2>Tất cả các xã (theo tỷ lệ; mã xã mở danh sách cần sửa)</h2>");
-    body.push_str(&raw_table(
+    let _ = write!(
+        body,
+        "<h2>Tất cả {total_communes} xã (theo tỷ lệ; bấm tiêu đề cột để sắp xếp; mã xã mở danh sách cần sửa)</h2>"
+    );
+    body.push_str(&sortable(raw_table(
         &[
             "Mã xã",
             "Tên xã",
@@ -499,7 +538,7 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
             "Đã làm sạch",
         ],
         &rows,
-    ));
+    )));
     // Matching.
     let d = &summary.duplicates;
     let _ = write!(
@@ -567,6 +606,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} td.n{{text-align:
 .card .k{{color:#666}} .card .v{{font-size:24px;font-weight:bold}}
 </style></head><body>
 {body}
+{SORT_SCRIPT}
 </body></html>
 "#
     )
@@ -623,7 +663,10 @@ mod tests {
             "timings are in a technical section"
         );
         assert!(html.contains("a &lt;b&gt; warning"));
-        assert!(!html.contains("<script") && !html.contains("<link"));
+        // One inline script (the communes' table sorts), nothing linked or fetched.
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(!html.contains("<script src") && !html.contains("<link"));
+        assert!(html.contains("<table class=\"sortable\">"));
         // The only address is the SVG namespace: nothing is fetched.
         assert_eq!(
             html.matches("http").count(),
