@@ -314,7 +314,7 @@ fn stream(
         .map(|n| blocking::pass(n).single_key())
         .collect();
     let mut reg = Register::default();
-    let mut rng = crate::rng::Rng::new(0x5A4D_504C, 0);
+    let mut reservoir = Reservoir::new();
     let wanted = crate::read::engine_columns(SourceKind::Residents, &opts.config);
     let mut encoded: Vec<Vec<u8>> = vec![Vec::new(); BUCKETS];
     let mut each = |t: Table, offset: usize| -> Result<()> {
@@ -370,15 +370,10 @@ fn stream(
                 }
             }
             reg.names.add(rec);
-            // Reservoir sampling (Vitter's R): a uniform sample, the same on every run.
-            let seen = offset + i;
-            if seen < SAMPLE {
-                reg.sample.push(rec.clone());
-            } else {
-                let j = rng.below(seen as u64 + 1) as usize;
-                if j < SAMPLE {
-                    reg.sample[j] = rec.clone();
-                }
+            match reservoir.slot(offset + i) {
+                Some(j) if j == reg.sample.len() => reg.sample.push(rec.clone()),
+                Some(j) => reg.sample[j] = rec.clone(),
+                None => {}
             }
         }
         for (b, buf) in encoded.iter_mut().enumerate() {
@@ -400,6 +395,44 @@ fn stream(
     spill.finish()?;
     keys.finish()?;
     Ok(reg)
+}
+
+/// Reservoir sampling (Vitter's R) of [`SAMPLE`] records: a uniform sample, the same on
+/// every run for the same rows in the same order.
+struct Reservoir {
+    rng: crate::rng::Rng,
+}
+
+impl Reservoir {
+    fn new() -> Reservoir {
+        Reservoir {
+            rng: crate::rng::Rng::new(0x5A4D_504C, 0),
+        }
+    }
+
+    /// The sample's slot that the record seen `seen`-th (from 0) takes, if any; called once
+    /// for every record, in order.
+    fn slot(&mut self, seen: usize) -> Option<usize> {
+        if seen < SAMPLE {
+            return Some(seen);
+        }
+        let j = self.rng.below(seen as u64 + 1) as usize;
+        (j < SAMPLE).then_some(j)
+    }
+}
+
+/// The rows `dedup` samples from a register of `n` records, in the sample's order.
+pub fn sampled_rows(n: usize) -> Vec<u32> {
+    let mut reservoir = Reservoir::new();
+    let mut rows = Vec::with_capacity(n.min(SAMPLE));
+    for seen in 0..n {
+        match reservoir.slot(seen) {
+            Some(j) if j == rows.len() => rows.push(seen as u32),
+            Some(j) => rows[j] = seen as u32,
+            None => {}
+        }
+    }
+    rows
 }
 
 /// Units: runs of consecutive buckets whose records fit the memory budget together (a bucket

@@ -226,6 +226,19 @@ fn dedup_cross<'py>(
     batch_to_py(py, out)
 }
 
+/// The rows of the model's sample, in its order (those `lamsach dedup` samples).
+#[pyfunction]
+fn dedup_sample_rows<'py>(py: Python<'py>, records: usize) -> PyResult<Bound<'py, PyAny>> {
+    let rows = py.detach(|| parts::sample_rows(records));
+    let rows: Vec<i64> = rows.into_iter().map(i64::from).collect();
+    let batch = RecordBatch::try_from_iter([(
+        "row",
+        std::sync::Arc::new(arrow_array::Int64Array::from(rows)) as arrow_array::ArrayRef,
+    )])
+    .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    batch_to_py(py, batch)
+}
+
 /// Step 3: the model (model.json) and how it was trained, both as JSON.
 #[pyfunction]
 #[pyo3(signature = (sample, names, members, records, *, config_file=None))]
@@ -347,11 +360,11 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_train, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_sample_rows, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_match, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_judge, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_finish, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_schema, m)?)?;
-    m.add("DEDUP_SAMPLE", parts::SAMPLE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -29,9 +29,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
-use super::{
-    bucket_of, conclude, summary_of, Found, RecordTexts, SAMPLE as SAMPLE_RECORDS, YEAR_FREE_PASSES,
-};
+use super::{bucket_of, conclude, summary_of, Found, RecordTexts, YEAR_FREE_PASSES};
 use crate::config::Config;
 use crate::core::{Column, Prepared, SourceKind};
 use crate::dates::PDate;
@@ -47,9 +45,6 @@ use crate::matching::Pair;
 use crate::output::Staging;
 use crate::read::{read_data, SourceData, Warnings};
 use crate::summary::{DedupModel, Partitions, TrainingSummary};
-
-/// Records a driver collects for the model's u probabilities (all of them below this).
-pub const SAMPLE: usize = SAMPLE_RECORDS;
 
 /// The (pass, key) passes [`cross`] groups: 0 personal ID, 1 old CMND, then the year-free
 /// passes in order.
@@ -409,8 +404,14 @@ fn to_u32(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| internal("a row number out of range"))
 }
 
-/// Step 3, on the driver: the model. `sample`: `row`, `rec` of a uniform sample (every
-/// record when the register holds at most [`SAMPLE`]), in row order; `names`: `part` (0
+/// The rows of the sample [`train`] takes, in its order: those `dedup` samples (every row of a
+/// register of at most a million records).
+pub fn sample_rows(records: usize) -> Vec<u32> {
+    super::sampled_rows(records)
+}
+
+/// Step 3, on the driver: the model. `sample`: `rec` of the records of [`sample_rows`], in
+/// that order; `names`: `part` (0
 /// given, 1 family, 2 middle), `hash`, `count` over the whole register; `members`: `pass`,
 /// `key`, `row`, `rec` of the records carrying a shared ID ([`cross_kind::ID_MEMBER`]).
 /// Returns model.json and the training's summary, as JSON.
@@ -970,6 +971,9 @@ mod tests {
             }
         }
         assert!(kept > 10, "the records exercise the scopes: {kept}");
-        assert!(decode_scope(&buf[..10]).is_none(), "a cut record is refused");
+        assert!(
+            decode_scope(&buf[..10]).is_none(),
+            "a cut record is refused"
+        );
     }
 }

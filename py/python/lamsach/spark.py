@@ -183,13 +183,16 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
                                     for i, c in enumerate(["given", "family", "middle"])]))
         names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
                  .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
-        sample = feats.select("row", "rec")
-        if n > L.DEDUP_SAMPLE:
-            sample = sample.sample(fraction=L.DEDUP_SAMPLE / n, seed=1)
+        # The rows `lamsach dedup` samples (every row up to a million), in its order.
+        slots = L.dedup_sample_rows(n)
+        slots = pa.Table.from_batches([slots]).append_column(
+            "slot", pa.array(range(slots.num_rows), pa.int64()))
+        sample = (feats.select("row", "rec")
+                  .join(spark.createDataFrame(slots), "row").orderBy("slot"))
         members = (cross.where(F.col("kind") == _ID_MEMBER)
                    .select("pass", "key", F.col("a").alias("row"))
                    .join(feats.select("row", "rec"), "row"))
-        model, trained = L.dedup_train(sample.orderBy("row").toArrow(), names.toArrow(),
+        model, trained = L.dedup_train(sample.toArrow(), names.toArrow(),
                                        members.toArrow(), n, config_file=cfg)
         wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
         lap("model")
