@@ -417,11 +417,14 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         opts.province.as_deref(),
         previous.as_ref(),
     );
+    // The Parquet tables and the communes' fix lists are written side by side: each has
+    // serial stretches (one file's row groups, one commune's workbook) the other fills.
     phases.run("outputs", || {
-        report::write_tables(&staging, &view, &opts.config)
-    })?;
-    phases.run("fixlists", || {
-        report::write_fixlists(&staging, &view, &opts.config)
+        let (tables, lists) = rayon::join(
+            || report::write_tables(&staging, &view, &opts.config),
+            || report::write_fixlists(&staging, &view, &opts.config),
+        );
+        tables.and(lists)
     })?;
     let laps = phases.finish();
     let rule_stats = report::summary::rule_stats(&view, &opts.config);

@@ -107,12 +107,11 @@ pub const CHECK_STEPS: Steps = &[
     ("prepare", "chuẩn bị", 0.02),
     ("rules", "kiểm tra quy tắc", 0.18),
     ("matching", "ghép trùng, liên kết", 0.30),
-    ("outputs", "ghi kết quả", 0.05),
-    ("fixlists", "ghi danh sách từng xã", 0.38),
+    ("outputs", "ghi kết quả và danh sách từng xã", 0.43),
 ];
 
 /// Seconds per phase, in order, for `summary.json`; each phase is traced and shown on the
-/// progress spinner as it starts ("bước 3/6 · kiểm tra quy tắc · 1 050 000 bản ghi · còn
+/// progress spinner as it starts ("bước 3/5 · kiểm tra quy tắc · 1 050 000 bản ghi · còn
 /// khoảng 8 giây" when the driver declared its steps).
 pub struct Phases {
     laps: Vec<(&'static str, f64)>,
@@ -216,11 +215,11 @@ mod tests {
         p.set_rows(1_050_000);
         assert_eq!(
             p.message("rules"),
-            "bước 3/6 · kiểm tra quy tắc · 1 050 000 bản ghi"
+            "bước 3/5 · kiểm tra quy tắc · 1 050 000 bản ghi"
         );
         assert!(p
             .message("matching.blocking")
-            .starts_with("bước 4/6 · ghép trùng"));
+            .starts_with("bước 4/5 · ghép trùng"));
         assert_eq!(p.message("something else"), "something else");
     }
 }
