@@ -71,6 +71,8 @@ def main():
         return 0
     from pyspark.sql import SparkSession
 
+    from lamsach import spark as ls
+
     tmp = tempfile.mkdtemp(prefix="lamsach-spark-dedup-")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (SparkSession.builder.master("local[2]").appName("lamsach-dedup-test")
@@ -82,6 +84,17 @@ def main():
         same_answer(spark, tmp, "ids", 60000, ["--seed", "9"])
         same_answer(spark, tmp, "registers-noids", 20000,
                     ["--seed", "10", "--noise", "registers", "--without-ids"], in_memory=True)
+        # Bad input is refused on the driver with the engine's sentence, and nothing is written.
+        bad = spark.createDataFrame([("r1", "Nguyễn Văn A")], "record_id string, full_name string")
+        out = os.path.join(tmp, "bad")
+        try:
+            ls.dedup(spark, bad, out=out)
+            raise AssertionError("a table without the required columns was accepted")
+        except ValueError as e:
+            said = str(e)
+        assert "residents" in said and "Nguyễn" not in said, said
+        assert not os.path.exists(os.path.join(out, "summary.json"))
+        print(f"ok  spark dedup refuses a table without its columns: {said}")
     finally:
         spark.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -117,6 +117,10 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
     own_work = work_dir is None
     work = tempfile.mkdtemp(prefix="lamsach-spark-dedup-") if own_work else os.fspath(work_dir)
     try:
+        # The engine reads the first rows on the driver: a missing column or a wrong config
+        # fails here with its plain sentence, not inside an executor's stack trace.
+        head = residents.limit(1000).toArrow()
+        L.dedup_features(head, list(range(head.num_rows)), config_file=cfg)
         # Row numbers: the partition's offset plus the position in it.
         ided = residents.withColumn(_MID, F.monotonically_increasing_id())
         counts = dict(ided.groupBy(F.shiftright(_MID, 33).alias("p")).count().collect())
