@@ -509,17 +509,22 @@ fn fixlist_row<'a>(
 /// carriage return would run as a formula, so it gets a leading apostrophe (OWASP, "CSV
 /// injection"); then quoted when it holds a separator, a quote or a line break.
 fn csv_escape(s: &str, out: &mut String) {
-    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula || s.contains([',', '"', '\n', '\r']) {
+    // Bytes, not chars: the characters that matter are ASCII, and UTF-8 never hides one
+    // inside another character.
+    let formula = matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if formula || s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         out.push('"');
         if formula {
             out.push('\'');
         }
-        for ch in s.chars() {
-            if ch == '"' {
-                out.push('"');
-            }
-            out.push(ch);
+        let mut parts = s.split('"');
+        out.push_str(parts.next().unwrap_or(""));
+        for part in parts {
+            out.push_str("\"\"");
+            out.push_str(part);
         }
         out.push('"');
     } else {
@@ -781,13 +786,14 @@ mod tests {
             "@SUM(A1)",
             "Nguyễn, An",
             "ok",
+            "Lê \"Út\"\nhai dòng",
         ] {
             csv_escape(s, &mut out);
             out.push('|');
         }
         assert_eq!(
             out,
-            "\"'=HYPERLINK(\"\"x\"\")\"|\"'+1\"|\"'-2\"|\"'@SUM(A1)\"|\"Nguyễn, An\"|ok|"
+            "\"'=HYPERLINK(\"\"x\"\")\"|\"'+1\"|\"'-2\"|\"'@SUM(A1)\"|\"Nguyễn, An\"|ok|\"Lê \"\"Út\"\"\nhai dòng\"|"
         );
     }
 
