@@ -241,19 +241,34 @@ fn dedup_sample_rows<'py>(py: Python<'py>, records: usize) -> PyResult<Bound<'py
 
 /// Step 3: the model (model.json) and how it was trained, both as JSON.
 #[pyfunction]
-#[pyo3(signature = (sample, names, members, records, *, config_file=None))]
+#[pyo3(signature = (sample, names, members, member_recs, records, *, config_file=None))]
 fn dedup_train(
     py: Python<'_>,
     sample: &Bound<PyAny>,
     names: &Bound<PyAny>,
     members: &Bound<PyAny>,
+    member_recs: &Bound<PyAny>,
     records: usize,
     config_file: Option<PathBuf>,
 ) -> PyResult<(String, String)> {
-    let (sample, names, members) = (one_batch(sample)?, one_batch(names)?, one_batch(members)?);
+    let (sample, names) = (one_batch(sample)?, one_batch(names)?);
+    let (members, member_recs) = (one_batch(members)?, one_batch(member_recs)?);
     let config = config(config_file)?;
-    py.detach(|| parts::train(&sample, &names, &members, records, &config))
+    py.detach(|| parts::train(&sample, &names, &members, &member_recs, records, &config))
         .map_err(py_err)
+}
+
+/// The shared IDs' blocks training compares (`pass`, `key`), of the ID members.
+#[pyfunction]
+fn dedup_training_blocks<'py>(
+    py: Python<'py>,
+    members: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let members = one_batch(members)?;
+    let out = py
+        .detach(|| parts::training_blocks(&members))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
 }
 
 /// Step 4: the decided pairs of a partition's birth-year buckets.
@@ -361,6 +376,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_train, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_sample_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_training_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_match, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_judge, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_finish, m)?)?;

@@ -410,15 +410,56 @@ pub fn sample_rows(records: usize) -> Vec<u32> {
     super::sampled_rows(records)
 }
 
+/// The shared IDs' blocks: `pass`, `key`, `row` of [`cross_kind::ID_MEMBER`] rows, sorted.
+fn id_index(members: &RecordBatch) -> Result<[Vec<(u64, u32)>; 2]> {
+    let pass = column::<Int32Array>(members, "pass")?;
+    let key = column::<Int64Array>(members, "key")?;
+    let row = column::<Int64Array>(members, "row")?;
+    let mut index: [Vec<(u64, u32)>; 2] = Default::default();
+    for i in 0..members.num_rows() {
+        let p = pass.value(i);
+        if (0..2).contains(&p) {
+            index[p as usize].push((key.value(i) as u64, to_u32(row.value(i))?));
+        }
+    }
+    for ix in &mut index {
+        ix.par_sort_unstable();
+    }
+    Ok(index)
+}
+
+/// The blocks of the shared IDs that training compares (`pass`, `key`), as `dedup` samples
+/// them: only their records are fetched for [`train`].
+pub fn training_blocks(members: &RecordBatch) -> Result<RecordBatch> {
+    let index = id_index(members)?;
+    let (mut passes, mut keys) = (Vec::new(), Vec::new());
+    for (p, ix) in index.iter().enumerate() {
+        let groups = blocking::blocks(ix);
+        let (_, keep_every) = training::training_stride(&groups);
+        for g in groups {
+            if training::sampled_for_training(g, keep_every) {
+                passes.push(p as i32);
+                keys.push(g[0].0 as i64);
+            }
+        }
+    }
+    RecordBatch::try_from_iter([
+        ("pass", Arc::new(Int32Array::from(passes)) as ArrayRef),
+        ("key", Arc::new(Int64Array::from(keys)) as ArrayRef),
+    ])
+    .map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// Step 3, on the driver: the model. `sample`: `rec` of the records of [`sample_rows`], in
-/// that order; `names`: `part` (0
-/// given, 1 family, 2 middle), `hash`, `count` over the whole register; `members`: `pass`,
-/// `key`, `row`, `rec` of the records carrying a shared ID ([`cross_kind::ID_MEMBER`]).
-/// Returns model.json and the training's summary, as JSON.
+/// that order; `names`: `part` (0 given, 1 family, 2 middle), `hash`, `count` over the whole
+/// register; `members`: `pass`, `key`, `row` of the records carrying a shared ID
+/// ([`cross_kind::ID_MEMBER`]); `member_recs`: `row`, `rec` of those in the
+/// [`training_blocks`]. Returns model.json and the training's summary, as JSON.
 pub fn train(
     sample: &RecordBatch,
     names: &RecordBatch,
     members: &RecordBatch,
+    member_recs: &RecordBatch,
     records: usize,
     config: &Config,
 ) -> Result<(String, String)> {
@@ -435,23 +476,14 @@ pub fn train(
         };
         *map.entry(hash.value(i) as u64).or_default() += count.value(i) as u64;
     }
-    let pass = column::<Int32Array>(members, "pass")?;
-    let key = column::<Int64Array>(members, "key")?;
-    let row = column::<Int64Array>(members, "row")?;
-    let recs = recs_of(members, "rec")?;
+    let index = id_index(members)?;
+    let row = column::<Int64Array>(member_recs, "row")?;
+    let recs = recs_of(member_recs, "rec")?;
     let mut rec_at: HashMap<u32, usize> = HashMap::new();
-    let mut index: [Vec<(u64, u32)>; 2] = Default::default();
-    for i in 0..members.num_rows() {
-        let r = to_u32(row.value(i))?;
-        rec_at.insert(r, i);
-        let p = pass.value(i);
-        if (0..2).contains(&p) {
-            index[p as usize].push((key.value(i) as u64, r));
-        }
+    for i in 0..member_recs.num_rows() {
+        rec_at.insert(to_u32(row.value(i))?, i);
     }
-    for ix in &mut index {
-        ix.par_sort_unstable();
-    }
+    // Sessions read the records of the sampled blocks only: those the driver fetched.
     let rec_of = |r: u32| &recs[rec_at[&r]];
     let sessions: Vec<_> = index
         .iter()

@@ -193,11 +193,18 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
             "slot", pa.array(range(slots.num_rows), pa.int64()))
         sample = (feats.select("row", "rec")
                   .join(spark.createDataFrame(slots), "row").orderBy("slot"))
+        # The records sharing an ID: their (pass, key, row) to the driver (20 bytes each), the
+        # features only of the blocks training samples (~2 M pairs at most, as dedup's).
         members = (cross.where(F.col("kind") == _ID_MEMBER)
-                   .select("pass", "key", F.col("a").alias("row"))
-                   .join(feats.select("row", "rec"), "row"))
-        model, trained = L.dedup_train(sample.toArrow(), names.toArrow(),
-                                       members.toArrow(), n, config_file=cfg)
+                   .select("pass", "key", F.col("a").alias("row")))
+        member_rows = members.toArrow()
+        blocks = spark.createDataFrame(
+            pa.Table.from_batches([L.dedup_training_blocks(member_rows)]),
+            "pass int, key bigint")
+        member_recs = (members.join(F.broadcast(blocks), ["pass", "key"]).select("row")
+                       .distinct().join(feats.select("row", "rec"), "row"))
+        model, trained = L.dedup_train(sample.toArrow(), names.toArrow(), member_rows,
+                                       member_recs.toArrow(), n, config_file=cfg)
         wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
         lap("model")
 
