@@ -1,15 +1,18 @@
-"""lamsach inside Apache Spark (started: the per-row rules).
+"""lamsach inside Apache Spark: the per-row rules and the national duplicate search.
 
     from lamsach import spark as ls
     findings = ls.rules(spark.read.parquet("residents/"), as_of="2026-06-30")
     findings.write.parquet("findings/")
+    summary = ls.dedup(spark, spark.read.parquet("residents/"), out="national")
 
 `rules` runs the engine's per-row rules (ID format, dates, names, sex, missing fields…) on
 each partition with `mapInArrow`: the partition's Arrow batches go to the engine without a
 copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in parallel).
-Rules across rows and sources (households, shared IDs, duplicates, links) and the rest of
-`check` are not distributed yet: run `lamsach.check` on one machine for those.
-The lamsach wheel must be installed on every executor (a cluster venv, or --py-files).
+`dedup` runs `lamsach dedup` over Spark's partitions with the command line's answer (see
+docs/distributed.md). The rest of `check` across rows and sources (households, cross-source
+references, deaths, links, fix lists) is not distributed yet: run `lamsach.check` on one
+machine for it. The lamsach wheel must be installed on every executor (a cluster venv: it
+holds a native library, which --py-files does not ship).
 """
 from __future__ import annotations
 
@@ -139,7 +142,8 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
                 table = pa.Table.from_batches([batch]).drop_columns([_MID])
                 yield eng.dedup_features(table, rows, config_file=cfg)
 
-        ided.mapInArrow(features, _schema("features")).write.parquet(f"{work}/features")
+        (ided.mapInArrow(features, _schema("features"))
+         .write.mode("overwrite").parquet(f"{work}/features"))
         feats = spark.read.parquet(f"{work}/features")
         lap("features")
         if feats.groupBy("record_id").count().where("count > 1").limit(1).count():
@@ -177,7 +181,7 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
 
         (blocks.repartition(nparts, "pass", "key")
          .sortWithinPartitions("pass", "key", "probe", "row")
-         .mapInArrow(cross_kernel, _schema("cross")).write.parquet(f"{work}/cross"))
+         .mapInArrow(cross_kernel, _schema("cross")).write.mode("overwrite").parquet(f"{work}/cross"))
         cross = spark.read.parquet(f"{work}/cross")
         lap("blocks across birth years")
 
@@ -235,9 +239,9 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
         else:
             across = pairs.join(side["a"], "a").join(side["b"], "b")
         across = across.mapInArrow(judge_kernel, _schema("judged"))
-        within.write.parquet(f"{work}/judged/within")
+        within.write.mode("overwrite").parquet(f"{work}/judged/within")
         lap("decisions within birth-year buckets")
-        across.write.parquet(f"{work}/judged/across")
+        across.write.mode("overwrite").parquet(f"{work}/judged/across")
         judged = spark.read.parquet(f"{work}/judged/within", f"{work}/judged/across")
         lap("decisions across them")
 
