@@ -179,7 +179,7 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
     columns.extend(keys.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
     columns.push(Arc::new(typed.finish()));
     columns.extend(names.iter_mut().map(|k| Arc::new(k.finish()) as ArrayRef));
-    RecordBatch::try_new(features_schema(), columns).map_err(|e| Error::Internal(e.to_string()))
+    RecordBatch::try_new(features_schema(), columns).map_err(Error::internal)
 }
 
 /// What a blocking pass's scope reads of a record ([`blocking::Scope::keeps`]): the birth
@@ -382,7 +382,7 @@ impl CrossOut {
                 Arc::new(Int64Array::from(self.b)),
             ],
         )
-        .map_err(|e| Error::Internal(e.to_string()))
+        .map_err(Error::internal)
     }
 }
 
@@ -447,7 +447,7 @@ pub fn training_blocks(members: &RecordBatch) -> Result<RecordBatch> {
         ("pass", Arc::new(Int32Array::from(passes)) as ArrayRef),
         ("key", Arc::new(Int64Array::from(keys)) as ArrayRef),
     ])
-    .map_err(|e| Error::Internal(e.to_string()))
+    .map_err(Error::internal)
 }
 
 /// Step 3, on the driver: the model. `sample`: `rec` of the records of [`sample_rows`], in
@@ -504,10 +504,9 @@ pub fn train(
         em_iterations: model.em_iterations,
         warning: report.warning.clone(),
     };
-    let internal_json = |e: serde_json::Error| Error::Internal(e.to_string());
     Ok((
-        serde_json::to_string(&file).map_err(internal_json)?,
-        serde_json::to_string(&trained).map_err(internal_json)?,
+        serde_json::to_string(&file).map_err(Error::internal)?,
+        serde_json::to_string(&trained).map_err(Error::internal)?,
     ))
 }
 
@@ -616,6 +615,20 @@ impl JudgedOut {
         );
     }
 
+    /// The batch of what a partition found: its decided pairs, then the counts (`records`:
+    /// the records it matched, 0 when it judged given pairs).
+    fn of(found: &Found, records: usize) -> Result<RecordBatch> {
+        let mut out = JudgedOut::default();
+        out.judged(&found.judged);
+        for (name, n) in &found.per_pass {
+            out.count(judged_kind::PASS, *n, name);
+        }
+        out.count(judged_kind::COMPARED, found.compared, "");
+        out.count(judged_kind::SKIPPED, found.skipped, "");
+        out.count(judged_kind::RECORDS, records, "");
+        out.finish()
+    }
+
     fn judged(&mut self, j: &Judged) {
         for p in &j.pairs {
             self.pair(judged_kind::PAIR, p, 0);
@@ -652,7 +665,7 @@ impl JudgedOut {
                 Arc::new(self.pid.finish()),
             ],
         )
-        .map_err(|e| Error::Internal(e.to_string()))
+        .map_err(Error::internal)
     }
 }
 
@@ -731,15 +744,7 @@ pub fn match_buckets(
         );
         start = end;
     }
-    let mut out = JudgedOut::default();
-    out.judged(&found.judged);
-    for (name, n) in &found.per_pass {
-        out.count(judged_kind::PASS, *n, name);
-    }
-    out.count(judged_kind::COMPARED, found.compared, "");
-    out.count(judged_kind::SKIPPED, found.skipped, "");
-    out.count(judged_kind::RECORDS, recs.len(), "");
-    out.finish()
+    JudgedOut::of(&found, recs.len())
 }
 
 /// Step 4 across buckets: the pairs of [`cross`] (`a`, `b`, `passes`: every pass that
@@ -800,13 +805,7 @@ pub fn judge_pairs(
     found.count_pass("personal_id/old_id across birth-year units", ids.len());
     found.judge(&judge, &kept, &get, &row);
     found.count_pass("year-free passes across birth-year units", kept.len());
-    let mut out = JudgedOut::default();
-    out.judged(&found.judged);
-    for (name, n) in &found.per_pass {
-        out.count(judged_kind::PASS, *n, name);
-    }
-    out.count(judged_kind::COMPARED, found.compared, "");
-    out.finish()
+    JudgedOut::of(&found, 0)
 }
 
 /// Step 5, on the driver: every output of `dedup` in `out`, and summary.json (returned).
