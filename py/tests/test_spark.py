@@ -2,26 +2,20 @@
 residents DataFrame in 3 partitions are those of lamsach.rules on the whole table. Skipped,
 saying why, when pyspark or Java is missing."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+
+from local_spark import local_spark
 
 BIN = os.environ.get("LAMSACH_BIN", "target/release/lamsach")
 
 
 def main():
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        print("skip: pyspark is not installed")
-        return 0
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        print("skip: no Java runtime (install openjdk-17-jre-headless)")
+    spark = local_spark("lamsach-test")
+    if spark is None:
         return 0
     import pyarrow.parquet as pq
-    from pyspark.sql import SparkSession
-
     import lamsach
     from lamsach import spark as ls
 
@@ -29,12 +23,6 @@ def main():
     data = os.path.join(tmp, "data")
     subprocess.run([BIN, "generate", "--out", data, "--people", "20000", "--seed", "8",
                     "--quiet"], check=True)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master("local[2]").appName("lamsach-test")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
     try:
         df = spark.read.parquet(f"{data}/residents.parquet").repartition(3)
         got = ls.rules(df, as_of="2026-01-01").select("record_id", "rule", "field").collect()

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 
+from local_spark import local_spark
+
 BIN = os.environ.get("LAMSACH_BIN", "target/release/lamsach")
 FILES = ["duplicates.parquet", "review.parquet", "clusters.parquet", "findings.parquet"]
 
@@ -61,25 +63,12 @@ def same_answer(spark, tmp, name, people, generate_args, in_memory=False):
 
 
 def main():
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        print("skip: pyspark is not installed")
+    spark = local_spark("lamsach-dedup-test")
+    if spark is None:
         return 0
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        print("skip: no Java runtime (install openjdk-17-jre-headless)")
-        return 0
-    from pyspark.sql import SparkSession
-
     from lamsach import spark as ls
 
     tmp = tempfile.mkdtemp(prefix="lamsach-spark-dedup-")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master("local[2]").appName("lamsach-dedup-test")
-             .config("spark.ui.enabled", "false")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
     try:
         same_answer(spark, tmp, "ids", 60000, ["--seed", "9"])
         same_answer(spark, tmp, "registers-noids", 20000,
