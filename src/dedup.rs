@@ -177,6 +177,7 @@ const YEAR_FREE_PASSES: &[&str] = &[
     "family+given (another date)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
+    "address (another household)",
     "family+given+birth_day_month",
     "parents+given",
 ];

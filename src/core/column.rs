@@ -70,7 +70,7 @@ columns! {
     Religion => ("religion", "Tôn giáo", Text, false),
     BirthPlace => ("birth_place", "Nơi sinh", Text, false),
     Hometown => ("hometown", "Quê quán", Text, false),
-    Address => ("address", "Địa chỉ", Text, false),
+    Address => ("address", "Địa chỉ", Text, true),
     FatherName => ("father_name", "Họ tên cha", Name, true),
     MotherName => ("mother_name", "Họ tên mẹ", Name, true),
     DeathDate => ("death_date", "Ngày mất", Date, true),

@@ -183,13 +183,13 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
 }
 
 /// What a blocking pass's scope reads of a record ([`blocking::Scope::keeps`]): the birth
-/// date, sex, the middle and given names' and sorted syllables' hashes, and the folded given
+/// date, sex, the middle and given names', sorted syllables' and household's hashes, and the folded given
 /// and family names. The blocks spanning birth
 /// years carry it, so a pass's scope is applied before the pairs' records are fetched.
 fn encode_scope(r: &Rec, out: &mut Vec<u8>) {
     out.extend_from_slice(&r.birth.year.to_le_bytes());
     out.extend_from_slice(&[r.birth.month, r.birth.day, r.sex]);
-    for h in [r.middle, r.given, r.sorted] {
+    for h in [r.middle, r.given, r.sorted, r.household] {
         out.extend_from_slice(&h.to_le_bytes());
     }
     for t in [r.given_text.as_str(), r.family_text.as_str()] {
@@ -209,7 +209,7 @@ fn decode_scope(b: &[u8]) -> Option<Rec> {
             b.get(5 + 8 * i..13 + 8 * i)?.try_into().ok()?,
         ))
     };
-    let (given_text, at) = text(29)?;
+    let (given_text, at) = text(37)?;
     let (family_text, _) = text(at)?;
     Some(Rec {
         birth: PDate {
@@ -221,6 +221,7 @@ fn decode_scope(b: &[u8]) -> Option<Rec> {
         middle: hash(0)?,
         given: hash(1)?,
         sorted: hash(2)?,
+        household: hash(3)?,
         given_text,
         family_text,
         ..Rec::default()
@@ -970,7 +971,7 @@ mod tests {
             sex,
             middle,
             pid: 7,
-            household: 9,
+            household: 9 + (d % 2) as u64,
             ..Rec::default()
         };
         let recs = [

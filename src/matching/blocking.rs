@@ -71,6 +71,10 @@ pub enum Scope {
     GivenTypo,
     /// Pairs whose family and given names are each equal or close (typos in both).
     NamesClose,
+    /// Pairs of two households (or without one), sex and middle name not contradicting, whose
+    /// family or given names are alike: one person registered at one address twice, whatever
+    /// else was damaged, not the members of one household.
+    OtherHousehold,
 }
 
 fn folded_close(a: &str, b: &str) -> bool {
@@ -131,6 +135,12 @@ impl Scope {
                     && folded_close(&a.family_text, &b.family_text)
                     && folded_close(&a.given_text, &b.given_text)
             }
+            Scope::OtherHousehold => {
+                (a.household == 0 || a.household != b.household)
+                    && consistent()
+                    && (folded_close(&a.family_text, &b.family_text)
+                        || folded_close(&a.given_text, &b.given_text))
+            }
         }
     }
 
@@ -151,6 +161,7 @@ impl Scope {
             Scope::All
             | Scope::Consistent
             | Scope::NamesClose
+            | Scope::OtherHousehold
             | Scope::OtherDate
             | Scope::FamilyAlikeOtherDate
             | Scope::GivenAlikeOtherDate => true,
@@ -375,6 +386,20 @@ pub const PASSES: &[BlockPass] = &[
         beyond: None,
     },
     BlockPass {
+        name: "address (another household)",
+        key: (|r| {
+            if r.address_key() != 0 {
+                mix(&[26, r.address_key()])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::OtherHousehold,
+        fixes: &[Field::Address],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
         name: "birth_date+commune",
         key: (|r| {
             if date_key(r) != 0 && r.commune != 0 {
@@ -455,6 +480,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "family+given (another date)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
+    "address (another household)",
     "birth_date+commune",
     "parents+birth_year",
     "parents+given",
@@ -502,6 +528,7 @@ pub const LINK_PASSES: &[&str] = &[
     "family+given (another date)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
+    "address (another household)",
     "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
@@ -791,6 +818,11 @@ mod tests {
 
     /// Records of a table of (record_id, personal_id, full_name, birth_date, sex, commune).
     fn recs(rows: &[[&str; 6]]) -> Vec<Rec> {
+        recs_with(rows, &[])
+    }
+
+    /// The same, with more columns (header, one value a row).
+    fn recs_with(rows: &[[&str; 6]], more: &[(&str, &[&str])]) -> Vec<Rec> {
         let names = [
             "record_id",
             "personal_id",
@@ -810,6 +842,12 @@ mod tests {
                 "province_code".to_string(),
                 Arc::new(StringArray::from(vec!["01"; rows.len()])) as ArrayRef,
             )))
+            .chain(more.iter().map(|(h, v)| {
+                (
+                    h.to_string(),
+                    Arc::new(StringArray::from(v.to_vec())) as ArrayRef,
+                )
+            }))
             .collect();
         let t = Table::from_columns("residents", SourceKind::Residents, cols);
         crate::matching::features::features(&t, &Prepared::new(&t))
@@ -921,6 +959,61 @@ mod tests {
         // Two strangers born the same year are not a candidate.
         let r = recs(&[base, ["B", "", "Trần Thị Lan", "1984-03-02", "Nữ", "09999"]]);
         assert!(candidates(&r, 2000).pairs.is_empty());
+    }
+
+    /// A second registration at the same address whose name and birth date are both damaged
+    /// (a typo in the family name, a letter lost in the given name, the date mistyped): only
+    /// the address finds it. Two members of one household at one address are not proposed by
+    /// it (their address is the household's), nor are two strangers of other names.
+    #[test]
+    fn the_same_address_finds_a_record_whose_name_and_date_are_damaged() {
+        let rows = [
+            ["A", "", "Koziol Kylie", "1932-07-09", "", "03135"],
+            ["B", "", "Koziol Kylvie", "1932-09-07", "", "03153"],
+        ];
+        let plain = candidates(&recs(&rows), 2000);
+        assert!(
+            plain.pairs.is_empty(),
+            "no pass but the address's finds them"
+        );
+        let at = |a: &'static str, b: &'static str, h: &'static str, k: &'static str| {
+            recs_with(
+                &rows,
+                &[("address", &[a, b][..]), ("household_id", &[h, k][..])],
+            )
+        };
+        let found = candidates(
+            &at(
+                "16 Wolff Crescent, Brentwood",
+                "16 wolffcrescent brentwoo",
+                "",
+                "",
+            ),
+            2000,
+        );
+        assert_eq!(found.pairs, vec![(0, 1)]);
+        let alone = found
+            .per_pass
+            .iter()
+            .find(|p| p.name == "address (another household)")
+            .unwrap();
+        assert_eq!(alone.alone, 1);
+        // Another house number, or the same household: not proposed.
+        let other = at("16 Wolff Crescent", "61 Wolff Crescent", "", "");
+        assert!(candidates(&other, 2000).pairs.is_empty());
+        let household = at("Số 252, Xã Hiệp Đức", "so 252 xa hiep duc", "HO1", "HO1");
+        assert!(candidates(&household, 2000).pairs.is_empty());
+        let household = at("Số 252, Xã Hiệp Đức", "so 252 xa hiep duc", "HO1", "HO2");
+        assert_eq!(candidates(&household, 2000).pairs, vec![(0, 1)]);
+        // Strangers at one address (a boarding house): names unlike, not proposed.
+        let strangers = recs_with(
+            &[
+                rows[0],
+                ["B", "", "Trần Thị Lan", "1990-01-02", "", "03153"],
+            ],
+            &[("address", &["16 Wolff Crescent", "16 Wolff Crescent"][..])],
+        );
+        assert!(candidates(&strangers, 2000).pairs.is_empty());
     }
 
     /// An ID that lost a digit, gained one or has a letter O for a zero pairs the record with

@@ -18,9 +18,10 @@ pub enum Field {
     Cmnd,
     Parents,
     Place,
+    Address,
 }
 
-pub const N_FIELDS: usize = 10;
+pub const N_FIELDS: usize = 11;
 
 /// Level code for "cannot be compared" (a side is missing): contributes no evidence.
 pub const MISSING: u8 = 255;
@@ -149,6 +150,14 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
         identifier: false,
         term_frequency: None,
     },
+    Comparison {
+        field: Field::Address,
+        name: "address",
+        levels: &["exact", "same_number_and_street", "different"],
+        compare: address,
+        identifier: false,
+        term_frequency: None,
+    },
 ];
 
 impl Field {
@@ -163,6 +172,7 @@ impl Field {
         Field::Cmnd,
         Field::Parents,
         Field::Place,
+        Field::Address,
     ];
 
     #[inline]
@@ -426,6 +436,25 @@ fn place(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     } else if a.commune != 0 && a.commune == b.commune {
         0
     } else if a.province == b.province {
+        1
+    } else {
+        2
+    }
+}
+
+/// The addresses: the same letters and digits, the same house number and street (see
+/// [`crate::matching::features::address_hash`]), or another. Within one household every member
+/// shares the address, and children of one father or mother often live at one address in
+/// several households: agreement there is no evidence either.
+fn address(a: &Rec, b: &Rec, _: &Pair) -> u8 {
+    let family = (a.household != 0 && a.household == b.household)
+        || (a.father != 0 && a.father == b.father)
+        || (a.mother != 0 && a.mother == b.mother);
+    if a.address == 0 || b.address == 0 || family {
+        MISSING
+    } else if a.address as u32 == b.address as u32 {
+        0
+    } else if a.address_key() != 0 && a.address_key() == b.address_key() {
         1
     } else {
         2

@@ -155,6 +155,10 @@ pub struct Rec {
     pub province: u64,
     pub commune: u64,
     pub household: u64,
+    /// The address, as two 32-bit hashes in one word (0 when there is none): high, its
+    /// house number and the first letters of the street after it ([`Rec::address_key`]); low, the
+    /// whole address folded to its letters and digits.
+    pub address: u64,
 }
 
 impl Rec {
@@ -162,8 +166,14 @@ impl Rec {
         self.given != 0
     }
 
+    /// The address's key: its house number and street's first letters (0 when too short to
+    /// tell one address from another).
+    pub fn address_key(&self) -> u64 {
+        self.address >> 32
+    }
+
     /// Bytes [`Rec::encode`] writes.
-    pub const ENCODED_LEN: usize = 14 * 8 + 2 * 16 + 4 + 2;
+    pub const ENCODED_LEN: usize = 15 * 8 + 2 * 16 + 4 + 2;
 
     /// A fixed-size little-endian encoding, for spilling records to disk.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -182,6 +192,7 @@ impl Rec {
             self.commune,
             self.household,
             self.pid_typed,
+            self.address,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -207,7 +218,7 @@ impl Rec {
                 .map(ShortText::new)
                 .unwrap_or_default()
         };
-        let t = 14 * 8;
+        let t = 15 * 8;
         let d = t + 32;
         Rec {
             family: u(0),
@@ -224,6 +235,7 @@ impl Rec {
             commune: u(11),
             household: u(12),
             pid_typed: u(13),
+            address: u(14),
             given_text: text(t),
             family_text: text(t + 16),
             birth: PDate {
@@ -242,6 +254,35 @@ fn has_diacritics(s: &str) -> bool {
     !s.is_ascii()
 }
 
+/// An address folded (decoded from legacy text, lower case, no diacritics) as
+/// [`Rec::address`]: the key is the first number (the house number, up to 8 digits) and the
+/// first 4 letters after it, or the first 6 letters of an address without a number —
+/// "16 wolff crescent" and "16 wolffcrescent, brentwoo" share it, as do "Số 252, Xã Hiệp Đức"
+/// and "so 252 xa hiep duc"; a key of fewer than 4 characters is none.
+pub fn address_hash(raw: &str, folded: &mut String) -> u64 {
+    folded.clear();
+    crate::text::name_fold_into(raw, folded);
+    folded.retain(|c| c.is_ascii_alphanumeric());
+    let b = folded.as_bytes();
+    if b.is_empty() {
+        return 0;
+    }
+    let key = match b.iter().position(u8::is_ascii_digit) {
+        Some(start) => {
+            let digits = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let rest = &b[start + digits..];
+            let letters = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            (digits <= 8).then(|| &b[start..start + digits + letters.min(4)])
+        }
+        None => Some(&b[..b.len().min(6)]),
+    };
+    let key = match key {
+        Some(k) if k.len() >= 4 => h64(std::str::from_utf8(k).unwrap_or_default()),
+        _ => 0,
+    };
+    ((key as u32 as u64) << 32) | (h64(folded) as u32 as u64).max(1)
+}
+
 /// Features of every row of a table.
 pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
     let rows: Vec<usize> = (0..table.len()).collect();
@@ -251,6 +292,7 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
 /// Features of some rows of a table, in the order given.
 pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
     let pid_col = table.column(Column::PersonalId);
+    let address = table.column(Column::Address);
     let (name, father, mother, prov, commune, hh, old) = (
         table.column(Column::FullName),
         table.column(Column::FatherName),
@@ -313,8 +355,36 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     province: h64(prov.get(r)),
                     commune: h64(commune.get(r)),
                     household: h64(hh.get(r)),
+                    address: address_hash(address.get(r), buf),
                 }
             },
         )
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Addresses typed twice: the same house number and street's first letters share the key
+    /// (spaces lost, a letter lost further on, diacritics or case), the same letters and
+    /// digits share the whole; another number is another key; no address is none.
+    #[test]
+    fn an_address_typed_twice_keeps_its_key() {
+        let mut buf = String::new();
+        let mut h = |s: &str| address_hash(s, &mut buf);
+        let a = h("16 Wolff Crescent, Brentwood Vlge");
+        let b = h("16 wolffcrescent, brentwoo e vlge");
+        assert_eq!(a >> 32, b >> 32);
+        assert_ne!(a as u32, b as u32);
+        assert_eq!(h("Số 252, Xã Hiệp Đức"), h("so 252 xa hiep duc"));
+        assert_ne!(
+            h("Số 252, Xã Hiệp Đức") >> 32,
+            h("Số 25, Xã Hiệp Đức") >> 32
+        );
+        assert_eq!(h("jervois street, cerbrus") >> 32, h("jervois st") >> 32);
+        assert_eq!(h(""), 0);
+        assert_eq!(h(" , "), 0);
+        assert_eq!(h("12") >> 32, 0, "too short to tell addresses apart");
+    }
 }

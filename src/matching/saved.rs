@@ -52,6 +52,9 @@ pub struct SavedFrequencies {
 
 const FORMAT: u32 = 1;
 
+/// Fields compared since format 1 was first written: a model without them still reads.
+const ADDED_LATER: &[&str] = &["address"];
+
 fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
     m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()
 }
@@ -113,12 +116,19 @@ impl ModelFile {
         let mut u: [Vec<f64>; N_FIELDS] = Default::default();
         let mut ur: [Vec<f64>; N_FIELDS] = Default::default();
         for (i, c) in COMPARISONS.iter().enumerate() {
-            let f = self.fields.get(c.name).ok_or_else(|| {
-                format!(
+            let Some(f) = self.fields.get(c.name) else {
+                if ADDED_LATER.contains(&c.name) {
+                    // A model saved before the field was compared: the field weighs nothing
+                    // (m = u) until the model is trained again.
+                    let even = vec![1.0 / c.levels.len() as f64; c.levels.len()];
+                    (m[i], u[i], ur[i]) = (even.clone(), even.clone(), even);
+                    continue;
+                }
+                return Err(format!(
                     "the model has no field {}; train a new one with --retrain",
                     c.name
-                )
-            })?;
+                ));
+            };
             let levels: Vec<&str> = f.levels.iter().map(String::as_str).collect();
             let ok = |v: &[f64]| {
                 v.len() == c.levels.len()
@@ -185,4 +195,33 @@ pub fn change(from: &Model, to: &Model) -> ModelChange {
     out.largest_weight_change_bits = (out.largest_weight_change_bits * 1e4).round() / 1e4;
     out.prior_ratio = (out.prior_ratio * 1e4).round() / 1e4;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::comparisons::Field;
+
+    /// A model saved before the address was compared (last month's `model.json`) still reads:
+    /// the address weighs nothing until the model is trained again. A model missing a field
+    /// it always had is refused.
+    #[test]
+    fn a_model_saved_before_the_address_was_compared_still_reads() {
+        let recs: Vec<_> = (0..50)
+            .map(|i| crate::matching::features::Rec {
+                given: i % 7 + 1,
+                family: i % 3 + 1,
+                ..Default::default()
+            })
+            .collect();
+        let model = Model::estimate(&recs, &[]);
+        let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
+        file.fields.remove("address");
+        let read = file.model().expect("an older model reads");
+        let a = Field::Address.index();
+        assert_eq!(read.m[a], read.u[a], "the address is no evidence");
+        assert_eq!(read.m[Field::Given.index()], model.m[Field::Given.index()]);
+        file.fields.remove("given");
+        assert!(file.model().unwrap_err().contains("no field given"));
+    }
 }

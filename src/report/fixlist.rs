@@ -324,6 +324,11 @@ pub fn reason_vi(levels: &str) -> String {
     if get("sex") == Some("disagree") {
         out.push("khác giới tính");
     }
+    match get("address") {
+        Some("exact") => out.push("trùng địa chỉ"),
+        Some("same_number_and_street") => out.push("cùng số nhà và đường"),
+        _ => {}
+    }
     match get("place") {
         Some("same_commune") => out.push("cùng xã"),
         Some("same_province") => out.push("khác xã"),

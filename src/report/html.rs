@@ -104,6 +104,7 @@ fn field_vi(field: &str) -> &str {
         "cmnd" => "Số CMND",
         "parents" => "Cha mẹ",
         "place" => "Nơi ở",
+        "address" => "Địa chỉ",
         "household" => "Hộ",
         other => other,
     }
