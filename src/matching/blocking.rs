@@ -77,8 +77,14 @@ pub enum Scope {
     OtherHousehold,
 }
 
+/// Two folded name parts alike: equal, Jaro–Winkler ≥ 0.8, or one keystroke apart (which
+/// Jaro–Winkler scores below 0.8 in the short names Vietnamese given names are: "quy" and
+/// "qmy", "ut" and "uv").
 fn folded_close(a: &str, b: &str) -> bool {
-    a == b || (!a.is_empty() && !b.is_empty() && strsim::jaro_winkler(a, b) >= 0.8)
+    a == b
+        || (!a.is_empty()
+            && !b.is_empty()
+            && (strsim::jaro_winkler(a, b) >= 0.8 || strsim::damerau_levenshtein(a, b) <= 1))
 }
 
 impl Scope {
@@ -955,6 +961,18 @@ mod tests {
             let r = recs(&[base, *b]);
             let c = candidates(&r, 2000);
             assert_eq!(c.pairs, vec![(0, 1)], "{what}");
+        }
+        // A keystroke in a short given name ("Quý" typed "Qmý", "Út" typed "Úv"), which
+        // Jaro–Winkler alone scores below 0.8.
+        for (a, b) in [
+            ("Hà Hoàng Quý", "Hà Hoàng Qmý"),
+            ("Trần Thị Út", "Trần Thị Úv"),
+        ] {
+            let r = recs(&[
+                ["A", "", a, "2016-07-28", "Nam", "00004"],
+                ["B", "", b, "2016-07-28", "Nam", "09999"],
+            ]);
+            assert_eq!(candidates(&r, 2000).pairs, vec![(0, 1)], "{b}");
         }
         // Two strangers born the same year are not a candidate.
         let r = recs(&[base, ["B", "", "Trần Thị Lan", "1984-03-02", "Nữ", "09999"]]);
