@@ -72,7 +72,8 @@ pub enum Scope {
     /// Pairs whose family and given names are each equal or close (typos in both).
     NamesClose,
     /// Pairs of two households (or without one), sex and middle name not contradicting, whose
-    /// family or given names are alike: one person registered at one address twice, whatever
+    /// family or given names are alike (or one's family name the other's given name: a name
+    /// written in the other order): one person registered at one address twice, whatever
     /// else was damaged, not the members of one household.
     OtherHousehold,
 }
@@ -142,10 +143,14 @@ impl Scope {
                     && folded_close(&a.given_text, &b.given_text)
             }
             Scope::OtherHousehold => {
+                let (af, ag, bf, bg) =
+                    (&a.family_text, &a.given_text, &b.family_text, &b.given_text);
                 (a.household == 0 || a.household != b.household)
                     && consistent()
-                    && (folded_close(&a.family_text, &b.family_text)
-                        || folded_close(&a.given_text, &b.given_text))
+                    && (folded_close(af, bf)
+                        || folded_close(ag, bg)
+                        || folded_close(af, bg)
+                        || folded_close(ag, bf))
             }
         }
     }
@@ -1023,6 +1028,15 @@ mod tests {
         assert!(candidates(&household, 2000).pairs.is_empty());
         let household = at("Số 252, Xã Hiệp Đức", "so 252 xa hiep duc", "HO1", "HO2");
         assert_eq!(candidates(&household, 2000).pairs, vec![(0, 1)]);
+        // The name written in the other order, with a typo, and no date on one side.
+        let reordered = recs_with(
+            &[
+                ["A", "", "Morrison Nathan", "1922-09-02", "", "06172"],
+                ["B", "", "Nathas Morriosn", "", "", "06127"],
+            ],
+            &[("address", &["59 Peppin Place", "59 peppin pace"][..])],
+        );
+        assert_eq!(candidates(&reordered, 2000).pairs, vec![(0, 1)]);
         // Strangers at one address (a boarding house): names unlike, not proposed.
         let strangers = recs_with(
             &[
