@@ -296,8 +296,40 @@ pub fn names_cross(a: &Rec, b: &Rec) -> bool {
     near(&a.given_text, &b.family_text) || near(&a.family_text, &b.given_text)
 }
 
+/// One record's name is a single word ("Kiss", "Lan") and the other's is whole: the word may
+/// be either part. It is compared with the part it equals (within a keystroke), and the
+/// other part, and the middle name, are missing rather than different.
+fn single_word(a: &Rec, b: &Rec) -> Option<SingleWord> {
+    let (one, whole) = match (a.family == 0, b.family == 0) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => return None,
+    };
+    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    Some(if one.given == whole.given {
+        SingleWord::Given
+    } else if near(&one.given_text, &whole.family_text) {
+        SingleWord::Family
+    } else {
+        SingleWord::Other
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SingleWord {
+    /// The word is the other's given name.
+    Given,
+    /// The word is the other's family name (within a keystroke).
+    Family,
+    /// Neither: compared as a given name.
+    Other,
+}
+
 fn given(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if !(a.has_name() && b.has_name()) {
+        return MISSING;
+    }
+    if single_word(a, b) == Some(SingleWord::Family) {
         return MISSING;
     }
     if pair.reordered {
@@ -325,6 +357,17 @@ fn family(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if !(a.has_name() && b.has_name()) {
         return MISSING;
     }
+    match single_word(a, b) {
+        Some(SingleWord::Family) => {
+            return if a.given_text == b.family_text || a.family_text == b.given_text {
+                0
+            } else {
+                1
+            }
+        }
+        Some(_) => return MISSING,
+        None => {}
+    }
     if a.family == b.family || pair.reordered {
         0
     } else {
@@ -336,7 +379,7 @@ fn family(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
 }
 
 fn middle(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
-    if !(a.has_name() && b.has_name()) {
+    if !(a.has_name() && b.has_name()) || single_word(a, b).is_some() {
         return MISSING;
     }
     if a.middle == b.middle || pair.reordered {
@@ -574,6 +617,28 @@ mod tests {
         assert!(twins(&p, &d, &e));
         e.household = h64("HO2");
         assert!(!twins(&compare(&d, &e), &d, &e));
+    }
+
+    /// A name of one word ("Kiss") beside a whole one ("Kiss Alexandra"): the word is the
+    /// family name there, the given and middle names are missing, not different. As the other
+    /// one's given name, that part agrees and the family name is missing.
+    #[test]
+    fn a_single_word_name_is_compared_with_the_part_it_is() {
+        let date = PDate::new(1960, 12, 31);
+        let whole = rec("kiss", "", "alexandra", date, 0);
+        let one = rec("", "", "kiss", date, 0);
+        let p = compare(&one, &whole);
+        assert_eq!(p[Field::Family], Field::Family.level("exact"));
+        assert_eq!((p[Field::Given], p[Field::Middle]), (MISSING, MISSING));
+        let typo = rec("", "", "kis", date, 0);
+        assert_eq!(
+            compare(&whole, &typo)[Field::Family],
+            Field::Family.level("close_or_one_edit")
+        );
+        let given = rec("", "", "alexandra", date, 0);
+        let p = compare(&given, &whole);
+        assert_eq!(p[Field::Given], Field::Given.level("exact"));
+        assert_eq!((p[Field::Family], p[Field::Middle]), (MISSING, MISSING));
     }
 
     /// Levels for damaged data: bands on the family name as on the given name, a year-only
