@@ -79,8 +79,11 @@ pub fn read_source(
         let mapped = map_columns(path, kind, kind.required_columns(), raw, config, warnings)?;
         parts.push((path.clone(), mapped));
     }
-    let table = concat_parts(name, kind, parts)?;
+    let mut table = concat_parts(name, kind, parts)?;
     check_unique_record_ids(&table)?;
+    // Read from files, the columns are the run's own: held compactly from here on. (Batches
+    // handed over in memory stay as they are: the caller holds them anyway.)
+    table.compact();
     Ok(table)
 }
 
