@@ -54,11 +54,6 @@ impl<'a> Col<'a> {
     /// An absent column (every cell reads as empty).
     pub const NONE: Col<'static> = Col(None);
 
-    /// A plain text array as a column.
-    pub fn plain(a: &'a StringArray) -> Self {
-        Col(Some(Text::Plain(a)))
-    }
-
     /// The cell, untrimmed ("" when absent or null).
     #[inline]
     pub fn raw(&self, row: usize) -> &'a str {
@@ -86,7 +81,7 @@ impl<'a> Col<'a> {
             Some(Text::Plain(a)) if row < a.len() && a.is_valid(row) => Some(a.value(row)),
             Some(Text::Dict(d, values)) if row < d.len() && d.is_valid(row) => {
                 let k = d.keys().values()[row] as usize;
-                (values.is_valid(k)).then(|| values.value(k))
+                values.is_valid(k).then(|| values.value(k))
             }
             _ => None,
         }
@@ -127,26 +122,22 @@ impl Table {
     }
 
     /// Hold each column whose values repeat as keys into its distinct values, when that takes
-    /// less memory (codes, dates, sex, relations, households, parents' names, addresses; at
-    /// 1 M people with every source, 0.67 GB of text becomes about 0.36 GB). Columns whose
-    /// first rows are all distinct (record IDs, personal IDs) are left as they are. Readers
-    /// see no difference: [`Col`] reads both forms.
+    /// less memory (codes, dates, sex, relations, households, parents' names, addresses, an
+    /// extract's repeated personal IDs; at 1 M people with every source, 0.67 GB of text
+    /// becomes about 0.36 GB). Columns whose first rows are all distinct (record IDs) are left
+    /// as they are. Readers see no difference: [`Col`] reads both forms.
     pub fn compact(&mut self) {
-        let schema = self.batch.schema();
-        let columns: Vec<ArrayRef> = self
+        let columns: Vec<(String, ArrayRef)> = self
             .batch
-            .columns()
-            .par_iter()
-            .map(compact_column)
-            .collect();
-        let fields: Vec<Field> = schema
+            .schema()
             .fields()
             .iter()
-            .zip(&columns)
-            .map(|(f, a)| Field::new(f.name(), a.data_type().clone(), true))
+            .zip(self.batch.columns())
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(f, a)| (f.name().clone(), compact_column(a)))
             .collect();
-        self.batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .expect("columns of equal length");
+        self.batch = Table::from_columns(&self.name, self.kind, columns).batch;
     }
 
     pub fn len(&self) -> usize {
