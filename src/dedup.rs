@@ -175,6 +175,7 @@ impl Drop for Spill {
 const YEAR_FREE_PASSES: &[&str] = &[
     "full_name+commune",
     "family+given (another date)",
+    "family+given (no date)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
     "address (another household)",

@@ -218,8 +218,14 @@ pub const CROWDED_ID: usize = 32;
 /// commune or initials are many people when large, and stay passed over; so do large blocks
 /// of one family and given name with other dates: windowed, they brought namesakes with a
 /// year-only date into the duplicates (F1 without IDs 0.966 -> 0.957 on our generator, for
-/// +0.02 on a register of ten records a person).
-pub const WINDOWED_PASSES: &[&str] = &["birth_date+given", "family+given+birth_day_month"];
+/// +0.02 on a register of ten records a person). A record with no date at all is the
+/// exception: no date pass can find it, and when its commune or middle name is damaged too,
+/// only a window over its family and given name compares it with its person's other records.
+pub const WINDOWED_PASSES: &[&str] = &[
+    "birth_date+given",
+    "family+given+birth_day_month",
+    "family+given (no date)",
+];
 
 /// Every blocking pass. Which of them deduplicate and which find an extract row's resident
 /// is said by name in [`DEDUP_PASSES`] and [`LINK_PASSES`].
@@ -369,6 +375,20 @@ pub const PASSES: &[BlockPass] = &[
         beyond: None,
     },
     BlockPass {
+        name: "family+given (no date)",
+        key: (|r| {
+            if r.given != 0 && r.family != 0 {
+                mix(&[27, r.given, r.family])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::DateMissing,
+        fixes: &[Field::Family, Field::Given, Field::Birth],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
         name: "given+commune (the family name damaged)",
         key: (|r| {
             if r.given != 0 && r.commune != 0 {
@@ -489,6 +509,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "family+given+birth_day_month",
     "full_name+commune",
     "family+given (another date)",
+    "family+given (no date)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
     "address (another household)",
@@ -905,6 +926,59 @@ mod tests {
         }
         let r0 = root(&mut parent, 0);
         assert!((0..40).all(|i| root(&mut parent, i) == r0));
+    }
+
+    /// One person registered 30 times in several communes, among namesakes of one family and
+    /// given name; a further record of theirs lost its date, its middle name has a typo, and
+    /// it was registered in yet another commune. Every pass on the date, the full name or the
+    /// commune misses it and the block of family and given name is far over its size; the
+    /// window over that block still compares it with several of the person's records (enough
+    /// to vouch for it in clustering), at a linear number of pairs.
+    #[test]
+    fn a_record_without_a_date_meets_its_persons_other_records() {
+        let owned: Vec<[String; 6]> = (0..60)
+            .map(|i| {
+                let (name, date) = if i % 2 == 0 {
+                    ("Nguyễn Thanh Minh", "1965-09-11".to_string())
+                } else {
+                    (
+                        "Nguyễn Văn Minh",
+                        format!("19{}-0{}-1{}", 50 + i / 2, 1 + i % 9, i % 7),
+                    )
+                };
+                [
+                    format!("R{i}"),
+                    String::new(),
+                    name.into(),
+                    date,
+                    "Nam".into(),
+                    format!("{:05}", 4 + (i % 5)),
+                ]
+            })
+            .chain(std::iter::once(
+                ["LOST", "", "Nguyễn Thanhh Minh", "", "Nam", "09999"].map(String::from),
+            ))
+            .collect();
+        let rows: Vec<[&str; 6]> = owned
+            .iter()
+            .map(|r| std::array::from_fn(|k| r[k].as_str()))
+            .collect();
+        let c = candidates(&recs(&rows), 1_000);
+        let lost = 60;
+        let met: Vec<u32> = c
+            .pairs
+            .iter()
+            .filter_map(|&(a, b)| (b == lost).then_some(a))
+            .collect();
+        assert!(
+            met.iter().filter(|&&a| a % 2 == 0).count() >= 2,
+            "the undated record meets the person's records: {met:?}"
+        );
+        assert!(
+            met.len() <= 32,
+            "a window, not the whole block: {}",
+            met.len()
+        );
     }
 
     /// A person's record, and a second registration with one field damaged: every such pair is
