@@ -67,6 +67,9 @@ pub enum Scope {
     /// Pairs whose sex and middle name do not contradict each other (one of them missing, or
     /// equal): the family name damaged leaves the rest of the record whole.
     Consistent,
+    /// Pairs of which one is registered under a home name ("Tí", "Út", "Bé") and the other
+    /// not, sex and middle name not contradicting.
+    HomeName,
     /// Pairs whose given names are one keystroke apart (Damerau–Levenshtein 1).
     GivenTypo,
     /// Pairs whose family and given names are each equal or close (typos in both).
@@ -133,6 +136,7 @@ impl Scope {
             }
 
             Scope::SwappedDate => a.birth != b.birth && consistent(),
+            Scope::HomeName => a.given_nickname != b.given_nickname && consistent(),
             Scope::Consistent => consistent(),
             Scope::GivenTypo => {
                 a.given != b.given && strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
@@ -164,6 +168,7 @@ impl Scope {
             Scope::DatesClose => block
                 .iter()
                 .any(|e| !rec(e).birth.is_full() || rec(e).birth != first.birth),
+            Scope::HomeName => block.iter().any(|e| rec(e).given_nickname),
             Scope::YearsClose => block.iter().any(|e| rec(e).birth.year != first.birth.year),
             Scope::DateMissing => block.iter().any(|e| rec(e).birth.year == 0),
             Scope::PartialDate => block.iter().any(|e| !rec(e).birth.is_full()),
@@ -389,6 +394,20 @@ pub const PASSES: &[BlockPass] = &[
         beyond: None,
     },
     BlockPass {
+        name: "birth_date+family+middle (a home name)",
+        key: (|r| {
+            if date_key(r) != 0 && r.family != 0 && r.middle != 0 {
+                mix(&[29, date_key(r), r.family, r.middle])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::HomeName,
+        fixes: &[Field::Birth, Field::Family, Field::Middle],
+        small_blocks: Some(64),
+        beyond: None,
+    },
+    BlockPass {
         name: "given+commune (the family name damaged)",
         key: (|r| {
             if r.given != 0 && r.commune != 0 {
@@ -510,6 +529,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "full_name+commune",
     "family+given (another date)",
     "family+given (no date)",
+    "birth_date+family+middle (a home name)",
     "given+commune (the family name damaged)",
     "family+commune (the given name damaged)",
     "address (another household)",
@@ -1026,6 +1046,10 @@ mod tests {
             (
                 "another given name, same commune",
                 ["B", "", "Nguyễn Văn Tý", "1984-08-10", "Nam", "00004"],
+            ),
+            (
+                "a home name for the given name, another commune",
+                ["B", "", "Nguyễn Văn Út", "1984-08-10", "Nam", "09999"],
             ),
             (
                 "given name first",
