@@ -51,7 +51,8 @@ pub enum Scope {
     /// Pairs of which at least one has no birth year (missing or unreadable).
     DateMissing,
     /// Pairs of which one birth date is partial (the year, or month and year) and compatible
-    /// with the other.
+    /// with the other, sex and middle name not contradicting (in a block of many namesakes
+    /// born that year, a partial date with another middle name cannot be told from them).
     PartialDate,
     /// Pairs not born on one known day (other days, or a date missing), whose family names
     /// are alike (Jaro–Winkler ≥ 0.8).
@@ -124,7 +125,7 @@ impl Scope {
             Scope::PartialDate => {
                 (!a.birth.is_full() || !b.birth.is_full())
                     && a.birth.compatible(b.birth)
-                    && sex_agrees
+                    && consistent()
             }
             Scope::OtherDate => !(a.birth.is_full() && a.birth == b.birth) && consistent(),
             Scope::FamilyAlikeOtherDate => {
