@@ -42,9 +42,9 @@ pub enum Scope {
     /// Every pair of the block.
     All,
     /// Pairs whose birth dates are not the same full date but could be one date written
-    /// twice: one partial and compatible, a keystroke apart, day and month swapped. (Equal
-    /// dates are proposed by the date passes; two people of one name born the same year on
-    /// unrelated days are not proposed.)
+    /// twice: one partial and compatible, a keystroke apart, day and month swapped; sex not
+    /// contradicting. (Equal dates are proposed by the date passes; two people of one name
+    /// born the same year on unrelated days are not proposed.)
     DatesClose,
     /// Pairs born in years a keystroke or one year apart (the block shares day and month).
     YearsClose,
@@ -73,9 +73,11 @@ pub enum Scope {
     /// Pairs of which one is registered under a home name ("Tí", "Út", "Bé") and the other
     /// not, sex and middle name not contradicting.
     HomeName,
-    /// Pairs whose given names are one keystroke apart (Damerau–Levenshtein 1).
+    /// Pairs whose given names are one keystroke apart (Damerau–Levenshtein 1), sex not
+    /// contradicting.
     GivenTypo,
-    /// Pairs whose family and given names are each equal or close (typos in both).
+    /// Pairs whose family and given names are each equal or close (typos in both), sex not
+    /// contradicting.
     NamesClose,
     /// Pairs of two households (or without one), sex and middle name not contradicting, whose
     /// family or given names are alike (or one's family name the other's given name: a name
