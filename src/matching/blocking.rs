@@ -196,6 +196,16 @@ impl Scope {
     }
 }
 
+/// A pass's key: the hash of `parts` (the pass's own number first), or 0 (no key) when any
+/// other part is missing (0).
+fn key_of<const N: usize>(parts: [u64; N]) -> u64 {
+    if parts[1..].iter().all(|&p| p != 0) {
+        mix(&parts)
+    } else {
+        0
+    }
+}
+
 fn date_key(r: &Rec) -> u64 {
     if r.birth.is_full() {
         r.birth.year as u64 * 10_000 + r.birth.month as u64 * 100 + r.birth.day as u64
@@ -248,7 +258,7 @@ pub const WINDOWED_PASSES: &[&str] = &[
 pub const PASSES: &[BlockPass] = &[
     BlockPass {
         name: "personal_id",
-        key: (|r| if r.pid != 0 { mix(&[4, r.pid]) } else { 0 }),
+        key: (|r| key_of([4, r.pid])),
         scope: Scope::All,
         fixes: &[Field::Pid],
         // An ID carried by more records than one person has is no evidence of one person
@@ -259,7 +269,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "old_id",
-        key: (|r| if r.cmnd != 0 { mix(&[5, r.cmnd]) } else { 0 }),
+        key: (|r| key_of([5, r.cmnd])),
         scope: Scope::All,
         fixes: &[Field::Cmnd],
         small_blocks: Some(CROWDED_ID),
@@ -267,13 +277,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "syllables+birth_date",
-        key: (|r| {
-            if r.sorted != 0 && date_key(r) != 0 {
-                mix(&[8, r.sorted, date_key(r)])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([8, r.sorted, date_key(r)])),
         scope: Scope::All,
         fixes: &[Field::Given, Field::Family, Field::Middle, Field::Birth],
         small_blocks: None,
@@ -281,13 +285,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+given",
-        key: (|r| {
-            if date_key(r) != 0 && r.given != 0 {
-                mix(&[1, date_key(r), r.given])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([1, date_key(r), r.given])),
         scope: Scope::Consistent,
         fixes: &[Field::Birth, Field::Given],
         small_blocks: Some(16),
@@ -358,13 +356,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "full_name+commune",
-        key: (|r| {
-            if r.full != 0 && r.commune != 0 {
-                mix(&[3, r.full, r.commune])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([3, r.full, r.commune])),
         scope: Scope::DateMissing,
         fixes: &[
             Field::Family,
@@ -378,13 +370,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+given (another date)",
-        key: (|r| {
-            if r.given != 0 && r.family != 0 {
-                mix(&[23, r.given, r.family])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([23, r.given, r.family])),
         scope: Scope::OtherDate,
         fixes: &[Field::Family, Field::Given],
         small_blocks: Some(8),
@@ -392,13 +378,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+given (no date)",
-        key: (|r| {
-            if r.given != 0 && r.family != 0 {
-                mix(&[27, r.given, r.family])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([27, r.given, r.family])),
         scope: Scope::DateMissing,
         fixes: &[Field::Family, Field::Given, Field::Birth],
         small_blocks: Some(16),
@@ -406,13 +386,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+family+middle (a home name)",
-        key: (|r| {
-            if date_key(r) != 0 && r.family != 0 && r.middle != 0 {
-                mix(&[29, date_key(r), r.family, r.middle])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([29, date_key(r), r.family, r.middle])),
         scope: Scope::HomeName,
         fixes: &[Field::Birth, Field::Family, Field::Middle],
         small_blocks: Some(64),
@@ -420,13 +394,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "given+commune (the family name damaged)",
-        key: (|r| {
-            if r.given != 0 && r.commune != 0 {
-                mix(&[24, r.given, r.commune])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([24, r.given, r.commune])),
         scope: Scope::FamilyAlikeOtherDate,
         fixes: &[Field::Given, Field::Place],
         small_blocks: Some(16),
@@ -434,13 +402,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+commune (the given name damaged)",
-        key: (|r| {
-            if r.family != 0 && r.commune != 0 {
-                mix(&[25, r.family, r.commune])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([25, r.family, r.commune])),
         scope: Scope::GivenAlikeOtherDate,
         fixes: &[Field::Family, Field::Place],
         small_blocks: Some(16),
@@ -448,13 +410,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "address (another household)",
-        key: (|r| {
-            if r.address_key() != 0 {
-                mix(&[26, r.address_key()])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([26, r.address_key()])),
         scope: Scope::OtherHousehold,
         fixes: &[Field::Address],
         small_blocks: Some(16),
@@ -462,13 +418,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+commune",
-        key: (|r| {
-            if date_key(r) != 0 && r.commune != 0 {
-                mix(&[16, date_key(r), r.commune])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([16, date_key(r), r.commune])),
         scope: Scope::SexAgrees,
         fixes: &[Field::Birth, Field::Place],
         small_blocks: Some(16),
@@ -490,13 +440,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "parents+given",
-        key: (|r| {
-            if r.father != 0 && r.mother != 0 && r.given != 0 {
-                mix(&[17, r.father, r.mother, r.given])
-            } else {
-                0
-            }
-        }),
+        key: (|r| key_of([17, r.father, r.mother, r.given])),
         scope: Scope::All,
         fixes: &[Field::Parents, Field::Given],
         small_blocks: None,
