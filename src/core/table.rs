@@ -182,42 +182,219 @@ impl Table {
     }
 }
 
-/// Rows a column must have before it is worth compacting, and rows of it sampled to see
-/// whether its values repeat at all.
+/// Rows a column must have before it is worth compacting, and rows of it sampled (spread
+/// over the column) to see whether its values repeat at all.
 const COMPACT_MIN_ROWS: usize = 4096;
+const COMPACT_SAMPLE: usize = 1 << 16;
 
 /// A plain text column dictionary-encoded, if its values repeat enough for that to take less
 /// memory; otherwise the column itself.
 fn compact_column(array: &ArrayRef) -> ArrayRef {
-    use arrow_array::builder::StringDictionaryBuilder;
-    use std::collections::HashSet;
     let Some(a) = array.as_any().downcast_ref::<StringArray>() else {
         return array.clone();
     };
-    if a.len() < COMPACT_MIN_ROWS {
+    if a.len() < COMPACT_MIN_ROWS || a.len() > u32::MAX as usize {
         return array.clone();
     }
-    let mut seen = HashSet::with_capacity(COMPACT_MIN_ROWS);
-    let head = (0..COMPACT_MIN_ROWS).filter(|&r| a.is_valid(r));
-    let (mut valid, mut repeats) = (0usize, 0usize);
-    for r in head {
-        valid += 1;
-        repeats += usize::from(!seen.insert(a.value(r)));
+    // Identifiers: (nearly) every value distinct in a sample; and a column of nulls needs no
+    // dictionary either. A sample's share of distinct values is at least the column's. The
+    // sample is runs of neighbouring rows spread over the column, so that values repeated
+    // close together (a household's members) are seen. Empty cells cost as little plain as
+    // keyed, so only repeated values that are not empty count, and short values (a mostly
+    // empty column) save less than the keys cost.
+    let runs = COMPACT_SAMPLE / COMPACT_MIN_ROWS;
+    let step = (a.len() / runs).max(COMPACT_MIN_ROWS);
+    let mut seen = std::collections::HashSet::with_capacity(COMPACT_SAMPLE.min(a.len()));
+    let (mut valid, mut repeats, mut bytes) = (0usize, 0usize, 0usize);
+    let mut half = None;
+    for (i, start) in (0..a.len()).step_by(step).enumerate() {
+        if i == runs / 2 {
+            half = Some(seen.len());
+        }
+        for r in (start..(start + COMPACT_MIN_ROWS).min(a.len())).filter(|&r| a.is_valid(r)) {
+            valid += 1;
+            bytes += a.value(r).len();
+            let v = a.value(r);
+            repeats += usize::from(!v.is_empty() && !seen.insert(v));
+        }
     }
-    // Identifiers: every value distinct (and a column of nulls needs no dictionary either).
-    if valid == 0 || repeats == 0 {
+    if valid == 0 || repeats * 20 < valid || bytes < 2 * valid {
         return array.clone();
     }
-    let mut b = StringDictionaryBuilder::<UInt32Type>::with_capacity(a.len(), 1024, 16 * 1024);
-    if b.append_array(a).is_err() {
+    // Few values when the sample's second half adds few new ones (under 60 % of the first
+    // half's: drawn evenly from fewer than about 64 k values); otherwise many.
+    let few = half.is_some_and(|h| (seen.len() - h) * 5 < h * 3);
+    let (keys, distinct) = few
+        .then(|| few_values(a))
+        .flatten()
+        .unwrap_or_else(|| many_values(a));
+    let value_bytes: usize = distinct.iter().map(|&r| a.value(r as usize).len()).sum();
+    let dict_bytes = 4 * a.len() + 4 * (distinct.len() + 1) + value_bytes;
+    if dict_bytes >= a.get_array_memory_size() {
         return array.clone();
     }
-    let mut d = b.finish();
-    d.shrink_to_fit();
-    if d.get_array_memory_size() < a.get_array_memory_size() {
-        Arc::new(d)
-    } else {
-        array.clone()
+    let mut values =
+        arrow_array::builder::StringBuilder::with_capacity(distinct.len(), value_bytes);
+    for &r in &distinct {
+        values.append_value(a.value(r as usize));
+    }
+    let keys = arrow_array::UInt32Array::new(keys.into(), a.nulls().cloned());
+    match DictionaryArray::try_new(keys, Arc::new(values.finish())) {
+        Ok(d) => Arc::new(d),
+        Err(_) => array.clone(),
+    }
+}
+
+/// Rows a chunk of [`few_values`] encodes on its own, and the distinct values a chunk may
+/// meet before the column counts as having many values.
+const CHUNK_ROWS: usize = 1 << 16;
+const CHUNK_DISTINCT: usize = CHUNK_ROWS / 2;
+/// The distinct values of the whole column beyond which [`few_values`] gives way to
+/// [`many_values`] (its one table would then outgrow the cache).
+const FEW_DISTINCT: usize = 1 << 18;
+
+/// A column of few distinct values (codes, sex, dates) as (a key per row, a row holding each
+/// value in key order): each chunk of rows is encoded in parallel by a small hash table that
+/// stays in cache, then the chunks' values are numbered in order of first appearance. None
+/// when a chunk meets too many values for that to pay.
+fn few_values(a: &StringArray) -> Option<(Vec<u32>, Vec<u32>)> {
+    use std::collections::HashMap;
+    let starts: Vec<usize> = (0..a.len()).step_by(CHUNK_ROWS).collect();
+    let chunks: Vec<(Vec<u32>, Vec<u32>)> = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + CHUNK_ROWS).min(a.len());
+            let mut index: HashMap<&str, u32, Fnv> =
+                HashMap::with_capacity_and_hasher(1024, Fnv::default());
+            let (mut keys, mut rows) = (Vec::with_capacity(end - start), Vec::new());
+            for r in start..end {
+                if a.is_null(r) {
+                    keys.push(0);
+                    continue;
+                }
+                let k = *index.entry(a.value(r)).or_insert_with(|| {
+                    rows.push(r as u32);
+                    rows.len() as u32 - 1
+                });
+                if rows.len() > CHUNK_DISTINCT {
+                    return None;
+                }
+                keys.push(k);
+            }
+            Some((keys, rows))
+        })
+        .collect::<Option<_>>()?;
+    // Each chunk's values numbered over the whole column, in order of first appearance.
+    let mut global: HashMap<&str, u32, Fnv> = HashMap::with_hasher(Fnv::default());
+    let mut distinct = Vec::new();
+    let mut renumber: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
+    for (_, rows) in &chunks {
+        let to = rows
+            .iter()
+            .map(|&r| {
+                *global.entry(a.value(r as usize)).or_insert_with(|| {
+                    distinct.push(r);
+                    distinct.len() as u32 - 1
+                })
+            })
+            .collect();
+        if distinct.len() > FEW_DISTINCT {
+            return None;
+        }
+        renumber.push(to);
+    }
+    let mut keys = vec![0u32; a.len()];
+    keys.par_chunks_mut(CHUNK_ROWS)
+        .zip(chunks.par_iter().zip(&renumber))
+        .for_each(|(out, ((local, _), to))| {
+            for (o, &k) in out.iter_mut().zip(local) {
+                // A null row's key is 0 and masked; a chunk of nulls only has no values.
+                *o = to.get(k as usize).copied().unwrap_or(0);
+            }
+        });
+    Some((keys, distinct))
+}
+
+/// A column of many distinct values (names, households, addresses) as (a key per row, a row
+/// holding each value in key order), without a hash table that outgrows the cache: the rows
+/// are sorted by a hash of their value (in parallel) and each run of equal hashes is one value
+/// (split by text in the rare run where two values share a hash). Keys follow hash order, the
+/// same whatever the thread count.
+fn many_values(a: &StringArray) -> (Vec<u32>, Vec<u32>) {
+    use super::hash::h64;
+    let mut order: Vec<(u64, u32)> = (0..a.len() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter(|&r| a.is_valid(r as usize))
+        .map(|r| (h64(a.value(r as usize)), r))
+        .collect();
+    order.par_sort_unstable();
+    // Per run of equal hashes, whether every row holds the first row's value.
+    let runs: Vec<(&[(u64, u32)], bool)> = order
+        .par_chunk_by(|x, y| x.0 == y.0)
+        .map(|run| {
+            let first = a.value(run[0].1 as usize);
+            (run, run[1..].iter().all(|e| a.value(e.1 as usize) == first))
+        })
+        .collect();
+    let mut distinct: Vec<u32> = Vec::with_capacity(runs.len());
+    let mut keys = vec![0u32; a.len()];
+    for (run, same) in runs {
+        if same {
+            let k = distinct.len() as u32;
+            distinct.push(run[0].1);
+            for e in run {
+                keys[e.1 as usize] = k;
+            }
+            continue;
+        }
+        let from = distinct.len();
+        for e in run {
+            let v = a.value(e.1 as usize);
+            let found = distinct[from..]
+                .iter()
+                .position(|&d| a.value(d as usize) == v);
+            let k = match found {
+                Some(i) => from + i,
+                None => {
+                    distinct.push(e.1);
+                    distinct.len() - 1
+                }
+            };
+            keys[e.1 as usize] = k as u32;
+        }
+    }
+    (keys, distinct)
+}
+
+/// FNV-1a as a `Hasher`, for the small per-chunk tables of short codes (the standard
+/// SipHash costs more than the lookups it serves; nothing here faces untrusted keys that
+/// could flood a table: at most [`CHUNK_DISTINCT`] values a table).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0)
     }
 }
 
@@ -314,6 +491,75 @@ mod tests {
             plain.column(Column::BirthDate).get(100)
         );
         assert_eq!(t.column(Column::BirthDate).cell(0), None);
+    }
+
+    /// Every cell of `plain` reads the same from `compact`.
+    fn same_cells(plain: &ArrayRef, compact: &ArrayRef) {
+        let (a, b) = (Text::of(plain).map(Some), Text::of(compact).map(Some));
+        let (a, b) = (Col(a.flatten()), Col(b.flatten()));
+        for r in 0..plain.len() {
+            assert_eq!(a.cell(r), b.cell(r), "row {r}");
+        }
+    }
+
+    #[test]
+    fn a_column_of_many_values_and_one_of_few_are_both_keyed_exactly() {
+        // 300 k rows: names drawn unevenly from 120 k (a few common, most rare, as names
+        // are), with nulls and empty cells; and dates from 3 000 distinct.
+        let n = 300_000;
+        let names: Vec<Option<String>> = (0..n)
+            .map(|i| match i % 97 {
+                0 => None,
+                1 => Some(String::new()),
+                _ => {
+                    let x = (i * 7_919) % 120_000;
+                    Some(format!("Nguyễn Văn {}", x * x / 120_000))
+                }
+            })
+            .collect();
+        let dates: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 31 != 0).then(|| format!("19{:02}-01-{:02}", i % 100, i % 30 + 1)))
+            .collect();
+        for column in [names, dates] {
+            let a = StringArray::from(column);
+            // Both encoders, each on its own, give every row its value's key.
+            let few = few_values(&a);
+            for (keys, distinct) in few.into_iter().chain([many_values(&a)]) {
+                for r in (0..n).filter(|&r| a.is_valid(r)) {
+                    assert_eq!(a.value(distinct[keys[r] as usize] as usize), a.value(r));
+                }
+                let mut values: Vec<&str> = distinct.iter().map(|&d| a.value(d as usize)).collect();
+                values.sort_unstable();
+                values.dedup();
+                assert_eq!(values.len(), distinct.len(), "each value once");
+            }
+            let plain: ArrayRef = Arc::new(a);
+            let compact = compact_column(&plain);
+            assert!(matches!(
+                compact.data_type(),
+                arrow_schema::DataType::Dictionary(_, _)
+            ));
+            assert!(compact.get_array_memory_size() < plain.get_array_memory_size());
+            same_cells(&plain, &compact);
+        }
+    }
+
+    #[test]
+    fn identifiers_and_mostly_empty_columns_stay_plain() {
+        let n = 100_000;
+        // An old ID on one row in four, every one distinct: the dictionary would only repeat
+        // the empty cell, which costs as little plain.
+        let old_ids: Vec<String> = (0..n)
+            .map(|i| {
+                if i % 4 == 0 {
+                    format!("{:09}", 100_000_000 + i)
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
+        let plain: ArrayRef = Arc::new(StringArray::from(old_ids));
+        assert_eq!(compact_column(&plain).data_type(), plain.data_type());
     }
 
     #[test]
