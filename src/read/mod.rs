@@ -17,7 +17,7 @@ use arrow_array::{ArrayRef, StringArray};
 use rayon::prelude::*;
 
 use self::csv::read_csv;
-use self::parquet::{concat_text, read_batches, read_parquet, read_parquet_chunks};
+use self::parquet::{concat_text, read_batches, read_parquet, read_parquet_chunks, Batches};
 use self::xlsx::read_xlsx;
 use crate::config::Config;
 use crate::core::hash::{first_duplicate, h64};
@@ -200,7 +200,11 @@ pub fn for_each_chunk(
             Ok(())
         };
         match check_file(path)?.as_str() {
-            "parquet" | "pq" => read_parquet_chunks(path, wanted, chunk_rows, &mut on_raw)?,
+            "parquet" | "pq" => {
+                read_parquet_chunks(path, wanted, Batches::AtMost(chunk_rows), &mut |raw, _| {
+                    on_raw(raw)
+                })?
+            }
             _ => on_raw(read_file(path, wanted)?)?,
         }
     }

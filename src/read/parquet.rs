@@ -197,37 +197,87 @@ fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, boo
     Ok((out, numeric))
 }
 
-/// Rows decoded per Parquet batch: a whole province's column in one array where it fits, so
-/// columns need no concatenation (which would copy them once more), but bounded so one text
-/// array stays far below Arrow's 2 GB offset limit.
+/// Rows decoded per Parquet batch at most, so that one batch's text array stays far below
+/// Arrow's 2 GB offset limit.
 const PARQUET_BATCH_ROWS: usize = 4 << 20;
 
+/// A whole Parquet file as one text table. It is decoded a row group at a time and each
+/// column appended to one array sized for the whole file: a batch
+/// spanning many row groups is built by growing its buffers, and batches joined at the end are
+/// copied once more, each time into fresh pages; at 10 M rows that cost as much as decoding.
+/// Row-group batches are small enough for their memory to be reused batch after batch.
 pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    use arrow_array::builder::StringBuilder;
+    let too_large = || {
+        Error::input(
+            path,
+            "a column is too large to hold in one text array (over 2 GB)",
+        )
+    };
     let mut first: Option<RawTable> = None;
-    let mut parts: Vec<Vec<ArrayRef>> = Vec::new();
+    let mut builders: Vec<StringBuilder> = Vec::new();
     let mut numeric = BTreeSet::new();
-    read_parquet_chunks(path, wanted, PARQUET_BATCH_ROWS, &mut |raw| {
+    read_parquet_chunks(path, wanted, Batches::RowGroup, &mut |raw, rows| {
         numeric.extend(raw.numeric.iter().cloned());
-        if parts.is_empty() {
-            parts = vec![Vec::new(); raw.columns.len()];
+        if builders.is_empty() {
+            // Sized for the whole file from the first batch's bytes a row (and a little more):
+            // Arrow's buffers are 64-byte aligned, so growing one copies it.
+            let batch = raw.columns.first().map_or(0, |c| c.len()).max(1);
+            builders = raw
+                .columns
+                .iter()
+                .map(|c| {
+                    let bytes = c.as_any().downcast_ref::<StringArray>().map_or(0, |a| {
+                        let o = a.value_offsets();
+                        (o[a.len()] - o[0]) as usize
+                    });
+                    let estimate = bytes as f64 / batch as f64 * rows as f64 * 1.05;
+                    StringBuilder::with_capacity(rows, (estimate as usize).min(i32::MAX as usize))
+                })
+                .collect();
         }
-        for (p, c) in parts.iter_mut().zip(&raw.columns) {
-            p.push(c.clone());
+        for (b, c) in builders.iter_mut().zip(&raw.columns) {
+            let text = c
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| Error::internal("a Parquet column read as text"))?;
+            b.append_array(text).map_err(|_| too_large())?;
         }
-        first.get_or_insert(raw);
+        if first.is_none() {
+            first = Some(RawTable {
+                columns: Vec::new(),
+                ..raw
+            });
+        }
         Ok(())
     })?;
     let first = first.ok_or_else(|| Error::internal("a Parquet read yields a batch"))?;
-    joined(path, first.all_headers, first.headers, parts, numeric)
+    Ok(RawTable {
+        columns: builders
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect(),
+        numeric: numeric.into_iter().collect(),
+        ..first
+    })
 }
 
-/// Stream a Parquet file as text tables of at most `batch_rows` rows (one empty table when
-/// the file has no rows, so its headers are still checked).
+/// How [`read_parquet_chunks`] batches a file's rows.
+#[derive(Clone, Copy)]
+pub(super) enum Batches {
+    /// A row group a batch (at most [`PARQUET_BATCH_ROWS`]).
+    RowGroup,
+    /// At most this many rows a batch, across row groups.
+    AtMost(usize),
+}
+
+/// Stream a Parquet file as text tables batched as `batches` says (one empty table when the
+/// file has no rows, so its headers are still checked), each with the file's number of rows.
 pub(super) fn read_parquet_chunks(
     path: &Path,
     wanted: &dyn Fn(&str) -> bool,
-    batch_rows: usize,
-    each: &mut dyn FnMut(RawTable) -> Result<()>,
+    batches: Batches,
+    each: &mut dyn FnMut(RawTable, usize) -> Result<()>,
 ) -> Result<()> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ProjectionMask;
@@ -280,10 +330,21 @@ pub(super) fn read_parquet_chunks(
         .map(|(i, _)| i)
         .collect();
     let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let batch_rows = match batches {
+        Batches::AtMost(n) => n.min(rows),
+        Batches::RowGroup => builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows().max(0) as usize)
+            .max()
+            .unwrap_or(0)
+            .min(PARQUET_BATCH_ROWS),
+    };
     let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
     let reader = builder
         .with_projection(mask)
-        .with_batch_size(rows.clamp(1024, batch_rows.max(1024)))
+        .with_batch_size(batch_rows.max(1024))
         .build()
         .map_err(|e| corrupt(&e))?;
     let headers: Vec<String> = keep.iter().map(|&i| all_headers[i].clone()).collect();
@@ -300,7 +361,7 @@ pub(super) fn read_parquet_chunks(
             columns.push(text);
         }
         any = true;
-        each(RawTable {
+        let raw = RawTable {
             all_headers: all_headers.clone(),
             headers: headers.clone(),
             columns,
@@ -308,10 +369,11 @@ pub(super) fn read_parquet_chunks(
             cell_errors: 0,
             sheets_read: Vec::new(),
             sheets_skipped: Vec::new(),
-        })?;
+        };
+        each(raw, rows)?;
     }
     if !any {
-        each(RawTable {
+        let empty = RawTable {
             all_headers,
             columns: headers
                 .iter()
@@ -322,7 +384,8 @@ pub(super) fn read_parquet_chunks(
             cell_errors: 0,
             sheets_read: Vec::new(),
             sheets_skipped: Vec::new(),
-        })?;
+        };
+        each(empty, 0)?;
     }
     Ok(())
 }
