@@ -58,8 +58,9 @@ const SEVERAL: u32 = u32::MAX;
 /// Group pairs into clusters, strongest links first, without long chains of weak links:
 /// 1. strong links (p ≥ 0.99) join clusters up to [`STRONG_CLUSTER_MAX`] records;
 /// 2. a weak link joins two single records, or brings a single record into a cluster strong
-///    links built when all that record's weak links lead to that one cluster, to at least
-///    [`VOUCHED`] of the records strong links joined. One person's record whose date or name
+///    links built when, of that record's weak links to such clusters, all lead to that one
+///    and at least [`VOUCHED`] of them to its records (weak links to other single records are
+///    not counted here). One person's record whose date or name
 ///    is damaged (weakly linked to several of their other records) is then one cluster with
 ///    them; a record brought in by a weak link vouches for no other, and a record weakly
 ///    linked to two clusters (two namesakes) joins neither.
