@@ -318,8 +318,8 @@ fn few_values(a: &StringArray) -> Option<(Vec<u32>, Vec<u32>)> {
 /// A column of many distinct values (names, households, addresses) as (a key per row, a row
 /// holding each value in key order), without a hash table that outgrows the cache: the rows
 /// are sorted by a hash of their value (in parallel) and each run of equal hashes is one value
-/// (split by text in the rare run where two values share a hash). Keys follow hash order, the
-/// same whatever the thread count.
+/// (split by text in the rare run where two values share a hash). Keys follow the order in
+/// which values first appear, the same whatever the thread count.
 fn many_values(a: &StringArray) -> (Vec<u32>, Vec<u32>) {
     use super::hash::h64;
     let mut order: Vec<(u64, u32)> = (0..a.len() as u32)
@@ -364,6 +364,18 @@ fn many_values(a: &StringArray) -> (Vec<u32>, Vec<u32>) {
             keys[e.1 as usize] = k as u32;
         }
     }
+    // Renumbered in order of first appearance, as `few_values` numbers: rules read rows in
+    // order, and values laid out in hash order would make each read a cache miss.
+    let mut by_row: Vec<u32> = (0..distinct.len() as u32).collect();
+    by_row.par_sort_unstable_by_key(|&k| distinct[k as usize]);
+    let mut renumber = vec![0u32; distinct.len()];
+    for (new, &old) in by_row.iter().enumerate() {
+        renumber[old as usize] = new as u32;
+    }
+    keys.par_iter_mut()
+        .with_min_len(4096)
+        .for_each(|k| *k = renumber.get(*k as usize).copied().unwrap_or(0));
+    let distinct = by_row.iter().map(|&k| distinct[k as usize]).collect();
     (keys, distinct)
 }
 
