@@ -507,6 +507,13 @@ fn address(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 /// Is this pattern two siblings born together (twins) rather than one person? Same parents or
 /// household, same birth date, given names that are not the same name (twins are often
 /// given near-identical names: "Khoa" and "Khôi", "Hà" and "Hải").
+///
+/// Registered in two households, records that share a document — the same CMND, the same
+/// personal ID or one a keystroke from it — are one person under another name (a home name,
+/// a name changed), not twins: twins each carry their own numbers, which share only the
+/// six digits of province, sex and birth year. Within one household the guard stays, as a
+/// sibling's number typed on a twin's record is the commonest way two people come to share
+/// one.
 pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let same_household = a.household != 0 && a.household == b.household;
     let same_parents = p[Field::Parents] == 0 || p[Field::Parents] == 1;
@@ -516,7 +523,7 @@ pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let reordered = a.full != b.full && a.sorted == b.sorted;
     match p[Field::Given] {
         // Another name.
-        4 | 5 => same_household || same_parents,
+        4 | 5 => same_household || (same_parents && !shares_document(p)),
         // The same letters with other diacritics ("Ánh" and "Anh"), a near-identical name, or
         // the same syllables in another order, at home. Registered apart, a name that differs
         // only in a tone mark or a keystroke is one person's name damaged in typing or a scan
@@ -525,6 +532,15 @@ pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
         1 if reordered => same_household,
         _ => false,
     }
+}
+
+/// The two records carry one document: the same CMND, the same personal ID, or IDs one
+/// keystroke or one edit apart.
+fn shares_document(p: &Pattern) -> bool {
+    p[Field::Cmnd] == Field::Cmnd.level("equal")
+        || p[Field::Pid] == Field::Pid.level("equal")
+        || p[Field::Pid] == Field::Pid.level("one_keystroke")
+        || p[Field::IdTypo] == Field::IdTypo.level("within_one_edit")
 }
 
 #[cfg(test)]
@@ -617,6 +633,31 @@ mod tests {
         assert!(twins(&p, &d, &e));
         e.household = h64("HO2");
         assert!(!twins(&compare(&d, &e), &d, &e));
+    }
+
+    /// Another given name, the same parents and birth date, in two households: twins, unless
+    /// the two records carry one CMND or one personal ID (a person under a home name or a
+    /// changed name). In one household the guard holds whatever they share: a sibling's
+    /// number typed on a twin's record.
+    #[test]
+    fn a_document_in_common_outside_one_household_is_one_person_not_twins() {
+        let mut a = rec("do", "ngoc", "tuan", PDate::new(1989, 4, 11), 1);
+        let mut b = rec("do", "ngoc", "binh", PDate::new(1989, 4, 11), 1);
+        a.mother = h64("do thi ly");
+        b.mother = a.mother;
+        a.household = h64("HO1");
+        b.household = h64("HO2");
+        assert!(twins(&compare(&a, &b), &a, &b));
+        a.cmnd = 33_750_564;
+        b.cmnd = 33_750_564;
+        assert!(!twins(&compare(&a, &b), &a, &b));
+        b.cmnd = 33_750_565;
+        assert!(twins(&compare(&a, &b), &a, &b));
+        a.pid = 31_089_599_143;
+        b.pid = 31_089_599_143;
+        assert!(!twins(&compare(&a, &b), &a, &b));
+        b.household = a.household;
+        assert!(twins(&compare(&a, &b), &a, &b));
     }
 
     /// A name of one word ("Kiss") beside a whole one ("Kiss Alexandra"): the word is the
