@@ -181,6 +181,7 @@ const YEAR_FREE_PASSES: &[&str] = &[
     "address (another household)",
     "family+given+birth_day_month",
     "parents+given",
+    "parents (another name or date)",
 ];
 const KEY_FILES: usize = 64;
 const KEY_BYTES: usize = 12;

@@ -79,6 +79,12 @@ pub enum Scope {
     /// Pairs whose family and given names are each equal or close (typos in both), sex not
     /// contradicting.
     NamesClose,
+    /// Pairs that could be one child of the parents they name rather than two siblings: sex
+    /// and middle name not contradicting, and the given names alike (or one's family name the
+    /// other's given name: a name written in the other order), or birth dates that could be
+    /// one date (one missing or partial, a keystroke, days or a year apart, day and month
+    /// swapped). Siblings have other given names and other birth dates.
+    ChildAlike,
     /// Pairs of two households (or without one), sex and middle name not contradicting, whose
     /// family or given names are alike (or one's family name the other's given name: a name
     /// written in the other order): one person registered at one address twice, whatever
@@ -156,6 +162,21 @@ impl Scope {
                     && folded_close(&a.family_text, &b.family_text)
                     && folded_close(&a.given_text, &b.given_text)
             }
+            Scope::ChildAlike => {
+                use crate::compare::{compare_dates, DateLevel};
+                let (af, ag, bf, bg) =
+                    (&a.family_text, &a.given_text, &b.family_text, &b.given_text);
+                consistent()
+                    && (folded_close(ag, bg)
+                        || folded_close(af, bg)
+                        || folded_close(ag, bf)
+                        || a.birth.year == 0
+                        || b.birth.year == 0
+                        || !matches!(
+                            compare_dates(a.birth, b.birth),
+                            DateLevel::SameYear | DateLevel::Different
+                        ))
+            }
             Scope::OtherHousehold => {
                 let (af, ag, bf, bg) =
                     (&a.family_text, &a.given_text, &b.family_text, &b.given_text);
@@ -189,6 +210,7 @@ impl Scope {
             | Scope::SexAgrees
             | Scope::NamesClose
             | Scope::OtherHousehold
+            | Scope::ChildAlike
             | Scope::OtherDate
             | Scope::FamilyAlikeOtherDate
             | Scope::GivenAlikeOtherDate => true,
@@ -446,6 +468,36 @@ pub const PASSES: &[BlockPass] = &[
         small_blocks: None,
         beyond: None,
     },
+    // A parent's name is written on the birth certificate and copied onto every later
+    // record: when the child's name and birth date are both damaged, the parents still
+    // group one person's records (with their siblings, whom the scope leaves out unless a
+    // name or a date could be theirs). Many records name one parent only, so each parent
+    // keys a pass of its own, with the birth year to keep a common father's name from
+    // making a block of thousands.
+    BlockPass {
+        name: "parents (another name or date)",
+        key: (|r| key_of([30, r.father, r.mother])),
+        scope: Scope::ChildAlike,
+        fixes: &[Field::Parents],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
+        name: "father+birth_year",
+        key: (|r| key_of([31, r.father, r.birth.year as u64])),
+        scope: Scope::ChildAlike,
+        fixes: &[Field::Parents],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
+        name: "mother+birth_year",
+        key: (|r| key_of([32, r.mother, r.birth.year as u64])),
+        scope: Scope::ChildAlike,
+        fixes: &[Field::Parents],
+        small_blocks: Some(16),
+        beyond: None,
+    },
     BlockPass {
         name: "birth_date_unordered+given (day and month swapped)",
         key: (|r| {
@@ -491,6 +543,9 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+commune",
     "parents+birth_year",
     "parents+given",
+    "parents (another name or date)",
+    "father+birth_year",
+    "mother+birth_year",
     "birth_date_unordered+given (day and month swapped)",
 ];
 
@@ -1136,6 +1191,36 @@ mod tests {
             &[("address", &["16 Wolff Crescent", "16 Wolff Crescent"][..])],
         );
         assert!(candidates(&strangers, 2000).pairs.is_empty());
+    }
+
+    /// A child's name and birth date both damaged, in two communes: the parents named on both
+    /// records still bring them together (both parents, or one parent and the birth year).
+    /// A sibling — another given name, another birth date — is not proposed.
+    #[test]
+    fn the_parents_find_a_child_whose_name_and_date_are_damaged() {
+        let parents = |rows: &[[&str; 6]], fathers: &[&'static str], mothers: &[&'static str]| {
+            let (f, m): (Vec<&str>, Vec<&str>) = (fathers.to_vec(), mothers.to_vec());
+            candidates(
+                &recs_with(rows, &[("father_name", &f[..]), ("mother_name", &m[..])]),
+                2000,
+            )
+            .pairs
+        };
+        let kien = ["A", "", "Nguyễn Hoàng Kiên", "2006-05-31", "Nam", "10573"];
+        let ken = ["B", "", "Nguyễn Hoàng Kên", "2007-05-31", "Nam", "14221"];
+        let (dad, mum) = ("Nguyễn Thành Anh Đô", "Nguyễn Tấn Lợi");
+        assert!(candidates(&recs(&[kien, ken]), 2000).pairs.is_empty());
+        assert_eq!(parents(&[kien, ken], &[dad, dad], &[mum, mum]), vec![(0, 1)]);
+        let brother = ["B", "", "Nguyễn Hoàng Minh", "2009-02-11", "Nam", "10573"];
+        assert!(parents(&[kien, brother], &[dad, dad], &[mum, mum]).is_empty());
+        // One parent named, the same birth year.
+        let nam = ["A", "", "Bùi Quốc Nam", "23/11/2007", "Nam", "11020"];
+        let typed = ["B", "", "Bùi Quốc aNm", "23/11/2007", "Nam", "10729"];
+        assert!(candidates(&recs(&[nam, typed]), 2000).pairs.is_empty());
+        let khoa = "Bùi Văn Khoa";
+        assert_eq!(parents(&[nam, typed], &[khoa, khoa], &["", ""]), vec![(0, 1)]);
+        assert_eq!(parents(&[nam, typed], &["", ""], &[khoa, khoa]), vec![(0, 1)]);
+        assert!(parents(&[nam, typed], &[khoa, "Bùi Văn Khánh"], &["", ""]).is_empty());
     }
 
     /// An ID that lost a digit, gained one or has a letter O for a zero pairs the record with
