@@ -1210,7 +1210,10 @@ mod tests {
         let ken = ["B", "", "Nguyễn Hoàng Kên", "2007-05-31", "Nam", "14221"];
         let (dad, mum) = ("Nguyễn Thành Anh Đô", "Nguyễn Tấn Lợi");
         assert!(candidates(&recs(&[kien, ken]), 2000).pairs.is_empty());
-        assert_eq!(parents(&[kien, ken], &[dad, dad], &[mum, mum]), vec![(0, 1)]);
+        assert_eq!(
+            parents(&[kien, ken], &[dad, dad], &[mum, mum]),
+            vec![(0, 1)]
+        );
         let brother = ["B", "", "Nguyễn Hoàng Minh", "2009-02-11", "Nam", "10573"];
         assert!(parents(&[kien, brother], &[dad, dad], &[mum, mum]).is_empty());
         // One parent named, the same birth year.
@@ -1218,8 +1221,14 @@ mod tests {
         let typed = ["B", "", "Bùi Quốc aNm", "23/11/2007", "Nam", "10729"];
         assert!(candidates(&recs(&[nam, typed]), 2000).pairs.is_empty());
         let khoa = "Bùi Văn Khoa";
-        assert_eq!(parents(&[nam, typed], &[khoa, khoa], &["", ""]), vec![(0, 1)]);
-        assert_eq!(parents(&[nam, typed], &["", ""], &[khoa, khoa]), vec![(0, 1)]);
+        assert_eq!(
+            parents(&[nam, typed], &[khoa, khoa], &["", ""]),
+            vec![(0, 1)]
+        );
+        assert_eq!(
+            parents(&[nam, typed], &["", ""], &[khoa, khoa]),
+            vec![(0, 1)]
+        );
         assert!(parents(&[nam, typed], &[khoa, "Bùi Văn Khánh"], &["", ""]).is_empty());
     }
 

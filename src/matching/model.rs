@@ -314,6 +314,33 @@ fn em_with(
     (m, lambda, iterations)
 }
 
+/// Among the pairs of `session` that its fit takes for one person, the share that also agree
+/// ("equal", the first level) on the identifier field `other` blocks on; None when the session
+/// holds fewer than [`MIN_SHARE_MATCHES`] such pairs. Held to at least 5 %.
+fn identifier_share(
+    session: &Session,
+    other: &[bool; N_FIELDS],
+    m: &[Vec<f64>; N_FIELDS],
+    u: &[Vec<f64>; N_FIELDS],
+    lambda: f64,
+) -> Option<f64> {
+    let field = other.iter().position(|&b| b)?;
+    let (mut matched, mut sharing) = (0.0, 0.0);
+    for (p, c) in &session.patterns {
+        let p = p.without(&session.blocked);
+        let w = *c as f64 * posterior(&p, m, u, lambda);
+        matched += w;
+        if p.0[field] == 0 {
+            sharing += w;
+        }
+    }
+    (matched >= MIN_SHARE_MATCHES).then(|| (sharing / matched).clamp(0.05, 1.0))
+}
+
+/// The fewest pairs of one person a session needs to say what share of them share another
+/// identifier.
+const MIN_SHARE_MATCHES: f64 = 30.0;
+
 /// Hold the last level ("different") of `levels` to at most `max`, the others scaled up.
 fn cap_last(levels: &mut [f64], max: f64) {
     let n = levels.len();
@@ -390,9 +417,13 @@ impl Model {
         let mut iterations = 0;
         let mut lambda = 0.0;
         let mut lambda_shared_id = 0.9;
+        // The session that set the prior, and each session's fitted m and match share.
+        let mut prior_from: Option<usize> = None;
+        let mut fitted: Vec<Option<([Vec<f64>; N_FIELDS], f64)>> = Vec::new();
         for (k, session) in sessions.iter().enumerate() {
             if session.patterns.is_empty() {
                 fits.push(None);
+                fitted.push(None);
                 continue;
             }
             // Anchored: the fields an earlier session estimated keep its m.
@@ -431,6 +462,21 @@ impl Model {
                 let n = n as f64;
                 let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
                 lambda = (l * session.total_pairs / all_pairs).clamp(1e-12, 0.5);
+                prior_from = Some(k);
+            }
+            fitted.push(Some((m, l)));
+        }
+        // That prior counts the duplicates that share the session's identifier. A person given
+        // a second number, or registered once without one, is a duplicate too: another
+        // identifier's session says what share of one person's pairs share the first one.
+        if let (false, Some(k)) = (anchored, prior_from) {
+            let others = (0..sessions.len()).filter(|&j| j != k);
+            let shares = others.filter_map(|j| {
+                let (m, l) = fitted[j].as_ref()?;
+                identifier_share(&sessions[j], &sessions[k].blocked, m, &u, *l)
+            });
+            if let Some(share) = shares.reduce(f64::min) {
+                lambda = (lambda / share).clamp(1e-12, 0.5);
             }
         }
         let fallback = initial_m();
@@ -682,5 +728,56 @@ mod tests {
             Model::fit_anchored(&recs, recs.len(), &NameCounts::of(&recs), &[session]);
         assert!(fits[0].as_ref().unwrap().match_share * 200.0 < 1.0);
         assert_eq!(model.m, initial_m());
+    }
+
+    /// A register where two thirds of the duplicates were given a second number: the pairs
+    /// sharing a personal ID count a third of them. The CMND session (a third of its pairs
+    /// share the personal ID too) scales the prior up to all of them, not only those that
+    /// kept one ID.
+    #[test]
+    fn the_prior_counts_duplicates_given_a_second_number() {
+        let recs: Vec<Rec> = (0..400u64)
+            .map(|i| Rec {
+                given: i % 37 + 1,
+                family: i % 11 + 1,
+                middle: i % 5 + 1,
+                ..Default::default()
+            })
+            .collect();
+        let at = |f: Field, l: &str| (f.index(), f.level(l));
+        let pattern = |extra: &[(usize, u8)]| {
+            let mut p = Pattern([MISSING; N_FIELDS]);
+            let one_person = [
+                at(Field::Given, "exact"),
+                at(Field::Family, "exact"),
+                at(Field::Middle, "exact"),
+            ];
+            for &(i, l) in one_person.iter().chain(extra) {
+                p.0[i] = l;
+            }
+            p
+        };
+        let session = |patterns: Vec<(Pattern, u64)>, key: Field| Session {
+            total_pairs: patterns.iter().map(|p| p.1 as f64).sum(),
+            patterns: patterns.into_iter().collect(),
+            blocked: std::array::from_fn(|i| i == key.index()),
+            free_u: false,
+            candidates: false,
+        };
+        let by_id = session(vec![(pattern(&[]), 100)], Field::Pid);
+        let by_cmnd = session(
+            vec![
+                (pattern(&[at(Field::Pid, "equal")]), 100),
+                (pattern(&[at(Field::Pid, "different")]), 150),
+                (pattern(&[at(Field::Birth, "exact")]), 50),
+            ],
+            Field::Cmnd,
+        );
+        let names = NameCounts::of(&recs);
+        let no_cmnd = session(Vec::new(), Field::Cmnd);
+        let (alone, _) = Model::fit(&recs, 100_000, &names, &[by_id.clone(), no_cmnd]);
+        let (both, _) = Model::fit(&recs, 100_000, &names, &[by_id, by_cmnd]);
+        let ratio = both.lambda / alone.lambda;
+        assert!((2.8..3.2).contains(&ratio), "prior scaled by {ratio}");
     }
 }
