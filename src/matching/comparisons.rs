@@ -504,32 +504,34 @@ fn address(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     }
 }
 
-/// Is this pattern two siblings born together (twins) rather than one person? Same parents or
-/// household, same birth date, given names that are not the same name (twins are often
-/// given near-identical names: "Khoa" and "Khôi", "Hà" and "Hải").
+/// Is this pattern two siblings rather than one person? Same parents or household and given
+/// names that are not the same name: siblings, whatever their birth dates (twins share one;
+/// and among the many siblings of a province some have dates a keystroke, a swap of day and
+/// month or a year apart, which the date comparison takes for one date mistyped). Given names
+/// that differ only in diacritics ("Ánh" and "Anh"), a keystroke or the order of syllables are
+/// twins at home when born the same day (twins are often given near-identical names: "Khoa"
+/// and "Khôi", "Hà" and "Hải").
 ///
 /// Registered in two households, records that share a document — the same CMND, the same
 /// personal ID or one a keystroke from it — are one person under another name (a home name,
-/// a name changed), not twins: twins each carry their own numbers, which share only the
-/// six digits of province, sex and birth year. Within one household the guard stays, as a
-/// sibling's number typed on a twin's record is the commonest way two people come to share
-/// one.
-pub fn twins(p: &Pattern, a: &Rec, b: &Rec) -> bool {
+/// a name changed), not siblings: each child carries their own numbers, which for twins share
+/// only the six digits of province, sex and birth year. Within one household the guard stays,
+/// as a sibling's number typed on a twin's record is the commonest way two people come to
+/// share one.
+pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let same_household = a.household != 0 && a.household == b.household;
     let same_parents = p[Field::Parents] == 0 || p[Field::Parents] == 1;
-    if !matches!(p[Field::Birth], 0 | 1) {
-        return false;
-    }
+    let same_day = matches!(p[Field::Birth], 0 | 1);
     let reordered = a.full != b.full && a.sorted == b.sorted;
     match p[Field::Given] {
         // Another name.
         4 | 5 => same_household || (same_parents && !shares_document(p)),
-        // The same letters with other diacritics ("Ánh" and "Anh"), a near-identical name, or
-        // the same syllables in another order, at home. Registered apart, a name that differs
-        // only in a tone mark or a keystroke is one person's name damaged in typing or a scan
-        // far more often than twins named alike who live apart.
-        2 | 3 => same_household,
-        1 if reordered => same_household,
+        // The same letters with other diacritics, a near-identical name, or the same
+        // syllables in another order, at home. Registered apart, a name that differs only in
+        // a tone mark or a keystroke is one person's name damaged in typing or a scan far
+        // more often than twins named alike who live apart.
+        2 | 3 => same_household && same_day,
+        1 if reordered => same_household && same_day,
         _ => false,
     }
 }
@@ -613,10 +615,10 @@ mod tests {
         a.father = h64("tran van binh");
         b.father = h64("tran van binh");
         let p = compare(&a, &b);
-        assert!(twins(&p, &a, &b));
+        assert!(siblings(&p, &a, &b));
         // The same given name is not a twin pair but one child registered twice.
         let c = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
-        assert!(!twins(&compare(&a, &c), &a, &c));
+        assert!(!siblings(&compare(&a, &c), &a, &c));
         // "Dũng" and "Dung" of the same parents and birth date: twins at home, but one
         // person's damaged name when registered in two households.
         let mut d = rec("tran", "minh", "dung", PDate::new(2010, 5, 1), 1);
@@ -630,9 +632,9 @@ mod tests {
         e.household = h64("HO1");
         let p = compare(&d, &e);
         assert_eq!(p[Field::Given], Field::Given.level("diacritics_differ"));
-        assert!(twins(&p, &d, &e));
+        assert!(siblings(&p, &d, &e));
         e.household = h64("HO2");
-        assert!(!twins(&compare(&d, &e), &d, &e));
+        assert!(!siblings(&compare(&d, &e), &d, &e));
     }
 
     /// Another given name, the same parents and birth date, in two households: twins, unless
@@ -640,24 +642,50 @@ mod tests {
     /// changed name). In one household the guard holds whatever they share: a sibling's
     /// number typed on a twin's record.
     #[test]
-    fn a_document_in_common_outside_one_household_is_one_person_not_twins() {
+    fn a_document_in_common_outside_one_household_is_one_person_not_siblings() {
         let mut a = rec("do", "ngoc", "tuan", PDate::new(1989, 4, 11), 1);
         let mut b = rec("do", "ngoc", "binh", PDate::new(1989, 4, 11), 1);
         a.mother = h64("do thi ly");
         b.mother = a.mother;
         a.household = h64("HO1");
         b.household = h64("HO2");
-        assert!(twins(&compare(&a, &b), &a, &b));
+        assert!(siblings(&compare(&a, &b), &a, &b));
         a.cmnd = 33_750_564;
         b.cmnd = 33_750_564;
-        assert!(!twins(&compare(&a, &b), &a, &b));
+        assert!(!siblings(&compare(&a, &b), &a, &b));
         b.cmnd = 33_750_565;
-        assert!(twins(&compare(&a, &b), &a, &b));
+        assert!(siblings(&compare(&a, &b), &a, &b));
         a.pid = 31_089_599_143;
         b.pid = 31_089_599_143;
-        assert!(!twins(&compare(&a, &b), &a, &b));
+        assert!(!siblings(&compare(&a, &b), &a, &b));
         b.household = a.household;
-        assert!(twins(&compare(&a, &b), &a, &b));
+        assert!(siblings(&compare(&a, &b), &a, &b));
+    }
+
+    /// Siblings born on dates that look like one date mistyped (day and month swapped, a
+    /// digit of the year) are still siblings: another given name and the same parents. One
+    /// given name with such a date is one person's date mistyped.
+    #[test]
+    fn siblings_whose_dates_look_like_a_typo_are_not_one_person() {
+        let mut a = rec("trinh", "thi", "trung", PDate::new(2014, 9, 8), 2);
+        a.father = h64("trinh van hung");
+        a.mother = h64("ha thuy phi");
+        a.household = h64("HO1");
+        for (given, birth) in [
+            ("hoa", PDate::new(2014, 8, 9)),
+            ("hoa", PDate::new(2017, 9, 8)),
+            ("hoa", PDate::new(2014, 9, 18)),
+        ] {
+            let mut b = rec("trinh", "thi", given, birth, 2);
+            (b.father, b.mother, b.household) = (a.father, a.mother, h64("HO2"));
+            let p = compare(&a, &b);
+            assert_ne!(p[Field::Birth], Field::Birth.level("different"));
+            assert!(siblings(&p, &a, &b), "{birth:?}");
+            b.given = a.given;
+            b.given_key = a.given_key;
+            b.given_text = a.given_text.clone();
+            assert!(!siblings(&compare(&a, &b), &a, &b), "{birth:?}");
+        }
     }
 
     /// A name of one word ("Kiss") beside a whole one ("Kiss Alexandra"): the word is the

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 
 use super::comparisons::{
-    compare, twins, Field, Pattern, TermFrequency, COMPARISONS, MISSING, N_FIELDS,
+    compare, siblings, Field, Pattern, TermFrequency, COMPARISONS, MISSING, N_FIELDS,
 };
 use super::features::Rec;
 use crate::rng::Rng;
@@ -604,7 +604,7 @@ impl Model {
     }
 
     fn posterior_with(&self, prior: f64, p: &Pattern, a: &Rec, b: &Rec, use_ids: bool) -> f64 {
-        if twins(p, a, b) {
+        if siblings(p, a, b) {
             return 0.0;
         }
         let prior = prior.clamp(1e-12, 1.0 - 1e-9);
@@ -673,9 +673,9 @@ impl Model {
     }
 
     /// Bayes factor (log2) that linked record `a` is resident `b`, judged without the IDs;
-    /// None for twins, who are never one person.
+    /// None for siblings (twins among them), who are never one person.
     pub fn link_weight(&self, p: &Pattern, a: &Rec, b: &Rec) -> Option<f64> {
-        (!twins(p, a, b)).then(|| self.weight(p, a, false))
+        (!siblings(p, a, b)).then(|| self.weight(p, a, false))
     }
 }
 
