@@ -216,6 +216,28 @@ fn namesakes_stay_apart() {
     );
 }
 
+/// Point 5, the other side: a common name and a birth date with two valid IDs and no parents
+/// go to review, unless the two records, in two households, give the same address: namesakes
+/// born the same day do not live at one address.
+#[test]
+fn namesakes_at_one_address_are_one_person() {
+    let residents = "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,household_id,address\n\
+         A1,001181055555,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,HX1,\"Số 12, ngõ 5, phố Huế\"\n\
+         A2,001181066666,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,HX2,\"Số 12, ngõ 5, phố Huế\"\n\
+         B1,001181077777,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,HX3,\"Số 40, phố Hàng Bông\"\n\
+         B2,001181088888,Nguyễn Thị Hương,1981-04-05,Nữ,01,00004,HX4,\"Số 7, phố Lò Đúc\"\n";
+    let out = with_register("match_address", residents, None);
+    let p = pairs(&out);
+    assert!(p.contains(&("A1".into(), "A2".into())), "{p:?}");
+    assert!(!p.contains(&("B1".into(), "B2".into())), "{p:?}");
+    let r = review(&out);
+    assert!(
+        r.iter()
+            .any(|x| x[1] == "B1" && x[2] == "B2" && x[3] == "common_name_other_id"),
+        "{r:?}"
+    );
+}
+
 /// Point 6: One person registered in every source a register was merged from: twelve strongly
 /// linked records are one cluster.
 #[test]

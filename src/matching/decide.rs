@@ -139,11 +139,15 @@ impl Judge<'_> {
         if other_ids as u8 + parents_differ as u8 + sexes_differ as u8 >= 2 {
             return Decision::Review(full, Doubt::Contradictions);
         }
+        // The same address written the same way, in two households (within one, or between
+        // children of one parent, the address is not compared): namesakes born the same day
+        // do not live at one address.
         let corroborated = parents == Field::Parents.level("both_equal")
             || parents == Field::Parents.level("one_equal")
-            || p[Field::Cmnd] == Field::Cmnd.level("equal");
+            || p[Field::Cmnd] == Field::Cmnd.level("equal")
+            || p[Field::Address] == Field::Address.level("exact");
         // Evidence of one person beyond name, date and place: an ID or CMND in common, an ID
-        // one keystroke from the other, parents in common.
+        // one keystroke from the other, parents or an address in common.
         let identified = corroborated
             || p[Field::Pid] == Field::Pid.level("equal")
             || p[Field::Pid] == Field::Pid.level("one_keystroke")
