@@ -83,3 +83,54 @@ fn rows_are_linked_only_to_the_one_person_they_fit() {
     assert_eq!(summary["linking"]["vaccination"]["rows_to_link"], 3);
     assert_eq!(summary["linking"]["vaccination"]["linked"], 2);
 }
+
+/// A row whose ID is another resident's: a child vaccinated under the mother's ID is linked
+/// to the child; a row carrying its own ID with a typo in the name stays with the ID's
+/// resident, not relinked to a namesake born the same day in the same commune.
+#[test]
+fn a_row_with_its_own_id_and_a_typo_is_not_given_a_namesake() {
+    let dir = scratch("linking_owner");
+    let data = dir.join("data");
+    generate(&data, 3_000, 11, &[]);
+    let residents = dir.join("them.csv");
+    std::fs::write(
+        &residents,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n\
+         YM1,001160001111,Khúc Thị Lan,1960-05-02,Nữ,01,00004,Khúc Văn Tỉnh,Đỗ Thị Mận\n\
+         YC1,001215002222,Khúc Minh Đức,2015-09-10,Nam,01,00004,Vi Văn Sáng,Khúc Thị Lan\n\
+         YN1,001092003333,Lò Văn Long,1992-01-28,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
+         YN2,001092004444,Lò Văn Long,1992-01-28,Nam,01,00004,Lò Văn Ún,Cầm Thị Bích\n",
+    )
+    .unwrap();
+    let vaccination = dir.join("tiem.csv");
+    std::fs::write(
+        &vaccination,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+         W1,001160001111,Khúc Minh Đức,2015-09-10,Nam,01,00004\n\
+         W2,001092003333,Lò Văn Lonh,1992-01-28,Nam,01,00004\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let o = check(
+        &[
+            ("residents", &data.join("residents.parquet")),
+            ("residents", &residents),
+            ("vaccination", &vaccination),
+        ],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let links = rows(
+        &out.join("links.parquet"),
+        &["record_id", "resident_record_id", "personal_id"],
+    );
+    assert!(
+        links.contains(&vec!["W1".into(), "YC1".into(), "001215002222".into()]),
+        "{links:?}"
+    );
+    assert!(!links.iter().any(|l| l[0] == "W2"), "{links:?}");
+    let f = findings(&out);
+    assert!(has(&f, "W2", "xref.mismatch"), "the typo is still reported");
+    assert!(!has(&f, "W2", "link.suggested") && !has(&f, "W2", "link.ambiguous"));
+}

@@ -193,17 +193,6 @@ struct Linking<'a> {
     require_id: bool,
 }
 
-/// Best resident for a record: (row, probability) when the probability reaches the threshold.
-///
-/// The record is one of the residents' people or of nobody's. Its candidates are every
-/// resident the blocking passes find, so a namesake born the same day is among them, not a
-/// share of the N residents to be guessed. The probability that the record is the best
-/// candidate's person (all its records: a duplicate cluster, or one personal ID) is that
-/// person's Bayes factors over those of all candidates plus `background`, the residents'
-/// weight as a whole when the person is none of the candidates (`link_calibration`). Two
-/// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
-/// the person's record suggested to keep, else its best candidate, with a personal ID: a
-/// person registered without any gets no link, there is no ID to suggest.
 /// What linking a row found.
 enum Outcome {
     /// The resident row to link, and the probability.
@@ -217,23 +206,48 @@ enum Outcome {
 /// lists every such person when none reaches the link threshold).
 const PLAUSIBLE: f64 = 0.1;
 
+/// Best resident for a record: (row, probability) when the probability reaches the threshold.
+///
+/// The record is one of the residents' people or of nobody's. Its candidates are every
+/// resident the blocking passes find, so a namesake born the same day is among them, not a
+/// share of the N residents to be guessed. The probability that the record is the best
+/// candidate's person (all its records: a duplicate cluster, or one personal ID) is that
+/// person's Bayes factors over those of all candidates plus `background`, the residents'
+/// weight as a whole when the person is none of the candidates (`link_calibration`). Two
+/// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
+/// the person's record suggested to keep, else its best candidate, with a personal ID: a
+/// person registered without any gets no link, there is no ID to suggest.
+///
+/// A row whose ID is another resident's (`owner`: the rules found the names disagree) is
+/// compared with that resident too, the ID counting for them as a shared ID counts between
+/// two resident records: a name typed with a typo on a row carrying its own ID is that
+/// resident's row, not a namesake's. Only when another person is far likelier is the row
+/// linked to them; when the owner stays plausible, nothing is linked (the row's
+/// `xref.mismatch` says what to verify).
 fn best_resident(
     l: &Linking,
     c: &LinkCalibration,
     r: &Rec,
     cands: &[u32],
-    exclude: Option<u32>,
+    owner: Option<u32>,
     needs_id_evidence: bool,
 ) -> Outcome {
     let background = c.background;
     let recs = l.recs;
+    let id_weight = {
+        let pid = Field::Pid.index();
+        (c.model.m[pid][0] / c.model.u[pid][0]).log2()
+    };
     // (weight, row, person) per candidate.
     let mut scored: Vec<(f64, u32, u64)> = cands
         .iter()
-        .filter(|&&c| Some(c) != exclude)
-        .filter_map(|&row| {
+        .copied()
+        .filter(|&c| Some(c) != owner)
+        .chain(owner)
+        .filter_map(|row| {
             let b = &recs[row as usize];
             let w = c.model.link_weight(&compare(r, b), r, b)?;
+            let w = if Some(row) == owner { w + id_weight } else { w };
             Some((w, row, l.people.key(recs, row)))
         })
         .collect();
@@ -262,6 +276,16 @@ fn best_resident(
         }
     }
     let p = per_person[0].1 / all;
+    if let Some(o) = owner {
+        let theirs = l.people.key(recs, o);
+        let share = per_person
+            .iter()
+            .find(|e| e.0 == theirs)
+            .map_or(0.0, |e| e.1 / all);
+        if share >= PLAUSIBLE {
+            return Outcome::None;
+        }
+    }
     if p < l.threshold {
         let plausible: Vec<(u32, f64)> = per_person
             .iter()
@@ -280,7 +304,7 @@ fn best_resident(
         .people
         .cluster(c1)
         .map(|(_, k)| k)
-        .filter(|&k| (recs[k as usize].pid != 0 || !l.require_id) && Some(k) != exclude);
+        .filter(|&k| (recs[k as usize].pid != 0 || !l.require_id) && Some(k) != owner);
     let row = kept.or_else(|| {
         scored
             .iter()
