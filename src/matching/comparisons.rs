@@ -510,7 +510,8 @@ fn address(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 /// month or a year apart, which the date comparison takes for one date mistyped). Given names
 /// that differ only in diacritics ("Ánh" and "Anh"), a keystroke or the order of syllables are
 /// twins at home when born the same day (twins are often given near-identical names: "Khoa"
-/// and "Khôi", "Hà" and "Hải").
+/// and "Khôi", "Hà" and "Hải"), and siblings wherever they live when born on dates that
+/// cannot be one date mistyped.
 ///
 /// Registered in two households, records that share a document — the same CMND, the same
 /// personal ID or one a keystroke from it — are one person under another name (a home name,
@@ -530,10 +531,21 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
         // syllables in another order, at home. Registered apart, a name that differs only in
         // a tone mark or a keystroke is one person's name damaged in typing or a scan far
         // more often than twins named alike who live apart.
-        2 | 3 => same_household && same_day,
+        // Born on dates that cannot be one date mistyped, children of one couple with names a
+        // keystroke apart ("An" and "Anh") are siblings too, wherever they live.
+        2 | 3 => {
+            (same_household && same_day) || (same_parents && other_dates(p) && !shares_document(p))
+        }
         1 if reordered => same_household && same_day,
         _ => false,
     }
+}
+
+/// Two full birth dates that cannot be one date mistyped: the same year only, or further
+/// apart.
+fn other_dates(p: &Pattern) -> bool {
+    p[Field::Birth] == Field::Birth.level("same_year")
+        || p[Field::Birth] == Field::Birth.level("different")
 }
 
 /// The two records carry one document: the same CMND, the same personal ID, or IDs one
@@ -686,6 +698,17 @@ mod tests {
             b.given_text = a.given_text.clone();
             assert!(!siblings(&compare(&a, &b), &a, &b), "{birth:?}");
         }
+        // "An" and "Anh" of one couple, born years apart in two households: siblings. With a
+        // date missing on one side, possibly one person's name mistyped.
+        let mut an = rec("loc", "thi", "an", PDate::new(1981, 5, 4), 2);
+        let mut anh = rec("loc", "thi", "anh", PDate::new(1997, 12, 11), 2);
+        (an.father, an.mother, an.household) = (a.father, a.mother, h64("HO3"));
+        (anh.father, anh.mother, anh.household) = (a.father, a.mother, h64("HO4"));
+        let p = compare(&an, &anh);
+        assert_eq!(p[Field::Given], Field::Given.level("close_or_one_edit"));
+        assert!(siblings(&p, &an, &anh));
+        anh.birth = PDate::default();
+        assert!(!siblings(&compare(&an, &anh), &an, &anh));
     }
 
     /// A name of one word ("Kiss") beside a whole one ("Kiss Alexandra"): the word is the
