@@ -102,6 +102,11 @@ fn folded_close(a: &str, b: &str) -> bool {
             && (strsim::jaro_winkler(a, b) >= 0.8 || strsim::damerau_levenshtein(a, b) <= 1))
 }
 
+/// One record's family name alike the other's given name: a name written in the other order.
+fn names_crossed(a: &Rec, b: &Rec) -> bool {
+    folded_close(&a.family_text, &b.given_text) || folded_close(&a.given_text, &b.family_text)
+}
+
 impl Scope {
     pub fn keeps(self, a: &Rec, b: &Rec) -> bool {
         let sex_agrees = a.sex == 0 || b.sex == 0 || a.sex == b.sex;
@@ -164,12 +169,9 @@ impl Scope {
             }
             Scope::ChildAlike => {
                 use crate::compare::{compare_dates, DateLevel};
-                let (af, ag, bf, bg) =
-                    (&a.family_text, &a.given_text, &b.family_text, &b.given_text);
                 consistent()
-                    && (folded_close(ag, bg)
-                        || folded_close(af, bg)
-                        || folded_close(ag, bf)
+                    && (folded_close(&a.given_text, &b.given_text)
+                        || names_crossed(a, b)
                         || a.birth.year == 0
                         || b.birth.year == 0
                         || !matches!(
@@ -178,14 +180,11 @@ impl Scope {
                         ))
             }
             Scope::OtherHousehold => {
-                let (af, ag, bf, bg) =
-                    (&a.family_text, &a.given_text, &b.family_text, &b.given_text);
                 (a.household == 0 || a.household != b.household)
                     && consistent()
-                    && (folded_close(af, bf)
-                        || folded_close(ag, bg)
-                        || folded_close(af, bg)
-                        || folded_close(ag, bf))
+                    && (folded_close(&a.family_text, &b.family_text)
+                        || folded_close(&a.given_text, &b.given_text)
+                        || names_crossed(a, b))
             }
         }
     }

@@ -695,7 +695,7 @@ mod tests {
             assert!(siblings(&p, &a, &b), "{birth:?}");
             b.given = a.given;
             b.given_key = a.given_key;
-            b.given_text = a.given_text.clone();
+            b.given_text = a.given_text;
             assert!(!siblings(&compare(&a, &b), &a, &b), "{birth:?}");
         }
         // "An" and "Anh" of one couple, born years apart in two households: siblings. With a
