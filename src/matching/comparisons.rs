@@ -550,7 +550,7 @@ fn other_dates(p: &Pattern) -> bool {
 
 /// The two records carry one document: the same CMND, the same personal ID, or IDs one
 /// keystroke or one edit apart.
-fn shares_document(p: &Pattern) -> bool {
+pub fn shares_document(p: &Pattern) -> bool {
     p[Field::Cmnd] == Field::Cmnd.level("equal")
         || p[Field::Pid] == Field::Pid.level("equal")
         || p[Field::Pid] == Field::Pid.level("one_keystroke")

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::comparisons::{compare, Field, Pattern};
+use super::comparisons::{compare, shares_document, Field, Pattern};
 use super::features::Rec;
 use super::model::Model;
 use super::Pair;
@@ -139,19 +139,15 @@ impl Judge<'_> {
         if other_ids as u8 + parents_differ as u8 + sexes_differ as u8 >= 2 {
             return Decision::Review(full, Doubt::Contradictions);
         }
-        // The same address written the same way, in two households (within one, or between
-        // children of one parent, the address is not compared): namesakes born the same day
-        // do not live at one address.
-        let corroborated = parents == Field::Parents.level("both_equal")
+        // Evidence of one person beyond name, date and place: a document in common (an ID or
+        // CMND, an ID one keystroke from the other), parents in common, or the same address
+        // written the same way in two households (within one, or between children of one
+        // parent, the address is not compared): namesakes born the same day do not live at
+        // one address.
+        let identified = parents == Field::Parents.level("both_equal")
             || parents == Field::Parents.level("one_equal")
-            || p[Field::Cmnd] == Field::Cmnd.level("equal")
-            || p[Field::Address] == Field::Address.level("exact");
-        // Evidence of one person beyond name, date and place: an ID or CMND in common, an ID
-        // one keystroke from the other, parents or an address in common.
-        let identified = corroborated
-            || p[Field::Pid] == Field::Pid.level("equal")
-            || p[Field::Pid] == Field::Pid.level("one_keystroke")
-            || p[Field::IdTypo] == Field::IdTypo.level("within_one_edit");
+            || p[Field::Address] == Field::Address.level("exact")
+            || shares_document(p);
         // Parents' names come from the birth certificate: records naming other parents are two
         // namesakes unless an ID says otherwise (among one person's records, other parents are a
         // typo in both names, rarer than namesakes born the same day in one commune).
