@@ -421,8 +421,16 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     // serial stretches (one file's row groups, one commune's workbook) the other fills.
     phases.run("outputs", || {
         let (tables, lists) = rayon::join(
-            || report::write_tables(&staging, &view, &opts.config),
-            || report::write_fixlists(&staging, &view, &opts.config),
+            || {
+                crate::phase::traced("outputs.tables", || {
+                    report::write_tables(&staging, &view, &opts.config)
+                })
+            },
+            || {
+                crate::phase::traced("outputs.fixlists", || {
+                    report::write_fixlists(&staging, &view, &opts.config)
+                })
+            },
         );
         tables.and(lists)
     })?;

@@ -150,13 +150,6 @@ impl Staging {
         &self.dir
     }
 
-    /// The directory this run's files are staged in before they replace the outputs (for a
-    /// writer's own temporary files: they stay beside the outputs, owner-only, and go with
-    /// the staging directory).
-    pub fn staging_dir(&self) -> &Path {
-        &self.tmp
-    }
-
     /// Create a staged file at `rel` (e.g. `fixlists/00004.csv`).
     pub fn create(&self, rel: &str) -> Result<(File, PathBuf)> {
         let path = self.tmp.join(rel);

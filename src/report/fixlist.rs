@@ -595,14 +595,8 @@ pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result
         staging.write_bytes(&format!("fixlists/{commune}.csv"), csv.as_bytes())?;
         drop(csv);
         let dir = staging.dir().join("fixlists");
-        let xlsx = fixlist_xlsx(
-            commune,
-            &headers,
-            &rows,
-            view.input.as_of,
-            staging.staging_dir(),
-        )
-        .map_err(|e| Error::output(&dir, e))?;
+        let xlsx = fixlist_xlsx(commune, &headers, &rows, view.input.as_of)
+            .map_err(|e| Error::output(&dir, e))?;
         staging.write_bytes(&format!("fixlists/{commune}.xlsx"), &xlsx)
     })
 }
@@ -656,82 +650,63 @@ fn fixlist_xlsx(
     headers: &[String],
     rows: &[Row],
     as_of: crate::dates::PDate,
-    tempdir: &std::path::Path,
-) -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{DataValidation, DocProperties, ExcelDateTime, Format, Workbook};
-    let mut wb = Workbook::new();
-    // The record sheets are written row by row ("constant memory": each row goes to a
-    // temporary file as it is written, its strings inline rather than in a shared table):
-    // measured 15 % less time for the outputs of a 1 M check (docs/BENCHMARKS.md). The
-    // temporary files are in the run's own staging directory, never in the system's.
-    wb.set_tempdir(tempdir)?;
-    // Deflate level 1: a commune's list saves about 3x faster than at the default level 6,
-    // for a file a little larger (measured in docs/BENCHMARKS.md).
-    wb.set_zip_compression_level(1);
-    // Dated by --as-of, not by the clock: the same run gives the same bytes.
-    let created = ExcelDateTime::from_ymd(as_of.year, as_of.month.max(1), as_of.day.max(1))?;
-    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
-    let bold = Format::new().set_bold();
-    let wrap = Format::new().set_text_wrap();
+) -> zip::result::ZipResult<Vec<u8>> {
+    use super::xlsx::{ListValidation, Sheet as Ws, Style};
     let reference = crate::reference::reference();
-    let first = wb.add_worksheet();
-    first.set_name("Tổng hợp")?;
+    let mut sheets = Vec::new();
+    let mut first = Ws::new("Tổng hợp");
     let commune_name = reference.commune_label(commune);
-    first.write_with_format(0, 0, "Mã xã", &bold)?;
-    first.write(0, 1, commune)?;
-    first.write_with_format(1, 0, "Tên xã", &bold)?;
-    first.write(1, 1, commune_name)?;
-    first.write_with_format(3, 0, "Nhóm", &bold)?;
-    first.write_with_format(3, 1, "Số trường hợp", &bold)?;
-    first.write_with_format(3, 2, "Mới", &bold)?;
+    first.text(0, 0, "Mã xã", Style::Bold);
+    first.text(0, 1, commune, Style::Normal);
+    first.text(1, 0, "Tên xã", Style::Bold);
+    first.text(1, 1, &commune_name, Style::Normal);
+    first.text(3, 0, "Nhóm", Style::Bold);
+    first.text(3, 1, "Số trường hợp", Style::Bold);
+    first.text(3, 2, "Mới", Style::Bold);
     for (i, s) in Sheet::ALL.iter().enumerate() {
         let of: Vec<&Row> = rows.iter().filter(|r| r.sheet == *s).collect();
         let new = of.iter().filter(|r| r.cells[COL_STATUS] == "Mới").count();
-        first.write(4 + i as u32, 0, s.name())?;
-        first.write(4 + i as u32, 1, of.len() as u32)?;
-        first.write(4 + i as u32, 2, new as u32)?;
+        let at = 4 + i as u32;
+        first.text(at, 0, s.name(), Style::Normal);
+        first.number(at, 1, of.len() as f64, Style::Normal);
+        first.number(at, 2, new as f64, Style::Normal);
     }
     let total_row = 4 + Sheet::ALL.len() as u32;
-    first.write_with_format(total_row, 0, "Tổng", &bold)?;
-    first.write(total_row, 1, rows.len() as u32)?;
+    first.text(total_row, 0, "Tổng", Style::Bold);
+    first.number(total_row, 1, rows.len() as f64, Style::Normal);
     // Per rule: how many rows, so an officer sees where the work is.
     let mut per_rule: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
     for r in rows {
         per_rule.entry(&r.cells[10]).or_insert((&r.cells[11], 0)).1 += 1;
     }
     let mut at = total_row + 2;
-    first.write_with_format(at, 0, "Quy tắc", &bold)?;
-    first.write_with_format(at, 1, "Mô tả", &bold)?;
-    first.write_with_format(at, 2, "Số trường hợp", &bold)?;
+    first.text(at, 0, "Quy tắc", Style::Bold);
+    first.text(at, 1, "Mô tả", Style::Bold);
+    first.text(at, 2, "Số trường hợp", Style::Bold);
     for (code, (desc, n)) in &per_rule {
         at += 1;
-        first.write(at, 0, *code)?;
-        first.write(at, 1, *desc)?;
-        first.write(at, 2, *n)?;
+        first.text(at, 0, code, Style::Normal);
+        first.text(at, 1, desc, Style::Normal);
+        first.number(at, 2, f64::from(*n), Style::Normal);
     }
-    first.set_column_width(0, 24)?;
-    first.set_column_width(1, 60)?;
-    first.set_column_width(2, 14)?;
-    first.set_print_fit_to_pages(1, 0);
+    first.width(0, 24.0);
+    first.width(1, 60.0);
+    first.width(2, 14.0);
+    first.print(false, false, 1);
+    sheets.push(first);
 
-    let guide = wb.add_worksheet();
-    guide.set_name("Hướng dẫn")?;
-    guide.write_with_format(0, 0, "Cột / việc", &bold)?;
-    guide.write_with_format(0, 1, "Hướng dẫn", &bold)?;
+    let mut guide = Ws::new("Hướng dẫn");
+    guide.text(0, 0, "Cột / việc", Style::Bold);
+    guide.text(0, 1, "Hướng dẫn", Style::Bold);
     for (i, (k, v)) in GUIDE.iter().enumerate() {
-        guide.write_with_format(1 + i as u32, 0, *k, &bold)?;
-        guide.write_with_format(1 + i as u32, 1, *v, &wrap)?;
+        guide.text(1 + i as u32, 0, k, Style::Bold);
+        guide.text(1 + i as u32, 1, v, Style::Wrap);
     }
-    guide.set_column_width(0, 26)?;
-    guide.set_column_width(1, 90)?;
-    guide.set_landscape();
-    guide.set_print_fit_to_pages(1, 0);
+    guide.width(0, 26.0);
+    guide.width(1, 90.0);
+    guide.print(true, false, 1);
+    sheets.push(guide);
 
-    let verdicts = DataValidation::new()
-        .allow_list_strings(VERDICTS)?
-        .set_input_title("Kết quả xác minh")?
-        .set_input_message("Chọn: Đã sửa, Không phải lỗi, Không trùng hoặc Cần xác minh thêm")?;
-    let last_col = (headers.len() - 1) as u16;
     for s in Sheet::ALL {
         let of: Vec<&Row> = rows.iter().filter(|r| r.sheet == s).collect();
         // Excel holds 1 048 576 rows a sheet: a longer list goes on "Sạch (2)", "Sạch (3)", …
@@ -743,51 +718,52 @@ fn fixlist_xlsx(
         };
         let widths = column_widths(headers, &of);
         for (k, chunk) in chunks.iter().enumerate() {
-            let ws = wb.add_worksheet_with_constant_memory()?;
-            if k == 0 {
-                ws.set_name(s.name())?;
+            let mut ws = if k == 0 {
+                Ws::new(s.name())
             } else {
-                ws.set_name(format!("{} ({})", s.name(), k + 1))?;
-            }
+                Ws::new(format!("{} ({})", s.name(), k + 1))
+            };
             for (c, h) in headers.iter().enumerate() {
-                ws.write_with_format(0, c as u16, h, &bold)?;
-                ws.set_column_width(c as u16, widths[c])?;
+                ws.text(0, c as u16, h, Style::Bold);
+                ws.width(c as u16, widths[c]);
             }
             for (r, row) in (1u32..).zip(chunk.iter()) {
                 for (c, cell) in row.cells.iter().enumerate() {
                     if cell.is_empty() {
                         continue;
                     }
-                    if c == COL_PROBABILITY {
-                        if let Some(p) = row.probability {
-                            ws.write_number(r, c as u16, (p * 1000.0).round() / 1000.0)?;
-                            continue;
+                    match row.probability {
+                        Some(p) if c == COL_PROBABILITY => {
+                            ws.number(r, c as u16, (p * 1000.0).round() / 1000.0, Style::Normal)
                         }
+                        _ => ws.text(r, c as u16, &xlsx_text(cell), Style::Normal),
                     }
-                    ws.write_string(r, c as u16, xlsx_text(cell))?;
                 }
             }
-            let last_row = chunk.len().max(1) as u32;
-            ws.set_freeze_panes(1, 0)?;
-            ws.autofilter(0, 0, last_row, last_col)?;
-            ws.add_data_validation(
-                1,
-                COL_VERDICT as u16,
-                last_row,
-                COL_VERDICT as u16,
-                &verdicts,
-            )?;
+            ws.header_with_filter();
+            ws.validation(ListValidation {
+                col: COL_VERDICT as u16,
+                title: "Kết quả xác minh",
+                prompt: "Chọn: Đã sửa, Không phải lỗi, Không trùng hoặc Cần xác minh thêm",
+                items: VERDICTS,
+            });
             // On paper: A4 landscape, three pages wide (one page wide shrinks 26 columns to an
             // unreadable size), the header row and the record's source, code, ID and name
             // repeated on every page.
-            ws.set_landscape();
-            ws.set_paper_size(9); // A4
-            ws.set_print_fit_to_pages(3, 0);
-            ws.set_repeat_rows(0, 0)?;
-            ws.set_repeat_columns(0, 3)?;
+            ws.print(true, true, 3);
+            ws.repeat_on_pages(3);
+            sheets.push(ws);
         }
     }
-    wb.save_to_buffer()
+    // Dated by --as-of, not by the clock: the same run gives the same bytes.
+    super::xlsx::workbook(
+        &sheets,
+        (
+            i32::from(as_of.year),
+            u32::from(as_of.month),
+            u32::from(as_of.day),
+        ),
+    )
 }
 
 #[cfg(test)]

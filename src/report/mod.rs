@@ -17,6 +17,7 @@ pub mod render;
 pub mod summary;
 pub mod tables;
 pub mod view;
+pub mod xlsx;
 
 pub use fixlist::write_fixlists;
 pub use render::{render_dedup, render_summary};
