@@ -37,8 +37,10 @@ pub struct Sheet {
     name: String,
     widths: Vec<(u16, f64)>,
     data: Vec<u8>,
-    /// The open row (0-based) and its reference digits ("12" for row index 11).
-    open: Option<(u32, String)>,
+    /// The open row (0-based), if any.
+    open: Option<u32>,
+    /// The open row's reference digits ("12" for row index 11), reused row after row.
+    digits: Vec<u8>,
     last_row: u32,
     last_col: u16,
     freeze_header: bool,
@@ -58,6 +60,7 @@ impl Sheet {
             widths: Vec::new(),
             data: Vec::with_capacity(64 * 1024),
             open: None,
+            digits: Vec::with_capacity(8),
             last_row: 0,
             last_col: 0,
             freeze_header: false,
@@ -98,10 +101,10 @@ impl Sheet {
     }
 
     fn cell_start(&mut self, row: u32, col: u16, style: Style) {
-        match &self.open {
-            Some((r, _)) if *r == row => {}
-            Some((r, _)) => {
-                debug_assert!(*r < row, "rows are written in order");
+        match self.open {
+            Some(r) if r == row => {}
+            Some(r) => {
+                debug_assert!(r < row, "rows are written in order");
                 self.data.extend_from_slice(b"</row>");
                 self.open_row(row);
             }
@@ -111,8 +114,7 @@ impl Sheet {
         self.last_col = self.last_col.max(col);
         self.data.extend_from_slice(b"<c r=\"");
         push_col(&mut self.data, col);
-        let digits = &self.open.as_ref().expect("row open").1;
-        self.data.extend_from_slice(digits.as_bytes());
+        self.data.extend_from_slice(&self.digits);
         self.data.push(b'"');
         if style != Style::Normal {
             self.data.extend_from_slice(b" s=\"");
@@ -122,11 +124,12 @@ impl Sheet {
     }
 
     fn open_row(&mut self, row: u32) {
-        let digits = (row + 1).to_string();
+        self.digits.clear();
+        write!(self.digits, "{}", row + 1).expect("writing to memory");
         self.data.extend_from_slice(b"<row r=\"");
-        self.data.extend_from_slice(digits.as_bytes());
+        self.data.extend_from_slice(&self.digits);
         self.data.extend_from_slice(b"\">");
-        self.open = Some((row, digits));
+        self.open = Some(row);
     }
 
     /// A text cell (0-based row and column; rows ascending, columns ascending in a row).
@@ -453,9 +456,8 @@ fn escape_with(out: &mut Vec<u8>, s: &str, attribute: bool) {
             b'>' => Some(b"&gt;"),
             b'"' if attribute => Some(b"&quot;"),
             b'\n' if attribute => Some(b"&#xA;"),
-            b'\t' | b'\n' => None,
-            0..=0x1f => None,
-            // U+FFFE and U+FFFF: EF BF BE / EF BF BF.
+            // Control characters but tab and line feed; U+FFFE and U+FFFF (EF BF BE / BF).
+            0..=0x08 | 0x0B..=0x1F => None,
             0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
                 None
             }
@@ -468,10 +470,6 @@ fn escape_with(out: &mut Vec<u8>, s: &str, attribute: bool) {
         match rep {
             Some(r) => {
                 out.extend_from_slice(r);
-                i += 1;
-            }
-            None if c == b'\t' || c == b'\n' => {
-                out.push(c);
                 i += 1;
             }
             None if c == 0xEF => {
