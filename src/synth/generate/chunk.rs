@@ -100,6 +100,40 @@ impl Chunk<'_> {
         }
     }
 
+    /// The ethnicity and religion resident record `r` shows. Registers profile: as clerks
+    /// leave them on some records — blank (3 % and 5 %), "Kinh" for a person of a minority
+    /// (a form's default, 1.5 %), "Không" for a believer or a believer's religion for "Không"
+    /// (3 %) — so that one person's records do not always agree on them. Drawn from a stream
+    /// of their own, so the profile's other draws stay as they were.
+    fn typed_attributes(&self, r: usize, p: &Person) -> (&'static str, &'static str) {
+        if self.opts.noise != Noise::Registers {
+            return (p.ethnicity, p.religion);
+        }
+        let mut rng = Rng::new(
+            self.opts.seed ^ 0x6574_686e_6963,
+            (self.index << 32) | r as u64,
+        );
+        let ethnicity = if rng.chance(0.03) {
+            ""
+        } else if p.ethnicity != "Kinh" && rng.chance(0.015) {
+            "Kinh"
+        } else {
+            p.ethnicity
+        };
+        let religion = if rng.chance(0.05) {
+            ""
+        } else if rng.chance(0.03) {
+            if p.religion == "Không" {
+                "Phật giáo"
+            } else {
+                "Không"
+            }
+        } else {
+            p.religion
+        };
+        (ethnicity, religion)
+    }
+
     /// Every person's resident record, with record-level defects at `--error-rate`.
     fn resident_records(&mut self) {
         for i in 0..self.people.len() {
@@ -709,6 +743,7 @@ impl Chunk<'_> {
                     format!("Số {}, {}, {}", p.house_no, cm.full_name, pname),
                 )
             };
+            let (ethnicity, religion) = self.typed_attributes(r, p);
             let temp_code = if rec.temp_commune == u32::MAX {
                 String::new()
             } else {
@@ -725,9 +760,9 @@ impl Chunk<'_> {
                 &commune_code,
                 &rec.household_id,
                 &rec.relation,
-                p.ethnicity,
+                ethnicity,
                 "Việt Nam",
-                p.religion,
+                religion,
                 &address,
                 &rec.father,
                 &rec.mother,
