@@ -338,6 +338,36 @@ fn namesakes_without_ids_go_to_review() {
         "{two_people} of {} pairs naming other parents are two people",
         parents_differ.len()
     );
+    // Ethnicity and religion are a person's own: namesakes who disagree on them are seldom
+    // reported (about half of all namesake pairs disagree on one; without these comparisons,
+    // so did about half of the namesakes reported), while one person's records that disagree
+    // on one (a clerk's default "Kinh", a religion declared again) still are.
+    let attrs: std::collections::HashMap<String, (String, String)> = rows(
+        &data.join("residents.parquet"),
+        &["record_id", "ethnicity", "religion"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), (r[1].clone(), r[2].clone())))
+    .collect();
+    let differ = |a: &str, b: &str| !a.is_empty() && !b.is_empty() && a != b;
+    let (mut two_people, mut two_people_differ, mut two_people_both) = (0, 0, 0);
+    let mut one_person_one = 0;
+    for (a, b) in pairs(&out) {
+        let ((ea, ra), (eb, rb)) = (&attrs[&a], &attrs[&b]);
+        let (e, r) = (differ(ea, eb), differ(ra, rb));
+        if entity[&a] != entity[&b] {
+            two_people += 1;
+            two_people_differ += (e || r) as usize;
+            two_people_both += (e && r) as usize;
+        } else if e != r {
+            one_person_one += 1;
+        }
+    }
+    assert!(
+        two_people_differ * 10 < two_people * 4 && two_people_both <= 2,
+        "{two_people_differ} of {two_people} namesake pairs reported disagree on ethnicity or religion, {two_people_both} on both"
+    );
+    assert!(one_person_one >= 5, "{one_person_one}");
     let d = &eval_json(&out, &data)["duplicates"];
     assert!(
         d["precision"].as_f64().unwrap() > 0.77 && d["f1"].as_f64().unwrap() > 0.78,

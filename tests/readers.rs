@@ -292,11 +292,11 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
             rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
         )));
     }
-    // "Dân tộc" (ethnicity): empty for DC002 only; "Ghi chú" is a column lamsach never uses.
-    fields.push(Field::new("Dân tộc", DataType::Utf8, true));
+    // "Quê quán" (hometown): empty for DC002 only; "Ghi chú" is a column lamsach never uses.
+    fields.push(Field::new("Quê quán", DataType::Utf8, true));
     cols.push(Arc::new(StringArray::from(
         (0..rows.len())
-            .map(|i| if i == 1 { None } else { Some("Kinh") })
+            .map(|i| if i == 1 { None } else { Some("Nam Định") })
             .collect::<Vec<_>>(),
     )));
     fields.push(Field::new("Ghi chú", DataType::Utf8, true));
@@ -309,7 +309,7 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
     let cfg = dir.join("lamsach.toml");
     std::fs::write(
         &cfg,
-        "[expected_fields]\nresidents = [\"record_id\", \"full_name\", \"ethnicity\"]\n",
+        "[expected_fields]\nresidents = [\"record_id\", \"full_name\", \"hometown\"]\n",
     )
     .unwrap();
     let out = dir.join("out");
@@ -324,10 +324,7 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
         .filter(|x| x.1 == "field.missing")
         .map(|x| (x.0, x.2))
         .collect();
-    assert_eq!(
-        missing,
-        vec![("DC002".to_string(), "ethnicity".to_string())]
-    );
+    assert_eq!(missing, vec![("DC002".to_string(), "hometown".to_string())]);
 }
 
 #[test]

@@ -93,6 +93,26 @@ fn is_nickname(key_hash: u64) -> bool {
         .contains(&key_hash)
 }
 
+/// Ethnicity or religion as typed ("Kinh", "KINH", "Dân tộc Kinh"; "Không", "không tôn giáo"),
+/// folded to one 32-bit hash (0 when empty): the words "dân tộc" and "tôn giáo" before or
+/// after the value are left out, and "không", "không có", "không tôn giáo" are one value.
+fn attribute_hash(s: &str, buf: &mut String) -> u32 {
+    buf.clear();
+    crate::text::name_fold_into(s, buf);
+    let mut v = buf.trim();
+    for w in ["dan toc", "ton giao"] {
+        v = v.strip_prefix(w).unwrap_or(v).trim_start();
+        v = v.strip_suffix(w).unwrap_or(v).trim_end();
+    }
+    if v == "khong co" {
+        v = "khong";
+    }
+    if v.is_empty() {
+        return 0;
+    }
+    (h64(v) as u32).max(1)
+}
+
 /// Hash of [`name_fold`](crate::text::name_fold) of a name, folding into a reused buffer.
 fn folded_hash(s: &str, buf: &mut String) -> u64 {
     buf.clear();
@@ -159,6 +179,9 @@ pub struct Rec {
     /// house number and the first letters of the street after it ([`Rec::address_key`]); low, the
     /// whole address folded to its letters and digits.
     pub address: u64,
+    /// Ethnicity and religion folded ([`attribute_hash`]), 0 when missing.
+    pub ethnicity: u32,
+    pub religion: u32,
 }
 
 impl Rec {
@@ -173,7 +196,7 @@ impl Rec {
     }
 
     /// Bytes [`Rec::encode`] writes.
-    pub const ENCODED_LEN: usize = 15 * 8 + 2 * 16 + 4 + 2;
+    pub const ENCODED_LEN: usize = 15 * 8 + 2 * 16 + 4 + 2 + 2 * 4;
 
     /// A fixed-size little-endian encoding, for spilling records to disk.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -207,6 +230,8 @@ impl Rec {
             self.sex,
             self.given_plain as u8 | (self.given_nickname as u8) << 1,
         ]);
+        out.extend_from_slice(&self.ethnicity.to_le_bytes());
+        out.extend_from_slice(&self.religion.to_le_bytes());
     }
 
     /// The record [`Rec::encode`] wrote into `b` (`ENCODED_LEN` bytes).
@@ -246,6 +271,8 @@ impl Rec {
             sex: b[d + 4],
             given_plain: b[d + 5] & 1 != 0,
             given_nickname: b[d + 5] & 2 != 0,
+            ethnicity: u32::from_le_bytes(b[d + 6..d + 10].try_into().expect("4 bytes")),
+            religion: u32::from_le_bytes(b[d + 10..d + 14].try_into().expect("4 bytes")),
         }
     }
 }
@@ -293,6 +320,10 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
 pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
     let pid_col = table.column(Column::PersonalId);
     let address = table.column(Column::Address);
+    let (ethnicity, religion) = (
+        table.column(Column::Ethnicity),
+        table.column(Column::Religion),
+    );
     let (name, father, mother, prov, commune, hh, old) = (
         table.column(Column::FullName),
         table.column(Column::FatherName),
@@ -356,6 +387,8 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     commune: h64(commune.get(r)),
                     household: h64(hh.get(r)),
                     address: address_hash(address.get(r), buf),
+                    ethnicity: attribute_hash(ethnicity.get(r), buf),
+                    religion: attribute_hash(religion.get(r), buf),
                 }
             },
         )
@@ -365,6 +398,24 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ethnicity and religion as clerks type them fold to one value; none is 0.
+    #[test]
+    fn ethnicity_and_religion_typed_differently_fold_to_one_value() {
+        let mut buf = String::new();
+        let mut h = |s: &str| attribute_hash(s, &mut buf);
+        assert_eq!(h("Kinh"), h("KINH"));
+        assert_eq!(h("Kinh"), h("Dân tộc Kinh"));
+        assert_eq!(h("Mường"), h("muong"));
+        assert_ne!(h("Kinh"), h("Mường"));
+        assert_eq!(h("Không"), h("không tôn giáo"));
+        assert_eq!(h("Không"), h("Không có"));
+        assert_eq!(h("Phật giáo"), h("Tôn giáo Phật giáo"));
+        assert_ne!(h("Phật giáo"), h("Công giáo"));
+        assert_eq!(h(""), 0);
+        assert_eq!(h("  "), 0);
+        assert_ne!(h("Kinh"), 0);
+    }
 
     /// Addresses typed twice: the same house number and street's first letters share the key
     /// (spaces lost, a letter lost further on, diacritics or case), the same letters and

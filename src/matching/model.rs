@@ -175,18 +175,10 @@ pub struct Session {
     /// a name or a date: see `em_with`); identifier sessions are mostly matches and keep u.
     pub free_u: bool,
     /// Pairs proposed by blocking on names or dates (mostly two people), not pairs sharing an
-    /// identifier: the parents' m is held to [`PARENTS_DIFFERENT_MAX`].
+    /// identifier: the m of disagreeing on parents, ethnicity or religion is held down
+    /// ([`Field::candidate_disagreement_max`]).
     pub candidates: bool,
 }
-
-/// The most often one person's two records may name entirely different parents, when EM
-/// learns from candidate pairs. Parents' names come from the birth certificate and stay;
-/// two records of one person that disagree on them mostly hold a typo, which `one_equal`
-/// takes. Among candidate pairs, namesakes born on one day in one commune agree on every
-/// field but the parents, so EM, with nothing else to tell them from one person, learns that
-/// one person's parents differ as often as namesakes occur (44% on the registers profile
-/// without IDs; 0.5% where the pairs share an ID) — and then reports every namesake.
-pub const PARENTS_DIFFERENT_MAX: f64 = 0.05;
 
 /// What EM found in one session.
 #[derive(Clone, Copy, Debug)]
@@ -271,11 +263,14 @@ fn em_with(
                 normalise(levels, 0.01);
             }
         }
-        let parents_seen = patterns
-            .iter()
-            .any(|(p, _)| p.0[Field::Parents.index()] != MISSING);
-        if capped && parents_seen && !frozen[Field::Parents.index()] {
-            cap_last(&mut m_new[Field::Parents.index()], PARENTS_DIFFERENT_MAX);
+        for field in Field::ALL {
+            let i = field.index();
+            let Some(max) = field.candidate_disagreement_max() else {
+                continue;
+            };
+            if capped && !frozen[i] && patterns.iter().any(|(p, _)| p.0[i] != MISSING) {
+                cap_last(&mut m_new[i], max);
+            }
         }
         if free_u {
             for (i, levels) in u_new.iter_mut().enumerate() {
@@ -301,10 +296,17 @@ fn em_with(
         }
     }
     // No level is impossible for a match: real registers hold typos in every field, so a
-    // level never seen among training matches keeps a small probability (0.2%).
-    for levels in m.iter_mut() {
-        for v in levels.iter_mut() {
-            *v = v.max(0.002);
+    // level never seen among training matches keeps a small probability (0.2%, more for a
+    // field's disagreement where that is common: [`Field::disagreement_floor`]).
+    for (levels, field) in m.iter_mut().zip(Field::ALL) {
+        let n = levels.len();
+        for (l, v) in levels.iter_mut().enumerate() {
+            let floor = if l + 1 == n {
+                field.disagreement_floor()
+            } else {
+                0.002
+            };
+            *v = v.max(floor);
         }
         let sum: f64 = levels.iter().sum();
         for v in levels.iter_mut() {

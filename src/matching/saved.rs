@@ -53,7 +53,7 @@ pub struct SavedFrequencies {
 const FORMAT: u32 = 1;
 
 /// Fields compared since format 1 was first written: a model without them still reads.
-const ADDED_LATER: &[&str] = &["address"];
+const ADDED_LATER: &[&str] = &["address", "ethnicity", "religion"];
 
 fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
     m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()
@@ -202,9 +202,9 @@ mod tests {
     use super::*;
     use crate::matching::comparisons::Field;
 
-    /// A model saved before the address was compared (last month's `model.json`) still reads:
-    /// the address weighs nothing until the model is trained again. A model missing a field
-    /// it always had is refused.
+    /// A model saved before the address, ethnicity and religion were compared (last month's
+    /// `model.json`) still reads: they weigh nothing until the model is trained again. A
+    /// model missing a field it always had is refused.
     #[test]
     fn a_model_saved_before_the_address_was_compared_still_reads() {
         let recs: Vec<_> = (0..50)
@@ -216,10 +216,14 @@ mod tests {
             .collect();
         let model = Model::estimate(&recs, &[]);
         let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
-        file.fields.remove("address");
+        for f in ["address", "ethnicity", "religion"] {
+            file.fields.remove(f);
+        }
         let read = file.model().expect("an older model reads");
-        let a = Field::Address.index();
-        assert_eq!(read.m[a], read.u[a], "the address is no evidence");
+        for f in [Field::Address, Field::Ethnicity, Field::Religion] {
+            let i = f.index();
+            assert_eq!(read.m[i], read.u[i], "{f:?} is no evidence");
+        }
         assert_eq!(read.m[Field::Given.index()], model.m[Field::Given.index()]);
         file.fields.remove("given");
         assert!(file.model().unwrap_err().contains("no field given"));
