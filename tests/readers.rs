@@ -292,11 +292,11 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
             rows.iter().map(|r| r[i]).collect::<Vec<_>>(),
         )));
     }
-    // "Quê quán" (hometown): empty for DC002 only; "Ghi chú" is a column lamsach never uses.
-    fields.push(Field::new("Quê quán", DataType::Utf8, true));
+    // "Quốc tịch" (nationality): empty for DC002 only; "Ghi chú" is a column lamsach never uses.
+    fields.push(Field::new("Quốc tịch", DataType::Utf8, true));
     cols.push(Arc::new(StringArray::from(
         (0..rows.len())
-            .map(|i| if i == 1 { None } else { Some("Nam Định") })
+            .map(|i| if i == 1 { None } else { Some("Việt Nam") })
             .collect::<Vec<_>>(),
     )));
     fields.push(Field::new("Ghi chú", DataType::Utf8, true));
@@ -309,7 +309,7 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
     let cfg = dir.join("lamsach.toml");
     std::fs::write(
         &cfg,
-        "[expected_fields]\nresidents = [\"record_id\", \"full_name\", \"hometown\"]\n",
+        "[expected_fields]\nresidents = [\"record_id\", \"full_name\", \"nationality\"]\n",
     )
     .unwrap();
     let out = dir.join("out");
@@ -324,7 +324,10 @@ fn parquet_columns_the_engine_skips_are_still_read_when_configured_as_expected()
         .filter(|x| x.1 == "field.missing")
         .map(|x| (x.0, x.2))
         .collect();
-    assert_eq!(missing, vec![("DC002".to_string(), "hometown".to_string())]);
+    assert_eq!(
+        missing,
+        vec![("DC002".to_string(), "nationality".to_string())]
+    );
 }
 
 #[test]

@@ -21,9 +21,11 @@ pub enum Field {
     Address,
     Ethnicity,
     Religion,
+    BirthPlace,
+    Hometown,
 }
 
-pub const N_FIELDS: usize = 13;
+pub const N_FIELDS: usize = 15;
 
 /// Level code for "cannot be compared" (a side is missing): contributes no evidence.
 pub const MISSING: u8 = 255;
@@ -176,7 +178,29 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
         identifier: false,
         term_frequency: None,
     },
+    Comparison {
+        field: Field::BirthPlace,
+        name: "birth_place",
+        levels: PLACE_LEVELS,
+        compare: birth_place,
+        identifier: false,
+        term_frequency: None,
+    },
+    Comparison {
+        field: Field::Hometown,
+        name: "hometown",
+        levels: PLACE_LEVELS,
+        compare: hometown,
+        identifier: false,
+        term_frequency: None,
+    },
 ];
+
+/// Levels of a place (birth place, hometown): the same place; the same first part (the commune
+/// or ward's name: a place written before and after the 2025 merger of provinces, or without
+/// its district); the same province only (one side a province alone, or another commune of
+/// it); another.
+const PLACE_LEVELS: &[&str] = &["exact", "same_commune_name", "same_province", "different"];
 
 impl Field {
     pub const ALL: [Field; N_FIELDS] = [
@@ -193,6 +217,8 @@ impl Field {
         Field::Address,
         Field::Ethnicity,
         Field::Religion,
+        Field::BirthPlace,
+        Field::Hometown,
     ];
 
     #[inline]
@@ -214,12 +240,14 @@ impl Field {
         match self {
             Field::Ethnicity => 0.01,
             Field::Religion => 0.03,
+            Field::BirthPlace | Field::Hometown => 0.03,
             _ => 0.002,
         }
     }
 
-    /// The most often one person's two records may disagree on this field (its last level),
-    /// when EM learns from candidate pairs rather than pairs sharing an identifier.
+    /// The most often one person's two records may disagree on this field (its levels from
+    /// the one returned on, together), when EM learns from candidate pairs rather than pairs
+    /// sharing an identifier.
     ///
     /// Parents' names come from the birth certificate and stay; two records of one person
     /// that disagree on them mostly hold a typo, which `one_equal` takes. Ethnicity and
@@ -228,12 +256,14 @@ impl Field {
     /// nothing else to tell them from one person, learns that one person's records differ on
     /// them as often as namesakes occur (parents: 44% on the registers profile without IDs,
     /// 0.5% where the pairs share an ID; ethnicity 9%, religion 13%) — and then reports every
-    /// namesake.
-    pub fn candidate_disagreement_max(self) -> Option<f64> {
+    /// namesake. A place of birth or hometown in the same province only is a disagreement
+    /// too: in a province's register most people share the province.
+    pub fn candidate_disagreement_max(self) -> Option<(u8, f64)> {
         match self {
-            Field::Parents => Some(0.05),
-            Field::Ethnicity => Some(0.02),
-            Field::Religion => Some(0.05),
+            Field::Parents => Some((2, 0.05)),
+            Field::Ethnicity => Some((1, 0.02)),
+            Field::Religion => Some((1, 0.05)),
+            Field::BirthPlace | Field::Hometown => Some((2, 0.05)),
             _ => None,
         }
     }
@@ -566,6 +596,30 @@ fn ethnicity(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 
 fn religion(a: &Rec, b: &Rec, _: &Pair) -> u8 {
     agree(a.religion, b.religion)
+}
+
+/// Place of birth (nơi sinh) and hometown (quê quán), as
+/// [`place_hash`](super::features::place_hash) keeps them.
+fn birth_place(a: &Rec, b: &Rec, _: &Pair) -> u8 {
+    places(a.birth_place, b.birth_place)
+}
+
+fn hometown(a: &Rec, b: &Rec, _: &Pair) -> u8 {
+    places(a.hometown, b.hometown)
+}
+
+fn places(a: u32, b: u32) -> u8 {
+    if a == 0 || b == 0 {
+        MISSING
+    } else if a >> 16 == b >> 16 {
+        0
+    } else if (a >> 8) & 0xff == (b >> 8) & 0xff {
+        1
+    } else if a & 0xff == b & 0xff {
+        2
+    } else {
+        3
+    }
 }
 
 fn agree(a: u32, b: u32) -> u8 {

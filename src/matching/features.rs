@@ -113,6 +113,63 @@ fn attribute_hash(s: &str, buf: &mut String) -> u32 {
     (h64(v) as u32).max(1)
 }
 
+/// Words that name a unit's level, left out of a place ("Xã An Thành, Huyện Quỳnh Phụ, Tỉnh
+/// Thái Bình" and "An Thành - Quỳnh Phụ - Thái Bình" are one place), folded, longest first.
+const PLACE_LEVELS: &[&str] = &[
+    "thanh pho ",
+    "thi tran ",
+    "dac khu ",
+    "phuong ",
+    "thi xa ",
+    "huyen ",
+    "quan ",
+    "tinh ",
+    "xa ",
+    "tp. ",
+    "tp ",
+    "tt. ",
+    "tx. ",
+    "x. ",
+    "p. ",
+    "h. ",
+    "q. ",
+    "t. ",
+];
+
+/// A place (nơi sinh, quê quán) as typed, in three hashes: the whole (16 bits), its first part
+/// (the commune or ward, 8 bits) and its last (the province, 8 bits), after folding and
+/// leaving out the words that name a unit's level; parts are split at commas, hyphens,
+/// semicolons and slashes. 0 when empty.
+pub fn place_hash(raw: &str, buf: &mut String) -> u32 {
+    buf.clear();
+    crate::text::name_fold_into(raw, buf);
+    let mut whole = Vec::new();
+    let (mut first, mut last) = (0u64, 0u64);
+    for part in buf.split([',', '-', ';', '/']) {
+        let mut p = part.trim();
+        while let Some(rest) = PLACE_LEVELS.iter().find_map(|l| p.strip_prefix(l)) {
+            p = rest.trim_start();
+        }
+        let letters = p.bytes().filter(u8::is_ascii_alphanumeric);
+        let start = whole.len();
+        whole.extend(letters);
+        if whole.len() == start {
+            continue;
+        }
+        let h = h64(std::str::from_utf8(&whole[start..]).unwrap_or_default());
+        if first == 0 {
+            first = h;
+        }
+        last = h;
+        whole.push(b'|');
+    }
+    if whole.is_empty() {
+        return 0;
+    }
+    let w = h64(std::str::from_utf8(&whole).unwrap_or_default());
+    ((w as u32 & 0xffff) << 16 | (first as u32 & 0xff) << 8 | (last as u32 & 0xff)).max(1)
+}
+
 /// Hash of [`name_fold`](crate::text::name_fold) of a name, folding into a reused buffer.
 fn folded_hash(s: &str, buf: &mut String) -> u64 {
     buf.clear();
@@ -182,6 +239,9 @@ pub struct Rec {
     /// Ethnicity and religion folded ([`attribute_hash`]), 0 when missing.
     pub ethnicity: u32,
     pub religion: u32,
+    /// Place of birth (nơi sinh) and hometown (quê quán), as [`place_hash`], 0 when missing.
+    pub birth_place: u32,
+    pub hometown: u32,
 }
 
 impl Rec {
@@ -196,7 +256,7 @@ impl Rec {
     }
 
     /// Bytes [`Rec::encode`] writes.
-    pub const ENCODED_LEN: usize = 15 * 8 + 2 * 16 + 4 + 2 + 2 * 4;
+    pub const ENCODED_LEN: usize = 15 * 8 + 2 * 16 + 4 + 2 + 4 * 4;
 
     /// A fixed-size little-endian encoding, for spilling records to disk.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -230,8 +290,14 @@ impl Rec {
             self.sex,
             self.given_plain as u8 | (self.given_nickname as u8) << 1,
         ]);
-        out.extend_from_slice(&self.ethnicity.to_le_bytes());
-        out.extend_from_slice(&self.religion.to_le_bytes());
+        for v in [
+            self.ethnicity,
+            self.religion,
+            self.birth_place,
+            self.hometown,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
     }
 
     /// The record [`Rec::encode`] wrote into `b` (`ENCODED_LEN` bytes).
@@ -243,6 +309,7 @@ impl Rec {
                 .map(ShortText::new)
                 .unwrap_or_default()
         };
+        let w = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         let t = 15 * 8;
         let d = t + 32;
         Rec {
@@ -271,8 +338,10 @@ impl Rec {
             sex: b[d + 4],
             given_plain: b[d + 5] & 1 != 0,
             given_nickname: b[d + 5] & 2 != 0,
-            ethnicity: u32::from_le_bytes(b[d + 6..d + 10].try_into().expect("4 bytes")),
-            religion: u32::from_le_bytes(b[d + 10..d + 14].try_into().expect("4 bytes")),
+            ethnicity: w(d + 6),
+            religion: w(d + 10),
+            birth_place: w(d + 14),
+            hometown: w(d + 18),
         }
     }
 }
@@ -320,9 +389,11 @@ pub fn features(table: &Table, prepared: &Prepared) -> Vec<Rec> {
 pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Rec> {
     let pid_col = table.column(Column::PersonalId);
     let address = table.column(Column::Address);
-    let (ethnicity, religion) = (
+    let (ethnicity, religion, birth_place, hometown) = (
         table.column(Column::Ethnicity),
         table.column(Column::Religion),
+        table.column(Column::BirthPlace),
+        table.column(Column::Hometown),
     );
     let (name, father, mother, prov, commune, hh, old) = (
         table.column(Column::FullName),
@@ -389,6 +460,8 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     address: address_hash(address.get(r), buf),
                     ethnicity: attribute_hash(ethnicity.get(r), buf),
                     religion: attribute_hash(religion.get(r), buf),
+                    birth_place: place_hash(birth_place.get(r), buf),
+                    hometown: place_hash(hometown.get(r), buf),
                 }
             },
         )
@@ -415,6 +488,33 @@ mod tests {
         assert_eq!(h(""), 0);
         assert_eq!(h("  "), 0);
         assert_ne!(h("Kinh"), 0);
+    }
+
+    /// A place written with or without the words that name a unit's level, with other
+    /// separators or diacritics, is one place; a place without its commune shares the
+    /// province; another commune of one province shares the province only.
+    #[test]
+    fn a_place_written_differently_is_one_place() {
+        let mut buf = String::new();
+        let mut h = |s: &str| place_hash(s, &mut buf);
+        let whole = |x: u32| x >> 16;
+        let (first, last) = (|x: u32| (x >> 8) & 0xff, |x: u32| x & 0xff);
+        let a = h("Xã An Thành, Huyện Quỳnh Phụ, Tỉnh Thái Bình");
+        assert_eq!(a, h("an thanh - quynh phu - thai binh"));
+        assert_eq!(
+            a,
+            h("X. An Thành, H. Quỳnh Phụ, T. Thái Bình"),
+            "abbreviations"
+        );
+        let province = h("Thái Bình");
+        assert_ne!(whole(a), whole(province));
+        assert_eq!(last(a), last(province));
+        let other = h("Xã An Ninh, Huyện Quỳnh Phụ, Tỉnh Thái Bình");
+        assert_ne!(whole(a), whole(other));
+        assert_eq!(last(a), last(other));
+        assert_eq!(first(a), first(h("Xã An Thành, Tỉnh Hưng Yên")));
+        assert_eq!(h(""), 0);
+        assert_eq!(h(" , - "), 0);
     }
 
     /// Addresses typed twice: the same house number and street's first letters share the key

@@ -265,11 +265,11 @@ fn em_with(
         }
         for field in Field::ALL {
             let i = field.index();
-            let Some(max) = field.candidate_disagreement_max() else {
+            let Some((from, max)) = field.candidate_disagreement_max() else {
                 continue;
             };
             if capped && !frozen[i] && patterns.iter().any(|(p, _)| p.0[i] != MISSING) {
-                cap_last(&mut m_new[i], max);
+                cap_from(&mut m_new[i], from as usize, max);
             }
         }
         if free_u {
@@ -343,18 +343,17 @@ fn identifier_share(
 /// identifier.
 const MIN_SHARE_MATCHES: f64 = 30.0;
 
-/// Hold the last level ("different") of `levels` to at most `max`, the others scaled up.
-fn cap_last(levels: &mut [f64], max: f64) {
-    let n = levels.len();
-    let last = levels[n - 1];
-    if last <= max || last >= 1.0 {
+/// Hold the levels of `levels` from `from` on (the disagreements) to at most `max` together,
+/// each scaled down alike and the others scaled up.
+fn cap_from(levels: &mut [f64], from: usize, max: f64) {
+    let tail: f64 = levels[from..].iter().sum();
+    if tail <= max || tail >= 1.0 {
         return;
     }
-    let scale = (1.0 - max) / (1.0 - last);
-    for v in &mut levels[..n - 1] {
-        *v *= scale;
+    let (down, up) = (max / tail, (1.0 - max) / (1.0 - tail));
+    for (l, v) in levels.iter_mut().enumerate() {
+        *v *= if l >= from { down } else { up };
     }
-    levels[n - 1] = max;
 }
 
 impl Model {

@@ -53,7 +53,13 @@ pub struct SavedFrequencies {
 const FORMAT: u32 = 1;
 
 /// Fields compared since format 1 was first written: a model without them still reads.
-const ADDED_LATER: &[&str] = &["address", "ethnicity", "religion"];
+const ADDED_LATER: &[&str] = &[
+    "address",
+    "ethnicity",
+    "religion",
+    "birth_place",
+    "hometown",
+];
 
 fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
     m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()

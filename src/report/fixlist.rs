@@ -329,6 +329,22 @@ pub fn reason_vi(levels: &str) -> String {
         Some("same_number_and_street") => out.push("cùng số nhà và đường"),
         _ => {}
     }
+    if get("ethnicity") == Some("disagree") {
+        out.push("khác dân tộc");
+    }
+    if get("religion") == Some("disagree") {
+        out.push("khác tôn giáo");
+    }
+    for (field, same, other) in [
+        ("birth_place", "trùng nơi sinh", "khác nơi sinh"),
+        ("hometown", "trùng quê quán", "khác quê quán"),
+    ] {
+        match get(field) {
+            Some("exact") | Some("same_commune_name") => out.push(same),
+            Some("same_province") | Some("different") => out.push(other),
+            _ => {}
+        }
+    }
     match get("place") {
         Some("same_commune") => out.push("cùng xã"),
         Some("same_province") => out.push("khác xã"),
@@ -812,6 +828,10 @@ mod tests {
                 "given=close_or_one_edit;family=exact;birth=day_month_swapped;place=other_province"
             ),
             "trùng họ; tên sai một ký tự; ngày sinh đảo ngày và tháng; khác tỉnh"
+        );
+        assert_eq!(
+            reason_vi("given=exact;family=exact;middle=exact;birth=exact;ethnicity=disagree;religion=agree;hometown=same_province;birth_place=exact;place=same_commune"),
+            "trùng họ tên; trùng ngày sinh; khác dân tộc; trùng nơi sinh; khác quê quán; cùng xã"
         );
     }
 

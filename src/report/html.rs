@@ -105,6 +105,10 @@ fn field_vi(field: &str) -> &str {
         "parents" => "Cha mẹ",
         "place" => "Nơi ở",
         "address" => "Địa chỉ",
+        "ethnicity" => "Dân tộc",
+        "religion" => "Tôn giáo",
+        "birth_place" => "Nơi sinh",
+        "hometown" => "Quê quán",
         "household" => "Hộ",
         other => other,
     }
