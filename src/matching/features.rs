@@ -115,7 +115,7 @@ fn attribute_hash(s: &str, buf: &mut String) -> u32 {
 
 /// Words that name a unit's level, left out of a place ("Xã An Thành, Huyện Quỳnh Phụ, Tỉnh
 /// Thái Bình" and "An Thành - Quỳnh Phụ - Thái Bình" are one place), folded, longest first.
-const PLACE_LEVELS: &[&str] = &[
+const UNIT_WORDS: &[&str] = &[
     "thanh pho ",
     "thi tran ",
     "dac khu ",
@@ -139,15 +139,15 @@ const PLACE_LEVELS: &[&str] = &[
 /// A place (nơi sinh, quê quán) as typed, in three hashes: the whole (16 bits), its first part
 /// (the commune or ward, 8 bits) and its last (the province, 8 bits), after folding and
 /// leaving out the words that name a unit's level; parts are split at commas, hyphens,
-/// semicolons and slashes. 0 when empty.
-pub fn place_hash(raw: &str, buf: &mut String) -> u32 {
+/// semicolons and slashes. 0 when empty. `whole` is a buffer reused from row to row.
+pub fn place_hash(raw: &str, buf: &mut String, whole: &mut Vec<u8>) -> u32 {
     buf.clear();
     crate::text::name_fold_into(raw, buf);
-    let mut whole = Vec::new();
+    whole.clear();
     let (mut first, mut last) = (0u64, 0u64);
     for part in buf.split([',', '-', ';', '/']) {
         let mut p = part.trim();
-        while let Some(rest) = PLACE_LEVELS.iter().find_map(|l| p.strip_prefix(l)) {
+        while let Some(rest) = UNIT_WORDS.iter().find_map(|l| p.strip_prefix(l)) {
             p = rest.trim_start();
         }
         let letters = p.bytes().filter(u8::is_ascii_alphanumeric);
@@ -166,7 +166,7 @@ pub fn place_hash(raw: &str, buf: &mut String) -> u32 {
     if whole.is_empty() {
         return 0;
     }
-    let w = h64(std::str::from_utf8(&whole).unwrap_or_default());
+    let w = h64(std::str::from_utf8(whole).unwrap_or_default());
     ((w as u32 & 0xffff) << 16 | (first as u32 & 0xff) << 8 | (last as u32 & 0xff)).max(1)
 }
 
@@ -407,8 +407,8 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
     rows.par_iter()
         .with_min_len(2048)
         .map_init(
-            || (String::new(), String::new()),
-            |(folded, buf), &r| {
+            || (String::new(), String::new(), Vec::new()),
+            |(folded, buf, place), &r| {
                 let facts = prepared.rows[r];
                 let raw = name.get(r);
                 let decoded = decode_legacy(raw);
@@ -460,8 +460,8 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     address: address_hash(address.get(r), buf),
                     ethnicity: attribute_hash(ethnicity.get(r), buf),
                     religion: attribute_hash(religion.get(r), buf),
-                    birth_place: place_hash(birth_place.get(r), buf),
-                    hometown: place_hash(hometown.get(r), buf),
+                    birth_place: place_hash(birth_place.get(r), buf, place),
+                    hometown: place_hash(hometown.get(r), buf, place),
                 }
             },
         )
@@ -495,8 +495,8 @@ mod tests {
     /// province; another commune of one province shares the province only.
     #[test]
     fn a_place_written_differently_is_one_place() {
-        let mut buf = String::new();
-        let mut h = |s: &str| place_hash(s, &mut buf);
+        let (mut buf, mut whole) = (String::new(), Vec::new());
+        let mut h = |s: &str| place_hash(s, &mut buf, &mut whole);
         let whole = |x: u32| x >> 16;
         let (first, last) = (|x: u32| (x >> 8) & 0xff, |x: u32| x & 0xff);
         let a = h("Xã An Thành, Huyện Quỳnh Phụ, Tỉnh Thái Bình");
