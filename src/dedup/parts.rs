@@ -189,7 +189,7 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
 fn encode_scope(r: &Rec, out: &mut Vec<u8>) {
     out.extend_from_slice(&r.birth.year.to_le_bytes());
     out.extend_from_slice(&[r.birth.month, r.birth.day, r.sex]);
-    for h in [r.middle, r.given, r.sorted, r.household] {
+    for h in [r.middle, r.given, r.sorted, r.household as u64] {
         out.extend_from_slice(&h.to_le_bytes());
     }
     for t in [r.given_text.as_str(), r.family_text.as_str()] {
@@ -221,7 +221,7 @@ fn decode_scope(b: &[u8]) -> Option<Rec> {
         middle: hash(0)?,
         given: hash(1)?,
         sorted: hash(2)?,
-        household: hash(3)?,
+        household: hash(3)? as u32,
         given_text,
         family_text,
         ..Rec::default()
@@ -971,7 +971,7 @@ mod tests {
             sex,
             middle,
             pid: 7,
-            household: 9 + (d % 2) as u64,
+            household: 9 + (d % 2) as u32,
             ..Rec::default()
         };
         let recs = [

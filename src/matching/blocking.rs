@@ -437,7 +437,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "full_name+commune",
-        key: (|r| key_of([3, r.full, r.commune])),
+        key: (|r| key_of([3, r.full, r.commune as u64])),
         scope: Scope::DateMissing,
         fixes: &[
             Field::Family,
@@ -475,7 +475,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "given+commune (the family name damaged)",
-        key: (|r| key_of([24, r.given, r.commune])),
+        key: (|r| key_of([24, r.given, r.commune as u64])),
         scope: Scope::FamilyAlikeOtherDate,
         fixes: &[Field::Given, Field::Place],
         small_blocks: Some(16),
@@ -483,7 +483,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "family+commune (the given name damaged)",
-        key: (|r| key_of([25, r.family, r.commune])),
+        key: (|r| key_of([25, r.family, r.commune as u64])),
         scope: Scope::GivenAlikeOtherDate,
         fixes: &[Field::Family, Field::Place],
         small_blocks: Some(16),
@@ -499,7 +499,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_date+commune",
-        key: (|r| key_of([16, date_key(r), r.commune])),
+        key: (|r| key_of([16, date_key(r), r.commune as u64])),
         scope: Scope::SexAgrees,
         fixes: &[Field::Birth, Field::Place],
         small_blocks: Some(16),
@@ -509,7 +509,7 @@ pub const PASSES: &[BlockPass] = &[
         name: "parents+birth_year",
         key: (|r| {
             if r.father != 0 && r.mother != 0 {
-                mix(&[6, r.father, r.mother, r.birth.year as u64])
+                mix(&[6, r.father as u64, r.mother as u64, r.birth.year as u64])
             } else {
                 0
             }
@@ -521,7 +521,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "parents+given",
-        key: (|r| key_of([17, r.father, r.mother, r.given])),
+        key: (|r| key_of([17, r.father as u64, r.mother as u64, r.given])),
         scope: Scope::All,
         fixes: &[Field::Parents, Field::Given],
         small_blocks: None,
@@ -535,7 +535,7 @@ pub const PASSES: &[BlockPass] = &[
     // making a block of thousands.
     BlockPass {
         name: "parents (another name or date)",
-        key: (|r| key_of([30, r.father, r.mother])),
+        key: (|r| key_of([30, r.father as u64, r.mother as u64])),
         scope: Scope::ChildAlike,
         fixes: &[Field::Parents],
         small_blocks: Some(16),
@@ -543,7 +543,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "father+birth_year",
-        key: (|r| key_of([31, r.father, r.birth.year as u64])),
+        key: (|r| key_of([31, r.father as u64, r.birth.year as u64])),
         scope: Scope::ChildAlike,
         fixes: &[Field::Parents],
         small_blocks: Some(16),
@@ -551,7 +551,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "mother+birth_year",
-        key: (|r| key_of([32, r.mother, r.birth.year as u64])),
+        key: (|r| key_of([32, r.mother as u64, r.birth.year as u64])),
         scope: Scope::ChildAlike,
         fixes: &[Field::Parents],
         small_blocks: Some(16),

@@ -688,6 +688,11 @@ pub fn shares_document(p: &Pattern) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A test value's 32-bit hash, as features keep parents, places and households.
+    fn h4(s: &str) -> u32 {
+        crate::matching::features::h32(h64(s))
+    }
     use crate::core::hash::h64;
     use crate::dates::PDate;
 
@@ -704,8 +709,8 @@ mod tests {
             family_text: family.into(),
             birth,
             sex,
-            province: h64("01"),
-            commune: h64("00004"),
+            province: h4("01"),
+            commune: h4("00004"),
             ..Default::default()
         }
     }
@@ -716,11 +721,11 @@ mod tests {
         let (mut a, mut b) = (rec("le", "van", "an", d, 1), rec("le", "van", "an", d, 1));
         let level = |a: &Rec, b: &Rec| compare(a, b)[Field::Parents];
         // A father on one side, a mother on the other: nothing to compare.
-        a.father = h64("le van binh");
-        b.mother = h64("tran thi hoa");
+        a.father = h4("le van binh");
+        b.mother = h4("tran thi hoa");
         assert_eq!(level(&a, &b), MISSING);
         // Both name a father, another one: they differ.
-        b.father = h64("pham van tam");
+        b.father = h4("pham van tam");
         assert_eq!(level(&a, &b), Field::Parents.level("different"));
         b.father = a.father;
         assert_eq!(level(&a, &b), Field::Parents.level("one_equal"));
@@ -732,7 +737,7 @@ mod tests {
     fn levels_of_typical_duplicates() {
         let a = rec("nguyen", "van", "an", PDate::new(1985, 3, 7), 1);
         let mut b = rec("nguyen", "", "an", PDate::new(1985, 7, 3), 1);
-        b.commune = h64("00008");
+        b.commune = h4("00008");
         let p = compare(&a, &b);
         assert_eq!(p.explain(), "given=exact;family=exact;middle=one_missing;birth=day_month_swapped;sex=agree;place=same_province");
         let c = rec("nguyen", "van", "ah", PDate::new(1985, 0, 0), 1);
@@ -750,10 +755,10 @@ mod tests {
     fn twins_never_match() {
         let mut a = rec("tran", "minh", "khoa", PDate::new(2010, 5, 1), 1);
         let mut b = rec("tran", "minh", "khang", PDate::new(2010, 5, 1), 1);
-        a.household = h64("HO1");
-        b.household = h64("HO1");
-        a.father = h64("tran van binh");
-        b.father = h64("tran van binh");
+        a.household = h4("HO1");
+        b.household = h4("HO1");
+        a.father = h4("tran van binh");
+        b.father = h4("tran van binh");
         let p = compare(&a, &b);
         assert!(siblings(&p, &a, &b));
         // The same given name is not a twin pair but one child registered twice.
@@ -768,12 +773,12 @@ mod tests {
         d.given_plain = false;
         d.father = a.father;
         e.father = a.father;
-        d.household = h64("HO1");
-        e.household = h64("HO1");
+        d.household = h4("HO1");
+        e.household = h4("HO1");
         let p = compare(&d, &e);
         assert_eq!(p[Field::Given], Field::Given.level("diacritics_differ"));
         assert!(siblings(&p, &d, &e));
-        e.household = h64("HO2");
+        e.household = h4("HO2");
         assert!(!siblings(&compare(&d, &e), &d, &e));
     }
 
@@ -785,10 +790,10 @@ mod tests {
     fn a_document_in_common_outside_one_household_is_one_person_not_siblings() {
         let mut a = rec("do", "ngoc", "tuan", PDate::new(1989, 4, 11), 1);
         let mut b = rec("do", "ngoc", "binh", PDate::new(1989, 4, 11), 1);
-        a.mother = h64("do thi ly");
+        a.mother = h4("do thi ly");
         b.mother = a.mother;
-        a.household = h64("HO1");
-        b.household = h64("HO2");
+        a.household = h4("HO1");
+        b.household = h4("HO2");
         assert!(siblings(&compare(&a, &b), &a, &b));
         a.cmnd = 33_750_564;
         b.cmnd = 33_750_564;
@@ -808,16 +813,16 @@ mod tests {
     #[test]
     fn siblings_whose_dates_look_like_a_typo_are_not_one_person() {
         let mut a = rec("trinh", "thi", "trung", PDate::new(2014, 9, 8), 2);
-        a.father = h64("trinh van hung");
-        a.mother = h64("ha thuy phi");
-        a.household = h64("HO1");
+        a.father = h4("trinh van hung");
+        a.mother = h4("ha thuy phi");
+        a.household = h4("HO1");
         for (given, birth) in [
             ("hoa", PDate::new(2014, 8, 9)),
             ("hoa", PDate::new(2017, 9, 8)),
             ("hoa", PDate::new(2014, 9, 18)),
         ] {
             let mut b = rec("trinh", "thi", given, birth, 2);
-            (b.father, b.mother, b.household) = (a.father, a.mother, h64("HO2"));
+            (b.father, b.mother, b.household) = (a.father, a.mother, h4("HO2"));
             let p = compare(&a, &b);
             assert_ne!(p[Field::Birth], Field::Birth.level("different"));
             assert!(siblings(&p, &a, &b), "{birth:?}");
@@ -830,8 +835,8 @@ mod tests {
         // date missing on one side, possibly one person's name mistyped.
         let mut an = rec("loc", "thi", "an", PDate::new(1981, 5, 4), 2);
         let mut anh = rec("loc", "thi", "anh", PDate::new(1997, 12, 11), 2);
-        (an.father, an.mother, an.household) = (a.father, a.mother, h64("HO3"));
-        (anh.father, anh.mother, anh.household) = (a.father, a.mother, h64("HO4"));
+        (an.father, an.mother, an.household) = (a.father, a.mother, h4("HO3"));
+        (anh.father, anh.mother, anh.household) = (a.father, a.mother, h4("HO4"));
         let p = compare(&an, &anh);
         assert_eq!(p[Field::Given], Field::Given.level("close_or_one_edit"));
         assert!(siblings(&p, &an, &anh));

@@ -183,8 +183,9 @@ impl Judge<'_> {
 /// same parents): a parent and the child named after them, two people.
 fn parent_and_child(a: &Rec, b: &Rec) -> bool {
     let names = |child: &Rec, parent: &Rec| {
-        (child.father != 0 && child.father == parent.full && child.father != parent.father)
-            || (child.mother != 0 && child.mother == parent.full && child.mother != parent.mother)
+        let full = super::features::h32(parent.full);
+        (child.father != 0 && child.father == full && child.father != parent.father)
+            || (child.mother != 0 && child.mother == full && child.mother != parent.mother)
     };
     names(a, b) || names(b, a)
 }

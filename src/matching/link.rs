@@ -718,7 +718,7 @@ fn link_births(
                 rec.pid = 0;
                 if !has_province {
                     if let Some(c) = crate::reference::reference().commune(communes.get(r)) {
-                        rec.province = features::h64(&c.province_code);
+                        rec.province = features::h32(features::h64(&c.province_code));
                     }
                 }
                 rec
