@@ -41,6 +41,17 @@ fn pairs(dir: &Path) -> BTreeSet<(String, String)> {
     .collect()
 }
 
+/// Each generated record's person (truth/entities.parquet).
+fn entities(data: &Path) -> std::collections::HashMap<String, String> {
+    rows(
+        &data.join("truth/entities.parquet"),
+        &["record_id", "entity_id"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect()
+}
+
 fn review(dir: &Path) -> Vec<Vec<String>> {
     rows(
         &dir.join("review.parquet"),
@@ -318,13 +329,7 @@ fn namesakes_without_ids_go_to_review() {
         &["--as-of", "2026-01-01"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let entity: std::collections::HashMap<String, String> = rows(
-        &data.join("truth/entities.parquet"),
-        &["record_id", "entity_id"],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone()))
-    .collect();
+    let entity = entities(&data);
     let parents_differ: Vec<Vec<String>> = review(&out)
         .into_iter()
         .filter(|r| r[3] == "parents_differ")
@@ -527,13 +532,7 @@ fn hometowns_keep_namesakes_apart() {
     let dir = scratch("match_hometown");
     let data = dir.join("data");
     generate(&data, 20_000, 3, &["--noise", "registers", "--without-ids"]);
-    let entity: std::collections::HashMap<String, String> = rows(
-        &data.join("truth/entities.parquet"),
-        &["record_id", "entity_id"],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone()))
-    .collect();
+    let entity = entities(&data);
     let cols = [
         "record_id",
         "full_name",

@@ -492,13 +492,7 @@ fn birth(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 }
 
 fn sex(a: &Rec, b: &Rec, _: &Pair) -> u8 {
-    if a.sex == 0 || b.sex == 0 {
-        MISSING
-    } else if a.sex == b.sex {
-        0
-    } else {
-        1
-    }
+    agree(a.sex, b.sex)
 }
 
 fn pid(a: &Rec, b: &Rec, _: &Pair) -> u8 {
@@ -529,13 +523,7 @@ fn id_typo(a: &Rec, b: &Rec, _: &Pair) -> u8 {
 }
 
 fn cmnd(a: &Rec, b: &Rec, _: &Pair) -> u8 {
-    if a.cmnd == 0 || b.cmnd == 0 {
-        MISSING
-    } else if a.cmnd == b.cmnd {
-        0
-    } else {
-        1
-    }
+    agree(a.cmnd, b.cmnd)
 }
 
 fn parents(a: &Rec, b: &Rec, _: &Pair) -> u8 {
@@ -622,8 +610,9 @@ fn places(a: u32, b: u32) -> u8 {
     }
 }
 
-fn agree(a: u32, b: u32) -> u8 {
-    if a == 0 || b == 0 {
+/// Two codes (0 when missing): equal (0), another (1), or missing on a side.
+fn agree<T: PartialEq + Default>(a: T, b: T) -> u8 {
+    if a == T::default() || b == T::default() {
         MISSING
     } else if a == b {
         0
