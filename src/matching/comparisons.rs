@@ -641,6 +641,8 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let same_parents = p[Field::Parents] == 0 || p[Field::Parents] == 1;
     let same_day = matches!(p[Field::Birth], 0 | 1);
     let reordered = a.full != b.full && a.sorted == b.sorted;
+    let sex_differs = p[Field::Sex] == Field::Sex.level("disagree");
+    let middle_differs = p[Field::Middle] == Field::Middle.level("different");
     match p[Field::Given] {
         // Another name.
         4 | 5 => same_household || (same_parents && !shares_document(p)),
@@ -650,10 +652,24 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
         // more often than twins named alike who live apart.
         // Born on dates that cannot be one date mistyped, children of one couple with names a
         // keystroke apart ("An" and "Anh") are siblings too, wherever they live.
+        // Of the same parents, a near-identical name with another sex and another middle name
+        // ("Trịnh Đức Nghi", a girl, and "Trịnh Văn Nghĩa") is a brother and sister.
         2 | 3 => {
-            (same_household && same_day) || (same_parents && other_dates(p) && !shares_document(p))
+            (same_household && same_day)
+                || (same_parents
+                    && (other_dates(p) || (sex_differs && middle_differs))
+                    && !shares_document(p))
         }
         1 if reordered => same_household && same_day,
+        // No given name compared (a home name beside a given name, or none): the parents or
+        // the household then say only "one family", and a child of it whose sex, middle name
+        // or birth date differs from the other record's is a sibling ("Lê Văn Sáu" beside
+        // his sister "Lê Thái Ngọc", born the same day) unless they share a document.
+        MISSING => {
+            (same_parents || same_household)
+                && !shares_document(p)
+                && (sex_differs || middle_differs || other_dates(p))
+        }
         _ => false,
     }
 }
@@ -769,6 +785,56 @@ mod tests {
         assert!(siblings(&p, &d, &e));
         e.household = h4("HO2");
         assert!(!siblings(&compare(&d, &e), &d, &e));
+    }
+
+    /// A home name beside a given name leaves the given name uncompared, and the parents then
+    /// say only "one family": a brother under a home name beside his sister born the same
+    /// day, or a sister born years later, is a sibling; the same child under a home name
+    /// (same sex, middle name and date) is not. Of one couple, near-identical names with
+    /// another sex and another middle name ("Nghi", a girl, and "Nghĩa") are siblings too.
+    #[test]
+    fn a_home_name_beside_a_sibling_is_not_one_person() {
+        let day = PDate::new(2003, 3, 27);
+        let mut sau = rec("le", "van", "sau", day, 1);
+        sau.given_nickname = true;
+        let mut ngoc = rec("le", "thai", "ngoc", day, 2);
+        let mut ngoc_himself = rec("le", "van", "trung", day, 1);
+        for r in [&mut sau, &mut ngoc, &mut ngoc_himself] {
+            r.father = h4("le van linh");
+            r.mother = h4("nguyen dinh tu");
+        }
+        sau.household = h4("HO2");
+        let p = compare(&sau, &ngoc);
+        assert_eq!(p[Field::Given], MISSING);
+        assert!(
+            siblings(&p, &sau, &ngoc),
+            "another sex, another middle name"
+        );
+        let p = compare(&sau, &ngoc_himself);
+        assert_eq!(p[Field::Given], MISSING);
+        assert!(
+            !siblings(&p, &sau, &ngoc_himself),
+            "one child under a home name"
+        );
+        ngoc_himself.birth = PDate::new(2009, 8, 2);
+        assert!(
+            siblings(&compare(&sau, &ngoc_himself), &sau, &ngoc_himself),
+            "born years apart"
+        );
+
+        let mut nghi = rec("trinh", "duc", "nghi", PDate::new(2002, 10, 10), 2);
+        let mut nghia = rec("trinh", "van", "nghia", PDate::new(2002, 10, 8), 1);
+        nghi.father = h4("trinh thanh dat");
+        nghia.father = nghi.father;
+        nghia.household = h4("HO2");
+        let p = compare(&nghi, &nghia);
+        assert_eq!(p[Field::Given], Field::Given.level("close_or_one_edit"));
+        assert!(siblings(&p, &nghi, &nghia));
+        nghia.sex = 2;
+        assert!(
+            !siblings(&compare(&nghi, &nghia), &nghi, &nghia),
+            "one sex: a name typed wrong"
+        );
     }
 
     /// Another given name, the same parents and birth date, in two households: twins, unless
