@@ -178,6 +178,14 @@ pub fn match_all(
     let mut review = std::mem::take(&mut judged.review);
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
     cluster::cluster(recs.len(), &mut judged.pairs);
+    let implied = cluster::implied_pairs(&judged.pairs, &|a, b| {
+        let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+        let levels = matching::comparisons::compare(ra, rb).explain();
+        (ra.province == rb.province, levels)
+    });
+    cluster::add_implied(&mut judged.pairs, &mut review, implied, |r| {
+        rid.get(r.row as usize)
+    });
     // IDs carried by more records than one person has: one finding per record; their pairs
     // (proposed by other passes) are not reported again two by two.
     let mut crowded: Vec<u64> = Vec::new();
@@ -246,6 +254,7 @@ fn explain_examples(
     let mut explained: Vec<Explained> = pairs
         .par_iter()
         .enumerate()
+        .filter(|(_, p)| !p.implied)
         .filter_map(|(i, p)| {
             let (a, b) = (&recs[p.a.row as usize], &recs[p.b.row as usize]);
             let fields = model.waterfall(&matching::comparisons::compare(a, b), a);

@@ -33,7 +33,7 @@ use crate::config::Config;
 use crate::core::hash::{first_duplicate, h64};
 use crate::core::{Column, Finding, Prepared, RowRef, SourceKind, Table};
 use crate::error::{Error, Result};
-use crate::matching::cluster::{cluster, cluster_members_by, filled_fields, KeepRank};
+use crate::matching::cluster::{self, cluster, cluster_members_by, filled_fields, KeepRank};
 use crate::matching::decide::{self, Judge, Judged, ReviewPair};
 use crate::matching::features::{features, Rec};
 use crate::matching::model::NameCounts;
@@ -972,6 +972,14 @@ fn conclude(
         .max()
         .unwrap_or(0);
     cluster(n, &mut pairs);
+    // Features are no longer held here: an implied pair's levels stay empty.
+    let implied = cluster::implied_pairs(&pairs, &|a, b| {
+        let province = |r| texts.cell(RowRef::resident(r), Column::ProvinceCode);
+        (province(a) == province(b), String::new())
+    });
+    cluster::add_implied(&mut pairs, &mut review, implied, |r| {
+        texts.cell(r, Column::RecordId)
+    });
     let members = cluster_members_by(&pairs, rank);
     let mut findings: Vec<Finding> = pairs.iter().flat_map(decide::duplicate_findings).collect();
     let mut crowded_ids: Vec<u64> = crowded.iter().map(|c| c.1).collect();

@@ -522,6 +522,68 @@ fn the_registers_profile() {
     );
 }
 
+/// Point 6, pairs: one person's records are all paired with each other in
+/// duplicates.parquet. C1 and C4 are one person (C1 shares its ID with C2, C2 and C3 are one
+/// record twice, C4 is C3 without diacritics or a full date), but C1 carries a family name
+/// C4 does not and C4 only a year: no pass proposed them together. Their pair is listed as
+/// implied by the cluster, with the weakest link joining them and their own comparison.
+#[test]
+fn every_pair_of_a_cluster_is_listed() {
+    let residents = format!(
+        "{HEADER}C1,001179098765,Đào Thị Ngọc Ánh,1979-06-15,Nữ,01,00004,Đào Văn Khiêm,Lý Thị Sen
+C2,001179098765,Trần Thị Ngọc Ánh,1979-06-15,Nữ,01,00031,,
+C3,,Trần Thị Ngọc Ánh,1979-06-15,Nữ,01,00031,,
+C4,,Tran Thi Ngoc Anh,1979,Nữ,01,00037,,
+"
+    );
+    let out = with_register("match_implied", &residents, None);
+    let listed: Vec<Vec<String>> = rows(
+        &out.join("duplicates.parquet"),
+        &[
+            "record_id_a",
+            "record_id_b",
+            "probability",
+            "cluster_id",
+            "levels",
+            "evidence",
+        ],
+    )
+    .into_iter()
+    .filter(|p| p[0].starts_with('C'))
+    .collect();
+    let keys: Vec<(&str, &str)> = listed.iter().map(|p| (&*p[0], &*p[1])).collect();
+    assert_eq!(
+        keys,
+        [
+            ("C1", "C2"),
+            ("C1", "C3"),
+            ("C1", "C4"),
+            ("C2", "C3"),
+            ("C2", "C4"),
+            ("C3", "C4")
+        ],
+        "{listed:#?}"
+    );
+    assert!(listed.iter().all(|p| p[3] == listed[0][3]), "one cluster");
+    let c1c4 = &listed[2];
+    assert_eq!(c1c4[5], "cluster", "{c1c4:?}");
+    assert!(listed.iter().filter(|p| p[5] == "compared").count() == 5);
+    // The weakest link on the strongest path C1 - C2 - C4.
+    assert_eq!(c1c4[2], listed[4][2], "{listed:#?}");
+    assert!(c1c4[4].contains("family=different"), "{c1c4:?}");
+    let notes = rows(
+        &out.join("findings.parquet"),
+        &["record_id", "rule", "related_record_id", "note"],
+    );
+    assert!(
+        notes.iter().any(|f| f[0] == "C4"
+            && f[1] == "dup.in_province"
+            && f[2] == "C1"
+            && f[3].contains("qua các bản ghi trùng khác")),
+        "C4's finding says how it is C1's duplicate"
+    );
+}
+
 /// A register that records hometowns (quê quán), written as clerks write them (with or
 /// without "Xã", "Huyện", "Tỉnh", a few left blank): fewer namesakes from other hometowns
 /// are reported (a hometown elsewhere in the province weighs about -4 bits, against about +8

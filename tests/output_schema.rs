@@ -65,6 +65,7 @@ fn parquet_outputs_have_the_documented_schemas() {
             ("scope", Utf8, true),
             ("cluster_id", Utf8, false),
             ("levels", Utf8, true),
+            ("evidence", Utf8, true),
         ])
     );
     assert_eq!(

@@ -851,6 +851,7 @@ pub fn finish(
                     in_province: inp.value(i),
                     cluster: 0,
                     levels: levels.value(i).to_string(),
+                    implied: false,
                 })
             };
             match kind[i] {

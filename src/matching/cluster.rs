@@ -3,6 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
+
+use super::decide::{self, ReviewPair};
 use super::{ClusterMember, Pair};
 use crate::core::{CheckInput, Column, RowRef, Table};
 
@@ -142,6 +145,140 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) {
     }
 }
 
+/// Largest cluster whose every pair of records is listed (`n(n-1)/2` pairs: 2 016 at 64); a
+/// larger cluster lists only the pairs its links decided, so a degenerate input (thousands of
+/// identical records) cannot make the pairs grow as the square of its size.
+pub const IMPLIED_MAX: usize = 64;
+
+/// The pairs of records one cluster holds that no decided pair joins directly: records A and
+/// C with A–B and B–C decided are one person, so A–C is a duplicate pair too, though blocking
+/// never proposed it or it scored lower on its own (A's date lost, C's name damaged). Each
+/// gets the probability of the weakest link on the strongest path joining them in the
+/// cluster (the bottleneck of its maximum spanning tree) and is marked `implied`; `joined`
+/// gives, for two rows (lower first), whether they live in one province and the per-field
+/// levels the driver can still compute ("" when it holds no features: `dedup`). The pairs
+/// follow from the clusters alone, so every driver lists the same ones. Clusters larger than
+/// [`IMPLIED_MAX`] get none. Pairs must be clustered ([`cluster`]) first.
+pub fn implied_pairs(
+    pairs: &[Pair],
+    joined: &(dyn Fn(u32, u32) -> (bool, String) + Sync),
+) -> Vec<Pair> {
+    let mut links: BTreeMap<u32, Vec<Link>> = BTreeMap::new();
+    for p in pairs.iter().filter(|p| p.cluster != 0) {
+        links
+            .entry(p.cluster)
+            .or_default()
+            .push((p.a.row, p.b.row, p.probability));
+    }
+    let per_cluster: Vec<(u32, Vec<Link>)> = links.into_iter().collect();
+    let found: Vec<Vec<(Link, u32)>> = per_cluster
+        .par_iter()
+        .map(|(cluster, links)| {
+            bottlenecks(links)
+                .into_iter()
+                .map(|l| (l, *cluster))
+                .collect()
+        })
+        .collect();
+    found
+        .into_par_iter()
+        .flatten()
+        .map(|((a, b, probability), cluster)| {
+            let (in_province, levels) = joined(a, b);
+            Pair {
+                a: RowRef::resident(a),
+                b: RowRef::resident(b),
+                probability,
+                in_province,
+                cluster,
+                levels,
+                implied: true,
+            }
+        })
+        .collect()
+}
+
+/// Add a cluster's implied pairs to the decided ones (in record-ID order again, as
+/// [`decide::order_pairs`] gives them); a pair held for review that its cluster now implies
+/// leaves the review list, so no pair is both.
+pub fn add_implied<'t>(
+    pairs: &mut Vec<Pair>,
+    review: &mut Vec<ReviewPair>,
+    implied: Vec<Pair>,
+    record_id: impl Fn(RowRef) -> &'t str + Sync,
+) {
+    if implied.is_empty() {
+        return;
+    }
+    let mut joined: Vec<(u32, u32)> = implied.iter().map(|p| (p.a.row, p.b.row)).collect();
+    joined.sort_unstable();
+    review.retain(|r| {
+        let (a, b) = (r.pair.a, r.pair.b);
+        let key = (a.row.min(b.row), a.row.max(b.row));
+        !(a.source == 0 && b.source == 0 && joined.binary_search(&key).is_ok())
+    });
+    pairs.extend(implied);
+    decide::order_pairs(pairs, record_id);
+}
+
+/// Two rows and the probability joining them.
+type Link = (u32, u32, f64);
+
+/// For one cluster's links, the pairs of its records no link joins, each with the weakest
+/// link on the strongest path between them (lower row first, in row order).
+fn bottlenecks(links: &[Link]) -> Vec<Link> {
+    let mut rows: Vec<u32> = links.iter().flat_map(|l| [l.0, l.1]).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    let k = rows.len();
+    if !(3..=IMPLIED_MAX).contains(&k) {
+        return Vec::new();
+    }
+    let at = |r: u32| rows.binary_search(&r).expect("a row of the cluster");
+    let mut direct = vec![false; k * k];
+    let mut order: Vec<(usize, usize, f64)> =
+        links.iter().map(|&(a, b, p)| (at(a), at(b), p)).collect();
+    for &(x, y, _) in &order {
+        direct[x * k + y] = true;
+        direct[y * k + x] = true;
+    }
+    // The maximum spanning tree (Kruskal, strongest first; ties in row order).
+    order.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let mut uf = UnionFind::new(k);
+    let mut tree: Vec<Vec<(usize, f64)>> = vec![Vec::new(); k];
+    for &(x, y, p) in &order {
+        let (rx, ry) = (uf.find(x as u32), uf.find(y as u32));
+        if rx != ry {
+            uf.union(rx, ry);
+            tree[x].push((y, p));
+            tree[y].push((x, p));
+        }
+    }
+    // From each record, the weakest link on the tree path to every other.
+    let mut out = Vec::new();
+    let mut weakest = vec![f64::NAN; k];
+    let mut stack: Vec<usize> = Vec::with_capacity(k);
+    for from in 0..k {
+        weakest.fill(f64::NAN);
+        weakest[from] = f64::INFINITY;
+        stack.push(from);
+        while let Some(x) = stack.pop() {
+            for &(y, p) in &tree[x] {
+                if weakest[y].is_nan() {
+                    weakest[y] = weakest[x].min(p);
+                    stack.push(y);
+                }
+            }
+        }
+        for to in from + 1..k {
+            if !direct[from * k + to] && !weakest[to].is_nan() {
+                out.push((rows[from], rows[to], weakest[to]));
+            }
+        }
+    }
+    out
+}
+
 /// What decides which record of a cluster to keep, in order: a valid personal ID, resident in
 /// the province viewed (`--province`), the most fields filled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -234,6 +371,7 @@ mod tests {
             in_province: true,
             cluster: 0,
             levels: String::new(),
+            implied: false,
         }
     }
 
@@ -287,5 +425,88 @@ mod tests {
         assert_eq!(of[6], 0, "no chain through a weakly joined record: {of:?}");
         assert_eq!(of[9], 0, "one weak link does not vouch: {of:?}");
         assert!(of[7] != 0 && of[7] == of[8] && of[8] != of[2], "{of:?}");
+    }
+
+    /// The implied pairs of clustered `pairs`, as (a, b, probability).
+    fn implied(n: usize, mut pairs: Vec<Pair>) -> Vec<(u32, u32, f64)> {
+        cluster(n, &mut pairs);
+        let mut out: Vec<(u32, u32, f64)> = implied_pairs(&pairs, &|_, _| (true, String::new()))
+            .iter()
+            .map(|p| {
+                assert!(p.implied && p.cluster != 0);
+                (p.a.row, p.b.row, p.probability)
+            })
+            .collect();
+        out.sort_by_key(|x| (x.0, x.1));
+        out
+    }
+
+    /// One person's four records linked in a chain (blocking proposed only neighbours, or the
+    /// ends scored low on their own): every pair of them is a duplicate pair, with the weakest
+    /// link of the strongest path joining them. A direct link is not repeated.
+    #[test]
+    fn a_cluster_implies_every_pair_of_its_records() {
+        let pairs = vec![
+            pair(0, 1, 0.999),
+            pair(1, 2, 0.995),
+            pair(2, 3, 0.993),
+            pair(0, 3, 0.991), // a weaker direct link: 0-3 stays as decided
+            pair(4, 5, 0.999), // another person, two records: nothing implied
+        ];
+        assert_eq!(
+            implied(6, pairs),
+            vec![(0, 2, 0.995), (1, 3, 0.993)],
+            "0-2 through 1; 1-3 through 2 (0.993), not through 0 (0.991)"
+        );
+    }
+
+    /// Pairs a cluster does not hold imply nothing: 2 is weakly like two people's records (0's
+    /// and 3's), so it is in neither cluster and is paired with no one else.
+    #[test]
+    fn only_a_clusters_pairs_are_implied() {
+        let pairs = vec![
+            pair(0, 1, 0.999),
+            pair(2, 1, 0.95),
+            pair(2, 3, 0.95),
+            pair(3, 4, 0.999),
+        ];
+        assert_eq!(implied(5, pairs), vec![]);
+    }
+
+    /// A cluster larger than IMPLIED_MAX lists only its decided pairs (no n² growth on a
+    /// degenerate input); one of IMPLIED_MAX records lists them all.
+    #[test]
+    fn a_huge_cluster_implies_nothing() {
+        let chain = |k: usize| (1..k).map(|i| pair(i - 1, i, 0.999)).collect::<Vec<_>>();
+        let k = IMPLIED_MAX;
+        assert_eq!(implied(k, chain(k)).len(), k * (k - 1) / 2 - (k - 1));
+        assert!(implied(k + 1, chain(k + 1)).is_empty());
+    }
+
+    /// A pair held for review that its cluster now implies leaves the review list.
+    #[test]
+    fn an_implied_pair_leaves_review() {
+        let mut pairs = vec![pair(0, 1, 0.999), pair(1, 2, 0.999)];
+        cluster(3, &mut pairs);
+        let mut review = vec![
+            ReviewPair {
+                pair: pair(0, 2, 0.7),
+                doubt: decide::Doubt::BelowThreshold,
+            },
+            ReviewPair {
+                pair: pair(2, 3, 0.7),
+                doubt: decide::Doubt::BelowThreshold,
+            },
+        ];
+        let found = implied_pairs(&pairs, &|_, _| (true, String::new()));
+        let ids = ["r0", "r1", "r2", "r3"];
+        add_implied(&mut pairs, &mut review, found, |r| ids[r.row as usize]);
+        assert_eq!(review.len(), 1);
+        assert_eq!((review[0].pair.a.row, review[0].pair.b.row), (2, 3));
+        let listed: Vec<(u32, u32, bool)> = pairs
+            .iter()
+            .map(|p| (p.a.row, p.b.row, p.implied))
+            .collect();
+        assert_eq!(listed, vec![(0, 1, false), (0, 2, true), (1, 2, false)]);
     }
 }

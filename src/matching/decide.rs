@@ -246,6 +246,7 @@ pub fn judge<'r>(
                 in_province: ra.province == rb.province,
                 cluster: 0,
                 levels: p.explain(),
+                implied: false,
             };
             match judge.decide(&p, (ra, va), (rb, vb)) {
                 Decision::Duplicate(prob) => Some(One::Pair(pair(prob))),
@@ -309,11 +310,20 @@ pub fn duplicate_findings(p: &Pair) -> [Finding; 2] {
     };
     let value = format!("xác suất {:.3}", p.probability);
     [(p.a, p.b), (p.b, p.a)].map(|(x, y)| {
-        Finding::record(x, rule)
+        let f = Finding::record(x, rule)
             .value(value.clone())
-            .related(y, Some(p.probability))
+            .related(y, Some(p.probability));
+        if p.implied {
+            f.note(IMPLIED_NOTE)
+        } else {
+            f
+        }
     })
 }
+
+/// The note of a pair its cluster implies (not compared on its own).
+pub const IMPLIED_NOTE: &str =
+    "cùng một người qua các bản ghi trùng khác của cụm (xác suất: mối nối yếu nhất)";
 
 /// The findings of a pair for review: one on each record, pointing to the other.
 pub fn review_findings(r: &ReviewPair) -> [Finding; 2] {

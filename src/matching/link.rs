@@ -601,6 +601,7 @@ pub fn link_extracts(
                                     in_province: rec.province == recs[res as usize].province,
                                     cluster: 0,
                                     levels: compare(rec, &recs[res as usize]).explain(),
+                                    implied: false,
                                 },
                                 doubt: Doubt::SeveralResidents,
                             })

@@ -39,6 +39,9 @@ pub struct Pair {
     pub cluster: u32,
     /// Per-field agreement levels, e.g. `given=exact;birth=day_month_swapped;…`.
     pub levels: String,
+    /// Not decided by comparing the two records but implied by their cluster: each is a
+    /// duplicate of records the other is a duplicate of ([`cluster::implied_pairs`]).
+    pub implied: bool,
 }
 
 /// A record of a duplicate cluster.

@@ -85,6 +85,7 @@ pub fn duplicates_schema() -> Arc<Schema> {
         utf8("scope"),
         Field::new("cluster_id", DataType::Utf8, false),
         utf8("levels"),
+        utf8("evidence"),
     ]))
 }
 
@@ -232,8 +233,10 @@ pub fn duplicates_batch(pairs: &[&Pair], records: &dyn Records) -> Result<Record
         cid.append_value(cluster_id(p.cluster));
     }
     let mut levels = StringBuilder::new();
+    let mut evidence = StringBuilder::new();
     for p in pairs {
         levels.append_value(&p.levels);
+        evidence.append_value(if p.implied { "cluster" } else { "compared" });
     }
     let mut c = finish(s);
     let scope = c.pop().expect("scope");
@@ -241,6 +244,7 @@ pub fn duplicates_batch(pairs: &[&Pair], records: &dyn Records) -> Result<Record
     c.push(scope);
     c.push(Arc::new(cid.finish()));
     c.push(Arc::new(levels.finish()));
+    c.push(Arc::new(evidence.finish()));
     crate::output::batch(&duplicates_schema(), c)
 }
 
