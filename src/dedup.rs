@@ -1027,6 +1027,7 @@ fn summary_of(
         findings_per_rule: per_rule,
         duplicates: DedupDuplicates {
             pairs: c.pairs.len(),
+            pairs_from_clusters: c.pairs.iter().filter(|p| p.implied).count(),
             review_pairs: c.review.len(),
             in_province,
             out_of_province: c.pairs.len() - in_province,

@@ -140,6 +140,8 @@ pub struct ModelChange {
 #[serde(default)]
 pub struct DuplicateStats {
     pub pairs: usize,
+    /// Of them, pairs implied by their cluster rather than compared (`evidence = cluster`).
+    pub pairs_from_clusters: usize,
     /// Pairs held back for review (`dup.possible`, review.parquet).
     pub review_pairs: usize,
     pub clusters: usize,
@@ -236,6 +238,8 @@ pub struct VerdictStats {
 #[serde(default)]
 pub struct DedupDuplicates {
     pub pairs: usize,
+    /// Of them, pairs implied by their cluster rather than compared (`evidence = cluster`).
+    pub pairs_from_clusters: usize,
     /// Pairs held back for review (`dup.possible`, review.parquet).
     pub review_pairs: usize,
     pub in_province: usize,

@@ -582,6 +582,10 @@ C4,,Tran Thi Ngoc Anh,1979,Nữ,01,00037,,
             && f[3].contains("qua các bản ghi trùng khác")),
         "C4's finding says how it is C1's duplicate"
     );
+    let implied = summary(&out)["duplicates"]["pairs_from_clusters"]
+        .as_u64()
+        .unwrap();
+    assert!(implied >= 1, "summary.json counts the implied pairs");
 }
 
 /// A register that records hometowns (quê quán), written as clerks write them (with or

@@ -548,8 +548,13 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
     let d = &summary.duplicates;
     let _ = write!(
         body,
-        "<h2>Trùng lặp và liên kết</h2><p>{} cặp trùng trong {} cụm · {} bản ghi liên kết được đề xuất số định danh · {} cặp ứng viên đã so sánh · {} cặp bị bỏ qua do khối quá lớn</p><h3>Phân bố xác suất trùng</h3>",
-        d.pairs, d.clusters, d.links, d.pairs_compared, d.blocks_skipped_pairs
+        "<h2>Trùng lặp và liên kết</h2><p>{} cặp trùng{} trong {} cụm · {} bản ghi liên kết được đề xuất số định danh · {} cặp ứng viên đã so sánh · {} cặp bị bỏ qua do khối quá lớn</p><h3>Phân bố xác suất trùng</h3>",
+        d.pairs,
+        super::render::from_clusters(d.pairs_from_clusters),
+        d.clusters,
+        d.links,
+        d.pairs_compared,
+        d.blocks_skipped_pairs
     );
     body.push_str(&histogram(probabilities));
     if !d.examples.is_empty() {

@@ -67,8 +67,11 @@ pub fn render_summary(summary: &Summary) -> String {
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "Cặp trùng: {}  ·  cụm: {}  ·  liên kết đề xuất: {}",
-        d.pairs, d.clusters, d.links
+        "Cặp trùng: {}{}  ·  cụm: {}  ·  liên kết đề xuất: {}",
+        d.pairs,
+        from_clusters(d.pairs_from_clusters),
+        d.clusters,
+        d.links
     );
     for b in &summary.thresholds_breached {
         let _ = writeln!(s, "Vượt ngưỡng: {b}");
@@ -81,19 +84,32 @@ pub fn render_summary(summary: &Summary) -> String {
     s
 }
 
+/// " (N suy ra từ cụm)": how many duplicate pairs their clusters imply, when any.
+pub fn from_clusters(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} suy ra từ cụm)")
+    }
+}
+
 /// The printed summary of a `dedup` run, in Vietnamese.
 pub fn render_dedup(summary: &DedupSummary) -> String {
     let d = &summary.duplicates;
     let p = &summary.partitions;
     format!(
         "Tìm bản ghi trùng lặp: đã đọc {} bản ghi dân cư.\n\
-         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}), {} cụm, {} bản ghi thừa.\n\
+         Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}{}), {} cụm, {} bản ghi thừa.\n\
          Cặp dùng chung số định danh: {}.\n\
          Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
         summary.rows_read.get("residents").copied().unwrap_or(0),
         d.pairs,
         d.in_province,
         d.out_of_province,
+        match d.pairs_from_clusters {
+            0 => String::new(),
+            n => format!("; {n} suy ra từ cụm"),
+        },
         d.clusters,
         d.records_to_retire,
         summary.id_shared_pairs,

@@ -265,6 +265,7 @@ pub fn build(
         resolved_total: view.resolved.len(),
         duplicates: DuplicateStats {
             pairs: view.pairs.len(),
+            pairs_from_clusters: view.pairs.iter().filter(|p| p.implied).count(),
             review_pairs: view
                 .review
                 .iter()
