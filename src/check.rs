@@ -178,12 +178,12 @@ pub fn match_all(
     let mut review = std::mem::take(&mut judged.review);
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
     cluster::cluster(recs.len(), &mut judged.pairs);
-    let implied = cluster::implied_pairs(&judged.pairs, &|a, b| {
+    let joined = |a: u32, b: u32| {
         let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
         let levels = matching::comparisons::compare(ra, rb).explain();
         (ra.province == rb.province, levels)
-    });
-    cluster::add_implied(&mut judged.pairs, &mut review, implied, |r| {
+    };
+    cluster::add_implied(&mut judged.pairs, &mut review, &joined, |r| {
         rid.get(r.row as usize)
     });
     // IDs carried by more records than one person has: one finding per record; their pairs

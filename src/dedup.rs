@@ -973,11 +973,11 @@ fn conclude(
         .unwrap_or(0);
     cluster(n, &mut pairs);
     // Features are no longer held here: an implied pair's levels stay empty.
-    let implied = cluster::implied_pairs(&pairs, &|a, b| {
+    let joined = |a: u32, b: u32| {
         let province = |r| texts.cell(RowRef::resident(r), Column::ProvinceCode);
         (province(a) == province(b), String::new())
-    });
-    cluster::add_implied(&mut pairs, &mut review, implied, |r| {
+    };
+    cluster::add_implied(&mut pairs, &mut review, &joined, |r| {
         texts.cell(r, Column::RecordId)
     });
     let members = cluster_members_by(&pairs, rank);

@@ -198,15 +198,16 @@ pub fn implied_pairs(
         .collect()
 }
 
-/// Add a cluster's implied pairs to the decided ones (in record-ID order again, as
+/// Add the clustered pairs' [`implied_pairs`] to them (in record-ID order again, as
 /// [`decide::order_pairs`] gives them); a pair held for review that its cluster now implies
-/// leaves the review list, so no pair is both.
+/// leaves the review list, so no pair is both. `joined` as for [`implied_pairs`].
 pub fn add_implied<'t>(
     pairs: &mut Vec<Pair>,
     review: &mut Vec<ReviewPair>,
-    implied: Vec<Pair>,
+    joined: &(dyn Fn(u32, u32) -> (bool, String) + Sync),
     record_id: impl Fn(RowRef) -> &'t str + Sync,
 ) {
+    let implied = implied_pairs(pairs, joined);
     if implied.is_empty() {
         return;
     }
@@ -498,9 +499,9 @@ mod tests {
                 doubt: decide::Doubt::BelowThreshold,
             },
         ];
-        let found = implied_pairs(&pairs, &|_, _| (true, String::new()));
         let ids = ["r0", "r1", "r2", "r3"];
-        add_implied(&mut pairs, &mut review, found, |r| ids[r.row as usize]);
+        let joined = |_, _| (true, String::new());
+        add_implied(&mut pairs, &mut review, &joined, |r| ids[r.row as usize]);
         assert_eq!(review.len(), 1);
         assert_eq!((review[0].pair.a.row, review[0].pair.b.row), (2, 3));
         let listed: Vec<(u32, u32, bool)> = pairs
