@@ -225,7 +225,17 @@ fn rewrite_sex(src: &Path, dst: &Path, changes: &[(usize, &str)]) {
     let idx = t.batch.schema().index_of("sex").unwrap();
     let mut cols: Vec<ArrayRef> = t.batch.columns().to_vec();
     cols[idx] = Arc::new(StringArray::from(values));
-    let batch = RecordBatch::try_new(t.batch.schema(), cols).unwrap();
+    // The file's other columns are written as read (some held as dictionaries); sex as text.
+    let mut fields: Vec<arrow_schema::Field> = t
+        .batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[idx] = arrow_schema::Field::new("sex", arrow_schema::DataType::Utf8, true);
+    let schema = Arc::new(arrow_schema::Schema::new(fields));
+    let batch = RecordBatch::try_new(schema, cols).unwrap();
     let mut w = parquet::arrow::ArrowWriter::try_new(
         std::fs::File::create(dst).unwrap(),
         batch.schema(),

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Float32Array, Float64Array, StringArray};
+use arrow_array::types::UInt32Type;
+use arrow_array::{Array, ArrayRef, DictionaryArray, Float32Array, Float64Array, StringArray};
 use arrow_schema::DataType;
 
 use super::RawTable;
@@ -148,6 +149,10 @@ fn to_text(path: &Path, header: &str, array: &ArrayRef) -> Result<(ArrayRef, boo
     let numeric = array.data_type().is_numeric();
     let out: ArrayRef = match array.data_type() {
         DataType::Utf8 => array.clone(),
+        // Keys into a text dictionary, as the engine holds a column of repeated values.
+        DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8 => {
+            array.clone()
+        }
         DataType::Float64 | DataType::Float32 => {
             let vals: Vec<Option<String>> =
                 if let Some(a) = array.as_any().downcast_ref::<Float64Array>() {
@@ -215,7 +220,7 @@ pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result
         )
     };
     let mut first: Option<RawTable> = None;
-    let mut builders: Vec<StringBuilder> = Vec::new();
+    let mut builders: Vec<Whole> = Vec::new();
     let mut numeric = BTreeSet::new();
     read_parquet_chunks(path, wanted, Batches::RowGroup, &mut |raw, rows| {
         numeric.extend(raw.numeric.iter().cloned());
@@ -227,21 +232,38 @@ pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result
                 .columns
                 .iter()
                 .map(|c| {
+                    if c.as_any().is::<DictionaryArray<UInt32Type>>() {
+                        return Whole::Dict(Box::new(DictColumn::with_capacity(rows)));
+                    }
                     let bytes = c.as_any().downcast_ref::<StringArray>().map_or(0, |a| {
                         let o = a.value_offsets();
                         (o[a.len()] - o[0]) as usize
                     });
                     let estimate = bytes as f64 / batch as f64 * rows as f64 * 1.05;
-                    StringBuilder::with_capacity(rows, (estimate as usize).min(i32::MAX as usize))
+                    Whole::Text(StringBuilder::with_capacity(
+                        rows,
+                        (estimate as usize).min(i32::MAX as usize),
+                    ))
                 })
                 .collect();
         }
         for (b, c) in builders.iter_mut().zip(&raw.columns) {
-            let text = c
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| Error::internal("a Parquet column read as text"))?;
-            b.append_array(text).map_err(|_| too_large())?;
+            match b {
+                Whole::Text(b) => {
+                    let text = c
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .ok_or_else(|| Error::internal("a Parquet column read as text"))?;
+                    b.append_array(text).map_err(|_| too_large())?;
+                }
+                Whole::Dict(d) => {
+                    let keyed = c
+                        .as_any()
+                        .downcast_ref::<DictionaryArray<UInt32Type>>()
+                        .ok_or_else(|| Error::internal("a Parquet column read as keys"))?;
+                    d.append(keyed).ok_or_else(too_large)?;
+                }
+            }
         }
         if first.is_none() {
             first = Some(RawTable {
@@ -254,12 +276,154 @@ pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result
     let first = first.ok_or_else(|| Error::internal("a Parquet read yields a batch"))?;
     Ok(RawTable {
         columns: builders
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect(),
+            .into_iter()
+            .map(|b| match b {
+                Whole::Text(mut b) => Ok(Arc::new(b.finish()) as ArrayRef),
+                Whole::Dict(d) => d.finish(),
+            })
+            .collect::<Result<_>>()?,
         numeric: numeric.into_iter().collect(),
         ..first
     })
+}
+
+/// One column of a whole file, appended batch by batch.
+enum Whole {
+    Text(arrow_array::builder::StringBuilder),
+    Dict(Box<DictColumn>),
+}
+
+/// A column the file holds dictionary-encoded, appended batch by batch as keys into one
+/// dictionary for the whole file. Each row group's dictionary (shared by its batches) is
+/// mapped once to the file's keys, so a value is hashed once a row group, not once a row, and
+/// the column is never expanded into text (at 10 M people that expansion, and hashing every
+/// cell again to compact it, cost most of the reading time and 2 GB of transient memory).
+struct DictColumn {
+    keys: arrow_array::builder::UInt32Builder,
+    values: arrow_array::builder::StringBuilder,
+    /// A value's hash → its key (the first value met with that hash).
+    index: std::collections::HashMap<u64, u32>,
+    /// Values whose hash an earlier, different value holds (rare).
+    collided: std::collections::HashMap<String, u32>,
+    /// The last batch's dictionary and the file key of each of its values (None: a null).
+    last: Option<(ArrayRef, Vec<Option<u32>>)>,
+}
+
+impl DictColumn {
+    fn with_capacity(rows: usize) -> Self {
+        DictColumn {
+            keys: arrow_array::builder::UInt32Builder::with_capacity(rows),
+            values: arrow_array::builder::StringBuilder::new(),
+            index: std::collections::HashMap::new(),
+            collided: std::collections::HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// The file key of a value, added when new; None when the values would outgrow 2 GB.
+    fn key(&mut self, v: &str) -> Option<u32> {
+        let offsets = self.values.offsets_slice();
+        let n = offsets.len() - 1;
+        let value_at = |b: &arrow_array::builder::StringBuilder, k: u32| -> bool {
+            let o = b.offsets_slice();
+            let (s, e) = (o[k as usize] as usize, o[k as usize + 1] as usize);
+            &b.values_slice()[s..e] == v.as_bytes()
+        };
+        let h = crate::core::hash::h64(v);
+        match self.index.get(&h) {
+            Some(&k) if value_at(&self.values, k) => return Some(k),
+            Some(_) => {
+                if let Some(&k) = self.collided.get(v) {
+                    return Some(k);
+                }
+            }
+            None => {}
+        }
+        if self.values.values_slice().len() + v.len() > i32::MAX as usize || n >= u32::MAX as usize
+        {
+            return None;
+        }
+        let k = n as u32;
+        self.values.append_value(v);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.index.entry(h) {
+            e.insert(k);
+        } else {
+            self.collided.insert(v.to_string(), k);
+        }
+        Some(k)
+    }
+
+    fn append(&mut self, batch: &DictionaryArray<UInt32Type>) -> Option<()> {
+        let values = batch.values();
+        if !self
+            .last
+            .as_ref()
+            .is_some_and(|(v, _)| Arc::ptr_eq(v, values))
+        {
+            let text = values.as_any().downcast_ref::<StringArray>()?;
+            let mut map = Vec::with_capacity(text.len());
+            for i in 0..text.len() {
+                map.push(match text.is_valid(i) {
+                    true => Some(self.key(text.value(i))?),
+                    false => None,
+                });
+            }
+            self.last = Some((values.clone(), map));
+        }
+        let map = &self.last.as_ref()?.1;
+        let keys = batch.keys();
+        for (row, &k) in keys.values().iter().enumerate() {
+            match map.get(k as usize).copied().flatten() {
+                Some(key) if keys.is_valid(row) => self.keys.append_value(key),
+                _ => self.keys.append_null(),
+            }
+        }
+        Some(())
+    }
+
+    fn finish(mut self) -> Result<ArrayRef> {
+        let d = DictionaryArray::try_new(self.keys.finish(), Arc::new(self.values.finish()))
+            .map_err(Error::internal)?;
+        Ok(Arc::new(d))
+    }
+}
+
+/// The top-level text columns of `keep` that every row group holds dictionary-encoded only
+/// (by the data pages' encodings, which the file's metadata records): read as keys into the
+/// row group's dictionary. A column some row group holds plain (its dictionary grew past the
+/// writer's limit, as an ID column's does) is read as text.
+fn dictionary_columns(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    schema: &arrow_schema::Schema,
+    keep: &[usize],
+) -> Vec<usize> {
+    use parquet::basic::Encoding;
+    let leaves = meta.file_metadata().schema_descr();
+    keep.iter()
+        .copied()
+        .filter(|&i| {
+            let field = schema.field(i);
+            if field.data_type() != &DataType::Utf8 {
+                return false;
+            }
+            let Some(leaf) = (0..leaves.num_columns()).find(|&c| {
+                let column = leaves.column(c);
+                let parts = column.path().parts();
+                parts.len() == 1 && parts[0] == *field.name()
+            }) else {
+                return false;
+            };
+            !meta.row_groups().is_empty()
+                && meta.row_groups().iter().all(|rg| {
+                    let col = rg.column(leaf);
+                    col.dictionary_page_offset().is_some()
+                        && col.page_encoding_stats_mask().is_some_and(|m| {
+                            m.is_only(Encoding::PLAIN_DICTIONARY)
+                                || m.is_only(Encoding::RLE_DICTIONARY)
+                        })
+                })
+        })
+        .collect()
 }
 
 /// How [`read_parquet_chunks`] batches a file's rows.
@@ -342,6 +506,38 @@ pub(super) fn read_parquet_chunks(
             .min(PARQUET_BATCH_ROWS),
     };
     let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
+    // Read a row group at a time, the columns it holds dictionary-encoded stay keys into its
+    // dictionary (see [`DictColumn`]).
+    let dict = match batches {
+        Batches::RowGroup => dictionary_columns(builder.metadata(), builder.schema(), &keep),
+        Batches::AtMost(_) => Vec::new(),
+    };
+    let builder = if dict.is_empty() {
+        builder
+    } else {
+        use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+        let schema = builder.schema();
+        let fields: Vec<arrow_schema::Field> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match dict.contains(&i) {
+                true => arrow_schema::Field::new(
+                    f.name(),
+                    DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8)),
+                    f.is_nullable(),
+                ),
+                false => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone());
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(schema));
+        let metadata = ArrowReaderMetadata::try_new(builder.metadata().clone(), options)
+            .map_err(|e| corrupt(&e))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::input(path, format!("the file cannot be read ({e})")))?;
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+    };
     let reader = builder
         .with_projection(mask)
         .with_batch_size(batch_rows.max(1024))
@@ -395,7 +591,22 @@ pub(super) fn concat_text(chunks: &[ArrayRef]) -> Result<ArrayRef> {
         0 => Ok(Arc::new(StringArray::from(Vec::<Option<&str>>::new()))),
         1 => Ok(chunks[0].clone()),
         _ => {
-            let refs: Vec<&dyn Array> = chunks.iter().map(|a| a.as_ref()).collect();
+            // Chunks in one form are joined as they are (dictionaries merged); chunks in both
+            // forms (files of one source, one holding a column dictionary-encoded and one
+            // not) as text.
+            let same = chunks
+                .iter()
+                .all(|c| c.data_type() == chunks[0].data_type());
+            let plain: Vec<ArrayRef> = if same {
+                chunks.to_vec()
+            } else {
+                chunks
+                    .iter()
+                    .map(|c| arrow_cast::cast(c, &DataType::Utf8))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(Error::internal)?
+            };
+            let refs: Vec<&dyn Array> = plain.iter().map(|a| a.as_ref()).collect();
             arrow_select::concat::concat(&refs).map_err(Error::internal)
         }
     }
