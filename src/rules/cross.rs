@@ -27,44 +27,47 @@ impl TableRule for CmndResolution {
     }
 
     fn run(&self, input: &CheckInput, out: &mut Vec<Finding>) {
-        // CMND → the personal IDs it is known to belong to.
-        let mut known: HashMap<u64, Vec<u64>> = HashMap::new();
-        let mut add = |key: u64, pid: u64| {
-            let v = known.entry(key).or_default();
-            if !v.contains(&pid) {
-                v.push(pid);
-            }
-        };
+        // CMND → the personal IDs it is known to belong to, as sorted (CMND, ID) pairs (a
+        // sort, not a map of vectors: one allocation for millions of CMNDs).
+        let mut known: Vec<(u64, u64)> = Vec::new();
         if let Some(map) = input.cmnd_map {
             let (old, pid) = (map.column(Column::OldId), map.column(Column::PersonalId));
-            for r in 0..map.len() {
+            known.par_extend((0..map.len()).into_par_iter().filter_map(|r| {
                 let (class, value, len) = classify_cmnd(old.get(r));
                 let p = classify_id(pid.get(r));
-                if class != CmndClass::Missing && class != CmndClass::BadLength && p.is_valid() {
-                    add(cmnd_key(value, len), p.value);
-                }
-            }
+                (class != CmndClass::Missing && class != CmndClass::BadLength && p.is_valid())
+                    .then(|| (cmnd_key(value, len), p.value))
+            }));
         }
         let (residents, rp) = input.residents();
         let old = residents.column(Column::OldId);
         if old.is_present() {
-            for r in 0..residents.len() {
-                if rp.rows[r].pid.is_valid() {
-                    let (class, value, len) = classify_cmnd(old.get(r));
-                    if class != CmndClass::Missing && class != CmndClass::BadLength {
-                        add(cmnd_key(value, len), rp.rows[r].pid.value);
-                    }
+            known.par_extend((0..residents.len()).into_par_iter().filter_map(|r| {
+                let pid = rp.rows[r].pid;
+                if !pid.is_valid() {
+                    return None;
                 }
-            }
+                let (class, value, len) = classify_cmnd(old.get(r));
+                (class != CmndClass::Missing && class != CmndClass::BadLength)
+                    .then(|| (cmnd_key(value, len), pid.value))
+            }));
         }
+        known.par_sort_unstable();
+        known.dedup();
+        // The IDs a CMND is known to belong to (distinct, ascending).
+        let ids_of = |key: u64| -> &[(u64, u64)] {
+            let from = known.partition_point(|e| e.0 < key);
+            let to = from + known[from..].partition_point(|e| e.0 == key);
+            &known[from..to]
+        };
         for (s, table) in input.tables.iter().enumerate() {
             let prepared = &input.prepared[s];
             let old = table.column(Column::OldId);
             let pid_col = table.column(Column::PersonalId);
-            for r in 0..table.len() {
+            out.extend(super::par_rows(table.len(), |r, out| {
                 let facts = prepared.rows[r];
                 if facts.pid.personal_id().is_some() {
-                    continue;
+                    return;
                 }
                 // The CMND: in personal_id itself, else in old_id.
                 let (field, raw, key) = if facts.pid.class == IdClass::OldCmnd {
@@ -77,18 +80,23 @@ impl TableRule for CmndResolution {
                     let raw = old.get(r);
                     let (class, value, len) = classify_cmnd(raw);
                     if matches!(class, CmndClass::Missing | CmndClass::BadLength) {
-                        continue;
+                        return;
                     }
                     (Column::OldId, raw, cmnd_key(value, len))
                 };
                 let here = RowRef::new(s, r);
-                match known.get(&key).map(Vec::as_slice) {
-                    Some([pid]) => out.push(
+                match ids_of(key) {
+                    [] => out.push(
+                        Finding::on(here, Rule::CmndUnmapped, field)
+                            .value(raw)
+                            .note("không tra được số định danh"),
+                    ),
+                    [(_, pid)] => out.push(
                         Finding::on(here, Rule::CmndMapped, field)
                             .value(raw)
                             .suggest(id_string(*pid)),
                     ),
-                    Some(many) => out.push(
+                    many => out.push(
                         Finding::on(here, Rule::CmndUnmapped, field)
                             .value(raw)
                             .note(format!(
@@ -96,13 +104,8 @@ impl TableRule for CmndResolution {
                                 many.len()
                             )),
                     ),
-                    None => out.push(
-                        Finding::on(here, Rule::CmndUnmapped, field)
-                            .value(raw)
-                            .note("không tra được số định danh"),
-                    ),
                 }
-            }
+            }));
         }
     }
 }
@@ -365,6 +368,7 @@ impl TableRule for InsuranceCodes {
             // another person's ID has another name), else its folded name and birth date (two
             // namesakes born the same day with two IDs are two people).
             let person: Vec<u64> = (0..n)
+                .into_par_iter()
                 .map(|r| {
                     let facts = input.prepared[s].rows[r];
                     let full = cols[Column::FullName].get(r);
@@ -384,6 +388,7 @@ impl TableRule for InsuranceCodes {
                 .collect();
             // Rows by code, and by person then code (sorts, not hash maps: 1 M rows).
             let mut by_code: Vec<(u64, u64, u32)> = (0..n)
+                .into_par_iter()
                 .filter_map(|r| {
                     valid(r)
                         .and_then(|c| c.parse::<u64>().ok())
