@@ -445,6 +445,56 @@ fn cmnd_cases() {
     );
 }
 
+/// A CMND that two residents with different personal IDs carry cannot be resolved to either:
+/// a record without an ID carrying it is `cmnd.unmapped`, with no suggestion; a CMND one
+/// resident carries (twice, under one ID) resolves to that ID.
+#[test]
+fn a_cmnd_known_under_two_ids_is_not_resolved() {
+    let cases = [
+        Case {
+            old: "023456789",
+            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
+        },
+        Case {
+            old: "023456789",
+            ..case("001085099999", AN, "1985-03-07", "Nam", &[])
+        },
+        Case {
+            old: "023456789",
+            ..case("", AN, "1985-03-07", "Nam", &[])
+        },
+        Case {
+            old: "034567890",
+            ..case("001090000001", AN, "1990-01-01", "Nam", &[])
+        },
+        Case {
+            old: "034567890",
+            ..case("001090000001", AN, "1990-01-01", "Nam", &[])
+        },
+        Case {
+            old: "034567890",
+            ..case("", AN, "1990-01-01", "Nam", &[])
+        },
+    ];
+    let f = findings_of(&cases);
+    let cmnd = |row: usize| -> Vec<(String, String, String)> {
+        f[row]
+            .iter()
+            .filter(|x| x.0.starts_with("cmnd."))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        cmnd(2),
+        vec![("cmnd.unmapped".into(), "old_id".into(), "".into())]
+    );
+    assert_eq!(
+        cmnd(5),
+        vec![("cmnd.mapped".into(), "old_id".into(), "001090000001".into())]
+    );
+    assert!(cmnd(0).is_empty() && cmnd(3).is_empty(), "{f:?}");
+}
+
 /// The hashed ID index finds exactly the rows a linear scan finds, in row order, for IDs
 /// carried once, several times and not at all (many IDs, so probe chains cross each other).
 #[test]
