@@ -33,6 +33,9 @@ pub struct Facts {
     pub sex: SexParse,
 }
 
+// 20 bytes a row (the ID packed to 12): held for every row of every source through the run.
+const _: () = assert!(std::mem::size_of::<Facts>() == 20);
+
 /// The parsed facts of every row of one source.
 pub struct Prepared {
     pub rows: Vec<Facts>,

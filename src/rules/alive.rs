@@ -112,7 +112,7 @@ pub fn probably_deceased(
     old.into_iter()
         .filter(|&r| {
             let f = rp.rows[r as usize];
-            !(f.pid.is_valid() && dead_ids.binary_search(&f.pid.value).is_ok())
+            !(f.pid.is_valid() && dead_ids.binary_search(&{ f.pid.value }).is_ok())
         })
         .filter_map(|r| {
             let l = last[&person(r)];
