@@ -296,8 +296,9 @@ enum Whole {
 /// A column the file holds dictionary-encoded, appended batch by batch as keys into one
 /// dictionary for the whole file. Each row group's dictionary (shared by its batches) is
 /// mapped once to the file's keys, so a value is hashed once a row group, not once a row, and
-/// the column is never expanded into text (at 10 M people that expansion, and hashing every
-/// cell again to compact it, cost most of the reading time and 2 GB of transient memory).
+/// the column is never expanded into text (at 10 M people with every source, that expansion
+/// and hashing every cell again to compact it cost 14 s of 38 s of reading and 0.8 GB of its
+/// peak).
 struct DictColumn {
     keys: arrow_array::builder::UInt32Builder,
     values: arrow_array::builder::StringBuilder,
@@ -324,14 +325,14 @@ impl DictColumn {
     fn key(&mut self, v: &str) -> Option<u32> {
         let offsets = self.values.offsets_slice();
         let n = offsets.len() - 1;
-        let value_at = |b: &arrow_array::builder::StringBuilder, k: u32| -> bool {
+        let holds = |b: &arrow_array::builder::StringBuilder, k: u32| -> bool {
             let o = b.offsets_slice();
             let (s, e) = (o[k as usize] as usize, o[k as usize + 1] as usize);
             &b.values_slice()[s..e] == v.as_bytes()
         };
         let h = crate::core::hash::h64(v);
         match self.index.get(&h) {
-            Some(&k) if value_at(&self.values, k) => return Some(k),
+            Some(&k) if holds(&self.values, k) => return Some(k),
             Some(_) => {
                 if let Some(&k) = self.collided.get(v) {
                     return Some(k);
