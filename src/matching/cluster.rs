@@ -171,18 +171,11 @@ pub fn implied_pairs(
             .push((p.a.row, p.b.row, p.probability));
     }
     let per_cluster: Vec<(u32, Vec<Link>)> = links.into_iter().collect();
-    let found: Vec<Vec<(Link, u32)>> = per_cluster
+    per_cluster
         .par_iter()
-        .map(|(cluster, links)| {
-            bottlenecks(links)
-                .into_iter()
-                .map(|l| (l, *cluster))
-                .collect()
+        .flat_map_iter(|(cluster, links)| {
+            bottlenecks(links).into_iter().map(move |l| (l, *cluster))
         })
-        .collect();
-    found
-        .into_par_iter()
-        .flatten()
         .map(|((a, b, probability), cluster)| {
             let (in_province, levels) = joined(a, b);
             Pair {
@@ -211,12 +204,12 @@ pub fn add_implied<'t>(
     if implied.is_empty() {
         return;
     }
-    let mut joined: Vec<(u32, u32)> = implied.iter().map(|p| (p.a.row, p.b.row)).collect();
-    joined.sort_unstable();
+    let mut rows: Vec<(u32, u32)> = implied.iter().map(|p| (p.a.row, p.b.row)).collect();
+    rows.sort_unstable();
     review.retain(|r| {
         let (a, b) = (r.pair.a, r.pair.b);
         let key = (a.row.min(b.row), a.row.max(b.row));
-        !(a.source == 0 && b.source == 0 && joined.binary_search(&key).is_ok())
+        !(a.source == 0 && b.source == 0 && rows.binary_search(&key).is_ok())
     });
     pairs.extend(implied);
     decide::order_pairs(pairs, record_id);

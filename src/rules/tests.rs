@@ -389,31 +389,24 @@ fn every_case_gives_exactly_its_findings() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// A man named AN, born on `birth`, with this personal ID (or none) and this CMND in old_id.
+fn carrying(old: &'static str, pid: &'static str, birth: &'static str) -> Case {
+    Case {
+        old,
+        ..case(pid, AN, birth, "Nam", &[])
+    }
+}
+
 #[test]
 fn cmnd_cases() {
     let cases = [
-        Case {
-            old: "012345678",
-            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
-        },
+        carrying("012345678", "001085012345", "1985-03-07"),
         // A prefix the reference only recalls is accepted.
-        Case {
-            old: "171234567",
-            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
-        },
-        Case {
-            old: "01234567",
-            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
-        },
-        Case {
-            old: "991234567",
-            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
-        },
+        carrying("171234567", "001085012345", "1985-03-07"),
+        carrying("01234567", "001085012345", "1985-03-07"),
+        carrying("991234567", "001085012345", "1985-03-07"),
         // No ID, but the CMND resolves through another record's old_id.
-        Case {
-            old: "012345678",
-            ..case("", AN, "1985-03-07", "Nam", &[])
-        },
+        carrying("012345678", "", "1985-03-07"),
         // A death date before the birth.
         Case {
             death: "1980-01-01",
@@ -451,30 +444,12 @@ fn cmnd_cases() {
 #[test]
 fn a_cmnd_known_under_two_ids_is_not_resolved() {
     let cases = [
-        Case {
-            old: "023456789",
-            ..case("001085012345", AN, "1985-03-07", "Nam", &[])
-        },
-        Case {
-            old: "023456789",
-            ..case("001085099999", AN, "1985-03-07", "Nam", &[])
-        },
-        Case {
-            old: "023456789",
-            ..case("", AN, "1985-03-07", "Nam", &[])
-        },
-        Case {
-            old: "034567890",
-            ..case("001090000001", AN, "1990-01-01", "Nam", &[])
-        },
-        Case {
-            old: "034567890",
-            ..case("001090000001", AN, "1990-01-01", "Nam", &[])
-        },
-        Case {
-            old: "034567890",
-            ..case("", AN, "1990-01-01", "Nam", &[])
-        },
+        carrying("023456789", "001085012345", "1985-03-07"),
+        carrying("023456789", "001085099999", "1985-03-07"),
+        carrying("023456789", "", "1985-03-07"),
+        carrying("034567890", "001090000001", "1990-01-01"),
+        carrying("034567890", "001090000001", "1990-01-01"),
+        carrying("034567890", "", "1990-01-01"),
     ];
     let f = findings_of(&cases);
     let cmnd = |row: usize| -> Vec<(String, String, String)> {
