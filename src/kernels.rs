@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::read::{read_data, SourceData, Warnings};
 use crate::report::tables::{findings_batches, findings_schema};
 use crate::report::view::Extras;
+use crate::rules::RuleKey;
 
 /// The per-row rules (ID format, dates, names, sex, missing fields…) of one source's rows, as
 /// `findings.parquet` rows. Rules that need other rows or sources (households, shared IDs,
@@ -27,18 +28,101 @@ pub fn record_rules(
     let table = read_data(name, kind, data, config, warnings)?;
     // The engine's sources start with the residents (its ID index is theirs): an extract is
     // checked beside an empty register.
-    let tables = if kind == SourceKind::Residents {
-        vec![table]
-    } else {
-        vec![
-            Table::from_columns("residents", SourceKind::Residents, Vec::new()),
-            table,
-        ]
-    };
+    let tables = with_residents(vec![table]);
     let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
-    let ctx = Context {
-        cmnd_map: None,
-        deaths: None,
+    let input = CheckInput::new(
+        &tables,
+        &prepared,
+        context(&tables, None, None, as_of, config),
+    );
+    let findings = crate::rules::run_record_rules(&input);
+    findings_out(findings, &input, config)
+}
+
+/// The key of every row of one source's table (or of `--cmnd-map` or `--deaths`) for the
+/// whole-source rules keyed by `key`, or `None` for a row those rules never look at. The rows
+/// of one key, from every source, checked by [`keyed_rules`], give their findings of the
+/// whole input (see [`RuleKey`]).
+pub fn rule_keys(
+    name: &str,
+    kind: SourceKind,
+    data: &SourceData,
+    key: RuleKey,
+    config: &Config,
+    warnings: &mut Warnings,
+) -> Result<Vec<Option<u64>>> {
+    let table = read_data(name, kind, data, config, warnings)?;
+    if matches!(kind, SourceKind::CmndMap | SourceKind::Deaths) {
+        return Ok((0..table.len())
+            .map(|r| key.of_reference(&table, r))
+            .collect());
+    }
+    let tables = with_residents(vec![table]);
+    let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+    let input = CheckInput::new(
+        &tables,
+        &prepared,
+        context(&tables, None, None, PDate::new(2000, 1, 1), config),
+    );
+    let s = tables.len() - 1;
+    Ok((0..tables[s].len())
+        .map(|r| key.of_row(&input, s, r))
+        .collect())
+}
+
+/// The findings of the whole-source rules keyed by `key` over the rows of some of its keys,
+/// from every source (each source's table with its own columns, empty where the keys have no
+/// row of it; `--cmnd-map` and `--deaths` as sources of those kinds), as `findings.parquet`
+/// rows. Given every row of each key it covers, in the input's order, it gives those rows the
+/// findings `check` gives them.
+pub fn keyed_rules(
+    sources: &[(String, SourceKind, SourceData)],
+    key: RuleKey,
+    as_of: PDate,
+    config: &Config,
+    warnings: &mut Warnings,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let (mut tables, mut cmnd_map, mut deaths) = (Vec::new(), None, None);
+    for (name, kind, data) in sources {
+        let t = read_data(name, *kind, data, config, warnings)?;
+        match kind {
+            SourceKind::CmndMap => cmnd_map = Some(t),
+            SourceKind::Deaths => deaths = Some(t),
+            _ => tables.push(t),
+        }
+    }
+    tables.sort_by_key(|t| t.kind != SourceKind::Residents);
+    let tables = with_residents(tables);
+    let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+    let ctx = context(&tables, cmnd_map.as_ref(), deaths.as_ref(), as_of, config);
+    let input = CheckInput::new(&tables, &prepared, ctx);
+    findings_out(crate::rules::run_keyed_rules(&input, key), &input, config)
+}
+
+/// The sources with the residents first: an empty register when none is given.
+fn with_residents(mut tables: Vec<Table>) -> Vec<Table> {
+    if tables
+        .first()
+        .is_none_or(|t| t.kind != SourceKind::Residents)
+    {
+        tables.insert(
+            0,
+            Table::from_columns("residents", SourceKind::Residents, Vec::new()),
+        );
+    }
+    tables
+}
+
+fn context<'a>(
+    tables: &[Table],
+    cmnd_map: Option<&'a Table>,
+    deaths: Option<&'a Table>,
+    as_of: PDate,
+    config: &Config,
+) -> Context<'a> {
+    Context {
+        cmnd_map,
+        deaths,
         as_of,
         province: None,
         matching: config.matching,
@@ -48,11 +132,18 @@ pub fn record_rules(
             .iter()
             .map(|t| config.expected_fields_for(&t.name, t.kind))
             .collect(),
-    };
-    let input = CheckInput::new(&tables, &prepared, ctx);
-    let mut findings = crate::rules::run_record_rules(&input);
+    }
+}
+
+/// Findings as `findings.parquet` rows (without the sources' extra columns: a part of the
+/// input does not know every source's), in the engine's order.
+fn findings_out(
+    mut findings: Vec<crate::core::Finding>,
+    input: &CheckInput,
+    config: &Config,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let open = vec![false; findings.len()];
-    let batches = findings_batches(&findings, &open, &input, config, &Extras::none())?;
+    let batches = findings_batches(&findings, &open, input, config, &Extras::none())?;
     Ok((findings_schema(), batches))
 }

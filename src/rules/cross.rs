@@ -16,6 +16,32 @@ fn cmnd_key(value: u64, len: u8) -> u64 {
     ((len as u64) << 56) | value
 }
 
+/// The CMND key a row of source `s` is resolved by or resolves (see [`CmndResolution`]): a
+/// record without a usable personal ID carrying a CMND (in personal_id, else in old_id), or a
+/// resident with a valid ID and a CMND in old_id (a crosswalk entry of its own).
+pub(crate) fn cmnd_row_key(input: &CheckInput, s: usize, r: usize) -> Option<u64> {
+    let pid = input.prepared[s].rows[r].pid;
+    let usable = |(class, value, len): (CmndClass, u64, u8)| {
+        (!matches!(class, CmndClass::Missing | CmndClass::BadLength)).then(|| cmnd_key(value, len))
+    };
+    let old = || classify_cmnd(input.cols[s][Column::OldId].get(r));
+    if pid.personal_id().is_none() {
+        if pid.class == IdClass::OldCmnd {
+            return Some(cmnd_key(pid.value, 9));
+        }
+        return usable(old());
+    }
+    (s == 0 && pid.is_valid()).then(old).and_then(usable)
+}
+
+/// The CMND key of a crosswalk row (`--cmnd-map`): its CMND when it maps to a valid ID.
+pub(crate) fn cmnd_map_key(map: &crate::core::Table, r: usize) -> Option<u64> {
+    let (class, value, len) = classify_cmnd(map.column(Column::OldId).get(r));
+    let usable = !matches!(class, CmndClass::Missing | CmndClass::BadLength);
+    (usable && classify_id(map.column(Column::PersonalId).get(r)).is_valid())
+        .then(|| cmnd_key(value, len))
+}
+
 /// `cmnd.mapped` / `cmnd.unmapped`: a record without a valid personal ID carries an old CMND
 /// (in old_id, or in personal_id itself); resolve it through the crosswalk and through the
 /// residents' own old_id column.
@@ -338,6 +364,35 @@ fn folded_hash(s: &str) -> u64 {
     h
 }
 
+/// A row's social-insurance code as a number, when it is a well-formed 10-digit code.
+pub(crate) fn insurance_code(code: crate::core::Col, r: usize) -> Option<u64> {
+    let c = code.get(r).trim();
+    (c.len() == 10 && c.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| c.parse::<u64>().ok())
+        .flatten()
+}
+
+/// The person an insurance row stands for: its valid personal ID with its given name (a row
+/// carrying another person's ID has another name), else its folded name and birth date (two
+/// namesakes born the same day with two IDs are two people).
+pub(crate) fn insurance_person(input: &CheckInput, s: usize, r: usize) -> u64 {
+    let cols = &input.cols[s];
+    let facts = input.prepared[s].rows[r];
+    let full = cols[Column::FullName].get(r);
+    if facts.pid.is_valid() {
+        let given = full.trim().rsplit(' ').next().unwrap_or("");
+        crate::core::hash::mix(&[facts.pid.value, folded_hash(given)])
+    } else {
+        let name = crate::text::fold(full);
+        let birth = cols[Column::BirthDate].get(r).trim();
+        crate::core::hash::mix(&[
+            crate::core::hash::h64(&name),
+            crate::core::hash::h64(birth),
+            1 << 62,
+        ])
+    }
+}
+
 /// `insurance.code_shared` (one social-insurance code carried by two people) and
 /// `insurance.multiple_codes` (one person carrying two codes), within each insurance extract.
 /// Two rows are one person when they carry the same valid personal ID, or the same folded
@@ -360,40 +415,14 @@ impl TableRule for InsuranceCodes {
                 continue;
             }
             let n = table.len();
-            let valid = |r: usize| {
-                let c = code.get(r).trim();
-                (c.len() == 10 && c.bytes().all(|b| b.is_ascii_digit())).then_some(c)
-            };
-            // Person of each row: its valid personal ID with its given name (a row carrying
-            // another person's ID has another name), else its folded name and birth date (two
-            // namesakes born the same day with two IDs are two people).
             let person: Vec<u64> = (0..n)
                 .into_par_iter()
-                .map(|r| {
-                    let facts = input.prepared[s].rows[r];
-                    let full = cols[Column::FullName].get(r);
-                    if facts.pid.is_valid() {
-                        let given = full.trim().rsplit(' ').next().unwrap_or("");
-                        crate::core::hash::mix(&[facts.pid.value, folded_hash(given)])
-                    } else {
-                        let name = crate::text::fold(full);
-                        let birth = cols[Column::BirthDate].get(r).trim();
-                        crate::core::hash::mix(&[
-                            crate::core::hash::h64(&name),
-                            crate::core::hash::h64(birth),
-                            1 << 62,
-                        ])
-                    }
-                })
+                .map(|r| insurance_person(input, s, r))
                 .collect();
             // Rows by code, and by person then code (sorts, not hash maps: 1 M rows).
             let mut by_code: Vec<(u64, u64, u32)> = (0..n)
                 .into_par_iter()
-                .filter_map(|r| {
-                    valid(r)
-                        .and_then(|c| c.parse::<u64>().ok())
-                        .map(|c| (c, person[r], r as u32))
-                })
+                .filter_map(|r| insurance_code(code, r).map(|c| (c, person[r], r as u32)))
                 .collect();
             by_code.par_sort_unstable();
             let mut found = Vec::new();

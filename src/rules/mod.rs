@@ -62,6 +62,132 @@ pub fn registry() -> Registry {
     (record, table)
 }
 
+/// The keys the whole-source rules compare rows on. Every row a rule compares with a given
+/// row shares that row's key, so the rows of one key can be checked apart from the rest and
+/// give the findings the whole input gives them: how a driver that holds only part of the
+/// rows (a Spark partition) runs these rules. Each whole-source rule is keyed here
+/// (`every_whole_source_rule_is_keyed` holds a new rule to that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKey {
+    /// The valid personal ID: cross references, deaths, residence.
+    PersonalId,
+    /// The old CMND: its resolution through the crosswalk and the residents' old_id.
+    Cmnd,
+    /// The household number: heads of households.
+    Household,
+    /// The social-insurance code: one code carried by two people.
+    InsuranceCode,
+    /// The insured person: one person carrying two codes.
+    InsurancePerson,
+}
+
+impl RuleKey {
+    pub const ALL: [RuleKey; 5] = [
+        RuleKey::PersonalId,
+        RuleKey::Cmnd,
+        RuleKey::Household,
+        RuleKey::InsuranceCode,
+        RuleKey::InsurancePerson,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKey::PersonalId => "personal_id",
+            RuleKey::Cmnd => "cmnd",
+            RuleKey::Household => "household",
+            RuleKey::InsuranceCode => "insurance_code",
+            RuleKey::InsurancePerson => "insurance_person",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<RuleKey> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The whole-source rules (by their trace names) keyed by this key.
+    pub fn rules(self) -> &'static [&'static str] {
+        match self {
+            RuleKey::PersonalId => &["rules.xref", "rules.deaths", "rules.residence"],
+            RuleKey::Cmnd => &["rules.cmnd"],
+            RuleKey::Household => &["rules.household"],
+            RuleKey::InsuranceCode | RuleKey::InsurancePerson => &["rules.insurance_codes"],
+        }
+    }
+
+    /// Whether a finding of those rules is this key's: the insurance rule compares rows by
+    /// code for one finding and by person for the other.
+    pub fn keeps(self, rule: crate::core::Rule) -> bool {
+        use crate::core::Rule;
+        match self {
+            RuleKey::InsuranceCode => rule == Rule::InsuranceCodeShared,
+            RuleKey::InsurancePerson => rule == Rule::InsuranceMultipleCodes,
+            _ => true,
+        }
+    }
+
+    /// Whether rows of this kind of source can carry the key (the reference inputs included).
+    pub fn reads(self, kind: SourceKind) -> bool {
+        match self {
+            RuleKey::PersonalId => {
+                kind == SourceKind::Residents || kind.is_linked() || kind == SourceKind::Deaths
+            }
+            RuleKey::Cmnd => kind != SourceKind::Deaths,
+            RuleKey::Household => kind == SourceKind::Residents,
+            RuleKey::InsuranceCode | RuleKey::InsurancePerson => kind == SourceKind::Insurance,
+        }
+    }
+
+    /// The key of row `r` of source `s` (residents are source 0), or `None` when these rules
+    /// never look at the row.
+    pub fn of_row(self, input: &CheckInput, s: usize, r: usize) -> Option<u64> {
+        let kind = input.tables[s].kind;
+        if !self.reads(kind) {
+            return None;
+        }
+        let pid = input.prepared[s].rows[r].pid;
+        match self {
+            RuleKey::PersonalId => pid.is_valid().then_some(pid.value),
+            RuleKey::Cmnd => cross::cmnd_row_key(input, s, r),
+            RuleKey::Household => {
+                let hh = input.cols[s][crate::core::Column::HouseholdId].get(r);
+                (!hh.is_empty()).then(|| crate::core::hash::h64(hh))
+            }
+            RuleKey::InsuranceCode => {
+                cross::insurance_code(input.cols[s][crate::core::Column::SocialInsuranceCode], r)
+            }
+            RuleKey::InsurancePerson => {
+                cross::insurance_code(input.cols[s][crate::core::Column::SocialInsuranceCode], r)
+                    .map(|_| cross::insurance_person(input, s, r))
+            }
+        }
+    }
+
+    /// The key of row `r` of a reference input (`--cmnd-map`, `--deaths`).
+    pub fn of_reference(self, table: &crate::core::Table, r: usize) -> Option<u64> {
+        use crate::core::Column;
+        match (self, table.kind) {
+            (RuleKey::Cmnd, SourceKind::CmndMap) => cross::cmnd_map_key(table, r),
+            (RuleKey::PersonalId, SourceKind::Deaths) => {
+                let id = crate::ids::classify_id(table.column(Column::PersonalId).get(r));
+                id.is_valid().then_some(id.value)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Run the whole-source rules keyed by `key` over `input` (the rows of some of its keys, or
+/// all): their findings, in a deterministic order.
+pub fn run_keyed_rules(input: &CheckInput, key: RuleKey) -> Vec<Finding> {
+    let (_, table) = registry();
+    let mut out = Vec::new();
+    for rule in table.iter().filter(|r| key.rules().contains(&r.name())) {
+        rule.run(input, &mut out);
+    }
+    out.retain(|f| key.keeps(f.rule));
+    out
+}
+
 /// Run every rule over every source. Findings come back in a deterministic order (row chunks
 /// and rules in registry order, whatever the thread count); the pipeline sorts them once,
 /// with the matching phase's, by [`Finding::sort_key`].

@@ -497,3 +497,28 @@ fn pid_index_finds_every_row_of_an_id_and_nothing_else() {
         assert_eq!(got, want, "ID {probe}");
     }
 }
+
+/// A driver that checks the rows of one key at a time (Spark) runs exactly the whole-source
+/// rules some key covers: a new whole-source rule without a key would be silently skipped there.
+#[test]
+fn every_whole_source_rule_is_keyed() {
+    let (_, table) = super::registry();
+    for rule in &table {
+        assert!(
+            super::RuleKey::ALL
+                .iter()
+                .any(|k| k.rules().contains(&rule.name())),
+            "{} is keyed by no RuleKey",
+            rule.name()
+        );
+    }
+    for key in super::RuleKey::ALL {
+        for name in key.rules() {
+            assert!(
+                table.iter().any(|r| r.name() == *name),
+                "{name} is not a rule"
+            );
+        }
+        assert_eq!(super::RuleKey::from_name(key.name()), Some(key));
+    }
+}
