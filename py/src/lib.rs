@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, Int64Array, RecordBatch};
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_select::concat::concat_batches;
 use lamsach::check::CheckOptions;
@@ -15,6 +15,7 @@ use lamsach::core::SourceKind;
 use lamsach::dates::parse_as_of;
 use lamsach::dedup::{parts, DedupOptions};
 use lamsach::read::SourceData;
+use lamsach::rules::RuleKey;
 use lamsach::Error;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -153,19 +154,103 @@ fn rules<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let as_of = parse_as_of(as_of)
         .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
-    let kind = match source {
-        "residents" => SourceKind::Residents,
-        "vaccination" => SourceKind::Vaccination,
-        "insurance" => SourceKind::Insurance,
-        "births" => SourceKind::Births,
-        _ => SourceKind::Extract,
-    };
+    let kind = kind_of(source);
     let data = data(table)?;
     let config = config(config_file)?;
     let (schema, batches) = py
         .detach(|| {
             lamsach::kernels::record_rules(source, kind, &data, as_of, &config, &mut Vec::new())
         })
+        .map_err(py_err)?;
+    Table::try_new(batches, schema)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        .into_pyarrow(py)
+}
+
+/// A source's kind from its name: an extract is any name but the sources' own.
+fn kind_of(name: &str) -> SourceKind {
+    match name {
+        "residents" => SourceKind::Residents,
+        "vaccination" => SourceKind::Vaccination,
+        "insurance" => SourceKind::Insurance,
+        "births" => SourceKind::Births,
+        "cmnd_map" => SourceKind::CmndMap,
+        "deaths" => SourceKind::Deaths,
+        _ => SourceKind::Extract,
+    }
+}
+
+fn rule_key(name: &str) -> PyResult<RuleKey> {
+    RuleKey::from_name(name).ok_or_else(|| PyValueError::new_err("no such rule key"))
+}
+
+/// The keys the rules across rows and sources are checked by, each with the sources (by
+/// kind: residents, vaccination, insurance, extract, births, cmnd_map, deaths) whose rows
+/// can carry it.
+#[pyfunction]
+fn rule_key_names() -> Vec<(&'static str, Vec<&'static str>)> {
+    let kinds = [
+        ("residents", SourceKind::Residents),
+        ("vaccination", SourceKind::Vaccination),
+        ("insurance", SourceKind::Insurance),
+        ("extract", SourceKind::Extract),
+        ("births", SourceKind::Births),
+        ("cmnd_map", SourceKind::CmndMap),
+        ("deaths", SourceKind::Deaths),
+    ];
+    RuleKey::ALL
+        .iter()
+        .map(|k| {
+            let reads = kinds.iter().filter(|(_, kind)| k.reads(*kind)).map(|(n, _)| *n);
+            (k.name(), reads.collect())
+        })
+        .collect()
+}
+
+/// The key of each row of one source's table for the rules keyed by `key`, as a pyarrow
+/// int64 array (the key's 64 bits), null where those rules never look at the row.
+#[pyfunction]
+#[pyo3(signature = (table, *, source, key, config_file=None))]
+fn rule_keys<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    source: &str,
+    key: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = rule_key(key)?;
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let keys = py
+        .detach(|| lamsach::kernels::rule_keys(source, kind, &data, key, &config, &mut Vec::new()))
+        .map_err(py_err)?;
+    let keys: Int64Array = keys.into_iter().map(|k| k.map(|k| k as i64)).collect();
+    keys.into_data().into_pyarrow(py)
+}
+
+/// The findings of the rules keyed by `key` over the rows of some of its keys: `sources` is
+/// a list of (name, table), every source of the run (a table empty where the keys have no
+/// row of it, with the source's columns), each table's rows in the input's order.
+#[pyfunction]
+#[pyo3(signature = (sources, *, key, as_of, config_file=None))]
+fn keyed_rules<'py>(
+    py: Python<'py>,
+    sources: Vec<(String, Bound<'py, PyAny>)>,
+    key: &str,
+    as_of: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = rule_key(key)?;
+    let as_of = parse_as_of(as_of)
+        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let config = config(config_file)?;
+    let sources = sources
+        .iter()
+        .map(|(name, table)| Ok((name.clone(), kind_of(name), data(table)?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let (schema, batches) = py
+        .detach(|| lamsach::kernels::keyed_rules(&sources, key, as_of, &config, &mut Vec::new()))
         .map_err(py_err)?;
     Table::try_new(batches, schema)
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
@@ -372,6 +457,9 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_key_names, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(keyed_rules, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_train, m)?)?;

@@ -28,8 +28,9 @@ def _spark_schema():
     return from_arrow_schema(_lamsach.findings_schema())
 
 
-def rules(df, *, as_of: str, source: str = "residents"):
+def rules(df, *, as_of: str, source: str = "residents", config_file=None):
     """A DataFrame of the per-row findings of `df` (the columns of findings.parquet)."""
+    cfg = None if config_file is None else os.fspath(config_file)
 
     def kernel(batches):
         os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -38,10 +39,131 @@ def rules(df, *, as_of: str, source: str = "residents"):
         import lamsach
 
         for batch in batches:
-            found = lamsach.rules(pa.Table.from_batches([batch]), as_of=as_of, source=source)
+            found = lamsach.rules(pa.Table.from_batches([batch]), as_of=as_of, source=source,
+                                  config=cfg)
             yield from found.to_batches()
 
     return df.mapInArrow(kernel, _spark_schema())
+
+
+# ---------------------------------------------------------------------------------------------
+# findings: every rule of `check`, across rows and sources too.
+
+_KEY, _SRC, _ORD = "_lamsach_key", "_lamsach_src", "_lamsach_ord"
+
+
+def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, births=None,
+             cmnd_map=None, deaths=None, extracts=None, config_file=None, partitions=None):
+    """A DataFrame of the findings `lamsach check` gives these sources by its rules: the
+    per-row rules on each partition, and the rules across rows and sources (households,
+    CMND resolution, cross references, deaths, residence, insurance codes) on the rows of
+    each of their keys brought together by a shuffle (see docs/distributed.md). The columns
+    are findings.parquet's, without the sources' extra columns. The findings of matching
+    (dup.*, id.shared, link.*, birth.*, alive.probably_deceased) are not rules: `dedup` gives
+    the register's duplicates.
+
+    Each source is a DataFrame; rows are taken in the DataFrame's order (partition by
+    partition), as the command line takes a file's. `extracts` maps an extract's name to its
+    DataFrame. `partitions`: shuffle partitions (default spark.sql.shuffle.partitions).
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    L = _engine()
+    cfg = None if config_file is None else os.fspath(config_file)
+    nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
+    # The command line's order of sources: residents, vaccination, insurance, extracts, births,
+    # then the reference inputs.
+    named = [("residents", residents), ("vaccination", vaccination), ("insurance", insurance)]
+    named += list((extracts or {}).items())
+    named += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
+    sources = [(name, df) for name, df in named if df is not None]
+    reserved = {"residents", "vaccination", "insurance", "births", "cmnd_map", "deaths"}
+    for name in (extracts or {}):
+        if not name or name in reserved:
+            raise ValueError(f'"{name}" cannot be used as an extract name')
+    # The engine reads each source's first rows on the driver: a missing column fails here
+    # with its plain sentence, not inside an executor's stack trace.
+    for name, df in sources:
+        L.rule_keys(df.limit(100).toArrow(), source=name, key="personal_id", config_file=cfg)
+
+    found = [rules(df, as_of=as_of, source=name, config_file=cfg)
+             for name, df in sources if name not in ("cmnd_map", "deaths")]
+
+    # One union per key needs one type per column name: a column typed differently by two
+    # sources is read as text in both (the engine reads any column as text).
+    types = {}
+    for _, df in sources:
+        for f in df.schema.fields:
+            types.setdefault(f.name, set()).add(f.dataType.simpleString())
+    mixed = {c for c, t in types.items() if len(t) > 1}
+    ordered = []
+    for i, (name, df) in enumerate(sources):
+        cols = [F.col(f"`{c}`").cast("string").alias(c) if c in mixed else F.col(f"`{c}`")
+                for c in df.columns]
+        ordered.append(df.select(*cols).withColumn(_ORD, F.monotonically_increasing_id())
+                       .withColumn(_SRC, F.lit(i)))
+    columns = [list(df.columns) for _, df in sources]
+    kinds = {k: set(reads) for k, reads in L.rule_key_names()}
+
+    def kind(name):
+        return name if name in reserved else "extract"
+
+    names = [name for name, _ in sources]
+    for key, reads in kinds.items():
+        # The sources whose rows can carry the key: the key's rules read no other.
+        parts = [i for i, name in enumerate(names) if kind(name) in reads]
+        if not parts:
+            continue
+        keyed = []
+        for i in parts:
+            df = ordered[i]
+            schema = StructType(df.schema.fields + [StructField(_KEY, LongType(), True)])
+            keyed.append(df.mapInArrow(_key_kernel(names[i], key, cfg), schema)
+                         .where(F.col(_KEY).isNotNull()))
+        union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), keyed)
+        group = [(i, names[i], columns[i]) for i in parts]
+        found.append(union.repartition(nparts, _KEY).sortWithinPartitions(_SRC, _ORD)
+                     .mapInArrow(_rules_kernel(group, key, as_of, cfg), _spark_schema()))
+    return reduce(lambda a, b: a.unionByName(b), found)
+
+
+def _key_kernel(name, key, cfg):
+    """mapInArrow: a source's rows with their key for the rules keyed by `key` appended."""
+
+    def kernel(batches):
+        import pyarrow as pa
+
+        eng = _engine()
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            table = pa.Table.from_batches([batch])
+            keys = eng.rule_keys(table.drop_columns([_ORD, _SRC]), source=name, key=key,
+                                 config_file=cfg)
+            yield from table.append_column(_KEY, pa.chunked_array([keys])).to_batches()
+
+    return kernel
+
+
+def _rules_kernel(group, key, as_of, cfg):
+    """mapInArrow over the rows of some keys, sorted by source and order: their findings.
+    `group` lists the sources carrying the key as (index, name, columns)."""
+
+    def kernel(batches):
+        import pyarrow.compute as pc
+
+        eng = _engine()
+        table = _whole(batches)
+        if table is None:
+            return
+        src = table.column(_SRC)
+        tables = [(name, table.filter(pc.equal(src, i)).select(cols)) for i, name, cols in group]
+        yield from eng.keyed_rules(tables, key=key, as_of=as_of, config_file=cfg).to_batches()
+
+    return kernel
 
 
 # ---------------------------------------------------------------------------------------------
