@@ -4,9 +4,13 @@
 # `lamsach dedup` (wall time, peak memory by GNU time), then `lamsach.spark.dedup` on Spark
 # local[2] (wall time of the call, and with the Spark start; peak memory of the executor JVM
 # and of its Python workers is not one number: the driver's is given), and check that both
-# wrote the same pairs, clusters and findings. Needs py/test.sh to have built the package
-# (target/py-venv) and Java 17.
+# wrote the same pairs, clusters and findings. Then the rules of `check` over every source:
+# `lamsach check` (its read, prepare and rules phases from summary.json's timings, and the
+# whole run) beside `lamsach.spark.findings` written to Parquet, and whether both give the same
+# rule findings. Needs py/test.sh to have built the package (target/py-venv) and Java 17.
 # Usage: benches/spark.sh PEOPLE...   e.g. benches/spark.sh 1000000 10000000
+# SPARK_BENCH=dedup or SPARK_BENCH=findings runs one of the two; SPARK_PARTITIONS sets the
+# shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-1000000}")
@@ -15,13 +19,16 @@ venv=${LAMSACH_PY_VENV:-target/py-venv}
 mkdir -p "$dir"
 cargo build --release --quiet
 bin=target/release/lamsach
-export PYSPARK_PYTHON="$PWD/$venv/bin/python"
+case $venv in /*) ;; *) venv="$PWD/$venv" ;; esac
+export PYSPARK_PYTHON="$venv/bin/python"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB"
+steps=${SPARK_BENCH:-all}
 for n in "${sizes[@]}"; do
   d="$dir/national-$n"
   if [ ! -f "$d/residents.parquet" ]; then
     "$bin" generate --out "$d" --people "$n" --provinces 34 --quiet
   fi
+  if [ "$steps" != findings ]; then
   cli="$dir/spark-cli-$n"
   rm -rf "$cli"
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" dedup --quiet \
@@ -40,7 +47,8 @@ shutil.rmtree(out, ignore_errors=True)
 spark = (SparkSession.builder.master("local[2]").appName("lamsach-bench")
          .config("spark.driver.memory", "6g").config("spark.ui.enabled", "false")
          .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.shuffle.partitions", "8").getOrCreate())
+         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_PARTITIONS", "8"))
+         .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 t1 = time.time()
 s = ls.dedup(spark, spark.read.parquet(residents), out=out)
@@ -54,5 +62,52 @@ same = all(
 print(f"  lamsach.spark.dedup on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
       f"start); {s['duplicates']['pairs']} pairs, {s['duplicates']['clusters']} clusters; "
       f"same pairs and clusters as the CLI: {same}")
+PY
+  fi
+  [ "$steps" = dedup ] && continue
+  cli="$dir/spark-check-$n"
+  rm -rf "$cli"
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
+    --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
+    --insurance "$d/insurance.parquet" --births "$d/births.parquet" \
+    --cmnd-map "$d/cmnd_map.parquet" --deaths "$d/deaths.parquet" --out "$cli" || true
+  read -r secs kb < "$dir/time.txt"
+  rules=$("$PYSPARK_PYTHON" -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings_seconds"]; print(round(sum(t.get(k,0) for k in ("read","prepare","rules")),1))' "$cli/summary.json")
+  echo "$n people, every source: lamsach check ${secs} s (read + prepare + rules ${rules} s), peak $((kb / 1024)) MB"
+  "$PYSPARK_PYTHON" - "$d" "$dir/spark-findings-$n" "$cli" <<'PY'
+import os, shutil, sys, time
+from collections import Counter
+t0 = time.time()
+from pyspark.sql import SparkSession
+from lamsach import spark as ls
+import pyarrow.parquet as pq
+
+data, out, cli = sys.argv[1:4]
+shutil.rmtree(out, ignore_errors=True)
+spark = (SparkSession.builder.master("local[2]").appName("lamsach-bench")
+         .config("spark.driver.memory", "6g").config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
+         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_PARTITIONS", "8"))
+         .getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+t1 = time.time()
+src = {s: spark.read.parquet(f"{data}/{s}.parquet")
+       for s in ["residents", "vaccination", "insurance", "births", "cmnd_map", "deaths"]}
+ls.findings(spark, src.pop("residents"), as_of="2026-01-01", **src).write.parquet(out)
+t2 = time.time()
+spark.stop()
+matching = ("dup.", "link.", "birth.", "id.shared", "alive.probably_deceased")
+def rows(t):
+    t = t.drop_columns([c for c in t.column_names if c == "status"])
+    return Counter(r for r in zip(*[t.column(c).to_pylist() for c in sorted(t.column_names)])
+                   if not (r[sorted(t.column_names).index("rule")].startswith(matching)))
+want = pq.read_table(os.path.join(cli, "findings.parquet"))
+want = want.select(pq.read_table(out).column_names)
+got = rows(pq.read_table(out))
+linked_deaths = sum(1 for r, s in zip(want.column("rule").to_pylist(), want.column("score").to_pylist())
+                    if r == "alive.deceased_active" and s is not None)
+print(f"  lamsach.spark.findings on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
+      f"start); {sum(got.values())} findings; the same as the CLI's rule findings: "
+      f"{got == rows(want)} (deaths linked by name, not rules: {linked_deaths})")
 PY
 done

@@ -40,34 +40,48 @@ pub fn record_rules(
 }
 
 /// The key of every row of one source's table (or of `--cmnd-map` or `--deaths`) for the
-/// whole-source rules keyed by `key`, or `None` for a row those rules never look at. The rows
-/// of one key, from every source, checked by [`keyed_rules`], give their findings of the
-/// whole input (see [`RuleKey`]).
+/// whole-source rules keyed by each of `keys` (one vector per key), or `None` for a row those
+/// rules never look at. The rows of one key, from every source, checked by [`keyed_rules`],
+/// get the findings the whole input gives them (see [`RuleKey`]).
 pub fn rule_keys(
     name: &str,
     kind: SourceKind,
     data: &SourceData,
-    key: RuleKey,
+    keys: &[RuleKey],
     config: &Config,
     warnings: &mut Warnings,
-) -> Result<Vec<Option<u64>>> {
+) -> Result<Vec<Vec<Option<u64>>>> {
     let table = read_data(name, kind, data, config, warnings)?;
     if matches!(kind, SourceKind::CmndMap | SourceKind::Deaths) {
-        return Ok((0..table.len())
-            .map(|r| key.of_reference(&table, r))
+        return Ok(keys
+            .iter()
+            .map(|k| {
+                (0..table.len())
+                    .map(|r| k.of_reference(&table, r))
+                    .collect()
+            })
             .collect());
     }
     let tables = with_residents(vec![table]);
     let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
-    let input = CheckInput::new(
-        &tables,
-        &prepared,
-        context(&tables, None, None, PDate::new(2000, 1, 1), config),
-    );
+    // The keys do not depend on the date.
+    let ctx = context(&tables, None, None, PDate::new(2000, 1, 1), config);
+    let input = CheckInput::new(&tables, &prepared, ctx);
     let s = tables.len() - 1;
-    Ok((0..tables[s].len())
-        .map(|r| key.of_row(&input, s, r))
+    Ok(keys
+        .iter()
+        .map(|k| {
+            (0..tables[s].len())
+                .map(|r| k.of_row(&input, s, r))
+                .collect()
+        })
         .collect())
+}
+
+/// The part (of `parts`) a key's rows go to: its 64 bits mixed, so that IDs and codes spread
+/// evenly.
+pub fn key_part(key: u64, parts: u32) -> u32 {
+    (crate::core::hash::mix(&[key]) % parts.max(1) as u64) as u32
 }
 
 /// The findings of the whole-source rules keyed by `key` over the rows of some of its keys,

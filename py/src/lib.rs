@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use arrow_array::{Array, Int64Array, RecordBatch};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int32Array, RecordBatch};
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
 use arrow_select::concat::concat_batches;
 use lamsach::check::CheckOptions;
@@ -201,32 +203,58 @@ fn rule_key_names() -> Vec<(&'static str, Vec<&'static str>)> {
     RuleKey::ALL
         .iter()
         .map(|k| {
-            let reads = kinds.iter().filter(|(_, kind)| k.reads(*kind)).map(|(n, _)| *n);
+            let reads = kinds
+                .iter()
+                .filter(|(_, kind)| k.reads(*kind))
+                .map(|(n, _)| *n);
             (k.name(), reads.collect())
         })
         .collect()
 }
 
-/// The key of each row of one source's table for the rules keyed by `key`, as a pyarrow
-/// int64 array (the key's 64 bits), null where those rules never look at the row.
+/// For each of `keys`, the part (of `parts`) each row of one source's table goes to for the
+/// rules keyed by it: a pyarrow record batch with one int32 column per key, named by it,
+/// null where those rules never look at the row. Rows of one key share a part.
 #[pyfunction]
-#[pyo3(signature = (table, *, source, key, config_file=None))]
-fn rule_keys<'py>(
+#[pyo3(signature = (table, *, source, keys, parts, config_file=None))]
+fn rule_parts<'py>(
     py: Python<'py>,
     table: &Bound<'py, PyAny>,
     source: &str,
-    key: &str,
+    keys: Vec<String>,
+    parts: u32,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let key = rule_key(key)?;
+    let keys = keys
+        .iter()
+        .map(|k| rule_key(k))
+        .collect::<PyResult<Vec<_>>>()?;
     let data = data(table)?;
     let config = config(config_file)?;
     let kind = kind_of(source);
-    let keys = py
-        .detach(|| lamsach::kernels::rule_keys(source, kind, &data, key, &config, &mut Vec::new()))
+    let per_key = py
+        .detach(|| {
+            lamsach::kernels::rule_keys(source, kind, &data, &keys, &config, &mut Vec::new())
+        })
         .map_err(py_err)?;
-    let keys: Int64Array = keys.into_iter().map(|k| k.map(|k| k as i64)).collect();
-    keys.into_data().into_pyarrow(py)
+    let columns: Vec<(&str, ArrayRef, bool)> = keys
+        .iter()
+        .zip(per_key)
+        .map(|(k, v)| {
+            let parts: Int32Array = v
+                .into_iter()
+                .map(|k| k.map(|k| lamsach::kernels::key_part(k, parts) as i32))
+                .collect();
+            (k.name(), Arc::new(parts) as ArrayRef, true)
+        })
+        .collect();
+    let batch = if columns.is_empty() {
+        RecordBatch::new_empty(Arc::new(arrow_schema::Schema::empty()))
+    } else {
+        RecordBatch::try_from_iter_with_nullable(columns)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+    };
+    batch_to_py(py, batch)
 }
 
 /// The findings of the rules keyed by `key` over the rows of some of its keys: `sources` is
@@ -458,7 +486,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
     m.add_function(wrap_pyfunction!(rule_key_names, m)?)?;
-    m.add_function(wrap_pyfunction!(rule_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_parts, m)?)?;
     m.add_function(wrap_pyfunction!(keyed_rules, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;

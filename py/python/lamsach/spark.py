@@ -49,18 +49,20 @@ def rules(df, *, as_of: str, source: str = "residents", config_file=None):
 # ---------------------------------------------------------------------------------------------
 # findings: every rule of `check`, across rows and sources too.
 
-_KEY, _SRC, _ORD = "_lamsach_key", "_lamsach_src", "_lamsach_ord"
+_ORD = "_lamsach_ord"
+_SOURCES = ("residents", "vaccination", "insurance", "births", "cmnd_map", "deaths")
 
 
 def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, births=None,
              cmnd_map=None, deaths=None, extracts=None, config_file=None, partitions=None):
     """A DataFrame of the findings `lamsach check` gives these sources by its rules: the
-    per-row rules on each partition, and the rules across rows and sources (households,
+    per-row rules on each input partition, and the rules across rows and sources (households,
     CMND resolution, cross references, deaths, residence, insurance codes) on the rows of
-    each of their keys brought together by a shuffle (see docs/distributed.md). The columns
+    each of their keys brought together by one shuffle (see docs/distributed.md). The columns
     are findings.parquet's, without the sources' extra columns. The findings of matching
-    (dup.*, id.shared, link.*, birth.*, alive.probably_deceased) are not rules: `dedup` gives
-    the register's duplicates.
+    (dup.*, id.shared, link.*, birth.*, alive.probably_deceased, and alive.deceased_active of
+    a death registered without an ID, linked by name) are not rules: `dedup` gives the
+    register's duplicates; links of extracts are not distributed yet.
 
     Each source is a DataFrame; rows are taken in the DataFrame's order (partition by
     partition), as the command line takes a file's. `extracts` maps an extract's name to its
@@ -69,99 +71,168 @@ def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, 
     from functools import reduce
 
     from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, StructField, StructType
 
     L = _engine()
     cfg = None if config_file is None else os.fspath(config_file)
     nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
+    for name in (extracts or {}):
+        if not name or name in _SOURCES:
+            raise ValueError(f'"{name}" cannot be used as an extract name')
     # The command line's order of sources: residents, vaccination, insurance, extracts, births,
     # then the reference inputs.
     named = [("residents", residents), ("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
     named += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
     sources = [(name, df) for name, df in named if df is not None]
-    reserved = {"residents", "vaccination", "insurance", "births", "cmnd_map", "deaths"}
-    for name in (extracts or {}):
-        if not name or name in reserved:
-            raise ValueError(f'"{name}" cannot be used as an extract name')
     # The engine reads each source's first rows on the driver: a missing column fails here
     # with its plain sentence, not inside an executor's stack trace.
     for name, df in sources:
-        L.rule_keys(df.limit(100).toArrow(), source=name, key="personal_id", config_file=cfg)
+        L.rule_parts(df.limit(100).toArrow(), source=name, keys=[], parts=1, config_file=cfg)
 
-    found = [rules(df, as_of=as_of, source=name, config_file=cfg)
-             for name, df in sources if name not in ("cmnd_map", "deaths")]
-
-    # One union per key needs one type per column name: a column typed differently by two
-    # sources is read as text in both (the engine reads any column as text).
-    types = {}
-    for _, df in sources:
-        for f in df.schema.fields:
-            types.setdefault(f.name, set()).add(f.dataType.simpleString())
-    mixed = {c for c, t in types.items() if len(t) > 1}
-    ordered = []
-    for i, (name, df) in enumerate(sources):
-        cols = [F.col(f"`{c}`").cast("string").alias(c) if c in mixed else F.col(f"`{c}`")
-                for c in df.columns]
-        ordered.append(df.select(*cols).withColumn(_ORD, F.monotonically_increasing_id())
-                       .withColumn(_SRC, F.lit(i)))
-    columns = [list(df.columns) for _, df in sources]
-    kinds = {k: set(reads) for k, reads in L.rule_key_names()}
-
-    def kind(name):
-        return name if name in reserved else "extract"
-
+    # Each source is read once: its per-row findings, and per key its rows carry, the rows of
+    # each part serialised together (Arrow IPC), so that the shuffle moves a few large values
+    # rather than millions of rows.
+    reads = dict(L.rule_key_names())
     names = [name for name, _ in sources]
-    for key, reads in kinds.items():
-        # The sources whose rows can carry the key: the key's rules read no other.
-        parts = [i for i, name in enumerate(names) if kind(name) in reads]
-        if not parts:
-            continue
-        keyed = []
-        for i in parts:
-            df = ordered[i]
-            schema = StructType(df.schema.fields + [StructField(_KEY, LongType(), True)])
-            keyed.append(df.mapInArrow(_key_kernel(names[i], key, cfg), schema)
-                         .where(F.col(_KEY).isNotNull()))
-        union = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), keyed)
-        group = [(i, names[i], columns[i]) for i in parts]
-        found.append(union.repartition(nparts, _KEY).sortWithinPartitions(_SRC, _ORD)
-                     .mapInArrow(_rules_kernel(group, key, as_of, cfg), _spark_schema()))
-    return reduce(lambda a, b: a.unionByName(b), found)
+    kind = [name if name in _SOURCES else "extract" for name in names]
+    blobs = []
+    for i, (name, df) in enumerate(sources):
+        keys = [k for k, kinds in reads.items() if kind[i] in kinds]
+        per_row = name not in ("cmnd_map", "deaths")
+        blobs.append(df.withColumn(_ORD, F.monotonically_increasing_id())
+                     .mapInArrow(_parts_kernel(name, i, keys, per_row, nparts, as_of, cfg),
+                                 "key string, part int, src int, rows binary"))
+    groups = {k: [i for i in range(len(names)) if kind[i] in kinds] for k, kinds in reads.items()}
+    return (reduce(lambda a, b: a.unionByName(b), blobs)
+            .repartition(nparts, "key", "part").sortWithinPartitions("key", "part", "src")
+            .mapInArrow(_keyed_kernel(names, groups, as_of, cfg), _spark_schema()))
 
 
-def _key_kernel(name, key, cfg):
-    """mapInArrow: a source's rows with their key for the rules keyed by `key` appended."""
+# The key of the per-row findings among the serialised pieces (they are passed through).
+_PER_ROW = ""
+
+
+def _ipc(table):
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _parts_kernel(name, src, keys, per_row, nparts, as_of, cfg):
+    """mapInArrow over one source's rows (with their order): its per-row findings, and per key
+    and part, the rows carrying the key, each as one Arrow IPC stream."""
 
     def kernel(batches):
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         eng = _engine()
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            table = pa.Table.from_batches([batch])
-            keys = eng.rule_keys(table.drop_columns([_ORD, _SRC]), source=name, key=key,
-                                 config_file=cfg)
-            yield from table.append_column(_KEY, pa.chunked_array([keys])).to_batches()
+        out = {"key": [], "part": [], "src": [], "rows": []}
+        for n, table in enumerate(_chunks(batches, _CHUNK_ROWS)):
+            data = table.drop_columns([_ORD])
+            if per_row:
+                found = eng.rules(data, as_of=as_of, source=name, config_file=cfg)
+                if found.num_rows:
+                    out["key"].append(_PER_ROW)
+                    out["part"].append(n % nparts)
+                    out["src"].append(src)
+                    out["rows"].append(_ipc(found))
+            parts = eng.rule_parts(data, source=name, keys=keys, parts=nparts, config_file=cfg)
+            for key in keys:
+                part = parts.column(key)
+                carrying = pc.is_valid(part)
+                rows, part = table.filter(carrying), part.filter(carrying)
+                if rows.num_rows == 0:
+                    continue
+                order = pc.sort_indices(part)
+                rows, part = rows.take(order), part.take(order)
+                runs = pc.run_end_encode(part)
+                start = 0
+                for end, value in zip(runs.run_ends.to_pylist(), runs.values.to_pylist()):
+                    out["key"].append(key)
+                    out["part"].append(value)
+                    out["src"].append(src)
+                    out["rows"].append(_ipc(rows.slice(start, end - start)))
+                    start = end
+            if len(out["rows"]) >= 64:
+                yield pa.RecordBatch.from_pydict(out, schema=_PARTS_SCHEMA())
+                out = {k: [] for k in out}
+        if out["rows"]:
+            yield pa.RecordBatch.from_pydict(out, schema=_PARTS_SCHEMA())
 
     return kernel
 
 
-def _rules_kernel(group, key, as_of, cfg):
-    """mapInArrow over the rows of some keys, sorted by source and order: their findings.
-    `group` lists the sources carrying the key as (index, name, columns)."""
+# Rows a task serialises together: Spark hands batches of 10 000 rows; fewer, larger pieces
+# cost less to split and to move.
+_CHUNK_ROWS = 50_000
+
+
+def _chunks(batches, rows):
+    """The batches joined into tables of about `rows` rows (the last may be smaller)."""
+    import pyarrow as pa
+
+    held, n = [], 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        held.append(batch)
+        n += batch.num_rows
+        if n >= rows:
+            yield pa.Table.from_batches(held).combine_chunks()
+            held, n = [], 0
+    if held:
+        yield pa.Table.from_batches(held).combine_chunks()
+
+
+def _PARTS_SCHEMA():
+    import pyarrow as pa
+
+    return pa.schema([("key", pa.string()), ("part", pa.int32()), ("src", pa.int32()),
+                      ("rows", pa.binary())])
+
+
+def _keyed_kernel(names, groups, as_of, cfg):
+    """mapInArrow over the serialised rows sorted by key, part and source: per key and part,
+    every source's rows in their order, checked by the rules of the key."""
 
     def kernel(batches):
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         eng = _engine()
         table = _whole(batches)
         if table is None:
             return
-        src = table.column(_SRC)
-        tables = [(name, table.filter(pc.equal(src, i)).select(cols)) for i, name, cols in group]
-        yield from eng.keyed_rules(tables, key=key, as_of=as_of, config_file=cfg).to_batches()
+        keys, parts = table.column("key").to_pylist(), table.column("part").to_pylist()
+        srcs, blobs = table.column("src").to_pylist(), table.column("rows")
+        i = 0
+        while i < len(keys):
+            j = i
+            while j < len(keys) and keys[j] == keys[i] and parts[j] == parts[i]:
+                j += 1
+            if keys[i] == _PER_ROW:
+                for k in range(i, j):
+                    yield from pa.ipc.open_stream(blobs[k].as_buffer()).read_all().to_batches()
+                i = j
+                continue
+            rows = {}
+            for k in range(i, j):
+                rows.setdefault(srcs[k], []).append(
+                    pa.ipc.open_stream(blobs[k].as_buffer()).read_all())
+            tables = []
+            for s in groups[keys[i]]:
+                if s not in rows:
+                    continue
+                t = pa.concat_tables(rows[s])
+                t = t.take(pc.sort_indices(t.column(_ORD))).drop_columns([_ORD])
+                tables.append((names[s], t))
+            found = eng.keyed_rules(tables, key=keys[i], as_of=as_of, config_file=cfg)
+            yield from found.to_batches()
+            i = j
 
     return kernel
 
