@@ -68,6 +68,19 @@ def main():
                                            list(missing)[:3], list(extra)[:3])
         print(f"ok  spark findings: {want.num_rows} rule findings of {len(rules)} rules over "
               "6 sources in several partitions, as the command line's")
+        # A source without a required column is refused on the driver, in one sentence that
+        # names the source and the column, before any task runs, and no cell is quoted.
+        broken = dfs["vaccination"].drop("full_name")
+        try:
+            ls.findings(spark, dfs["residents"], as_of="2026-01-01", vaccination=broken)
+        except ValueError as e:
+            message = str(e)
+            assert "vaccination" in message and "full_name" in message, message
+            first = dfs["vaccination"].first()
+            assert first.record_id not in message and first.personal_id not in message
+        else:
+            raise AssertionError("a source without full_name was accepted")
+        print("ok  spark findings: a source without a required column is named on the driver")
     finally:
         spark.stop()
     return 0

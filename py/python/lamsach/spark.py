@@ -67,6 +67,8 @@ def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, 
     Each source is a DataFrame; rows are taken in the DataFrame's order (partition by
     partition), as the command line takes a file's. `extracts` maps an extract's name to its
     DataFrame. `partitions`: shuffle partitions (default spark.sql.shuffle.partitions).
+    Every province's findings are given (the command line's `--province` view is a filter on
+    province_code and related records, left to the caller).
     """
     from functools import reduce
 
