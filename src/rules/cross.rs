@@ -16,30 +16,55 @@ fn cmnd_key(value: u64, len: u8) -> u64 {
     ((len as u64) << 56) | value
 }
 
-/// The CMND key a row of source `s` is resolved by or resolves (see [`CmndResolution`]): a
-/// record without a usable personal ID carrying a CMND (in personal_id, else in old_id), or a
-/// resident with a valid ID and a CMND in old_id (a crosswalk entry of its own).
-pub(crate) fn cmnd_row_key(input: &CheckInput, s: usize, r: usize) -> Option<u64> {
-    let pid = input.prepared[s].rows[r].pid;
-    let usable = |(class, value, len): (CmndClass, u64, u8)| {
-        (!matches!(class, CmndClass::Missing | CmndClass::BadLength)).then(|| cmnd_key(value, len))
-    };
-    let old = || classify_cmnd(input.cols[s][Column::OldId].get(r));
-    if pid.personal_id().is_none() {
-        if pid.class == IdClass::OldCmnd {
-            return Some(cmnd_key(pid.value, 9));
-        }
-        return usable(old());
-    }
-    (s == 0 && pid.is_valid()).then(old).and_then(usable)
+/// A CMND cell's key, when it holds a CMND (of 9 or 12 digits) at all.
+fn usable_cmnd(raw: &str) -> Option<u64> {
+    let (class, value, len) = classify_cmnd(raw);
+    (!matches!(class, CmndClass::Missing | CmndClass::BadLength)).then(|| cmnd_key(value, len))
 }
 
-/// The CMND key of a crosswalk row (`--cmnd-map`): its CMND when it maps to a valid ID.
+/// The CMND a row of source `s` without a usable personal ID carries, to be resolved: in
+/// personal_id itself, else in old_id (the field it is in, and its key).
+fn cmnd_to_resolve(input: &CheckInput, s: usize, r: usize) -> Option<(Column, u64)> {
+    let pid = input.prepared[s].rows[r].pid;
+    if pid.personal_id().is_some() {
+        return None;
+    }
+    if pid.class == IdClass::OldCmnd {
+        return Some((Column::PersonalId, cmnd_key(pid.value, 9)));
+    }
+    usable_cmnd(input.cols[s][Column::OldId].get(r)).map(|k| (Column::OldId, k))
+}
+
+/// A resident's own crosswalk entry: the CMND in old_id of a resident with a valid ID.
+fn resident_cmnd(input: &CheckInput, r: usize) -> Option<(u64, u64)> {
+    let pid = input.prepared[0].rows[r].pid;
+    if !pid.is_valid() {
+        return None;
+    }
+    usable_cmnd(input.cols[0][Column::OldId].get(r)).map(|k| (k, pid.value))
+}
+
+/// A crosswalk row's entry (`--cmnd-map`): its CMND and the valid ID it maps to.
+fn crosswalk_entry(map: &crate::core::Table, r: usize) -> Option<(u64, u64)> {
+    let p = classify_id(map.column(Column::PersonalId).get(r));
+    if !p.is_valid() {
+        return None;
+    }
+    usable_cmnd(map.column(Column::OldId).get(r)).map(|k| (k, p.value))
+}
+
+/// The CMND key a row of source `s` is resolved by or resolves (see [`CmndResolution`]).
+pub(crate) fn cmnd_row_key(input: &CheckInput, s: usize, r: usize) -> Option<u64> {
+    match cmnd_to_resolve(input, s, r) {
+        Some((_, key)) => Some(key),
+        None if s == 0 => resident_cmnd(input, r).map(|e| e.0),
+        None => None,
+    }
+}
+
+/// The CMND key of a crosswalk row (`--cmnd-map`).
 pub(crate) fn cmnd_map_key(map: &crate::core::Table, r: usize) -> Option<u64> {
-    let (class, value, len) = classify_cmnd(map.column(Column::OldId).get(r));
-    let usable = !matches!(class, CmndClass::Missing | CmndClass::BadLength);
-    (usable && classify_id(map.column(Column::PersonalId).get(r)).is_valid())
-        .then(|| cmnd_key(value, len))
+    crosswalk_entry(map, r).map(|e| e.0)
 }
 
 /// `cmnd.mapped` / `cmnd.unmapped`: a record without a valid personal ID carries an old CMND
@@ -57,26 +82,19 @@ impl TableRule for CmndResolution {
         // sort, not a map of vectors: one allocation for millions of CMNDs).
         let mut known: Vec<(u64, u64)> = Vec::new();
         if let Some(map) = input.cmnd_map {
-            let (old, pid) = (map.column(Column::OldId), map.column(Column::PersonalId));
-            known.par_extend((0..map.len()).into_par_iter().filter_map(|r| {
-                let (class, value, len) = classify_cmnd(old.get(r));
-                let p = classify_id(pid.get(r));
-                (class != CmndClass::Missing && class != CmndClass::BadLength && p.is_valid())
-                    .then(|| (cmnd_key(value, len), p.value))
-            }));
+            known.par_extend(
+                (0..map.len())
+                    .into_par_iter()
+                    .filter_map(|r| crosswalk_entry(map, r)),
+            );
         }
-        let (residents, rp) = input.residents();
-        let old = residents.column(Column::OldId);
-        if old.is_present() {
-            known.par_extend((0..residents.len()).into_par_iter().filter_map(|r| {
-                let pid = rp.rows[r].pid;
-                if !pid.is_valid() {
-                    return None;
-                }
-                let (class, value, len) = classify_cmnd(old.get(r));
-                (class != CmndClass::Missing && class != CmndClass::BadLength)
-                    .then(|| (cmnd_key(value, len), pid.value))
-            }));
+        let (residents, _) = input.residents();
+        if residents.column(Column::OldId).is_present() {
+            known.par_extend(
+                (0..residents.len())
+                    .into_par_iter()
+                    .filter_map(|r| resident_cmnd(input, r)),
+            );
         }
         known.par_sort_unstable();
         known.dedup();
@@ -87,29 +105,12 @@ impl TableRule for CmndResolution {
             &known[from..to]
         };
         for (s, table) in input.tables.iter().enumerate() {
-            let prepared = &input.prepared[s];
-            let old = table.column(Column::OldId);
-            let pid_col = table.column(Column::PersonalId);
+            let cols = &input.cols[s];
             out.extend(super::par_rows(table.len(), |r, out| {
-                let facts = prepared.rows[r];
-                if facts.pid.personal_id().is_some() {
+                let Some((field, key)) = cmnd_to_resolve(input, s, r) else {
                     return;
-                }
-                // The CMND: in personal_id itself, else in old_id.
-                let (field, raw, key) = if facts.pid.class == IdClass::OldCmnd {
-                    (
-                        Column::PersonalId,
-                        pid_col.get(r),
-                        cmnd_key(facts.pid.value, 9),
-                    )
-                } else {
-                    let raw = old.get(r);
-                    let (class, value, len) = classify_cmnd(raw);
-                    if matches!(class, CmndClass::Missing | CmndClass::BadLength) {
-                        return;
-                    }
-                    (Column::OldId, raw, cmnd_key(value, len))
                 };
+                let raw = cols[field].get(r);
                 let here = RowRef::new(s, r);
                 match ids_of(key) {
                     [] => out.push(
