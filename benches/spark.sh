@@ -38,18 +38,14 @@ for n in "${sizes[@]}"; do
   "$PYSPARK_PYTHON" - "$d/residents.parquet" "$dir/spark-out-$n" "$cli" <<'PY'
 import json, os, shutil, sys, time
 t0 = time.time()
-from pyspark.sql import SparkSession
+sys.path.insert(0, "benches")
+from bench_spark import session
 from lamsach import spark as ls
 import pyarrow.parquet as pq
 
 residents, out, cli = sys.argv[1:4]
 shutil.rmtree(out, ignore_errors=True)
-spark = (SparkSession.builder.master("local[2]").appName("lamsach-bench")
-         .config("spark.driver.memory", "6g").config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_PARTITIONS", "8"))
-         .getOrCreate())
-spark.sparkContext.setLogLevel("ERROR")
+spark = session()
 t1 = time.time()
 s = ls.dedup(spark, spark.read.parquet(residents), out=out)
 t2 = time.time()
@@ -78,18 +74,14 @@ PY
 import os, shutil, sys, time
 from collections import Counter
 t0 = time.time()
-from pyspark.sql import SparkSession
+sys.path.insert(0, "benches")
+from bench_spark import session
 from lamsach import spark as ls
 import pyarrow.parquet as pq
 
 data, out, cli = sys.argv[1:4]
 shutil.rmtree(out, ignore_errors=True)
-spark = (SparkSession.builder.master("local[2]").appName("lamsach-bench")
-         .config("spark.driver.memory", "6g").config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_PARTITIONS", "8"))
-         .getOrCreate())
-spark.sparkContext.setLogLevel("ERROR")
+spark = session()
 t1 = time.time()
 src = {s: spark.read.parquet(f"{data}/{s}.parquet")
        for s in ["residents", "vaccination", "insurance", "births", "cmnd_map", "deaths"]}

@@ -85,8 +85,8 @@ pub fn key_part(key: u64, parts: u32) -> u32 {
 }
 
 /// The findings of the whole-source rules keyed by `key` over the rows of some of its keys,
-/// from every source (each source's table with its own columns, empty where the keys have no
-/// row of it; `--cmnd-map` and `--deaths` as sources of those kinds), as `findings.parquet`
+/// from every source (each source's table with its own columns; a source with no row of those
+/// keys may be left out; `--cmnd-map` and `--deaths` as sources of those kinds), as `findings.parquet`
 /// rows. Given every row of each key it covers, in the input's order, it gives those rows the
 /// findings `check` gives them.
 pub fn keyed_rules(

@@ -169,17 +169,23 @@ fn rules<'py>(
         .into_pyarrow(py)
 }
 
+/// The sources' kinds by their Python names (`extract` for any other name).
+const KINDS: [(&str, SourceKind); 7] = [
+    ("residents", SourceKind::Residents),
+    ("vaccination", SourceKind::Vaccination),
+    ("insurance", SourceKind::Insurance),
+    ("extract", SourceKind::Extract),
+    ("births", SourceKind::Births),
+    ("cmnd_map", SourceKind::CmndMap),
+    ("deaths", SourceKind::Deaths),
+];
+
 /// A source's kind from its name: an extract is any name but the sources' own.
 fn kind_of(name: &str) -> SourceKind {
-    match name {
-        "residents" => SourceKind::Residents,
-        "vaccination" => SourceKind::Vaccination,
-        "insurance" => SourceKind::Insurance,
-        "births" => SourceKind::Births,
-        "cmnd_map" => SourceKind::CmndMap,
-        "deaths" => SourceKind::Deaths,
-        _ => SourceKind::Extract,
-    }
+    KINDS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(SourceKind::Extract, |(_, kind)| *kind)
 }
 
 fn rule_key(name: &str) -> PyResult<RuleKey> {
@@ -191,19 +197,10 @@ fn rule_key(name: &str) -> PyResult<RuleKey> {
 /// can carry it.
 #[pyfunction]
 fn rule_key_names() -> Vec<(&'static str, Vec<&'static str>)> {
-    let kinds = [
-        ("residents", SourceKind::Residents),
-        ("vaccination", SourceKind::Vaccination),
-        ("insurance", SourceKind::Insurance),
-        ("extract", SourceKind::Extract),
-        ("births", SourceKind::Births),
-        ("cmnd_map", SourceKind::CmndMap),
-        ("deaths", SourceKind::Deaths),
-    ];
     RuleKey::ALL
         .iter()
         .map(|k| {
-            let reads = kinds
+            let reads = KINDS
                 .iter()
                 .filter(|(_, kind)| k.reads(*kind))
                 .map(|(n, _)| *n);
@@ -258,8 +255,8 @@ fn rule_parts<'py>(
 }
 
 /// The findings of the rules keyed by `key` over the rows of some of its keys: `sources` is
-/// a list of (name, table), every source of the run (a table empty where the keys have no
-/// row of it, with the source's columns), each table's rows in the input's order.
+/// a list of (name, table), each table with its source's columns and its rows in the input's
+/// order (a source with no row of those keys may be left out).
 #[pyfunction]
 #[pyo3(signature = (sources, *, key, as_of, config_file=None))]
 fn keyed_rules<'py>(

@@ -73,6 +73,7 @@ def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, 
     from functools import reduce
 
     from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     L = _engine()
     cfg = None if config_file is None else os.fspath(config_file)
@@ -103,11 +104,10 @@ def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, 
         per_row = name not in ("cmnd_map", "deaths")
         blobs.append(df.withColumn(_ORD, F.monotonically_increasing_id())
                      .mapInArrow(_parts_kernel(name, i, keys, per_row, nparts, as_of, cfg),
-                                 "key string, part int, src int, rows binary"))
-    groups = {k: [i for i in range(len(names)) if kind[i] in kinds] for k, kinds in reads.items()}
+                                 from_arrow_schema(_parts_schema())))
     return (reduce(lambda a, b: a.unionByName(b), blobs)
             .repartition(nparts, "key", "part").sortWithinPartitions("key", "part", "src")
-            .mapInArrow(_keyed_kernel(names, groups, as_of, cfg), _spark_schema()))
+            .mapInArrow(_keyed_kernel(names, as_of, cfg), _spark_schema()))
 
 
 # The key of the per-row findings among the serialised pieces (they are passed through).
@@ -160,10 +160,10 @@ def _parts_kernel(name, src, keys, per_row, nparts, as_of, cfg):
                     out["rows"].append(_ipc(rows.slice(start, end - start)))
                     start = end
             if len(out["rows"]) >= 64:
-                yield pa.RecordBatch.from_pydict(out, schema=_PARTS_SCHEMA())
+                yield pa.RecordBatch.from_pydict(out, schema=_parts_schema())
                 out = {k: [] for k in out}
         if out["rows"]:
-            yield pa.RecordBatch.from_pydict(out, schema=_PARTS_SCHEMA())
+            yield pa.RecordBatch.from_pydict(out, schema=_parts_schema())
 
     return kernel
 
@@ -190,14 +190,15 @@ def _chunks(batches, rows):
         yield pa.Table.from_batches(held).combine_chunks()
 
 
-def _PARTS_SCHEMA():
+def _parts_schema():
+    """The serialised pieces: key, part, source index, rows as one Arrow IPC stream."""
     import pyarrow as pa
 
     return pa.schema([("key", pa.string()), ("part", pa.int32()), ("src", pa.int32()),
                       ("rows", pa.binary())])
 
 
-def _keyed_kernel(names, groups, as_of, cfg):
+def _keyed_kernel(names, as_of, cfg):
     """mapInArrow over the serialised rows sorted by key, part and source: per key and part,
     every source's rows in their order, checked by the rules of the key."""
 
@@ -225,10 +226,9 @@ def _keyed_kernel(names, groups, as_of, cfg):
             for k in range(i, j):
                 rows.setdefault(srcs[k], []).append(
                     pa.ipc.open_stream(blobs[k].as_buffer()).read_all())
+            # Only sources that can carry the key sent rows of it; in the run's order.
             tables = []
-            for s in groups[keys[i]]:
-                if s not in rows:
-                    continue
+            for s in sorted(rows):
                 t = pa.concat_tables(rows[s])
                 t = t.take(pc.sort_indices(t.column(_ORD))).drop_columns([_ORD])
                 tables.append((names[s], t))
