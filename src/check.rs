@@ -122,14 +122,37 @@ fn read_all(
     Ok((sources, cmnd_map, deaths))
 }
 
+/// What the rules and matching read besides the sources, from the options.
+fn context<'a>(
+    opts: &'a CheckOptions,
+    tables: &[Table],
+    cmnd_map: Option<&'a Table>,
+    deaths: Option<&'a Table>,
+) -> Context<'a> {
+    Context {
+        cmnd_map,
+        deaths,
+        as_of: opts.as_of,
+        province: opts.province.as_deref(),
+        matching: opts.config.matching,
+        alive: opts.config.alive,
+        residence: opts.config.residence.clone(),
+        expected: tables
+            .iter()
+            .map(|t| opts.config.expected_fields_for(&t.name, t.kind))
+            .collect(),
+    }
+}
+
 /// Duplicates, shared IDs and links over the prepared input, each step timed; with `reuse`,
 /// that model (applied to this register's size) instead of one estimated here. Returns the
-/// model used too.
+/// model used too. `deciding` says how rows owed a link are decided (the answer is the same).
 pub fn match_all(
     input: &CheckInput,
     rule_findings: &[Finding],
     phases: &mut Phases,
     reuse: Option<&Model>,
+    deciding: link::Deciding,
 ) -> (MatchResult, Model) {
     let (residents, prepared) = input.residents();
     let cfg = input.matching;
@@ -218,7 +241,7 @@ pub fn match_all(
         Some(&input.pid_index),
     );
     let linked = phases.run("matching.link", || {
-        link::link_extracts(input, rule_findings, &index, &model, &clusters)
+        link::link_extracts(input, rule_findings, &index, &model, &clusters, deciding)
     });
     findings.extend(linked.findings);
     review.extend(linked.review);
@@ -367,23 +390,17 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     }
     let prepared: Vec<Prepared> =
         phases.run("prepare", || tables.iter().map(Prepared::new).collect());
-    let ctx = Context {
-        cmnd_map: cmnd_map.as_ref(),
-        deaths: deaths.as_ref(),
-        as_of: opts.as_of,
-        province: opts.province.as_deref(),
-        matching: opts.config.matching,
-        alive: opts.config.alive,
-        residence: opts.config.residence.clone(),
-        expected: tables
-            .iter()
-            .map(|t| opts.config.expected_fields_for(&t.name, t.kind))
-            .collect(),
-    };
+    let ctx = context(opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
     let (reuse, reused_from) = model_to_reuse(opts, previous.as_ref())?;
-    let (mut matches, model) = match_all(&input, &findings, &mut phases, reuse.as_ref());
+    let (mut matches, model) = match_all(
+        &input,
+        &findings,
+        &mut phases,
+        reuse.as_ref(),
+        link::Deciding::Whole,
+    );
     warnings.extend(matches.training.warning.clone());
     if matches.blocks_skipped > 0 {
         warnings.push(format!(
@@ -649,5 +666,105 @@ impl CheckOptions {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::generate::{generate, GenOptions, Noise};
+
+    /// What linking gave, as text to compare: links, link and birth findings, rows for review
+    /// and the per-source statistics.
+    fn linked(m: &MatchResult) -> Vec<String> {
+        let mut out: Vec<String> = m.links.iter().map(|l| format!("{l:?}")).collect();
+        out.extend(
+            m.findings
+                .iter()
+                .filter(|f| {
+                    let code = f.rule.code();
+                    code.starts_with("link.")
+                        || code.starts_with("birth.")
+                        || code == "alive.deceased_active"
+                })
+                .map(|f| format!("{f:?}")),
+        );
+        out.extend(m.review.iter().map(|r| format!("{r:?}")));
+        out.extend(m.linking.iter().map(|s| format!("{s:?}")));
+        out
+    }
+
+    /// Rows owed a link decided group by group, each group against only the residents it
+    /// needs (`link::LinkGroup`: whole blocks of each linking pass, the IDs a mistyped ID could
+    /// have been, the resident a row's ID points to, the records kept for their clusters), as
+    /// a partitioned driver decides them, get the links of the whole register.
+    #[test]
+    fn rows_linked_group_by_group_get_the_links_of_the_whole_register() {
+        let dir = std::env::temp_dir().join(format!("lamsach-link-groups-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut ambiguous = 0;
+        for noise in [Noise::Standard, Noise::Registers] {
+            let data = dir.join(format!("{noise:?}"));
+            generate(&GenOptions {
+                out: data.clone(),
+                people: 6000,
+                provinces: 2,
+                seed: 11,
+                dup_rate: 0.08,
+                error_rate: 0.05,
+                noise,
+                without_ids: false,
+                quiet: true,
+            })
+            .unwrap();
+            let p = |f: &str| data.join(format!("{f}.parquet"));
+            let mut opts = CheckOptions::new(PDate::new(2026, 1, 1), dir.join("out"));
+            opts.residents = vec![p("residents")];
+            opts.vaccination = Some(p("vaccination"));
+            opts.insurance = Some(p("insurance"));
+            opts.cmnd_map = Some(p("cmnd_map"));
+            opts.deaths = Some(p("deaths"));
+            opts.births = Some(p("births"));
+            let (tables, cmnd_map, deaths) = read_all(&opts, &mut Warnings::new()).unwrap();
+            let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+            let ctx = context(&opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
+            let input = CheckInput::new(&tables, &prepared, ctx);
+            let rules = crate::rules::run_rules(&input);
+            let run = |deciding| {
+                let mut phases = Phases::new(true);
+                match_all(&input, &rules, &mut phases, None, deciding).0
+            };
+            let whole = run(link::Deciding::Whole);
+            let want = linked(&whole);
+            let count = |code: &str| {
+                whole
+                    .findings
+                    .iter()
+                    .filter(|f| f.rule.code() == code)
+                    .count()
+            };
+            // Every kind of row owed a link is on this data.
+            assert!(
+                whole.links.len() > 100,
+                "{noise:?}: {} links",
+                whole.links.len()
+            );
+            ambiguous += count("link.ambiguous");
+            assert!(count("birth.not_registered") + count("birth.mismatch") > 0);
+            for groups in [3, 50] {
+                let got = linked(&run(link::Deciding::Groups(groups)));
+                let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).take(3).collect();
+                let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).take(3).collect();
+                assert!(
+                    got == want,
+                    "{noise:?}, {groups} groups: {} of {} missing, {} extra; e.g. {missing:?} / {extra:?}",
+                    want.iter().filter(|w| !got.contains(w)).count(),
+                    want.len(),
+                    got.iter().filter(|g| !want.contains(g)).count(),
+                );
+            }
+        }
+        assert!(ambiguous > 0, "no row fits several residents");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

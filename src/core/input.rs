@@ -187,6 +187,11 @@ impl PidIndex {
             .map(|(r, f)| (f.pid.value, r as u32))
             .collect();
         entries.par_sort_unstable();
+        Self::from_sorted(entries)
+    }
+
+    /// The index of (ID, row) entries sorted by ID then row.
+    pub fn from_sorted(entries: Vec<(u64, u32)>) -> Self {
         let size = (entries.len() * 2).next_power_of_two().max(16);
         let mut slots = vec![0u32; size];
         let mask = size - 1;

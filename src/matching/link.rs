@@ -184,7 +184,7 @@ impl People {
 /// What a record to link is compared against.
 struct Linking<'a> {
     recs: &'a [Rec],
-    people: People,
+    people: &'a People,
     threshold: f64,
     /// Rows whose plausible people together reach this go to review.
     review: f64,
@@ -317,6 +317,299 @@ fn best_resident(
     }
 }
 
+/// Decide one row owed a link (`why`) with its candidates from `index`.
+fn decide(
+    l: &Linking,
+    c: &LinkCalibration,
+    index: &LinkIndex,
+    rec: &Rec,
+    why: Owed,
+    cap: usize,
+    cands: &mut Vec<u32>,
+) -> Outcome {
+    // A row whose ID resolves to nobody is linked only through its ID typed wrong (see
+    // best_resident): the residents it could have been are its candidates.
+    if why == Owed::Unknown {
+        index.typed_candidates(rec, cap, cands);
+    } else {
+        index.candidates(rec, cap, cands);
+    }
+    let owner = match why {
+        Owed::WrongResident(res) => Some(res),
+        _ => None,
+    };
+    best_resident(l, c, rec, cands, owner, why == Owed::Unknown)
+}
+
+/// How the rows owed a link are decided: against the whole register's index (one machine),
+/// or as a partitioned driver does it, in groups of rows, each against a [`LinkGroup`] of
+/// only the residents its rows need (gathered here from the whole index, as the driver's
+/// joins gather them). The answer is the same.
+#[derive(Clone, Copy, Debug)]
+pub enum Deciding {
+    Whole,
+    Groups(usize),
+}
+
+/// The residents a group of rows to link needs, as deciding its rows reads them: per linking
+/// pass, every resident whose key is one of the rows' (whole blocks, since a block's size
+/// decides its scope, and in row order, since a capped block keeps its first rows); every
+/// resident whose ID a row's ID typed wrong could have been; each row's owner (the resident
+/// its ID points to); and the record kept for each duplicate cluster among them. Rows are numbered locally in the
+/// order of their resident rows.
+pub struct LinkGroup {
+    /// Resident rows, sorted.
+    rows: Vec<u32>,
+    recs: Vec<Rec>,
+    /// (ID, local row) of the residents in the ID index, sorted.
+    ids: Vec<(u64, u32)>,
+    /// (local row, cluster, local row kept) of the clustered residents, sorted.
+    clustered: Vec<(u32, u32, u32)>,
+}
+
+/// One resident of a [`LinkGroup`].
+pub struct GroupResident {
+    /// Its row in the register.
+    pub row: u32,
+    pub rec: Rec,
+    /// Its ID is in the register's ID index (well formed).
+    pub indexed: bool,
+    /// Its duplicate cluster and the row kept for it.
+    pub cluster: Option<(u32, u32)>,
+}
+
+/// The keys a row owed a link is looked up by: (linking pass, key) for each pass whose key it
+/// has (none for a row linked only through its ID typed wrong).
+pub fn link_keys(rec: &Rec, why: Owed) -> Vec<(usize, u64)> {
+    if why == Owed::Unknown {
+        return Vec::new();
+    }
+    LINK_PASSES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i, blocking::pass(n).single_key()(rec)))
+        .filter(|e| e.1 != 0)
+        .collect()
+}
+
+/// The IDs a row's ID, typed wrong, could have been.
+pub fn probe_ids(rec: &Rec) -> Vec<u64> {
+    if rec.pid_typed == 0 {
+        return Vec::new();
+    }
+    crate::ids::one_edit_ids(rec.pid_typed)
+}
+
+impl LinkGroup {
+    /// A group from the residents a driver gathered. Every kept row must be among them.
+    pub fn new(mut residents: Vec<GroupResident>) -> Self {
+        residents.sort_unstable_by_key(|e| e.row);
+        residents.dedup_by_key(|e| e.row);
+        let rows: Vec<u32> = residents.iter().map(|e| e.row).collect();
+        let local = |row: u32| rows.binary_search(&row).ok().map(|i| i as u32);
+        let mut ids: Vec<(u64, u32)> = Vec::new();
+        let mut clustered = Vec::new();
+        for (i, e) in residents.iter().enumerate() {
+            if e.indexed {
+                ids.push((e.rec.pid, i as u32));
+            }
+            if let Some((c, kept)) = e.cluster {
+                if let Some(k) = local(kept) {
+                    clustered.push((i as u32, c, k));
+                }
+            }
+        }
+        ids.sort_unstable();
+        LinkGroup {
+            recs: residents.into_iter().map(|e| e.rec).collect(),
+            rows,
+            ids,
+            clustered,
+        }
+    }
+
+    /// Gather from the whole register what the rows need (see [`LinkGroup`]).
+    fn gather(index: &LinkIndex, people: &People, rows: &[(Rec, Owed)]) -> Self {
+        let mut need: Vec<u32> = Vec::new();
+        for (rec, why) in rows {
+            for (p, k) in link_keys(rec, *why) {
+                let pass = blocking::pass(LINK_PASSES[p]);
+                let Some(sorted) = index.passes.iter().find(|s| std::ptr::eq(s.pass, pass)) else {
+                    continue;
+                };
+                let key = pass.single_key();
+                let block = sorted.block(index.recs, k);
+                need.extend(
+                    block
+                        .iter()
+                        .take_while(|&&e| key(&index.recs[e as usize]) == k),
+                );
+            }
+            if let Some(pid_index) = index.ids {
+                for id in probe_ids(rec) {
+                    need.extend(pid_index.rows(id));
+                }
+            }
+            if let Owed::WrongResident(res) = why {
+                need.push(*res);
+            }
+        }
+        let kept: Vec<u32> = need
+            .iter()
+            .filter_map(|&r| people.cluster(r).map(|c| c.1))
+            .collect();
+        need.extend(kept);
+        need.sort_unstable();
+        need.dedup();
+        let residents = need
+            .into_iter()
+            .map(|row| {
+                let rec = &index.recs[row as usize];
+                let indexed = index
+                    .ids
+                    .is_some_and(|ids| rec.pid != 0 && ids.rows(rec.pid).any(|r| r == row));
+                GroupResident {
+                    row,
+                    rec: rec.clone(),
+                    indexed,
+                    cluster: people.cluster(row),
+                }
+            })
+            .collect();
+        LinkGroup::new(residents)
+    }
+
+    /// Work on the group's residents as on a register of its own.
+    fn view<R>(&self, f: impl FnOnce(&View) -> R) -> R {
+        let ids = crate::core::PidIndex::from_sorted(self.ids.clone());
+        let index = LinkIndex::build(&self.recs, Some(&ids));
+        let people = People {
+            clustered: self.clustered.clone(),
+        };
+        f(&View {
+            index: &index,
+            people: &people,
+            rows: Some(&self.rows),
+        })
+    }
+}
+
+/// The residents rows are decided against: the whole register, or a group's.
+struct View<'v> {
+    index: &'v LinkIndex<'v>,
+    people: &'v People,
+    /// The register's row of each of the view's rows (None: the whole register).
+    rows: Option<&'v [u32]>,
+}
+
+impl View<'_> {
+    fn local(&self, row: u32) -> u32 {
+        match self.rows {
+            None => row,
+            Some(rows) => {
+                rows.binary_search(&row)
+                    .expect("a group holds the residents its rows need") as u32
+            }
+        }
+    }
+
+    fn global(&self, row: u32) -> u32 {
+        self.rows.map_or(row, |rows| rows[row as usize])
+    }
+
+    fn linking(&self, s: Settings) -> Linking<'_> {
+        Linking {
+            recs: self.index.recs,
+            people: self.people,
+            threshold: s.threshold,
+            review: s.review,
+            require_id: s.require_id,
+        }
+    }
+}
+
+/// The settings a row is decided with, apart from its source's calibration.
+#[derive(Clone, Copy)]
+struct Settings {
+    threshold: f64,
+    review: f64,
+    require_id: bool,
+}
+
+/// What linking every source reads: the register's index and people, the model, and how rows
+/// are decided.
+struct Linker<'i, 'a> {
+    input: &'i CheckInput<'a>,
+    index: &'i LinkIndex<'i>,
+    people: People,
+    model: &'i Model,
+    deciding: Deciding,
+    cap: usize,
+}
+
+impl Linker<'_, '_> {
+    /// `f` for each of `rows` (by its position), as `deciding` says: over the whole register,
+    /// or group by group, each group's residents gathered first.
+    fn over_rows<T: Send>(
+        &self,
+        rows: &[(Rec, Owed)],
+        f: impl Fn(&View, usize, &mut Vec<u32>) -> T + Sync + Send,
+    ) -> Vec<T> {
+        match self.deciding {
+            Deciding::Whole => {
+                let v = View {
+                    index: self.index,
+                    people: &self.people,
+                    rows: None,
+                };
+                (0..rows.len())
+                    .into_par_iter()
+                    .with_min_len(256)
+                    .map_init(Vec::new, |cands, i| f(&v, i, cands))
+                    .collect()
+            }
+            Deciding::Groups(n) => {
+                let size = rows.len().div_ceil(n.max(1)).max(1);
+                let mut out = Vec::with_capacity(rows.len());
+                for start in (0..rows.len()).step_by(size) {
+                    let end = (start + size).min(rows.len());
+                    let part = &rows[start..end];
+                    let group = LinkGroup::gather(self.index, &self.people, part);
+                    group.view(|v| {
+                        let mut cands = Vec::new();
+                        out.extend((start..end).map(|i| f(v, i, &mut cands)));
+                    });
+                }
+                out
+            }
+        }
+    }
+
+    /// Decide every row owed a link, with resident rows as the register numbers them.
+    fn decide_all(
+        &self,
+        settings: Settings,
+        c: &LinkCalibration,
+        rows: &[(Rec, Owed)],
+    ) -> Vec<Outcome> {
+        self.over_rows(rows, |v, i, cands| {
+            let (rec, why) = &rows[i];
+            let why = match *why {
+                Owed::WrongResident(res) => Owed::WrongResident(v.local(res)),
+                w => w,
+            };
+            let l = v.linking(settings);
+            match decide(&l, c, v.index, rec, why, self.cap, cands) {
+                Outcome::Linked(r, p) => Outcome::Linked(v.global(r), p),
+                Outcome::Ambiguous(people) => {
+                    Outcome::Ambiguous(people.into_iter().map(|(r, s)| (v.global(r), s)).collect())
+                }
+                Outcome::None => Outcome::None,
+            }
+        })
+    }
+}
+
 /// How one source's rows are linked: the model and the background of `best_resident`, and
 /// the shares they come from (for the summary).
 struct LinkCalibration {
@@ -331,127 +624,125 @@ struct LinkCalibration {
     beta: Option<f64>,
 }
 
-/// Calibrate linking on a source's own rows whose personal ID is well formed and found among
-/// the residents: they are rows whose person is known.
-///
-/// A priori each of the N residents is the person with probability ρ/N, and nobody is with
-/// 1 − ρ; residents the passes did not propose disagree on their keys, and their Bayes factors
-/// sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The model's m is
-/// re-estimated from the comparisons of those rows (ID set aside) with their residents, where
-/// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
-/// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
-/// of threads.
-fn link_calibration(
-    table: &Table,
-    prepared: &Prepared,
-    input: &CheckInput,
-    index: &LinkIndex,
-    model: &Model,
-    cap: usize,
-    owed: &[Rec],
-) -> LinkCalibration {
-    const VISIT: usize = 100_000;
-    // 5 000 rows measure ρ and β to about ±1 % and give m on thousands of pairs.
-    const SAMPLE: usize = 5_000;
-    let recs = index.recs;
-    let stride = prepared.rows.len().div_ceil(VISIT).max(1);
-    let with_id: Vec<(usize, u64)> = prepared
-        .rows
-        .iter()
-        .enumerate()
-        .step_by(stride)
-        .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
-        .collect();
-    let found: Vec<(usize, u64)> = with_id
-        .iter()
-        .copied()
-        .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
-        .collect();
-    // Laplace's rule of succession keeps the shares off 0 and 1 on few rows.
-    let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
-    if owed.is_empty() {
-        // Nothing to link: only ρ is worth reporting.
-        return LinkCalibration {
-            model: model.clone(),
-            background: 0.0,
+impl Linker<'_, '_> {
+    /// Calibrate linking on a source's own rows whose personal ID is well formed and found among
+    /// the residents: they are rows whose person is known.
+    ///
+    /// A priori each of the N residents is the person with probability ρ/N, and nobody is with
+    /// 1 − ρ; residents the passes did not propose disagree on their keys, and their Bayes factors
+    /// sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The model's m is
+    /// re-estimated from the comparisons of those rows (ID set aside) with their residents, where
+    /// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
+    /// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
+    /// of threads.
+    fn link_calibration(
+        &self,
+        table: &Table,
+        prepared: &Prepared,
+        owed: &[Rec],
+    ) -> LinkCalibration {
+        const VISIT: usize = 100_000;
+        // 5 000 rows measure ρ and β to about ±1 % and give m on thousands of pairs.
+        const SAMPLE: usize = 5_000;
+        let (input, model) = (self.input, self.model);
+        let stride = prepared.rows.len().div_ceil(VISIT).max(1);
+        let with_id: Vec<(usize, u64)> = prepared
+            .rows
+            .iter()
+            .enumerate()
+            .step_by(stride)
+            .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
+            .collect();
+        let found: Vec<(usize, u64)> = with_id
+            .iter()
+            .copied()
+            .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
+            .collect();
+        // Laplace's rule of succession keeps the shares off 0 and 1 on few rows.
+        let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+        if owed.is_empty() {
+            // Nothing to link: only ρ is worth reporting.
+            return LinkCalibration {
+                model: model.clone(),
+                background: 0.0,
+                rho,
+                beta: None,
+            };
+        }
+        let stride = found.len().div_ceil(SAMPLE).max(1);
+        let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
+        let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
+        let sampled: Vec<(Rec, Owed)> = features::features_of(table, prepared, &rows)
+            .into_iter()
+            .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
+            .collect();
+        // Per sampled row: the comparison with its resident when the passes propose it (so a
+        // group's own ID index finds the resident: it is among the row's blocks).
+        let proposed: Vec<Option<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
+            let rec = &sampled[i].0;
+            v.index.candidates(rec, self.cap, cands);
+            let res = v
+                .index
+                .ids?
+                .rows(sample[i].1)
+                .find(|res| cands.contains(res))?;
+            Some(compare(rec, &v.index.recs[res as usize]))
+        });
+        let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
+        if patterns.len() < MIN_RESOLVED_ROWS {
+            return self.calibration_by_em(owed);
+        }
+        let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
+        let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
+        LinkCalibration {
+            model: model.with_m_from(&patterns),
+            background: (self.index.recs.len().max(1) as f64 * kappa).log2(),
             rho,
-            beta: None,
-        };
+            beta: Some(beta),
+        }
     }
-    let stride = found.len().div_ceil(SAMPLE).max(1);
-    let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
-    let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
-    // Per sampled row: the comparison with its resident when the passes propose it.
-    let proposed: Vec<Option<Pattern>> = features::features_of(table, prepared, &rows)
-        .into_par_iter()
-        .zip(sample.par_iter())
-        .with_min_len(256)
-        .map_init(Vec::new, |cands, (mut rec, &(_, id))| {
-            rec.pid = 0;
-            index.candidates(&rec, cap, cands);
-            let res = input.pid_index.rows(id).find(|res| cands.contains(res))?;
-            Some(compare(&rec, &recs[res as usize]))
-        })
-        .collect();
-    let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
-    if patterns.len() < MIN_RESOLVED_ROWS {
-        return calibration_by_em(index, model, cap, owed);
-    }
-    let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
-    let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
-    LinkCalibration {
-        model: model.with_m_from(&patterns),
-        background: (recs.len().max(1) as f64 * kappa).log2(),
-        rho,
-        beta: Some(beta),
+
+    /// Calibrate linking on the rows to link themselves, for an extract with (almost) no IDs:
+    /// EM on every (row, proposed resident) pair of up to 20 000 rows (taken at a fixed
+    /// stride) re-estimates m, and the expected number of rows whose person is among their
+    /// candidates gives ρβ (the passes' recall taken as 1, so ρ is that share and β is 1).
+    fn calibration_by_em(&self, owed: &[Rec]) -> LinkCalibration {
+        const SAMPLE: usize = 20_000;
+        let stride = owed.len().div_ceil(SAMPLE).max(1);
+        let sampled: Vec<(Rec, Owed)> = owed
+            .iter()
+            .step_by(stride)
+            .map(|r| (r.clone(), Owed::NoId))
+            .collect();
+        let patterns: Vec<Vec<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
+            let rec = &sampled[i].0;
+            v.index.candidates(rec, self.cap, cands);
+            cands
+                .iter()
+                .map(|&c| compare(rec, &v.index.recs[c as usize]))
+                .collect()
+        });
+        let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
+        let mut pairs = 0usize;
+        for p in patterns.into_iter().flatten() {
+            *counts.entry(p).or_default() += 1;
+            pairs += 1;
+        }
+        let (fitted, share) = self.model.with_em_on(&counts);
+        let rho = ((share * pairs as f64 + 1.0) / (sampled.len() as f64 + 2.0)).clamp(1e-3, 1.0);
+        let kappa = ((1.0 - rho) / rho).clamp(1e-3, 1.0);
+        LinkCalibration {
+            model: fitted,
+            background: (self.index.recs.len().max(1) as f64 * kappa).log2(),
+            rho,
+            beta: Some(1.0),
+        }
     }
 }
 
 /// Below this many rows whose ID resolves to a resident the passes propose, an extract is
 /// calibrated by EM on its own rows to link instead.
 const MIN_RESOLVED_ROWS: usize = 200;
-
-/// Calibrate linking on the rows to link themselves, for an extract with (almost) no IDs:
-/// EM on every (row, proposed resident) pair of up to 20 000 rows (taken at a fixed stride)
-/// re-estimates m, and the expected number of rows whose person is among their candidates
-/// gives ρβ (the passes' recall taken as 1, so ρ is that share and β is 1).
-fn calibration_by_em(
-    index: &LinkIndex,
-    model: &Model,
-    cap: usize,
-    owed: &[Rec],
-) -> LinkCalibration {
-    const SAMPLE: usize = 20_000;
-    let recs = index.recs;
-    let stride = owed.len().div_ceil(SAMPLE).max(1);
-    let sampled: Vec<&Rec> = owed.iter().step_by(stride).collect();
-    let patterns: Vec<Vec<Pattern>> = sampled
-        .par_iter()
-        .with_min_len(256)
-        .map_init(Vec::new, |cands, rec| {
-            index.candidates(rec, cap, cands);
-            cands
-                .iter()
-                .map(|&c| compare(rec, &recs[c as usize]))
-                .collect()
-        })
-        .collect();
-    let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
-    let mut pairs = 0usize;
-    for p in patterns.into_iter().flatten() {
-        *counts.entry(p).or_default() += 1;
-        pairs += 1;
-    }
-    let (fitted, share) = model.with_em_on(&counts);
-    let rho = ((share * pairs as f64 + 1.0) / (sampled.len() as f64 + 2.0)).clamp(1e-3, 1.0);
-    let kappa = ((1.0 - rho) / rho).clamp(1e-3, 1.0);
-    LinkCalibration {
-        model: fitted,
-        background: (recs.len().max(1) as f64 * kappa).log2(),
-        rho,
-        beta: Some(1.0),
-    }
-}
 
 /// What linking found: links and their findings, rows for review, and per source what it
 /// measured.
@@ -466,7 +757,7 @@ pub struct Linked {
 
 /// Why an extract row is owed a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Owed {
+pub enum Owed {
     /// No usable ID (missing, a phone number, a CMND, malformed).
     NoId,
     /// Its ID is a resident's who has another name (xref.mismatch on full_name).
@@ -522,13 +813,19 @@ pub fn link_extracts(
     index: &LinkIndex,
     model: &Model,
     clusters: &[ClusterMember],
+    deciding: Deciding,
 ) -> Linked {
     let mut result = Linked::default();
     let recs = index.recs;
-    let cap = input.matching.max_block_size;
-    let linking = Linking {
-        recs,
+    let linker = Linker {
+        input,
+        index,
         people: People::of(clusters),
+        model,
+        deciding,
+        cap: input.matching.max_block_size,
+    };
+    let settings = Settings {
         threshold: input.matching.link_threshold,
         review: input.matching.review_threshold,
         require_id: true,
@@ -560,35 +857,19 @@ pub fn link_extracts(
             })
             .collect();
         let calibration = crate::phase::traced("matching.link.calibration", || {
-            link_calibration(table, prepared, input, index, model, cap, &lrecs)
+            linker.link_calibration(table, prepared, &lrecs)
         });
         let pid_col = input.cols[s][Column::PersonalId];
+        let rows: Vec<(Rec, Owed)> = lrecs.into_iter().zip(owed.iter().map(|o| o.1)).collect();
+        let outcomes = linker.decide_all(settings, &calibration, &rows);
         type Found = std::result::Result<(Link, Finding), Vec<ReviewPair>>;
-        let found: Vec<Option<Found>> = owed
-            .par_iter()
-            .zip(lrecs.par_iter())
+        let found: Vec<Option<Found>> = outcomes
+            .into_par_iter()
+            .zip(owed.par_iter().zip(&rows))
             .with_min_len(256)
-            .map_init(Vec::new, |cands, (&(r, why), rec)| {
-                // A row whose ID resolves to nobody is linked only through its ID typed wrong
-                // (see best_resident): the residents it could have been are its candidates.
-                if why == Owed::Unknown {
-                    index.typed_candidates(rec, cap, cands);
-                } else {
-                    index.candidates(rec, cap, cands);
-                }
-                let wrong_resident = match why {
-                    Owed::WrongResident(res) => Some(res),
-                    _ => None,
-                };
+            .map(|(outcome, (&(r, _), (rec, _)))| {
                 let at = RowRef::new(s, r);
-                let (res, p) = match best_resident(
-                    &linking,
-                    &calibration,
-                    rec,
-                    cands,
-                    wrong_resident,
-                    why == Owed::Unknown,
-                ) {
+                let (res, p) = match outcome {
                     Outcome::Linked(res, p) => (res, p),
                     Outcome::Ambiguous(people) => {
                         return Some(Err(people
@@ -648,14 +929,14 @@ pub fn link_extracts(
         result.stats.push(stats);
     }
     crate::phase::traced("matching.link.deaths", || {
-        link_deaths(input, &linking, index, model, &mut result)
+        link_deaths(&linker, settings, &mut result)
     });
-    let linking = Linking {
+    let settings = Settings {
         require_id: false,
-        ..linking
+        ..settings
     };
     crate::phase::traced("matching.link.births", || {
-        link_births(input, &linking, index, model, &mut result)
+        link_births(&linker, settings, &mut result)
     });
     result
 }
@@ -664,15 +945,9 @@ pub fn link_extracts(
 /// resident agrees on the name or the birth date (a birth's own details may be the ones that
 /// differ), else by name, birth date, sex, parents and place like any row to link — and the
 /// birth rules judge the registration against that resident, or its absence.
-fn link_births(
-    input: &CheckInput,
-    linking: &Linking,
-    index: &LinkIndex,
-    model: &Model,
-    result: &mut Linked,
-) {
+fn link_births(linker: &Linker, settings: Settings, result: &mut Linked) {
+    let input = linker.input;
     use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
-    let cap = input.matching.max_block_size;
     let (residents, rp) = input.residents();
     let r_name = residents.column(Column::FullName);
     for (s, table) in input.tables.iter().enumerate() {
@@ -725,17 +1000,15 @@ fn link_births(
                 rec
             })
             .collect();
-        let calibration = link_calibration(table, prepared, input, index, model, cap, &lrecs);
-        let found: Vec<(Option<u32>, bool)> = lrecs
-            .par_iter()
-            .with_min_len(256)
-            .map_init(Vec::new, |cands, rec| {
-                index.candidates(rec, cap, cands);
-                match best_resident(linking, &calibration, rec, cands, None, false) {
-                    Outcome::Linked(res, _) => (Some(res), false),
-                    Outcome::Ambiguous(_) => (None, true),
-                    Outcome::None => (None, false),
-                }
+        let calibration = linker.link_calibration(table, prepared, &lrecs);
+        let rows: Vec<(Rec, Owed)> = lrecs.into_iter().map(|r| (r, Owed::NoId)).collect();
+        let found: Vec<(Option<u32>, bool)> = linker
+            .decide_all(settings, &calibration, &rows)
+            .into_iter()
+            .map(|outcome| match outcome {
+                Outcome::Linked(res, _) => (Some(res), false),
+                Outcome::Ambiguous(_) => (None, true),
+                Outcome::None => (None, false),
             })
             .collect();
         let stats = LinkStats {
@@ -759,13 +1032,8 @@ fn link_births(
 }
 
 /// Deaths registered without a usable ID: find the resident by name and birth date.
-fn link_deaths(
-    input: &CheckInput,
-    linking: &Linking,
-    index: &LinkIndex,
-    model: &Model,
-    result: &mut Linked,
-) {
+fn link_deaths(linker: &Linker, settings: Settings, result: &mut Linked) {
+    let input = linker.input;
     let Some(deaths) = input.deaths else {
         return;
     };
@@ -774,36 +1042,32 @@ fn link_deaths(
     let (residents, _) = input.residents();
     let r_death = residents.column(Column::DeathDate);
     let dd = deaths.column(Column::DeathDate);
-    let cap = input.matching.max_block_size;
-    let owed: Vec<Rec> = drecs
+    // Rows with a valid ID were matched by ID in the rules.
+    let rows: Vec<usize> = (0..drecs.len())
+        .filter(|&r| !prepared.rows[r].pid.is_valid())
+        .collect();
+    let owed: Vec<(Rec, Owed)> = rows
         .iter()
-        .zip(&prepared.rows)
-        .filter(|(_, f)| !f.pid.is_valid())
-        .map(|(r, _)| Rec {
-            pid: 0,
-            ..r.clone()
+        .map(|&r| {
+            let rec = Rec {
+                pid: 0,
+                ..drecs[r].clone()
+            };
+            (rec, Owed::NoId)
         })
         .collect();
-    let calibration = link_calibration(deaths, &prepared, input, index, model, cap, &owed);
+    let lrecs: Vec<Rec> = owed.iter().map(|o| o.0.clone()).collect();
+    let calibration = linker.link_calibration(deaths, &prepared, &lrecs);
     let mut stats = LinkStats {
         source: deaths.name.clone(),
-        rows_to_link: 0,
+        rows_to_link: rows.len(),
         linked: 0,
         ids_found: calibration.rho,
         candidate_recall: calibration.beta,
     };
-    let mut cands = Vec::new();
-    for (r, rec) in drecs.iter().enumerate() {
-        if prepared.rows[r].pid.is_valid() {
-            continue; // matched by ID in the rules
-        }
-        stats.rows_to_link += 1;
-        index.candidates(rec, cap, &mut cands);
-        let mut rec = rec.clone();
-        rec.pid = 0;
-        if let Outcome::Linked(res, p) =
-            best_resident(linking, &calibration, &rec, &cands, None, false)
-        {
+    let outcomes = linker.decide_all(settings, &calibration, &owed);
+    for (&r, outcome) in rows.iter().zip(outcomes) {
+        if let Outcome::Linked(res, p) = outcome {
             stats.linked += 1;
             if r_death.opt(res as usize).is_none()
                 && crate::dates::parse_date(dd.get(r)).valid().is_some()
