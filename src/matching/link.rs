@@ -57,54 +57,80 @@ impl<'a> LinkIndex<'a> {
         }
     }
 
-    /// The residents whose ID `r`'s ID, typed wrong, could have been (at most `cap`), sorted.
+    /// The residents whose ID `r`'s ID, typed wrong, could have been (at most `cap` per ID),
+    /// sorted.
     pub fn typed_candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
-        if let (Some(ids), true) = (self.ids, r.pid_typed != 0) {
-            for id in crate::ids::one_edit_ids(r.pid_typed) {
-                out.extend(ids.rows(id).take(cap));
-            }
-        }
+        self.push_typed(r, cap, out);
         out.sort_unstable();
         out.dedup();
     }
 
+    fn push_typed(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
+        if let Some(ids) = self.ids {
+            for id in probe_ids(r) {
+                out.extend(ids.rows(id).take(cap));
+            }
+        }
+    }
+
     /// The residents the passes propose for `r` (at most `cap` per pass, in the pass's
-    /// scope), sorted.
+    /// scope), and those its ID typed wrong could have been, sorted.
     pub fn candidates(&self, r: &Rec, cap: usize, out: &mut Vec<u32>) {
         out.clear();
         for sorted in &self.passes {
-            let (pass, key) = (sorted.pass, sorted.pass.single_key());
+            let key = sorted.pass.single_key();
             let k = key(r);
             if k == 0 {
                 continue;
             }
-            let key_of = |row: &u32| key(&self.recs[*row as usize]);
             let block = sorted
                 .block(self.recs, k)
                 .iter()
-                .take_while(|e| key_of(e) == k);
-            // A broad pass's block over its own size is no evidence (as in deduplication), or
-            // is proposed in its narrower scope.
-            let scope = match pass.small_blocks {
-                Some(small) if block.clone().nth(small).is_some() => match pass.beyond {
-                    Some(s) => s,
-                    None => continue,
-                },
-                _ => pass.scope(),
-            };
-            let kept = block.filter(|e| scope.keeps(r, &self.recs[**e as usize]));
-            out.extend(kept.take(cap).copied());
+                .map(|&e| (e, &self.recs[e as usize]))
+                .take_while(|e| key(e.1) == k);
+            block_candidates(sorted.pass, r, block, cap, out);
         }
-        // An ID typed wrong: the residents whose ID it could have been.
-        if let (Some(ids), true) = (self.ids, r.pid_typed != 0) {
-            for id in crate::ids::one_edit_ids(r.pid_typed) {
-                out.extend(ids.rows(id).take(cap));
-            }
-        }
+        self.push_typed(r, cap, out);
         out.sort_unstable();
         out.dedup();
     }
+
+    /// The candidates of a row owed a link for `why`: only the residents its ID typed wrong
+    /// could have been when its well-formed ID resolves to nobody (see `best_resident`).
+    fn candidates_for(&self, r: &Rec, why: Owed, cap: usize, out: &mut Vec<u32>) {
+        if why == Owed::Unknown {
+            self.typed_candidates(r, cap, out);
+        } else {
+            self.candidates(r, cap, out);
+        }
+    }
+}
+
+/// The residents one linking pass proposes for `r` from its block — every resident with `r`'s
+/// key for the pass, in row order, with its features — appended to `out`: a broad pass's
+/// block over its own size is no evidence (as in deduplication), or is proposed in its
+/// narrower scope; at most `cap` residents.
+pub fn block_candidates<'r>(
+    pass: &BlockPass,
+    r: &Rec,
+    block: impl Iterator<Item = (u32, &'r Rec)> + Clone,
+    cap: usize,
+    out: &mut Vec<u32>,
+) {
+    let scope = match pass.small_blocks {
+        Some(small) if block.clone().nth(small).is_some() => match pass.beyond {
+            Some(s) => s,
+            None => return,
+        },
+        _ => pass.scope(),
+    };
+    out.extend(
+        block
+            .filter(|(_, b)| scope.keeps(r, b))
+            .take(cap)
+            .map(|e| e.0),
+    );
 }
 
 /// One linking pass's resident rows sorted by (key, row), the order of `keyed`, with every
@@ -317,23 +343,8 @@ fn best_resident(
     }
 }
 
-/// Decide one row owed a link (`why`) with its candidates from `index`.
-fn decide(
-    l: &Linking,
-    c: &LinkCalibration,
-    index: &LinkIndex,
-    rec: &Rec,
-    why: Owed,
-    cap: usize,
-    cands: &mut Vec<u32>,
-) -> Outcome {
-    // A row whose ID resolves to nobody is linked only through its ID typed wrong (see
-    // best_resident): the residents it could have been are its candidates.
-    if why == Owed::Unknown {
-        index.typed_candidates(rec, cap, cands);
-    } else {
-        index.candidates(rec, cap, cands);
-    }
+/// Decide one row owed a link (`why`) among its candidates.
+fn decide(l: &Linking, c: &LinkCalibration, rec: &Rec, why: Owed, cands: &[u32]) -> Outcome {
     let owner = match why {
         Owed::WrongResident(res) => Some(res),
         _ => None,
@@ -342,21 +353,23 @@ fn decide(
 }
 
 /// How the rows owed a link are decided: against the whole register's index (one machine),
-/// or as a partitioned driver does it, in groups of rows, each against a [`LinkGroup`] of
-/// only the residents its rows need (gathered here from the whole index, as the driver's
-/// joins gather them). The answer is the same.
+/// or as a partitioned driver does it (see [`LinkGroup`]), the answer being the same.
 #[derive(Clone, Copy, Debug)]
 pub enum Deciding {
     Whole,
+    /// In this many groups of rows: first each row's candidates, pass by pass, from that
+    /// pass's blocks of residents (every resident's (key, row) sorted, as a shuffle by key
+    /// brings a block together) and from the residents carrying the IDs its mistyped ID could
+    /// have been; then each group decided against a [`LinkGroup`] of only the residents its
+    /// rows need.
     Groups(usize),
 }
 
-/// The residents a group of rows to link needs, as deciding its rows reads them: per linking
-/// pass, every resident whose key is one of the rows' (whole blocks, since a block's size
-/// decides its scope, and in row order, since a capped block keeps its first rows); every
-/// resident whose ID a row's ID typed wrong could have been; each row's owner (the resident
-/// its ID points to); and the record kept for each duplicate cluster among them. Rows are numbered locally in the
-/// order of their resident rows.
+/// The residents a group of rows to link is decided against: each row's candidates (from
+/// [`block_candidates`] per linking pass and the IDs of [`probe_ids`]), each row's owner (the
+/// resident its ID points to), and the record kept for each duplicate cluster among them —
+/// with, per resident, its row in the register, its features, whether its ID is in the ID
+/// index, and its cluster. Rows are numbered locally in the order of their resident rows.
 pub struct LinkGroup {
     /// Resident rows, sorted.
     rows: Vec<u32>,
@@ -428,75 +441,61 @@ impl LinkGroup {
         }
     }
 
-    /// Gather from the whole register what the rows need (see [`LinkGroup`]).
-    fn gather(index: &LinkIndex, people: &People, rows: &[(Rec, Owed)]) -> Self {
-        let mut need: Vec<u32> = Vec::new();
-        for (rec, why) in rows {
-            for (p, k) in link_keys(rec, *why) {
-                let pass = blocking::pass(LINK_PASSES[p]);
-                let Some(sorted) = index.passes.iter().find(|s| std::ptr::eq(s.pass, pass)) else {
-                    continue;
-                };
-                let key = pass.single_key();
-                let block = sorted.block(index.recs, k);
-                need.extend(
-                    block
-                        .iter()
-                        .take_while(|&&e| key(&index.recs[e as usize]) == k),
-                );
-            }
-            if let Some(pid_index) = index.ids {
-                for id in probe_ids(rec) {
-                    need.extend(pid_index.rows(id));
-                }
-            }
-            if let Owed::WrongResident(res) = why {
-                need.push(*res);
-            }
-        }
-        let kept: Vec<u32> = need
-            .iter()
-            .filter_map(|&r| people.cluster(r).map(|c| c.1))
-            .collect();
-        need.extend(kept);
-        need.sort_unstable();
-        need.dedup();
-        let residents = need
-            .into_iter()
-            .map(|row| {
-                let rec = &index.recs[row as usize];
-                let indexed = index
-                    .ids
-                    .is_some_and(|ids| rec.pid != 0 && ids.rows(rec.pid).any(|r| r == row));
-                GroupResident {
-                    row,
-                    rec: rec.clone(),
-                    indexed,
-                    cluster: people.cluster(row),
-                }
-            })
-            .collect();
-        LinkGroup::new(residents)
-    }
-
     /// Work on the group's residents as on a register of its own.
     fn view<R>(&self, f: impl FnOnce(&View) -> R) -> R {
         let ids = crate::core::PidIndex::from_sorted(self.ids.clone());
-        let index = LinkIndex::build(&self.recs, Some(&ids));
         let people = People {
             clustered: self.clustered.clone(),
         };
         f(&View {
-            index: &index,
+            recs: &self.recs,
+            ids: Some(&ids),
             people: &people,
             rows: Some(&self.rows),
         })
     }
 }
 
+/// Every linking pass's (key, row) of the residents, sorted: a pass's block of one key is
+/// adjacent, as a shuffle by (pass, key) brings it together.
+struct Blocks(Vec<(&'static BlockPass, Vec<(u64, u32)>)>);
+
+impl Blocks {
+    fn of(recs: &[Rec]) -> Self {
+        Blocks(
+            LINK_PASSES
+                .iter()
+                .map(|n| {
+                    let pass = blocking::pass(n);
+                    (pass, keyed(recs, pass.single_key()))
+                })
+                .collect(),
+        )
+    }
+
+    /// A row's candidates, as [`LinkIndex::candidates_for`] gives them, from the blocks of its
+    /// keys and the residents carrying its probed IDs.
+    fn candidates(&self, index: &LinkIndex, r: &Rec, why: Owed, cap: usize, out: &mut Vec<u32>) {
+        out.clear();
+        for (p, k) in link_keys(r, why) {
+            let (pass, keyed) = &self.0[p];
+            let at = keyed.partition_point(|e| e.0 < k);
+            let block = keyed[at..]
+                .iter()
+                .take_while(|e| e.0 == k)
+                .map(|e| (e.1, &index.recs[e.1 as usize]));
+            block_candidates(pass, r, block, cap, out);
+        }
+        index.push_typed(r, cap, out);
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
 /// The residents rows are decided against: the whole register, or a group's.
 struct View<'v> {
-    index: &'v LinkIndex<'v>,
+    recs: &'v [Rec],
+    ids: Option<&'v crate::core::PidIndex>,
     people: &'v People,
     /// The register's row of each of the view's rows (None: the whole register).
     rows: Option<&'v [u32]>,
@@ -519,7 +518,7 @@ impl View<'_> {
 
     fn linking(&self, s: Settings) -> Linking<'_> {
         Linking {
-            recs: self.index.recs,
+            recs: self.recs,
             people: self.people,
             threshold: s.threshold,
             review: s.review,
@@ -548,40 +547,82 @@ struct Linker<'i, 'a> {
 }
 
 impl Linker<'_, '_> {
-    /// `f` for each of `rows` (by its position), as `deciding` says: over the whole register,
-    /// or group by group, each group's residents gathered first.
+    /// `f` for each of `rows` (by its position) with its candidates, as `deciding` says: over
+    /// the whole register, or group by group (see [`Deciding::Groups`]).
     fn over_rows<T: Send>(
         &self,
         rows: &[(Rec, Owed)],
-        f: impl Fn(&View, usize, &mut Vec<u32>) -> T + Sync + Send,
+        f: impl Fn(&View, usize, &[u32]) -> T + Sync + Send,
     ) -> Vec<T> {
         match self.deciding {
             Deciding::Whole => {
                 let v = View {
-                    index: self.index,
+                    recs: self.index.recs,
+                    ids: self.index.ids,
                     people: &self.people,
                     rows: None,
                 };
                 (0..rows.len())
                     .into_par_iter()
                     .with_min_len(256)
-                    .map_init(Vec::new, |cands, i| f(&v, i, cands))
+                    .map_init(Vec::new, |cands, i| {
+                        let (rec, why) = &rows[i];
+                        self.index.candidates_for(rec, *why, self.cap, cands);
+                        f(&v, i, cands)
+                    })
                     .collect()
             }
             Deciding::Groups(n) => {
+                let blocks = Blocks::of(self.index.recs);
                 let size = rows.len().div_ceil(n.max(1)).max(1);
                 let mut out = Vec::with_capacity(rows.len());
-                for start in (0..rows.len()).step_by(size) {
-                    let end = (start + size).min(rows.len());
-                    let part = &rows[start..end];
-                    let group = LinkGroup::gather(self.index, &self.people, part);
+                for (g, part) in rows.chunks(size).enumerate() {
+                    let cands: Vec<Vec<u32>> = part
+                        .iter()
+                        .map(|(rec, why)| {
+                            let mut c = Vec::new();
+                            blocks.candidates(self.index, rec, *why, self.cap, &mut c);
+                            c
+                        })
+                        .collect();
+                    let mut need: Vec<u32> = cands.iter().flatten().copied().collect();
+                    need.extend(part.iter().filter_map(|(_, why)| match why {
+                        Owed::WrongResident(res) => Some(*res),
+                        _ => None,
+                    }));
+                    let kept: Vec<u32> = need
+                        .iter()
+                        .filter_map(|&r| self.people.cluster(r).map(|c| c.1))
+                        .collect();
+                    need.extend(kept);
+                    need.sort_unstable();
+                    need.dedup();
+                    let group =
+                        LinkGroup::new(need.into_iter().map(|row| self.resident(row)).collect());
                     group.view(|v| {
-                        let mut cands = Vec::new();
-                        out.extend((start..end).map(|i| f(v, i, &mut cands)));
+                        for (j, c) in cands.iter().enumerate() {
+                            let local: Vec<u32> = c.iter().map(|&r| v.local(r)).collect();
+                            out.push(f(v, g * size + j, &local));
+                        }
                     });
                 }
                 out
             }
+        }
+    }
+
+    /// A resident as a group holds it.
+    fn resident(&self, row: u32) -> GroupResident {
+        let rec = &self.index.recs[row as usize];
+        let indexed = self
+            .index
+            .ids
+            .is_some_and(|ids| rec.pid != 0 && ids.rows(rec.pid).any(|r| r == row));
+        GroupResident {
+            row,
+            rec: rec.clone(),
+            indexed,
+            cluster: self.people.cluster(row),
         }
     }
 
@@ -598,8 +639,7 @@ impl Linker<'_, '_> {
                 Owed::WrongResident(res) => Owed::WrongResident(v.local(res)),
                 w => w,
             };
-            let l = v.linking(settings);
-            match decide(&l, c, v.index, rec, why, self.cap, cands) {
+            match decide(&v.linking(settings), c, rec, why, cands) {
                 Outcome::Linked(r, p) => Outcome::Linked(v.global(r), p),
                 Outcome::Ambiguous(people) => {
                     Outcome::Ambiguous(people.into_iter().map(|(r, s)| (v.global(r), s)).collect())
@@ -676,17 +716,11 @@ impl Linker<'_, '_> {
             .into_iter()
             .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
             .collect();
-        // Per sampled row: the comparison with its resident when the passes propose it (so a
-        // group's own ID index finds the resident: it is among the row's blocks).
+        // Per sampled row: the comparison with its resident when the passes propose it.
         let proposed: Vec<Option<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
             let rec = &sampled[i].0;
-            v.index.candidates(rec, self.cap, cands);
-            let res = v
-                .index
-                .ids?
-                .rows(sample[i].1)
-                .find(|res| cands.contains(res))?;
-            Some(compare(rec, &v.index.recs[res as usize]))
+            let res = v.ids?.rows(sample[i].1).find(|res| cands.contains(res))?;
+            Some(compare(rec, &v.recs[res as usize]))
         });
         let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
         if patterns.len() < MIN_RESOLVED_ROWS {
@@ -716,10 +750,9 @@ impl Linker<'_, '_> {
             .collect();
         let patterns: Vec<Vec<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
             let rec = &sampled[i].0;
-            v.index.candidates(rec, self.cap, cands);
             cands
                 .iter()
-                .map(|&c| compare(rec, &v.index.recs[c as usize]))
+                .map(|&c| compare(rec, &v.recs[c as usize]))
                 .collect()
         });
         let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
