@@ -159,9 +159,21 @@ pub fn match_all(
     let recs = phases.run("matching.features", || {
         features::features(residents, prepared)
     });
-    let mut cands = phases.run("matching.blocking", || {
-        blocking::candidates(&recs, cfg.max_block_size)
+    // What linking will look up is known from the rules: the residents' index for linking
+    // keeps only those blocks.
+    let plan = phases.run("matching.link.plan", || {
+        link::LinkPlan::new(input, rule_findings)
     });
+    let keys = plan.keys();
+    let mut cands = phases.run("matching.blocking", || {
+        blocking::candidates_keeping(
+            &recs,
+            cfg.max_block_size,
+            &blocking::Wider::default(),
+            Some(&keys),
+        )
+    });
+    drop(keys);
     let (model, training) = phases.run("matching.em", || {
         if let Some(m) = reuse {
             let report = training::TrainingReport {
@@ -241,7 +253,7 @@ pub fn match_all(
         Some(&input.pid_index),
     );
     let linked = phases.run("matching.link", || {
-        link::link_extracts(input, rule_findings, &index, &model, &clusters, deciding)
+        link::link_extracts(input, &plan, &index, &model, &clusters, deciding)
     });
     findings.extend(linked.findings);
     review.extend(linked.review);

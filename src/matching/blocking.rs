@@ -708,12 +708,14 @@ pub fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
 }
 
 /// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held. A pass that
-/// also finds extract rows' residents leaves its rows, sorted by key, in `link_rows`.
+/// also finds extract rows' residents leaves its rows, sorted by key, in `link_rows`: all of
+/// them, or (`keep`: per linking pass, sorted) only those of the keys linking looks up.
 fn block(
     recs: &[Rec],
     pass: &'static BlockPass,
     cap: usize,
     wider: &Wider,
+    keep: Option<&[Vec<u64>]>,
     link_rows: &mut Vec<(&'static BlockPass, Vec<u32>)>,
 ) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
@@ -766,9 +768,28 @@ fn block(
         })
         .collect();
     if linked {
-        link_rows.push((pass, keyed.iter().map(|e| e.1).collect()));
+        let rows = match keep {
+            None => keyed.iter().map(|e| e.1).collect(),
+            Some(keys) => {
+                let p = LINK_PASSES.iter().position(|n| *n == pass.name);
+                let want = p.and_then(|p| keys.get(p)).map_or(&[][..], |w| &w[..]);
+                rows_with_keys(&keyed, want)
+            }
+        };
+        link_rows.push((pass, rows));
     }
     (pairs, skipped)
+}
+
+/// The rows of a sorted (key, row) list whose key is one of `want` (sorted), in order.
+fn rows_with_keys(keyed: &[(u64, u32)], want: &[u64]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &k in want {
+        at += keyed[at..].partition_point(|e| e.0 < k);
+        out.extend(keyed[at..].iter().take_while(|e| e.0 == k).map(|e| e.1));
+    }
+    out
 }
 
 /// What blocking produced.
@@ -883,18 +904,31 @@ impl BlockPass {
 
 /// Candidate pairs of all deduplication passes, and of IDs typed wrong.
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
-    candidates_within(recs, cap, &Wider::default())
+    candidates_keeping(recs, cap, &Wider::default(), None)
 }
 
-/// [`candidates`] of part of a register, whose blocks in `wider` are larger in the whole.
+/// [`candidates`] of part of a register, whose blocks in `wider` are larger in the whole
+/// (no rows kept for linking).
 pub fn candidates_within(recs: &[Rec], cap: usize, wider: &Wider) -> Candidates {
+    candidates_keeping(recs, cap, wider, Some(&[]))
+}
+
+/// [`candidates`], keeping in `link_rows` only the rows of the keys linking will look up
+/// (`keep`: per pass of [`LINK_PASSES`], the keys sorted; None keeps every row).
+pub fn candidates_keeping(
+    recs: &[Rec],
+    cap: usize,
+    wider: &Wider,
+    keep: Option<&[Vec<u64>]>,
+) -> Candidates {
     let mut link_rows = Vec::new();
     let mut all: Vec<(u32, u32, u8)> = Vec::new();
     let mut skipped = 0;
     let mut per_pass = Vec::new();
     for (i, pass) in DEDUP_PASSES.iter().map(|n| pass(n)).enumerate() {
-        let (p, s) =
-            crate::phase::traced(pass.name, || block(recs, pass, cap, wider, &mut link_rows));
+        let (p, s) = crate::phase::traced(pass.name, || {
+            block(recs, pass, cap, wider, keep, &mut link_rows)
+        });
         per_pass.push(PassCount {
             name: pass.name,
             proposed: p.len(),

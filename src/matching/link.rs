@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use super::blocking::{self, keyed, BlockPass, LINK_PASSES};
 use super::comparisons::{compare, Field, Pattern};
 use super::decide::{round6, Doubt, ReviewPair};
-use super::features::{self, features, Rec};
+use super::features::{self, Rec};
 use super::model::Model;
 use super::{ClusterMember, Link, LinkStats, Pair};
 use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, SourceKind, Table};
@@ -675,31 +675,8 @@ impl Linker<'_, '_> {
     /// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
     /// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
     /// of threads.
-    fn link_calibration(
-        &self,
-        table: &Table,
-        prepared: &Prepared,
-        owed: &[Rec],
-    ) -> LinkCalibration {
-        const VISIT: usize = 100_000;
-        // 5 000 rows measure ρ and β to about ±1 % and give m on thousands of pairs.
-        const SAMPLE: usize = 5_000;
-        let (input, model) = (self.input, self.model);
-        let stride = prepared.rows.len().div_ceil(VISIT).max(1);
-        let with_id: Vec<(usize, u64)> = prepared
-            .rows
-            .iter()
-            .enumerate()
-            .step_by(stride)
-            .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
-            .collect();
-        let found: Vec<(usize, u64)> = with_id
-            .iter()
-            .copied()
-            .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
-            .collect();
-        // Laplace's rule of succession keeps the shares off 0 and 1 on few rows.
-        let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+    fn link_calibration(&self, sample: &Sample, owed: &[(Rec, Owed)]) -> LinkCalibration {
+        let (rho, model) = (sample.rho, self.model);
         if owed.is_empty() {
             // Nothing to link: only ρ is worth reporting.
             return LinkCalibration {
@@ -709,24 +686,17 @@ impl Linker<'_, '_> {
                 beta: None,
             };
         }
-        let stride = found.len().div_ceil(SAMPLE).max(1);
-        let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
-        let rows: Vec<usize> = sample.iter().map(|s| s.0).collect();
-        let sampled: Vec<(Rec, Owed)> = features::features_of(table, prepared, &rows)
-            .into_iter()
-            .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
-            .collect();
         // Per sampled row: the comparison with its resident when the passes propose it.
-        let proposed: Vec<Option<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
-            let rec = &sampled[i].0;
-            let res = v.ids?.rows(sample[i].1).find(|res| cands.contains(res))?;
+        let proposed: Vec<Option<Pattern>> = self.over_rows(&sample.rows, |v, i, cands| {
+            let rec = &sample.rows[i].0;
+            let res = v.ids?.rows(sample.ids[i]).find(|res| cands.contains(res))?;
             Some(compare(rec, &v.recs[res as usize]))
         });
         let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
         if patterns.len() < MIN_RESOLVED_ROWS {
-            return self.calibration_by_em(owed);
+            return self.calibration_by_em(&sample.em);
         }
-        let beta: f64 = (patterns.len() + 1) as f64 / (sample.len() + 2) as f64;
+        let beta: f64 = (patterns.len() + 1) as f64 / (sample.rows.len() + 2) as f64;
         let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
         LinkCalibration {
             model: model.with_m_from(&patterns),
@@ -740,15 +710,8 @@ impl Linker<'_, '_> {
     /// EM on every (row, proposed resident) pair of up to 20 000 rows (taken at a fixed
     /// stride) re-estimates m, and the expected number of rows whose person is among their
     /// candidates gives ρβ (the passes' recall taken as 1, so ρ is that share and β is 1).
-    fn calibration_by_em(&self, owed: &[Rec]) -> LinkCalibration {
-        const SAMPLE: usize = 20_000;
-        let stride = owed.len().div_ceil(SAMPLE).max(1);
-        let sampled: Vec<(Rec, Owed)> = owed
-            .iter()
-            .step_by(stride)
-            .map(|r| (r.clone(), Owed::NoId))
-            .collect();
-        let patterns: Vec<Vec<Pattern>> = self.over_rows(&sampled, |v, i, cands| {
+    fn calibration_by_em(&self, sampled: &[(Rec, Owed)]) -> LinkCalibration {
+        let patterns: Vec<Vec<Pattern>> = self.over_rows(sampled, |v, i, cands| {
             let rec = &sampled[i].0;
             cands
                 .iter()
@@ -771,6 +734,248 @@ impl Linker<'_, '_> {
             beta: Some(1.0),
         }
     }
+}
+
+/// The rows of a source sampled to calibrate its linking (see `Linker::link_calibration`).
+struct Sample {
+    /// ρ: the share of the source's well-formed IDs (rows at a stride) found among the
+    /// residents.
+    rho: f64,
+    /// Rows whose ID is a resident's, ID set aside, and that ID.
+    rows: Vec<(Rec, Owed)>,
+    ids: Vec<u64>,
+    /// Rows to link at a stride, for EM when too few rows resolve.
+    em: Vec<(Rec, Owed)>,
+}
+
+impl Sample {
+    /// Rows taken at a fixed stride (about 100 000 visited, 5 000 compared; 20 000 rows to
+    /// link for EM), so the result is the same whatever the number of threads. Nothing is
+    /// sampled when there is nothing to link.
+    fn of(input: &CheckInput, table: &Table, prepared: &Prepared, owed: &[(Rec, Owed)]) -> Self {
+        const VISIT: usize = 100_000;
+        // 5 000 rows measure ρ and β to about ±1 % and give m on thousands of pairs.
+        const SAMPLE: usize = 5_000;
+        const EM_SAMPLE: usize = 20_000;
+        let stride = prepared.rows.len().div_ceil(VISIT).max(1);
+        let with_id: Vec<(usize, u64)> = prepared
+            .rows
+            .iter()
+            .enumerate()
+            .step_by(stride)
+            .filter_map(|(r, f)| f.pid.is_valid().then_some((r, f.pid.value)))
+            .collect();
+        let found: Vec<(usize, u64)> = with_id
+            .iter()
+            .copied()
+            .filter(|&(_, id)| input.pid_index.rows(id).next().is_some())
+            .collect();
+        // Laplace's rule of succession keeps the shares off 0 and 1 on few rows.
+        let rho: f64 = (found.len() + 1) as f64 / (with_id.len() + 2) as f64;
+        if owed.is_empty() {
+            return Sample {
+                rho,
+                rows: Vec::new(),
+                ids: Vec::new(),
+                em: Vec::new(),
+            };
+        }
+        let stride = found.len().div_ceil(SAMPLE).max(1);
+        let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
+        let at: Vec<usize> = sample.iter().map(|s| s.0).collect();
+        let rows = features::features_of(table, prepared, &at)
+            .into_iter()
+            .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
+            .collect();
+        let stride = owed.len().div_ceil(EM_SAMPLE).max(1);
+        let em = owed
+            .iter()
+            .step_by(stride)
+            .map(|r| (r.0.clone(), Owed::NoId))
+            .collect();
+        Sample {
+            rho,
+            rows,
+            ids: sample.iter().map(|s| s.1).collect(),
+            em,
+        }
+    }
+}
+
+/// One source's rows owed a link (their rows in the source, and as compared) and the rows
+/// sampled to calibrate it.
+struct ToLink {
+    at: Vec<usize>,
+    rows: Vec<(Rec, Owed)>,
+    sample: Sample,
+}
+
+impl ToLink {
+    fn new(
+        input: &CheckInput,
+        table: &Table,
+        prepared: &Prepared,
+        at: Vec<usize>,
+        rows: Vec<(Rec, Owed)>,
+    ) -> Self {
+        let sample = Sample::of(input, table, prepared, &rows);
+        ToLink { at, rows, sample }
+    }
+}
+
+/// What linking will look up, known before blocking (from the rules' findings): per linked
+/// source, deaths and births, the rows owed a link and the rows sampled to calibrate it. So
+/// the index of the residents keeps only the blocks of the keys they have
+/// ([`LinkPlan::keys`]), whole.
+pub struct LinkPlan {
+    extracts: Vec<(usize, ToLink)>,
+    deaths: Option<(Prepared, ToLink)>,
+    /// Per births source: the resident each registration's ID finds, then the rest to link.
+    births: Vec<(usize, Vec<Option<u32>>, ToLink)>,
+}
+
+impl LinkPlan {
+    pub fn new(input: &CheckInput, rule_findings: &[Finding]) -> Self {
+        let extracts = input
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind.is_linked())
+            .map(|(s, table)| {
+                let owed = crate::phase::traced("matching.link.owed", || {
+                    owed_rows(input, rule_findings, s)
+                });
+                let prepared = &input.prepared[s];
+                let at: Vec<usize> = owed.iter().map(|o| o.0).collect();
+                let rows = features::features_of(table, prepared, &at)
+                    .into_iter()
+                    .zip(&owed)
+                    .map(|(mut rec, &(r, why))| {
+                        let facts = prepared.rows[r];
+                        if facts.pid.class == IdClass::OldCmnd {
+                            rec.cmnd = (9u64 << 56) | facts.pid.value;
+                        }
+                        // A well-formed ID that resolves to nobody is compared as an ID typed
+                        // wrong.
+                        if why == Owed::Unknown && facts.pid.is_valid() {
+                            rec.pid_typed = (12 << 56) | facts.pid.value;
+                        }
+                        rec.pid = 0;
+                        (rec, why)
+                    })
+                    .collect();
+                (s, ToLink::new(input, table, prepared, at, rows))
+            })
+            .collect();
+        let deaths = input.deaths.map(|deaths| {
+            let prepared = Prepared::new(deaths);
+            // Rows with a valid ID were matched by ID in the rules.
+            let at: Vec<usize> = (0..deaths.len())
+                .filter(|&r| !prepared.rows[r].pid.is_valid())
+                .collect();
+            let rows = features::features_of(deaths, &prepared, &at)
+                .into_iter()
+                .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
+                .collect();
+            let to_link = ToLink::new(input, deaths, &prepared, at, rows);
+            (prepared, to_link)
+        });
+        let births = input
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == SourceKind::Births)
+            .map(|(s, table)| {
+                let by_id = births_by_id(input, s);
+                let prepared = &input.prepared[s];
+                let at: Vec<usize> = (0..table.len()).filter(|&r| by_id[r].is_none()).collect();
+                // A registration names its commune, not always its province: the province is
+                // the commune's.
+                let has_province = table.column(Column::ProvinceCode).is_present();
+                let communes = input.cols[s][Column::CommuneCode];
+                let rows = features::features_of(table, prepared, &at)
+                    .into_iter()
+                    .zip(&at)
+                    .map(|(mut rec, &r)| {
+                        rec.pid = 0;
+                        if !has_province {
+                            if let Some(c) = crate::reference::reference().commune(communes.get(r))
+                            {
+                                rec.province = features::h32(features::h64(&c.province_code));
+                            }
+                        }
+                        (rec, Owed::NoId)
+                    })
+                    .collect();
+                (s, by_id, ToLink::new(input, table, prepared, at, rows))
+            })
+            .collect();
+        LinkPlan {
+            extracts,
+            deaths,
+            births,
+        }
+    }
+
+    /// Per linking pass ([`LINK_PASSES`]), the keys looked up, sorted.
+    pub fn keys(&self) -> Vec<Vec<u64>> {
+        let mut keys: Vec<Vec<u64>> = vec![Vec::new(); LINK_PASSES.len()];
+        let all = self
+            .extracts
+            .iter()
+            .map(|e| &e.1)
+            .chain(self.deaths.iter().map(|d| &d.1))
+            .chain(self.births.iter().map(|b| &b.2));
+        for t in all {
+            let rows = t.rows.iter().chain(&t.sample.rows).chain(&t.sample.em);
+            for (rec, why) in rows {
+                for (p, k) in link_keys(rec, *why) {
+                    keys[p].push(k);
+                }
+            }
+        }
+        for k in &mut keys {
+            k.par_sort_unstable();
+            k.dedup();
+        }
+        keys
+    }
+}
+
+/// The resident each birth registration's personal ID finds, when that resident agrees on
+/// the name or the birth date (a birth's own details may be the ones that differ).
+fn births_by_id(input: &CheckInput, s: usize) -> Vec<Option<u32>> {
+    use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
+    let (residents, rp) = input.residents();
+    let r_name = residents.column(Column::FullName);
+    let prepared = &input.prepared[s];
+    let name = input.cols[s][Column::FullName];
+    (0..input.tables[s].len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|r| {
+            let facts = prepared.rows[r];
+            if !facts.pid.is_valid() {
+                return None;
+            }
+            input
+                .pid_index
+                .rows(facts.pid.value)
+                .map(|c| {
+                    let names = compare_names(name.get(r), r_name.get(c as usize));
+                    let dates = match (facts.birth.valid(), rp.birth(c as usize)) {
+                        (Some(a), Some(b)) => compare_dates(a, b),
+                        _ => DateLevel::Different,
+                    };
+                    ((names, dates), c)
+                })
+                .min()
+                .filter(|&((names, dates), _)| {
+                    names <= NameLevel::Close || dates <= DateLevel::Compatible
+                })
+                .map(|(_, c)| c)
+        })
+        .collect()
 }
 
 /// Below this many rows whose ID resolves to a resident the passes propose, an extract is
@@ -842,7 +1047,7 @@ fn ambiguous_finding(candidates: &[ReviewPair]) -> Finding {
 /// phase's findings (its `xref.mismatch` on full_name are rows owed a link).
 pub fn link_extracts(
     input: &CheckInput,
-    rule_findings: &[Finding],
+    plan: &LinkPlan,
     index: &LinkIndex,
     model: &Model,
     clusters: &[ClusterMember],
@@ -863,44 +1068,20 @@ pub fn link_extracts(
         review: input.matching.review_threshold,
         require_id: true,
     };
-    for (s, table) in input.tables.iter().enumerate() {
-        if !table.kind.is_linked() {
-            continue;
-        }
-        let prepared = &input.prepared[s];
-        // Rows owed a link: no usable ID, or an ID whose resident has another name (the rules
-        // phase reported those as xref.mismatch on full_name).
-        let owed =
-            crate::phase::traced("matching.link.owed", || owed_rows(input, rule_findings, s));
-        let rows: Vec<usize> = owed.iter().map(|o| o.0).collect();
-        let lrecs: Vec<Rec> = features::features_of(table, prepared, &rows)
-            .into_iter()
-            .zip(&owed)
-            .map(|(mut rec, &(r, why))| {
-                let facts = prepared.rows[r];
-                if facts.pid.class == IdClass::OldCmnd {
-                    rec.cmnd = (9u64 << 56) | facts.pid.value;
-                }
-                // A well-formed ID that resolves to nobody is compared as an ID typed wrong.
-                if why == Owed::Unknown && facts.pid.is_valid() {
-                    rec.pid_typed = (12 << 56) | facts.pid.value;
-                }
-                rec.pid = 0;
-                rec
-            })
-            .collect();
+    for (s, to_link) in &plan.extracts {
+        let (s, table) = (*s, &input.tables[*s]);
         let calibration = crate::phase::traced("matching.link.calibration", || {
-            linker.link_calibration(table, prepared, &lrecs)
+            linker.link_calibration(&to_link.sample, &to_link.rows)
         });
         let pid_col = input.cols[s][Column::PersonalId];
-        let rows: Vec<(Rec, Owed)> = lrecs.into_iter().zip(owed.iter().map(|o| o.1)).collect();
-        let outcomes = linker.decide_all(settings, &calibration, &rows);
+        let rows = &to_link.rows;
+        let outcomes = linker.decide_all(settings, &calibration, rows);
         type Found = std::result::Result<(Link, Finding), Vec<ReviewPair>>;
         let found: Vec<Option<Found>> = outcomes
             .into_par_iter()
-            .zip(owed.par_iter().zip(&rows))
+            .zip(to_link.at.par_iter().zip(rows))
             .with_min_len(256)
-            .map(|(outcome, (&(r, _), (rec, _)))| {
+            .map(|(outcome, (&r, (rec, _)))| {
                 let at = RowRef::new(s, r);
                 let (res, p) = match outcome {
                     Outcome::Linked(res, p) => (res, p),
@@ -941,7 +1122,7 @@ pub fn link_extracts(
             .collect();
         let mut stats = LinkStats {
             source: table.name.clone(),
-            rows_to_link: owed.len(),
+            rows_to_link: rows.len(),
             linked: 0,
             ids_found: calibration.rho,
             candidate_recall: calibration.beta,
@@ -962,14 +1143,14 @@ pub fn link_extracts(
         result.stats.push(stats);
     }
     crate::phase::traced("matching.link.deaths", || {
-        link_deaths(&linker, settings, &mut result)
+        link_deaths(&linker, plan, settings, &mut result)
     });
     let settings = Settings {
         require_id: false,
         ..settings
     };
     crate::phase::traced("matching.link.births", || {
-        link_births(&linker, settings, &mut result)
+        link_births(&linker, plan, settings, &mut result)
     });
     result
 }
@@ -978,65 +1159,14 @@ pub fn link_extracts(
 /// resident agrees on the name or the birth date (a birth's own details may be the ones that
 /// differ), else by name, birth date, sex, parents and place like any row to link — and the
 /// birth rules judge the registration against that resident, or its absence.
-fn link_births(linker: &Linker, settings: Settings, result: &mut Linked) {
+fn link_births(linker: &Linker, plan: &LinkPlan, settings: Settings, result: &mut Linked) {
     let input = linker.input;
-    use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
-    let (residents, rp) = input.residents();
-    let r_name = residents.column(Column::FullName);
-    for (s, table) in input.tables.iter().enumerate() {
-        if table.kind != SourceKind::Births {
-            continue;
-        }
-        let prepared = &input.prepared[s];
-        let name = input.cols[s][Column::FullName];
-        let by_id: Vec<Option<u32>> = (0..table.len())
-            .into_par_iter()
-            .with_min_len(1024)
-            .map(|r| {
-                let facts = prepared.rows[r];
-                if !facts.pid.is_valid() {
-                    return None;
-                }
-                input
-                    .pid_index
-                    .rows(facts.pid.value)
-                    .map(|c| {
-                        let names = compare_names(name.get(r), r_name.get(c as usize));
-                        let dates = match (facts.birth.valid(), rp.birth(c as usize)) {
-                            (Some(a), Some(b)) => compare_dates(a, b),
-                            _ => DateLevel::Different,
-                        };
-                        ((names, dates), c)
-                    })
-                    .min()
-                    .filter(|&((names, dates), _)| {
-                        names <= NameLevel::Close || dates <= DateLevel::Compatible
-                    })
-                    .map(|(_, c)| c)
-            })
-            .collect();
-        let owed: Vec<usize> = (0..table.len()).filter(|&r| by_id[r].is_none()).collect();
-        // A registration names its commune, not always its province: the province is the
-        // commune's.
-        let has_province = table.column(Column::ProvinceCode).is_present();
-        let communes = input.cols[s][Column::CommuneCode];
-        let lrecs: Vec<Rec> = features::features_of(table, prepared, &owed)
-            .into_iter()
-            .zip(&owed)
-            .map(|(mut rec, &r)| {
-                rec.pid = 0;
-                if !has_province {
-                    if let Some(c) = crate::reference::reference().commune(communes.get(r)) {
-                        rec.province = features::h32(features::h64(&c.province_code));
-                    }
-                }
-                rec
-            })
-            .collect();
-        let calibration = linker.link_calibration(table, prepared, &lrecs);
-        let rows: Vec<(Rec, Owed)> = lrecs.into_iter().map(|r| (r, Owed::NoId)).collect();
+    for (s, by_id, to_link) in &plan.births {
+        let (s, table, owed) = (*s, &input.tables[*s], &to_link.at);
+        let calibration = linker.link_calibration(&to_link.sample, &to_link.rows);
+        let rows = &to_link.rows;
         let found: Vec<(Option<u32>, bool)> = linker
-            .decide_all(settings, &calibration, &rows)
+            .decide_all(settings, &calibration, rows)
             .into_iter()
             .map(|outcome| match outcome {
                 Outcome::Linked(res, _) => (Some(res), false),
@@ -1065,32 +1195,16 @@ fn link_births(linker: &Linker, settings: Settings, result: &mut Linked) {
 }
 
 /// Deaths registered without a usable ID: find the resident by name and birth date.
-fn link_deaths(linker: &Linker, settings: Settings, result: &mut Linked) {
+fn link_deaths(linker: &Linker, plan: &LinkPlan, settings: Settings, result: &mut Linked) {
     let input = linker.input;
-    let Some(deaths) = input.deaths else {
+    let (Some(deaths), Some((_, to_link))) = (input.deaths, &plan.deaths) else {
         return;
     };
-    let prepared = Prepared::new(deaths);
-    let drecs = features(deaths, &prepared);
     let (residents, _) = input.residents();
     let r_death = residents.column(Column::DeathDate);
     let dd = deaths.column(Column::DeathDate);
-    // Rows with a valid ID were matched by ID in the rules.
-    let rows: Vec<usize> = (0..drecs.len())
-        .filter(|&r| !prepared.rows[r].pid.is_valid())
-        .collect();
-    let owed: Vec<(Rec, Owed)> = rows
-        .iter()
-        .map(|&r| {
-            let rec = Rec {
-                pid: 0,
-                ..drecs[r].clone()
-            };
-            (rec, Owed::NoId)
-        })
-        .collect();
-    let lrecs: Vec<Rec> = owed.iter().map(|o| o.0.clone()).collect();
-    let calibration = linker.link_calibration(deaths, &prepared, &lrecs);
+    let (rows, owed) = (&to_link.at, &to_link.rows);
+    let calibration = linker.link_calibration(&to_link.sample, owed);
     let mut stats = LinkStats {
         source: deaths.name.clone(),
         rows_to_link: rows.len(),
@@ -1098,7 +1212,7 @@ fn link_deaths(linker: &Linker, settings: Settings, result: &mut Linked) {
         ids_found: calibration.rho,
         candidate_recall: calibration.beta,
     };
-    let outcomes = linker.decide_all(settings, &calibration, &owed);
+    let outcomes = linker.decide_all(settings, &calibration, owed);
     for (&r, outcome) in rows.iter().zip(outcomes) {
         if let Outcome::Linked(res, p) = outcome {
             stats.linked += 1;
