@@ -15,8 +15,9 @@ use crate::core::{CheckInput, Column, Finding, Prepared, RowRef, Rule, SourceKin
 use crate::ids::{id_string, IdClass};
 
 /// Residents indexed by the linking keys ([`LINK_PASSES`]): per pass, the rows sorted by
-/// their key (4 bytes a row; the key is recomputed from the features during the binary
-/// search, which only the few records being linked do).
+/// their key (4 bytes a row, and in `check` only the blocks a [`LinkPlan`] looks up; the key
+/// is recomputed from the features during the binary search, which only the few records
+/// being linked do).
 pub struct LinkIndex<'a> {
     recs: &'a [Rec],
     passes: Vec<SortedPass>,
@@ -25,21 +26,6 @@ pub struct LinkIndex<'a> {
 }
 
 impl<'a> LinkIndex<'a> {
-    pub fn build(recs: &'a [Rec], ids: Option<&'a crate::core::PidIndex>) -> Self {
-        let passes = LINK_PASSES
-            .iter()
-            .map(|n| {
-                let pass = blocking::pass(n);
-                let rows = keyed(recs, pass.single_key())
-                    .into_iter()
-                    .map(|e| e.1)
-                    .collect();
-                SortedPass::new(recs, pass, rows)
-            })
-            .collect();
-        LinkIndex { recs, passes, ids }
-    }
-
     /// The index from the rows deduplication blocking already sorted by the linking passes'
     /// keys ([`Candidates::link_rows`](super::blocking::Candidates)).
     pub fn from_sorted(
@@ -665,16 +651,14 @@ struct LinkCalibration {
 }
 
 impl Linker<'_, '_> {
-    /// Calibrate linking on a source's own rows whose personal ID is well formed and found among
-    /// the residents: they are rows whose person is known.
+    /// Calibrate linking on a source's own rows whose personal ID is well formed and found
+    /// among the residents: they are rows whose person is known ([`Sample`]).
     ///
-    /// A priori each of the N residents is the person with probability ρ/N, and nobody is with
-    /// 1 − ρ; residents the passes did not propose disagree on their keys, and their Bayes factors
-    /// sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The model's m is
-    /// re-estimated from the comparisons of those rows (ID set aside) with their residents, where
-    /// the passes propose them (`Model::with_m_from`). Rows are taken at a fixed stride (about
-    /// 100 000 visited, at most 20 000 compared), so the result is the same whatever the number
-    /// of threads.
+    /// A priori each of the N residents is the person with probability ρ/N, and nobody is
+    /// with 1 − ρ; residents the passes did not propose disagree on their keys, and their
+    /// Bayes factors sum to about N(1 − β). So the background is N((1 − β) + (1 − ρ)/ρ). The
+    /// model's m is re-estimated from the comparisons of those rows (ID set aside) with their
+    /// residents, where the passes propose them (`Model::with_m_from`).
     fn link_calibration(&self, sample: &Sample, owed: &[(Rec, Owed)]) -> LinkCalibration {
         let (rho, model) = (sample.rho, self.model);
         if owed.is_empty() {
