@@ -170,7 +170,7 @@ pub fn match_all(
             &recs,
             cfg.max_block_size,
             &blocking::Wider::default(),
-            Some(&keys),
+            &keys,
         )
     });
     drop(keys);
@@ -706,10 +706,11 @@ mod tests {
         out
     }
 
-    /// Rows owed a link decided group by group, each group against only the residents it
-    /// needs (`link::LinkGroup`: whole blocks of each linking pass, the IDs a mistyped ID could
-    /// have been, the resident a row's ID points to, the records kept for their clusters), as
-    /// a partitioned driver decides them, get the links of the whole register.
+    /// Rows owed a link decided as a partitioned driver decides them — candidates from every
+    /// resident's blocks of each linking pass and the IDs a mistyped ID could have been, then
+    /// group by group against only the residents each group needs (`link::LinkGroup`: the
+    /// candidates, the resident a row's ID points to, the records kept for their clusters) —
+    /// get the links `check`'s own index gives.
     #[test]
     fn rows_linked_group_by_group_get_the_links_of_the_whole_register() {
         let dir = std::env::temp_dir().join(format!("lamsach-link-groups-{}", std::process::id()));

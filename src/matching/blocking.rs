@@ -708,14 +708,14 @@ pub fn blocks(keyed: &[(u64, u32)]) -> Vec<&[(u64, u32)]> {
 }
 
 /// Candidate pairs (i < j) of one pass, and how many pairs oversized blocks held. A pass that
-/// also finds extract rows' residents leaves its rows, sorted by key, in `link_rows`: all of
-/// them, or (`keep`: per linking pass, sorted) only those of the keys linking looks up.
+/// also finds extract rows' residents leaves in `link_rows` its rows of the keys linking looks
+/// up (`keep`: per linking pass, sorted), sorted by key.
 fn block(
     recs: &[Rec],
     pass: &'static BlockPass,
     cap: usize,
     wider: &Wider,
-    keep: Option<&[Vec<u64>]>,
+    keep: &[Vec<u64>],
     link_rows: &mut Vec<(&'static BlockPass, Vec<u32>)>,
 ) -> (Vec<(u32, u32)>, usize) {
     let scope = pass.scope;
@@ -768,15 +768,9 @@ fn block(
         })
         .collect();
     if linked {
-        let rows = match keep {
-            None => keyed.iter().map(|e| e.1).collect(),
-            Some(keys) => {
-                let p = LINK_PASSES.iter().position(|n| *n == pass.name);
-                let want = p.and_then(|p| keys.get(p)).map_or(&[][..], |w| &w[..]);
-                rows_with_keys(&keyed, want)
-            }
-        };
-        link_rows.push((pass, rows));
+        let p = LINK_PASSES.iter().position(|n| *n == pass.name);
+        let want = p.and_then(|p| keep.get(p)).map_or(&[][..], |w| &w[..]);
+        link_rows.push((pass, rows_with_keys(&keyed, want)));
     }
     (pairs, skipped)
 }
@@ -803,8 +797,8 @@ pub struct Candidates {
     pub skipped: usize,
     /// Per pass: the pairs it proposed, and those no other pass proposed.
     pub per_pass: Vec<PassCount>,
-    /// The rows of the passes that also find extract rows' residents, each sorted by its key
-    /// (the link index is built from them, not sorted again).
+    /// The rows of the passes that also find extract rows' residents, of the keys linking
+    /// looks up, each sorted by its key (the link index is built from them, not sorted again).
     pub link_rows: Vec<(&'static BlockPass, Vec<u32>)>,
 }
 
@@ -902,24 +896,24 @@ impl BlockPass {
     }
 }
 
-/// Candidate pairs of all deduplication passes, and of IDs typed wrong.
+/// Candidate pairs of all deduplication passes, and of IDs typed wrong (no rows kept for
+/// linking).
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
-    candidates_keeping(recs, cap, &Wider::default(), None)
+    candidates_keeping(recs, cap, &Wider::default(), &[])
 }
 
-/// [`candidates`] of part of a register, whose blocks in `wider` are larger in the whole
-/// (no rows kept for linking).
+/// [`candidates`] of part of a register, whose blocks in `wider` are larger in the whole.
 pub fn candidates_within(recs: &[Rec], cap: usize, wider: &Wider) -> Candidates {
-    candidates_keeping(recs, cap, wider, Some(&[]))
+    candidates_keeping(recs, cap, wider, &[])
 }
 
-/// [`candidates`], keeping in `link_rows` only the rows of the keys linking will look up
-/// (`keep`: per pass of [`LINK_PASSES`], the keys sorted; None keeps every row).
+/// [`candidates`], keeping in `link_rows` the rows of the keys linking will look up (`keep`:
+/// per pass of [`LINK_PASSES`], the keys sorted).
 pub fn candidates_keeping(
     recs: &[Rec],
     cap: usize,
     wider: &Wider,
-    keep: Option<&[Vec<u64>]>,
+    keep: &[Vec<u64>],
 ) -> Candidates {
     let mut link_rows = Vec::new();
     let mut all: Vec<(u32, u32, u8)> = Vec::new();
