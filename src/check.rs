@@ -686,6 +686,23 @@ mod tests {
     use super::*;
     use crate::synth::generate::{generate, GenOptions, Noise};
 
+    /// Generated people in two provinces with many duplicates and errors (crowded blocks and
+    /// clusters), with IDs, written to `out`.
+    fn crowded(out: &std::path::Path, noise: Noise, people: usize, seed: u64) {
+        generate(&GenOptions {
+            out: out.to_path_buf(),
+            people,
+            provinces: 2,
+            seed,
+            dup_rate: 0.08,
+            error_rate: 0.05,
+            noise,
+            without_ids: false,
+            quiet: true,
+        })
+        .unwrap();
+    }
+
     /// What linking gave, as text to compare: links, link and birth findings, rows for review
     /// and the per-source statistics.
     fn linked(m: &MatchResult) -> Vec<String> {
@@ -725,18 +742,7 @@ mod tests {
             (Noise::Registers, Some(4)),
         ] {
             let data = dir.join(format!("{noise:?}-{cap:?}"));
-            generate(&GenOptions {
-                out: data.clone(),
-                people: 12_000,
-                provinces: 2,
-                seed: 11,
-                dup_rate: 0.08,
-                error_rate: 0.05,
-                noise,
-                without_ids: false,
-                quiet: true,
-            })
-            .unwrap();
+            crowded(&data, noise, 12_000, 11);
             let p = |f: &str| data.join(format!("{f}.parquet"));
             let mut opts = CheckOptions::new(PDate::new(2026, 1, 1), dir.join("out"));
             opts.residents = vec![p("residents")];
@@ -774,13 +780,17 @@ mod tests {
             );
             ambiguous += count("link.ambiguous");
             assert!(count("birth.not_registered") + count("birth.mismatch") > 0);
-            for groups in [3, 50] {
-                let got = linked(&run(link::Deciding::Groups(groups)));
+            for deciding in [
+                link::Deciding::Groups(3),
+                link::Deciding::Groups(50),
+                link::Deciding::Parts(3),
+            ] {
+                let got = linked(&run(deciding));
                 let missing: Vec<_> = want.iter().filter(|w| !got.contains(w)).take(3).collect();
                 let extra: Vec<_> = got.iter().filter(|g| !want.contains(g)).take(3).collect();
                 assert!(
                     got == want,
-                    "{noise:?}, cap {cap:?}, {groups} groups: {} of {} missing, {} extra; e.g. {missing:?} / {extra:?}",
+                    "{noise:?}, cap {cap:?}, {deciding:?}: {} of {} missing, {} extra; e.g. {missing:?} / {extra:?}",
                     want.iter().filter(|w| !got.contains(w)).count(),
                     want.len(),
                     got.iter().filter(|g| !want.contains(g)).count(),
@@ -788,6 +798,163 @@ mod tests {
             }
         }
         assert!(ambiguous > 0, "no row fits several residents");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The personal-ID step of the distributed linking (`kernels::link::{link_rows, by_id}`,
+    /// the IDs split into three parts) finds what `check` finds: whether a resident carries a
+    /// row's ID, the resident an extract row's `xref.mismatch` on full_name names (the row is
+    /// owed a link to check against them), and the resident a birth registration's ID finds.
+    #[test]
+    fn rows_found_by_id_in_parts_are_those_check_finds() {
+        use crate::core::Rule;
+        use crate::kernels::link as k;
+        use arrow_array::{
+            Array, ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray,
+        };
+        use std::sync::Arc;
+        let dir = std::env::temp_dir().join(format!("lamsach-by-id-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        crowded(&dir, Noise::Registers, 6_000, 13);
+        let p = |f: &str| dir.join(format!("{f}.parquet"));
+        let mut opts = CheckOptions::new(PDate::new(2026, 1, 1), dir.join("out"));
+        opts.residents = vec![p("residents")];
+        opts.vaccination = Some(p("vaccination"));
+        opts.insurance = Some(p("insurance"));
+        opts.births = Some(p("births"));
+        let (tables, cmnd_map, deaths) = read_all(&opts, &mut Warnings::new()).unwrap();
+        let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+        let ctx = context(&opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
+        let input = CheckInput::new(&tables, &prepared, ctx);
+        let rules = crate::rules::run_rules(&input);
+        // Each source's rows as the kernels read them: (key, side, src, row, valid, name, birth).
+        let names = ["residents", "vaccination", "insurance", "births"];
+        let mut entries = Vec::new();
+        for (s, name) in names.iter().enumerate() {
+            assert_eq!(tables[s].name, *name);
+            let rows: Vec<i64> = (0..tables[s].len() as i64).collect();
+            let data = crate::read::SourceData::Files(vec![p(name)]);
+            let b = k::link_rows(name, tables[s].kind, &data, &rows, &opts.config).unwrap();
+            let col = |n: &str| b.column_by_name(n).unwrap().clone();
+            let (usable, valid, names, birth) =
+                (col("usable_id"), col("valid"), col("name"), col("birth"));
+            let usable = usable.as_any().downcast_ref::<Int64Array>().unwrap();
+            let valid = valid.as_any().downcast_ref::<BooleanArray>().unwrap();
+            let names = names.as_any().downcast_ref::<StringArray>().unwrap();
+            let birth = birth.as_any().downcast_ref::<Int32Array>().unwrap();
+            for r in 0..b.num_rows() {
+                let resident = s == 0;
+                if usable.is_null(r) || (resident && !valid.value(r)) {
+                    continue;
+                }
+                let side = if resident { 0 } else { 1 };
+                let src = if resident { -1 } else { s as i32 };
+                let birth = (!birth.is_null(r)).then(|| birth.value(r));
+                let name = names.value(r).to_string();
+                entries.push((
+                    usable.value(r),
+                    side,
+                    src,
+                    r as i64,
+                    valid.value(r),
+                    name,
+                    birth,
+                ));
+            }
+        }
+        entries.sort_by_key(|e| (e.0, e.1, e.3));
+        let mut found = std::collections::BTreeMap::new();
+        for part in 0..3u32 {
+            let e: Vec<_> = entries
+                .iter()
+                .filter(|e| crate::kernels::key_part(e.0 as u64, 3) == part)
+                .collect();
+            let batch = RecordBatch::try_from_iter([
+                (
+                    "key",
+                    Arc::new(Int64Array::from_iter_values(e.iter().map(|e| e.0))) as ArrayRef,
+                ),
+                (
+                    "side",
+                    Arc::new(Int32Array::from_iter_values(e.iter().map(|e| e.1))) as ArrayRef,
+                ),
+                (
+                    "src",
+                    Arc::new(Int32Array::from_iter_values(e.iter().map(|e| e.2))) as ArrayRef,
+                ),
+                (
+                    "row",
+                    Arc::new(Int64Array::from_iter_values(e.iter().map(|e| e.3))) as ArrayRef,
+                ),
+                (
+                    "valid",
+                    Arc::new(BooleanArray::from_iter(e.iter().map(|e| Some(e.4)))) as ArrayRef,
+                ),
+                (
+                    "name",
+                    Arc::new(StringArray::from_iter_values(e.iter().map(|e| &e.5))) as ArrayRef,
+                ),
+                (
+                    "birth",
+                    Arc::new(Int32Array::from_iter(e.iter().map(|e| e.6))) as ArrayRef,
+                ),
+            ])
+            .unwrap();
+            let out = k::by_id(&batch, &[3]).unwrap();
+            let col = |n: &str| out.column_by_name(n).unwrap().clone();
+            let (src, row, f, owner, born) = (
+                col("src"),
+                col("row"),
+                col("found"),
+                col("owner"),
+                col("birth_resident"),
+            );
+            let src = src.as_any().downcast_ref::<Int32Array>().unwrap();
+            let row = row.as_any().downcast_ref::<Int64Array>().unwrap();
+            let f = f.as_any().downcast_ref::<BooleanArray>().unwrap();
+            let owner = owner.as_any().downcast_ref::<Int64Array>().unwrap();
+            let born = born.as_any().downcast_ref::<Int64Array>().unwrap();
+            let opt = |a: &Int64Array, i: usize| (!a.is_null(i)).then(|| a.value(i) as u32);
+            for i in 0..out.num_rows() {
+                let at = (src.value(i) as usize, row.value(i) as usize);
+                found.insert(at, (f.value(i), opt(owner, i), opt(born, i)));
+            }
+        }
+        // What check finds.
+        let owners: std::collections::BTreeMap<(usize, usize), u32> = rules
+            .iter()
+            .filter(|f| f.rule == Rule::XrefMismatch && f.field == Some(Column::FullName))
+            .map(|f| {
+                (
+                    (f.at.source as usize, f.at.row as usize),
+                    f.related.unwrap().row,
+                )
+            })
+            .collect();
+        let births = link::births_by_id(&input, 3);
+        let (mut n_owners, mut n_births, mut n_unknown) = (0, 0, 0);
+        for s in 1..4 {
+            for r in 0..tables[s].len() {
+                let Some(id) = prepared[s].rows[r].pid.personal_id() else {
+                    assert!(!found.contains_key(&(s, r)), "a row without a usable ID");
+                    continue;
+                };
+                let (f, owner, born) = found[&(s, r)];
+                assert_eq!(f, input.pid_index.rows(id).next().is_some(), "{s} {r}");
+                n_unknown += usize::from(!f);
+                if s == 3 {
+                    assert_eq!(born, births[r], "birth {r}");
+                    n_births += usize::from(born.is_some());
+                } else {
+                    assert_eq!(owner, owners.get(&(s, r)).copied(), "{s} {r}");
+                    n_owners += usize::from(owner.is_some());
+                }
+            }
+        }
+        assert!(
+            n_owners > 20 && n_births > 20 && n_unknown > 20,
+            "{n_owners} owners, {n_births} births, {n_unknown} IDs no resident carries"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -54,7 +54,7 @@ fn internal(what: &str) -> Error {
     Error::Internal(format!("the distributed dedup was handed {what}"))
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+pub(crate) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
@@ -387,7 +387,7 @@ impl CrossOut {
     }
 }
 
-fn recs_of(batch: &RecordBatch, name: &str) -> Result<Vec<Rec>> {
+pub(crate) fn recs_of(batch: &RecordBatch, name: &str) -> Result<Vec<Rec>> {
     let bin = column::<BinaryArray>(batch, name)?;
     (0..bin.len())
         .map(|i| {
@@ -401,7 +401,7 @@ fn recs_of(batch: &RecordBatch, name: &str) -> Result<Vec<Rec>> {
         .collect()
 }
 
-fn to_u32(v: i64) -> Result<u32> {
+pub(crate) fn to_u32(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| internal("a row number out of range"))
 }
 
@@ -519,7 +519,7 @@ struct Trained {
     warning: Option<String>,
 }
 
-fn model_of(model_json: &str) -> Result<crate::matching::model::Model> {
+pub(crate) fn model_of(model_json: &str) -> Result<crate::matching::model::Model> {
     let file: ModelFile = serde_json::from_str(model_json)
         .map_err(|_| internal("a model that is not a lamsach model.json"))?;
     file.model().map_err(Error::Internal)

@@ -206,7 +206,8 @@ struct Linking<'a> {
 }
 
 /// What linking a row found.
-enum Outcome {
+#[derive(Debug)]
+pub enum Outcome {
     /// The resident row to link, and the probability.
     Linked(u32, f64),
     /// Two or more people each plausible (their best rows and shares): for review.
@@ -349,6 +350,9 @@ pub enum Deciding {
     /// have been; then each group decided against a [`LinkGroup`] of only the residents its
     /// rows need.
     Groups(usize),
+    /// As a partitioned driver runs it through the Arrow kernels of `kernels::link`, the
+    /// lookups shuffled into this many parts by (pass, key); then decided as `Groups`.
+    Parts(usize),
 }
 
 /// The residents a group of rows to link is decided against: each row's candidates (from
@@ -389,6 +393,48 @@ pub fn link_keys(rec: &Rec, why: Owed) -> Vec<(usize, u64)> {
         .map(|(i, n)| (i, blocking::pass(n).single_key()(rec)))
         .filter(|e| e.1 != 0)
         .collect()
+}
+
+/// The pseudo-pass of the residents carrying one well-formed ID: what a driver shuffles
+/// beside the linking passes ([`lookups`], [`resident_lookups`]) to find the residents a
+/// mistyped ID could have been.
+pub const ID_PASS: usize = LINK_PASSES.len();
+
+/// Every (pass, key) a row owed a link looks residents up by: its linking passes' keys
+/// ([`link_keys`]), and under [`ID_PASS`] each ID its ID, typed wrong, could have been.
+pub fn lookups(rec: &Rec, why: Owed) -> Vec<(usize, u64)> {
+    let mut out = link_keys(rec, why);
+    out.extend(probe_ids(rec).into_iter().map(|id| (ID_PASS, id)));
+    out
+}
+
+/// Every (pass, key) a resident is found by: its linking passes' keys, and under [`ID_PASS`]
+/// its ID when it is in the ID index (`indexed`).
+pub fn resident_lookups(rec: &Rec, indexed: bool) -> impl Iterator<Item = (usize, u64)> + '_ {
+    LINK_PASSES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i, blocking::pass(n).single_key()(rec)))
+        .chain(indexed.then_some((ID_PASS, rec.pid)))
+        .filter(|e| e.1 != 0)
+}
+
+/// The candidates one (pass, key) of [`lookups`] gives `r` from its block — every resident
+/// of [`resident_lookups`] with that (pass, key), in row order — appended to `out`: a
+/// linking pass's as [`block_candidates`] takes them, the first `cap` residents carrying an
+/// ID under [`ID_PASS`].
+pub fn lookup_candidates<'r>(
+    pass: usize,
+    r: &Rec,
+    block: impl Iterator<Item = (u32, &'r Rec)> + Clone,
+    cap: usize,
+    out: &mut Vec<u32>,
+) {
+    if pass == ID_PASS {
+        out.extend(block.take(cap).map(|e| e.0));
+    } else {
+        block_candidates(blocking::pass(LINK_PASSES[pass]), r, block, cap, out);
+    }
 }
 
 /// The IDs a row's ID, typed wrong, could have been.
@@ -498,6 +544,10 @@ impl View<'_> {
         }
     }
 
+    fn locals(&self, rows: &[u32]) -> Vec<u32> {
+        rows.iter().map(|&r| self.local(r)).collect()
+    }
+
     fn global(&self, row: u32) -> u32 {
         self.rows.map_or(row, |rows| rows[row as usize])
     }
@@ -515,10 +565,22 @@ impl View<'_> {
 
 /// The settings a row is decided with, apart from its source's calibration.
 #[derive(Clone, Copy)]
-struct Settings {
+pub struct Settings {
     threshold: f64,
     review: f64,
     require_id: bool,
+}
+
+impl Settings {
+    /// The run's thresholds; `require_id`: link only to a resident with a personal ID (every
+    /// source but births, which are linked to find the child's record).
+    pub fn of(m: &crate::core::MatchSettings, require_id: bool) -> Self {
+        Settings {
+            threshold: m.link_threshold,
+            review: m.review_threshold,
+            require_id,
+        }
+    }
 }
 
 /// What linking every source reads: the register's index and people, the model, and how rows
@@ -571,18 +633,10 @@ impl Linker<'_, '_> {
                             c
                         })
                         .collect();
-                    let mut need: Vec<u32> = cands.iter().flatten().copied().collect();
-                    need.extend(part.iter().filter_map(|(_, why)| match why {
-                        Owed::WrongResident(res) => Some(*res),
-                        _ => None,
-                    }));
-                    let kept: Vec<u32> = need
-                        .iter()
-                        .filter_map(|&r| self.people.cluster(r).map(|c| c.1))
-                        .collect();
-                    need.extend(kept);
-                    need.sort_unstable();
-                    need.dedup();
+                    let need = self.needed(
+                        cands.iter().flatten().copied(),
+                        part.iter().map(|(_, why)| *why),
+                    );
                     let group =
                         LinkGroup::new(need.into_iter().map(|row| self.resident(row)).collect());
                     group.view(|v| {
@@ -594,7 +648,183 @@ impl Linker<'_, '_> {
                 }
                 out
             }
+            Deciding::Parts(n) => self
+                .over_parts(rows, n, f)
+                .expect("the linking kernels read the batches they are given"),
         }
+    }
+
+    /// `over_rows` as a partitioned driver runs it: the kernels of `kernels::link` over
+    /// batches, the lookups of residents and rows split into `n` parts by (pass, key) (those of
+    /// residents kept only for the keys rows look up, whole), then each row decided against
+    /// the group the kernels decode.
+    fn over_parts<T>(
+        &self,
+        rows: &[(Rec, Owed)],
+        n: usize,
+        f: impl Fn(&View, usize, &[u32]) -> T,
+    ) -> crate::error::Result<Vec<T>> {
+        use crate::kernels::link as k;
+        use arrow_array::{Array, BinaryArray, Int32Array, Int64Array, RecordBatch};
+        use std::sync::Arc;
+        let n = n.max(1);
+        let recs = self.index.recs;
+        let binary = |it: &mut dyn Iterator<Item = &Rec>| {
+            let mut buf = Vec::new();
+            let v: Vec<Vec<u8>> = it
+                .map(|r| {
+                    buf.clear();
+                    r.encode(&mut buf);
+                    buf.clone()
+                })
+                .collect();
+            Arc::new(BinaryArray::from_iter_values(v)) as Arc<dyn Array>
+        };
+        let batch = |cols: Vec<(&str, Arc<dyn Array>)>| {
+            RecordBatch::try_from_iter(cols).map_err(crate::error::Error::internal)
+        };
+        let entries = |b: &RecordBatch| -> Vec<(i32, i64, i64)> {
+            let col = |i: usize| b.column(i).as_any().downcast_ref::<Int64Array>().cloned();
+            let pass = b.column(0).as_any().downcast_ref::<Int32Array>().cloned();
+            let (pass, key, row) = (pass.unwrap(), col(1).unwrap(), col(2).unwrap());
+            (0..b.num_rows())
+                .map(|i| (pass.value(i), key.value(i), row.value(i)))
+                .collect()
+        };
+        // Step 1: the residents' lookups, part by part of the register.
+        let size = recs.len().div_ceil(n).max(1);
+        let mut residents: Vec<(i32, i64, i64)> = Vec::new();
+        for (c, chunk) in recs.chunks(size).enumerate() {
+            let first = c * size;
+            let rank = (first..first + chunk.len()).map(|r| {
+                let valid_id = self.resident(r as u32).indexed;
+                crate::matching::cluster::KeepRank {
+                    valid_id,
+                    in_province: false,
+                    filled: 0,
+                }
+                .pack() as i32
+            });
+            let b = batch(vec![
+                (
+                    "row",
+                    Arc::new(Int64Array::from_iter_values(
+                        (first..first + chunk.len()).map(|r| r as i64),
+                    )),
+                ),
+                ("rank", Arc::new(Int32Array::from_iter_values(rank))),
+                ("rec", binary(&mut chunk.iter())),
+            ])?;
+            residents.extend(entries(&k::resident_lookups(&b)?));
+        }
+        // Step 2: the rows' lookups.
+        let (codes, _): (Vec<i32>, Vec<_>) = rows.iter().map(|r| k::owed_code(r.1)).unzip();
+        let b = batch(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..rows.len() as i64)),
+            ),
+            ("rec", binary(&mut rows.iter().map(|r| &r.0))),
+            ("why", Arc::new(Int32Array::from(codes))),
+        ])?;
+        let owed = entries(&k::owed_lookups(&b)?);
+        // Step 3: the shuffle by (pass, key) and the candidates per block.
+        let looked: std::collections::HashSet<(i32, i64)> =
+            owed.iter().map(|e| (e.0, e.1)).collect();
+        let part = |e: &(i32, i64, i64)| {
+            (crate::kernels::key_part(e.1 as u64 ^ (e.0 as u64) << 56, n as u32)) as usize
+        };
+        let mut parts: Vec<Vec<(i32, i64, i32, i64)>> = vec![Vec::new(); n];
+        for e in residents.iter().filter(|e| looked.contains(&(e.0, e.1))) {
+            parts[part(e)].push((e.0, e.1, 0, e.2));
+        }
+        for e in &owed {
+            parts[part(e)].push((e.0, e.1, 1, e.2));
+        }
+        let mut cands: Vec<Vec<u32>> = vec![Vec::new(); rows.len()];
+        for mut p in parts {
+            p.sort_unstable();
+            let rec_of = |e: &(i32, i64, i32, i64)| {
+                if e.2 == 0 {
+                    &recs[e.3 as usize]
+                } else {
+                    &rows[e.3 as usize].0
+                }
+            };
+            let b = batch(vec![
+                (
+                    "pass",
+                    Arc::new(Int32Array::from_iter_values(p.iter().map(|e| e.0))),
+                ),
+                (
+                    "key",
+                    Arc::new(Int64Array::from_iter_values(p.iter().map(|e| e.1))),
+                ),
+                (
+                    "side",
+                    Arc::new(Int32Array::from_iter_values(p.iter().map(|e| e.2))),
+                ),
+                (
+                    "row",
+                    Arc::new(Int64Array::from_iter_values(p.iter().map(|e| e.3))),
+                ),
+                ("rec", binary(&mut p.iter().map(rec_of))),
+            ])?;
+            let c = k::block_candidates(&b, self.cap)?;
+            let col = |i: usize| c.column(i).as_any().downcast_ref::<Int64Array>().cloned();
+            let (id, row) = (col(0).unwrap(), col(1).unwrap());
+            for i in 0..c.num_rows() {
+                cands[id.value(i) as usize].push(row.value(i) as u32);
+            }
+        }
+        // Step 4: per row, the residents it needs, in groups; each row decided in its group.
+        let mut out: Vec<Option<T>> = (0..rows.len()).map(|_| None).collect();
+        let size = rows.len().div_ceil(n).max(1);
+        for first in (0..rows.len()).step_by(size) {
+            let mut g = k::GroupsBuilder::default();
+            for (i, c) in cands.iter_mut().enumerate().skip(first).take(size) {
+                c.sort_unstable();
+                c.dedup();
+                let (rec, why) = &rows[i];
+                g.owed(i as i64, rec, *why);
+                for r in self.needed(c.iter().copied(), [*why]) {
+                    g.resident(i as i64, &self.resident(r), c.binary_search(&r).is_ok());
+                }
+            }
+            for grouped in k::groups(&g.finish()?)? {
+                let i = grouped.id as usize;
+                out[i] = Some(grouped.group.view(|v| {
+                    let local: Vec<u32> = grouped.candidates.iter().map(|&r| v.local(r)).collect();
+                    f(v, i, &local)
+                }));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every row decided"))
+            .collect())
+    }
+
+    /// The residents rows need to be decided: their candidates, the residents their IDs point
+    /// to (`whys`), and the record kept for each cluster among them; sorted.
+    fn needed(
+        &self,
+        candidates: impl Iterator<Item = u32>,
+        whys: impl IntoIterator<Item = Owed>,
+    ) -> Vec<u32> {
+        let mut need: Vec<u32> = candidates.collect();
+        need.extend(whys.into_iter().filter_map(|why| match why {
+            Owed::WrongResident(res) => Some(res),
+            _ => None,
+        }));
+        let kept: Vec<u32> = need
+            .iter()
+            .filter_map(|&r| self.people.cluster(r).map(|c| c.1))
+            .collect();
+        need.extend(kept);
+        need.sort_unstable();
+        need.dedup();
+        need
     }
 
     /// A resident as a group holds it.
@@ -621,24 +851,87 @@ impl Linker<'_, '_> {
     ) -> Vec<Outcome> {
         self.over_rows(rows, |v, i, cands| {
             let (rec, why) = &rows[i];
-            let why = match *why {
-                Owed::WrongResident(res) => Owed::WrongResident(v.local(res)),
-                w => w,
-            };
-            match decide(&v.linking(settings), c, rec, why, cands) {
-                Outcome::Linked(r, p) => Outcome::Linked(v.global(r), p),
-                Outcome::Ambiguous(people) => {
-                    Outcome::Ambiguous(people.into_iter().map(|(r, s)| (v.global(r), s)).collect())
-                }
-                Outcome::None => Outcome::None,
-            }
+            v.decide(settings, c, rec, *why, cands)
         })
+    }
+}
+
+impl View<'_> {
+    /// Decide a row owed a link (`why` naming its owner by register row) among its candidates
+    /// (the view's rows): the outcome with register rows.
+    fn decide(
+        &self,
+        settings: Settings,
+        c: &LinkCalibration,
+        rec: &Rec,
+        why: Owed,
+        cands: &[u32],
+    ) -> Outcome {
+        let why = match why {
+            Owed::WrongResident(res) => Owed::WrongResident(self.local(res)),
+            w => w,
+        };
+        match decide(&self.linking(settings), c, rec, why, cands) {
+            Outcome::Linked(r, p) => Outcome::Linked(self.global(r), p),
+            Outcome::Ambiguous(people) => Outcome::Ambiguous(
+                people
+                    .into_iter()
+                    .map(|(r, s)| (self.global(r), s))
+                    .collect(),
+            ),
+            Outcome::None => Outcome::None,
+        }
+    }
+
+    /// A sampled row's comparison with its resident (carrying `id`), when its candidates hold
+    /// it.
+    fn sample_pattern(&self, rec: &Rec, id: u64, cands: &[u32]) -> Option<Pattern> {
+        let res = self.ids?.rows(id).find(|res| cands.contains(res))?;
+        Some(compare(rec, &self.recs[res as usize]))
+    }
+
+    /// A row's comparisons with every candidate, for EM.
+    fn em_patterns(&self, rec: &Rec, cands: &[u32]) -> Vec<Pattern> {
+        cands
+            .iter()
+            .map(|&c| compare(rec, &self.recs[c as usize]))
+            .collect()
+    }
+}
+
+impl LinkGroup {
+    /// Decide a row owed a link against the group (its candidates and owner by register row).
+    pub fn decide(
+        &self,
+        settings: Settings,
+        c: &LinkCalibration,
+        rec: &Rec,
+        why: Owed,
+        cands: &[u32],
+    ) -> Outcome {
+        self.view(|v| v.decide(settings, c, rec, why, &v.locals(cands)))
+    }
+
+    /// A sampled row's comparison with its resident carrying `id` among its candidates.
+    pub fn sample_pattern(&self, rec: &Rec, id: u64, cands: &[u32]) -> Option<Pattern> {
+        self.view(|v| v.sample_pattern(rec, id, &v.locals(cands)))
+    }
+
+    /// A row's comparisons with each of its candidates.
+    pub fn em_patterns(&self, rec: &Rec, cands: &[u32]) -> Vec<Pattern> {
+        self.view(|v| v.em_patterns(rec, &v.locals(cands)))
+    }
+
+    /// The record of a resident of the group, by register row.
+    pub fn rec(&self, row: u32) -> Option<&Rec> {
+        let i = self.rows.binary_search(&row).ok()?;
+        Some(&self.recs[i])
     }
 }
 
 /// How one source's rows are linked: the model and the background of `best_resident`, and
 /// the shares they come from (for the summary).
-struct LinkCalibration {
+pub struct LinkCalibration {
     model: Model,
     /// The weight (log2, in Bayes-factor units) of "the row's person is none of its
     /// candidates".
@@ -662,32 +955,21 @@ impl Linker<'_, '_> {
     fn link_calibration(&self, sample: &Sample, owed: &[(Rec, Owed)]) -> LinkCalibration {
         let (rho, model) = (sample.rho, self.model);
         if owed.is_empty() {
-            // Nothing to link: only ρ is worth reporting.
-            return LinkCalibration {
-                model: model.clone(),
-                background: 0.0,
-                rho,
-                beta: None,
-            };
+            return LinkCalibration::nothing_to_link(model, rho);
         }
         // Per sampled row: the comparison with its resident when the passes propose it.
         let proposed: Vec<Option<Pattern>> = self.over_rows(&sample.rows, |v, i, cands| {
-            let rec = &sample.rows[i].0;
-            let res = v.ids?.rows(sample.ids[i]).find(|res| cands.contains(res))?;
-            Some(compare(rec, &v.recs[res as usize]))
+            v.sample_pattern(&sample.rows[i].0, sample.ids[i], cands)
         });
         let patterns: Vec<Pattern> = proposed.iter().flatten().copied().collect();
-        if patterns.len() < MIN_RESOLVED_ROWS {
-            return self.calibration_by_em(&sample.em);
-        }
-        let beta: f64 = (patterns.len() + 1) as f64 / (sample.rows.len() + 2) as f64;
-        let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
-        LinkCalibration {
-            model: model.with_m_from(&patterns),
-            background: (self.index.recs.len().max(1) as f64 * kappa).log2(),
+        LinkCalibration::from_sample(
+            model,
+            self.index.recs.len(),
             rho,
-            beta: Some(beta),
-        }
+            sample.rows.len(),
+            &patterns,
+        )
+        .unwrap_or_else(|| self.calibration_by_em(&sample.em))
     }
 
     /// Calibrate linking on the rows to link themselves, for an extract with (almost) no IDs:
@@ -695,29 +977,136 @@ impl Linker<'_, '_> {
     /// stride) re-estimates m, and the expected number of rows whose person is among their
     /// candidates gives ρβ (the passes' recall taken as 1, so ρ is that share and β is 1).
     fn calibration_by_em(&self, sampled: &[(Rec, Owed)]) -> LinkCalibration {
-        let patterns: Vec<Vec<Pattern>> = self.over_rows(sampled, |v, i, cands| {
-            let rec = &sampled[i].0;
-            cands
-                .iter()
-                .map(|&c| compare(rec, &v.recs[c as usize]))
-                .collect()
-        });
+        let patterns: Vec<Vec<Pattern>> =
+            self.over_rows(sampled, |v, i, cands| v.em_patterns(&sampled[i].0, cands));
+        LinkCalibration::by_em(
+            self.model,
+            self.index.recs.len(),
+            sampled.len(),
+            patterns.into_iter().flatten(),
+        )
+    }
+}
+
+impl LinkCalibration {
+    /// Nothing to link: only ρ is worth reporting.
+    pub fn nothing_to_link(model: &Model, rho: f64) -> Self {
+        LinkCalibration {
+            model: model.clone(),
+            background: 0.0,
+            rho,
+            beta: None,
+        }
+    }
+
+    /// From the comparisons of the sampled rows whose resident the passes proposed (`patterns`,
+    /// of `sampled` rows), among `residents`; None when too few resolve (calibrate by EM).
+    pub fn from_sample(
+        model: &Model,
+        residents: usize,
+        rho: f64,
+        sampled: usize,
+        patterns: &[Pattern],
+    ) -> Option<Self> {
+        if patterns.len() < MIN_RESOLVED_ROWS {
+            return None;
+        }
+        let beta: f64 = (patterns.len() + 1) as f64 / (sampled + 2) as f64;
+        let kappa: f64 = ((1.0 - beta) + (1.0 - rho) / rho).clamp(1e-3, 1.0);
+        Some(LinkCalibration {
+            model: model.with_m_from(patterns),
+            background: (residents.max(1) as f64 * kappa).log2(),
+            rho,
+            beta: Some(beta),
+        })
+    }
+
+    /// By EM on every (row, candidate) comparison of `sampled` rows to link.
+    pub fn by_em(
+        model: &Model,
+        residents: usize,
+        sampled: usize,
+        patterns: impl Iterator<Item = Pattern>,
+    ) -> Self {
         let mut counts: BTreeMap<Pattern, u64> = BTreeMap::new();
         let mut pairs = 0usize;
-        for p in patterns.into_iter().flatten() {
+        for p in patterns {
             *counts.entry(p).or_default() += 1;
             pairs += 1;
         }
-        let (fitted, share) = self.model.with_em_on(&counts);
-        let rho = ((share * pairs as f64 + 1.0) / (sampled.len() as f64 + 2.0)).clamp(1e-3, 1.0);
+        let (fitted, share) = model.with_em_on(&counts);
+        let rho = ((share * pairs as f64 + 1.0) / (sampled as f64 + 2.0)).clamp(1e-3, 1.0);
         let kappa = ((1.0 - rho) / rho).clamp(1e-3, 1.0);
         LinkCalibration {
             model: fitted,
-            background: (self.index.recs.len().max(1) as f64 * kappa).log2(),
+            background: (residents.max(1) as f64 * kappa).log2(),
             rho,
             beta: Some(1.0),
         }
     }
+
+    /// The calibration as JSON, for the executors of a partitioned driver.
+    pub fn to_json(&self, m: crate::core::MatchSettings) -> crate::error::Result<String> {
+        let file = CalibrationFile {
+            model: crate::matching::saved::ModelFile::of(&self.model, "link", m),
+            background: self.background,
+            rho: self.rho,
+            beta: self.beta,
+        };
+        serde_json::to_string(&file).map_err(crate::error::Error::internal)
+    }
+
+    pub fn from_json(json: &str) -> crate::error::Result<Self> {
+        let bad = || crate::error::Error::Internal("a linking calibration it cannot read".into());
+        let file: CalibrationFile = serde_json::from_str(json).map_err(|_| bad())?;
+        Ok(LinkCalibration {
+            model: file.model.model().map_err(|_| bad())?,
+            background: file.background,
+            rho: file.rho,
+            beta: file.beta,
+        })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CalibrationFile {
+    model: crate::matching::saved::ModelFile,
+    background: f64,
+    rho: f64,
+    beta: Option<f64>,
+}
+
+/// A row's features as a row to link of `kind` compares them: without its ID; an extract's CMND
+/// typed in the ID column as a CMND; a birth registration's province from its commune when
+/// the registration names none (`commune`: its commune code then).
+pub fn row_rec(
+    mut rec: Rec,
+    facts: &crate::core::Facts,
+    kind: SourceKind,
+    commune: Option<&str>,
+) -> Rec {
+    if kind == SourceKind::Residents {
+        return rec;
+    }
+    if kind.is_linked() && facts.pid.class == IdClass::OldCmnd {
+        rec.cmnd = (9u64 << 56) | facts.pid.value;
+    }
+    if kind == SourceKind::Births {
+        if let Some(c) = commune.and_then(|c| crate::reference::reference().commune(c)) {
+            rec.province = features::h32(features::h64(&c.province_code));
+        }
+    }
+    rec.pid = 0;
+    rec
+}
+
+/// A row owed a link as compared: a well-formed ID that resolves to nobody (`valid`) is
+/// compared as an ID typed wrong.
+pub fn owed_rec(mut rec: Rec, valid: Option<u64>, why: Owed) -> Rec {
+    if let (Owed::Unknown, Some(v)) = (why, valid) {
+        rec.pid_typed = (12 << 56) | v;
+    }
+    rec
 }
 
 /// The rows of a source sampled to calibrate its linking (see `Linker::link_calibration`).
@@ -767,9 +1156,19 @@ impl Sample {
         let stride = found.len().div_ceil(SAMPLE).max(1);
         let sample: Vec<(usize, u64)> = found.iter().copied().step_by(stride).collect();
         let at: Vec<usize> = sample.iter().map(|s| s.0).collect();
+        // Compared as the source's rows to link are.
+        let has_province = table.column(Column::ProvinceCode).is_present();
+        let communes = table.column(Column::CommuneCode);
         let rows = features::features_of(table, prepared, &at)
             .into_iter()
-            .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
+            .zip(&at)
+            .map(|(rec, &r)| {
+                let commune = (!has_province).then(|| communes.get(r));
+                (
+                    row_rec(rec, &prepared.rows[r], table.kind, commune),
+                    Owed::NoId,
+                )
+            })
             .collect();
         let stride = owed.len().div_ceil(EM_SAMPLE).max(1);
         let em = owed
@@ -834,18 +1233,11 @@ impl LinkPlan {
                 let rows = features::features_of(table, prepared, &at)
                     .into_iter()
                     .zip(&owed)
-                    .map(|(mut rec, &(r, why))| {
+                    .map(|(rec, &(r, why))| {
                         let facts = prepared.rows[r];
-                        if facts.pid.class == IdClass::OldCmnd {
-                            rec.cmnd = (9u64 << 56) | facts.pid.value;
-                        }
-                        // A well-formed ID that resolves to nobody is compared as an ID typed
-                        // wrong.
-                        if why == Owed::Unknown && facts.pid.is_valid() {
-                            rec.pid_typed = (12 << 56) | facts.pid.value;
-                        }
-                        rec.pid = 0;
-                        (rec, why)
+                        let rec = row_rec(rec, &facts, table.kind, None);
+                        let valid = facts.pid.is_valid().then_some(facts.pid.value);
+                        (owed_rec(rec, valid, why), why)
                     })
                     .collect();
                 (s, ToLink::new(input, table, prepared, at, rows))
@@ -859,7 +1251,13 @@ impl LinkPlan {
                 .collect();
             let rows = features::features_of(deaths, &prepared, &at)
                 .into_iter()
-                .map(|rec| (Rec { pid: 0, ..rec }, Owed::NoId))
+                .zip(&at)
+                .map(|(rec, &r)| {
+                    (
+                        row_rec(rec, &prepared.rows[r], deaths.kind, None),
+                        Owed::NoId,
+                    )
+                })
                 .collect();
             let to_link = ToLink::new(input, deaths, &prepared, at, rows);
             (prepared, to_link)
@@ -880,15 +1278,12 @@ impl LinkPlan {
                 let rows = features::features_of(table, prepared, &at)
                     .into_iter()
                     .zip(&at)
-                    .map(|(mut rec, &r)| {
-                        rec.pid = 0;
-                        if !has_province {
-                            if let Some(c) = crate::reference::reference().commune(communes.get(r))
-                            {
-                                rec.province = features::h32(features::h64(&c.province_code));
-                            }
-                        }
-                        (rec, Owed::NoId)
+                    .map(|(rec, &r)| {
+                        let commune = (!has_province).then(|| communes.get(r));
+                        (
+                            row_rec(rec, &prepared.rows[r], table.kind, commune),
+                            Owed::NoId,
+                        )
                     })
                     .collect();
                 (s, by_id, ToLink::new(input, table, prepared, at, rows))
@@ -928,7 +1323,7 @@ impl LinkPlan {
 
 /// The resident each birth registration's personal ID finds, when that resident agrees on
 /// the name or the birth date (a birth's own details may be the ones that differ).
-fn births_by_id(input: &CheckInput, s: usize) -> Vec<Option<u32>> {
+pub(crate) fn births_by_id(input: &CheckInput, s: usize) -> Vec<Option<u32>> {
     use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
     let (residents, rp) = input.residents();
     let r_name = residents.column(Column::FullName);
@@ -1047,11 +1442,7 @@ pub fn link_extracts(
         deciding,
         cap: input.matching.max_block_size,
     };
-    let settings = Settings {
-        threshold: input.matching.link_threshold,
-        review: input.matching.review_threshold,
-        require_id: true,
-    };
+    let settings = Settings::of(&input.matching, true);
     for (s, to_link) in &plan.extracts {
         let (s, table) = (*s, &input.tables[*s]);
         let calibration = crate::phase::traced("matching.link.calibration", || {
@@ -1129,10 +1520,7 @@ pub fn link_extracts(
     crate::phase::traced("matching.link.deaths", || {
         link_deaths(&linker, plan, settings, &mut result)
     });
-    let settings = Settings {
-        require_id: false,
-        ..settings
-    };
+    let settings = Settings::of(&input.matching, false);
     crate::phase::traced("matching.link.births", || {
         link_births(&linker, plan, settings, &mut result)
     });

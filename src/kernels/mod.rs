@@ -1,6 +1,8 @@
 //! Kernels over Arrow batches for drivers outside this binary (the Python package; Spark's
 //! `mapInArrow`, which hands one partition's batches at a time): no file is read or written.
 
+pub mod link;
+
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
