@@ -16,6 +16,7 @@ use lamsach::config::Config;
 use lamsach::core::SourceKind;
 use lamsach::dates::parse_as_of;
 use lamsach::dedup::{parts, DedupOptions};
+use lamsach::kernels::link;
 use lamsach::read::SourceData;
 use lamsach::rules::RuleKey;
 use lamsach::Error;
@@ -464,6 +465,167 @@ fn dedup_finish(
     .map_err(py_err)
 }
 
+// The steps of the distributed linking (`lamsach.spark.check`), one per function of
+// `lamsach::kernels::link`: see there for what each takes and returns.
+
+/// What linking reads of each row of a part of a source (`source`: its name), numbered `rows`.
+#[pyfunction]
+#[pyo3(signature = (table, rows, *, source, config_file=None))]
+fn link_rows<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    rows: Vec<i64>,
+    source: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let batch = py
+        .detach(|| link::link_rows(source, kind, &data, &rows, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, batch)
+}
+
+/// A step over one batch: `resident_lookups`, `owed_lookups`, `owed_rows`.
+#[pyfunction]
+fn link_step<'py>(
+    py: Python<'py>,
+    step: &str,
+    table: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let f = match step {
+        "resident_lookups" => link::resident_lookups,
+        "owed_lookups" => link::owed_lookups,
+        "owed_rows" => link::owed_rows,
+        _ => return Err(PyValueError::new_err("no such step")),
+    };
+    let out = py.detach(|| f(&batch)).map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// The candidates of owed rows per (pass, key) block, of a partition sorted by pass, key,
+/// side and row.
+#[pyfunction]
+#[pyo3(signature = (table, *, config_file=None))]
+fn link_block_candidates<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let cap = config(config_file)?.matching.max_block_size;
+    let out = py
+        .detach(|| link::block_candidates(&batch, cap))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// Per personal ID: rows found among the residents, owners, births' residents.
+#[pyfunction]
+fn link_by_id<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    births: Vec<i32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let out = py.detach(|| link::by_id(&batch, &births)).map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// Comparisons of sampled rows (with `ids`: `id`, `pid`) or of rows to link (EM), per group.
+#[pyfunction]
+#[pyo3(signature = (table, ids=None))]
+fn link_patterns<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    ids: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let ids = ids.map(one_batch).transpose()?;
+    let out = py
+        .detach(|| link::patterns(&batch, ids.as_ref()))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// A source's calibration as JSON from its sampled rows' patterns; None: calibrate by EM.
+#[pyfunction]
+#[pyo3(signature = (model, residents, rho, sampled, patterns, owed_rows, *, config_file=None))]
+#[allow(clippy::too_many_arguments)]
+fn link_calibrate(
+    py: Python<'_>,
+    model: &str,
+    residents: usize,
+    rho: f64,
+    sampled: usize,
+    patterns: &Bound<PyAny>,
+    owed_rows: usize,
+    config_file: Option<PathBuf>,
+) -> PyResult<Option<String>> {
+    let patterns = one_batch(patterns)?;
+    let config = config(config_file)?;
+    py.detach(|| {
+        link::calibrate(
+            model, residents, rho, sampled, &patterns, owed_rows, &config,
+        )
+    })
+    .map_err(py_err)
+}
+
+/// A source's calibration as JSON by EM on its rows' patterns with every candidate.
+#[pyfunction]
+#[pyo3(signature = (model, residents, sampled, patterns, *, config_file=None))]
+fn link_calibrate_by_em(
+    py: Python<'_>,
+    model: &str,
+    residents: usize,
+    sampled: usize,
+    patterns: &Bound<PyAny>,
+    config_file: Option<PathBuf>,
+) -> PyResult<String> {
+    let patterns = one_batch(patterns)?;
+    let config = config(config_file)?;
+    py.detach(|| link::calibrate_by_em(model, residents, sampled, &patterns, &config))
+        .map_err(py_err)
+}
+
+/// Each group's row decided with its source's calibration.
+#[pyfunction]
+#[pyo3(signature = (table, calibration, *, require_id=true, config_file=None))]
+fn link_decide<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    calibration: &str,
+    require_id: bool,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = one_batch(table)?;
+    let config = config(config_file)?;
+    let out = py
+        .detach(|| link::decide(&batch, calibration, require_id, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, out)
+}
+
+/// The schemas of the distributed linking's steps, by name.
+#[pyfunction]
+fn link_schema<'py>(py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
+    let schema = match step {
+        "rows" => link::rows_schema(),
+        "lookups" => link::lookups_schema(),
+        "candidates" => link::candidates_schema(),
+        "by_id" => link::by_id_schema(),
+        "owed" => link::owed_schema(),
+        "groups" => link::groups_schema(),
+        "patterns" => link::patterns_schema(),
+        "decided" => link::decided_schema(),
+        _ => return Err(PyValueError::new_err("no such step")),
+    };
+    schema.as_ref().clone().into_pyarrow(py)
+}
+
 /// The schemas of the distributed dedup's steps, by name.
 #[pyfunction]
 fn dedup_schema<'py>(py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -494,6 +656,19 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup_judge, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_finish, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_schema, m)?)?;
+    for f in [
+        wrap_pyfunction!(link_rows, m)?,
+        wrap_pyfunction!(link_step, m)?,
+        wrap_pyfunction!(link_block_candidates, m)?,
+        wrap_pyfunction!(link_by_id, m)?,
+        wrap_pyfunction!(link_patterns, m)?,
+        wrap_pyfunction!(link_calibrate, m)?,
+        wrap_pyfunction!(link_calibrate_by_em, m)?,
+        wrap_pyfunction!(link_decide, m)?,
+        wrap_pyfunction!(link_schema, m)?,
+    ] {
+        m.add_function(f)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
