@@ -1,18 +1,21 @@
-"""lamsach inside Apache Spark: the per-row rules and the national duplicate search.
+"""lamsach inside Apache Spark: the rules, the national duplicate search and the links.
 
     from lamsach import spark as ls
     findings = ls.rules(spark.read.parquet("residents/"), as_of="2026-06-30")
     findings.write.parquet("findings/")
     summary = ls.dedup(spark, spark.read.parquet("residents/"), out="national")
+    summary = ls.link(spark, spark.read.parquet("residents/"),
+                      vaccination=spark.read.parquet("vaccination/"), out="national")
 
 `rules` runs the engine's per-row rules (ID format, dates, names, sex, missing fields…) on
 each partition with `mapInArrow`: the partition's Arrow batches go to the engine without a
 copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in parallel).
-`dedup` runs `lamsach dedup` over Spark's partitions with the command line's answer (see
-docs/distributed.md). The rest of `check` across rows and sources (households, cross-source
-references, deaths, links, fix lists) is not distributed yet: run `lamsach.check` on one
-machine for it. The lamsach wheel must be installed on every executor (a cluster venv: it
-holds a native library, which --py-files does not ship).
+`findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
+partitions with the command line's answer; `link` adds the extracts' links as `check` makes
+them (see docs/distributed.md). Births and deaths linked by name, fix lists and the report
+are not distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must
+be installed on every executor (a cluster venv: it holds a native library, which --py-files
+does not ship).
 """
 from __future__ import annotations
 
@@ -301,161 +304,533 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
     write, such as HDFS or S3); `config_file` must be readable on the executors. `partitions`:
     shuffle partitions (default spark.sql.shuffle.partitions).
     """
-    import json
     import shutil
     import tempfile
 
-    import pyarrow as pa
-    from pyspark.sql import functions as F
-
-    L = _engine()
     cfg = None if config_file is None else os.fspath(config_file)
     nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
     lap = _Laps()
     own_work = work_dir is None
     work = tempfile.mkdtemp(prefix="lamsach-spark-dedup-") if own_work else os.fspath(work_dir)
     try:
-        # The engine reads the first rows on the driver: a missing column or a wrong config
-        # fails here with its plain sentence, not inside an executor's stack trace.
-        head = residents.limit(1000).toArrow()
-        L.dedup_features(head, list(range(head.num_rows)), config_file=cfg)
-        # Row numbers: the partition's offset plus the position in it.
-        ided = residents.withColumn(_MID, F.monotonically_increasing_id())
-        counts = dict(ided.groupBy(F.shiftright(_MID, 33).alias("p")).count().collect())
-        offsets, n = {}, 0
-        for p in sorted(counts):
-            offsets[p] = n
-            n += counts[p]
-        mask = (1 << 33) - 1
-        lap("row numbers")
-
-        def features(batches):
-            eng = _engine()
-            for batch in batches:
-                mids = batch.column(_MID).to_pylist()
-                rows = [offsets[m >> 33] + (m & mask) for m in mids]
-                table = pa.Table.from_batches([batch]).drop_columns([_MID])
-                yield eng.dedup_features(table, rows, config_file=cfg)
-
-        (ided.mapInArrow(features, _schema("features"))
-         .write.mode("overwrite").parquet(f"{work}/features"))
-        feats = spark.read.parquet(f"{work}/features")
-        lap("features")
-        if feats.groupBy("record_id").count().where("count > 1").limit(1).count():
-            raise ValueError(
-                "the residents DataFrame: record_id is not unique: two records carry the same "
-                "record_id")
-        lap("record_id unique")
-
-        # The blocks that span birth years: personal ID, CMND, the year-free passes, and the
-        # IDs a malformed ID could have been.
-        # One scan: every record's keys as (pass, key) rows, and the probes of malformed IDs.
-        keys = [c for c in feats.columns if c.startswith("key")]
-        # The year-free passes' entries carry what their scope reads (~40 bytes), so the
-        # pairs a scope leaves out never reach the join with the records.
-        no_scope = F.lit(None).cast("binary")
-        entries = [F.struct(F.lit(int(k[3:])).cast("int").alias("pass"), F.col(k).alias("key"),
-                            F.lit(False).alias("probe"),
-                            (F.col("scope") if int(k[3:]) >= 2 else no_scope).alias("scope"))
-                   for k in keys]
-        probe = F.transform(F.coalesce("typed_keys", F.array().cast("array<bigint>")),
-                            lambda k: F.struct(F.lit(0).cast("int").alias("pass"),
-                                               k.alias("key"), F.lit(True).alias("probe"),
-                                               no_scope.alias("scope")))
-        blocks = (feats.select("row", "bucket",
-                               F.explode(F.concat(F.array(*entries), probe)).alias("e"))
-                  .where(F.col("e.key").isNotNull())
-                  .select(F.col("e.pass").alias("pass"), F.col("e.key").alias("key"), "row",
-                          "bucket", F.col("e.probe").alias("probe"),
-                          F.col("e.scope").alias("scope")))
-
-        def cross_kernel(batches):
-            eng, table = _engine(), _whole(batches)
-            if table is not None:
-                yield eng.dedup_cross(table, config_file=cfg)
-
-        (blocks.repartition(nparts, "pass", "key")
-         .sortWithinPartitions("pass", "key", "probe", "row")
-         .mapInArrow(cross_kernel, _schema("cross")).write.mode("overwrite").parquet(f"{work}/cross"))
-        cross = spark.read.parquet(f"{work}/cross")
-        lap("blocks across birth years")
-
-        # The model, on the driver: a sample, the name counts, the records sharing an ID.
-        parts = F.explode(F.array(*[F.struct(F.lit(i).cast("int").alias("part"),
-                                             F.col(c).alias("hash"))
-                                    for i, c in enumerate(["given", "family", "middle"])]))
-        names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
-                 .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
-        # The rows `lamsach dedup` samples (every row up to a million), in its order.
-        slots = L.dedup_sample_rows(n)
-        slots = pa.Table.from_batches([slots]).append_column(
-            "slot", pa.array(range(slots.num_rows), pa.int64()))
-        sample = (feats.select("row", "rec")
-                  .join(spark.createDataFrame(slots), "row").orderBy("slot"))
-        # The records sharing an ID: their (pass, key, row) to the driver (20 bytes each), the
-        # features only of the blocks training samples (~2 M pairs at most, as dedup's).
-        members = (cross.where(F.col("kind") == _ID_MEMBER)
-                   .select("pass", "key", F.col("a").alias("row")))
-        member_rows = members.toArrow()
-        blocks = spark.createDataFrame(
-            pa.Table.from_batches([L.dedup_training_blocks(member_rows)]),
-            "pass int, key bigint")
-        member_recs = (members.join(F.broadcast(blocks), ["pass", "key"]).select("row")
-                       .distinct().join(feats.select("row", "rec"), "row"))
-        model, trained = L.dedup_train(sample.toArrow(), names.toArrow(), member_rows,
-                                       member_recs.toArrow(), n, config_file=cfg)
-        wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
-        lap("model")
-
-        # Decisions: within birth-year buckets, and across them.
-        def match_kernel(batches):
-            eng, table = _engine(), _whole(batches)
-            if table is not None:
-                yield eng.dedup_match(table, model, wider, n, config_file=cfg)
-
-        def judge_kernel(batches):
-            eng, table = _engine(), _whole(batches)
-            if table is not None:
-                yield eng.dedup_judge(table, model, n, config_file=cfg)
-
-        within = (feats.select("row", "bucket", "rank", "rec").repartition(nparts, "bucket")
-                  .sortWithinPartitions("bucket", "row")
-                  .mapInArrow(match_kernel, _schema("judged")))
-        side = {s: feats.select(F.col("row").alias(s), F.col("rec").alias(f"rec_{s}"),
-                                F.col("rank").alias(f"rank_{s}")) for s in "ab"}
-        pairs = (cross.where(F.col("kind") == _PAIR).groupBy("a", "b")
-                 .agg(F.collect_set("pass").alias("passes")))
-        # Pairs across buckets are few (52 000 of 495 000 compared at 1 M people, once the
-        # scopes are applied): joined to the records without shuffling the records, while
-        # they fit a broadcast.
-        if pairs.count() <= _BROADCAST_PAIRS:
-            pairs = F.broadcast(pairs)
-            across = side["a"].join(pairs, "a").join(side["b"], "b")
-        else:
-            across = pairs.join(side["a"], "a").join(side["b"], "b")
-        across = across.mapInArrow(judge_kernel, _schema("judged"))
-        within.write.mode("overwrite").parquet(f"{work}/judged/within")
-        lap("decisions within birth-year buckets")
-        across.write.mode("overwrite").parquet(f"{work}/judged/across")
-        judged = spark.read.parquet(f"{work}/judged/within", f"{work}/judged/across")
-        lap("decisions across them")
-
-        # The outputs, on the driver: what they name is fetched for the records they hold.
-        cross_rows = (cross.where(F.col("kind").isin(_ID_MEMBER, _SKIPPED))
-                      .select("kind", "pass", "key", F.col("a").alias("row")))
-        needed = (judged.where(F.col("kind") <= 2).select(F.col("a").alias("row"))
-                  .unionByName(judged.where(F.col("kind") <= 2).select(F.col("b").alias("row")))
-                  .unionByName(cross_rows.where((F.col("kind") == _ID_MEMBER)
-                                                & (F.col("pass") == 0)).select("row"))
-                  .distinct())
-        texts = feats.join(needed, "row").select(
-            "row", "rank", "rec", "record_id", "province_code", "commune_code")
-        buckets = feats.select("bucket").distinct().count()
-        summary = L.dedup_finish(judged.toArrow(), cross_rows.toArrow(), texts.toArrow(), n,
-                                 model, trained, out=os.fspath(out), units=nparts,
-                                 buckets=buckets, config_file=cfg)
-        lap("outputs")
-        return json.loads(summary)
+        return _dedup_steps(spark, residents, out, cfg, nparts, work, lap)["summary"]
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _dedup_steps(spark, residents, out, cfg, nparts, work, lap):
+    """The steps of `dedup` (see there), its outputs written to `out`. Returns summary.json as
+    a dict, the model (JSON), the record count, the features DataFrame (in `work`) and the
+    residents with their order (`_MID`) and partitions' offsets (see `_numbered`)."""
+    import json
+
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    L = _engine()
+    # The engine reads the first rows on the driver: a missing column or a wrong config
+    # fails here with its plain sentence, not inside an executor's stack trace.
+    head = residents.limit(1000).toArrow()
+    L.dedup_features(head, list(range(head.num_rows)), config_file=cfg)
+    ided, offsets, n = _numbered(residents)
+    lap("row numbers")
+
+    def features(batches):
+        eng = _engine()
+        for batch in batches:
+            table, rows = _with_rows(batch, offsets)
+            yield eng.dedup_features(table, rows, config_file=cfg)
+
+    (ided.mapInArrow(features, _schema("features"))
+     .write.mode("overwrite").parquet(f"{work}/features"))
+    feats = spark.read.parquet(f"{work}/features")
+    lap("features")
+    if feats.groupBy("record_id").count().where("count > 1").limit(1).count():
+        raise ValueError(
+            "the residents DataFrame: record_id is not unique: two records carry the same "
+            "record_id")
+    lap("record_id unique")
+
+    # The blocks that span birth years: personal ID, CMND, the year-free passes, and the
+    # IDs a malformed ID could have been.
+    # One scan: every record's keys as (pass, key) rows, and the probes of malformed IDs.
+    keys = [c for c in feats.columns if c.startswith("key")]
+    # The year-free passes' entries carry what their scope reads (~40 bytes), so the
+    # pairs a scope leaves out never reach the join with the records.
+    no_scope = F.lit(None).cast("binary")
+    entries = [F.struct(F.lit(int(k[3:])).cast("int").alias("pass"), F.col(k).alias("key"),
+                        F.lit(False).alias("probe"),
+                        (F.col("scope") if int(k[3:]) >= 2 else no_scope).alias("scope"))
+               for k in keys]
+    probe = F.transform(F.coalesce("typed_keys", F.array().cast("array<bigint>")),
+                        lambda k: F.struct(F.lit(0).cast("int").alias("pass"),
+                                           k.alias("key"), F.lit(True).alias("probe"),
+                                           no_scope.alias("scope")))
+    blocks = (feats.select("row", "bucket",
+                           F.explode(F.concat(F.array(*entries), probe)).alias("e"))
+              .where(F.col("e.key").isNotNull())
+              .select(F.col("e.pass").alias("pass"), F.col("e.key").alias("key"), "row",
+                      "bucket", F.col("e.probe").alias("probe"),
+                      F.col("e.scope").alias("scope")))
+
+    def cross_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is not None:
+            yield eng.dedup_cross(table, config_file=cfg)
+
+    (blocks.repartition(nparts, "pass", "key")
+     .sortWithinPartitions("pass", "key", "probe", "row")
+     .mapInArrow(cross_kernel, _schema("cross")).write.mode("overwrite").parquet(f"{work}/cross"))
+    cross = spark.read.parquet(f"{work}/cross")
+    lap("blocks across birth years")
+
+    # The model, on the driver: a sample, the name counts, the records sharing an ID.
+    parts = F.explode(F.array(*[F.struct(F.lit(i).cast("int").alias("part"),
+                                         F.col(c).alias("hash"))
+                                for i, c in enumerate(["given", "family", "middle"])]))
+    names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
+             .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
+    # The rows `lamsach dedup` samples (every row up to a million), in its order.
+    slots = L.dedup_sample_rows(n)
+    slots = pa.Table.from_batches([slots]).append_column(
+        "slot", pa.array(range(slots.num_rows), pa.int64()))
+    sample = (feats.select("row", "rec")
+              .join(spark.createDataFrame(slots), "row").orderBy("slot"))
+    # The records sharing an ID: their (pass, key, row) to the driver (20 bytes each), the
+    # features only of the blocks training samples (~2 M pairs at most, as dedup's).
+    members = (cross.where(F.col("kind") == _ID_MEMBER)
+               .select("pass", "key", F.col("a").alias("row")))
+    member_rows = members.toArrow()
+    blocks = spark.createDataFrame(
+        pa.Table.from_batches([L.dedup_training_blocks(member_rows)]),
+        "pass int, key bigint")
+    member_recs = (members.join(F.broadcast(blocks), ["pass", "key"]).select("row")
+                   .distinct().join(feats.select("row", "rec"), "row"))
+    model, trained = L.dedup_train(sample.toArrow(), names.toArrow(), member_rows,
+                                   member_recs.toArrow(), n, config_file=cfg)
+    wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
+    lap("model")
+
+    # Decisions: within birth-year buckets, and across them.
+    def match_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is not None:
+            yield eng.dedup_match(table, model, wider, n, config_file=cfg)
+
+    def judge_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is not None:
+            yield eng.dedup_judge(table, model, n, config_file=cfg)
+
+    within = (feats.select("row", "bucket", "rank", "rec").repartition(nparts, "bucket")
+              .sortWithinPartitions("bucket", "row")
+              .mapInArrow(match_kernel, _schema("judged")))
+    side = {s: feats.select(F.col("row").alias(s), F.col("rec").alias(f"rec_{s}"),
+                            F.col("rank").alias(f"rank_{s}")) for s in "ab"}
+    pairs = (cross.where(F.col("kind") == _PAIR).groupBy("a", "b")
+             .agg(F.collect_set("pass").alias("passes")))
+    # Pairs across buckets are few (52 000 of 495 000 compared at 1 M people, once the
+    # scopes are applied): joined to the records without shuffling the records, while
+    # they fit a broadcast.
+    if pairs.count() <= _BROADCAST_PAIRS:
+        pairs = F.broadcast(pairs)
+        across = side["a"].join(pairs, "a").join(side["b"], "b")
+    else:
+        across = pairs.join(side["a"], "a").join(side["b"], "b")
+    across = across.mapInArrow(judge_kernel, _schema("judged"))
+    within.write.mode("overwrite").parquet(f"{work}/judged/within")
+    lap("decisions within birth-year buckets")
+    across.write.mode("overwrite").parquet(f"{work}/judged/across")
+    judged = spark.read.parquet(f"{work}/judged/within", f"{work}/judged/across")
+    lap("decisions across them")
+
+    # The outputs, on the driver: what they name is fetched for the records they hold.
+    cross_rows = (cross.where(F.col("kind").isin(_ID_MEMBER, _SKIPPED))
+                  .select("kind", "pass", "key", F.col("a").alias("row")))
+    needed = (judged.where(F.col("kind") <= 2).select(F.col("a").alias("row"))
+              .unionByName(judged.where(F.col("kind") <= 2).select(F.col("b").alias("row")))
+              .unionByName(cross_rows.where((F.col("kind") == _ID_MEMBER)
+                                            & (F.col("pass") == 0)).select("row"))
+              .distinct())
+    texts = feats.join(needed, "row").select(
+        "row", "rank", "rec", "record_id", "province_code", "commune_code")
+    buckets = feats.select("bucket").distinct().count()
+    summary = L.dedup_finish(judged.toArrow(), cross_rows.toArrow(), texts.toArrow(), n,
+                             model, trained, out=os.fspath(out), units=nparts,
+                             buckets=buckets, config_file=cfg)
+    lap("outputs")
+    return {"summary": json.loads(summary), "model": model, "records": n, "feats": feats,
+            "residents": ided, "offsets": offsets}
+
+
+# ---------------------------------------------------------------------------------------------
+# Links of extracts: the rows without a usable ID, whose ID no resident carries, or whose ID is
+# a resident's with another name, linked to the residents' people (lamsach::kernels::link).
+
+# A row to link's id: its source, its role (a row owed a link, a row sampled to calibrate the
+# source, a row to link taken for EM) and its row in the source.
+_OWED, _SAMPLED, _EM = 0, 1, 2
+_SRC_SHIFT, _ROLE_SHIFT = 42, 40
+# As the command line samples a source (lamsach::matching::link::Sample).
+_VISIT, _SAMPLE, _EM_SAMPLE = 100_000, 5_000, 20_000
+
+
+def _link_schema(step):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from . import _lamsach
+
+    return from_arrow_schema(_lamsach.link_schema(step))
+
+
+def _numbered(df):
+    """The DataFrame with its rows' order (`_MID`), the partitions' offsets and the row count:
+    a row's number is its partition's offset plus its place in it, the files' order."""
+    from pyspark.sql import functions as F
+
+    ided = df.withColumn(_MID, F.monotonically_increasing_id())
+    counts = dict(ided.groupBy(F.shiftright(_MID, 33).alias("p")).count().collect())
+    offsets, n = {}, 0
+    for p in sorted(counts):
+        offsets[p] = n
+        n += counts[p]
+    return ided, offsets, n
+
+
+def _with_rows(batch, offsets):
+    """A batch of a `_numbered` DataFrame as a table without `_MID`, and its rows' numbers."""
+    import pyarrow as pa
+
+    mask = (1 << 33) - 1
+    rows = [offsets[m >> 33] + (m & mask) for m in batch.column(_MID).to_pylist()]
+    return pa.Table.from_batches([batch]).drop_columns([_MID]), rows
+
+
+def _ceil_div(a, b):
+    return max(1, -(-a // b))
+
+
+def link(spark, residents, *, out, vaccination=None, insurance=None, extracts=None,
+         config_file=None, work_dir=None, partitions=None):
+    """The links of extracts in Spark, as `lamsach check` makes them: `dedup` on the residents
+    (its outputs written to `out`: a person's records count as one person), then each
+    extract's rows owed a link (no usable ID, an ID no resident carries, an ID whose resident
+    has another name) linked to the resident who is their person, written to
+    `out/links.parquet` as the command line writes it. Returns summary.json as a dict, with
+    per source what linking measured under "linking".
+
+    Sources are DataFrames taken in their order (partition by partition), as `check` reads
+    files; `extracts` maps an extract's name to its DataFrame. Births and deaths registered
+    without an ID are not linked here yet (see docs/distributed.md).
+    """
+    import shutil
+    import tempfile
+
+    cfg = None if config_file is None else os.fspath(config_file)
+    nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
+    lap = _Laps()
+    named = [("vaccination", vaccination), ("insurance", insurance)]
+    named += list((extracts or {}).items())
+    sources = [(name, df) for name, df in named if df is not None]
+    for name in (extracts or {}):
+        if not name or name in _SOURCES:
+            raise ValueError(f'"{name}" cannot be used as an extract name')
+    own_work = work_dir is None
+    work = tempfile.mkdtemp(prefix="lamsach-spark-link-") if own_work else os.fspath(work_dir)
+    try:
+        d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap)
+        # dedup's outputs are this run's: an earlier run's links must not stand beside them.
+        try:
+            os.remove(os.path.join(os.fspath(out), "links.parquet"))
+        except FileNotFoundError:
+            pass
+        links, stats = _links(spark, d, sources, out, cfg, nparts, work, lap)
+        _write_parquet(links, os.path.join(os.fspath(out), "links.parquet"))
+        summary = d["summary"]
+        summary["linking"] = stats
+        summary["links"] = links.num_rows
+        lap("links written")
+        return summary
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _links_schema():
+    """links.parquet's columns, as the command line writes them."""
+    import pyarrow as pa
+
+    return pa.schema([("source", pa.string()), ("record_id", pa.string()),
+                      ("resident_record_id", pa.string()), ("personal_id", pa.string()),
+                      pa.field("probability", pa.float64(), nullable=False)])
+
+
+def _write_parquet(table, path):
+    """Written beside its place, owner-only, then moved into it."""
+    import pyarrow.parquet as pq
+
+    tmp = f"{path}.partial"
+    pq.write_table(table, tmp)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _links(spark, d, sources, out, cfg, nparts, work, lap):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    L = _engine()
+    feats, model, n_res = d["feats"], d["model"], d["records"]
+
+    def rows_kernel(name, offsets):
+        def kernel(batches):
+            eng = _engine()
+            for batch in batches:
+                table, rows = _with_rows(batch, offsets)
+                yield eng.link_rows(table, rows, source=name, config_file=cfg)
+        return kernel
+
+    def step_kernel(step):
+        def kernel(batches):
+            eng, table = _engine(), _whole(batches)
+            if table is not None:
+                yield eng.link_step(step, table)
+        return kernel
+
+    # What linking reads of each row: every source's rows, the residents' for their IDs.
+    rows_schema = _link_schema("rows")
+    for name, df in sources:
+        head = df.limit(100).toArrow()
+        L.link_rows(head, list(range(head.num_rows)), source=name, config_file=cfg)
+    res_rows = d["residents"].mapInArrow(rows_kernel("residents", d["offsets"]), rows_schema)
+    counts = []
+    for i, (name, df) in enumerate(sources):
+        ided, offsets, n = _numbered(df)
+        (ided.mapInArrow(rows_kernel(name, offsets), rows_schema)
+         .withColumn("src", F.lit(i).cast("int"))
+         .write.mode("overwrite").parquet(f"{work}/link/rows/{i}"))
+        counts.append(n)
+    if not sources:
+        return _links_schema().empty_table(), {}
+    allrows = spark.read.parquet(*[f"{work}/link/rows/{i}" for i in range(len(sources))])
+    lap("rows to link")
+
+    # Per personal ID: whether a resident carries it, the resident whose name a row's own
+    # disagrees with (xref.mismatch on full_name).
+    def by_id_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is not None:
+            yield eng.link_by_id(table, [])
+
+    cols = ["key", "side", "src", "row", "valid", "name", "birth"]
+    residents_side = (res_rows.where("valid")
+                      .select(F.col("usable_id").alias("key"), F.lit(0).cast("int").alias("side"),
+                              F.lit(-1).cast("int").alias("src"), "row", "valid", "name", "birth"))
+    rows_side = (allrows.where(F.col("usable_id").isNotNull())
+                 .select(F.col("usable_id").alias("key"), F.lit(1).cast("int").alias("side"),
+                         "src", "row", "valid", "name", "birth"))
+    (residents_side.select(cols).unionByName(rows_side.select(cols))
+     .repartition(nparts, "key").sortWithinPartitions("key", "side", "row")
+     .mapInArrow(by_id_kernel, _link_schema("by_id"))
+     .write.mode("overwrite").parquet(f"{work}/link/by_id"))
+    by_id = spark.read.parquet(f"{work}/link/by_id").select("src", "row", "found", "owner")
+    info = allrows.join(by_id, ["src", "row"], "left")
+    why = (F.when(F.col("usable_id").isNull(), 0).when(~F.col("found"), 2)
+           .when(F.col("owner").isNotNull(), 1))
+    ident = (F.col("src").cast("long") * (1 << _SRC_SHIFT) + F.col("row"))
+    owed = (info.withColumn("why", why.cast("int")).where(F.col("why").isNotNull())
+            .select((ident + _OWED * (1 << _ROLE_SHIFT)).alias("id"), "src", "row", "rec", "why",
+                    F.when(F.col("why") == 1, F.col("owner")).alias("owner"),
+                    F.when(F.col("valid"), F.col("usable_id")).alias("valid_id")))
+    owed.write.mode("overwrite").parquet(f"{work}/link/owed")
+    owed = spark.read.parquet(f"{work}/link/owed")
+    lap("rows owed a link")
+
+    # The rows sampled to calibrate each source, as the command line samples them.
+    owed_rows = owed.select("src", "row").toArrow()
+    owed_by_src = {}
+    for s, r in zip(owed_rows.column("src").to_pylist(), owed_rows.column("row").to_pylist()):
+        owed_by_src.setdefault(s, []).append(r)
+    sampled, em, rho = [], [], {}
+    for i, n in enumerate(counts):
+        stride = _ceil_div(n, _VISIT)
+        visited = (info.where((F.col("src") == i) & F.col("valid")
+                              & (F.col("row") % stride == 0))
+                   .select("row", "found", "usable_id").toArrow().sort_by("row"))
+        found = [(r, p) for r, f, p in zip(visited.column("row").to_pylist(),
+                                            visited.column("found").to_pylist(),
+                                            visited.column("usable_id").to_pylist()) if f]
+        rho[i] = (len(found) + 1) / (visited.num_rows + 2)
+        mine = sorted(owed_by_src.get(i, []))
+        if not mine:
+            continue
+        sampled += [(i, r, p) for r, p in found[::_ceil_div(len(found), _SAMPLE)]]
+        em += [(i, r) for r in mine[::_ceil_div(len(mine), _EM_SAMPLE)]]
+    ids = pa.table({
+        "id": pa.array([(s << _SRC_SHIFT) + (_SAMPLED << _ROLE_SHIFT) + r for s, r, _ in sampled],
+                       pa.int64()),
+        "pid": pa.array([p for _, _, p in sampled], pa.int64())})
+    picked = spark.createDataFrame(pa.table({
+        "src": pa.array([s for s, _, _ in sampled] + [s for s, _ in em], pa.int32()),
+        "row": pa.array([r for _, r, _ in sampled] + [r for _, r in em], pa.int64()),
+        "role": pa.array([_SAMPLED] * len(sampled) + [_EM] * len(em), pa.int64())}),
+        "src int, row bigint, role bigint")
+    owed_recs = owed.select("id", "rec", "why", "owner", "valid_id").mapInArrow(
+        step_kernel("owed_rows"), _link_schema("owed"))
+    owed_recs.write.mode("overwrite").parquet(f"{work}/link/tolink/owed")
+    owed_recs = spark.read.parquet(f"{work}/link/tolink/owed")
+    role_id = (F.col("src").cast("long") * (1 << _SRC_SHIFT) + F.col("role") * (1 << _ROLE_SHIFT)
+               + F.col("row"))
+    # Sampled rows as the source's rows are compared (no ID); EM's as owed, without a reason.
+    sample_rows = (allrows.join(F.broadcast(picked.where(F.col("role") == _SAMPLED)),
+                                ["src", "row"])
+                   .select(role_id.alias("id"), "rec"))
+    em_rows = (owed_recs.withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int"))
+               .withColumn("row", F.col("id").bitwiseAND((1 << _ROLE_SHIFT) - 1))
+               .join(F.broadcast(picked.where(F.col("role") == _EM)), ["src", "row"])
+               .select(role_id.alias("id"), "rec"))
+    none_int, none_long = F.lit(None).cast("int"), F.lit(None).cast("long")
+    tolink = owed_recs.unionByName(
+        sample_rows.unionByName(em_rows).select("id", "rec", F.lit(0).cast("int").alias("why"),
+                                                none_long.alias("owner")))
+    tolink.write.mode("overwrite").parquet(f"{work}/link/tolink/all")
+    tolink = spark.read.parquet(f"{work}/link/tolink/all")
+    lap("rows sampled")
+
+    # Candidates per (pass, key) block: every resident with a key looked up, whole.
+    lookups = _link_schema("lookups")
+    owed_lk = tolink.select("id", "rec", "why").mapInArrow(step_kernel("owed_lookups"), lookups)
+    res_lk = (feats.select("row", "rank", "rec").mapInArrow(step_kernel("resident_lookups"),
+                                                            lookups)
+              .join(owed_lk.select("pass", "key").distinct(), ["pass", "key"], "left_semi")
+              .join(feats.select("row", "rec"), "row"))
+    blocks = (res_lk.select("pass", "key", F.lit(0).cast("int").alias("side"), "row", "rec")
+              .unionByName(owed_lk.join(tolink.select(F.col("id").alias("row"), "rec"), "row")
+                           .select("pass", "key", F.lit(1).cast("int").alias("side"), "row",
+                                   "rec")))
+
+    def cand_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is not None:
+            yield eng.link_block_candidates(table, config_file=cfg)
+
+    (blocks.repartition(nparts, "pass", "key").sortWithinPartitions("pass", "key", "side", "row")
+     .mapInArrow(cand_kernel, _link_schema("candidates"))
+     .write.mode("overwrite").parquet(f"{work}/link/candidates"))
+    cands = spark.read.parquet(f"{work}/link/candidates")
+    lap("candidates")
+
+    # Each row's group: its candidates, its owner, the records kept for their clusters.
+    import pyarrow.parquet as pq
+
+    members = pq.read_table(os.path.join(os.fspath(out), "clusters.parquet"))
+    members = members.filter(pc.equal(members.column("source"), "residents"))
+    cl = (spark.createDataFrame(members.select(["record_id", "cluster_id", "keep"]))
+          .join(feats.select("record_id", "row"), "record_id")
+          .select("row", F.substring("cluster_id", 2, 20).cast("long").alias("cluster"), "keep"))
+    kept = cl.where("keep").select("cluster", F.col("row").alias("kept"))
+    cl = cl.select("row", "cluster").join(kept, "cluster")
+    need = (cands.select("id", "row", F.lit(True).alias("candidate"))
+            .unionByName(tolink.where(F.col("owner").isNotNull())
+                         .select("id", F.col("owner").alias("row"),
+                                 F.lit(False).alias("candidate"))))
+    need = (need.unionByName(need.join(cl, "row")
+                             .select("id", F.col("kept").alias("row"),
+                                     F.lit(False).alias("candidate")))
+            .groupBy("id", "row").agg(F.max("candidate").alias("candidate")))
+    group_cols = ["id", "side", "row", "rec", "why", "owner", "indexed", "cluster", "kept",
+                  "candidate"]
+    res_side = (need.join(feats.select("row", "rec", "rank"), "row").join(cl, "row", "left")
+                .select("id", F.lit(1).cast("int").alias("side"), "row", "rec",
+                        none_int.alias("why"), none_long.alias("owner"),
+                        (F.col("rank") >= 128).alias("indexed"), "cluster", "kept",
+                        "candidate"))
+    owed_side = tolink.select("id", F.lit(0).cast("int").alias("side"), none_long.alias("row"),
+                              "rec", "why", "owner", F.lit(None).cast("boolean").alias("indexed"),
+                              none_long.alias("cluster"), none_long.alias("kept"),
+                              F.lit(None).cast("boolean").alias("candidate"))
+    groups = (owed_side.select(group_cols).unionByName(res_side.select(group_cols))
+              .repartition(nparts, "id").sortWithinPartitions("id", "side", "row")
+              .persist(StorageLevel.MEMORY_AND_DISK))
+    role = F.shiftright("id", _ROLE_SHIFT).bitwiseAND(3)
+
+    # Calibration per source, on the driver, from the sampled rows' comparisons.
+    def patterns_kernel(with_ids):
+        def kernel(batches):
+            eng, table = _engine(), _whole(batches)
+            if table is not None:
+                yield eng.link_patterns(table, ids if with_ids else None)
+        return kernel
+
+    def per_src(table):
+        src = pc.shift_right(table.column("id"), _SRC_SHIFT)
+        return {i: table.filter(pc.equal(src, i)) for i in range(len(sources))}
+
+    patterns = _link_schema("patterns")
+    found = per_src(groups.where(role == _SAMPLED).mapInArrow(patterns_kernel(True), patterns)
+                    .toArrow())
+    need_em = []
+    cals = {}
+    for i in range(len(sources)):
+        owed_n = len(owed_by_src.get(i, []))
+        n_sampled = sum(1 for s, _, _ in sampled if s == i)
+        cal = L.link_calibrate(model, n_res, rho[i], n_sampled, found[i], owed_n,
+                               config_file=cfg)
+        if cal is None:
+            need_em.append(i)
+        else:
+            cals[i] = cal
+    if need_em:
+        em_found = per_src(groups.where(role == _EM).mapInArrow(patterns_kernel(False),
+                                                                patterns).toArrow())
+        for i in need_em:
+            n_em = sum(1 for s, _ in em if s == i)
+            cals[i] = L.link_calibrate_by_em(model, n_res, n_em, em_found[i], config_file=cfg)
+    lap("calibration")
+
+    # The decisions, each row against its group, with its source's calibration.
+    def decide_kernel(batches):
+        eng, table = _engine(), _whole(batches)
+        if table is None:
+            return
+        src = pc.shift_right(table.column("id"), _SRC_SHIFT)
+        for i, cal in cals.items():
+            part = table.filter(pc.equal(src, i))
+            if part.num_rows:
+                yield eng.link_decide(part, cal, config_file=cfg)
+
+    decided = groups.where(role == _OWED).mapInArrow(decide_kernel, _link_schema("decided"))
+    linked = (decided.where(F.col("kind") == 1)
+              .withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int"))
+              .withColumn("srow", F.col("id").bitwiseAND((1 << _ROLE_SHIFT) - 1))
+              .join(allrows.select("src", F.col("row").alias("srow"), "record_id"),
+                    ["src", "srow"])
+              .join(feats.select(F.col("row").alias("resident"),
+                                 F.col("record_id").alias("resident_record_id")), "resident")
+              .select("src", "srow", "record_id", "resident_record_id", "personal_id",
+                      "probability")
+              .toArrow().sort_by([("src", "ascending"), ("srow", "ascending")]))
+    groups.unpersist()
+    names = [name for name, _ in sources]
+    links = pa.table({
+        "source": pa.array([names[s] for s in linked.column("src").to_pylist()], pa.string()),
+        "record_id": linked.column("record_id"),
+        "resident_record_id": linked.column("resident_record_id"),
+        "personal_id": linked.column("personal_id"),
+        "probability": pa.array(linked.column("probability").to_pylist(), pa.float64()),
+    }, schema=_links_schema())
+    srcs = linked.column("src").to_pylist()
+    stats = {}
+    for i, name in enumerate(names):
+        c = json.loads(cals[i])
+        stats[name] = {
+            "candidate_recall": None if c["beta"] is None else round(c["beta"], 4),
+            "ids_found_in_residents": round(c["rho"], 4),
+            "linked": srcs.count(i), "rows_to_link": len(owed_by_src.get(i, []))}
+    lap("decisions")
+    return links, stats
