@@ -9,7 +9,9 @@
 # whole run) beside `lamsach.spark.findings` written to Parquet, and whether both give the same
 # rule findings. Needs py/test.sh to have built the package (target/py-venv) and Java 17.
 # Usage: benches/spark.sh PEOPLE...   e.g. benches/spark.sh 1000000 10000000
-# SPARK_BENCH=dedup or SPARK_BENCH=findings runs one of the two; SPARK_PARTITIONS sets the
+# Then the links of extracts: `lamsach check` with the vaccination and insurance extracts beside
+# `lamsach.spark.link`, and whether both give the same links.parquet and linking figures.
+# SPARK_BENCH=dedup, findings or link runs one of the three; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ for n in "${sizes[@]}"; do
   if [ ! -f "$d/residents.parquet" ]; then
     "$bin" generate --out "$d" --people "$n" --provinces 34 --quiet
   fi
-  if [ "$steps" != findings ]; then
+  if [ "$steps" = all ] || [ "$steps" = dedup ]; then
   cli="$dir/spark-cli-$n"
   rm -rf "$cli"
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" dedup --quiet \
@@ -60,7 +62,7 @@ print(f"  lamsach.spark.dedup on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with
       f"same pairs and clusters as the CLI: {same}")
 PY
   fi
-  [ "$steps" = dedup ] && continue
+  if [ "$steps" = all ] || [ "$steps" = findings ]; then
   cli="$dir/spark-check-$n"
   rm -rf "$cli"
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
@@ -102,4 +104,39 @@ print(f"  lamsach.spark.findings on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s w
       f"start); {sum(got.values())} findings; the same as the CLI's rule findings: "
       f"{got == rows(want)} (deaths linked by name, not rules: {linked_deaths})")
 PY
+  fi
+  if [ "$steps" = all ] || [ "$steps" = link ]; then
+  cli="$dir/spark-link-cli-$n"
+  rm -rf "$cli"
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
+    --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
+    --insurance "$d/insurance.parquet" --out "$cli" || true
+  read -r secs kb < "$dir/time.txt"
+  echo "$n people, vaccination and insurance: lamsach check ${secs} s, peak $((kb / 1024)) MB"
+  "$PYSPARK_PYTHON" - "$d" "$dir/spark-link-$n" "$cli" <<'PY'
+import json, os, shutil, sys, time
+t0 = time.time()
+sys.path.insert(0, "benches")
+from bench_spark import session
+from lamsach import spark as ls
+import pyarrow.parquet as pq
+
+data, out, cli = sys.argv[1:4]
+shutil.rmtree(out, ignore_errors=True)
+spark = session()
+t1 = time.time()
+read = lambda s: spark.read.parquet(f"{data}/{s}.parquet")
+s = ls.link(spark, read("residents"), vaccination=read("vaccination"),
+            insurance=read("insurance"), out=out)
+t2 = time.time()
+spark.stop()
+rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)
+want = json.load(open(os.path.join(cli, "summary.json")))["linking"]
+same = rows(f"{out}/links.parquet") == rows(f"{cli}/links.parquet") and all(
+    s["linking"][k] == want[k] for k in ("vaccination", "insurance"))
+print(f"  lamsach.spark.link on local[2] (dedup, then links): {t2 - t1:.1f} s ({t2 - t0:.1f} s "
+      f"with the Spark start); {s['links']} links; the same links and linking figures as the "
+      f"CLI: {same}")
+PY
+  fi
 done
