@@ -210,6 +210,18 @@ fn rule_key_names() -> Vec<(&'static str, Vec<&'static str>)> {
         .collect()
 }
 
+/// Every rule's code with its indicator group's code, and every group's code, as summary.json
+/// counts them (a rule or group with no finding counts 0).
+#[pyfunction]
+fn rule_codes() -> (Vec<(&'static str, &'static str)>, Vec<&'static str>) {
+    use lamsach::core::{Group, Rule};
+    let rules = Rule::ALL.iter().map(|r| (r.code(), r.group().code()));
+    (
+        rules.collect(),
+        Group::ALL.iter().map(|g| g.code()).collect(),
+    )
+}
+
 /// For each of `keys`, the part (of `parts`) each row of one source's table goes to for the
 /// rules keyed by it: a pyarrow record batch with one int32 column per key, named by it,
 /// null where those rules never look at the row. Rows of one key share a part.
@@ -609,6 +621,45 @@ fn link_decide<'py>(
     batch_to_py(py, out)
 }
 
+/// What `check` writes of one source's decisions: its link findings (a pyarrow table of
+/// findings.parquet rows) and its rows for review (a batch of review.parquet rows). `rows`
+/// holds the decided rows of `source` with their columns, `ids` their decisions' ids;
+/// `residents` the residents the decisions name, `resident_rows` their rows.
+#[pyfunction]
+#[pyo3(signature = (rows, ids, residents, resident_rows, decided, *, source, config_file=None))]
+#[allow(clippy::too_many_arguments)]
+fn link_outputs<'py>(
+    py: Python<'py>,
+    rows: &Bound<'py, PyAny>,
+    ids: Vec<i64>,
+    residents: &Bound<'py, PyAny>,
+    resident_rows: Vec<i64>,
+    decided: &Bound<'py, PyAny>,
+    source: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (rows, residents) = (data(rows)?, data(residents)?);
+    let decided = one_batch(decided)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let (found, review) = py
+        .detach(|| {
+            link::link_outputs(
+                source,
+                kind,
+                (&rows, &ids),
+                (&residents, &resident_rows),
+                &decided,
+                &config,
+            )
+        })
+        .map_err(py_err)?;
+    let found = Table::try_new(found, lamsach::report::tables::findings_schema())
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        .into_pyarrow(py)?;
+    Ok((found, batch_to_py(py, review)?))
+}
+
 /// The schemas of the distributed linking's steps, by name.
 #[pyfunction]
 fn link_schema<'py>(py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -645,6 +696,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
     m.add_function(wrap_pyfunction!(rule_key_names, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_codes, m)?)?;
     m.add_function(wrap_pyfunction!(rule_parts, m)?)?;
     m.add_function(wrap_pyfunction!(keyed_rules, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
@@ -665,6 +717,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(link_calibrate, m)?,
         wrap_pyfunction!(link_calibrate_by_em, m)?,
         wrap_pyfunction!(link_decide, m)?,
+        wrap_pyfunction!(link_outputs, m)?,
         wrap_pyfunction!(link_schema, m)?,
     ] {
         m.add_function(f)?;

@@ -18,6 +18,7 @@
 //!    to, the records kept for their clusters) as a [`LinkGroup`]; [`patterns`] of the rows
 //!    sampled to calibrate a source, [`calibrate`] on the driver, then [`decide`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::builder::{BinaryBuilder, Int32Builder, Int64Builder};
@@ -31,7 +32,7 @@ use crate::dedup::parts::{column, model_of, recs_of, to_u32};
 use crate::error::{Error, Result};
 use crate::matching::cluster::KeepRank;
 use crate::matching::comparisons::{compare, Pattern, N_FIELDS};
-use crate::matching::decide::round6;
+use crate::matching::decide::{round6, ReviewPair};
 use crate::matching::features::{self, Rec};
 use crate::matching::link::{self, GroupResident, LinkCalibration, LinkGroup, Outcome, Owed};
 use crate::read::{read_data, SourceData, Warnings};
@@ -664,11 +665,13 @@ pub fn calibrate_by_em(
 
 /// The columns of [`decide`]: per row linked (`kind` 1) its resident, the resident's personal
 /// ID and the probability; per row that fits several people (`kind` 2), each plausible
-/// resident with its share, whether they share a province and how they compare.
+/// resident (`rank`: its place among them, from 0) with its share, whether they share a
+/// province and how they compare.
 pub fn decided_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("kind", DataType::Int32, false),
+        Field::new("rank", DataType::Int32, false),
         Field::new("resident", DataType::Int64, false),
         Field::new("personal_id", DataType::Utf8, true),
         Field::new("probability", DataType::Float64, false),
@@ -690,6 +693,7 @@ pub fn decide(
     let settings = link::Settings::of(&config.matching, require_id);
     let mut id = Int64Builder::new();
     let mut kind = Int32Builder::new();
+    let mut rank = Int32Builder::new();
     let mut resident = Int64Builder::new();
     let mut pid = arrow_array::builder::StringBuilder::new();
     let mut prob = arrow_array::builder::Float64Builder::new();
@@ -705,6 +709,7 @@ pub fn decide(
             Outcome::Linked(r, p) => {
                 id.append_value(g.id);
                 kind.append_value(1);
+                rank.append_value(0);
                 resident.append_value(r as i64);
                 pid.append_value(crate::ids::id_string(res(r)?.pid));
                 prob.append_value(round6(p));
@@ -712,10 +717,11 @@ pub fn decide(
                 levels.append_null();
             }
             Outcome::Ambiguous(people) => {
-                for (r, share) in people {
+                for (place, (r, share)) in people.into_iter().enumerate() {
                     let b = res(r)?;
                     id.append_value(g.id);
                     kind.append_value(2);
+                    rank.append_value(place as i32);
                     resident.append_value(r as i64);
                     pid.append_null();
                     prob.append_value(round6(share));
@@ -731,6 +737,7 @@ pub fn decide(
         vec![
             Arc::new(id.finish()),
             Arc::new(kind.finish()),
+            Arc::new(rank.finish()),
             Arc::new(resident.finish()),
             Arc::new(pid.finish()),
             Arc::new(prob.finish()),
@@ -739,4 +746,87 @@ pub fn decide(
         ],
     )
     .map_err(Error::internal)
+}
+
+/// What `check` writes of one source's decisions ([`decided_schema`], every row of a row that
+/// fits several residents, in any order): its `link.suggested` and `link.ambiguous` findings
+/// (`findings.parquet` rows, in the engine's order) and the plausible residents of the rows
+/// that fit several (`review.parquet` rows). `rows` holds the decided rows of source `name`
+/// with their columns, each with its decision's `id`, and `residents` the residents they name,
+/// each with its row.
+pub fn link_outputs(
+    name: &str,
+    kind: SourceKind,
+    rows: (&SourceData, &[i64]),
+    residents: (&SourceData, &[i64]),
+    decided: &RecordBatch,
+    config: &Config,
+) -> Result<(Vec<RecordBatch>, RecordBatch)> {
+    let mut warnings = Warnings::new();
+    let tables = vec![
+        read_data(
+            "residents",
+            SourceKind::Residents,
+            residents.0,
+            config,
+            &mut warnings,
+        )?,
+        read_data(name, kind, rows.0, config, &mut warnings)?,
+    ];
+    let place = |numbers: &[i64], len: usize| -> Result<HashMap<i64, u32>> {
+        if numbers.len() != len {
+            return Err(internal("row numbers of another length than its records"));
+        }
+        Ok(numbers
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (n, i as u32))
+            .collect())
+    };
+    let row_of = place(rows.1, tables[1].len())?;
+    let resident_of = place(residents.1, tables[0].len())?;
+    let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+    let ctx = super::context(&tables, None, None, PDate::new(2000, 1, 1), config);
+    let input = crate::core::CheckInput::new(&tables, &prepared, ctx);
+    use arrow_array::{Float64Array, StringArray};
+    let ids = column::<Int64Array>(decided, "id")?;
+    let kinds = column::<Int32Array>(decided, "kind")?;
+    let ranks = column::<Int32Array>(decided, "rank")?;
+    let res = column::<Int64Array>(decided, "resident")?;
+    let pids = column::<StringArray>(decided, "personal_id")?;
+    let probs = column::<Float64Array>(decided, "probability")?;
+    let inp = column::<BooleanArray>(decided, "in_province")?;
+    let levels = column::<StringArray>(decided, "levels")?;
+    let pid_col = input.cols[1][Column::PersonalId];
+    let mut findings = Vec::new();
+    // The plausible residents of each row that fits several, in their order.
+    let mut several: BTreeMap<u32, Vec<(i32, ReviewPair)>> = BTreeMap::new();
+    for i in 0..decided.num_rows() {
+        let row = *row_of
+            .get(&ids.value(i))
+            .ok_or_else(|| internal("a decision without its row"))?;
+        let resident = *resident_of
+            .get(&res.value(i))
+            .ok_or_else(|| internal("a decision without its resident"))?;
+        let at = crate::core::RowRef::new(1, row as usize);
+        if kinds.value(i) == 1 {
+            let pid = pids.value(i).to_string();
+            let value = pid_col.get(row as usize);
+            findings.push(link::suggested(at, value, resident, pid, probs.value(i)).1);
+        } else {
+            let levels = levels.value(i).to_string();
+            let pair = link::plausible(at, resident, probs.value(i), inp.value(i), levels);
+            several.entry(row).or_default().push((ranks.value(i), pair));
+        }
+    }
+    let mut review = Vec::new();
+    for (_, mut pairs) in several {
+        pairs.sort_by_key(|p| p.0);
+        let pairs: Vec<ReviewPair> = pairs.into_iter().map(|p| p.1).collect();
+        findings.push(link::ambiguous_finding(&pairs));
+        review.extend(pairs);
+    }
+    let (_, found) = super::findings_out(findings, &input, config)?;
+    let review = crate::report::tables::review_batch(&review.iter().collect::<Vec<_>>(), &input)?;
+    Ok((found, review))
 }

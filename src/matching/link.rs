@@ -1411,9 +1411,53 @@ fn owed_rows(input: &CheckInput, rule_findings: &[Finding], s: usize) -> Vec<(us
     owed
 }
 
+/// A row linked to a resident (`probability` rounded), and its `link.suggested` finding:
+/// `value` is the row's personal_id cell, `pid` the resident's ID.
+pub(crate) fn suggested(
+    at: RowRef,
+    value: &str,
+    resident: u32,
+    pid: String,
+    probability: f64,
+) -> (Link, Finding) {
+    let finding = Finding::on(at, Rule::LinkSuggested, Column::PersonalId)
+        .value(value)
+        .suggest(pid)
+        .related(RowRef::resident(resident), Some(probability));
+    let link = Link {
+        at,
+        resident,
+        probability,
+    };
+    (link, finding)
+}
+
+/// One of the plausible residents of a row that fits several, for review: its share of the
+/// row's probability (rounded) and how the two compare.
+pub(crate) fn plausible(
+    at: RowRef,
+    resident: u32,
+    share: f64,
+    in_province: bool,
+    levels: String,
+) -> ReviewPair {
+    ReviewPair {
+        pair: Pair {
+            a: at,
+            b: RowRef::resident(resident),
+            probability: share,
+            in_province,
+            cluster: 0,
+            levels,
+            implied: false,
+        },
+        doubt: Doubt::SeveralResidents,
+    }
+}
+
 /// The finding of a row that fits several residents: on the row, pointing to the likeliest,
 /// with the others named in the note (by record, never by personal data).
-fn ambiguous_finding(candidates: &[ReviewPair]) -> Finding {
+pub(crate) fn ambiguous_finding(candidates: &[ReviewPair]) -> Finding {
     let best = &candidates[0].pair;
     Finding::on(best.a, Rule::LinkAmbiguous, Column::PersonalId)
         .related(best.b, Some(best.probability))
@@ -1463,36 +1507,18 @@ pub fn link_extracts(
                     Outcome::Ambiguous(people) => {
                         return Some(Err(people
                             .into_iter()
-                            .map(|(res, share)| ReviewPair {
-                                pair: Pair {
-                                    a: at,
-                                    b: RowRef::resident(res),
-                                    probability: round6(share),
-                                    in_province: rec.province == recs[res as usize].province,
-                                    cluster: 0,
-                                    levels: compare(rec, &recs[res as usize]).explain(),
-                                    implied: false,
-                                },
-                                doubt: Doubt::SeveralResidents,
+                            .map(|(res, share)| {
+                                let b = &recs[res as usize];
+                                let (levels, in_province) =
+                                    (compare(rec, b).explain(), rec.province == b.province);
+                                plausible(at, res, round6(share), in_province, levels)
                             })
                             .collect::<Vec<_>>()));
                     }
                     Outcome::None => return None,
                 };
-                let p = round6(p);
                 let pid = id_string(recs[res as usize].pid);
-                let finding = Finding::on(at, Rule::LinkSuggested, Column::PersonalId)
-                    .value(pid_col.get(r))
-                    .suggest(pid)
-                    .related(RowRef::resident(res), Some(p));
-                Some(Ok((
-                    Link {
-                        at,
-                        resident: res,
-                        probability: p,
-                    },
-                    finding,
-                )))
+                Some(Ok(suggested(at, pid_col.get(r), res, pid, round6(p))))
             })
             .collect();
         let mut stats = LinkStats {
