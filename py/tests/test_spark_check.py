@@ -1,8 +1,13 @@
-"""lamsach.spark.link on a local Spark with 2 executor threads links the extracts' rows as the
-command line's `lamsach check` does: the same links (row, resident, personal ID, probability)
-and per source the same rows to link, rows linked and calibration shares — on 20 000
-generated people of each noise profile with vaccination and insurance extracts, read as
-DataFrames of several partitions, and again under a block cap of 4. Skipped, saying why, when pyspark or Java is missing."""
+"""lamsach.spark.check and lamsach.spark.link on a local Spark with 2 executor threads give
+what the command line's `lamsach check` gives, on 20 000 generated people with vaccination
+and insurance extracts read as DataFrames of several partitions:
+- `check` (standard noise, with the CMND map): every finding (rules, duplicates, links), the
+  duplicate pairs, clusters, rows for review, links and summary.json's counts of findings and
+  linking figures;
+- `link` (registers noise, and again under a block cap of 4): the same links (row, resident,
+  personal ID, probability), link findings and rows for review, and per source the same rows to
+  link, rows linked and calibration shares.
+Skipped, saying why, when pyspark or Java is missing."""
 import json
 import os
 import shutil
@@ -22,7 +27,12 @@ def rows(path):
     return sorted(zip(*[t.column(c).to_pylist() for c in t.column_names]), key=repr)
 
 
-def same_links(spark, tmp, noise, cap=None):
+def differ(got, exp):
+    return (len(got), len(exp), [r for r in got if r not in exp][:3],
+            [r for r in exp if r not in got][:3])
+
+
+def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     from lamsach import spark as ls
 
     data = os.path.join(tmp, noise)
@@ -41,10 +51,11 @@ def same_links(spark, tmp, noise, cap=None):
     name = f"{noise}-{cap}"
     p = lambda f: f"{data}/{f}.parquet"  # noqa: E731
     cli = os.path.join(tmp, f"{name}-cli")
+    # Births and deaths linked by name are not distributed: `check` is compared without them.
+    more = [] if whole else ["--deaths", p("deaths"), "--births", p("births")]
     subprocess.run([BIN, "check", "--as-of", "2026-01-01", "--residents", p("residents"),
                     "--vaccination", p("vaccination"), "--insurance", p("insurance"),
-                    "--cmnd-map", p("cmnd_map"), "--deaths", p("deaths"), "--births",
-                    p("births"), "--out", cli, "--quiet",
+                    "--cmnd-map", p("cmnd_map"), *more, "--out", cli, "--quiet",
                     *[a for c in config for a in ("--config", c)]], check=True)
     out = os.path.join(tmp, f"{name}-spark")
     # Extracts as tables in memory, in several partitions that keep the rows' order.
@@ -55,32 +66,59 @@ def same_links(spark, tmp, noise, cap=None):
         assert df.rdd.getNumPartitions() > 1
         return df
 
-    summary = ls.link(spark, spark.read.parquet(p("residents")), vaccination=read("vaccination"),
-                      insurance=read("insurance"), out=out,
-                      config_file=config[0] if config else None)
+    cfg = config[0] if config else None
+    residents = spark.read.parquet(p("residents"))
+    if whole:
+        summary = ls.check(spark, residents, as_of="2026-01-01", vaccination=read("vaccination"),
+                           insurance=read("insurance"), cmnd_map=read("cmnd_map"), out=out,
+                           config_file=cfg)
+    else:
+        summary = ls.link(spark, residents, vaccination=read("vaccination"),
+                          insurance=read("insurance"), out=out, config_file=cfg)
     with open(os.path.join(cli, "summary.json")) as f:
         want = json.load(f)
+    with open(os.path.join(out, "summary.json")) as f:
+        assert json.load(f) == summary
+    if whole:
+        for f in ("findings", "duplicates", "clusters", "review"):
+            got = rows(os.path.join(out, f"{f}.parquet"))
+            exp = rows(os.path.join(cli, f"{f}.parquet"))
+            assert got == exp, (f, differ(got, exp))
+        for k in ("findings_total", "findings_per_rule", "findings_per_group",
+                  "findings_per_source", "findings_per_commune"):
+            assert summary[k] == want[k], (k, summary[k], want[k])
+        assert want["findings_per_rule"]["link.suggested"] > 100, want["findings_per_rule"]
+    else:
+        # The links' findings and rows for review, among the command line's.
+        def linking(path, rule_col):
+            return [r for r in rows(path) if r[rule_col] in ("link.suggested", "link.ambiguous")]
+
+        for f, col in (("findings", 5), ("review", 0)):
+            got = linking(os.path.join(out, f"{f}.parquet"), col)
+            exp = linking(os.path.join(cli, f"{f}.parquet"), col)
+            assert got == exp and exp, (f, differ(got, exp))
     for source in ("vaccination", "insurance"):
         assert summary["linking"][source] == want["linking"][source], (
             source, summary["linking"][source], want["linking"][source])
     got, exp = rows(os.path.join(out, "links.parquet")), rows(os.path.join(cli, "links.parquet"))
-    assert got == exp, (len(got), len(exp), [r for r in got if r not in exp][:3],
-                        [r for r in exp if r not in got][:3])
+    assert got == exp, differ(got, exp)
     linked = sum(want["linking"][s]["linked"] for s in ("vaccination", "insurance"))
     assert len(exp) == linked and linked > 200, (len(exp), linked)
-    print(f"ok  spark link ({noise}, block cap {cap}): {len(exp)} links as the command line's, "
+    what = f"check, {summary['findings_total']} findings and" if whole else "link,"
+    print(f"ok  spark {what} ({noise}, block cap {cap}): {len(exp)} links as the command line's, "
           f"{sum(want['linking'][s]['rows_to_link'] for s in ('vaccination', 'insurance'))} "
           "rows to link")
 
 
 def main():
-    spark = local_spark("lamsach-test-link")
+    spark = local_spark("lamsach-test-check")
     if spark is None:
         return 0
-    tmp = tempfile.mkdtemp(prefix="lamsach-spark-link-")
+    tmp = tempfile.mkdtemp(prefix="lamsach-spark-check-")
     try:
-        for noise, cap in [("standard", None), ("registers", None), ("registers", 4)]:
-            same_links(spark, tmp, noise, cap)
+        same_as_cli(spark, tmp, "standard", whole=True)
+        for cap in (None, 4):
+            same_as_cli(spark, tmp, "registers", cap)
     finally:
         spark.stop()
         shutil.rmtree(tmp, ignore_errors=True)

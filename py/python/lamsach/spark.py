@@ -1,20 +1,21 @@
-"""lamsach inside Apache Spark: the rules, the national duplicate search and the links.
+"""lamsach inside Apache Spark: the rules, the national duplicate search, the links, `check`.
 
     from lamsach import spark as ls
     findings = ls.rules(spark.read.parquet("residents/"), as_of="2026-06-30")
     findings.write.parquet("findings/")
     summary = ls.dedup(spark, spark.read.parquet("residents/"), out="national")
-    summary = ls.link(spark, spark.read.parquet("residents/"),
-                      vaccination=spark.read.parquet("vaccination/"), out="national")
+    summary = ls.check(spark, spark.read.parquet("residents/"), as_of="2026-06-30",
+                       vaccination=spark.read.parquet("vaccination/"), out="province")
 
 `rules` runs the engine's per-row rules (ID format, dates, names, sex, missing fields…) on
 each partition with `mapInArrow`: the partition's Arrow batches go to the engine without a
 copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in parallel).
 `findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
-them (see docs/distributed.md). Births and deaths linked by name, fix lists and the report
-are not distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must
-be installed on every executor (a cluster venv: it holds a native library, which --py-files
+them, and `check` all of these with every rule's findings (see docs/distributed.md). Births
+and deaths linked by name, summary.json's indicators, fix lists and the report are not
+distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must be
+installed on every executor (a cluster venv: it holds a native library, which --py-files
 does not ship).
 """
 from __future__ import annotations
@@ -64,8 +65,8 @@ def findings(spark, residents, *, as_of: str, vaccination=None, insurance=None, 
     each of their keys brought together by one shuffle (see docs/distributed.md). The columns
     are findings.parquet's, without the sources' extra columns. The findings of matching
     (dup.*, id.shared, link.*, birth.*, alive.probably_deceased, and alive.deceased_active of
-    a death registered without an ID, linked by name) are not rules: `dedup` gives the
-    register's duplicates; links of extracts are not distributed yet.
+    a death registered without an ID, linked by name) are not rules: `check` adds the
+    register's duplicates and the extracts' links.
 
     Each source is a DataFrame; rows are taken in the DataFrame's order (partition by
     partition), as the command line takes a file's. `extracts` maps an extract's name to its
@@ -517,44 +518,143 @@ def link(spark, residents, *, out, vaccination=None, insurance=None, extracts=No
     (its outputs written to `out`: a person's records count as one person), then each
     extract's rows owed a link (no usable ID, an ID no resident carries, an ID whose resident
     has another name) linked to the resident who is their person, written to
-    `out/links.parquet` as the command line writes it. Returns summary.json as a dict, with
-    per source what linking measured under "linking".
+    `out/links.parquet` as the command line writes it, with their findings (`link.suggested`,
+    `link.ambiguous`) in `out/findings.parquet` and the plausible residents of rows that fit
+    several in `out/review.parquet`. Returns summary.json as a dict, with per source what
+    linking measured under "linking". `check` adds every rule's findings.
 
     Sources are DataFrames taken in their order (partition by partition), as `check` reads
-    files; `extracts` maps an extract's name to its DataFrame. Births and deaths registered
-    without an ID are not linked here yet (see docs/distributed.md).
+    files; `extracts` maps an extract's name to its DataFrame.
     """
+    named = [("vaccination", vaccination), ("insurance", insurance)]
+    named += list((extracts or {}).items())
+    return _run(spark, residents, named, out, None, config_file, work_dir, partitions)
+
+
+def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None, births=None,
+          cmnd_map=None, deaths=None, extracts=None, config_file=None, work_dir=None,
+          partitions=None):
+    """`lamsach check` in Spark: every rule's findings (`findings`), the register's duplicates
+    and clusters (`dedup`) and the extracts' links (`link`), written to `out` as the command
+    line writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
+    links.parquet and summary.json; returns summary.json as a dict, with "findings" counting
+    the findings per rule.
+
+    Not distributed yet (summary.json's "warnings" says so when it applies): birth
+    registrations are checked by their rules but not linked to their residents (no
+    birth.not_registered or birth.mismatch), deaths registered without an ID are not linked
+    by name, and the communes' fix lists and report.html are not written (run `lamsach check`
+    on one machine for them). Findings are grouped by source, not in the command line's order.
+    Arguments as `findings` and `dedup` take them.
+    """
+    rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
+                     insurance=insurance, births=births, cmnd_map=cmnd_map, deaths=deaths,
+                     extracts=extracts, config_file=config_file, partitions=partitions)
+    named = [("vaccination", vaccination), ("insurance", insurance)]
+    named += list((extracts or {}).items())
+    warnings = []
+    if births is not None:
+        warnings.append("birth registrations were checked by their rules but not linked to "
+                        "their residents: birth.not_registered and birth.mismatch are not "
+                        "distributed yet (lamsach check gives them)")
+    if deaths is not None:
+        warnings.append("deaths registered without a usable personal ID were not linked to "
+                        "residents by name: that is not distributed yet (lamsach check does it)")
+    return _run(spark, residents, named, out, (rules, warnings), config_file, work_dir,
+                partitions)
+
+
+def _run(spark, residents, named, out, rules, config_file, work_dir, partitions):
+    """dedup, then the links of the sources `named` (name, DataFrame or None), and with
+    `rules` (the rule findings' DataFrame and warnings) every finding: see `check`."""
     import shutil
     import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     cfg = None if config_file is None else os.fspath(config_file)
     nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
     lap = _Laps()
-    named = [("vaccination", vaccination), ("insurance", insurance)]
-    named += list((extracts or {}).items())
     sources = [(name, df) for name, df in named if df is not None]
-    for name in (extracts or {}):
+    for name, _ in named[2:]:
         if not name or name in _SOURCES:
             raise ValueError(f'"{name}" cannot be used as an extract name')
+    found = []
+    if rules is not None:
+        found.append(rules[0].toArrow())
+        lap("rule findings")
     own_work = work_dir is None
-    work = tempfile.mkdtemp(prefix="lamsach-spark-link-") if own_work else os.fspath(work_dir)
+    work = tempfile.mkdtemp(prefix="lamsach-spark-check-") if own_work else os.fspath(work_dir)
+    out = os.fspath(out)
     try:
         d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap)
         # dedup's outputs are this run's: an earlier run's links must not stand beside them.
         try:
-            os.remove(os.path.join(os.fspath(out), "links.parquet"))
+            os.remove(os.path.join(out, "links.parquet"))
         except FileNotFoundError:
             pass
-        links, stats = _links(spark, d, sources, out, cfg, nparts, work, lap)
-        _write_parquet(links, os.path.join(os.fspath(out), "links.parquet"))
+        links, stats, link_found, link_review = _links(spark, d, sources, out, cfg, nparts,
+                                                       work, lap)
+        # Findings by source in the command line's order: the rules', dedup's, the links'.
+        found += [pq.read_table(os.path.join(out, "findings.parquet"))] + link_found
+        schema = _engine().findings_schema()
+        found = pa.concat_tables([t.cast(schema) for t in found])
+        order = {name: i for i, name in enumerate(
+            ["residents"] + [n for n, _ in sources] + ["births", "cmnd_map", "deaths"])}
+        rank = pa.array([order.get(x, len(order)) for x in found.column("source").to_pylist()],
+                        pa.int32())
+        found = found.append_column("_rank", rank).sort_by("_rank").drop_columns(["_rank"])
+        review = pa.concat_tables([pq.read_table(os.path.join(out, "review.parquet"))]
+                                  + [pa.Table.from_batches([r]) for r in link_review])
+        _write_parquet(found, os.path.join(out, "findings.parquet"))
+        _write_parquet(review, os.path.join(out, "review.parquet"))
+        _write_parquet(links, os.path.join(out, "links.parquet"))
         summary = d["summary"]
         summary["linking"] = stats
         summary["links"] = links.num_rows
-        lap("links written")
+        summary.update(_finding_counts(found))
+        if rules is not None:
+            summary.setdefault("warnings", []).extend(rules[1])
+        _write_json(summary, os.path.join(out, "summary.json"))
+        lap("outputs written")
         return summary
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _finding_counts(found):
+    """summary.json's counts of findings: in total, per rule, group, source and commune."""
+    rules, groups = _engine().rule_codes()
+    per_rule = {code: 0 for code, _ in rules}
+    per_group = {code: 0 for code in groups}
+    group_of = dict(rules)
+    per_source, per_commune = {}, {}
+    cols = [found.column(c).to_pylist() for c in ("rule", "source", "commune_code")]
+    for rule, source, commune in zip(*cols):
+        per_rule[rule] += 1
+        per_group[group_of[rule]] += 1
+        src = per_source.setdefault(source, {})
+        src[rule] = src.get(rule, 0) + 1
+        per_commune[commune] = per_commune.get(commune, 0) + 1
+    return {"findings_total": found.num_rows,
+            "findings_per_rule": dict(sorted(per_rule.items())),
+            "findings_per_group": dict(sorted(per_group.items())),
+            "findings_per_source": {s: dict(sorted(r.items()))
+                                    for s, r in sorted(per_source.items())},
+            "findings_per_commune": dict(sorted(per_commune.items()))}
+
+
+def _write_json(value, path):
+    """summary.json as the command line writes it: indented, owner-only, moved into place."""
+    import json
+
+    tmp = f"{path}.partial"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def _links_schema():
@@ -608,15 +708,16 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
         head = df.limit(100).toArrow()
         L.link_rows(head, list(range(head.num_rows)), source=name, config_file=cfg)
     res_rows = d["residents"].mapInArrow(rows_kernel("residents", d["offsets"]), rows_schema)
-    counts = []
+    counts, numbered = [], []
     for i, (name, df) in enumerate(sources):
         ided, offsets, n = _numbered(df)
         (ided.mapInArrow(rows_kernel(name, offsets), rows_schema)
          .withColumn("src", F.lit(i).cast("int"))
          .write.mode("overwrite").parquet(f"{work}/link/rows/{i}"))
         counts.append(n)
+        numbered.append((ided, offsets))
     if not sources:
-        return _links_schema().empty_table(), {}
+        return _links_schema().empty_table(), {}, [], []
     allrows = spark.read.parquet(*[f"{work}/link/rows/{i}" for i in range(len(sources))])
     lap("rows to link")
 
@@ -804,7 +905,9 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
             if part.num_rows:
                 yield eng.link_decide(part, cal, config_file=cfg)
 
-    decided = groups.where(role == _OWED).mapInArrow(decide_kernel, _link_schema("decided"))
+    (groups.where(role == _OWED).mapInArrow(decide_kernel, _link_schema("decided"))
+     .write.mode("overwrite").parquet(f"{work}/link/decided"))
+    decided = spark.read.parquet(f"{work}/link/decided")
     linked = (decided.where(F.col("kind") == 1)
               .withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int"))
               .withColumn("srow", F.col("id").bitwiseAND((1 << _ROLE_SHIFT) - 1))
@@ -817,6 +920,20 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
               .toArrow().sort_by([("src", "ascending"), ("srow", "ascending")]))
     groups.unpersist()
     names = [name for name, _ in sources]
+    # Each source's link findings and rows for review, from its decided rows and the residents
+    # they name, fetched with their columns.
+    found, review = [], []
+    for i, name in enumerate(names):
+        mine = decided.where(F.shiftright("id", _SRC_SHIFT) == i).toArrow()
+        if mine.num_rows == 0:
+            continue
+        ids = sorted(set(mine.column("id").to_pylist()))
+        rows, _ = _rows_of(spark, *numbered[i], [x & ((1 << _ROLE_SHIFT) - 1) for x in ids])
+        people, res_rows = _rows_of(spark, d["residents"], d["offsets"],
+                                    sorted(set(mine.column("resident").to_pylist())))
+        f, r = L.link_outputs(rows, ids, people, res_rows, mine, source=name, config_file=cfg)
+        found.append(f)
+        review.append(r)
     links = pa.table({
         "source": pa.array([names[s] for s in linked.column("src").to_pylist()], pa.string()),
         "record_id": linked.column("record_id"),
@@ -833,4 +950,24 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
             "ids_found_in_residents": round(c["rho"], 4),
             "linked": srcs.count(i), "rows_to_link": len(owed_by_src.get(i, []))}
     lap("decisions")
-    return links, stats
+    return links, stats, found, review
+
+
+def _rows_of(spark, ided, offsets, rows):
+    """The rows numbered `rows` (sorted) of a `_numbered` DataFrame, with its columns, on the
+    driver, and their numbers."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    starts = spark.createDataFrame(pa.table({
+        "_p": pa.array(list(offsets), pa.int64()),
+        "_start": pa.array(list(offsets.values()), pa.int64())}))
+    wanted = spark.createDataFrame(pa.table({"_row": pa.array(rows, pa.int64())}))
+    got = (ided.withColumn("_p", F.shiftright(_MID, 33)).join(F.broadcast(starts), "_p")
+           .withColumn("_row", F.col("_start") + F.col(_MID).bitwiseAND((1 << 33) - 1))
+           .join(F.broadcast(wanted), "_row")
+           .drop(_MID, "_p", "_start").toArrow().sort_by("_row"))
+    numbers = got.column("_row").to_pylist()
+    if numbers != rows:
+        raise RuntimeError("lamsach.spark: rows of a decision are missing from their source")
+    return got.drop_columns(["_row"]), numbers
