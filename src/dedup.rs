@@ -913,7 +913,17 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
 
     let concluded = phases.run("outputs", || {
         let rank = |r: u32| KeepRank::unpack(reg.rank[r as usize]);
-        conclude(&staging, &opts.config, &mut found, &crowded, &rank, &texts)
+        // Features are no longer held here: an implied pair's levels stay empty.
+        let no_levels = |_: u32, _: u32| String::new();
+        conclude(
+            &staging,
+            &opts.config,
+            &mut found,
+            &crowded,
+            &rank,
+            &texts,
+            &no_levels,
+        )
     })?;
     let laps = phases.finish();
     let summary = summary_of(
@@ -953,7 +963,8 @@ struct Concluded {
 
 /// The last phase: clusters of the decided pairs, the findings, and the files written to
 /// `staging` (not yet committed). `crowded`: the rows of IDs carried by more records than one
-/// person has, with the ID.
+/// person has, with the ID. `levels` gives an implied pair's per-field levels when the driver
+/// still holds the two records' features (else "").
 fn conclude(
     staging: &Staging,
     config: &Config,
@@ -961,6 +972,7 @@ fn conclude(
     crowded: &[(Vec<u32>, u64)],
     rank: &dyn Fn(u32) -> KeepRank,
     texts: &RecordTexts,
+    levels: &(dyn Fn(u32, u32) -> String + Sync),
 ) -> Result<Concluded> {
     let mut pairs = std::mem::take(&mut found.judged.pairs);
     decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
@@ -972,10 +984,9 @@ fn conclude(
         .max()
         .unwrap_or(0);
     cluster(n, &mut pairs);
-    // Features are no longer held here: an implied pair's levels stay empty.
     let joined = |a: u32, b: u32| {
         let province = |r| texts.cell(RowRef::resident(r), Column::ProvinceCode);
-        (province(a) == province(b), String::new())
+        (province(a) == province(b), levels(a, b))
     };
     cluster::add_implied(&mut pairs, &mut review, &joined, |r| {
         texts.cell(r, Column::RecordId)

@@ -814,6 +814,8 @@ pub fn judge_pairs(
 /// `row` of [`cross_kind::ID_MEMBER`] rows and the [`cross_kind::SKIPPED`] counts (`kind`,
 /// `a`); `texts`: `row`, `rank`, `rec`, `record_id`, `province_code`, `commune_code` of every
 /// record in a judged pair or sharing an ID with more than [`CROWDED_ID`] records.
+/// `implied_levels`: the pairs a cluster implies get their per-field levels, as `check` gives
+/// them (`dedup` on one machine no longer holds the features then, and gives none).
 #[allow(clippy::too_many_arguments)]
 pub fn finish(
     judged: &[RecordBatch],
@@ -826,6 +828,7 @@ pub fn finish(
     out: &std::path::Path,
     config: &Config,
     group_readable: bool,
+    implied_levels: bool,
 ) -> Result<String> {
     let staging = Staging::new(out, group_readable)?;
     let model = model_of(model_json)?;
@@ -903,6 +906,7 @@ pub fn finish(
     let mut text_rows = Vec::with_capacity(order.len());
     let mut text_values = Vec::with_capacity(order.len());
     let mut ranks = Vec::with_capacity(order.len());
+    let mut text_recs = Vec::with_capacity(order.len());
     let mut pids = HashMap::new();
     for &i in &order {
         let r = to_u32(t_row[i])?;
@@ -913,6 +917,7 @@ pub fn finish(
         text_values.push(cols.map(|c| c.value(i).to_string()));
         ranks.push(t_rank[i] as u8);
         pids.insert(r, t_recs[i].pid);
+        text_recs.push(t_recs[i].clone());
     }
     let texts = RecordTexts {
         rows: text_rows,
@@ -931,7 +936,17 @@ pub fn finish(
         Ok(k) => KeepRank::unpack(ranks[k]),
         Err(_) => KeepRank::unpack(0),
     };
-    let concluded = conclude(&staging, config, &mut found, &crowded, &rank, &texts)?;
+    // As `check` gives them (its implied pairs' levels), or as `dedup` does (none).
+    let levels = |a: u32, b: u32| {
+        let rec = |r: u32| texts.rows.binary_search(&r).ok().map(|k| &text_recs[k]);
+        match (implied_levels, rec(a), rec(b)) {
+            (true, Some(ra), Some(rb)) => crate::matching::comparisons::compare(ra, rb).explain(),
+            _ => String::new(),
+        }
+    };
+    let concluded = conclude(
+        &staging, config, &mut found, &crowded, &rank, &texts, &levels,
+    )?;
     let mut warnings = Warnings::new();
     warnings.extend(trained.warning);
     let summary = summary_of(
