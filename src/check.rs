@@ -779,7 +779,7 @@ mod tests {
                 whole.links.len()
             );
             ambiguous += count("link.ambiguous");
-            assert!(count("birth.not_registered") + count("birth.mismatch") > 0);
+            assert!(count("birth.no_resident") + count("birth.mismatch") > 0);
             for deciding in [
                 link::Deciding::Groups(3),
                 link::Deciding::Groups(50),

@@ -432,11 +432,12 @@ fn dedup_judge<'py>(
     batch_to_py(py, out)
 }
 
-/// Step 5: every output of `dedup` in `out`; returns summary.json.
+/// Step 5: every output of `dedup` in `out`; returns summary.json. `implied_levels`: the pairs
+/// a cluster implies get their per-field levels, as `check` gives them.
 #[pyfunction]
 #[pyo3(signature = (
     judged, cross_rows, texts, records, model, trained, *, out, units, buckets,
-    config_file=None
+    config_file=None, implied_levels=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn dedup_finish(
@@ -451,6 +452,7 @@ fn dedup_finish(
     units: usize,
     buckets: usize,
     config_file: Option<PathBuf>,
+    implied_levels: bool,
 ) -> PyResult<String> {
     let judged = Table::from_pyarrow_bound(judged)?.into_inner().0;
     let (cross_rows, texts) = (one_batch(cross_rows)?, one_batch(texts)?);
@@ -472,6 +474,7 @@ fn dedup_finish(
             &out,
             &config,
             false,
+            implied_levels,
         )
     })
     .map_err(py_err)
@@ -660,6 +663,48 @@ fn link_outputs<'py>(
     Ok((found, batch_to_py(py, review)?))
 }
 
+/// The birth rules' findings of birth registrations (`births`, in their order) against their
+/// residents: `resident` gives per registration its resident's row (or None), `ambiguous`
+/// whether it fits several; `residents` holds those residents, `resident_rows` their rows.
+#[pyfunction]
+#[pyo3(signature = (births, residents, resident_rows, resident, ambiguous, *, as_of, config_file=None))]
+#[allow(clippy::too_many_arguments)]
+fn birth_findings<'py>(
+    py: Python<'py>,
+    births: &Bound<'py, PyAny>,
+    residents: &Bound<'py, PyAny>,
+    resident_rows: Vec<i64>,
+    resident: Vec<Option<i64>>,
+    ambiguous: Vec<bool>,
+    as_of: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let as_of = parse_as_of(as_of)
+        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    if resident.len() != ambiguous.len() {
+        return Err(PyValueError::new_err(
+            "resident and ambiguous differ in length",
+        ));
+    }
+    let (births, residents) = (data(births)?, data(residents)?);
+    let config = config(config_file)?;
+    let found: Vec<(Option<i64>, bool)> = resident.into_iter().zip(ambiguous).collect();
+    let batches = py
+        .detach(|| {
+            link::birth_findings(
+                &births,
+                (&residents, &resident_rows),
+                &found,
+                as_of,
+                &config,
+            )
+        })
+        .map_err(py_err)?;
+    Table::try_new(batches, lamsach::report::tables::findings_schema())
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
+        .into_pyarrow(py)
+}
+
 /// The schemas of the distributed linking's steps, by name.
 #[pyfunction]
 fn link_schema<'py>(py: Python<'py>, step: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -718,6 +763,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(link_calibrate_by_em, m)?,
         wrap_pyfunction!(link_decide, m)?,
         wrap_pyfunction!(link_outputs, m)?,
+        wrap_pyfunction!(birth_findings, m)?,
         wrap_pyfunction!(link_schema, m)?,
     ] {
         m.add_function(f)?;

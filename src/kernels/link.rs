@@ -830,3 +830,55 @@ pub fn link_outputs(
     let review = crate::report::tables::review_batch(&review.iter().collect::<Vec<_>>(), &input)?;
     Ok((found, review))
 }
+
+/// The birth rules' findings (`birth.no_resident`, `birth.mismatch`) of birth registrations
+/// (`births`: the source's rows with its columns), each judged against its resident as
+/// `check` judges it: `found` gives per registration the row of its resident (the one its ID
+/// finds, else the one it was linked to) and whether it fits several residents (then none is
+/// claimed missing); `residents` holds those residents with their columns, each with its row.
+pub fn birth_findings(
+    births: &SourceData,
+    residents: (&SourceData, &[i64]),
+    found: &[(Option<i64>, bool)],
+    as_of: PDate,
+    config: &Config,
+) -> Result<Vec<RecordBatch>> {
+    let mut warnings = Warnings::new();
+    let tables = vec![
+        read_data(
+            "residents",
+            SourceKind::Residents,
+            residents.0,
+            config,
+            &mut warnings,
+        )?,
+        read_data("births", SourceKind::Births, births, config, &mut warnings)?,
+    ];
+    if found.len() != tables[1].len() || residents.1.len() != tables[0].len() {
+        return Err(internal(
+            "registrations or residents of another length than their rows",
+        ));
+    }
+    let resident_of: HashMap<i64, u32> = residents
+        .1
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, i as u32))
+        .collect();
+    let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
+    let ctx = super::context(&tables, None, None, as_of, config);
+    let input = crate::core::CheckInput::new(&tables, &prepared, ctx);
+    let mut findings = Vec::new();
+    for (r, &(resident, ambiguous)) in found.iter().enumerate() {
+        let res = match resident {
+            Some(n) => Some(
+                *resident_of
+                    .get(&n)
+                    .ok_or_else(|| internal("a registration without its resident"))?,
+            ),
+            None => None,
+        };
+        crate::rules::births::judge(&input, 1, r, res, ambiguous, &mut findings);
+    }
+    Ok(super::findings_out(findings, &input, config)?.1)
+}
