@@ -11,7 +11,10 @@
 # Usage: benches/spark.sh PEOPLE...   e.g. benches/spark.sh 1000000 10000000
 # Then the links of extracts: `lamsach check` with the vaccination and insurance extracts beside
 # `lamsach.spark.link`, and whether both give the same links.parquet and linking figures.
-# SPARK_BENCH=dedup, findings or link runs one of the three; SPARK_PARTITIONS sets the
+# Then the whole `check` (SPARK_BENCH=check, not part of "all"): `lamsach check` with the
+# extracts, the births and the CMND map beside `lamsach.spark.check`, and whether both write the same
+# findings, duplicates, clusters, review rows and links.
+# SPARK_BENCH=dedup, findings, link or check runs one of them; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -137,6 +140,41 @@ same = rows(f"{out}/links.parquet") == rows(f"{cli}/links.parquet") and all(
 print(f"  lamsach.spark.link on local[2] (dedup, then links): {t2 - t1:.1f} s ({t2 - t0:.1f} s "
       f"with the Spark start); {s['links']} links; the same links and linking figures as the "
       f"CLI: {same}")
+PY
+  fi
+  if [ "$steps" = check ]; then
+  cli="$dir/spark-whole-cli-$n"
+  rm -rf "$cli"
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
+    --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
+    --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" \
+    --births "$d/births.parquet" --out "$cli" || true
+  read -r secs kb < "$dir/time.txt"
+  echo "$n people, extracts, births and CMND map: lamsach check ${secs} s, peak $((kb / 1024)) MB"
+  "$PYSPARK_PYTHON" - "$d" "$dir/spark-whole-$n" "$cli" <<'PY'
+import os, shutil, sys, time
+t0 = time.time()
+sys.path.insert(0, "benches")
+from bench_spark import session
+from lamsach import spark as ls
+import pyarrow.parquet as pq
+
+data, out, cli = sys.argv[1:4]
+shutil.rmtree(out, ignore_errors=True)
+spark = session()
+t1 = time.time()
+read = lambda s: spark.read.parquet(f"{data}/{s}.parquet")
+s = ls.check(spark, read("residents"), as_of="2026-01-01", vaccination=read("vaccination"),
+             insurance=read("insurance"), cmnd_map=read("cmnd_map"), births=read("births"),
+             out=out)
+t2 = time.time()
+spark.stop()
+rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)
+files = ("findings", "duplicates", "clusters", "review", "links")
+differ = [f for f in files if rows(f"{out}/{f}.parquet") != rows(f"{cli}/{f}.parquet")]
+print(f"  lamsach.spark.check on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
+      f"start); {s['findings_total']} findings, {s['links']} links; the same "
+      f"{', '.join(files)} as the CLI: {not differ} {differ or ''}")
 PY
   fi
 done

@@ -1,9 +1,9 @@
 """lamsach.spark.check and lamsach.spark.link on a local Spark with 2 executor threads give
 what the command line's `lamsach check` gives, on 20 000 generated people with vaccination
 and insurance extracts read as DataFrames of several partitions:
-- `check` (standard noise, with the CMND map): every finding (rules, duplicates, links), the
-  duplicate pairs, clusters, rows for review, links and summary.json's counts of findings and
-  linking figures;
+- `check` (standard noise, with the CMND map and the birth registrations): every finding
+  (rules, duplicates, links, births), the duplicate pairs, clusters, rows for review, links
+  and summary.json's counts of findings and linking figures;
 - `link` (registers noise, and again under a block cap of 4): the same links (row, resident,
   personal ID, probability), link findings and rows for review, and per source the same rows to
   link, rows linked and calibration shares.
@@ -51,8 +51,8 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     name = f"{noise}-{cap}"
     p = lambda f: f"{data}/{f}.parquet"  # noqa: E731
     cli = os.path.join(tmp, f"{name}-cli")
-    # Births and deaths linked by name are not distributed: `check` is compared without them.
-    more = [] if whole else ["--deaths", p("deaths"), "--births", p("births")]
+    # Deaths linked by name are not distributed: `check` is compared without them.
+    more = ["--births", p("births")] + ([] if whole else ["--deaths", p("deaths")])
     subprocess.run([BIN, "check", "--as-of", "2026-01-01", "--residents", p("residents"),
                     "--vaccination", p("vaccination"), "--insurance", p("insurance"),
                     "--cmnd-map", p("cmnd_map"), *more, "--out", cli, "--quiet",
@@ -70,8 +70,8 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     residents = spark.read.parquet(p("residents"))
     if whole:
         summary = ls.check(spark, residents, as_of="2026-01-01", vaccination=read("vaccination"),
-                           insurance=read("insurance"), cmnd_map=read("cmnd_map"), out=out,
-                           config_file=cfg)
+                           insurance=read("insurance"), cmnd_map=read("cmnd_map"),
+                           births=read("births"), out=out, config_file=cfg)
     else:
         summary = ls.link(spark, residents, vaccination=read("vaccination"),
                           insurance=read("insurance"), out=out, config_file=cfg)
@@ -87,7 +87,9 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
         for k in ("findings_total", "findings_per_rule", "findings_per_group",
                   "findings_per_source", "findings_per_commune"):
             assert summary[k] == want[k], (k, summary[k], want[k])
-        assert want["findings_per_rule"]["link.suggested"] > 100, want["findings_per_rule"]
+        assert want["linking"]["births"] == summary["linking"]["births"], summary["linking"]
+        for rule in ("link.suggested", "birth.no_resident", "birth.mismatch"):
+            assert want["findings_per_rule"][rule] > 10, (rule, want["findings_per_rule"])
     else:
         # The links' findings and rows for review, among the command line's.
         def linking(path, rule_col):

@@ -12,9 +12,9 @@ each partition with `mapInArrow`: the partition's Arrow batches go to the engine
 copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in parallel).
 `findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
-them, and `check` all of these with every rule's findings (see docs/distributed.md). Births
-and deaths linked by name, summary.json's indicators, fix lists and the report are not
-distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must be
+them, and `check` all of these with every rule's findings and the births judged against
+their residents (see docs/distributed.md). Deaths linked by name, summary.json's indicators,
+fix lists and the report are not distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must be
 installed on every executor (a cluster venv: it holds a native library, which --py-files
 does not ship).
 """
@@ -314,14 +314,15 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
     own_work = work_dir is None
     work = tempfile.mkdtemp(prefix="lamsach-spark-dedup-") if own_work else os.fspath(work_dir)
     try:
-        return _dedup_steps(spark, residents, out, cfg, nparts, work, lap)["summary"]
+        return _dedup_steps(spark, residents, out, cfg, nparts, work, lap, False)["summary"]
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _dedup_steps(spark, residents, out, cfg, nparts, work, lap):
-    """The steps of `dedup` (see there), its outputs written to `out`. Returns summary.json as
+def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check):
+    """The steps of `dedup` (see there), its outputs written to `out` (`as_check`: as `check`
+    writes them, the pairs a cluster implies with their levels). Returns summary.json as
     a dict, the model (JSON), the record count, the features DataFrame (in `work`) and the
     residents with their order (`_MID`) and partitions' offsets (see `_numbered`)."""
     import json
@@ -459,7 +460,7 @@ def _dedup_steps(spark, residents, out, cfg, nparts, work, lap):
     buckets = feats.select("bucket").distinct().count()
     summary = L.dedup_finish(judged.toArrow(), cross_rows.toArrow(), texts.toArrow(), n,
                              model, trained, out=os.fspath(out), units=nparts,
-                             buckets=buckets, config_file=cfg)
+                             buckets=buckets, config_file=cfg, implied_levels=as_check)
     lap("outputs")
     return {"summary": json.loads(summary), "model": model, "records": n, "feats": feats,
             "residents": ided, "offsets": offsets}
@@ -528,24 +529,24 @@ def link(spark, residents, *, out, vaccination=None, insurance=None, extracts=No
     """
     named = [("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
-    return _run(spark, residents, named, out, None, config_file, work_dir, partitions)
+    return _run(spark, residents, named, None, out, None, config_file, work_dir, partitions)
 
 
 def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None, births=None,
           cmnd_map=None, deaths=None, extracts=None, config_file=None, work_dir=None,
           partitions=None):
     """`lamsach check` in Spark: every rule's findings (`findings`), the register's duplicates
-    and clusters (`dedup`) and the extracts' links (`link`), written to `out` as the command
-    line writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
-    links.parquet and summary.json; returns summary.json as a dict, with "findings" counting
-    the findings per rule.
+    and clusters (`dedup`), the extracts' links (`link`) and the birth registrations judged
+    against their residents (found by ID or linked), written to `out` as the command line
+    writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
+    links.parquet and summary.json; returns summary.json as a dict, with `findings_total` and
+    the findings per rule, group, source and commune.
 
-    Not distributed yet (summary.json's "warnings" says so when it applies): birth
-    registrations are checked by their rules but not linked to their residents (no
-    birth.not_registered or birth.mismatch), deaths registered without an ID are not linked
-    by name, and the communes' fix lists and report.html are not written (run `lamsach check`
-    on one machine for them). Findings are grouped by source, not in the command line's order.
-    Arguments as `findings` and `dedup` take them.
+    Not distributed yet (summary.json's "warnings" says so when it applies): deaths registered
+    without an ID are not linked by name; summary.json's indicators and accounting, the
+    communes' fix lists and report.html are not written (run `lamsach check` on one machine
+    for them). Findings are grouped by source, not in the command line's order. Arguments as
+    `findings` and `dedup` take them.
     """
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
                      insurance=insurance, births=births, cmnd_map=cmnd_map, deaths=deaths,
@@ -553,20 +554,17 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     named = [("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
     warnings = []
-    if births is not None:
-        warnings.append("birth registrations were checked by their rules but not linked to "
-                        "their residents: birth.not_registered and birth.mismatch are not "
-                        "distributed yet (lamsach check gives them)")
     if deaths is not None:
         warnings.append("deaths registered without a usable personal ID were not linked to "
                         "residents by name: that is not distributed yet (lamsach check does it)")
-    return _run(spark, residents, named, out, (rules, warnings), config_file, work_dir,
-                partitions)
+    return _run(spark, residents, named, births, out, (rules, warnings, as_of), config_file,
+                work_dir, partitions)
 
 
-def _run(spark, residents, named, out, rules, config_file, work_dir, partitions):
+def _run(spark, residents, named, births, out, rules, config_file, work_dir, partitions):
     """dedup, then the links of the sources `named` (name, DataFrame or None), and with
-    `rules` (the rule findings' DataFrame and warnings) every finding: see `check`."""
+    `rules` (the rule findings' DataFrame, warnings and the date checked as of) every finding,
+    the births' too: see `check`."""
     import shutil
     import tempfile
 
@@ -588,14 +586,15 @@ def _run(spark, residents, named, out, rules, config_file, work_dir, partitions)
     work = tempfile.mkdtemp(prefix="lamsach-spark-check-") if own_work else os.fspath(work_dir)
     out = os.fspath(out)
     try:
-        d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap)
+        d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap, True)
         # dedup's outputs are this run's: an earlier run's links must not stand beside them.
         try:
             os.remove(os.path.join(out, "links.parquet"))
         except FileNotFoundError:
             pass
-        links, stats, link_found, link_review = _links(spark, d, sources, out, cfg, nparts,
-                                                       work, lap)
+        births = (births, rules[2]) if rules is not None and births is not None else None
+        links, stats, link_found, link_review = _links(spark, d, sources, births, out, cfg,
+                                                       nparts, work, lap)
         # Findings by source in the command line's order: the rules', dedup's, the links'.
         found += [pq.read_table(os.path.join(out, "findings.parquet"))] + link_found
         schema = _engine().findings_schema()
@@ -676,7 +675,10 @@ def _write_parquet(table, path):
     os.replace(tmp, path)
 
 
-def _links(spark, d, sources, out, cfg, nparts, work, lap):
+def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
+    """The links of the extracts `sources` (name, DataFrame) and, with `births` (DataFrame,
+    date as of), the birth registrations' residents. Returns links.parquet, summary.json's
+    "linking", and the findings (links', births') and review rows as pyarrow tables."""
     import json
 
     import pyarrow as pa
@@ -702,7 +704,12 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
                 yield eng.link_step(step, table)
         return kernel
 
-    # What linking reads of each row: every source's rows, the residents' for their IDs.
+    # What linking reads of each row: every source's rows, the residents' for their IDs. The
+    # birth registrations come last (source `nb`), linked to find the child's record.
+    extracts = len(sources)
+    nb = extracts if births is not None else -1
+    if births is not None:
+        sources = sources + [("births", births[0])]
     rows_schema = _link_schema("rows")
     for name, df in sources:
         head = df.limit(100).toArrow()
@@ -726,7 +733,7 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
     def by_id_kernel(batches):
         eng, table = _engine(), _whole(batches)
         if table is not None:
-            yield eng.link_by_id(table, [])
+            yield eng.link_by_id(table, [nb] if nb >= 0 else [])
 
     cols = ["key", "side", "src", "row", "valid", "name", "birth"]
     residents_side = (res_rows.where("valid")
@@ -739,10 +746,13 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
      .repartition(nparts, "key").sortWithinPartitions("key", "side", "row")
      .mapInArrow(by_id_kernel, _link_schema("by_id"))
      .write.mode("overwrite").parquet(f"{work}/link/by_id"))
-    by_id = spark.read.parquet(f"{work}/link/by_id").select("src", "row", "found", "owner")
+    by_id = spark.read.parquet(f"{work}/link/by_id").select("src", "row", "found", "owner",
+                                                            "birth_resident")
     info = allrows.join(by_id, ["src", "row"], "left")
     why = (F.when(F.col("usable_id").isNull(), 0).when(~F.col("found"), 2)
            .when(F.col("owner").isNotNull(), 1))
+    # A registration is linked unless its ID finds its resident (as a row without an ID).
+    why = F.when(F.col("src") == nb, F.when(F.col("birth_resident").isNull(), 0)).otherwise(why)
     ident = (F.col("src").cast("long") * (1 << _SRC_SHIFT) + F.col("row"))
     owed = (info.withColumn("why", why.cast("int")).where(F.col("why").isNotNull())
             .select((ident + _OWED * (1 << _ROLE_SHIFT)).alias("id"), "src", "row", "rec", "why",
@@ -903,13 +913,14 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
         for i, cal in cals.items():
             part = table.filter(pc.equal(src, i))
             if part.num_rows:
-                yield eng.link_decide(part, cal, config_file=cfg)
+                yield eng.link_decide(part, cal, require_id=i != nb, config_file=cfg)
 
     (groups.where(role == _OWED).mapInArrow(decide_kernel, _link_schema("decided"))
      .write.mode("overwrite").parquet(f"{work}/link/decided"))
-    decided = spark.read.parquet(f"{work}/link/decided")
-    linked = (decided.where(F.col("kind") == 1)
-              .withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int"))
+    decided = (spark.read.parquet(f"{work}/link/decided")
+               .withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int")))
+    # links.parquet holds the extracts' links; a registration's resident gives its findings.
+    linked = (decided.where((F.col("kind") == 1) & (F.col("src") != nb))
               .withColumn("srow", F.col("id").bitwiseAND((1 << _ROLE_SHIFT) - 1))
               .join(allrows.select("src", F.col("row").alias("srow"), "record_id"),
                     ["src", "srow"])
@@ -920,20 +931,44 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
               .toArrow().sort_by([("src", "ascending"), ("srow", "ascending")]))
     groups.unpersist()
     names = [name for name, _ in sources]
-    # Each source's link findings and rows for review, from its decided rows and the residents
-    # they name, fetched with their columns.
-    found, review = [], []
-    for i, name in enumerate(names):
-        mine = decided.where(F.shiftright("id", _SRC_SHIFT) == i).toArrow()
+    # Each extract's link findings and rows for review, from its decided rows and the
+    # residents they name, fetched with their columns.
+    findings, review = [], []
+    mask = (1 << _ROLE_SHIFT) - 1
+    for i, name in enumerate(names[:extracts]):
+        mine = decided.where(F.col("src") == i).drop("src").toArrow()
         if mine.num_rows == 0:
             continue
         ids = sorted(set(mine.column("id").to_pylist()))
-        rows, _ = _rows_of(spark, *numbered[i], [x & ((1 << _ROLE_SHIFT) - 1) for x in ids])
+        rows, _ = _rows_of(spark, *numbered[i], [x & mask for x in ids])
         people, res_rows = _rows_of(spark, d["residents"], d["offsets"],
                                     sorted(set(mine.column("resident").to_pylist())))
         f, r = L.link_outputs(rows, ids, people, res_rows, mine, source=name, config_file=cfg)
-        found.append(f)
+        findings.append(f)
         review.append(r)
+    births_linked = 0
+    if nb >= 0:
+        # Every registration judged against its resident: the one its ID finds, else the one
+        # it was linked to; one that fits several residents is not claimed missing.
+        mine = decided.where(F.col("src") == nb).select("id", "kind", "resident").toArrow()
+        resident = [None] * counts[nb]
+        ambiguous = [False] * counts[nb]
+        by_id = (info.where((F.col("src") == nb) & F.col("birth_resident").isNotNull())
+                 .select("row", "birth_resident").toArrow())
+        for r, res in zip(by_id.column("row").to_pylist(),
+                          by_id.column("birth_resident").to_pylist()):
+            resident[r] = res
+        for x, kind, res in zip(*[mine.column(c).to_pylist() for c in ("id", "kind", "resident")]):
+            if kind == 1:
+                resident[x & mask] = res
+                births_linked += 1
+            else:
+                ambiguous[x & mask] = True
+        regs, _ = _rows_of(spark, *numbered[nb], None)
+        people, res_rows = _rows_of(spark, d["residents"], d["offsets"],
+                                    sorted({r for r in resident if r is not None}))
+        findings.append(L.birth_findings(regs, people, res_rows, resident, ambiguous,
+                                         as_of=births[1], config_file=cfg))
     links = pa.table({
         "source": pa.array([names[s] for s in linked.column("src").to_pylist()], pa.string()),
         "record_id": linked.column("record_id"),
@@ -948,26 +983,31 @@ def _links(spark, d, sources, out, cfg, nparts, work, lap):
         stats[name] = {
             "candidate_recall": None if c["beta"] is None else round(c["beta"], 4),
             "ids_found_in_residents": round(c["rho"], 4),
-            "linked": srcs.count(i), "rows_to_link": len(owed_by_src.get(i, []))}
+            "linked": births_linked if i == nb else srcs.count(i),
+            "rows_to_link": len(owed_by_src.get(i, []))}
     lap("decisions")
-    return links, stats, found, review
+    return links, stats, findings, review
 
 
 def _rows_of(spark, ided, offsets, rows):
-    """The rows numbered `rows` (sorted) of a `_numbered` DataFrame, with its columns, on the
-    driver, and their numbers."""
+    """The rows numbered `rows` (sorted; None: every row) of a `_numbered` DataFrame, with its
+    columns, on the driver, and their numbers."""
     import pyarrow as pa
     from pyspark.sql import functions as F
 
     starts = spark.createDataFrame(pa.table({
         "_p": pa.array(list(offsets), pa.int64()),
         "_start": pa.array(list(offsets.values()), pa.int64())}))
-    wanted = spark.createDataFrame(pa.table({"_row": pa.array(rows, pa.int64())}))
     got = (ided.withColumn("_p", F.shiftright(_MID, 33)).join(F.broadcast(starts), "_p")
            .withColumn("_row", F.col("_start") + F.col(_MID).bitwiseAND((1 << 33) - 1))
-           .join(F.broadcast(wanted), "_row")
-           .drop(_MID, "_p", "_start").toArrow().sort_by("_row"))
+           .drop(_MID, "_p", "_start"))
+    if rows is not None:
+        wanted = spark.createDataFrame(pa.table({"_row": pa.array(rows, pa.int64())}))
+        got = got.join(F.broadcast(wanted), "_row")
+    got = got.toArrow().sort_by("_row")
     numbers = got.column("_row").to_pylist()
+    if rows is None:
+        rows = list(range(len(numbers)))
     if numbers != rows:
         raise RuntimeError("lamsach.spark: rows of a decision are missing from their source")
     return got.drop_columns(["_row"]), numbers
