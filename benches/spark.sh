@@ -12,7 +12,7 @@
 # Then the links of extracts: `lamsach check` with the vaccination and insurance extracts beside
 # `lamsach.spark.link`, and whether both give the same links.parquet and linking figures.
 # Then the whole `check` (SPARK_BENCH=check, not part of "all"): `lamsach check` with the
-# extracts, the births and the CMND map beside `lamsach.spark.check`, and whether both write the same
+# extracts, the births, the CMND map and the deaths beside `lamsach.spark.check`, and whether both write the same
 # findings, duplicates, clusters, review rows and links.
 # SPARK_BENCH=dedup, findings, link or check runs one of them; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
@@ -148,9 +148,9 @@ PY
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
     --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
     --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" \
-    --births "$d/births.parquet" --out "$cli" || true
+    --births "$d/births.parquet" --deaths "$d/deaths.parquet" --out "$cli" || true
   read -r secs kb < "$dir/time.txt"
-  echo "$n people, extracts, births and CMND map: lamsach check ${secs} s, peak $((kb / 1024)) MB"
+  echo "$n people, every source: lamsach check ${secs} s, peak $((kb / 1024)) MB"
   "$PYSPARK_PYTHON" - "$d" "$dir/spark-whole-$n" "$cli" <<'PY'
 import os, shutil, sys, time
 t0 = time.time()
@@ -166,7 +166,7 @@ t1 = time.time()
 read = lambda s: spark.read.parquet(f"{data}/{s}.parquet")
 s = ls.check(spark, read("residents"), as_of="2026-01-01", vaccination=read("vaccination"),
              insurance=read("insurance"), cmnd_map=read("cmnd_map"), births=read("births"),
-             out=out)
+             deaths=read("deaths"), out=out)
 t2 = time.time()
 spark.stop()
 rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)

@@ -1,9 +1,10 @@
 """lamsach.spark.check and lamsach.spark.link on a local Spark with 2 executor threads give
 what the command line's `lamsach check` gives, on 20 000 generated people with vaccination
 and insurance extracts read as DataFrames of several partitions:
-- `check` (standard noise, with the CMND map and the birth registrations): every finding
-  (rules, duplicates, links, births), the duplicate pairs, clusters, rows for review, links
-  and summary.json's counts of findings and linking figures;
+- `check` (standard noise, with the CMND map, the birth registrations and the deaths
+  registry): every finding (rules, duplicates, links, births, deaths linked by name), the
+  duplicate pairs, clusters, rows for review, links and summary.json's counts of findings and
+  linking figures;
 - `link` (registers noise, and again under a block cap of 4): the same links (row, resident,
   personal ID, probability), link findings and rows for review, and per source the same rows to
   link, rows linked and calibration shares.
@@ -51,8 +52,18 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     name = f"{noise}-{cap}"
     p = lambda f: f"{data}/{f}.parquet"  # noqa: E731
     cli = os.path.join(tmp, f"{name}-cli")
-    # Deaths linked by name are not distributed: `check` is compared without them.
-    more = ["--births", p("births")] + ([] if whole else ["--deaths", p("deaths")])
+    if not os.path.exists(p("deaths-some-without-ids")):
+        # A third of the deaths registered without an ID, to be linked by name (as most deaths
+        # that do not go through the combined procedure reach a register).
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(p("deaths"))
+        i = t.schema.get_field_index("personal_id")
+        ids = [None if k % 3 == 0 else v for k, v in enumerate(t.column(i).to_pylist())]
+        t = t.set_column(i, "personal_id", pa.array(ids, t.schema.field(i).type))
+        pq.write_table(t, p("deaths-some-without-ids"))
+    more = ["--births", p("births"), "--deaths", p("deaths-some-without-ids")]
     subprocess.run([BIN, "check", "--as-of", "2026-01-01", "--residents", p("residents"),
                     "--vaccination", p("vaccination"), "--insurance", p("insurance"),
                     "--cmnd-map", p("cmnd_map"), *more, "--out", cli, "--quiet",
@@ -71,7 +82,8 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     if whole:
         summary = ls.check(spark, residents, as_of="2026-01-01", vaccination=read("vaccination"),
                            insurance=read("insurance"), cmnd_map=read("cmnd_map"),
-                           births=read("births"), out=out, config_file=cfg)
+                           births=read("births"), deaths=read("deaths-some-without-ids"), out=out,
+                           config_file=cfg)
     else:
         summary = ls.link(spark, residents, vaccination=read("vaccination"),
                           insurance=read("insurance"), out=out, config_file=cfg)
@@ -87,7 +99,10 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
         for k in ("findings_total", "findings_per_rule", "findings_per_group",
                   "findings_per_source", "findings_per_commune"):
             assert summary[k] == want[k], (k, summary[k], want[k])
-        assert want["linking"]["births"] == summary["linking"]["births"], summary["linking"]
+        for source in ("births", "deaths"):
+            assert want["linking"][source] == summary["linking"][source], (source, summary)
+        assert any(r[5] == "alive.deceased_active" and r[10] is not None
+                   for r in rows(os.path.join(cli, "findings.parquet"))), "no death linked"
         for rule in ("link.suggested", "birth.no_resident", "birth.mismatch"):
             assert want["findings_per_rule"][rule] > 10, (rule, want["findings_per_rule"])
     else:

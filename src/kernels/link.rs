@@ -751,7 +751,9 @@ pub fn decide(
 /// What `check` writes of one source's decisions ([`decided_schema`], every row of a row that
 /// fits several residents, in any order): its `link.suggested` and `link.ambiguous` findings
 /// (`findings.parquet` rows, in the engine's order) and the plausible residents of the rows
-/// that fit several (`review.parquet` rows). `rows` holds the decided rows of source `name`
+/// that fit several (`review.parquet` rows); for the deaths registry (deaths registered
+/// without a usable ID), `alive.deceased_active` on each linked resident the register still
+/// has alive. `rows` holds the decided rows of source `name`
 /// with their columns, each with its decision's `id`, and `residents` the residents they name,
 /// each with its row.
 pub fn link_outputs(
@@ -798,6 +800,11 @@ pub fn link_outputs(
     let inp = column::<BooleanArray>(decided, "in_province")?;
     let levels = column::<StringArray>(decided, "levels")?;
     let pid_col = input.cols[1][Column::PersonalId];
+    let deaths = kind == SourceKind::Deaths;
+    let (r_death, dd) = (
+        input.cols[0][Column::DeathDate],
+        input.cols[1][Column::DeathDate],
+    );
     let mut findings = Vec::new();
     // The plausible residents of each row that fits several, in their order.
     let mut several: BTreeMap<u32, Vec<(i32, ReviewPair)>> = BTreeMap::new();
@@ -809,7 +816,14 @@ pub fn link_outputs(
             .get(&res.value(i))
             .ok_or_else(|| internal("a decision without its resident"))?;
         let at = crate::core::RowRef::new(1, row as usize);
-        if kinds.value(i) == 1 {
+        if deaths {
+            // A death linked by name: the resident still alive in the register.
+            if kinds.value(i) == 1 {
+                let alive = r_death.opt(resident as usize);
+                let date = dd.get(row as usize);
+                findings.extend(link::death_finding(resident, alive, date, probs.value(i)));
+            }
+        } else if kinds.value(i) == 1 {
             let pid = pids.value(i).to_string();
             let value = pid_col.get(row as usize);
             findings.push(link::suggested(at, value, resident, pid, probs.value(i)).1);

@@ -1614,21 +1614,33 @@ fn link_deaths(linker: &Linker, plan: &LinkPlan, settings: Settings, result: &mu
     for (&r, outcome) in rows.iter().zip(outcomes) {
         if let Outcome::Linked(res, p) = outcome {
             stats.linked += 1;
-            if r_death.opt(res as usize).is_none()
-                && crate::dates::parse_date(dd.get(r)).valid().is_some()
-            {
-                result.findings.push(
-                    Finding::on(
-                        RowRef::resident(res),
-                        Rule::AliveDeceasedActive,
-                        Column::DeathDate,
-                    )
-                    .suggest(dd.get(r))
-                    .score(p)
-                    .note("hộ tịch đã khai tử (khớp theo họ tên, ngày sinh)"),
-                );
-            }
+            let resident_death = r_death.opt(res as usize);
+            result
+                .findings
+                .extend(death_finding(res, resident_death, dd.get(r), round6(p)));
         }
     }
     result.stats.push(stats);
+}
+
+/// The finding of a death registered without a usable ID that was linked to resident `res`
+/// (`probability` rounded): `alive.deceased_active` when the register has no death date for
+/// them (`resident_death`) and the registration's own (`death_date`) can be read.
+pub(crate) fn death_finding(
+    res: u32,
+    resident_death: Option<&str>,
+    death_date: &str,
+    probability: f64,
+) -> Option<Finding> {
+    let readable = crate::dates::parse_date(death_date).valid().is_some();
+    (resident_death.is_none() && readable).then(|| {
+        Finding::on(
+            RowRef::resident(res),
+            Rule::AliveDeceasedActive,
+            Column::DeathDate,
+        )
+        .suggest(death_date)
+        .score(probability)
+        .note("hộ tịch đã khai tử (khớp theo họ tên, ngày sinh)")
+    })
 }

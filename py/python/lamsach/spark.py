@@ -13,7 +13,8 @@ copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in p
 `findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
 them, and `check` all of these with every rule's findings and the births judged against
-their residents (see docs/distributed.md). Deaths linked by name, summary.json's indicators,
+their residents and the deaths linked by name (see docs/distributed.md). summary.json's
+indicators,
 fix lists and the report are not distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must be
 installed on every executor (a cluster venv: it holds a native library, which --py-files
 does not ship).
@@ -529,21 +530,22 @@ def link(spark, residents, *, out, vaccination=None, insurance=None, extracts=No
     """
     named = [("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
-    return _run(spark, residents, named, None, out, None, config_file, work_dir, partitions)
+    return _run(spark, residents, named, None, None, out, None, config_file, work_dir,
+                partitions)
 
 
 def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None, births=None,
           cmnd_map=None, deaths=None, extracts=None, config_file=None, work_dir=None,
           partitions=None):
     """`lamsach check` in Spark: every rule's findings (`findings`), the register's duplicates
-    and clusters (`dedup`), the extracts' links (`link`) and the birth registrations judged
-    against their residents (found by ID or linked), written to `out` as the command line
+    and clusters (`dedup`), the extracts' links (`link`), the birth registrations judged
+    against their residents (found by ID or linked) and the deaths registered without a
+    usable ID linked to theirs by name, written to `out` as the command line
     writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
     links.parquet and summary.json; returns summary.json as a dict, with `findings_total` and
     the findings per rule, group, source and commune.
 
-    Not distributed yet (summary.json's "warnings" says so when it applies): deaths registered
-    without an ID are not linked by name; summary.json's indicators and accounting, the
+    Not distributed yet: summary.json's indicators, accounting and rule statistics, the
     communes' fix lists and report.html are not written (run `lamsach check` on one machine
     for them). Findings are grouped by source, not in the command line's order. Arguments as
     `findings` and `dedup` take them.
@@ -553,18 +555,15 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
                      extracts=extracts, config_file=config_file, partitions=partitions)
     named = [("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
-    warnings = []
-    if deaths is not None:
-        warnings.append("deaths registered without a usable personal ID were not linked to "
-                        "residents by name: that is not distributed yet (lamsach check does it)")
-    return _run(spark, residents, named, births, out, (rules, warnings, as_of), config_file,
+    return _run(spark, residents, named, births, deaths, out, (rules, as_of), config_file,
                 work_dir, partitions)
 
 
-def _run(spark, residents, named, births, out, rules, config_file, work_dir, partitions):
+def _run(spark, residents, named, births, deaths, out, rules, config_file, work_dir,
+         partitions):
     """dedup, then the links of the sources `named` (name, DataFrame or None), and with
-    `rules` (the rule findings' DataFrame, warnings and the date checked as of) every finding,
-    the births' too: see `check`."""
+    `rules` (the rule findings' DataFrame and the date checked as of) every finding, the
+    births' and the deaths' too: see `check`."""
     import shutil
     import tempfile
 
@@ -592,9 +591,10 @@ def _run(spark, residents, named, births, out, rules, config_file, work_dir, par
             os.remove(os.path.join(out, "links.parquet"))
         except FileNotFoundError:
             pass
-        births = (births, rules[2]) if rules is not None and births is not None else None
-        links, stats, link_found, link_review = _links(spark, d, sources, births, out, cfg,
-                                                       nparts, work, lap)
+        births = (births, rules[1]) if rules is not None and births is not None else None
+        deaths = deaths if rules is not None else None
+        links, stats, link_found, link_review = _links(spark, d, sources, births, deaths, out,
+                                                       cfg, nparts, work, lap)
         # Findings by source in the command line's order: the rules', dedup's, the links'.
         found += [pq.read_table(os.path.join(out, "findings.parquet"))] + link_found
         schema = _engine().findings_schema()
@@ -613,8 +613,6 @@ def _run(spark, residents, named, births, out, rules, config_file, work_dir, par
         summary["linking"] = stats
         summary["links"] = links.num_rows
         summary.update(_finding_counts(found))
-        if rules is not None:
-            summary.setdefault("warnings", []).extend(rules[1])
         _write_json(summary, os.path.join(out, "summary.json"))
         lap("outputs written")
         return summary
@@ -675,10 +673,11 @@ def _write_parquet(table, path):
     os.replace(tmp, path)
 
 
-def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
-    """The links of the extracts `sources` (name, DataFrame) and, with `births` (DataFrame,
-    date as of), the birth registrations' residents. Returns links.parquet, summary.json's
-    "linking", and the findings (links', births') and review rows as pyarrow tables."""
+def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
+    """The links of the extracts `sources` (name, DataFrame), with `births` (DataFrame, date
+    as of) the birth registrations' residents, with `deaths` (DataFrame) the residents of
+    deaths registered without a usable ID. Returns links.parquet, summary.json's "linking",
+    and the findings (links', births', deaths') and review rows as pyarrow tables."""
     import json
 
     import pyarrow as pa
@@ -705,11 +704,16 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
         return kernel
 
     # What linking reads of each row: every source's rows, the residents' for their IDs. The
-    # birth registrations come last (source `nb`), linked to find the child's record.
+    # birth registrations come after the extracts (source `nb`), linked to find the child's
+    # record, then the deaths (source `nd`).
     extracts = len(sources)
-    nb = extracts if births is not None else -1
+    nb = nd = -1
     if births is not None:
+        nb = len(sources)
         sources = sources + [("births", births[0])]
+    if deaths is not None:
+        nd = len(sources)
+        sources = sources + [("deaths", deaths)]
     rows_schema = _link_schema("rows")
     for name, df in sources:
         head = df.limit(100).toArrow()
@@ -753,6 +757,8 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
            .when(F.col("owner").isNotNull(), 1))
     # A registration is linked unless its ID finds its resident (as a row without an ID).
     why = F.when(F.col("src") == nb, F.when(F.col("birth_resident").isNull(), 0)).otherwise(why)
+    # A death is linked by name when its ID is not well formed (else the rules matched it).
+    why = F.when(F.col("src") == nd, F.when(~F.col("valid"), 0)).otherwise(why)
     ident = (F.col("src").cast("long") * (1 << _SRC_SHIFT) + F.col("row"))
     owed = (info.withColumn("why", why.cast("int")).where(F.col("why").isNotNull())
             .select((ident + _OWED * (1 << _ROLE_SHIFT)).alias("id"), "src", "row", "rec", "why",
@@ -919,8 +925,9 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
      .write.mode("overwrite").parquet(f"{work}/link/decided"))
     decided = (spark.read.parquet(f"{work}/link/decided")
                .withColumn("src", F.shiftright("id", _SRC_SHIFT).cast("int")))
-    # links.parquet holds the extracts' links; a registration's resident gives its findings.
-    linked = (decided.where((F.col("kind") == 1) & (F.col("src") != nb))
+    # links.parquet holds the extracts' links; a registration's or a death's resident gives
+    # its findings.
+    linked = (decided.where((F.col("kind") == 1) & ~F.col("src").isin(nb, nd))
               .withColumn("srow", F.col("id").bitwiseAND((1 << _ROLE_SHIFT) - 1))
               .join(allrows.select("src", F.col("row").alias("srow"), "record_id"),
                     ["src", "srow"])
@@ -931,11 +938,14 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
               .toArrow().sort_by([("src", "ascending"), ("srow", "ascending")]))
     groups.unpersist()
     names = [name for name, _ in sources]
-    # Each extract's link findings and rows for review, from its decided rows and the
-    # residents they name, fetched with their columns.
+    # Each extract's link findings and rows for review (the deaths': the residents still
+    # alive), from its decided rows and the residents they name, fetched with their columns.
     findings, review = [], []
     mask = (1 << _ROLE_SHIFT) - 1
-    for i, name in enumerate(names[:extracts]):
+    deaths_linked = 0
+    for i, name in enumerate(names):
+        if i == nb:
+            continue
         mine = decided.where(F.col("src") == i).drop("src").toArrow()
         if mine.num_rows == 0:
             continue
@@ -946,6 +956,8 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
         f, r = L.link_outputs(rows, ids, people, res_rows, mine, source=name, config_file=cfg)
         findings.append(f)
         review.append(r)
+        if i == nd:
+            deaths_linked = pc.sum(pc.equal(mine.column("kind"), 1)).as_py() or 0
     births_linked = 0
     if nb >= 0:
         # Every registration judged against its resident: the one its ID finds, else the one
@@ -983,7 +995,7 @@ def _links(spark, d, sources, births, out, cfg, nparts, work, lap):
         stats[name] = {
             "candidate_recall": None if c["beta"] is None else round(c["beta"], 4),
             "ids_found_in_residents": round(c["rho"], 4),
-            "linked": births_linked if i == nb else srcs.count(i),
+            "linked": {nb: births_linked, nd: deaths_linked}.get(i, srcs.count(i)),
             "rows_to_link": len(owed_by_src.get(i, []))}
     lap("decisions")
     return links, stats, findings, review
