@@ -80,6 +80,9 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     cfg = config[0] if config else None
     residents = spark.read.parquet(p("residents"))
     if whole:
+        # An earlier run's outputs in `out` (the command line's report) must not outlive it.
+        os.makedirs(out, exist_ok=True)
+        shutil.copy(os.path.join(cli, "report.html"), out)
         summary = ls.check(spark, residents, as_of="2026-01-01", vaccination=read("vaccination"),
                            insurance=read("insurance"), cmnd_map=read("cmnd_map"),
                            births=read("births"), deaths=read("deaths-some-without-ids"), out=out,
@@ -92,6 +95,10 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
     with open(os.path.join(out, "summary.json")) as f:
         assert json.load(f) == summary
     if whole:
+        assert not os.path.exists(os.path.join(out, "report.html")), "a stale report.html"
+        with open(os.path.join(out, ".lamsach.files")) as f:
+            assert sorted(f.read().split()) == sorted(
+                n for n in os.listdir(out) if not n.startswith(".")), os.listdir(out)
         for f in ("findings", "duplicates", "clusters", "review"):
             got = rows(os.path.join(out, f"{f}.parquet"))
             exp = rows(os.path.join(cli, f"{f}.parquet"))

@@ -609,6 +609,13 @@ def _run(spark, residents, named, births, deaths, out, rules, config_file, work_
         _write_parquet(found, os.path.join(out, "findings.parquet"))
         _write_parquet(review, os.path.join(out, "review.parquet"))
         _write_parquet(links, os.path.join(out, "links.parquet"))
+        # The run's list of its files (the next run in `out` removes what it does not write).
+        listed = os.path.join(out, ".lamsach.files")
+        with open(listed, encoding="utf-8") as f:
+            files = f.read().split()
+        if "links.parquet" not in files:
+            with open(listed, "a", encoding="utf-8") as f:
+                f.write("links.parquet\n")
         summary = d["summary"]
         summary["linking"] = stats
         summary["links"] = links.num_rows
