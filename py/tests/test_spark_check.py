@@ -104,7 +104,7 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
             exp = rows(os.path.join(cli, f"{f}.parquet"))
             assert got == exp, (f, differ(got, exp))
         for k in ("findings_total", "findings_per_rule", "findings_per_group",
-                  "findings_per_source", "findings_per_commune"):
+                  "findings_per_source", "findings_per_commune", "rows_read", "accounting"):
             assert summary[k] == want[k], (k, summary[k], want[k])
         for source in ("births", "deaths"):
             assert want["linking"][source] == summary["linking"][source], (source, summary)

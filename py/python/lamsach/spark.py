@@ -545,9 +545,10 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     links.parquet and summary.json; returns summary.json as a dict, with `findings_total` and
     the findings per rule, group, source and commune.
 
-    Not distributed yet: summary.json's indicators, accounting and rule statistics, the
-    communes' fix lists and report.html are not written (run `lamsach check` on one machine
-    for them). Findings are grouped by source, not in the command line's order. Arguments as
+    summary.json also has `rows_read` and `accounting` (every input row with findings or
+    without). Not distributed yet: summary.json's indicators and rule and commune statistics;
+    the communes' fix lists and report.html are not written (run `lamsach check` on one
+    machine for them). Findings are grouped by source, not in the command line's order. Arguments as
     `findings` and `dedup` take them.
     """
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
@@ -555,15 +556,18 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
                      extracts=extracts, config_file=config_file, partitions=partitions)
     named = [("vaccination", vaccination), ("insurance", insurance)]
     named += list((extracts or {}).items())
-    return _run(spark, residents, named, births, deaths, out, (rules, as_of), config_file,
-                work_dir, partitions)
+    every = [("residents", residents)] + named
+    every += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
+    counts = {name: df.count() for name, df in every if df is not None}
+    return _run(spark, residents, named, births, deaths, out, (rules, as_of, counts),
+                config_file, work_dir, partitions)
 
 
 def _run(spark, residents, named, births, deaths, out, rules, config_file, work_dir,
          partitions):
     """dedup, then the links of the sources `named` (name, DataFrame or None), and with
-    `rules` (the rule findings' DataFrame and the date checked as of) every finding, the
-    births' and the deaths' too: see `check`."""
+    `rules` (the rule findings' DataFrame, the date checked as of and every source's row
+    count) every finding, the births' and the deaths' too: see `check`."""
     import shutil
     import tempfile
 
@@ -620,6 +624,8 @@ def _run(spark, residents, named, births, deaths, out, rules, config_file, work_
         summary["linking"] = stats
         summary["links"] = links.num_rows
         summary.update(_finding_counts(found))
+        if rules is not None:
+            summary.update(_accounting(found, rules[2]))
         _write_json(summary, os.path.join(out, "summary.json"))
         lap("outputs written")
         return summary
@@ -648,6 +654,26 @@ def _finding_counts(found):
             "findings_per_source": {s: dict(sorted(r.items()))
                                     for s, r in sorted(per_source.items())},
             "findings_per_commune": dict(sorted(per_commune.items()))}
+
+
+def _accounting(found, counts):
+    """summary.json's rows read per source (`counts`) and, per source checked, its rows with
+    findings and without: every input row accounted for (a row is its record_id, unique in its
+    source)."""
+    flagged = {}
+    for source, record in zip(found.column("source").to_pylist(),
+                              found.column("record_id").to_pylist()):
+        flagged.setdefault(source, set()).add(record)
+    accounting = {}
+    for name, n in counts.items():
+        if name in ("cmnd_map", "deaths"):
+            continue
+        with_findings = len(flagged.get(name, ()))
+        accounting[name] = {"rows_read": n, "rows_with_findings": with_findings,
+                            "rows_without_findings": n - with_findings, "rows_in_scope": n,
+                            "rows_outside_province": 0}
+    return {"rows_read": dict(sorted(counts.items())),
+            "accounting": dict(sorted(accounting.items()))}
 
 
 def _write_json(value, path):
