@@ -22,7 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::builder::{BinaryBuilder, Int32Builder, Int64Builder};
-use arrow_array::{Array, BinaryArray, BooleanArray, Int32Array, Int64Array, RecordBatch};
+use arrow_array::{
+    Array, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+    StringArray,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::config::Config;
@@ -753,9 +756,8 @@ pub fn decide(
 /// (`findings.parquet` rows, in the engine's order) and the plausible residents of the rows
 /// that fit several (`review.parquet` rows); for the deaths registry (deaths registered
 /// without a usable ID), `alive.deceased_active` on each linked resident the register still
-/// has alive. `rows` holds the decided rows of source `name`
-/// with their columns, each with its decision's `id`, and `residents` the residents they name,
-/// each with its row.
+/// has alive. `rows` holds the decided rows of source `name` with their columns, each with its
+/// decision's `id`, and `residents` the residents they name, each with its row.
 pub fn link_outputs(
     name: &str,
     kind: SourceKind,
@@ -764,33 +766,12 @@ pub fn link_outputs(
     decided: &RecordBatch,
     config: &Config,
 ) -> Result<(Vec<RecordBatch>, RecordBatch)> {
-    let mut warnings = Warnings::new();
-    let tables = vec![
-        read_data(
-            "residents",
-            SourceKind::Residents,
-            residents.0,
-            config,
-            &mut warnings,
-        )?,
-        read_data(name, kind, rows.0, config, &mut warnings)?,
-    ];
-    let place = |numbers: &[i64], len: usize| -> Result<HashMap<i64, u32>> {
-        if numbers.len() != len {
-            return Err(internal("row numbers of another length than its records"));
-        }
-        Ok(numbers
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| (n, i as u32))
-            .collect())
-    };
-    let row_of = place(rows.1, tables[1].len())?;
-    let resident_of = place(residents.1, tables[0].len())?;
+    let tables = beside_residents(residents.0, name, kind, rows.0, config)?;
+    let row_of = places(rows.1, tables[1].len())?;
+    let resident_of = places(residents.1, tables[0].len())?;
     let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
     let ctx = super::context(&tables, None, None, PDate::new(2000, 1, 1), config);
     let input = crate::core::CheckInput::new(&tables, &prepared, ctx);
-    use arrow_array::{Float64Array, StringArray};
     let ids = column::<Int64Array>(decided, "id")?;
     let kinds = column::<Int32Array>(decided, "kind")?;
     let ranks = column::<Int32Array>(decided, "rank")?;
@@ -857,28 +838,13 @@ pub fn birth_findings(
     as_of: PDate,
     config: &Config,
 ) -> Result<Vec<RecordBatch>> {
-    let mut warnings = Warnings::new();
-    let tables = vec![
-        read_data(
-            "residents",
-            SourceKind::Residents,
-            residents.0,
-            config,
-            &mut warnings,
-        )?,
-        read_data("births", SourceKind::Births, births, config, &mut warnings)?,
-    ];
-    if found.len() != tables[1].len() || residents.1.len() != tables[0].len() {
+    let tables = beside_residents(residents.0, "births", SourceKind::Births, births, config)?;
+    if found.len() != tables[1].len() {
         return Err(internal(
-            "registrations or residents of another length than their rows",
+            "registrations of another length than their residents",
         ));
     }
-    let resident_of: HashMap<i64, u32> = residents
-        .1
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| (n, i as u32))
-        .collect();
+    let resident_of = places(residents.1, tables[0].len())?;
     let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
     let ctx = super::context(&tables, None, None, as_of, config);
     let input = crate::core::CheckInput::new(&tables, &prepared, ctx);
@@ -895,4 +861,39 @@ pub fn birth_findings(
         crate::rules::births::judge(&input, 1, r, res, ambiguous, &mut findings);
     }
     Ok(super::findings_out(findings, &input, config)?.1)
+}
+
+/// Some residents and some rows of source `name`, each with its columns, read as `check` reads
+/// them: the two tables of a small `CheckInput` (residents first).
+fn beside_residents(
+    residents: &SourceData,
+    name: &str,
+    kind: SourceKind,
+    rows: &SourceData,
+    config: &Config,
+) -> Result<Vec<crate::core::Table>> {
+    let mut warnings = Warnings::new();
+    let residents = read_data(
+        "residents",
+        SourceKind::Residents,
+        residents,
+        config,
+        &mut warnings,
+    )?;
+    Ok(vec![
+        residents,
+        read_data(name, kind, rows, config, &mut warnings)?,
+    ])
+}
+
+/// The place of each row number among `numbers`, the numbers of a table of `len` rows.
+fn places(numbers: &[i64], len: usize) -> Result<HashMap<i64, u32>> {
+    if numbers.len() != len {
+        return Err(internal("row numbers of another length than its records"));
+    }
+    Ok(numbers
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (n, i as u32))
+        .collect())
 }

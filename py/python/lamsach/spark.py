@@ -12,12 +12,11 @@ each partition with `mapInArrow`: the partition's Arrow batches go to the engine
 copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in parallel).
 `findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
-them, and `check` all of these with every rule's findings and the births judged against
-their residents and the deaths linked by name (see docs/distributed.md). summary.json's
-indicators,
-fix lists and the report are not distributed yet: run `lamsach.check` on one machine for them. The lamsach wheel must be
-installed on every executor (a cluster venv: it holds a native library, which --py-files
-does not ship).
+them; `check` gives all of these with every rule's findings, the births judged against their
+residents and the deaths linked by name (see docs/distributed.md). summary.json's
+indicators, the fix lists and the report are not distributed yet: run `lamsach.check` on one
+machine for them. The lamsach wheel must be installed on every executor (a cluster venv: it
+holds a native library, which --py-files does not ship).
 """
 from __future__ import annotations
 
@@ -487,13 +486,17 @@ def _link_schema(step):
     return from_arrow_schema(_lamsach.link_schema(step))
 
 
+# monotonically_increasing_id(): the partition in the upper bits, the row within it below.
+_PART_SHIFT = 33
+
+
 def _numbered(df):
     """The DataFrame with its rows' order (`_MID`), the partitions' offsets and the row count:
     a row's number is its partition's offset plus its place in it, the files' order."""
     from pyspark.sql import functions as F
 
     ided = df.withColumn(_MID, F.monotonically_increasing_id())
-    counts = dict(ided.groupBy(F.shiftright(_MID, 33).alias("p")).count().collect())
+    counts = dict(ided.groupBy(F.shiftright(_MID, _PART_SHIFT).alias("p")).count().collect())
     offsets, n = {}, 0
     for p in sorted(counts):
         offsets[p] = n
@@ -505,8 +508,8 @@ def _with_rows(batch, offsets):
     """A batch of a `_numbered` DataFrame as a table without `_MID`, and its rows' numbers."""
     import pyarrow as pa
 
-    mask = (1 << 33) - 1
-    rows = [offsets[m >> 33] + (m & mask) for m in batch.column(_MID).to_pylist()]
+    mask = (1 << _PART_SHIFT) - 1
+    rows = [offsets[m >> _PART_SHIFT] + (m & mask) for m in batch.column(_MID).to_pylist()]
     return pa.Table.from_batches([batch]).drop_columns([_MID]), rows
 
 
@@ -548,8 +551,8 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     summary.json also has `rows_read` and `accounting` (every input row with findings or
     without). Not distributed yet: summary.json's indicators and rule and commune statistics;
     the communes' fix lists and report.html are not written (run `lamsach check` on one
-    machine for them). Findings are grouped by source, not in the command line's order. Arguments as
-    `findings` and `dedup` take them.
+    machine for them). Findings are grouped by source, not in the command line's order.
+    Arguments as `findings` and `dedup` take them.
     """
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
                      insurance=insurance, births=births, cmnd_map=cmnd_map, deaths=deaths,
@@ -559,15 +562,16 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     every = [("residents", residents)] + named
     every += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
     counts = {name: df.count() for name, df in every if df is not None}
-    return _run(spark, residents, named, births, deaths, out, (rules, as_of, counts),
-                config_file, work_dir, partitions)
+    checked = {"findings": rules, "as_of": as_of, "counts": counts}
+    return _run(spark, residents, named, births, deaths, out, checked, config_file, work_dir,
+                partitions)
 
 
-def _run(spark, residents, named, births, deaths, out, rules, config_file, work_dir,
+def _run(spark, residents, named, births, deaths, out, checked, config_file, work_dir,
          partitions):
     """dedup, then the links of the sources `named` (name, DataFrame or None), and with
-    `rules` (the rule findings' DataFrame, the date checked as of and every source's row
-    count) every finding, the births' and the deaths' too: see `check`."""
+    `checked` (`findings`: the rule findings' DataFrame, `as_of`, `counts`: every source's
+    rows) every finding, the births' and the deaths' too: see `check`."""
     import shutil
     import tempfile
 
@@ -582,8 +586,8 @@ def _run(spark, residents, named, births, deaths, out, rules, config_file, work_
         if not name or name in _SOURCES:
             raise ValueError(f'"{name}" cannot be used as an extract name')
     found = []
-    if rules is not None:
-        found.append(rules[0].toArrow())
+    if checked is not None:
+        found.append(checked["findings"].toArrow())
         lap("rule findings")
     own_work = work_dir is None
     work = tempfile.mkdtemp(prefix="lamsach-spark-check-") if own_work else os.fspath(work_dir)
@@ -595,11 +599,12 @@ def _run(spark, residents, named, births, deaths, out, rules, config_file, work_
             os.remove(os.path.join(out, "links.parquet"))
         except FileNotFoundError:
             pass
-        births = (births, rules[1]) if rules is not None and births is not None else None
-        deaths = deaths if rules is not None else None
+        births = None if checked is None or births is None else (births, checked["as_of"])
+        deaths = None if checked is None else deaths
         links, stats, link_found, link_review = _links(spark, d, sources, births, deaths, out,
                                                        cfg, nparts, work, lap)
-        # Findings by source in the command line's order: the rules', dedup's, the links'.
+        # Findings by source in the command line's order: the rules', dedup's, the links',
+        # the births' and the deaths'.
         found += [pq.read_table(os.path.join(out, "findings.parquet"))] + link_found
         schema = _engine().findings_schema()
         found = pa.concat_tables([t.cast(schema) for t in found])
@@ -624,8 +629,8 @@ def _run(spark, residents, named, births, deaths, out, rules, config_file, work_
         summary["linking"] = stats
         summary["links"] = links.num_rows
         summary.update(_finding_counts(found))
-        if rules is not None:
-            summary.update(_accounting(found, rules[2]))
+        if checked is not None:
+            summary.update(_accounting(found, checked["counts"]))
         _write_json(summary, os.path.join(out, "summary.json"))
         lap("outputs written")
         return summary
@@ -1043,8 +1048,9 @@ def _rows_of(spark, ided, offsets, rows):
     starts = spark.createDataFrame(pa.table({
         "_p": pa.array(list(offsets), pa.int64()),
         "_start": pa.array(list(offsets.values()), pa.int64())}))
-    got = (ided.withColumn("_p", F.shiftright(_MID, 33)).join(F.broadcast(starts), "_p")
-           .withColumn("_row", F.col("_start") + F.col(_MID).bitwiseAND((1 << 33) - 1))
+    got = (ided.withColumn("_p", F.shiftright(_MID, _PART_SHIFT)).join(F.broadcast(starts), "_p")
+           .withColumn("_row", F.col("_start")
+                       + F.col(_MID).bitwiseAND((1 << _PART_SHIFT) - 1))
            .drop(_MID, "_p", "_start"))
     if rows is not None:
         wanted = spark.createDataFrame(pa.table({"_row": pa.array(rows, pa.int64())}))
