@@ -185,13 +185,23 @@ pub fn match_all(
         }
         let sessions = training::sessions(&recs);
         let identifier_pairs: f64 = sessions.iter().map(|s| s.total_pairs).sum();
+        // Above 2^20 records, u (and, without IDs, the candidate rounds) come from the
+        // uniform sample `dedup` takes, so that both commands (and Spark) give one answer.
+        let sampled: Option<Vec<features::Rec>> = (recs.len() > crate::dedup::SAMPLE).then(|| {
+            let rows = crate::dedup::sampled_rows(recs.len());
+            rows.iter().map(|&r| recs[r as usize].clone()).collect()
+        });
+        let sample = sampled.as_deref().unwrap_or(&recs);
         let rounds = if identifier_pairs >= training::MIN_IDENTIFIER_PAIRS {
             training::CandidateRounds::none()
+        } else if sampled.is_some() {
+            let cap = cfg.max_block_size;
+            training::rounds(sample, &blocking::candidates(sample, cap))
         } else {
             training::rounds(&recs, &cands)
         };
         let names = NameCounts::of(&recs);
-        training::train(&recs, recs.len(), &names, &sessions, &rounds)
+        training::train(sample, recs.len(), &names, &sessions, &rounds)
     });
     let valid = |r: u32| prepared.rows[r as usize].pid.is_valid();
     let judge = decide::Judge {

@@ -65,7 +65,7 @@ pub struct DedupOptions {
 /// Rows decoded per chunk while streaming.
 const CHUNK_ROWS: usize = 1 << 20;
 /// Records kept as a uniform sample for the u probabilities (all of them below this).
-const SAMPLE: usize = 1 << 20;
+pub(crate) const SAMPLE: usize = 1 << 20;
 /// What one record of a unit costs while the unit is matched: its features (168 bytes),
 /// its share of the spilled bytes being decoded and of the blocking arrays. Measured on
 /// 10 M people: a unit of 6.5 M records raised the peak by 1.1 GB.
