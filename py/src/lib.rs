@@ -79,8 +79,7 @@ fn check(
     model: Option<PathBuf>,
     verdicts: Option<Vec<PathBuf>>,
 ) -> PyResult<String> {
-    let as_of = parse_as_of(as_of)
-        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let as_of = as_of_date(as_of)?;
     let mut tables = vec![(
         "residents".to_string(),
         SourceKind::Residents,
@@ -155,8 +154,7 @@ fn rules<'py>(
     source: &str,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let as_of = parse_as_of(as_of)
-        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let as_of = as_of_date(as_of)?;
     let kind = kind_of(source);
     let data = data(table)?;
     let config = config(config_file)?;
@@ -165,9 +163,7 @@ fn rules<'py>(
             lamsach::kernels::record_rules(source, kind, &data, as_of, &config, &mut Vec::new())
         })
         .map_err(py_err)?;
-    Table::try_new(batches, schema)
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
-        .into_pyarrow(py)
+    table_to_py(py, batches, schema)
 }
 
 /// The sources' kinds by their Python names (`extract` for any other name).
@@ -280,8 +276,7 @@ fn keyed_rules<'py>(
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let key = rule_key(key)?;
-    let as_of = parse_as_of(as_of)
-        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let as_of = as_of_date(as_of)?;
     let config = config(config_file)?;
     let sources = sources
         .iter()
@@ -290,9 +285,7 @@ fn keyed_rules<'py>(
     let (schema, batches) = py
         .detach(|| lamsach::kernels::keyed_rules(&sources, key, as_of, &config, &mut Vec::new()))
         .map_err(py_err)?;
-    Table::try_new(batches, schema)
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
-        .into_pyarrow(py)
+    table_to_py(py, batches, schema)
 }
 
 /// The schema of `findings.parquet` (what `rules` returns), as a pyarrow schema.
@@ -301,6 +294,23 @@ fn findings_schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     lamsach::report::tables::findings_schema()
         .as_ref()
         .clone()
+        .into_pyarrow(py)
+}
+
+/// The date a run is checked as of, or the sentence saying what it takes.
+fn as_of_date(as_of: &str) -> PyResult<lamsach::dates::PDate> {
+    parse_as_of(as_of)
+        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))
+}
+
+/// Batches of one schema as a pyarrow table.
+fn table_to_py(
+    py: Python<'_>,
+    batches: Vec<RecordBatch>,
+    schema: arrow_schema::SchemaRef,
+) -> PyResult<Bound<'_, PyAny>> {
+    Table::try_new(batches, schema)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
         .into_pyarrow(py)
 }
 
@@ -657,9 +667,7 @@ fn link_outputs<'py>(
             )
         })
         .map_err(py_err)?;
-    let found = Table::try_new(found, lamsach::report::tables::findings_schema())
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
-        .into_pyarrow(py)?;
+    let found = table_to_py(py, found, lamsach::report::tables::findings_schema())?;
     Ok((found, batch_to_py(py, review)?))
 }
 
@@ -679,8 +687,7 @@ fn birth_findings<'py>(
     as_of: &str,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let as_of = parse_as_of(as_of)
-        .ok_or_else(|| PyValueError::new_err("as_of takes a full date such as 2026-06-30"))?;
+    let as_of = as_of_date(as_of)?;
     if resident.len() != ambiguous.len() {
         return Err(PyValueError::new_err(
             "resident and ambiguous differ in length",
@@ -700,9 +707,7 @@ fn birth_findings<'py>(
             )
         })
         .map_err(py_err)?;
-    Table::try_new(batches, lamsach::report::tables::findings_schema())
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
-        .into_pyarrow(py)
+    table_to_py(py, batches, lamsach::report::tables::findings_schema())
 }
 
 /// The schemas of the distributed linking's steps, by name.
