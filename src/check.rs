@@ -483,7 +483,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         tables.and(lists)
     })?;
     let laps = phases.finish();
-    let rule_stats = report::summary::rule_stats(&view, &opts.config);
+    let tally = report::summary::Tally::of_view(&view);
+    let rule_stats = report::summary::rule_stats(&tally, &opts.config);
     let breached = crate::nightly::breached(&opts.config.thresholds, &rule_stats);
     let facts = report::summary::RunFacts {
         as_of: opts.as_of.to_string(),
@@ -492,7 +493,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         timings: crate::summary::timings(&laps),
         config: &opts.config,
     };
-    let mut summary = report::summary::build(&view, facts, rule_stats, breached.clone());
+    let mut summary = report::summary::build(tally, facts, rule_stats, breached.clone());
     summary.verdicts = verdicts.stats.clone();
     if !verdicts.is_empty() {
         let (schema, batch) = verdicts.batch()?;

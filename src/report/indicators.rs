@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
+use super::summary::Tally;
 use super::view::{Records, View};
 use crate::core::{RowRef, Rule};
 
@@ -150,107 +151,186 @@ fn splits(ind: &Indicator) -> bool {
     ind.key.starts_with("6_") || ind.key.starts_with("7_")
 }
 
-/// The rows of the extracts an indicator counts, per extract and `data_source`: how many are
-/// "nhập mới" (no resident: not in the register) and how many "đối khớp" (a resident carries
-/// the row's personal ID under an agreeing name, or the row is linked to one).
-fn split_rows(
+/// How a source's rows are counted beyond records: by person (`people`, the vaccination
+/// indicators), split into new entries and matches (`split`, indicators 6 and 7), or not.
+pub fn counted_by(source: &str) -> Option<&'static str> {
+    let by = |pred: fn(&Indicator) -> bool| {
+        INDICATORS
+            .iter()
+            .any(|ind| pred(ind) && source_matches(source, ind.sources))
+    };
+    if by(|ind| ind.sources == ["vaccination"]) {
+        Some("people")
+    } else if by(splits) {
+        Some("split")
+    } else {
+        None
+    }
+}
+
+/// The rows of the extracts that indicators (6) and (7) count, per extract and
+/// `data_source`: how many are "nhập mới" (no resident: not in the register) and how many
+/// "đối khớp" (a resident carries the row's personal ID under an agreeing name, or the row is
+/// linked to one).
+pub fn split_rows(
     view: &View,
-    ind: &Indicator,
     linked: &std::collections::HashMap<RowRef, u32>,
 ) -> Vec<crate::summary::SourceSplit> {
     use crate::compare::{compare_names, NameLevel};
     use crate::core::Column;
-    use std::collections::BTreeMap;
     let input = view.input;
     let res_name = input.cols[0][Column::FullName];
     let mut out = Vec::new();
     for (s, t) in input.tables.iter().enumerate() {
-        if !t.kind.is_linked() || !source_matches(&t.name, ind.sources) {
+        if !t.kind.is_linked() || counted_by(&t.name) != Some("split") {
             continue;
         }
         let cols = &input.cols[s];
-        let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for r in 0..t.len() {
+        let matched = (0..t.len()).map(|r| {
             let facts = input.prepared[s].rows[r];
             let by_id = facts.pid.is_valid()
                 && input.pid_index.rows(facts.pid.value).any(|res| {
                     compare_names(cols[Column::FullName].get(r), res_name.get(res as usize))
                         <= NameLevel::Close
                 });
-            let matched = by_id || linked.contains_key(&RowRef::new(s, r));
-            let e = per
-                .entry(cols[Column::DataSource].get(r).trim())
-                .or_default();
-            if matched {
-                e.1 += 1;
-            } else {
-                e.0 += 1;
-            }
-        }
-        for (ds, (new, matched)) in per {
-            out.push(crate::summary::SourceSplit {
-                source: t.name.clone(),
-                data_source: ds.to_string(),
-                rows: new + matched,
-                nhap_moi: new,
-                doi_khop: matched,
-            });
-        }
+            (
+                cols[Column::DataSource].get(r),
+                by_id || linked.contains_key(&RowRef::new(s, r)),
+            )
+        });
+        out.extend(split_of(&t.name, matched));
     }
     out
 }
 
-/// The person behind a vaccination row: the resident it is linked to (or whose valid ID it
-/// carries), else its folded name and birth date — so one person's doses, and a person
-/// recorded under two extract identities, count once.
-fn vaccination_person(
-    view: &View,
-    linked: &std::collections::HashMap<RowRef, u32>,
-    r: RowRef,
-) -> u64 {
-    use crate::core::hash::{h64, mix};
-    if let Some(&res) = linked.get(&r) {
-        return mix(&[1, res as u64]);
-    }
-    let facts = view.input.prepared[r.source as usize].rows[r.row as usize];
-    if facts.pid.is_valid() {
-        if let Some(res) = view.input.pid_index.rows(facts.pid.value).next() {
-            return mix(&[1, res as u64]);
+/// One extract's split, from each row's `data_source` and whether it is matched.
+pub fn split_of<'a>(
+    source: &str,
+    rows: impl Iterator<Item = (&'a str, bool)>,
+) -> Vec<crate::summary::SourceSplit> {
+    let mut per: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for (data_source, matched) in rows {
+        let e = per.entry(data_source.trim()).or_default();
+        if matched {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
         }
-        return mix(&[2, facts.pid.value]);
     }
-    let name = crate::text::fold(view.cell(r, crate::core::Column::FullName));
-    mix(&[
-        3,
-        h64(&name),
-        h64(view.cell(r, crate::core::Column::BirthDate)),
-    ])
+    per.into_iter()
+        .map(|(ds, (new, matched))| crate::summary::SourceSplit {
+            source: source.to_string(),
+            data_source: ds.to_string(),
+            rows: new + matched,
+            nhap_moi: new,
+            doi_khop: matched,
+        })
+        .collect()
+}
+
+/// A person as the vaccination indicators count people (đối tượng): a kind and a number.
+pub type Person = (u8, u64);
+/// A resident without a usable personal ID (its row).
+pub const PERSON_RESIDENT: u8 = 1;
+/// A personal ID.
+pub const PERSON_ID: u8 = 2;
+/// A folded name and a birth date ([`named_person`]).
+pub const PERSON_NAMED: u8 = 3;
+
+/// The person behind a vaccination row, so that one person's doses, and a person recorded
+/// under two extract identities, count once: the resident it is linked to (`linked`: that
+/// resident's usable personal ID, and its row) by its ID or as itself, else its own
+/// well-formed personal ID, else `named` ([`named_person`]).
+pub fn person(linked: Option<(Option<u64>, u64)>, own_id: Option<u64>, named: u64) -> Person {
+    match (linked, own_id) {
+        (Some((Some(id), _)), _) | (None, Some(id)) => (PERSON_ID, id),
+        (Some((None, resident)), _) => (PERSON_RESIDENT, resident),
+        (None, None) => (PERSON_NAMED, named),
+    }
+}
+
+/// A person known by a name and a birth date only: the folded name and the date as written.
+pub fn named_person(name: &str, birth_date: &str) -> u64 {
+    use crate::core::hash::{h64, mix};
+    mix(&[h64(&crate::text::fold(name)), h64(birth_date)])
+}
+
+/// The vaccination rows' people: how many among all of them, and who each flagged row is.
+#[derive(Default)]
+pub struct People {
+    pub evaluated: usize,
+    /// Per flagged row of a source counted by person ((source, record) as the tally's
+    /// findings give them): its person.
+    pub of: std::collections::HashMap<(u32, u64), Person>,
+}
+
+/// The command line's people of the vaccination rows.
+pub fn vaccination_people(view: &View, linked: &std::collections::HashMap<RowRef, u32>) -> People {
+    use crate::core::Column;
+    let input = view.input;
+    let person_of = |r: RowRef| {
+        let facts = input.prepared[r.source as usize].rows[r.row as usize];
+        let resident = linked.get(&r).map(|&res| {
+            let id = input.prepared[0].rows[res as usize].pid.personal_id();
+            (id, res as u64)
+        });
+        let own = facts.pid.is_valid().then_some(facts.pid.value);
+        let named = || {
+            named_person(
+                view.cell(r, Column::FullName),
+                view.cell(r, Column::BirthDate),
+            )
+        };
+        match (resident, own) {
+            (None, None) => person(None, None, named()),
+            _ => person(resident, own, 0),
+        }
+    };
+    let counted: Vec<usize> = (0..input.tables.len())
+        .filter(|&s| counted_by(&input.tables[s].name) == Some("people"))
+        .collect();
+    let mut all: Vec<Person> = counted
+        .iter()
+        .flat_map(|&s| (0..input.tables[s].len()).map(move |r| RowRef::new(s, r)))
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&r| person_of(r))
+        .collect();
+    all.par_sort_unstable();
+    all.dedup();
+    let of = view
+        .findings
+        .iter()
+        .filter(|f| counted.contains(&(f.at.source as usize)))
+        .map(|f| ((f.at.source as u32, f.at.row as u64), person_of(f.at)))
+        .collect();
+    People {
+        evaluated: all.len(),
+        of,
+    }
 }
 
 /// Count, per indicator, the distinct records (and for households, the households).
-pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
-    let linked: std::collections::HashMap<RowRef, u32> =
-        view.links.iter().map(|l| (l.at, l.resident)).collect();
-    let people_evaluated: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+pub fn indicator_counts(tally: &Tally) -> Vec<IndicatorCount> {
     INDICATORS
         .iter()
         .map(|ind| {
-            let mut records: BTreeSet<RowRef> = BTreeSet::new();
-            let mut new: BTreeSet<RowRef> = BTreeSet::new();
+            let mut records: BTreeSet<(u32, u64)> = BTreeSet::new();
+            let mut new: BTreeSet<(u32, u64)> = BTreeSet::new();
             let mut households: BTreeSet<&str> = BTreeSet::new();
-            for (f, open) in view.findings.iter().zip(&view.open) {
-                let src = view.source(f.at);
+            for f in &tally.findings {
+                let src = &tally.sources[f.source as usize].name;
                 if ind.rules.contains(&f.rule) && source_matches(src, ind.sources) {
-                    records.insert(f.at);
-                    if !open {
-                        new.insert(f.at);
+                    records.insert((f.source, f.record));
+                    if f.new {
+                        new.insert((f.source, f.record));
                     }
                     if matches!(f.rule, Rule::HouseholdNoHead | Rule::HouseholdMultipleHeads) {
-                        households.insert(f.value.as_deref().unwrap_or(""));
+                        households.insert(f.value);
                     }
                 }
             }
-            let resolved: BTreeSet<(&str, &str)> = view
+            let resolved: BTreeSet<(&str, &str)> = tally
                 .resolved
                 .iter()
                 .filter(|p| {
@@ -259,31 +339,12 @@ pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
                 })
                 .map(|p| (p.key.0.as_str(), p.key.1.as_str()))
                 .collect();
-            let by_person = ind.sources == ["vaccination"];
-            let (people, people_evaluated) = if by_person {
-                let all = people_evaluated.get_or_init(|| {
-                    let mut all: Vec<u64> = view
-                        .input
-                        .tables
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| source_matches(&t.name, ind.sources))
-                        .flat_map(|(s, t)| (0..t.len()).map(move |r| RowRef::new(s, r)))
-                        .collect::<Vec<_>>()
-                        .par_iter()
-                        .map(|&r| vaccination_person(view, &linked, r))
-                        .collect();
-                    all.par_sort_unstable();
-                    all.dedup();
-                    all.len()
-                });
-                let mut people: Vec<u64> = records
+            let (people, people_evaluated) = if ind.sources == ["vaccination"] {
+                let people: BTreeSet<Person> = records
                     .iter()
-                    .map(|&r| vaccination_person(view, &linked, r))
+                    .filter_map(|r| tally.people.of.get(r).copied())
                     .collect();
-                people.sort_unstable();
-                people.dedup();
-                (Some(people.len()), Some(*all))
+                (Some(people.len()), Some(tally.people.evaluated))
             } else {
                 (None, None)
             };
@@ -296,7 +357,12 @@ pub fn indicator_counts(view: &View) -> Vec<IndicatorCount> {
                 new: new.len(),
                 resolved: resolved.len(),
                 split: if splits(ind) {
-                    split_rows(view, ind, &linked)
+                    tally
+                        .splits
+                        .iter()
+                        .filter(|s| source_matches(&s.source, ind.sources))
+                        .cloned()
+                        .collect()
                 } else {
                     Vec::new()
                 },
