@@ -17,6 +17,7 @@ use lamsach::core::SourceKind;
 use lamsach::dates::parse_as_of;
 use lamsach::dedup::{parts, DedupOptions};
 use lamsach::kernels::link;
+use lamsach::kernels::summary as summary_kernels;
 use lamsach::read::SourceData;
 use lamsach::rules::RuleKey;
 use lamsach::Error;
@@ -323,6 +324,94 @@ fn one_batch(obj: &Bound<PyAny>) -> PyResult<RecordBatch> {
 
 fn batch_to_py(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>> {
     batch.into_pyarrow(py)
+}
+
+// The summary of the distributed check (`lamsach.spark.check`): see
+// `lamsach::kernels::summary`.
+
+/// A part of a source's rows per commune code: a batch of (commune_code, rows).
+#[pyfunction]
+#[pyo3(signature = (table, *, source, config_file=None))]
+fn commune_rows<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    source: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let batch = py
+        .detach(|| summary_kernels::commune_rows(source, kind, &data, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, batch)
+}
+
+/// Per row of a part of a source (numbered `rows`): record_id, well-formed personal ID, the
+/// person its name and birth date name, data_source.
+#[pyfunction]
+#[pyo3(signature = (table, rows, *, source, config_file=None))]
+fn person_rows<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    rows: Vec<i64>,
+    source: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let batch = py
+        .detach(|| summary_kernels::person_rows(source, kind, &data, &rows, &config))
+        .map_err(py_err)?;
+    batch_to_py(py, batch)
+}
+
+/// How the summary counts a source's rows beyond records: "people" (the vaccination
+/// indicators), "split" (indicators 6 and 7: new entries and matches) or None.
+#[pyfunction]
+fn counted_by(source: &str) -> Option<&'static str> {
+    lamsach::report::indicators::counted_by(source)
+}
+
+/// summary.json of a distributed check, as JSON: `sources` (name, rows read) in the run's
+/// order, its findings (a findings.parquet table), the people of flagged rows (`source`,
+/// `record_id`, `kind` int8, `value` int64), the driver's figures (JSON) and model.json.
+#[pyfunction]
+#[pyo3(signature = (sources, findings, people, figures, model, *, config_file=None))]
+fn check_summary(
+    py: Python<'_>,
+    sources: Vec<(String, usize)>,
+    findings: &Bound<PyAny>,
+    people: &Bound<PyAny>,
+    figures: &str,
+    model: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<String> {
+    let sources: Vec<(String, SourceKind, usize)> = sources
+        .into_iter()
+        .map(|(name, rows)| {
+            let kind = kind_of(&name);
+            (name, kind, rows)
+        })
+        .collect();
+    let findings = Table::from_pyarrow_bound(findings)?.into_inner().0;
+    let people = Table::from_pyarrow_bound(people)?.into_inner().0;
+    let config = config(config_file)?;
+    py.detach(|| {
+        let summary =
+            summary_kernels::check_summary(&sources, &findings, &people, figures, model, &config)?;
+        lamsach::summary::to_json(&summary)
+    })
+    .map_err(py_err)
+}
+
+/// report.html of a run from its summary.json and its duplicate pairs' probabilities.
+#[pyfunction]
+fn report_html(py: Python<'_>, summary: &str, probabilities: Vec<f64>) -> PyResult<String> {
+    let summary: lamsach::summary::Summary = serde_json::from_str(summary)
+        .map_err(|_| PyValueError::new_err("not a summary.json of check"))?;
+    Ok(py.detach(|| lamsach::report::html::render(&summary, &probabilities)))
 }
 
 // The steps of the distributed dedup (`lamsach.spark.dedup`), one per function of
@@ -770,6 +859,11 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(link_outputs, m)?,
         wrap_pyfunction!(birth_findings, m)?,
         wrap_pyfunction!(link_schema, m)?,
+        wrap_pyfunction!(commune_rows, m)?,
+        wrap_pyfunction!(person_rows, m)?,
+        wrap_pyfunction!(counted_by, m)?,
+        wrap_pyfunction!(check_summary, m)?,
+        wrap_pyfunction!(report_html, m)?,
     ] {
         m.add_function(f)?;
     }

@@ -438,6 +438,7 @@ pub fn by_id_schema() -> SchemaRef {
         Field::new("found", DataType::Boolean, false),
         Field::new("owner", DataType::Int64, true),
         Field::new("birth_resident", DataType::Int64, true),
+        Field::new("agrees", DataType::Boolean, false),
     ]))
 }
 
@@ -446,7 +447,8 @@ pub fn by_id_schema() -> SchemaRef {
 /// are the sources flagged in `births`), `row`, `valid`, `name`, `birth`, sorted by key, side
 /// and row. Per source row: whether a resident carries its ID, the resident whose name its
 /// own disagrees with (its `xref.mismatch` on full_name: a row owed a link to check
-/// against that resident) and, for a birth registration, the resident its ID finds.
+/// against that resident), for a birth registration the resident its ID finds, and whether a
+/// resident carries its well-formed ID under an agreeing name (indicators 6 and 7: a match).
 pub fn by_id(batch: &RecordBatch, births: &[i32]) -> Result<RecordBatch> {
     use crate::compare::{compare_dates, compare_names, DateLevel, NameLevel};
     let key = column::<Int64Array>(batch, "key")?.values();
@@ -460,6 +462,7 @@ pub fn by_id(batch: &RecordBatch, births: &[i32]) -> Result<RecordBatch> {
     let (mut o_src, mut o_row) = (Int32Builder::new(), Int64Builder::new());
     let mut found = arrow_array::builder::BooleanBuilder::new();
     let (mut owner, mut birth_res) = (Int64Builder::new(), Int64Builder::new());
+    let mut agrees = arrow_array::builder::BooleanBuilder::new();
     let mut start = 0;
     while start < key.len() {
         let end = start
@@ -475,6 +478,7 @@ pub fn by_id(batch: &RecordBatch, births: &[i32]) -> Result<RecordBatch> {
             found.append_value(!residents.is_empty());
             let mut own = None;
             let mut born = None;
+            let mut agreeing = false;
             if valid.value(i) && !residents.is_empty() {
                 if births.contains(&src[i]) {
                     born = residents
@@ -502,10 +506,12 @@ pub fn by_id(batch: &RecordBatch, births: &[i32]) -> Result<RecordBatch> {
                     if level > NameLevel::Exact && !name.value(i).is_empty() {
                         own = Some(c);
                     }
+                    agreeing = level <= NameLevel::Close;
                 }
             }
             owner.append_option(own);
             birth_res.append_option(born);
+            agrees.append_value(agreeing);
         }
         start = end;
     }
@@ -517,6 +523,7 @@ pub fn by_id(batch: &RecordBatch, births: &[i32]) -> Result<RecordBatch> {
             Arc::new(found.finish()),
             Arc::new(owner.finish()),
             Arc::new(birth_res.finish()),
+            Arc::new(agrees.finish()),
         ],
     )
     .map_err(Error::internal)

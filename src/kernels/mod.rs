@@ -2,6 +2,7 @@
 //! `mapInArrow`, which hands one partition's batches at a time): no file is read or written.
 
 pub mod link;
+pub mod summary;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
