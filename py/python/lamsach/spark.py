@@ -13,9 +13,9 @@ copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in p
 `findings` gives every rule finding of `check`; `dedup` runs `lamsach dedup` over Spark's
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
 them; `check` gives all of these with every rule's findings, the births judged against their
-residents and the deaths linked by name (see docs/distributed.md). summary.json's
-indicators, the fix lists and the report are not distributed yet: run `lamsach.check` on one
-machine for them. The lamsach wheel must be installed on every executor (a cluster venv: it
+residents and the deaths linked by name, and check's summary.json (indicators, rule and
+commune figures), model.json and report.html (see docs/distributed.md). The communes' fix
+lists are not distributed yet: run `lamsach check` on one machine for them. The lamsach wheel must be installed on every executor (a cluster venv: it
 holds a native library, which --py-files does not ship).
 """
 from __future__ import annotations
@@ -285,13 +285,17 @@ class _Laps:
 
         self.on = os.environ.get("LAMSACH_SPARK_TRACE") == "1"
         self.clock = time.monotonic
-        self.t = self.clock()
+        self.t = self.start = self.clock()
+        # Seconds per step, and in total, as summary.json's timings_seconds.
+        self.seconds = {}
 
     def __call__(self, step):
+        now = self.clock()
         if self.on:
-            now = self.clock()
             print(f"lamsach.spark: {step} {now - self.t:.1f} s", file=sys.stderr)
-            self.t = now
+        self.seconds[step] = round(now - self.t, 3)
+        self.seconds["total"] = round(now - self.start, 3)
+        self.t = now
 
 
 def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=None):
@@ -545,13 +549,16 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     against their residents (found by ID or linked) and the deaths registered without a
     usable ID linked to theirs by name, written to `out` as the command line
     writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
-    links.parquet and summary.json; returns summary.json as a dict, with `findings_total` and
-    the findings per rule, group, source and commune.
+    links.parquet, resolved.parquet (empty: no previous run is compared with), model.json,
+    summary.json and report.html; returns summary.json as a dict.
 
-    summary.json also has `rows_read` and `accounting` (every input row with findings or
-    without). Not distributed yet: summary.json's indicators and rule and commune statistics;
-    the communes' fix lists and report.html are not written (run `lamsach check` on one
-    machine for them). Findings are grouped by source, not in the command line's order.
+    summary.json is the command line's: rows read and accounted for, findings per rule,
+    group, source and commune, the ministry's indicators (the vaccination rows' people, the
+    prisoners' and industrial zones' new entries and matches), rule and commune figures,
+    duplicate and linking figures — but for the candidate pairs counted per blocking pass and
+    the report's worked examples, which the distributed search does not keep. Not distributed
+    yet: the communes' fix lists (run `lamsach check` on one machine for them), `--previous`
+    and `--verdicts`. Findings are grouped by source, not in the command line's order.
     Arguments as `findings` and `dedup` take them.
     """
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
@@ -562,7 +569,10 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     every = [("residents", residents)] + named
     every += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
     counts = {name: df.count() for name, df in every if df is not None}
-    checked = {"findings": rules, "as_of": as_of, "counts": counts}
+    lap = _Laps()
+    checked = {"findings": rules, "as_of": as_of, "counts": counts, "lap": lap,
+               "communes": _commune_rows(every, config_file)}
+    lap("rows per commune")
     return _run(spark, residents, named, births, deaths, out, checked, config_file, work_dir,
                 partitions)
 
@@ -572,6 +582,7 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
     """dedup, then the links of the sources `named` (name, DataFrame or None), and with
     `checked` (`findings`: the rule findings' DataFrame, `as_of`, `counts`: every source's
     rows) every finding, the births' and the deaths' too: see `check`."""
+    import json
     import shutil
     import tempfile
 
@@ -580,7 +591,7 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
 
     cfg = None if config_file is None else os.fspath(config_file)
     nparts = int(partitions or spark.conf.get("spark.sql.shuffle.partitions"))
-    lap = _Laps()
+    lap = checked["lap"] if checked is not None else _Laps()
     sources = [(name, df) for name, df in named if df is not None]
     for name, _ in named[2:]:
         if not name or name in _SOURCES:
@@ -601,8 +612,8 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
             pass
         births = None if checked is None or births is None else (births, checked["as_of"])
         deaths = None if checked is None else deaths
-        links, stats, link_found, link_review = _links(spark, d, sources, births, deaths, out,
-                                                       cfg, nparts, work, lap)
+        links, stats, link_found, link_review, facts = _links(spark, d, sources, births, deaths,
+                                                              out, cfg, nparts, work, lap)
         # Findings by source in the command line's order: the rules', dedup's, the links',
         # the births' and the deaths'.
         found += [pq.read_table(os.path.join(out, "findings.parquet"))] + link_found
@@ -625,15 +636,49 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
         if "links.parquet" not in files:
             with open(listed, "a", encoding="utf-8") as f:
                 f.write("links.parquet\n")
-        summary = d["summary"]
-        summary["linking"] = stats
-        summary["links"] = links.num_rows
-        summary.update(_finding_counts(found))
-        if checked is not None:
-            summary.update(_accounting(found, checked["counts"]))
-        _write_json(summary, os.path.join(out, "summary.json"))
+        if checked is None:
+            summary = d["summary"]
+            summary["linking"] = stats
+            summary["links"] = links.num_rows
+            summary.update(_finding_counts(found))
+            _write_json(summary, os.path.join(out, "summary.json"))
+            lap("outputs written")
+            return summary
+        # check's summary.json, model.json and report.html, as the command line writes them.
+        people, figures = _counted(spark, facts, found, cfg)
+        dd, dm = d["summary"]["duplicates"], d["summary"]["matching"]
+        counts = checked["counts"]
+        reference = ("cmnd_map", "deaths")
         lap("outputs written")
-        return summary
+        figures.update({
+            "as_of": checked["as_of"],
+            "reference_rows": [(n, counts[n]) for n in reference if n in counts],
+            "commune_rows": checked["communes"],
+            "duplicates": {
+                "pairs": dd["pairs"], "pairs_from_clusters": dd["pairs_from_clusters"],
+                "review_pairs": dd["review_pairs"], "clusters": dd["clusters"],
+                "links": links.num_rows, "pairs_compared": dm["pairs_compared"],
+                "pairs_per_blocking_pass": dm["pairs_per_pass"],
+                "blocks_skipped_pairs": dm["pairs_in_oversized_blocks_skipped"],
+                "training": dm["training"]},
+            "em_iterations": dm["model"]["em_iterations"],
+            "linking": stats,
+            "warnings": d["summary"]["warnings"],
+            "timings_seconds": lap.seconds})
+        summary = _engine().check_summary(
+            [(n, c) for n, c in counts.items() if n not in reference], found, people,
+            json.dumps(figures), d["model"], config_file=cfg)
+        probabilities = pq.read_table(os.path.join(out, "duplicates.parquet"),
+                                      columns=["probability"]).column(0).to_pylist()
+        for name, text in (("summary.json", summary), ("model.json", d["model"]),
+                           ("report.html", _engine().report_html(summary, probabilities))):
+            _write_text(text, os.path.join(out, name))
+        # No previous run is compared with: no finding is resolved.
+        resolved = pa.schema([(c, pa.string()) for c in found.column_names[:8]])
+        _write_parquet(resolved.empty_table(), os.path.join(out, "resolved.parquet"))
+        with open(listed, "a", encoding="utf-8") as f:
+            f.write("model.json\nreport.html\nresolved.parquet\n")
+        return json.loads(summary)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
@@ -661,33 +706,114 @@ def _finding_counts(found):
             "findings_per_commune": dict(sorted(per_commune.items()))}
 
 
-def _accounting(found, counts):
-    """summary.json's rows read per source (`counts`) and, per source checked, its rows with
-    findings and without: every input row accounted for (a row is its record_id, unique in its
-    source)."""
-    flagged = {}
-    for source, record in zip(found.column("source").to_pylist(),
-                              found.column("record_id").to_pylist()):
-        flagged.setdefault(source, set()).add(record)
-    accounting = {}
-    for name, n in counts.items():
-        if name in ("cmnd_map", "deaths"):
+def _commune_rows(every, config_file):
+    """Per commune code: the rows of every checked source (name, DataFrame or None) there,
+    the records each commune's figures are over."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    cfg = None if config_file is None else os.fspath(config_file)
+
+    def kernel(name):
+        def run(batches):
+            eng = _engine()
+            for batch in batches:
+                yield eng.commune_rows(batch, source=name, config_file=cfg)
+        return run
+
+    parts = [df.mapInArrow(kernel(name), "commune_code string, rows bigint")
+             for name, df in every if df is not None and name not in ("cmnd_map", "deaths")]
+    got = (reduce(lambda a, b: a.unionByName(b), parts).groupBy("commune_code")
+           .agg(F.sum("rows").alias("rows")).toArrow())
+    return dict(zip(got.column("commune_code").to_pylist(), got.column("rows").to_pylist()))
+
+
+def _counted(spark, facts, found, cfg):
+    """What summary.json counts of the linked sources' rows beyond their findings (`facts` of
+    `_links`, `found` the run's findings): the people of the sources counted by person, among
+    all their rows and who each flagged row is (a pyarrow table), and the split of the
+    extracts indicators (6) and (7) count into new entries (no resident) and matches (a
+    resident carries the row's ID under an agreeing name, or the row is linked)."""
+    from functools import reduce
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyspark.sql import functions as F
+
+    L = _engine()
+    schema = pa.schema([("source", pa.string()), ("record_id", pa.string()),
+                        ("kind", pa.int8()), ("value", pa.int64())])
+    people, persons, splits = [], [], []
+    names = [] if facts is None else facts["names"]
+    for i, name in enumerate(names):
+        how = L.counted_by(name)
+        if how is None or name in ("births", "deaths"):
             continue
-        with_findings = len(flagged.get(name, ()))
-        accounting[name] = {"rows_read": n, "rows_with_findings": with_findings,
-                            "rows_without_findings": n - with_findings, "rows_in_scope": n,
-                            "rows_outside_province": 0}
-    return {"rows_read": dict(sorted(counts.items())),
-            "accounting": dict(sorted(accounting.items()))}
+        ided, offsets = facts["numbered"][i]
+
+        def kernel(batches, name=name, offsets=offsets):
+            eng = _engine()
+            for batch in batches:
+                table, rows = _with_rows(batch, offsets)
+                yield eng.person_rows(table, rows, source=name, config_file=cfg)
+
+        linked = facts["linked"]
+        mine = linked.filter(pc.equal(linked.column("src"), i))
+        lk = spark.createDataFrame(pa.table({
+            "row": pc.cast(mine.column("srow"), pa.int64()),
+            "lpid": pc.cast(mine.column("personal_id"), pa.int64())}), "row bigint, lpid bigint")
+        rows = (ided.mapInArrow(kernel, "row bigint, record_id string, pid bigint, named bigint,"
+                                        " data_source string")
+                .join(F.broadcast(lk), "row", "left"))
+        if how == "people":
+            # A linked row is its resident's ID; else its own well-formed ID, else its name
+            # and birth date (lamsach::report::indicators::person).
+            by_id = F.col("lpid").isNotNull() | F.col("pid").isNotNull()
+            who = rows.select("record_id", F.when(by_id, 2).otherwise(3).cast("byte").alias("kind"),
+                              F.coalesce("lpid", "pid", "named").alias("value"))
+            persons.append(who.select("kind", "value"))
+            flagged = pc.unique(found.filter(pc.equal(found.column("source"), name))
+                                .column("record_id"))
+            wanted = spark.createDataFrame(pa.table({"record_id": flagged}), "record_id string")
+            got = (who.join(F.broadcast(wanted), "record_id").dropDuplicates(["record_id"])
+                   .toArrow())
+            people.append(pa.table({
+                "source": pa.array([name] * got.num_rows, pa.string()),
+                "record_id": got.column("record_id"),
+                "kind": pc.cast(got.column("kind"), pa.int8()),
+                "value": got.column("value")}, schema=schema))
+        else:
+            agrees = facts["info"].where(F.col("src") == i).select("row", "agrees")
+            matched = F.coalesce("agrees", F.lit(False)) | F.col("lpid").isNotNull()
+            got = (rows.join(agrees, "row", "left")
+                   .groupBy("data_source", matched.alias("matched")).count().toArrow())
+            per = {}
+            for ds, m, n in zip(*[got.column(c).to_pylist()
+                                  for c in ("data_source", "matched", "count")]):
+                per.setdefault(ds.strip(), [0, 0])[1 if m else 0] += n
+            splits += [{"source": name, "data_source": ds, "rows": new + matches,
+                        "nhap_moi": new, "doi_khop": matches}
+                       for ds, (new, matches) in sorted(per.items())]
+    evaluated = 0
+    if persons:
+        evaluated = reduce(lambda a, b: a.unionByName(b), persons).distinct().count()
+    people = pa.concat_tables(people) if people else schema.empty_table()
+    return people, {"people_evaluated": evaluated, "splits": splits}
 
 
 def _write_json(value, path):
     """summary.json as the command line writes it: indented, owner-only, moved into place."""
     import json
 
+    _write_text(json.dumps(value, ensure_ascii=False, indent=2), path)
+
+
+def _write_text(text, path):
+    """Written beside its place, owner-only, then moved into it."""
     tmp = f"{path}.partial"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, ensure_ascii=False, indent=2)
+        f.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
@@ -715,7 +841,8 @@ def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
     """The links of the extracts `sources` (name, DataFrame), with `births` (DataFrame, date
     as of) the birth registrations' residents, with `deaths` (DataFrame) the residents of
     deaths registered without a usable ID. Returns links.parquet, summary.json's "linking",
-    and the findings (links', births', deaths') and review rows as pyarrow tables."""
+    the findings (links', births', deaths') and review rows as pyarrow tables, and what the
+    summary counts of the rows linked (`_counted`)."""
     import json
 
     import pyarrow as pa
@@ -766,7 +893,7 @@ def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
         counts.append(n)
         numbered.append((ided, offsets))
     if not sources:
-        return _links_schema().empty_table(), {}, [], []
+        return _links_schema().empty_table(), {}, [], [], None
     allrows = spark.read.parquet(*[f"{work}/link/rows/{i}" for i in range(len(sources))])
     lap("rows to link")
 
@@ -789,7 +916,7 @@ def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
      .mapInArrow(by_id_kernel, _link_schema("by_id"))
      .write.mode("overwrite").parquet(f"{work}/link/by_id"))
     by_id = spark.read.parquet(f"{work}/link/by_id").select("src", "row", "found", "owner",
-                                                            "birth_resident")
+                                                            "birth_resident", "agrees")
     info = allrows.join(by_id, ["src", "row"], "left")
     why = (F.when(F.col("usable_id").isNull(), 0).when(~F.col("found"), 2)
            .when(F.col("owner").isNotNull(), 1))
@@ -1036,7 +1163,8 @@ def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
             "linked": {nb: births_linked, nd: deaths_linked}.get(i, srcs.count(i)),
             "rows_to_link": len(owed_by_src.get(i, []))}
     lap("decisions")
-    return links, stats, findings, review
+    facts = {"numbered": numbered, "info": info, "linked": linked, "names": names}
+    return links, stats, findings, review, facts
 
 
 def _rows_of(spark, ided, offsets, rows):
