@@ -252,9 +252,12 @@ pub fn match_all(
     );
     findings.extend(judged.pairs.iter().flat_map(decide::duplicate_findings));
     findings.extend(review.iter().flat_map(decide::review_findings));
-    let examples = explain_examples(&judged.pairs, &recs, &model, |r| {
-        rid.get(r.row as usize).to_string()
-    });
+    let examples = matching::explain_examples(
+        &judged.pairs,
+        |r| recs.get(r.row as usize),
+        &model,
+        |r| rid.get(r.row as usize).to_string(),
+    );
     let clusters = cluster::members_of(input, &judged.pairs);
     phases.lap("matching.cluster");
     let index = link::LinkIndex::from_sorted(
@@ -282,56 +285,6 @@ pub fn match_all(
         examples,
     };
     (result, model)
-}
-
-/// Three duplicate pairs — the most likely, the median and the least likely — with the weight
-/// of the prior and of each compared field (for the report's waterfall).
-fn explain_examples(
-    pairs: &[matching::Pair],
-    recs: &[features::Rec],
-    model: &Model,
-    record_id: impl Fn(RowRef) -> String,
-) -> Vec<crate::summary::DuplicateExample> {
-    // Pairs the plain model decided (a pair sharing an ID is judged with the prior of such
-    // pairs, which this waterfall does not show), most likely first.
-    let prior = model.prior_weight();
-    type Explained = (usize, f64, Vec<(&'static str, &'static str, f64)>);
-    let mut explained: Vec<Explained> = pairs
-        .par_iter()
-        .enumerate()
-        .filter(|(_, p)| !p.implied)
-        .filter_map(|(i, p)| {
-            let (a, b) = (&recs[p.a.row as usize], &recs[p.b.row as usize]);
-            let fields = model.waterfall(&matching::comparisons::compare(a, b), a);
-            let total = prior + fields.iter().map(|f| f.2).sum::<f64>();
-            let implied = 1.0 / (1.0 + (-total).exp2());
-            ((implied - p.probability).abs() < 0.02).then_some((i, p.probability, fields))
-        })
-        .collect();
-    if explained.is_empty() {
-        return Vec::new();
-    }
-    explained.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-    let n = explained.len();
-    let mut picks = vec![0, n / 2, n - 1];
-    picks.dedup();
-    picks
-        .into_iter()
-        .map(|k| {
-            let (i, probability, fields) = &explained[k];
-            let p = &pairs[*i];
-            crate::summary::DuplicateExample {
-                record_id_a: record_id(p.a),
-                record_id_b: record_id(p.b),
-                probability: *probability,
-                prior_weight: (prior * 1000.0).round() / 1000.0,
-                fields: fields
-                    .iter()
-                    .map(|&(f, l, w)| (f.to_string(), l.to_string(), (w * 1000.0).round() / 1000.0))
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// Run `check`: every phase, every output, atomically.

@@ -1053,6 +1053,7 @@ fn summary_of(
             pairs_in_oversized_blocks_skipped: found.skipped,
             model,
             training,
+            examples: Vec::new(),
         },
         partitions,
         warnings,

@@ -266,6 +266,10 @@ pub struct DedupMatching {
     pub pairs_in_oversized_blocks_skipped: usize,
     pub model: DedupModel,
     pub training: TrainingSummary,
+    /// The report's worked examples (as [`DuplicateStats::examples`]), given by the
+    /// distributed `check` only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<DuplicateExample>,
 }
 
 /// How `dedup` partitioned the register.

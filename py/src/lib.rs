@@ -531,12 +531,13 @@ fn dedup_judge<'py>(
     batch_to_py(py, out)
 }
 
-/// Step 5: every output of `dedup` in `out`; returns summary.json. `implied_levels`: the pairs
-/// a cluster implies get their per-field levels, as `check` gives them.
+/// Step 5: every output of `dedup` in `out`; returns summary.json. `as_check`: the pairs
+/// a cluster implies get their per-field levels, and summary.json worked examples, as `check`
+/// gives them.
 #[pyfunction]
 #[pyo3(signature = (
     judged, cross_rows, texts, records, model, trained, *, out, units, buckets,
-    config_file=None, implied_levels=false
+    config_file=None, as_check=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn dedup_finish(
@@ -551,7 +552,7 @@ fn dedup_finish(
     units: usize,
     buckets: usize,
     config_file: Option<PathBuf>,
-    implied_levels: bool,
+    as_check: bool,
 ) -> PyResult<String> {
     let judged = Table::from_pyarrow_bound(judged)?.into_inner().0;
     let (cross_rows, texts) = (one_batch(cross_rows)?, one_batch(texts)?);
@@ -573,7 +574,7 @@ fn dedup_finish(
             &out,
             &config,
             false,
-            implied_levels,
+            as_check,
         )
     })
     .map_err(py_err)

@@ -814,8 +814,9 @@ pub fn judge_pairs(
 /// `row` of [`cross_kind::ID_MEMBER`] rows and the [`cross_kind::SKIPPED`] counts (`kind`,
 /// `a`); `texts`: `row`, `rank`, `rec`, `record_id`, `province_code`, `commune_code` of every
 /// record in a judged pair or sharing an ID with more than [`CROWDED_ID`] records.
-/// `implied_levels`: the pairs a cluster implies get their per-field levels, as `check` gives
-/// them (`dedup` on one machine no longer holds the features then, and gives none).
+/// `as_check`: the pairs a cluster implies get their per-field levels, and summary.json the
+/// report's worked examples, as `check` gives them (`dedup` on one machine no longer holds
+/// the features then, and gives neither).
 #[allow(clippy::too_many_arguments)]
 pub fn finish(
     judged: &[RecordBatch],
@@ -828,7 +829,7 @@ pub fn finish(
     out: &std::path::Path,
     config: &Config,
     group_readable: bool,
-    implied_levels: bool,
+    as_check: bool,
 ) -> Result<String> {
     let staging = Staging::new(out, group_readable)?;
     let model = model_of(model_json)?;
@@ -939,7 +940,7 @@ pub fn finish(
     // As `check` gives them (its implied pairs' levels), or as `dedup` does (none).
     let levels = |a: u32, b: u32| {
         let rec = |r: u32| texts.rows.binary_search(&r).ok().map(|k| &text_recs[k]);
-        match (implied_levels, rec(a), rec(b)) {
+        match (as_check, rec(a), rec(b)) {
             (true, Some(ra), Some(rb)) => crate::matching::comparisons::compare(ra, rb).explain(),
             _ => String::new(),
         }
@@ -949,7 +950,18 @@ pub fn finish(
     )?;
     let mut warnings = Warnings::new();
     warnings.extend(trained.warning);
-    let summary = summary_of(
+    let examples = if as_check {
+        let at = |r: crate::core::RowRef| texts.rows.binary_search(&r.row).ok();
+        crate::matching::explain_examples(
+            &concluded.pairs,
+            |r| at(r).map(|k| &text_recs[k]),
+            &model,
+            |r| at(r).map_or_else(String::new, |k| texts.texts[k][0].clone()),
+        )
+    } else {
+        Vec::new()
+    };
+    let mut summary = summary_of(
         records,
         &concluded,
         &found,
@@ -965,6 +977,7 @@ pub fn finish(
         warnings,
         BTreeMap::new(),
     );
+    summary.matching.examples = examples;
     let json = crate::summary::to_json(&summary)?;
     staging.write_bytes("summary.json", json.as_bytes())?;
     staging.commit()?;

@@ -124,3 +124,57 @@ pub fn summarise(model: &Model) -> ModelSummary {
         u: table(&model.u),
     }
 }
+
+/// Three duplicate pairs — the most likely, the median and the least likely — with the weight
+/// of the prior and of each compared field (for the report's waterfall). `rec` gives a
+/// record's features (None: the pair is not explained), `record_id` its record_id. Ties are
+/// broken by the pair's records, so any order of `pairs` gives the same examples.
+pub fn explain_examples<'a>(
+    pairs: &[Pair],
+    rec: impl Fn(RowRef) -> Option<&'a features::Rec> + Sync,
+    model: &Model,
+    record_id: impl Fn(RowRef) -> String,
+) -> Vec<crate::summary::DuplicateExample> {
+    use rayon::prelude::*;
+    // Pairs the plain model decided (a pair sharing an ID is judged with the prior of such
+    // pairs, which this waterfall does not show), most likely first.
+    let prior = model.prior_weight();
+    type Explained = (usize, f64, Vec<(&'static str, &'static str, f64)>);
+    let mut explained: Vec<Explained> = pairs
+        .par_iter()
+        .enumerate()
+        .filter(|(_, p)| !p.implied)
+        .filter_map(|(i, p)| {
+            let (a, b) = (rec(p.a)?, rec(p.b)?);
+            let fields = model.waterfall(&comparisons::compare(a, b), a);
+            let total = prior + fields.iter().map(|f| f.2).sum::<f64>();
+            let implied = 1.0 / (1.0 + (-total).exp2());
+            ((implied - p.probability).abs() < 0.02).then_some((i, p.probability, fields))
+        })
+        .collect();
+    if explained.is_empty() {
+        return Vec::new();
+    }
+    let records = |i: usize| (pairs[i].a, pairs[i].b);
+    explained.sort_by(|x, y| y.1.total_cmp(&x.1).then(records(x.0).cmp(&records(y.0))));
+    let n = explained.len();
+    let mut picks = vec![0, n / 2, n - 1];
+    picks.dedup();
+    picks
+        .into_iter()
+        .map(|k| {
+            let (i, probability, fields) = &explained[k];
+            let p = &pairs[*i];
+            crate::summary::DuplicateExample {
+                record_id_a: record_id(p.a),
+                record_id_b: record_id(p.b),
+                probability: *probability,
+                prior_weight: (prior * 1000.0).round() / 1000.0,
+                fields: fields
+                    .iter()
+                    .map(|&(f, l, w)| (f.to_string(), l.to_string(), (w * 1000.0).round() / 1000.0))
+                    .collect(),
+            }
+        })
+        .collect()
+}
