@@ -13,7 +13,7 @@
 # `lamsach.spark.link`, and whether both give the same links.parquet and linking figures.
 # Then the whole `check` (SPARK_BENCH=check, not part of "all"): `lamsach check` with the
 # extracts, the births, the CMND map and the deaths beside `lamsach.spark.check`, and whether both write the same
-# findings, duplicates, clusters, review rows and links.
+# findings, duplicates, clusters, review rows, links and summary.json figures.
 # SPARK_BENCH=dedup, findings, link or check runs one of them; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
@@ -172,9 +172,19 @@ spark.stop()
 rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)
 files = ("findings", "duplicates", "clusters", "review", "links")
 differ = [f for f in files if rows(f"{out}/{f}.parquet") != rows(f"{cli}/{f}.parquet")]
+# summary.json: every figure but the seconds and the candidate pairs compared and per pass.
+import json
+want = json.load(open(f"{cli}/summary.json"))
+process = ("pairs_compared", "pairs_per_blocking_pass", "pairs_proposed_by_one_pass_only")
+for k in want:
+    if k == "duplicates":
+        differ += [f"duplicates.{d}" for d in want[k] if d not in process
+                   and want[k][d] != s[k].get(d)]
+    elif k != "timings_seconds" and want[k] != s.get(k):
+        differ.append(k)
 print(f"  lamsach.spark.check on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
-      f"start); {s['findings_total']} findings, {s['links']} links; the same "
-      f"{', '.join(files)} as the CLI: {not differ} {differ or ''}")
+      f"start); {s['findings_total']} findings, {s['duplicates']['links']} links; the same "
+      f"{', '.join(files)} and summary.json as the CLI: {not differ} {differ or ''}")
 PY
   fi
 done

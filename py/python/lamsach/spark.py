@@ -464,7 +464,7 @@ def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check):
     buckets = feats.select("bucket").distinct().count()
     summary = L.dedup_finish(judged.toArrow(), cross_rows.toArrow(), texts.toArrow(), n,
                              model, trained, out=os.fspath(out), units=nparts,
-                             buckets=buckets, config_file=cfg, implied_levels=as_check)
+                             buckets=buckets, config_file=cfg, as_check=as_check)
     lap("outputs")
     return {"summary": json.loads(summary), "model": model, "records": n, "feats": feats,
             "residents": ided, "offsets": offsets}
@@ -555,8 +555,8 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     summary.json is the command line's: rows read and accounted for, findings per rule,
     group, source and commune, the ministry's indicators (the vaccination rows' people, the
     prisoners' and industrial zones' new entries and matches), rule and commune figures,
-    duplicate and linking figures — but for the candidate pairs counted per blocking pass and
-    the report's worked examples, which the distributed search does not keep. Not distributed
+    duplicate and linking figures with the report's worked examples — but for the candidate
+    pairs compared and counted per blocking pass, which are `dedup`'s. Not distributed
     yet: the communes' fix lists (run `lamsach check` on one machine for them), `--previous`
     and `--verdicts`. Findings are grouped by source, not in the command line's order.
     Arguments as `findings` and `dedup` take them.
@@ -660,7 +660,7 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
                 "links": links.num_rows, "pairs_compared": dm["pairs_compared"],
                 "pairs_per_blocking_pass": dm["pairs_per_pass"],
                 "blocks_skipped_pairs": dm["pairs_in_oversized_blocks_skipped"],
-                "training": dm["training"]},
+                "training": dm["training"], "examples": dm.get("examples", [])},
             "em_iterations": dm["model"]["em_iterations"],
             "linking": stats,
             "warnings": d["summary"]["warnings"],
