@@ -204,7 +204,7 @@ pub fn split_rows(
 }
 
 /// One extract's split, from each row's `data_source` and whether it is matched.
-pub fn split_of<'a>(
+fn split_of<'a>(
     source: &str,
     rows: impl Iterator<Item = (&'a str, bool)>,
 ) -> Vec<crate::summary::SourceSplit> {
@@ -369,4 +369,36 @@ pub fn indicator_counts(tally: &Tally) -> Vec<IndicatorCount> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One person's doses count once however each row names them: linked to a resident,
+    /// carrying the resident's ID, or (without an ID) by the same name and birth date written
+    /// in another form; a namesake born on another day is another person.
+    #[test]
+    fn a_persons_doses_count_once() {
+        const ID: u64 = 79_000_012_345;
+        let named = |name: &str, date: &str| named_person(name, date);
+        let rows = [
+            person(
+                Some((Some(ID), 7)),
+                None,
+                named("Nguyen Van A", "1990-01-02"),
+            ),
+            person(None, Some(ID), named("Nguyễn Văn A", "1990-01-02")),
+            person(Some((Some(ID), 7)), Some(999), 0),
+        ];
+        assert!(rows.iter().all(|p| *p == (PERSON_ID, ID)), "{rows:?}");
+        let nfd = "Nguye\u{302}\u{303}n Va\u{306}n Bi\u{300}nh";
+        let a = person(None, None, named("Nguyễn Văn Bình", "1990-01-02"));
+        let b = person(None, None, named(nfd, "1990-01-02"));
+        let c = person(None, None, named("Nguyễn Văn Bình", "1991-01-02"));
+        assert_eq!(a, b, "one name in NFC and NFD");
+        assert_ne!(a, c, "a namesake born another year");
+        // A resident without a usable ID is the resident itself.
+        assert_eq!(person(Some((None, 7)), None, 0), (PERSON_RESIDENT, 7));
+    }
 }
