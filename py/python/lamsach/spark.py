@@ -568,11 +568,15 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     named += list((extracts or {}).items())
     every = [("residents", residents)] + named
     every += [("births", births), ("cmnd_map", cmnd_map), ("deaths", deaths)]
-    counts = {name: df.count() for name, df in every if df is not None}
     lap = _Laps()
+    # Every checked source's rows per commune, and so its rows; the reference inputs' rows.
+    counts, communes = _commune_rows(every, config_file)
+    counts.update({name: df.count() for name, df in every
+                   if df is not None and name in ("cmnd_map", "deaths")})
+    counts = {name: counts[name] for name, df in every if df is not None}
     checked = {"findings": rules, "as_of": as_of, "counts": counts, "lap": lap,
-               "communes": _commune_rows(every, config_file)}
-    lap("rows per commune")
+               "communes": communes}
+    lap("rows per source and commune")
     return _run(spark, residents, named, births, deaths, out, checked, config_file, work_dir,
                 partitions)
 
@@ -707,8 +711,9 @@ def _finding_counts(found):
 
 
 def _commune_rows(every, config_file):
-    """Per commune code: the rows of every checked source (name, DataFrame or None) there,
-    the records each commune's figures are over."""
+    """The rows of every checked source (name, DataFrame or None; not the reference inputs),
+    and per commune code the rows of all of them there: the records each commune's figures
+    are over."""
     from functools import reduce
 
     from pyspark.sql import functions as F
@@ -723,10 +728,16 @@ def _commune_rows(every, config_file):
         return run
 
     parts = [df.mapInArrow(kernel(name), "commune_code string, rows bigint")
+             .withColumn("source", F.lit(name))
              for name, df in every if df is not None and name not in ("cmnd_map", "deaths")]
-    got = (reduce(lambda a, b: a.unionByName(b), parts).groupBy("commune_code")
+    got = (reduce(lambda a, b: a.unionByName(b), parts).groupBy("source", "commune_code")
            .agg(F.sum("rows").alias("rows")).toArrow())
-    return dict(zip(got.column("commune_code").to_pylist(), got.column("rows").to_pylist()))
+    rows, communes = {name: 0 for name, df in every if df is not None}, {}
+    for source, commune, n in zip(*[got.column(c).to_pylist()
+                                    for c in ("source", "commune_code", "rows")]):
+        rows[source] += n
+        communes[commune] = communes.get(commune, 0) + n
+    return rows, communes
 
 
 def _counted(spark, facts, found, cfg):
