@@ -326,6 +326,22 @@ fn batch_to_py(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'_, PyAny>>
     batch.into_pyarrow(py)
 }
 
+/// A kernel giving one batch from a part of one source (`source`: its name, which gives its
+/// kind), read as `check` reads the source, run without the GIL.
+fn source_batch<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, PyAny>,
+    source: &str,
+    config_file: Option<PathBuf>,
+    kernel: impl FnOnce(SourceKind, &SourceData, &Config) -> Result<RecordBatch, Error> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = data(table)?;
+    let config = config(config_file)?;
+    let kind = kind_of(source);
+    let batch = py.detach(|| kernel(kind, &data, &config)).map_err(py_err)?;
+    batch_to_py(py, batch)
+}
+
 // The summary of the distributed check (`lamsach.spark.check`): see
 // `lamsach::kernels::summary`.
 
@@ -338,13 +354,9 @@ fn commune_rows<'py>(
     source: &str,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let data = data(table)?;
-    let config = config(config_file)?;
-    let kind = kind_of(source);
-    let batch = py
-        .detach(|| summary_kernels::commune_rows(source, kind, &data, &config))
-        .map_err(py_err)?;
-    batch_to_py(py, batch)
+    source_batch(py, table, source, config_file, |kind, data, config| {
+        summary_kernels::commune_rows(source, kind, data, config)
+    })
 }
 
 /// Per row of a part of a source (numbered `rows`): record_id, well-formed personal ID, the
@@ -358,13 +370,9 @@ fn person_rows<'py>(
     source: &str,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let data = data(table)?;
-    let config = config(config_file)?;
-    let kind = kind_of(source);
-    let batch = py
-        .detach(|| summary_kernels::person_rows(source, kind, &data, &rows, &config))
-        .map_err(py_err)?;
-    batch_to_py(py, batch)
+    source_batch(py, table, source, config_file, |kind, data, config| {
+        summary_kernels::person_rows(source, kind, data, &rows, config)
+    })
 }
 
 /// How the summary counts a source's rows beyond records: "people" (the vaccination
@@ -593,13 +601,9 @@ fn link_rows<'py>(
     source: &str,
     config_file: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let data = data(table)?;
-    let config = config(config_file)?;
-    let kind = kind_of(source);
-    let batch = py
-        .detach(|| link::link_rows(source, kind, &data, &rows, &config))
-        .map_err(py_err)?;
-    batch_to_py(py, batch)
+    source_batch(py, table, source, config_file, |kind, data, config| {
+        link::link_rows(source, kind, data, &rows, config)
+    })
 }
 
 /// A step over one batch: `resident_lookups`, `owed_lookups`, `owed_rows`.

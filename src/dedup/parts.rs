@@ -43,7 +43,7 @@ use crate::matching::saved::ModelFile;
 use crate::matching::training::{self, session, CandidateRounds, TRAINING_KEYS};
 use crate::matching::Pair;
 use crate::output::Staging;
-use crate::read::{read_data, SourceData, Warnings};
+use crate::read::{SourceData, Warnings};
 use crate::summary::{DedupModel, Partitions, TrainingSummary};
 
 /// The (pass, key) passes [`cross`] groups: 0 personal ID, 1 old CMND, then the year-free
@@ -98,17 +98,7 @@ pub fn features_schema() -> SchemaRef {
 /// Step 1: the features of a part of the register whose rows are numbered `rows` (one per
 /// record of `data`). `typed_keys`: the personal-ID keys a malformed ID could have been.
 pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<RecordBatch> {
-    let mut warnings = Warnings::new();
-    let t = read_data(
-        "residents",
-        SourceKind::Residents,
-        data,
-        config,
-        &mut warnings,
-    )?;
-    if t.len() != rows.len() {
-        return Err(internal("row numbers of another length than its records"));
-    }
+    let t = crate::kernels::read_numbered("residents", SourceKind::Residents, data, rows, config)?;
     let prepared = Prepared::new(&t);
     let recs = crate::matching::features::features(&t, &prepared);
     let filled = filled_fields(&t);

@@ -383,11 +383,7 @@ pub fn link_rows(
     rows: &[i64],
     config: &Config,
 ) -> Result<RecordBatch> {
-    let mut warnings = Warnings::new();
-    let t = read_data(name, kind, data, config, &mut warnings)?;
-    if t.len() != rows.len() {
-        return Err(internal("row numbers of another length than its records"));
-    }
+    let t = super::read_numbered(name, kind, data, rows, config)?;
     let prepared = Prepared::new(&t);
     let all: Vec<usize> = (0..t.len()).collect();
     let recs = features::features_of(&t, &prepared, &all);
@@ -410,11 +406,7 @@ pub fn link_rows(
         valid.append_value(facts.pid.is_valid());
         birth.append_option(facts.birth.valid().map(pack_date));
     }
-    let text = |c: &crate::core::Col| {
-        Arc::new(arrow_array::StringArray::from_iter_values(
-            (0..n).map(|i| c.get(i)),
-        ))
-    };
+    let text = |c: &crate::core::Col| super::text_column(c, n);
     RecordBatch::try_new(
         rows_schema(),
         vec![

@@ -16,6 +16,32 @@ use crate::report::tables::{findings_batches, findings_schema};
 use crate::report::view::Extras;
 use crate::rules::RuleKey;
 
+/// A part of a source read as `check` reads the source, its rows numbered `rows` (one per
+/// record): what the per-row kernels of the distributed drivers start from.
+pub(crate) fn read_numbered(
+    name: &str,
+    kind: SourceKind,
+    data: &SourceData,
+    rows: &[i64],
+    config: &Config,
+) -> Result<Table> {
+    let t = read_data(name, kind, data, config, &mut Warnings::new())?;
+    if t.len() != rows.len() {
+        return Err(crate::error::Error::Internal(format!(
+            "a part of {name} came with row numbers of another length than its records"
+        )));
+    }
+    Ok(t)
+}
+
+/// A column's cells as text, as the engine reads them (trimmed; "" when absent), for the
+/// `n` rows of its table.
+pub(crate) fn text_column(c: &crate::core::Col, n: usize) -> arrow_array::ArrayRef {
+    std::sync::Arc::new(arrow_array::StringArray::from_iter_values(
+        (0..n).map(|i| c.get(i)),
+    ))
+}
+
 /// The per-row rules (ID format, dates, names, sex, missing fields…) of one source's rows, as
 /// `findings.parquet` rows. Rules that need other rows or sources (households, shared IDs,
 /// duplicates, links, deaths) are not per-row and are not run. Every batch may be checked on

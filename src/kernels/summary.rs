@@ -74,12 +74,7 @@ pub fn person_rows(
     rows: &[i64],
     config: &Config,
 ) -> Result<RecordBatch> {
-    let t = read_data(name, kind, data, config, &mut Warnings::new())?;
-    if t.len() != rows.len() {
-        return Err(Error::internal(
-            "row numbers of another length than its records",
-        ));
-    }
+    let t = super::read_numbered(name, kind, data, rows, config)?;
     let prepared = Prepared::new(&t);
     let (ids, names) = (t.column(Column::RecordId), t.column(Column::FullName));
     let (births, sources) = (t.column(Column::BirthDate), t.column(Column::DataSource));
@@ -91,8 +86,7 @@ pub fn person_rows(
         pid.append_option(facts.pid.is_valid().then_some(facts.pid.value as i64));
         named.append_value(named_person(names.get(r), births.get(r)) as i64);
     }
-    let text =
-        |c: &crate::core::Col| Arc::new(StringArray::from_iter_values((0..n).map(|i| c.get(i))));
+    let text = |c: &crate::core::Col| super::text_column(c, n);
     RecordBatch::try_new(
         person_rows_schema(),
         vec![
