@@ -13,7 +13,7 @@
 # `lamsach.spark.link`, and whether both give the same links.parquet and linking figures.
 # Then the whole `check` (SPARK_BENCH=check, not part of "all"): `lamsach check` with the
 # extracts, the births, the CMND map and the deaths beside `lamsach.spark.check`, and whether both write the same
-# findings, duplicates, clusters, review rows, links and summary.json figures.
+# findings, duplicates, clusters, review rows, links, summary.json figures and fix lists.
 # SPARK_BENCH=dedup, findings, link or check runs one of them; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
@@ -182,9 +182,16 @@ for k in want:
                    and want[k][d] != s[k].get(d)]
     elif k != "timings_seconds" and want[k] != s.get(k):
         differ.append(k)
+# The communes' fix lists, file for file.
+lists = sorted(os.listdir(f"{cli}/fixlists"))
+if sorted(os.listdir(f"{out}/fixlists")) != lists:
+    differ.append("fixlists (files)")
+differ += [f"fixlists/{n}" for n in lists if os.path.exists(f"{out}/fixlists/{n}")
+           and open(f"{out}/fixlists/{n}", "rb").read() != open(f"{cli}/fixlists/{n}", "rb").read()][:5]
 print(f"  lamsach.spark.check on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
       f"start); {s['findings_total']} findings, {s['duplicates']['links']} links; the same "
-      f"{', '.join(files)} and summary.json as the CLI: {not differ} {differ or ''}")
+      f"{', '.join(files)}, summary.json and {len(lists)} fix-list files as the CLI: "
+      f"{not differ} {differ or ''}")
 PY
   fi
 done

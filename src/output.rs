@@ -150,6 +150,12 @@ impl Staging {
         &self.dir
     }
 
+    /// The files staged so far, relative to the directory (`fixlists/00004.csv`).
+    pub fn staged(&self) -> Vec<String> {
+        let files = self.files.lock().expect("staging lock");
+        files.iter().map(|f| f.display().to_string()).collect()
+    }
+
     /// Create a staged file at `rel` (e.g. `fixlists/00004.csv`).
     pub fn create(&self, rel: &str) -> Result<(File, PathBuf)> {
         let path = self.tmp.join(rel);

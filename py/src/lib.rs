@@ -422,6 +422,56 @@ fn report_html(py: Python<'_>, summary: &str, probabilities: Vec<f64>) -> PyResu
     Ok(py.detach(|| lamsach::report::html::render(&summary, &probabilities)))
 }
 
+/// The communes' fix lists of a distributed check, written into `out` as `check` writes them:
+/// `sources` (name, table) holds, residents first and in the run's order, each source's
+/// records the outputs name (every column, in the source's order); `findings`, `duplicates`,
+/// `review`, `clusters` and `links` are the run's output tables. Returns the files written,
+/// relative to `out`.
+#[pyfunction]
+#[pyo3(signature = (out, sources, findings, duplicates, review, clusters, links, *, as_of,
+                    config_file=None))]
+#[allow(clippy::too_many_arguments)]
+fn fixlists(
+    py: Python<'_>,
+    out: PathBuf,
+    sources: Vec<(String, Bound<PyAny>)>,
+    findings: &Bound<PyAny>,
+    duplicates: &Bound<PyAny>,
+    review: &Bound<PyAny>,
+    clusters: &Bound<PyAny>,
+    links: &Bound<PyAny>,
+    as_of: &str,
+    config_file: Option<PathBuf>,
+) -> PyResult<Vec<String>> {
+    let sources = sources
+        .into_iter()
+        .map(|(name, table)| {
+            let kind = kind_of(&name);
+            Ok((name, kind, data(&table)?))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let batches = |t: &Bound<PyAny>| -> PyResult<Vec<RecordBatch>> {
+        Ok(Table::from_pyarrow_bound(t)?.into_inner().0)
+    };
+    let (findings, duplicates, review) =
+        (batches(findings)?, batches(duplicates)?, batches(review)?);
+    let (clusters, links) = (batches(clusters)?, batches(links)?);
+    let as_of = as_of_date(as_of)?;
+    let config = config(config_file)?;
+    py.detach(|| {
+        let run = lamsach::kernels::fixlist::RunTables {
+            sources,
+            findings: &findings,
+            duplicates: &duplicates,
+            review: &review,
+            clusters: &clusters,
+            links: &links,
+        };
+        lamsach::kernels::fixlist::write_fixlists(&out, run, as_of, &config)
+    })
+    .map_err(py_err)
+}
+
 // The steps of the distributed dedup (`lamsach.spark.dedup`), one per function of
 // `lamsach::dedup::parts`: see there for what each takes and returns.
 
@@ -869,6 +919,7 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(counted_by, m)?,
         wrap_pyfunction!(check_summary, m)?,
         wrap_pyfunction!(report_html, m)?,
+        wrap_pyfunction!(fixlists, m)?,
     ] {
         m.add_function(f)?;
     }

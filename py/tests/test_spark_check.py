@@ -3,8 +3,8 @@ what the command line's `lamsach check` gives, on 20 000 generated people with v
 and insurance extracts read as DataFrames of several partitions:
 - `check` (standard noise, with the CMND map, the birth registrations and the deaths
   registry): every finding (rules, duplicates, links, births, deaths linked by name), the
-  duplicate pairs, clusters, rows for review, links and summary.json's counts of findings and
-  linking figures;
+  duplicate pairs, clusters, rows for review, links, summary.json and each commune's fix
+  list;
 - `link` (registers noise, and again under a block cap of 4): the same links (row, resident,
   personal ID, probability), link findings and rows for review, and per source the same rows to
   link, rows linked and calibration shares.
@@ -112,13 +112,23 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
         assert json.load(f) == summary
     if whole:
         assert not os.path.exists(os.path.join(out, "eval.json")), "a stale eval.json"
+        written = sorted(os.path.relpath(os.path.join(d, n), out)
+                         for d, _, names in os.walk(out) for n in names
+                         if not n.startswith("."))
         with open(os.path.join(out, ".lamsach.files")) as f:
-            assert sorted(f.read().split()) == sorted(
-                n for n in os.listdir(out) if not n.startswith(".")), os.listdir(out)
+            assert sorted(f.read().split()) == written, written
         for f in ("findings", "duplicates", "clusters", "review", "resolved"):
             got = rows(os.path.join(out, f"{f}.parquet"))
             exp = rows(os.path.join(cli, f"{f}.parquet"))
             assert got == exp, (f, differ(got, exp))
+        # Each commune's fix list (CSV and XLSX) as the command line's, byte for byte: the
+        # same rows, cells, order and sheets.
+        lists = sorted(os.listdir(os.path.join(cli, "fixlists")))
+        assert sorted(os.listdir(os.path.join(out, "fixlists"))) == lists and len(lists) > 20
+        for name in lists:
+            with open(os.path.join(out, "fixlists", name), "rb") as f, \
+                    open(os.path.join(cli, "fixlists", name), "rb") as g:
+                assert f.read() == g.read(), name
         # summary.json as the command line's (the report's worked examples too): every figure
         # but the seconds and how the candidate pairs were counted.
         process = ("pairs_compared", "pairs_per_blocking_pass",

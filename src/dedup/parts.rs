@@ -545,7 +545,8 @@ pub mod judged_kind {
     pub const RECORDS: i8 = 6;
 }
 
-const DOUBTS: [Doubt; 6] = [
+/// Every doubt, in the order their codes number them.
+pub(crate) const DOUBTS: [Doubt; 6] = [
     Doubt::BelowThreshold,
     Doubt::CommonNameOtherId,
     Doubt::Contradictions,

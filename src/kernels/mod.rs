@@ -1,6 +1,7 @@
 //! Kernels over Arrow batches for drivers outside this binary (the Python package; Spark's
 //! `mapInArrow`, which hands one partition's batches at a time): no file is read or written.
 
+pub mod fixlist;
 pub mod link;
 pub mod summary;
 

@@ -14,9 +14,9 @@ copy, one engine thread per task (RAYON_NUM_THREADS=1; Spark runs the tasks in p
 partitions with the command line's answer; `link` adds the extracts' links as `check` makes
 them; `check` gives all of these with every rule's findings, the births judged against their
 residents and the deaths linked by name, and check's summary.json (indicators, rule and
-commune figures), model.json and report.html (see docs/distributed.md). The communes' fix
-lists are not distributed yet: run `lamsach check` on one machine for them. The lamsach wheel must be installed on every executor (a cluster venv: it
-holds a native library, which --py-files does not ship).
+commune figures), model.json, report.html and the communes' fix lists (see
+docs/distributed.md). The lamsach wheel must be installed on every executor (a cluster venv:
+it holds a native library, which --py-files does not ship).
 """
 from __future__ import annotations
 
@@ -550,15 +550,16 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     usable ID linked to theirs by name, written to `out` as the command line
     writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
     links.parquet, resolved.parquet (empty: no previous run is compared with), model.json,
-    summary.json and report.html; returns summary.json as a dict.
+    summary.json, report.html and the communes' fix lists (fixlists/<commune>.csv and .xlsx,
+    laid out on the driver from the records the findings name); returns summary.json as a
+    dict.
 
     summary.json is the command line's: rows read and accounted for, findings per rule,
     group, source and commune, the ministry's indicators (the vaccination rows' people, the
     prisoners' and industrial zones' new entries and matches), rule and commune figures,
     duplicate and linking figures with the report's worked examples — but for the candidate
     pairs compared and counted per blocking pass, which are `dedup`'s. Not distributed
-    yet: the communes' fix lists (run `lamsach check` on one machine for them), `--previous`
-    and `--verdicts`. Findings are grouped by source, not in the command line's order.
+    yet: `--previous` and `--verdicts`. Findings are grouped by source, not in the command line's order.
     Arguments as `findings` and `dedup` take them.
     """
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
@@ -680,12 +681,78 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
         # No previous run is compared with: no finding is resolved.
         resolved = pa.schema([(c, pa.string()) for c in found.column_names[:8]])
         _write_parquet(resolved.empty_table(), os.path.join(out, "resolved.parquet"))
+        lists = _fixlists(spark, [("residents", residents)] + sources
+                          + ([("births", births[0])] if births is not None else []),
+                          found, links, out, checked["as_of"], cfg)
+        lap("fix lists")
         with open(listed, "a", encoding="utf-8") as f:
-            f.write("model.json\nreport.html\nresolved.parquet\n")
+            f.write("".join(f"{name}\n" for name in
+                            ["model.json", "report.html", "resolved.parquet"] + lists))
         return json.loads(summary)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _fixlists(spark, sources, found, links, out, as_of, cfg):
+    """The communes' fix lists, written into `out` as `check` writes them, from the run's
+    findings (`found`), links and the pairs and clusters written in `out`: each source's
+    records these name (and the residents carrying a flagged extract row's valid ID, its
+    person) are fetched by record ID from the source, in its order, and the engine lays them
+    out. Returns the files written, relative to `out`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    read = {name: pq.read_table(os.path.join(out, f"{name}.parquet"))
+            for name in ("duplicates", "review", "clusters")}
+    wanted = {name: set() for name, _ in sources}
+
+    def add(table, src, rec):
+        for s, r in zip(table.column(src).to_pylist(), table.column(rec).to_pylist()):
+            if s is not None and r is not None and s in wanted:
+                wanted[s].add(r)
+
+    add(found, "source", "record_id")
+    add(found, "related_source", "related_record_id")
+    for t in (read["duplicates"], read["review"]):
+        add(t, "source_a", "record_id_a")
+        add(t, "source_b", "record_id_b")
+    add(read["clusters"], "source", "record_id")
+    # A flagged extract row's person: its linked resident.
+    for s, r, res in zip(*[links.column(c).to_pylist()
+                           for c in ("source", "record_id", "resident_record_id")]):
+        if r in wanted.get(s, ()):
+            wanted["residents"].add(res)
+    pids, fetched = set(), {}
+    # The extracts first: the residents carrying their rows' valid IDs are wanted too.
+    for name, df in sorted(sources, key=lambda x: x[0] == "residents"):
+        ided, offsets, _ = _numbered(df)
+
+        def kernel(batches, name=name, offsets=offsets):
+            eng = _engine()
+            for batch in batches:
+                table, rows = _with_rows(batch, offsets)
+                yield eng.person_rows(table, rows, source=name, config_file=cfg)
+
+        keys = ided.mapInArrow(kernel, "row bigint, record_id string, pid bigint, named bigint,"
+                                       " data_source string").select("row", "record_id", "pid")
+        ids = spark.createDataFrame(pa.table({"record_id": pa.array(sorted(wanted[name]),
+                                                                    pa.string())}),
+                                    "record_id string")
+        hit = keys.join(F.broadcast(ids), "record_id", "left_semi")
+        if name == "residents" and pids:
+            by_pid = spark.createDataFrame(pa.table({"pid": pa.array(sorted(pids), pa.int64())}),
+                                           "pid bigint")
+            hit = hit.unionByName(keys.join(F.broadcast(by_pid), "pid", "left_semi"))
+        got = hit.select("row", "pid").distinct().toArrow()
+        if name != "residents":
+            pids.update(p for p in got.column("pid").to_pylist() if p is not None)
+        rows = sorted(got.column("row").to_pylist())
+        fetched[name] = _rows_of(spark, ided, offsets, rows)[0]
+    tables = [(name, fetched[name]) for name, _ in sources]
+    return _engine().fixlists(out, tables, found, read["duplicates"], read["review"],
+                              read["clusters"], links, as_of=as_of, config_file=cfg)
 
 
 def _finding_counts(found):
