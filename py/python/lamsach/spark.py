@@ -703,6 +703,7 @@ def _fixlists(spark, sources, found, links, out, as_of, cfg):
     import pyarrow as pa
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
     read = {name: pq.read_table(os.path.join(out, f"{name}.parquet"))
             for name in ("duplicates", "review", "clusters")}
@@ -725,31 +726,33 @@ def _fixlists(spark, sources, found, links, out, as_of, cfg):
         if r in wanted.get(s, ()):
             wanted["residents"].add(res)
     pids, fetched = set(), {}
-    # The extracts first: the residents carrying their rows' valid IDs are wanted too.
+    # The extracts first: the residents carrying their rows' valid IDs are wanted too. One
+    # pass a source: each part's rows keyed as the engine reads them, those wanted kept whole
+    # with their place in the source (`_MID`: the partition, then the row).
     for name, df in sorted(sources, key=lambda x: x[0] == "residents"):
-        ided, offsets, _ = _numbered(df)
+        ids = pa.array(sorted(wanted[name]), pa.string())
+        by_pid = pa.array(sorted(pids) if name == "residents" else [], pa.int64())
 
-        def kernel(batches, name=name, offsets=offsets):
+        def kernel(batches, name=name, ids=ids, by_pid=by_pid):
+            import pyarrow.compute as pc
+
             eng = _engine()
             for batch in batches:
-                table, rows = _with_rows(batch, offsets)
-                yield eng.person_rows(table, rows, source=name, config_file=cfg)
+                table = pa.Table.from_batches([batch]).drop_columns([_MID])
+                keys = eng.person_rows(table, list(range(batch.num_rows)), source=name,
+                                       config_file=cfg)
+                keep = pc.or_(pc.is_in(keys.column("record_id"), value_set=ids),
+                              pc.fill_null(pc.is_in(keys.column("pid"), value_set=by_pid),
+                                           False))
+                picked = batch.filter(keep)
+                yield picked.append_column("_pid", keys.column("pid").filter(keep))
 
-        keys = ided.mapInArrow(kernel, "row bigint, record_id string, pid bigint, named bigint,"
-                                       " data_source string").select("row", "record_id", "pid")
-        ids = spark.createDataFrame(pa.table({"record_id": pa.array(sorted(wanted[name]),
-                                                                    pa.string())}),
-                                    "record_id string")
-        hit = keys.join(F.broadcast(ids), "record_id", "left_semi")
-        if name == "residents" and pids:
-            by_pid = spark.createDataFrame(pa.table({"pid": pa.array(sorted(pids), pa.int64())}),
-                                           "pid bigint")
-            hit = hit.unionByName(keys.join(F.broadcast(by_pid), "pid", "left_semi"))
-        got = hit.select("row", "pid").distinct().toArrow()
+        ided = df.withColumn(_MID, F.monotonically_increasing_id())
+        schema = T.StructType(ided.schema.fields + [T.StructField("_pid", T.LongType())])
+        got = ided.mapInArrow(kernel, schema).toArrow().sort_by(_MID)
         if name != "residents":
-            pids.update(p for p in got.column("pid").to_pylist() if p is not None)
-        rows = sorted(got.column("row").to_pylist())
-        fetched[name] = _rows_of(spark, ided, offsets, rows)[0]
+            pids.update(p for p in got.column("_pid").to_pylist() if p is not None)
+        fetched[name] = got.drop_columns([_MID, "_pid"])
     tables = [(name, fetched[name]) for name, _ in sources]
     return _engine().fixlists(out, tables, found, read["duplicates"], read["review"],
                               read["clusters"], links, as_of=as_of, config_file=cfg)
