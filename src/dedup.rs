@@ -85,6 +85,16 @@ fn bucket_of(r: &Rec) -> usize {
     }
 }
 
+/// A record's birth year as its bucket says it (0: none), or `None` when the bucket holds
+/// several years (those before [`FIRST_YEAR`] or after [`LAST_YEAR`]).
+fn year_of(reg: &Register, row: u32) -> Option<u16> {
+    match reg.bucket[row as usize] as usize {
+        0 => Some(0),
+        b if b == 1 || b == BUCKETS - 1 => None,
+        b => Some(FIRST_YEAR + b as u16 - 1),
+    }
+}
+
 /// Bytes of one spilled record: row, the keep rank ([`KeepRank::pack`]), the features.
 const SPILLED: usize = 4 + 1 + Rec::ENCODED_LEN;
 
@@ -571,6 +581,20 @@ fn year_free_pairs(
             let groups = blocking::blocks(&keyed);
             // Blocks over the limit in the whole register are passed over in every unit.
             large.extend(groups.iter().filter(|g| g.len() > limit).map(|g| g[0].0));
+            // A windowed pass's larger block is compared here as `check` compares it, in one
+            // window over the whole block: its pairs within a unit too (a unit sees only its
+            // part of the block, and passes it over). A pair a unit also proposes is judged
+            // twice, alike, and kept once.
+            // Only the pairs whose birth years the scope can keep are held (a window over a
+            // common name is most of a national register's records, twelve pairs each).
+            for g in groups.iter().filter(|g| pass.windowed(g.len(), cap)) {
+                let rows: Vec<u32> = g.iter().map(|e| e.1).collect();
+                pairs.extend(
+                    blocking::window_pairs(&rows, limit)
+                        .filter(|&(a, b)| pass.years_may_keep(year_of(reg, a), year_of(reg, b)))
+                        .map(|(a, b)| (a, b, p as u8)),
+                );
+            }
             for g in groups.into_iter().filter(|g| g.len() <= limit) {
                 for (x, a) in g.iter().enumerate() {
                     for b in &g[x + 1..] {
@@ -974,6 +998,8 @@ fn conclude(
     texts: &RecordTexts,
     levels: &(dyn Fn(u32, u32) -> String + Sync),
 ) -> Result<Concluded> {
+    // A windowed block's pair that a unit proposed too was judged twice, alike: kept once.
+    found.judged.keep_once();
     let mut pairs = std::mem::take(&mut found.judged.pairs);
     decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
     let mut review = std::mem::take(&mut found.judged.review);

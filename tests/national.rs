@@ -213,3 +213,102 @@ fn bad_input_is_refused_and_nothing_is_left() {
     assert!(out.join("duplicates.parquet").exists());
     assert!(leftovers(&out).is_empty());
 }
+
+/// A large block of a windowed pass whose key holds no birth year (one family and given name
+/// born on one day and month, in many years) is compared in one window over the whole
+/// register, as `check` compares it, not passed over because it is large: a person registered
+/// twice with the year mistyped by one is found by both.
+#[test]
+fn a_large_windowed_block_across_birth_years_is_compared_as_check_compares_it() {
+    let dir = scratch("national_window");
+    let data = dir.join("data");
+    generate(&data, 3_000, 5, &["--provinces", "2"]);
+    let residents = data.join("residents.parquet");
+    let places = rows(&residents, &["province_code", "commune_code"]);
+    let place = |i: usize| &places[(i * 37) % places.len()];
+    // Sixteen men named Trần Văn Phú born on 25 July of sixteen years, each with his own
+    // father, mother, commune and household; two of them (a year apart, the same father) are
+    // one man registered twice. No other pass holds the two: their dates, mothers, communes
+    // and households differ, and a block of sixteen is over the pass's twelve.
+    let header = "record_id,personal_id,old_id,full_name,birth_date,sex,province_code,\
+commune_code,household_id,relation_to_head,ethnicity,nationality,religion,address,\
+father_name,mother_name,death_date,residence_type,temp_commune_code";
+    let fathers = [
+        "Lê Văn An",
+        "Phạm Văn Bình",
+        "Trần Văn Minh",
+        "Vũ Văn Cường",
+        "Trần Văn Minh",
+        "Đỗ Văn Dũng",
+        "Bùi Văn Giang",
+        "Hồ Văn Hải",
+        "Ngô Văn Khoa",
+        "Dương Văn Lâm",
+        "Lý Văn Nam",
+        "Đinh Văn Phong",
+        "Mai Văn Quang",
+        "Tạ Văn Sơn",
+        "Cao Văn Tài",
+        "Lương Văn Vinh",
+    ];
+    let mothers = [
+        "Nguyễn Thị Hoa",
+        "Lê Thị Lan",
+        "Phạm Thị Mai",
+        "Vũ Thị Nga",
+        "Đỗ Thị Oanh",
+        "Bùi Thị Phương",
+        "Hồ Thị Quyên",
+        "Ngô Thị Sen",
+        "Dương Thị Thảo",
+        "Lý Thị Uyên",
+        "Đinh Thị Vân",
+        "Mai Thị Xuân",
+        "Tạ Thị Yến",
+        "Cao Thị Hằng",
+        "Lương Thị Hạnh",
+        "Hà Thị Hiền",
+    ];
+    let mut csv = format!("{header}\n");
+    for (k, (father, mother)) in fathers.iter().zip(mothers).enumerate() {
+        let year = match k {
+            2 => 1989,
+            4 => 1990,
+            _ => 1930 + 3 * k as i32,
+        };
+        let [province, commune] = [&place(k)[0], &place(k)[1]];
+        csv.push_str(&format!(
+            "WX{k:04},0{province}0{:02}{:06},,Trần Văn Phú,{year}-07-25,Nam,{province},{commune},\
+HWX{k:04},Chủ hộ,Kinh,Việt Nam,Không,Số {k} đường Hoa {k},{father},{mother},,\
+thường trú,\n",
+            year % 100,
+            100_000 + k * 7919
+        ));
+    }
+    let extra = dir.join("extra.csv");
+    std::fs::write(&extra, csv).unwrap();
+
+    let (c, d) = (dir.join("check"), dir.join("dedup"));
+    let o = check(
+        &[("residents", &residents), ("residents", &extra)],
+        &c,
+        &["--as-of", "2026-06-30"],
+    );
+    assert!(o.status.success(), "check failed: {}", stderr(&o));
+    let o = dedup(&[&residents, &extra], &d, &["--memory-gb", "0.001"]);
+    assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+
+    let found = dup_findings(&c);
+    assert!(
+        found
+            .iter()
+            .any(|f| f[0] == "WX0002" && f[2] == "WX0004" && f[1].starts_with("dup.")),
+        "check finds the man registered twice: {:?}",
+        found
+            .iter()
+            .filter(|f| f[0].starts_with("WX"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(found, dup_findings(&d));
+    assert_eq!(dup_pairs(&c), dup_pairs(&d));
+}

@@ -227,7 +227,8 @@ fn pid_key(id: u64) -> u64 {
 
 /// What [`cross`] returns in its `kind` column.
 pub mod cross_kind {
-    /// A pair (`a` < `b`) in one block of `pass`, born in other buckets.
+    /// A pair (`a` < `b`) in one block of `pass`, born in other buckets (or, in a windowed
+    /// pass's block over its size, in any bucket).
     pub const PAIR: i8 = 0;
     /// A year-free pass's block over the pass's size: passed over in every bucket.
     pub const LARGE: i8 = 1;
@@ -316,6 +317,25 @@ pub fn cross(batch: &RecordBatch, cap: usize) -> Result<RecordBatch> {
             let pass = blocking::pass(YEAR_FREE_PASSES[p as usize - 2]);
             if members.len() > pass.limit(cap) {
                 out.push(cross_kind::LARGE, p, k, 0, 0);
+                // A windowed pass's larger block: compared here as `check` compares it, in
+                // one window over the whole block (sorted by row), its pairs within a bucket
+                // too (the buckets pass it over). A pair a bucket also proposes is judged
+                // twice, alike, and kept once.
+                if pass.windowed(members.len(), cap) {
+                    let scopes: Vec<Rec> = members
+                        .iter()
+                        .map(|&i| scope_of(i))
+                        .collect::<Result<_>>()?;
+                    let window = pass.limit(cap);
+                    for (x, &i) in members.iter().enumerate() {
+                        for (y, &j) in members.iter().enumerate().skip(x + 1).take(window) {
+                            if row[i] != row[j] && pass.keeps(&scopes[x], &scopes[y]) {
+                                let (a, b) = (row[i].min(row[j]), row[i].max(row[j]));
+                                out.push(cross_kind::PAIR, p, k, a, b);
+                            }
+                        }
+                    }
+                }
             } else {
                 let scopes: Vec<Rec> = members
                     .iter()
@@ -978,6 +998,87 @@ pub fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A windowed year-free pass's block over its size: the cross step gives the pairs of
+    /// `check`'s window over the whole block, those within one bucket too (each bucket holds
+    /// only its part of the block and passes it over).
+    #[test]
+    fn a_large_windowed_block_gives_the_pairs_check_gives() {
+        let name = "family+given+birth_day_month";
+        let recs: Vec<Rec> = (0..20u16)
+            .map(|k| Rec {
+                given: crate::core::hash::h64("phu"),
+                family: crate::core::hash::h64("tran"),
+                sorted: crate::core::hash::h64("tran phu"),
+                given_text: ShortText::new("phu"),
+                family_text: ShortText::new("tran"),
+                // Years a year apart, so the scope keeps most neighbours in the window.
+                birth: PDate::new(1950 + k / 2 * 2 + k % 2, 7, 25),
+                sex: 1,
+                household: 100 + k as u32,
+                ..Rec::default()
+            })
+            .collect();
+        let bit = blocking::DEDUP_PASSES
+            .iter()
+            .position(|n| *n == name)
+            .unwrap();
+        let cands = blocking::candidates(&recs, 1000);
+        let want: Vec<(i64, i64)> = cands
+            .pairs
+            .iter()
+            .zip(&cands.passes)
+            .filter(|(_, bits)| *bits & (1 << bit) != 0)
+            .map(|(&(a, b), _)| (a as i64, b as i64))
+            .collect();
+        assert!(
+            want.len() > 15,
+            "check compares the block in a window: {}",
+            want.len()
+        );
+
+        let p = 2 + YEAR_FREE_PASSES.iter().position(|n| *n == name).unwrap() as i32;
+        let mut buf = Vec::new();
+        let mut scope = arrow_array::builder::BinaryBuilder::new();
+        for r in &recs {
+            buf.clear();
+            encode_scope(r, &mut buf);
+            scope.append_value(&buf);
+        }
+        let n = recs.len();
+        let batch = RecordBatch::try_from_iter([
+            ("pass", Arc::new(Int32Array::from(vec![p; n])) as ArrayRef),
+            ("key", Arc::new(Int64Array::from(vec![42i64; n]))),
+            (
+                "row",
+                Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>())),
+            ),
+            // Two birth-year buckets: pairs within each and across them.
+            (
+                "bucket",
+                Arc::new(Int32Array::from(
+                    (0..n as i32).map(|i| i / 10).collect::<Vec<_>>(),
+                )),
+            ),
+            ("probe", Arc::new(BooleanArray::from(vec![false; n]))),
+            ("scope", Arc::new(scope.finish())),
+        ])
+        .unwrap();
+        let out = cross(&batch, 1000).unwrap();
+        let kind = column::<Int8Array>(&out, "kind").unwrap().values();
+        let a = column::<Int64Array>(&out, "a").unwrap().values();
+        let b = column::<Int64Array>(&out, "b").unwrap().values();
+        let mut got: Vec<(i64, i64)> = (0..out.num_rows())
+            .filter(|&i| kind[i] == cross_kind::PAIR)
+            .map(|i| (a[i], b[i]))
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want);
+        assert!(
+            (0..out.num_rows()).any(|i| kind[i] == cross_kind::LARGE),
+            "the buckets are told to pass the block over"
+        );
+    }
 
     /// A scope record answers every year-free pass as the whole record does.
     #[test]

@@ -894,6 +894,44 @@ impl BlockPass {
     pub fn limit(&self, cap: usize) -> usize {
         self.small_blocks.map_or(cap, |s| s.min(cap))
     }
+
+    /// Whether the pass's scope can keep two records born in years `a` and `b` (0: no year;
+    /// `None`: not known), on the years alone: a cheap test before the records are at hand.
+    pub fn years_may_keep(&self, a: Option<u16>, b: Option<u16>) -> bool {
+        let (Some(x), Some(y)) = (a, b) else {
+            return true;
+        };
+        match self.scope {
+            Scope::YearsClose => {
+                x != y
+                    && x != 0
+                    && y != 0
+                    && (x.abs_diff(y) == 1
+                        || crate::compare::one_keystroke(
+                            crate::dates::PDate::new(x, 1, 1),
+                            crate::dates::PDate::new(y, 1, 1),
+                        ))
+            }
+            Scope::DateMissing => x == 0 || y == 0,
+            _ => true,
+        }
+    }
+
+    /// Whether a block of `len` records is compared in a window (each record with the
+    /// [`BlockPass::limit`] records after it, by row) rather than pair by pair or not at all.
+    pub fn windowed(&self, len: usize, cap: usize) -> bool {
+        len > self.limit(cap) && len <= cap && WINDOWED_PASSES.contains(&self.name)
+    }
+}
+
+/// The pairs of a windowed block (sorted by row): each record with the `window` after it.
+pub fn window_pairs(rows: &[u32], window: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+    rows.iter().enumerate().flat_map(move |(x, &a)| {
+        rows[x + 1..(x + 1 + window).min(rows.len())]
+            .iter()
+            .filter(move |&&b| b != a)
+            .map(move |&b| (a.min(b), a.max(b)))
+    })
 }
 
 /// Candidate pairs of all deduplication passes, and of IDs typed wrong (no rows kept for

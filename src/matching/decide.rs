@@ -214,6 +214,17 @@ impl Judged {
         self.review.extend(other.review);
         self.shared.extend(other.shared);
     }
+
+    /// Each pair once (the first of those judged more than once: they are alike, judged on
+    /// the same two records).
+    pub fn keep_once(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        self.pairs.retain(|p| seen.insert((p.a, p.b)));
+        seen.clear();
+        self.review.retain(|r| seen.insert((r.pair.a, r.pair.b)));
+        let mut seen = std::collections::HashSet::new();
+        self.shared.retain(|s| seen.insert(*s));
+    }
 }
 
 /// Compare and decide candidate pairs given as local indices: `get` gives a record's features,
