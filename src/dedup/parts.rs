@@ -315,45 +315,29 @@ pub fn cross(batch: &RecordBatch, cap: usize) -> Result<RecordBatch> {
             }
         } else {
             let pass = blocking::pass(YEAR_FREE_PASSES[p as usize - 2]);
-            if members.len() > pass.limit(cap) {
+            let limit = pass.limit(cap);
+            // A block over the pass's size is passed over in every bucket. A windowed pass's
+            // is compared here as `check` compares it, in one window over the whole block
+            // (sorted by row), its pairs within a bucket too; a pair a bucket also proposes is
+            // judged twice, alike, and kept once. A smaller block: every pair across buckets.
+            let large = members.len() > limit;
+            if large {
                 out.push(cross_kind::LARGE, p, k, 0, 0);
-                // A windowed pass's larger block: compared here as `check` compares it, in
-                // one window over the whole block (sorted by row), its pairs within a bucket
-                // too (the buckets pass it over). A pair a bucket also proposes is judged
-                // twice, alike, and kept once.
-                if pass.windowed(members.len(), cap) {
-                    let scopes: Vec<Rec> = members
-                        .iter()
-                        .map(|&i| scope_of(i))
-                        .collect::<Result<_>>()?;
-                    let window = pass.limit(cap);
-                    for (x, &i) in members.iter().enumerate() {
-                        for (y, &j) in members.iter().enumerate().skip(x + 1).take(window) {
-                            if row[i] != row[j] && pass.keeps(&scopes[x], &scopes[y]) {
-                                let (a, b) = (row[i].min(row[j]), row[i].max(row[j]));
-                                out.push(cross_kind::PAIR, p, k, a, b);
-                            }
-                        }
-                    }
-                }
-            } else {
+            }
+            if !large || pass.windowed(members.len(), cap) {
+                let window = if large { limit } else { members.len() };
                 let scopes: Vec<Rec> = members
                     .iter()
                     .map(|&i| scope_of(i))
                     .collect::<Result<_>>()?;
                 for (x, &i) in members.iter().enumerate() {
-                    for (y, &j) in members.iter().enumerate().skip(x + 1) {
+                    for (y, &j) in members.iter().enumerate().skip(x + 1).take(window) {
                         if row[i] != row[j]
-                            && bucket[i] != bucket[j]
+                            && (large || bucket[i] != bucket[j])
                             && pass.keeps(&scopes[x], &scopes[y])
                         {
-                            out.push(
-                                cross_kind::PAIR,
-                                p,
-                                k,
-                                row[i].min(row[j]),
-                                row[i].max(row[j]),
-                            );
+                            let (a, b) = (row[i].min(row[j]), row[i].max(row[j]));
+                            out.push(cross_kind::PAIR, p, k, a, b);
                         }
                     }
                 }

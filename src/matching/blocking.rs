@@ -107,6 +107,16 @@ fn folded_close(a: &str, b: &str) -> bool {
             && (strsim::jaro_winkler(a, b) >= 0.8 || strsim::damerau_levenshtein(a, b) <= 1))
 }
 
+/// Two birth years a year or a keystroke apart ([`Scope::YearsClose`]).
+fn years_close(x: u16, y: u16) -> bool {
+    x != y
+        && (x.abs_diff(y) == 1
+            || crate::compare::one_keystroke(
+                crate::dates::PDate::new(x, 1, 1),
+                crate::dates::PDate::new(y, 1, 1),
+            ))
+}
+
 /// One record's family name alike the other's given name: a name written in the other order.
 fn names_crossed(a: &Rec, b: &Rec) -> bool {
     folded_close(&a.family_text, &b.given_text) || folded_close(&a.given_text, &b.family_text)
@@ -129,16 +139,7 @@ impl Scope {
                         DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
                     )
             }
-            Scope::YearsClose => {
-                let (x, y) = (a.birth.year, b.birth.year);
-                x != y
-                    && consistent()
-                    && (x.abs_diff(y) == 1
-                        || crate::compare::one_keystroke(
-                            crate::dates::PDate::new(x, 1, 1),
-                            crate::dates::PDate::new(y, 1, 1),
-                        ))
-            }
+            Scope::YearsClose => years_close(a.birth.year, b.birth.year) && consistent(),
             Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
             Scope::PartialDate => {
                 (!a.birth.is_full() || !b.birth.is_full())
@@ -735,8 +736,7 @@ fn block(
             .map(|g| g.len() * (g.len() - 1) / 2)
             .sum(),
     };
-    let small = pass.small_blocks.map_or(cap, |s| s.min(cap));
-    let windowed = WINDOWED_PASSES.contains(&pass.name);
+    let small = pass.limit(cap);
     // Blocks up to `small` records, every pair in the pass's scope; larger ones (up to the
     // cap) every pair in its narrower scope beyond, if it has one, or, in the passes keyed on
     // the whole given name ([`WINDOWED_PASSES`]), each record with the `small` records after
@@ -747,7 +747,7 @@ fn block(
         } else if g.len() <= cap {
             match pass.beyond {
                 Some(beyond) => Some((beyond, g.len())),
-                None if windowed => Some((scope, small)),
+                None if pass.windowed(g.len(), cap) => Some((scope, small)),
                 None => None,
             }
         } else {
@@ -902,16 +902,7 @@ impl BlockPass {
             return true;
         };
         match self.scope {
-            Scope::YearsClose => {
-                x != y
-                    && x != 0
-                    && y != 0
-                    && (x.abs_diff(y) == 1
-                        || crate::compare::one_keystroke(
-                            crate::dates::PDate::new(x, 1, 1),
-                            crate::dates::PDate::new(y, 1, 1),
-                        ))
-            }
+            Scope::YearsClose => years_close(x, y),
             Scope::DateMissing => x == 0 || y == 0,
             _ => true,
         }
