@@ -24,6 +24,9 @@ pub struct Staging {
     dir: PathBuf,
     tmp: PathBuf,
     files: Mutex<Vec<PathBuf>>,
+    /// The staging folder's subfolders created so far (a file's folder is made once, not at
+    /// every file: a `mkdir` that fails and a `stat` per fix list otherwise).
+    dirs: Mutex<std::collections::HashSet<PathBuf>>,
     mode: u32,
     committed: bool,
     lock: PathBuf,
@@ -131,6 +134,7 @@ impl Staging {
             dir: dir.to_path_buf(),
             tmp,
             files: Mutex::new(Vec::new()),
+            dirs: Mutex::new(Default::default()),
             mode: if group_readable { 0o640 } else { 0o600 },
             committed: false,
             lock,
@@ -160,7 +164,11 @@ impl Staging {
     pub fn create(&self, rel: &str) -> Result<(File, PathBuf)> {
         let path = self.tmp.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
+            let mut dirs = self.dirs.lock().expect("staging lock");
+            if !dirs.contains(parent) {
+                std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
+                dirs.insert(parent.to_path_buf());
+            }
         }
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -213,35 +221,37 @@ impl Staging {
     }
 
     /// Make every staged file durable, then move each to its final name.
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        crate::phase::traced("outputs.commit", || self.commit_traced())
+    }
+
+    fn commit_traced(mut self) -> Result<()> {
         let files = std::mem::take(&mut *self.files.lock().expect("staging lock"));
-        // One fsync per file, issued from several threads at once: the disk commits them
-        // together (766 fix lists at 1 M people: 0.5 s one after the other).
-        let threads = 8.min(files.len().max(1));
-        let chunk = files.len().div_ceil(threads).max(1);
-        let (tmp, dir) = (&self.tmp, &self.dir);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || -> Result<()> {
-                        for rel in part {
-                            File::open(tmp.join(rel))
-                                .and_then(|f| f.sync_all())
-                                .map_err(|e| Error::output(&dir.join(rel), e))?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .try_for_each(|h| h.join().expect("fsync thread"))
-        })?;
-        for rel in &files {
+        self.make_durable(&files)?;
+        // A folder of staged files (the fix lists, one or two a commune) moves into place in
+        // one rename when this run replaces the directory's outputs, not in one a file.
+        let folder_of = |rel: &Path| -> Option<PathBuf> {
+            let mut parts = rel.components();
+            let first = parts.next()?;
+            parts.next().map(|_| PathBuf::from(first.as_os_str()))
+        };
+        let whole: std::collections::BTreeSet<PathBuf> = if self.replace {
+            files.iter().filter_map(|rel| folder_of(rel)).collect()
+        } else {
+            Default::default()
+        };
+        for folder in &whole {
+            self.replace_folder(folder)?;
+        }
+        let mut made: std::collections::HashSet<&Path> = Default::default();
+        for rel in files
+            .iter()
+            .filter(|rel| folder_of(rel).is_none_or(|f| !whole.contains(&f)))
+        {
             let to = self.dir.join(rel);
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::output(parent, e))?;
+            if let Some(parent) = rel.parent().filter(|p| made.insert(p)) {
+                let parent = self.dir.join(parent);
+                std::fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
             }
             std::fs::rename(self.tmp.join(rel), &to).map_err(|e| Error::output(&to, e))?;
         }
@@ -251,6 +261,77 @@ impl Staging {
         let _ = std::fs::remove_dir_all(&self.tmp);
         self.committed = true;
         Ok(())
+    }
+
+    /// Make every staged file durable before any is renamed into place. On Linux one
+    /// `syncfs` of the output directory's file system (6 644 fix lists at 1 M people: 0.22 s
+    /// for everything, against 0.46 s for one fsync a file on eight threads); elsewhere one
+    /// fsync a file, issued from several threads at once so the disk commits them together.
+    fn make_durable(&self, files: &[PathBuf]) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let _ = files;
+            let folder = File::open(&self.tmp).map_err(|e| Error::output(&self.dir, e))?;
+            // SAFETY: `syncfs` takes an open descriptor, which `folder` holds for the call.
+            if unsafe { libc::syncfs(folder.as_raw_fd()) } != 0 {
+                return Err(Error::output(&self.dir, std::io::Error::last_os_error()));
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let threads = 8.min(files.len().max(1));
+            let chunk = files.len().div_ceil(threads).max(1);
+            let (tmp, dir) = (&self.tmp, &self.dir);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = files
+                    .chunks(chunk)
+                    .map(|part| {
+                        s.spawn(move || -> Result<()> {
+                            for rel in part {
+                                File::open(tmp.join(rel))
+                                    .and_then(|f| f.sync_all())
+                                    .map_err(|e| Error::output(&dir.join(rel), e))?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .try_for_each(|h| h.join().expect("fsync thread"))
+            })
+        }
+    }
+
+    /// Put the staged `folder` in place of the directory's. What the earlier folder holds
+    /// besides fix lists (any file or folder not a CSV or XLSX: the user's own) moves into the
+    /// new one first, and the new one takes the earlier one's permissions; the earlier fix
+    /// lists go with the staging folder.
+    fn replace_folder(&self, folder: &Path) -> Result<()> {
+        let new = self.tmp.join(folder);
+        let to = self.dir.join(folder);
+        if to.is_dir() {
+            for e in std::fs::read_dir(&to).map_err(|e| Error::output(&to, e))?.flatten() {
+                let name = e.file_name();
+                let listed = {
+                    let n = name.to_string_lossy();
+                    n.ends_with(".csv") || n.ends_with(".xlsx")
+                };
+                if !listed && !new.join(&name).exists() {
+                    std::fs::rename(e.path(), new.join(&name))
+                        .map_err(|err| Error::output(&e.path(), err))?;
+                }
+            }
+            if let Ok(meta) = std::fs::metadata(&to) {
+                let _ = std::fs::set_permissions(&new, meta.permissions());
+            }
+            let old = self.tmp.join(".replaced");
+            std::fs::create_dir_all(&old).map_err(|e| Error::output(&old, e))?;
+            std::fs::rename(&to, old.join(folder)).map_err(|e| Error::output(&to, e))?;
+        }
+        std::fs::rename(&new, &to).map_err(|e| Error::output(&to, e))
     }
 
     /// Remove what an earlier run wrote here and this one did not (its list, the known output

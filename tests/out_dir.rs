@@ -33,6 +33,16 @@ fn a_new_run_leaves_no_file_of_an_older_run() {
     let before = std::fs::read_dir(out.join("fixlists")).unwrap().count();
     assert!(before > 10, "{before} fix lists");
     std::fs::write(out.join("ghi_chu_cua_toi.txt"), "của người dùng").unwrap();
+    // The commune officers' notes and returned lists kept beside the fix lists are theirs.
+    std::fs::write(out.join("fixlists/ghi_chu.txt"), "đã gọi xã").unwrap();
+    std::fs::create_dir(out.join("fixlists/tra_ve")).unwrap();
+    std::fs::write(out.join("fixlists/tra_ve/00004.csv"), "trả về").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = std::fs::Permissions::from_mode(0o750);
+        std::fs::set_permissions(out.join("fixlists"), shared).unwrap();
+    }
 
     let small = dir.join("r.csv");
     std::fs::write(&small, CSV).unwrap();
@@ -46,9 +56,25 @@ fn a_new_run_leaves_no_file_of_an_older_run() {
     lists.sort();
     assert_eq!(
         lists,
-        ["00004.csv", "00004.xlsx"],
-        "only this run's fix lists"
+        ["00004.csv", "00004.xlsx", "ghi_chu.txt", "tra_ve"],
+        "only this run's fix lists, and the user's own files"
     );
+    assert_eq!(
+        std::fs::read_to_string(out.join("fixlists/tra_ve/00004.csv")).unwrap(),
+        "trả về"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("fixlists")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750, "the folder keeps the permissions it was given");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".lamsach-staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     // What the small run has no rows for is gone, the user's own file stays.
     assert!(
         !out.join("links.parquet").exists() || {
