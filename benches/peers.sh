@@ -40,7 +40,8 @@ import json, sys
 t = json.load(open(sys.argv[1]))["timings_seconds"]
 print("  resident rows:", json.load(open(sys.argv[1]))["rows_read"]["residents"])
 print("  of which read+prepare+rules: %.1f s, matching %.1f s, outputs+fix lists %.1f s"
-      % (t["read"] + t["prepare"] + t["rules"], t["matching"], t["outputs"] + t["fixlists"]))
+      % (t["read"] + t["prepare"] + t["rules"],
+         sum(v for k, v in t.items() if k.startswith("matching.")), t["outputs"]))
 PY
 "$bin" eval --run "$dir/peers-run" --truth "$d" | grep -E "^duplicate pairs" | sed 's/^/  /'
 rm -rf "$dir/peers-dedup"

@@ -313,7 +313,10 @@ impl Staging {
         let new = self.tmp.join(folder);
         let to = self.dir.join(folder);
         if to.is_dir() {
-            for e in std::fs::read_dir(&to).map_err(|e| Error::output(&to, e))?.flatten() {
+            for e in std::fs::read_dir(&to)
+                .map_err(|e| Error::output(&to, e))?
+                .flatten()
+            {
                 let name = e.file_name();
                 let listed = {
                     let n = name.to_string_lossy();

@@ -66,8 +66,15 @@ fn a_new_run_leaves_no_file_of_an_older_run() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(out.join("fixlists")).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o750, "the folder keeps the permissions it was given");
+        let mode = std::fs::metadata(out.join("fixlists"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o750,
+            "the folder keeps the permissions it was given"
+        );
     }
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
