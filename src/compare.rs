@@ -109,6 +109,43 @@ pub fn one_keystroke(a: PDate, b: PDate) -> bool {
     }
 }
 
+/// Are two texts at most one keystroke apart (Damerau–Levenshtein distance ≤ 1, on
+/// characters): equal, or one character mistyped, added, dropped, or two adjacent characters
+/// swapped? Exactly `strsim::damerau_levenshtein(a, b) <= 1`, without its allocations (a hash
+/// map and a matrix a call): blocking and the comparisons ask it of millions of pairs.
+pub fn within_one_keystroke(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return within_one_edit(a.as_bytes(), b.as_bytes());
+    }
+    // Rare: folded names are ASCII but for foreign letters.
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    within_one_edit(&x, &y)
+}
+
+/// [`within_one_keystroke`] on sequences: strip the common prefix and suffix, then what is
+/// left must be one substitution, one insertion or deletion, or one adjacent swap.
+fn within_one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    let s = ra
+        .iter()
+        .rev()
+        .zip(rb.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    match (ra.len() - s, rb.len() - s) {
+        (0, 0) | (1, 1) | (1, 0) | (0, 1) => true,
+        (2, 2) => ra[0] == rb[1] && ra[1] == rb[0],
+        _ => false,
+    }
+}
+
 pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
     if a == b && a.is_full() {
         return DateLevel::Exact;
@@ -143,6 +180,44 @@ pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_keystroke_apart_is_damerau_levenshtein_at_most_one() {
+        assert!(within_one_keystroke("hung", "hugn"));
+        assert!(within_one_keystroke("thuy", "thuys"));
+        assert!(within_one_keystroke("quy", "qmy"));
+        assert!(within_one_keystroke("", "a"));
+        assert!(!within_one_keystroke("lan", "nal"));
+        assert!(within_one_keystroke("Hoàng", "Hoàgn"));
+        assert!(!within_one_keystroke("Đức", "Dcu"));
+        // Every pair of short texts over a small alphabet, against strsim itself.
+        let alphabet = ['a', 'b', 'c', 'đ', 'ư'];
+        let mut texts = vec![String::new()];
+        for len in 1..=4 {
+            let mut n = alphabet.len().pow(len);
+            while n > 0 {
+                n -= 1;
+                let mut k = n;
+                let t: String = (0..len)
+                    .map(|_| {
+                        let c = alphabet[k % alphabet.len()];
+                        k /= alphabet.len();
+                        c
+                    })
+                    .collect();
+                texts.push(t);
+            }
+        }
+        let mut near = 0;
+        for a in &texts {
+            for b in texts.iter().step_by(3) {
+                let want = strsim::damerau_levenshtein(a, b) <= 1;
+                assert_eq!(within_one_keystroke(a, b), want, "{a:?} {b:?}");
+                near += usize::from(want);
+            }
+        }
+        assert!(near > 1_000, "{near}");
+    }
 
     #[test]
     fn name_levels() {

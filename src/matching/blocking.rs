@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::comparisons::Field;
 use super::features::Rec;
+use crate::compare::within_one_keystroke;
 use crate::core::hash::{h64, mix};
 
 /// A pass with one key per record (0 = none).
@@ -104,7 +105,7 @@ fn folded_close(a: &str, b: &str) -> bool {
     a == b
         || (!a.is_empty()
             && !b.is_empty()
-            && (strsim::jaro_winkler(a, b) >= 0.8 || strsim::damerau_levenshtein(a, b) <= 1))
+            && (within_one_keystroke(a, b) || strsim::jaro_winkler(a, b) >= 0.8))
 }
 
 /// Two birth years a year or a keystroke apart ([`Scope::YearsClose`]).
@@ -165,11 +166,11 @@ impl Scope {
             Scope::GivenTypo => {
                 a.given != b.given
                     && sex_agrees
-                    && strsim::damerau_levenshtein(&a.given_text, &b.given_text) <= 1
+                    && within_one_keystroke(&a.given_text, &b.given_text)
             }
             Scope::NameTypoDatesClose => {
                 use crate::compare::{compare_dates, DateLevel};
-                let one_typo = |x: &str, y: &str| strsim::damerau_levenshtein(x, y) == 1;
+                let one_typo = |x: &str, y: &str| x != y && within_one_keystroke(x, y);
                 sex_agrees
                     && (a.given != b.given) != (a.family != b.family)
                     && a.birth.year != 0

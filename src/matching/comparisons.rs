@@ -3,6 +3,7 @@
 //! field; [`MISSING`] means a side lacks the field, which is no evidence either way.
 
 use super::features::Rec;
+use crate::compare::within_one_keystroke;
 use crate::compare::{compare_dates, DateLevel};
 
 /// The compared fields, in pattern order.
@@ -346,8 +347,11 @@ fn closeness(a: &str, b: &str) -> Option<u8> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
+    if within_one_keystroke(a, b) {
+        return Some(0);
+    }
     let j = jw(a, b);
-    if j >= 0.9 || strsim::damerau_levenshtein(a, b) <= 1 {
+    if j >= 0.9 {
         Some(0)
     } else if j >= 0.8 {
         Some(1)
@@ -366,7 +370,7 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
     if a.sorted == b.sorted {
         return true;
     }
-    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     a.family != b.family
         && a.given != b.given
         && near(&a.given_text, &b.family_text)
@@ -376,7 +380,7 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
 /// One record's given name is the other's family name, or the other way round (within a
 /// keystroke): parts written in another order, whatever else changed.
 pub fn names_cross(a: &Rec, b: &Rec) -> bool {
-    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     near(&a.given_text, &b.family_text) || near(&a.family_text, &b.given_text)
 }
 
@@ -389,7 +393,7 @@ fn single_word(a: &Rec, b: &Rec) -> Option<SingleWord> {
         (false, true) => (b, a),
         _ => return None,
     };
-    let near = |x: &str, y: &str| !x.is_empty() && strsim::damerau_levenshtein(x, y) <= 1;
+    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     Some(if one.given == whole.given {
         SingleWord::Given
     } else if near(&one.given_text, &whole.family_text) {
