@@ -105,7 +105,7 @@ fn folded_close(a: &str, b: &str) -> bool {
     a == b
         || (!a.is_empty()
             && !b.is_empty()
-            && (within_one_keystroke(a, b) || strsim::jaro_winkler(a, b) >= 0.8))
+            && (within_one_keystroke(a, b) || crate::compare::jaro_winkler(a, b) >= 0.8))
 }
 
 /// Two birth years a year or a keystroke apart ([`Scope::YearsClose`]).

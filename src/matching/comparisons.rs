@@ -338,7 +338,7 @@ pub fn compare(a: &Rec, b: &Rec) -> Pattern {
 }
 
 fn jw(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(a, b)
+    crate::compare::jaro_winkler(a, b)
 }
 
 /// Two folded name parts that differ: one keystroke apart (Damerau–Levenshtein 1) or
