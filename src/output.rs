@@ -305,24 +305,25 @@ impl Staging {
         }
     }
 
-    /// Put the staged `folder` in place of the directory's. What the earlier folder holds
-    /// besides fix lists (any file or folder not a CSV or XLSX: the user's own) moves into the
-    /// new one first, and the new one takes the earlier one's permissions; the earlier fix
-    /// lists go with the staging folder.
+    /// Put the staged `folder` in place of the directory's. What the earlier folder holds that
+    /// no lamsach run wrote (not in the earlier run's list, and not a fix list: the user's own
+    /// files and folders) moves into the new one first, and the new one takes the earlier
+    /// one's permissions; the earlier run's files go with the staging folder.
     fn replace_folder(&self, folder: &Path) -> Result<()> {
         let new = self.tmp.join(folder);
         let to = self.dir.join(folder);
         if to.is_dir() {
+            let earlier = self.earlier_list();
             for e in std::fs::read_dir(&to)
                 .map_err(|e| Error::output(&to, e))?
                 .flatten()
             {
                 let name = e.file_name();
-                let listed = {
+                let ours = earlier.contains(&folder.join(&name)) || {
                     let n = name.to_string_lossy();
-                    n.ends_with(".csv") || n.ends_with(".xlsx")
+                    folder == Path::new("fixlists") && (n.ends_with(".csv") || n.ends_with(".xlsx"))
                 };
-                if !listed && !new.join(&name).exists() {
+                if !ours && !new.join(&name).exists() {
                     std::fs::rename(e.path(), new.join(&name))
                         .map_err(|err| Error::output(&e.path(), err))?;
                 }
@@ -337,16 +338,21 @@ impl Staging {
         std::fs::rename(&new, &to).map_err(|e| Error::output(&to, e))
     }
 
-    /// Remove what an earlier run wrote here and this one did not (its list, the known output
-    /// names, and fix lists), then keep this run's list. Files of the user's own are kept.
-    fn remove_stale(&self, files: &[PathBuf]) -> Result<()> {
-        let now: std::collections::BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let mut earlier: Vec<PathBuf> = std::fs::read_to_string(self.dir.join(MANIFEST))
+    /// The files the earlier run here listed as written (relative paths).
+    fn earlier_list(&self) -> std::collections::BTreeSet<PathBuf> {
+        std::fs::read_to_string(self.dir.join(MANIFEST))
             .unwrap_or_default()
             .lines()
             .filter(|l| !l.is_empty() && !l.contains(".."))
             .map(PathBuf::from)
-            .collect();
+            .collect()
+    }
+
+    /// Remove what an earlier run wrote here and this one did not (its list, the known output
+    /// names, and fix lists), then keep this run's list. Files of the user's own are kept.
+    fn remove_stale(&self, files: &[PathBuf]) -> Result<()> {
+        let now: std::collections::BTreeSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let mut earlier: Vec<PathBuf> = self.earlier_list().into_iter().collect();
         earlier.extend(KNOWN_OUTPUTS.iter().map(PathBuf::from));
         if let Ok(entries) = std::fs::read_dir(self.dir.join("fixlists")) {
             for e in entries.flatten() {
@@ -380,4 +386,54 @@ impl Drop for Staging {
 /// A batch from named columns.
 pub fn batch(schema: &Arc<Schema>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     RecordBatch::try_new(schema.clone(), columns).map_err(Error::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &Path, files: &[(&str, &str)]) {
+        let staging = Staging::new(dir, false).unwrap();
+        for (rel, text) in files {
+            staging.write_bytes(rel, text.as_bytes()).unwrap();
+        }
+        staging.commit().unwrap();
+    }
+
+    #[test]
+    fn a_folder_moved_whole_keeps_the_users_files_and_drops_the_earlier_runs() {
+        let dir = std::env::temp_dir().join(format!("lamsach-staging-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        run(
+            &dir,
+            &[
+                ("truth/a.parquet", "1"),
+                ("truth/b.parquet", "1"),
+                ("summary.json", "1"),
+            ],
+        );
+        std::fs::write(dir.join("truth/cua_toi.txt"), "của người dùng").unwrap();
+        run(&dir, &[("truth/a.parquet", "2"), ("summary.json", "2")]);
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("truth"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["a.parquet", "cua_toi.txt"],
+            "the earlier run's b.parquet is gone"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("truth/a.parquet")).unwrap(),
+            "2"
+        );
+        let hidden: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with(".lamsach-staging"))
+            .collect();
+        assert!(hidden.is_empty(), "{hidden:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
