@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::comparisons::Field;
 use super::features::Rec;
-use crate::compare::within_one_keystroke;
+use crate::compare::{jaro_winkler, within_one_keystroke};
 use crate::core::hash::{h64, mix};
 
 /// A pass with one key per record (0 = none).
@@ -105,7 +105,7 @@ fn folded_close(a: &str, b: &str) -> bool {
     a == b
         || (!a.is_empty()
             && !b.is_empty()
-            && (within_one_keystroke(a, b) || crate::compare::jaro_winkler(a, b) >= 0.8))
+            && (within_one_keystroke(a, b) || jaro_winkler(a, b) >= 0.8))
 }
 
 /// Two birth years a year or a keystroke apart ([`Scope::YearsClose`]).

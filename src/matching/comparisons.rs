@@ -3,8 +3,7 @@
 //! field; [`MISSING`] means a side lacks the field, which is no evidence either way.
 
 use super::features::Rec;
-use crate::compare::within_one_keystroke;
-use crate::compare::{compare_dates, DateLevel};
+use crate::compare::{compare_dates, jaro_winkler, within_one_keystroke, DateLevel};
 
 /// The compared fields, in pattern order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -337,10 +336,6 @@ pub fn compare(a: &Rec, b: &Rec) -> Pattern {
     }))
 }
 
-fn jw(a: &str, b: &str) -> f64 {
-    crate::compare::jaro_winkler(a, b)
-}
-
 /// Two folded name parts that differ: one keystroke apart (Damerau–Levenshtein 1) or
 /// Jaro–Winkler ≥ 0.9 is `close`, Jaro–Winkler ≥ 0.8 `similar`.
 fn closeness(a: &str, b: &str) -> Option<u8> {
@@ -350,7 +345,7 @@ fn closeness(a: &str, b: &str) -> Option<u8> {
     if within_one_keystroke(a, b) {
         return Some(0);
     }
-    let j = jw(a, b);
+    let j = jaro_winkler(a, b);
     if j >= 0.9 {
         Some(0)
     } else if j >= 0.8 {
@@ -358,6 +353,11 @@ fn closeness(a: &str, b: &str) -> Option<u8> {
     } else {
         None
     }
+}
+
+/// A name part present and within a keystroke of the other's.
+fn near(x: &str, y: &str) -> bool {
+    !x.is_empty() && within_one_keystroke(x, y)
 }
 
 /// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"), or
@@ -370,7 +370,6 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
     if a.sorted == b.sorted {
         return true;
     }
-    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     a.family != b.family
         && a.given != b.given
         && near(&a.given_text, &b.family_text)
@@ -380,7 +379,6 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
 /// One record's given name is the other's family name, or the other way round (within a
 /// keystroke): parts written in another order, whatever else changed.
 pub fn names_cross(a: &Rec, b: &Rec) -> bool {
-    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     near(&a.given_text, &b.family_text) || near(&a.family_text, &b.given_text)
 }
 
@@ -393,7 +391,6 @@ fn single_word(a: &Rec, b: &Rec) -> Option<SingleWord> {
         (false, true) => (b, a),
         _ => return None,
     };
-    let near = |x: &str, y: &str| !x.is_empty() && within_one_keystroke(x, y);
     Some(if one.given == whole.given {
         SingleWord::Given
     } else if near(&one.given_text, &whole.family_text) {
