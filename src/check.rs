@@ -180,6 +180,7 @@ pub fn match_all(
                 method: "reused",
                 rounds: Vec::new(),
                 warning: None,
+                namesake_share: None,
             };
             return (m.for_records(recs.len()), report);
         }

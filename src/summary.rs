@@ -114,6 +114,12 @@ pub struct TrainingSummary {
     pub change_from_previous: Option<ModelChange>,
     /// Per session or round: the pairs compared and the share EM took for one person.
     pub rounds: BTreeMap<String, RoundSummary>,
+    /// Trained on candidate pairs: of the pairs agreeing on the whole name and the birth date
+    /// with nothing else in common, the share that are two people (measured where both
+    /// records name parents). From 0.5, such pairs where a record names no parent go to
+    /// review (`common_name_no_evidence`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namesake_share: Option<f64>,
 }
 
 /// One training session or round.

@@ -4,9 +4,10 @@
 
 use rayon::prelude::*;
 
-use super::comparisons::{compare, shares_document, Field, Pattern};
+use super::comparisons::{compare, shares_document, Field, Pattern, MISSING};
 use super::features::Rec;
 use super::model::Model;
+use super::training::names_equal;
 use super::Pair;
 use crate::core::{Finding, RowRef, Rule};
 use crate::ids::id_string;
@@ -153,6 +154,17 @@ impl Judge<'_> {
         // typo in both names, rarer than namesakes born the same day in one commune).
         if parents_differ && !identified {
             return Decision::Review(full, Doubt::ParentsDiffer);
+        }
+        // Nothing but the name and the date, in a register where most pairs agreeing on both
+        // are two people wherever their parents can be compared: the same odds hold where
+        // they cannot (one record names none).
+        if !identified
+            && !other_ids
+            && parents == MISSING
+            && names_equal(p)
+            && model.namesake_share >= 0.5
+        {
+            return Decision::Review(full, Doubt::CommonNameNoEvidence);
         }
         if !identified {
             // Two valid IDs that differ: judged as the province would be (a sample of it must

@@ -34,6 +34,10 @@ pub struct Model {
     pub em_iterations: usize,
     /// The records the model was estimated on (the prior is for pairs of that many).
     pub records: usize,
+    /// Of the candidate pairs that agree on the whole name and the birth date and share no
+    /// document, the share that are two people (namesakes), measured on those where both
+    /// records name parents ([`super::training::namesake_share`]); 0 when it was not measured.
+    pub namesake_share: f64,
 }
 
 fn empty_levels() -> [Vec<f64>; N_FIELDS] {
@@ -499,6 +503,7 @@ impl Model {
             tf_middle: frequencies(&names.middle),
             em_iterations: iterations,
             records: n,
+            namesake_share: 0.0,
         };
         (model, fits)
     }

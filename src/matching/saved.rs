@@ -33,6 +33,10 @@ pub struct ModelFile {
     pub term_frequencies: SavedFrequencies,
     /// The thresholds of the run that saved it (the reusing run applies its own config's).
     pub thresholds: MatchSettings,
+    /// The share of namesakes among candidate pairs agreeing on name and birth date
+    /// ([`Model::namesake_share`]); absent in models saved before it was measured.
+    #[serde(default)]
+    pub namesake_share: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +110,7 @@ impl ModelFile {
                 middle: hex_map(&model.tf_middle),
             },
             thresholds,
+            namesake_share: model.namesake_share,
         }
     }
 
@@ -151,7 +156,10 @@ impl ModelFile {
             ur[i] = f.u_random.clone();
         }
         let prob = |x: f64| x.is_finite() && x > 0.0 && x < 1.0;
-        if !prob(self.prior) || !prob(self.prior_shared_id) {
+        if !prob(self.prior)
+            || !prob(self.prior_shared_id)
+            || !(0.0..=1.0).contains(&self.namesake_share)
+        {
             return Err("the model's priors are not probabilities".to_string());
         }
         Ok(Model {
@@ -165,6 +173,7 @@ impl ModelFile {
             tf_middle: unhex_map(&self.term_frequencies.middle)?,
             em_iterations: 0,
             records: self.records,
+            namesake_share: self.namesake_share,
         })
     }
 
@@ -233,5 +242,23 @@ mod tests {
         assert_eq!(read.m[Field::Given.index()], model.m[Field::Given.index()]);
         file.fields.remove("given");
         assert!(file.model().unwrap_err().contains("no field given"));
+    }
+
+    /// The namesake share travels with the model; a model saved before it was measured reads
+    /// as "not measured" (no namesake rule), and a share that is not a share is refused.
+    #[test]
+    fn the_namesake_share_is_saved() {
+        let mut model = Model::estimate(&[], &[]);
+        model.namesake_share = 0.8;
+        let file = ModelFile::of(&model, "candidate_pairs", MatchSettings::default());
+        let mut json = serde_json::to_value(&file).unwrap();
+        let read: ModelFile = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(read.model().unwrap().namesake_share, 0.8);
+        json.as_object_mut().unwrap().remove("namesake_share");
+        let older: ModelFile = serde_json::from_value(json).unwrap();
+        assert_eq!(older.model().unwrap().namesake_share, 0.0);
+        let mut wrong = file.clone();
+        wrong.namesake_share = 1.5;
+        assert!(wrong.model().is_err());
     }
 }

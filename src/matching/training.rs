@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::blocking::{blocks, keyed, Candidates, Pass};
-use super::comparisons::{compare, Field, Pattern, N_FIELDS};
+use super::comparisons::{compare, Field, Pattern, MISSING, N_FIELDS};
 use super::features::Rec;
 use super::model::{Model, NameCounts, Session};
 use crate::core::hash::mix;
@@ -39,6 +39,9 @@ pub struct TrainingReport {
     pub rounds: Vec<RoundReport>,
     /// Why the model could not be trained, when it could not.
     pub warning: Option<String>,
+    /// The namesake share measured on the candidate pairs ([`namesake_share`]), when the
+    /// model trained on them.
+    pub namesake_share: Option<f64>,
 }
 
 impl TrainingReport {
@@ -61,6 +64,7 @@ impl TrainingReport {
                     )
                 })
                 .collect(),
+            namesake_share: self.namesake_share.map(|x| (x * 1e6).round() / 1e6),
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn train(
                 })
                 .collect(),
             warning: None,
+            namesake_share: None,
         };
         return (model, report);
     }
@@ -135,11 +140,13 @@ pub fn train(
                 // A sum of no pairs can be -0.0.
                 identifier_pairs.max(0.0).round() as u64
             )),
+            namesake_share: None,
         };
         return (model, report);
     }
     let (mut model, _) =
         model.with_prior_from(&rounds.all, rounds.candidates as f64, rounds.records);
+    model.namesake_share = namesake_share(&model, rounds);
     // Rounds on a sample of the register: matches grow with the records, pairs with their
     // square, so the prior of all n records is the sample's scaled by their ratio.
     if rounds.records > 1 && n > rounds.records {
@@ -149,8 +156,60 @@ pub fn train(
         method: "candidate_pairs",
         rounds: reports,
         warning: None,
+        namesake_share: Some(model.namesake_share),
     };
     (model, report)
+}
+
+/// Fewer sampled pairs than this agreeing on name and date with parents on both records
+/// measure no namesake share.
+const MIN_NAMESAKE_PAIRS: f64 = 30.0;
+
+/// Of the candidate pairs that agree on the whole name (family, middle and given name) and on
+/// the birth date and share no document (no ID or CMND either way, not one address), the
+/// share that are two people. It is measured where both records name parents: parents come
+/// from the birth certificate, so namesakes name other parents and one person's records name
+/// the same ones (but for a typo in both names: the model's m of "different", taken out).
+/// Whether a record names its parents has nothing to do with whether it has a namesake, so
+/// the share holds for the pairs where one record names none — which nothing else then tells
+/// apart. A register with few namesakes (most such pairs name the same parents) measures
+/// near 0; one where common names born on one day are many (a large province, or a register
+/// drawn from one) measures far more. 0 when fewer than [`MIN_NAMESAKE_PAIRS`] were seen.
+pub fn namesake_share(model: &Model, rounds: &CandidateRounds) -> f64 {
+    let different = Field::Parents.level("different");
+    let (mut other, mut all) = (0.0, 0.0);
+    for (p, &c) in &rounds.all {
+        if name_and_date_alone(p) && p[Field::Parents] != MISSING {
+            all += c as f64;
+            if p[Field::Parents] == different {
+                other += c as f64;
+            }
+        }
+    }
+    let stride = rounds.candidates.div_ceil(4 * ROUND_PAIRS).max(1) as f64;
+    if all / stride < MIN_NAMESAKE_PAIRS {
+        return 0.0;
+    }
+    let typo = model.m[Field::Parents.index()][different as usize];
+    ((other / all - typo) / (1.0 - typo)).clamp(0.0, 1.0)
+}
+
+/// A pair that agrees on the whole name and on the birth date and has nothing else that says
+/// one person or two: no ID or CMND compared, not one address written the same way.
+pub fn name_and_date_alone(p: &Pattern) -> bool {
+    names_equal(p)
+        && p[Field::Birth] == Field::Birth.level("exact")
+        && p[Field::Pid] == MISSING
+        && p[Field::Cmnd] == MISSING
+        && p[Field::IdTypo] != Field::IdTypo.level("within_one_edit")
+        && p[Field::Address] != Field::Address.level("exact")
+}
+
+/// Family, middle and given name the same, written the same way.
+pub fn names_equal(p: &Pattern) -> bool {
+    p[Field::Given] == Field::Given.level("exact")
+        && p[Field::Family] == Field::Family.level("exact")
+        && p[Field::Middle] == Field::Middle.level("exact")
 }
 
 /// Candidate pairs grouped for training: one session per training blocking (its pairs, the
