@@ -222,8 +222,10 @@ pub fn match_all(
     let rid = input.cols[0][Column::RecordId];
     decide::order_pairs(&mut judged.pairs, |r| rid.get(r.row as usize));
     let mut review = std::mem::take(&mut judged.review);
+    let parents = judged.parents();
+    let apart = cluster::cluster_kin(recs.len(), &mut judged.pairs, &parents);
+    cluster::set_apart(&mut judged.pairs, &mut review, &apart);
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
-    cluster::cluster(recs.len(), &mut judged.pairs);
     let joined = |a: u32, b: u32| {
         let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
         let levels = matching::comparisons::compare(ra, rb).explain();

@@ -33,7 +33,7 @@ use crate::config::Config;
 use crate::core::hash::{first_duplicate, h64};
 use crate::core::{Column, Finding, Prepared, RowRef, SourceKind, Table};
 use crate::error::{Error, Result};
-use crate::matching::cluster::{self, cluster, cluster_members_by, filled_fields, KeepRank};
+use crate::matching::cluster::{self, cluster_members_by, filled_fields, KeepRank};
 use crate::matching::decide::{self, Judge, Judged, ReviewPair};
 use crate::matching::features::{features, Rec};
 use crate::matching::model::NameCounts;
@@ -1003,13 +1003,14 @@ fn conclude(
     let mut pairs = std::mem::take(&mut found.judged.pairs);
     decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
     let mut review = std::mem::take(&mut found.judged.review);
-    decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
     let n = pairs
         .iter()
         .map(|p| p.a.row.max(p.b.row) as usize + 1)
         .max()
         .unwrap_or(0);
-    cluster(n, &mut pairs);
+    let apart = cluster::cluster_kin(n, &mut pairs, &found.judged.parents());
+    cluster::set_apart(&mut pairs, &mut review, &apart);
+    decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
     let joined = |a: u32, b: u32| {
         let province = |r| texts.cell(RowRef::resident(r), Column::ProvinceCode);
         (province(a) == province(b), levels(a, b))

@@ -547,6 +547,8 @@ pub mod judged_kind {
     pub const SKIPPED: i8 = 5;
     /// The partition held `a` records (the largest sets `largest_unit_records`).
     pub const RECORDS: i8 = 6;
+    /// Record `a` of a duplicate pair names father `b` and mother `pid` (hashes).
+    pub const KIN: i8 = 7;
 }
 
 /// Every doubt, in the order their codes number them.
@@ -643,6 +645,18 @@ impl JudgedOut {
                 "",
                 0,
                 pid as i64,
+            );
+        }
+        for &(row, father, mother) in &j.kin {
+            self.push(
+                judged_kind::KIN,
+                row as i64,
+                father as i64,
+                0.0,
+                false,
+                "",
+                0,
+                mother as i64,
             );
         }
     }
@@ -869,6 +883,12 @@ pub fn finish(
                 judged_kind::COMPARED => found.compared += a[i] as usize,
                 judged_kind::SKIPPED => found.skipped += a[i] as usize,
                 judged_kind::RECORDS => largest = largest.max(a[i] as usize),
+                judged_kind::KIN => {
+                    found
+                        .judged
+                        .kin
+                        .push((to_u32(a[i])?, to_u32(b[i])?, to_u32(pid[i])?))
+                }
                 _ => return Err(internal("a decided pair of an unknown kind")),
             }
         }

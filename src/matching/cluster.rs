@@ -67,7 +67,101 @@ const SEVERAL: u32 = u32::MAX;
 ///    is damaged (weakly linked to several of their other records) is then one cluster with
 ///    them; a record brought in by a weak link vouches for no other, and a record weakly
 ///    linked to two clusters (two namesakes) joins neither.
-pub fn cluster(n: usize, pairs: &mut [Pair]) {
+pub fn cluster(n: usize, pairs: &mut [Pair]) -> Vec<usize> {
+    cluster_kin(n, pairs, &|_| (0, 0))
+}
+
+/// Most parents' names a cluster keeps per role (one person's records name one father and
+/// one mother, with a typo or two).
+const KIN_MAX: usize = 8;
+
+/// Rounds of strong links between clusters naming a parent before the others.
+const KIN_ROUNDS: usize = 4;
+
+/// The fathers and mothers (hashes of folded names) the records of each cluster name.
+struct Kin<'k> {
+    parents: &'k dyn Fn(u32) -> (u32, u32),
+    /// By root of a cluster of two records or more that names a parent.
+    named: HashMap<u32, (Vec<u32>, Vec<u32>)>,
+}
+
+impl Kin<'_> {
+    fn of(&self, root: u32, single: bool) -> (Vec<u32>, Vec<u32>) {
+        if single {
+            let (f, m) = (self.parents)(root);
+            let one = |h: u32| if h == 0 { Vec::new() } else { vec![h] };
+            (one(f), one(m))
+        } else {
+            self.named.get(&root).cloned().unwrap_or_default()
+        }
+    }
+
+    /// The cluster of this root names a parent.
+    fn names(&self, uf: &UnionFind, root: u32) -> bool {
+        if uf.size[root as usize] == 1 {
+            (self.parents)(root) != (0, 0)
+        } else {
+            self.named.contains_key(&root)
+        }
+    }
+
+    /// The two clusters name a parent of one role each and no parent in common: two families.
+    fn conflict(&self, uf: &UnionFind, ra: u32, rb: u32) -> bool {
+        let (fa, ma) = self.of(ra, uf.size[ra as usize] == 1);
+        let (fb, mb) = self.of(rb, uf.size[rb as usize] == 1);
+        let both = (!fa.is_empty() && !fb.is_empty()) || (!ma.is_empty() && !mb.is_empty());
+        let common = fa.iter().any(|f| fb.contains(f)) || ma.iter().any(|m| mb.contains(m));
+        both && !common
+    }
+
+    /// Join the clusters of roots `ra` and `rb`, their parents with them.
+    fn union(&mut self, uf: &mut UnionFind, ra: u32, rb: u32) {
+        let (fa, ma) = self.of(ra, uf.size[ra as usize] == 1);
+        let (fb, mb) = self.of(rb, uf.size[rb as usize] == 1);
+        self.named.remove(&ra);
+        self.named.remove(&rb);
+        uf.union(ra, rb);
+        let root = uf.find(ra);
+        let merge = |mut x: Vec<u32>, y: Vec<u32>| {
+            for h in y {
+                if x.len() < KIN_MAX && !x.contains(&h) {
+                    x.push(h);
+                }
+            }
+            x
+        };
+        let (f, m) = (merge(fa, fb), merge(ma, mb));
+        if !f.is_empty() || !m.is_empty() {
+            self.named.insert(root, (f, m));
+        }
+    }
+}
+
+/// The pair's two records carry one document (the same personal ID or CMND, or IDs a
+/// keystroke or an edit apart), as its levels say: parents that differ are then a typo.
+fn documented(p: &Pair) -> bool {
+    p.levels.split(';').any(|l| {
+        matches!(
+            l,
+            "pid=equal" | "pid=one_keystroke" | "id_typo=within_one_edit" | "cmnd=equal"
+        )
+    })
+}
+
+/// [`cluster`], never joining two clusters whose records name parents of one role and no
+/// parent in common (`parents` gives a row's father and mother, hashes of folded names, 0 when
+/// not named): one person's records name one father and one mother, a namesake's others.
+/// Returns the pairs (indices) left joining two such clusters: their records look alike, but
+/// each is one of two people.
+pub fn cluster_kin(
+    n: usize,
+    pairs: &mut [Pair],
+    parents: &dyn Fn(u32) -> (u32, u32),
+) -> Vec<usize> {
+    let mut kin = Kin {
+        parents,
+        named: HashMap::new(),
+    };
     let mut uf = UnionFind::new(n);
     let mut order: Vec<usize> = (0..pairs.len()).collect();
     order.sort_by(|&x, &y| {
@@ -77,11 +171,34 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) {
             .then((pairs[x].a, pairs[x].b).cmp(&(pairs[y].a, pairs[y].b)))
     });
     let weak_from = order.partition_point(|&k| pairs[k].probability >= STRONG);
-    for &k in &order[..weak_from] {
-        let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
-        if ra != rb && uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX {
-            uf.union(ra, rb);
+    // Strong links between clusters that name a parent first, round after round, so that
+    // each person's records gather around the parents they name before links between records
+    // naming none join them: a namesake's unnamed record then meets two families and joins
+    // neither, rather than whichever it met first.
+    let mut pending: Vec<usize> = order[..weak_from].to_vec();
+    let mut anchored = true;
+    for round in 0..=KIN_ROUNDS {
+        let last = round == KIN_ROUNDS || !anchored;
+        let before = pending.len();
+        pending.retain(|&k| {
+            let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
+            if ra == rb {
+                return false;
+            }
+            if !last && !kin.names(&uf, ra) && !kin.names(&uf, rb) {
+                return true;
+            }
+            if uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX
+                && !(kin.conflict(&uf, ra, rb) && !documented(&pairs[k]))
+            {
+                kin.union(&mut uf, ra, rb);
+            }
+            false
+        });
+        if last {
+            break;
         }
+        anchored = pending.len() < before;
     }
     // For each single record with weak links: the one strong cluster they reach (SEVERAL when
     // more than one) and how many of its records they reach.
@@ -107,8 +224,11 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) {
             continue;
         }
         let (sa, sb) = (uf.size[ra as usize], uf.size[rb as usize]);
+        if kin.conflict(&uf, ra, rb) && !documented(&pairs[k]) {
+            continue;
+        }
         if sa + sb <= WEAK_CLUSTER_MAX {
-            uf.union(ra, rb);
+            kin.union(&mut uf, ra, rb);
             continue;
         }
         for (x, rx, ry) in [(a, ra, rb), (b, rb, ra)] {
@@ -117,7 +237,7 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) {
                 .is_some_and(|&(r, n)| r != SEVERAL && n >= VOUCHED && uf.find(r) == ry);
             if uf.size[rx as usize] == 1 && into_strong && uf.size[ry as usize] < STRONG_CLUSTER_MAX
             {
-                uf.union(rx, ry);
+                kin.union(&mut uf, rx, ry);
                 break;
             }
         }
@@ -138,11 +258,43 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) {
         .enumerate()
         .map(|(i, m)| (*m, i as u32 + 1))
         .collect();
-    for p in pairs.iter_mut() {
+    let mut apart = Vec::new();
+    for (k, p) in pairs.iter_mut().enumerate() {
         let root = uf.find(p.a.row);
-        let same = uf.find(p.b.row) == root;
-        p.cluster = if same { id_of_min[&root_min[&root]] } else { 0 };
+        let other = uf.find(p.b.row);
+        p.cluster = if other == root {
+            id_of_min[&root_min[&root]]
+        } else {
+            if kin.conflict(&uf, root, other) && !documented(p) {
+                apart.push(k);
+            }
+            0
+        };
     }
+    apart
+}
+
+/// Move the pairs [`cluster_kin`] left joining two families' clusters to review (their records
+/// name no parent, but each is one of two people naming other parents): in the order the
+/// pairs were in, ahead of `review`'s (which the caller orders again).
+pub fn set_apart(pairs: &mut Vec<Pair>, review: &mut Vec<ReviewPair>, apart: &[usize]) {
+    if apart.is_empty() {
+        return;
+    }
+    let mut k = 0;
+    let mut moved = Vec::with_capacity(apart.len());
+    pairs.retain(|p| {
+        let out = apart.binary_search(&k).is_ok();
+        k += 1;
+        if out {
+            moved.push(ReviewPair {
+                pair: p.clone(),
+                doubt: decide::Doubt::ParentsDiffer,
+            });
+        }
+        !out
+    });
+    review.extend(moved);
 }
 
 /// Largest cluster whose every pair of records is listed (`n(n-1)/2` pairs: 2 016 at 64); a
@@ -380,6 +532,49 @@ mod tests {
             }
         }
         of
+    }
+
+    /// Two namesakes, each with two records, one of which names the person's parents: the
+    /// records that name none are strongly alike across the two, yet the two people's clusters
+    /// stay apart and the pair joining them is set apart for review. One person's records
+    /// naming their parents with a typo in one name or the other stay one cluster, and a link
+    /// that shares a document joins whatever the parents.
+    #[test]
+    fn namesakes_naming_other_parents_stay_two_clusters() {
+        let (f1, m1, f2, m2, f1_typo, m1_typo) = (11, 12, 21, 22, 13, 14);
+        let parents = |r: u32| match r {
+            0 => (f1, m1),
+            3 => (f2, m2),
+            4 => (f1_typo, m1),
+            5 => (f1, m1_typo),
+            _ => (0, 0),
+        };
+        let mut pairs = vec![pair(0, 1, 0.999), pair(2, 3, 0.999), pair(1, 2, 0.9999)];
+        let apart = cluster_kin(4, &mut pairs, &parents);
+        assert_eq!(apart, vec![2]);
+        assert_ne!(pairs[0].cluster, 0);
+        assert_ne!(pairs[1].cluster, 0);
+        assert_ne!(pairs[0].cluster, pairs[1].cluster);
+        let mut review = Vec::new();
+        set_apart(&mut pairs, &mut review, &apart);
+        assert_eq!((pairs.len(), review.len()), (2, 1));
+        assert_eq!(review[0].doubt, decide::Doubt::ParentsDiffer);
+        assert_eq!((review[0].pair.a.row, review[0].pair.b.row), (1, 2));
+
+        // One person: 4 and 5 name the parents with one typo each, and each is alike to 0.
+        let mut pairs = vec![pair(0, 4, 0.999), pair(0, 5, 0.999), pair(4, 5, 0.999)];
+        assert!(cluster_kin(6, &mut pairs, &parents).is_empty());
+        assert!(pairs
+            .iter()
+            .all(|p| p.cluster == pairs[0].cluster && p.cluster != 0));
+
+        // The same namesakes, the joining pair sharing a personal ID: one cluster.
+        let mut pairs = vec![pair(0, 1, 0.999), pair(2, 3, 0.999), pair(1, 2, 0.9999)];
+        pairs[2].levels = "given=exact;pid=equal;parents=different".to_string();
+        assert!(cluster_kin(4, &mut pairs, &parents).is_empty());
+        assert!(pairs
+            .iter()
+            .all(|p| p.cluster == pairs[0].cluster && p.cluster != 0));
     }
 
     /// One person's four records, strongly linked, and a fifth whose date was lost: it is

@@ -218,6 +218,9 @@ pub struct Judged {
     pub review: Vec<ReviewPair>,
     /// (row, row, personal ID) of two people sharing one ID.
     pub shared: Vec<(u32, u32, u64)>,
+    /// (row, father, mother) of the records of duplicate pairs that name a parent (hashes of
+    /// folded names), for clustering ([`super::cluster::cluster_kin`]).
+    pub kin: Vec<(u32, u32, u32)>,
 }
 
 impl Judged {
@@ -225,6 +228,14 @@ impl Judged {
         self.pairs.extend(other.pairs);
         self.review.extend(other.review);
         self.shared.extend(other.shared);
+        self.kin.extend(other.kin);
+    }
+
+    /// The father and mother each row of a duplicate pair names (0 when none).
+    pub fn parents(&self) -> impl Fn(u32) -> (u32, u32) + use<> {
+        let by_row: std::collections::HashMap<u32, (u32, u32)> =
+            self.kin.iter().map(|&(r, f, m)| (r, (f, m))).collect();
+        move |r| by_row.get(&r).copied().unwrap_or((0, 0))
     }
 
     /// Each pair once (the first of those judged more than once: they are alike, judged on
@@ -236,6 +247,8 @@ impl Judged {
         self.review.retain(|r| seen.insert((r.pair.a, r.pair.b)));
         let mut seen = std::collections::HashSet::new();
         self.shared.retain(|s| seen.insert(*s));
+        self.kin.sort_unstable();
+        self.kin.dedup();
     }
 }
 
@@ -250,7 +263,7 @@ pub fn judge<'r>(
     row: &(dyn Fn(u32) -> u32 + Sync),
 ) -> Judged {
     enum One {
-        Pair(Pair),
+        Pair(Pair, [(u32, u32, u32); 2]),
         Review(ReviewPair),
         Shared((u32, u32, u64)),
     }
@@ -272,7 +285,13 @@ pub fn judge<'r>(
                 implied: false,
             };
             match judge.decide(&p, (ra, va), (rb, vb)) {
-                Decision::Duplicate(prob) => Some(One::Pair(pair(prob))),
+                Decision::Duplicate(prob) => Some(One::Pair(
+                    pair(prob),
+                    [
+                        (row(a), ra.father, ra.mother),
+                        (row(b), rb.father, rb.mother),
+                    ],
+                )),
                 Decision::Review(prob, doubt) => Some(One::Review(ReviewPair {
                     pair: pair(prob),
                     doubt,
@@ -285,7 +304,11 @@ pub fn judge<'r>(
     let mut out = Judged::default();
     for j in judged {
         match j {
-            One::Pair(p) => out.pairs.push(p),
+            One::Pair(p, kin) => {
+                out.pairs.push(p);
+                out.kin
+                    .extend(kin.into_iter().filter(|&(_, f, m)| f != 0 || m != 0));
+            }
             One::Review(r) => out.review.push(r),
             One::Shared(s) => out.shared.push(s),
         }
