@@ -552,13 +552,14 @@ pub mod judged_kind {
 }
 
 /// Every doubt, in the order their codes number them.
-pub(crate) const DOUBTS: [Doubt; 6] = [
+pub(crate) const DOUBTS: [Doubt; 7] = [
     Doubt::BelowThreshold,
     Doubt::CommonNameOtherId,
     Doubt::Contradictions,
     Doubt::CommonNameNoEvidence,
     Doubt::ParentsDiffer,
     Doubt::SeveralResidents,
+    Doubt::FamiliesDiffer,
 ];
 
 #[derive(Default)]

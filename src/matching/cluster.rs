@@ -75,14 +75,13 @@ pub fn cluster(n: usize, pairs: &mut [Pair]) -> Vec<usize> {
 /// one mother, with a typo or two).
 const KIN_MAX: usize = 8;
 
-/// Rounds of strong links between clusters naming a parent before the others.
-const KIN_ROUNDS: usize = 4;
-
 /// The fathers and mothers (hashes of folded names) the records of each cluster name.
 struct Kin<'k> {
     parents: &'k dyn Fn(u32) -> (u32, u32),
     /// By root of a cluster of two records or more that names a parent.
     named: HashMap<u32, (Vec<u32>, Vec<u32>)>,
+    /// Roots of clusters holding a record strongly alike to two families.
+    contested: std::collections::HashSet<u32>,
 }
 
 impl Kin<'_> {
@@ -114,14 +113,25 @@ impl Kin<'_> {
         both && !common
     }
 
+    /// Two families, or a cluster alike to two families and a family: never one cluster.
+    fn blocked(&self, uf: &UnionFind, ra: u32, rb: u32) -> bool {
+        self.conflict(uf, ra, rb)
+            || (self.contested.contains(&ra) && self.names(uf, rb))
+            || (self.contested.contains(&rb) && self.names(uf, ra))
+    }
+
     /// Join the clusters of roots `ra` and `rb`, their parents with them.
     fn union(&mut self, uf: &mut UnionFind, ra: u32, rb: u32) {
         let (fa, ma) = self.of(ra, uf.size[ra as usize] == 1);
         let (fb, mb) = self.of(rb, uf.size[rb as usize] == 1);
         self.named.remove(&ra);
         self.named.remove(&rb);
+        let contested = self.contested.remove(&ra) | self.contested.remove(&rb);
         uf.union(ra, rb);
         let root = uf.find(ra);
+        if contested {
+            self.contested.insert(root);
+        }
         let merge = |mut x: Vec<u32>, y: Vec<u32>| {
             for h in y {
                 if x.len() < KIN_MAX && !x.contains(&h) {
@@ -161,6 +171,7 @@ pub fn cluster_kin(
     let mut kin = Kin {
         parents,
         named: HashMap::new(),
+        contested: Default::default(),
     };
     let mut uf = UnionFind::new(n);
     let mut order: Vec<usize> = (0..pairs.len()).collect();
@@ -171,34 +182,75 @@ pub fn cluster_kin(
             .then((pairs[x].a, pairs[x].b).cmp(&(pairs[y].a, pairs[y].b)))
     });
     let weak_from = order.partition_point(|&k| pairs[k].probability >= STRONG);
-    // Strong links between clusters that name a parent first, round after round, so that
-    // each person's records gather around the parents they name before links between records
-    // naming none join them: a namesake's unnamed record then meets two families and joins
-    // neither, rather than whichever it met first.
-    let mut pending: Vec<usize> = order[..weak_from].to_vec();
-    let mut anchored = true;
-    for round in 0..=KIN_ROUNDS {
-        let last = round == KIN_ROUNDS || !anchored;
-        let before = pending.len();
-        pending.retain(|&k| {
-            let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
-            if ra == rb {
-                return false;
-            }
-            if !last && !kin.names(&uf, ra) && !kin.names(&uf, rb) {
-                return true;
-            }
-            if uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX
-                && !(kin.conflict(&uf, ra, rb) && !documented(&pairs[k]))
-            {
-                kin.union(&mut uf, ra, rb);
-            }
-            false
-        });
-        if last {
-            break;
+    // Strong links in three steps, so that each person's records gather around the parents
+    // they name before a record naming none is placed, and the place of such a record does
+    // not hang on which of two namesakes' records it met first:
+    // 1. between records that both name parents;
+    let strong = &order[..weak_from];
+    let names = |r: u32| parents(r) != (0, 0);
+    let join = |kin: &mut Kin, uf: &mut UnionFind, k: usize| {
+        let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
+        if ra != rb
+            && uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX
+            && !(kin.blocked(uf, ra, rb) && !documented(&pairs[k]))
+        {
+            kin.union(uf, ra, rb);
         }
-        anchored = pending.len() < before;
+    };
+    for &k in strong {
+        if names(pairs[k].a.row) && names(pairs[k].b.row) {
+            join(&mut kin, &mut uf, k);
+        }
+    }
+    // 2. a record naming none joins the families it is strongly alike to when they are one
+    //    family; alike to two, it joins neither and is "contested";
+    let mut reached: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &k in strong {
+        let (a, b) = (pairs[k].a.row, pairs[k].b.row);
+        for (x, y) in [(a, b), (b, a)] {
+            if !names(x) && names(y) {
+                reached.entry(x).or_default().push(y);
+            }
+        }
+    }
+    for (x, ys) in reached {
+        let mut roots: Vec<u32> = ys.iter().map(|&y| uf.find(y)).collect();
+        roots.sort_unstable();
+        // Alike to two families: the one it is alike to by more records, if one is.
+        let mut votes: Vec<(u32, usize)> = Vec::new();
+        for r in roots {
+            match votes.last_mut() {
+                Some((q, n)) if *q == r => *n += 1,
+                _ => votes.push((r, 1)),
+            }
+        }
+        let two = |votes: &[(u32, usize)]| {
+            votes
+                .iter()
+                .enumerate()
+                .any(|(i, &(r, _))| votes[i + 1..].iter().any(|&(q, _)| kin.conflict(&uf, r, q)))
+        };
+        if two(&votes) {
+            let most = votes.iter().map(|v| v.1).max().unwrap_or(0);
+            let first = votes.iter().position(|v| v.1 == most).unwrap_or(0);
+            let best = votes[first];
+            votes.retain(|v| v.1 == most);
+            if votes.len() > 1 {
+                kin.contested.insert(x);
+                continue;
+            }
+            votes = vec![best];
+        }
+        for (r, _) in votes {
+            let (rx, rr) = (uf.find(x), uf.find(r));
+            if rx != rr && uf.size[rx as usize] + uf.size[rr as usize] <= STRONG_CLUSTER_MAX {
+                kin.union(&mut uf, rx, rr);
+            }
+        }
+    }
+    // 3. the other strong links; a contested record's cluster joins no family.
+    for &k in strong {
+        join(&mut kin, &mut uf, k);
     }
     // For each single record with weak links: the one strong cluster they reach (SEVERAL when
     // more than one) and how many of its records they reach.
@@ -224,7 +276,7 @@ pub fn cluster_kin(
             continue;
         }
         let (sa, sb) = (uf.size[ra as usize], uf.size[rb as usize]);
-        if kin.conflict(&uf, ra, rb) && !documented(&pairs[k]) {
+        if kin.blocked(&uf, ra, rb) && !documented(&pairs[k]) {
             continue;
         }
         if sa + sb <= WEAK_CLUSTER_MAX {
@@ -265,7 +317,7 @@ pub fn cluster_kin(
         p.cluster = if other == root {
             id_of_min[&root_min[&root]]
         } else {
-            if kin.conflict(&uf, root, other) && !documented(p) {
+            if kin.blocked(&uf, root, other) && !documented(p) {
                 apart.push(k);
             }
             0
@@ -274,8 +326,9 @@ pub fn cluster_kin(
     apart
 }
 
-/// Move the pairs [`cluster_kin`] left joining two families' clusters to review (their records
-/// name no parent, but each is one of two people naming other parents): in the order the
+/// Move the pairs [`cluster_kin`] left joining two families' clusters to review
+/// (`families_differ`: their records name no parent in common, but each is one of two people
+/// naming other parents): in the order the
 /// pairs were in, ahead of `review`'s (which the caller orders again).
 pub fn set_apart(pairs: &mut Vec<Pair>, review: &mut Vec<ReviewPair>, apart: &[usize]) {
     if apart.is_empty() {
@@ -289,7 +342,7 @@ pub fn set_apart(pairs: &mut Vec<Pair>, review: &mut Vec<ReviewPair>, apart: &[u
         if out {
             moved.push(ReviewPair {
                 pair: p.clone(),
-                doubt: decide::Doubt::ParentsDiffer,
+                doubt: decide::Doubt::FamiliesDiffer,
             });
         }
         !out
@@ -536,7 +589,8 @@ mod tests {
 
     /// Two namesakes, each with two records, one of which names the person's parents: the
     /// records that name none are strongly alike across the two, yet the two people's clusters
-    /// stay apart and the pair joining them is set apart for review. One person's records
+    /// stay apart and the pair joining them is set apart for review, as are the pairs of a
+    /// record alike to both. One person's records
     /// naming their parents with a typo in one name or the other stay one cluster, and a link
     /// that shares a document joins whatever the parents.
     #[test]
@@ -558,8 +612,15 @@ mod tests {
         let mut review = Vec::new();
         set_apart(&mut pairs, &mut review, &apart);
         assert_eq!((pairs.len(), review.len()), (2, 1));
-        assert_eq!(review[0].doubt, decide::Doubt::ParentsDiffer);
+        assert_eq!(review[0].doubt, decide::Doubt::FamiliesDiffer);
         assert_eq!((review[0].pair.a.row, review[0].pair.b.row), (1, 2));
+
+        // A record naming no parent, strongly alike to both namesakes' records that name
+        // theirs (6 to 0 and 3), joins neither, wherever it comes in the order of the links.
+        let mut pairs = vec![pair(0, 6, 0.9999), pair(3, 6, 0.9999), pair(0, 1, 0.999)];
+        let apart = cluster_kin(7, &mut pairs, &parents);
+        assert_eq!(apart, vec![0, 1]);
+        assert_ne!(pairs[2].cluster, 0);
 
         // One person: 4 and 5 name the parents with one typo each, and each is alike to 0.
         let mut pairs = vec![pair(0, 4, 0.999), pair(0, 5, 0.999), pair(4, 5, 0.999)];

@@ -40,6 +40,9 @@ pub enum Doubt {
     ParentsDiffer,
     /// An extract row fits two or more residents (`link.ambiguous`).
     SeveralResidents,
+    /// The two records name no parents in common, but each belongs with records naming other
+    /// parents than the other's: two namesakes' records ([`super::cluster::cluster_kin`]).
+    FamiliesDiffer,
 }
 
 impl Doubt {
@@ -69,6 +72,9 @@ impl Doubt {
                 "ghi tên cha mẹ khác nhau, không có giấy tờ chung: có thể là hai người trùng tên"
             }
             Doubt::SeveralResidents => "khớp với nhiều người trong dữ liệu dân cư: cần xác minh",
+            Doubt::FamiliesDiffer => {
+                "mỗi bản ghi trùng với các bản ghi khác ghi tên cha mẹ khác nhau: có thể là hai người trùng tên"
+            }
         }
     }
 
@@ -80,6 +86,7 @@ impl Doubt {
             Doubt::CommonNameNoEvidence => "common_name_no_evidence",
             Doubt::ParentsDiffer => "parents_differ",
             Doubt::SeveralResidents => "several_residents",
+            Doubt::FamiliesDiffer => "families_differ",
         }
     }
 }
