@@ -192,7 +192,7 @@ pub fn cluster_kin(
         let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
         if ra != rb
             && uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX
-            && !(kin.blocked(uf, ra, rb) && !documented(&pairs[k]))
+            && (documented(&pairs[k]) || !kin.blocked(uf, ra, rb))
         {
             kin.union(uf, ra, rb);
         }
