@@ -254,6 +254,64 @@ fn namesakes_at_one_address_are_one_person() {
     );
 }
 
+/// Point 5, in clusters: two namesakes (one name, one birth date, one commune, no IDs), each
+/// registered four times, twice naming their parents (other parents for each) and twice
+/// naming none. The records naming no parent are as alike to one person's as to the other's,
+/// yet no cluster holds both families: the pairs that would join them are held for review
+/// (`parents_differ` between records naming other parents, `families_differ` between a
+/// record naming none and a family it cannot be placed in).
+#[test]
+fn namesakes_with_many_records_stay_two_families() {
+    let mut residents = String::from(HEADER);
+    for (person, father, mother) in [
+        ("A", "Nguyễn Văn Bình", "Trần Thị Lan"),
+        ("B", "Lê Văn Tám", "Phạm Thị Hoa"),
+    ] {
+        for k in 1..=4 {
+            let (f, m) = if k <= 2 { (father, mother) } else { ("", "") };
+            residents.push_str(&format!(
+                "{person}{k},,Nguyễn Văn Hùng,1980-05-05,Nam,01,00004,{f},{m}\n"
+            ));
+        }
+    }
+    let out = with_register("match_families", &residents, None);
+    let family = |id: &str| match id {
+        "A1" | "A2" => Some('A'),
+        "B1" | "B2" => Some('B'),
+        _ => None,
+    };
+    let clusters = rows(&out.join("clusters.parquet"), &["record_id", "cluster_id"]);
+    let mut of: std::collections::HashMap<String, Vec<char>> = Default::default();
+    for c in &clusters {
+        if let Some(f) = family(&c[0]) {
+            of.entry(c[1].clone()).or_default().push(f);
+        }
+    }
+    for (cluster, families) in &of {
+        assert!(
+            families.iter().all(|f| *f == families[0]),
+            "cluster {cluster} holds two families: {families:?}"
+        );
+    }
+    assert!(of.len() >= 2, "each family is a cluster: {clusters:?}");
+    let p = pairs(&out);
+    for (a, b) in &p {
+        if let (Some(x), Some(y)) = (family(a), family(b)) {
+            assert_eq!(x, y, "{a} and {b} reported as one person");
+        }
+    }
+    let r = review(&out);
+    let reasons: BTreeSet<&str> = r
+        .iter()
+        .filter(|x| x[1].len() == 2 && x[2].len() == 2)
+        .map(|x| x[3].as_str())
+        .collect();
+    assert!(
+        reasons.contains("parents_differ") && reasons.contains("families_differ"),
+        "{r:?}"
+    );
+}
+
 /// Point 6: One person registered in every source a register was merged from: twelve strongly
 /// linked records are one cluster.
 #[test]
