@@ -85,13 +85,23 @@ struct Kin<'k> {
 }
 
 impl Kin<'_> {
-    fn of(&self, root: u32, single: bool) -> (Vec<u32>, Vec<u32>) {
-        if single {
+    /// The fathers and mothers a cluster names (`one` holds a single record's).
+    fn sets<'s>(
+        &'s self,
+        uf: &UnionFind,
+        root: u32,
+        one: &'s mut [u32; 2],
+    ) -> (&'s [u32], &'s [u32]) {
+        if uf.size[root as usize] == 1 {
             let (f, m) = (self.parents)(root);
-            let one = |h: u32| if h == 0 { Vec::new() } else { vec![h] };
-            (one(f), one(m))
+            *one = [f, m];
+            let (a, b) = one.split_at(1);
+            (&a[..(f != 0) as usize], &b[..(m != 0) as usize])
         } else {
-            self.named.get(&root).cloned().unwrap_or_default()
+            match self.named.get(&root) {
+                Some((f, m)) => (f, m),
+                None => (&[], &[]),
+            }
         }
     }
 
@@ -106,8 +116,9 @@ impl Kin<'_> {
 
     /// The two clusters name a parent of one role each and no parent in common: two families.
     fn conflict(&self, uf: &UnionFind, ra: u32, rb: u32) -> bool {
-        let (fa, ma) = self.of(ra, uf.size[ra as usize] == 1);
-        let (fb, mb) = self.of(rb, uf.size[rb as usize] == 1);
+        let (mut x, mut y) = ([0; 2], [0; 2]);
+        let (fa, ma) = self.sets(uf, ra, &mut x);
+        let (fb, mb) = self.sets(uf, rb, &mut y);
         let both = (!fa.is_empty() && !fb.is_empty()) || (!ma.is_empty() && !mb.is_empty());
         let common = fa.iter().any(|f| fb.contains(f)) || ma.iter().any(|m| mb.contains(m));
         both && !common
@@ -122,8 +133,10 @@ impl Kin<'_> {
 
     /// Join the clusters of roots `ra` and `rb`, their parents with them.
     fn union(&mut self, uf: &mut UnionFind, ra: u32, rb: u32) {
-        let (fa, ma) = self.of(ra, uf.size[ra as usize] == 1);
-        let (fb, mb) = self.of(rb, uf.size[rb as usize] == 1);
+        let (mut x, mut y) = ([0; 2], [0; 2]);
+        let (fa, ma) = self.sets(uf, ra, &mut x);
+        let (fb, mb) = self.sets(uf, rb, &mut y);
+        let (fa, ma, fb, mb) = (fa.to_vec(), ma.to_vec(), fb.to_vec(), mb.to_vec());
         self.named.remove(&ra);
         self.named.remove(&rb);
         let contested = self.contested.remove(&ra) | self.contested.remove(&rb);
@@ -192,7 +205,7 @@ pub fn cluster_kin(
         let (ra, rb) = (uf.find(pairs[k].a.row), uf.find(pairs[k].b.row));
         if ra != rb
             && uf.size[ra as usize] + uf.size[rb as usize] <= STRONG_CLUSTER_MAX
-            && (documented(&pairs[k]) || !kin.blocked(uf, ra, rb))
+            && (!kin.blocked(uf, ra, rb) || documented(&pairs[k]))
         {
             kin.union(uf, ra, rb);
         }
