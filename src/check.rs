@@ -223,8 +223,9 @@ pub fn match_all(
     decide::order_pairs(&mut judged.pairs, |r| rid.get(r.row as usize));
     let mut review = std::mem::take(&mut judged.review);
     let parents = judged.parents();
-    let apart = cluster::cluster_kin(recs.len(), &mut judged.pairs, &parents);
+    let apart = cluster::cluster_kin(recs.len(), &mut judged.pairs, &mut review, &parents);
     cluster::set_apart(&mut judged.pairs, &mut review, &apart);
+    decide::order_pairs(&mut judged.pairs, |r| rid.get(r.row as usize));
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
     let joined = |a: u32, b: u32| {
         let (ra, rb) = (&recs[a as usize], &recs[b as usize]);

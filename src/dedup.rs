@@ -1005,11 +1005,13 @@ fn conclude(
     let mut review = std::mem::take(&mut found.judged.review);
     let n = pairs
         .iter()
+        .chain(review.iter().map(|r| &r.pair))
         .map(|p| p.a.row.max(p.b.row) as usize + 1)
         .max()
         .unwrap_or(0);
-    let apart = cluster::cluster_kin(n, &mut pairs, &found.judged.parents());
+    let apart = cluster::cluster_kin(n, &mut pairs, &mut review, &found.judged.parents());
     cluster::set_apart(&mut pairs, &mut review, &apart);
+    decide::order_pairs(&mut pairs, |r| texts.cell(r, Column::RecordId));
     decide::order_review(&mut review, |r| texts.cell(r, Column::RecordId));
     let joined = |a: u32, b: u32| {
         let province = |r| texts.cell(RowRef::resident(r), Column::ProvinceCode);

@@ -66,9 +66,21 @@ const SEVERAL: u32 = u32::MAX;
 ///    not counted here). One person's record whose date or name
 ///    is damaged (weakly linked to several of their other records) is then one cluster with
 ///    them; a record brought in by a weak link vouches for no other, and a record weakly
-///    linked to two clusters (two namesakes) joins neither.
-pub fn cluster(n: usize, pairs: &mut [Pair]) -> Vec<usize> {
-    cluster_kin(n, pairs, &|_| (0, 0))
+///    linked to two clusters (two namesakes) joins neither;
+/// 3. a record still in no cluster joins one when it is alike, below the threshold (a pair
+///    held for review as `below_threshold`), to at least [`VOUCHED`] of its records and to
+///    no other cluster's ([`cluster_kin`] only: those pairs move from review to the cluster's
+///    pairs, marked implied).
+pub fn cluster(n: usize, pairs: &mut Vec<Pair>) -> Vec<usize> {
+    cluster_kin(n, pairs, &mut Vec::new(), &|_| (0, 0))
+}
+
+/// The root of a row without compressing paths (for a shared borrow).
+fn uf_find(uf: &UnionFind, mut x: u32) -> u32 {
+    while uf.parent[x as usize] != x {
+        x = uf.parent[x as usize];
+    }
+    x
 }
 
 /// Most parents' names a cluster keeps per role (one person's records name one father and
@@ -178,7 +190,8 @@ fn documented(p: &Pair) -> bool {
 /// each is one of two people.
 pub fn cluster_kin(
     n: usize,
-    pairs: &mut [Pair],
+    pairs: &mut Vec<Pair>,
+    review: &mut Vec<ReviewPair>,
     parents: &dyn Fn(u32) -> (u32, u32),
 ) -> Vec<usize> {
     let mut kin = Kin {
@@ -307,6 +320,62 @@ pub fn cluster_kin(
             }
         }
     }
+    // Below the threshold: a record in no cluster, alike to at least VOUCHED records of one
+    // cluster and to no other, joins it (a record with its date lost, alike to each of its
+    // person's records but to none above the threshold); the pairs joining it are listed as
+    // the cluster's (`implied`), and leave review.
+    let below: Vec<usize> = (0..review.len())
+        .filter(|&i| {
+            let p = &review[i].pair;
+            review[i].doubt == decide::Doubt::BelowThreshold
+                && p.a.source == 0
+                && p.b.source == 0
+                && (p.a.row as usize) < n
+                && (p.b.row as usize) < n
+        })
+        .collect();
+    let mut reach: HashMap<u32, (u32, u32)> = HashMap::new();
+    for &i in &below {
+        let (a, b) = (review[i].pair.a.row, review[i].pair.b.row);
+        for (x, y) in [(a, b), (b, a)] {
+            let (rx, ry) = (uf.find(x), uf.find(y));
+            if uf.size[rx as usize] == 1 && uf.size[ry as usize] > 1 {
+                let e = reach.entry(x).or_insert((ry, 0));
+                if e.0 == ry {
+                    e.1 += 1;
+                } else {
+                    e.0 = SEVERAL;
+                }
+            }
+        }
+    }
+    let mut joins: Vec<(u32, u32)> = reach
+        .into_iter()
+        .filter(|&(_, (r, k))| r != SEVERAL && k >= VOUCHED)
+        .map(|(x, (r, _))| (x, r))
+        .collect();
+    joins.sort_unstable();
+    for (x, r) in joins {
+        let (rx, rr) = (uf.find(x), uf.find(r));
+        if rx != rr && uf.size[rr as usize] < STRONG_CLUSTER_MAX && !kin.blocked(&uf, rx, rr) {
+            kin.union(&mut uf, rx, rr);
+        }
+    }
+    let mut k = 0;
+    review.retain(|r| {
+        let i = k;
+        k += 1;
+        let joined = below.binary_search(&i).is_ok()
+            && uf.size[uf_find(&uf, r.pair.a.row) as usize] > 1
+            && uf_find(&uf, r.pair.a.row) == uf_find(&uf, r.pair.b.row);
+        if joined {
+            pairs.push(Pair {
+                implied: true,
+                ..r.pair.clone()
+            });
+        }
+        !joined
+    });
     // Cluster ids: numbered by the smallest row in each cluster, so they are stable.
     let mut root_min: BTreeMap<u32, u32> = BTreeMap::new();
     for p in pairs.iter() {
@@ -617,7 +686,7 @@ mod tests {
             _ => (0, 0),
         };
         let mut pairs = vec![pair(0, 1, 0.999), pair(2, 3, 0.999), pair(1, 2, 0.9999)];
-        let apart = cluster_kin(4, &mut pairs, &parents);
+        let apart = cluster_kin(4, &mut pairs, &mut Vec::new(), &parents);
         assert_eq!(apart, vec![2]);
         assert_ne!(pairs[0].cluster, 0);
         assert_ne!(pairs[1].cluster, 0);
@@ -631,13 +700,13 @@ mod tests {
         // A record naming no parent, strongly alike to both namesakes' records that name
         // theirs (6 to 0 and 3), joins neither, wherever it comes in the order of the links.
         let mut pairs = vec![pair(0, 6, 0.9999), pair(3, 6, 0.9999), pair(0, 1, 0.999)];
-        let apart = cluster_kin(7, &mut pairs, &parents);
+        let apart = cluster_kin(7, &mut pairs, &mut Vec::new(), &parents);
         assert_eq!(apart, vec![0, 1]);
         assert_ne!(pairs[2].cluster, 0);
 
         // One person: 4 and 5 name the parents with one typo each, and each is alike to 0.
         let mut pairs = vec![pair(0, 4, 0.999), pair(0, 5, 0.999), pair(4, 5, 0.999)];
-        assert!(cluster_kin(6, &mut pairs, &parents).is_empty());
+        assert!(cluster_kin(6, &mut pairs, &mut Vec::new(), &parents).is_empty());
         assert!(pairs
             .iter()
             .all(|p| p.cluster == pairs[0].cluster && p.cluster != 0));
@@ -645,10 +714,48 @@ mod tests {
         // The same namesakes, the joining pair sharing a personal ID: one cluster.
         let mut pairs = vec![pair(0, 1, 0.999), pair(2, 3, 0.999), pair(1, 2, 0.9999)];
         pairs[2].levels = "given=exact;pid=equal;parents=different".to_string();
-        assert!(cluster_kin(4, &mut pairs, &parents).is_empty());
+        assert!(cluster_kin(4, &mut pairs, &mut Vec::new(), &parents).is_empty());
         assert!(pairs
             .iter()
             .all(|p| p.cluster == pairs[0].cluster && p.cluster != 0));
+    }
+
+    /// A record whose date was lost, alike to three of its person's records only below the
+    /// threshold (held for review), joins their cluster; one alike to two people's clusters
+    /// joins neither, and one alike to a single record of a cluster stays out.
+    #[test]
+    fn a_record_alike_below_the_threshold_to_one_cluster_joins_it() {
+        let review_pair = |a: usize, b: usize| ReviewPair {
+            pair: pair(a, b, 0.89),
+            doubt: decide::Doubt::BelowThreshold,
+        };
+        // Person A: 0, 1, 2; person B: 5, 6. Record 3 is A's; 4 is like both; 7 like one of B's.
+        let mut pairs = vec![pair(0, 1, 0.999), pair(1, 2, 0.999), pair(5, 6, 0.999)];
+        let mut review = vec![
+            review_pair(0, 3),
+            review_pair(1, 3),
+            review_pair(2, 3),
+            review_pair(0, 4),
+            review_pair(1, 4),
+            review_pair(4, 5),
+            review_pair(4, 6),
+            review_pair(5, 7),
+        ];
+        cluster_kin(8, &mut pairs, &mut review, &|_| (0, 0));
+        let cluster_of = |row: u32| {
+            pairs
+                .iter()
+                .find(|p| (p.a.row == row || p.b.row == row) && p.cluster != 0)
+                .map(|p| p.cluster)
+        };
+        assert_eq!(cluster_of(3), cluster_of(0));
+        assert!(cluster_of(3).is_some());
+        assert_eq!(cluster_of(4), None);
+        assert_eq!(cluster_of(7), None);
+        let joined: Vec<_> = pairs.iter().filter(|p| p.b.row == 3).collect();
+        assert_eq!(joined.len(), 3);
+        assert!(joined.iter().all(|p| p.implied && p.probability == 0.89));
+        assert_eq!(review.len(), 5, "record 3's pairs left review");
     }
 
     /// One person's four records, strongly linked, and a fifth whose date was lost: it is
