@@ -97,6 +97,55 @@ impl<'a> Col<'a> {
     pub fn is_present(&self) -> bool {
         self.0.is_some()
     }
+
+    /// For a dictionary-encoded column, `f` of each distinct value as [`Col::get`] reads it
+    /// (computed once a value rather than once a row); None for a plain or absent column.
+    pub fn by_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
+        let Some(Text::Dict(_, values)) = self.0 else {
+            return None;
+        };
+        let per: Vec<T> = (0..values.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|k| {
+                let v = if values.is_valid(k) {
+                    values.value(k)
+                } else {
+                    ""
+                };
+                f(v.trim())
+            })
+            .collect();
+        Some(ByValue { per, empty: f("") })
+    }
+
+    /// The row's index into its column's distinct values (dictionary-encoded, not null).
+    #[inline]
+    fn value_index(&self, row: usize) -> Option<usize> {
+        match self.0 {
+            Some(Text::Dict(d, _)) if row < d.len() && d.is_valid(row) => {
+                Some(d.keys().values()[row] as usize)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A function's results over a dictionary-encoded column's distinct values ([`Col::by_value`]).
+pub struct ByValue<T> {
+    per: Vec<T>,
+    /// For an absent or null cell.
+    empty: T,
+}
+
+impl<T: Copy> ByValue<T> {
+    /// The result for a row of `col` (the column it was computed over).
+    #[inline]
+    pub fn get(&self, col: &Col, row: usize) -> T {
+        col.value_index(row)
+            .and_then(|k| self.per.get(k).copied())
+            .unwrap_or(self.empty)
+    }
 }
 
 impl Table {
@@ -503,6 +552,26 @@ mod tests {
             plain.column(Column::BirthDate).get(100)
         );
         assert_eq!(t.column(Column::BirthDate).cell(0), None);
+    }
+
+    /// A function of a dictionary-encoded column's distinct values gives, row by row, what it
+    /// gives of each row's trimmed cell — padded values and missing cells included; a plain
+    /// column has no distinct values to compute over.
+    #[test]
+    fn a_function_of_distinct_values_reads_as_of_each_row() {
+        let plain = table(10_000);
+        let mut compact = plain.clone();
+        compact.compact();
+        let f = |s: &str| (s.len() as u64) << 32 | s.bytes().map(u64::from).sum::<u64>();
+        for c in [Column::CommuneCode, Column::BirthDate] {
+            let col = compact.column(c);
+            let by = col.by_value(f).expect("a dictionary-encoded column");
+            for r in 0..compact.len() {
+                assert_eq!(by.get(&col, r), f(plain.column(c).get(r)), "{c:?} row {r}");
+            }
+        }
+        assert!(plain.column(Column::CommuneCode).by_value(f).is_none());
+        assert!(compact.column(Column::RecordId).by_value(f).is_none());
     }
 
     /// Every cell of `plain` reads the same from `compact`.

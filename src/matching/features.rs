@@ -6,7 +6,8 @@
 use rayon::prelude::*;
 
 pub use crate::core::hash::{h64, mix};
-use crate::core::{Column, Prepared, SexParse, Table};
+use crate::core::table::ByValue;
+use crate::core::{Col, Column, Prepared, SexParse, Table};
 use crate::dates::PDate;
 use crate::ids::{classify_cmnd, CmndClass, Sex};
 use crate::text::{decode_legacy, fold_into, name_key, split_name};
@@ -417,6 +418,36 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
         table.column(Column::HouseholdId),
         table.column(Column::OldId),
     );
+    // Columns whose values repeat are dictionary-encoded: each distinct value is hashed once
+    // (when most rows are wanted) rather than once a row.
+    let most = rows.len() * 2 >= table.len();
+    let once = |col: Col, f: &(dyn Fn(&str) -> u64 + Sync)| {
+        if most {
+            col.by_value(f)
+        } else {
+            None
+        }
+    };
+    let hashed =
+        |col: Col, by: &Option<ByValue<u64>>, r: usize, f: &mut dyn FnMut(&str) -> u64| match by {
+            Some(by) => by.get(&col, r),
+            None => f(col.get(r)),
+        };
+    let parent = |s: &str| h32(folded_hash(s, &mut String::new())) as u64;
+    let code = |s: &str| h32(h64(s)) as u64;
+    let attribute = |s: &str| attribute_hash(s, &mut String::new()) as u64;
+    let birthplace = |s: &str| place_hash(s, &mut String::new(), &mut Vec::new()) as u64;
+    let addressed = |s: &str| address_hash(s, &mut String::new());
+    let by_father = once(father, &parent);
+    let by_mother = once(mother, &parent);
+    let by_prov = once(prov, &code);
+    let by_commune = once(commune, &code);
+    let by_hh = once(hh, &code);
+    let by_address = once(address, &addressed);
+    let by_ethnicity = once(ethnicity, &attribute);
+    let by_religion = once(religion, &attribute);
+    let by_birth_place = once(birth_place, &birthplace);
+    let by_hometown = once(hometown, &birthplace);
     rows.par_iter()
         .with_min_len(2048)
         .map_init(
@@ -465,16 +496,28 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                         crate::ids::typed_digits(pid_col.raw(r)).unwrap_or(0)
                     },
                     cmnd,
-                    father: h32(folded_hash(father.get(r), buf)),
-                    mother: h32(folded_hash(mother.get(r), buf)),
-                    province: h32(h64(prov.get(r))),
-                    commune: h32(h64(commune.get(r))),
-                    household: h32(h64(hh.get(r))),
-                    address: address_hash(address.get(r), buf),
-                    ethnicity: attribute_hash(ethnicity.get(r), buf),
-                    religion: attribute_hash(religion.get(r), buf),
-                    birth_place: place_hash(birth_place.get(r), buf, place),
-                    hometown: place_hash(hometown.get(r), buf, place),
+                    father: hashed(father, &by_father, r, &mut |s| {
+                        h32(folded_hash(s, buf)) as u64
+                    }) as u32,
+                    mother: hashed(mother, &by_mother, r, &mut |s| {
+                        h32(folded_hash(s, buf)) as u64
+                    }) as u32,
+                    province: hashed(prov, &by_prov, r, &mut |s| code(s)) as u32,
+                    commune: hashed(commune, &by_commune, r, &mut |s| code(s)) as u32,
+                    household: hashed(hh, &by_hh, r, &mut |s| code(s)) as u32,
+                    address: hashed(address, &by_address, r, &mut |s| address_hash(s, buf)),
+                    ethnicity: hashed(ethnicity, &by_ethnicity, r, &mut |s| {
+                        attribute_hash(s, buf) as u64
+                    }) as u32,
+                    religion: hashed(religion, &by_religion, r, &mut |s| {
+                        attribute_hash(s, buf) as u64
+                    }) as u32,
+                    birth_place: hashed(birth_place, &by_birth_place, r, &mut |s| {
+                        place_hash(s, buf, place) as u64
+                    }) as u32,
+                    hometown: hashed(hometown, &by_hometown, r, &mut |s| {
+                        place_hash(s, buf, place) as u64
+                    }) as u32,
                 }
             },
         )
