@@ -75,14 +75,6 @@ pub fn cluster(n: usize, pairs: &mut Vec<Pair>) -> Vec<usize> {
     cluster_kin(n, pairs, &mut Vec::new(), &|_| (0, 0))
 }
 
-/// The root of a row without compressing paths (for a shared borrow).
-fn uf_find(uf: &UnionFind, mut x: u32) -> u32 {
-    while uf.parent[x as usize] != x {
-        x = uf.parent[x as usize];
-    }
-    x
-}
-
 /// Most parents' names a cluster keeps per role (one person's records name one father and
 /// one mother, with a typo or two).
 const KIN_MAX: usize = 8;
@@ -170,6 +162,30 @@ impl Kin<'_> {
             self.named.insert(root, (f, m));
         }
     }
+}
+
+/// For each single record linked (by `links`, row pairs) to clusters of two records or more:
+/// the one cluster (root) its links reach, [`SEVERAL`] when they reach more than one, and how
+/// many of that cluster's records they reach.
+fn reach_of(
+    uf: &mut UnionFind,
+    links: impl Iterator<Item = (u32, u32)>,
+) -> HashMap<u32, (u32, u32)> {
+    let mut reach: HashMap<u32, (u32, u32)> = HashMap::new();
+    for (a, b) in links {
+        for (x, y) in [(a, b), (b, a)] {
+            let (rx, ry) = (uf.find(x), uf.find(y));
+            if uf.size[rx as usize] == 1 && uf.size[ry as usize] > 1 {
+                let e = reach.entry(x).or_insert((ry, 0));
+                if e.0 == ry {
+                    e.1 += 1;
+                } else {
+                    e.0 = SEVERAL;
+                }
+            }
+        }
+    }
+    reach
 }
 
 /// The pair's two records carry one document (the same personal ID or CMND, or IDs a
@@ -278,23 +294,12 @@ pub fn cluster_kin(
     for &k in strong {
         join(&mut kin, &mut uf, k);
     }
-    // For each single record with weak links: the one strong cluster they reach (SEVERAL when
-    // more than one) and how many of its records they reach.
-    let mut reach: HashMap<u32, (u32, u32)> = HashMap::new();
-    for &k in &order[weak_from..] {
-        let (a, b) = (pairs[k].a.row, pairs[k].b.row);
-        for (x, y) in [(a, b), (b, a)] {
-            let (rx, ry) = (uf.find(x), uf.find(y));
-            if uf.size[rx as usize] == 1 && uf.size[ry as usize] > 1 {
-                let e = reach.entry(x).or_insert((ry, 0));
-                if e.0 == ry {
-                    e.1 += 1;
-                } else {
-                    e.0 = SEVERAL;
-                }
-            }
-        }
-    }
+    let reach = reach_of(
+        &mut uf,
+        order[weak_from..]
+            .iter()
+            .map(|&k| (pairs[k].a.row, pairs[k].b.row)),
+    );
     for &k in &order[weak_from..] {
         let (a, b) = (pairs[k].a.row, pairs[k].b.row);
         let (ra, rb) = (uf.find(a), uf.find(b));
@@ -334,22 +339,13 @@ pub fn cluster_kin(
                 && (p.b.row as usize) < n
         })
         .collect();
-    let mut reach: HashMap<u32, (u32, u32)> = HashMap::new();
-    for &i in &below {
-        let (a, b) = (review[i].pair.a.row, review[i].pair.b.row);
-        for (x, y) in [(a, b), (b, a)] {
-            let (rx, ry) = (uf.find(x), uf.find(y));
-            if uf.size[rx as usize] == 1 && uf.size[ry as usize] > 1 {
-                let e = reach.entry(x).or_insert((ry, 0));
-                if e.0 == ry {
-                    e.1 += 1;
-                } else {
-                    e.0 = SEVERAL;
-                }
-            }
-        }
-    }
-    let mut joins: Vec<(u32, u32)> = reach
+    let below_reach = reach_of(
+        &mut uf,
+        below
+            .iter()
+            .map(|&i| (review[i].pair.a.row, review[i].pair.b.row)),
+    );
+    let mut joins: Vec<(u32, u32)> = below_reach
         .into_iter()
         .filter(|&(_, (r, k))| r != SEVERAL && k >= VOUCHED)
         .map(|(x, (r, _))| (x, r))
@@ -361,13 +357,18 @@ pub fn cluster_kin(
             kin.union(&mut uf, rx, rr);
         }
     }
+    let joined: Vec<usize> = below
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let (ra, rb) = (uf.find(review[i].pair.a.row), uf.find(review[i].pair.b.row));
+            ra == rb && uf.size[ra as usize] > 1
+        })
+        .collect();
     let mut k = 0;
     review.retain(|r| {
-        let i = k;
+        let joined = joined.binary_search(&k).is_ok();
         k += 1;
-        let joined = below.binary_search(&i).is_ok()
-            && uf.size[uf_find(&uf, r.pair.a.row) as usize] > 1
-            && uf_find(&uf, r.pair.a.row) == uf_find(&uf, r.pair.b.row);
         if joined {
             pairs.push(Pair {
                 implied: true,

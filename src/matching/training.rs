@@ -196,7 +196,7 @@ pub fn namesake_share(model: &Model, rounds: &CandidateRounds) -> f64 {
 
 /// A pair that agrees on the whole name and on the birth date and has nothing else that says
 /// one person or two: no ID or CMND compared, not one address written the same way.
-pub fn name_and_date_alone(p: &Pattern) -> bool {
+fn name_and_date_alone(p: &Pattern) -> bool {
     names_equal(p)
         && p[Field::Birth] == Field::Birth.level("exact")
         && p[Field::Pid] == MISSING
