@@ -269,7 +269,7 @@ impl KeySpill {
                 )
             })
             .collect();
-        v.par_sort_unstable();
+        crate::core::sort::sort_hashed(&mut v);
         Ok(v)
     }
 }

@@ -8,6 +8,7 @@ pub mod hash;
 pub mod headers;
 pub mod input;
 pub mod prepared;
+pub mod sort;
 pub mod table;
 
 pub use column::{Column, ColumnKind, SourceKind};

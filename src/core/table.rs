@@ -377,7 +377,7 @@ fn many_values(a: &StringArray) -> (Vec<u32>, Vec<u32>) {
         .filter(|&r| a.is_valid(r as usize))
         .map(|r| (h64(a.value(r as usize)), r))
         .collect();
-    order.par_sort_unstable();
+    super::sort::sort_hashed(&mut order);
     // Per run of equal hashes, whether every row holds the first row's value.
     let runs: Vec<(&[(u64, u32)], bool)> = order
         .par_chunk_by(|x, y| x.0 == y.0)

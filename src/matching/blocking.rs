@@ -697,7 +697,7 @@ pub fn keyed(recs: &[Rec], key: Pass) -> Vec<(u64, u32)> {
             (k != 0).then_some((k, i as u32))
         })
         .collect();
-    keyed.par_sort_unstable();
+    crate::core::sort::sort_hashed(&mut keyed);
     keyed
 }
 
@@ -969,7 +969,7 @@ pub fn candidates_keeping(
     });
     let t = DEDUP_PASSES.len() as u8;
     all.extend(typed.into_iter().map(|(a, b)| (a, b, t)));
-    all.par_sort_unstable();
+    crate::core::sort::sort_by_rows(&mut all, recs.len(), |e| (e.0, e.1));
     let mut pairs = Vec::with_capacity(all.len());
     let mut passes = Vec::with_capacity(all.len());
     for g in all.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {

@@ -610,7 +610,7 @@ fn check_unique_record_ids(table: &Table) -> Result<()> {
         .map(|r| (h64(ids.get(r as usize)), r))
         .filter(|(h, _)| *h != 0)
         .collect();
-    order.par_sort_unstable();
+    crate::core::sort::sort_hashed(&mut order);
     let duplicate = first_duplicate(
         order
             .chunk_by(|x, y| x.0 == y.0)
