@@ -212,6 +212,119 @@ const PARQUET_BATCH_ROWS: usize = 4 << 20;
 /// copied once more, each time into fresh pages; at 10 M rows that cost as much as decoding.
 /// Row-group batches are small enough for their memory to be reused batch after batch.
 pub(super) fn read_parquet(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
+    read_parquet_split(
+        path,
+        wanted,
+        rayon::current_num_threads(),
+        PARALLEL_READ_ROWS,
+    )
+}
+
+/// Rows from which a file's columns are decoded in parallel groups.
+const PARALLEL_READ_ROWS: i64 = 100_000;
+
+/// [`read_parquet`], the columns of a file of `min_rows` or more split into up to `groups`.
+fn read_parquet_split(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    groups: usize,
+    min_rows: i64,
+) -> Result<RawTable> {
+    use rayon::prelude::*;
+    let groups = column_groups(path, wanted, groups, min_rows);
+    if groups.len() < 2 {
+        return read_parquet_columns(path, wanted);
+    }
+    // Each group of columns decoded by a reader of its own, in parallel.
+    let parts = groups
+        .par_iter()
+        .map(|names| read_parquet_columns(path, &|h: &str| names.contains(h)))
+        .collect::<Result<Vec<RawTable>>>()?;
+    // The columns back in the file's order (a header the file repeats is in one group).
+    let mut first = None;
+    let mut numeric = BTreeSet::new();
+    let mut columns: Vec<(usize, String, ArrayRef)> = Vec::new();
+    for part in parts {
+        let mut at = 0;
+        for (h, c) in part.headers.iter().zip(&part.columns) {
+            at += part.all_headers[at..]
+                .iter()
+                .position(|x| x == h)
+                .ok_or_else(|| Error::internal("a column group's header in the file"))?;
+            columns.push((at, h.clone(), c.clone()));
+            at += 1;
+        }
+        numeric.extend(part.numeric.iter().cloned());
+        first.get_or_insert(part);
+    }
+    columns.sort_by_key(|c| c.0);
+    let first = first.ok_or_else(|| Error::internal("a Parquet read yields a group"))?;
+    Ok(RawTable {
+        headers: columns.iter().map(|c| c.1.clone()).collect(),
+        columns: columns.into_iter().map(|c| c.2).collect(),
+        numeric: numeric.into_iter().collect(),
+        ..first
+    })
+}
+
+/// The wanted columns of a flat Parquet file of `min_rows` or more split into up to `n` groups
+/// of about equal bytes (the headers of each group); one group (or none) when the file is
+/// small, nested or unreadable (it is then read, and any problem reported, as one).
+fn column_groups(
+    path: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    n: usize,
+    min_rows: i64,
+) -> Vec<std::collections::HashSet<String>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let Ok(file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let Ok(reader) = SerializedFileReader::new(file) else {
+        return Vec::new();
+    };
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    if n < 2 || meta.file_metadata().num_rows() < min_rows {
+        return Vec::new();
+    }
+    // A flat file: one leaf a top-level column.
+    if schema.root_schema().get_fields().len() != schema.num_columns() {
+        return Vec::new();
+    }
+    let mut sizes: Vec<(String, i64)> = Vec::new();
+    for c in 0..schema.num_columns() {
+        let name = schema.column(c).name().trim().to_string();
+        if !wanted(&name) {
+            continue;
+        }
+        let bytes: i64 = meta
+            .row_groups()
+            .iter()
+            .map(|rg| rg.column(c).uncompressed_size().max(0))
+            .sum();
+        match sizes.iter_mut().find(|s| s.0 == name) {
+            Some(s) => s.1 += bytes,
+            None => sizes.push((name, bytes)),
+        }
+    }
+    // Largest first, each to the lightest group.
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut groups: Vec<(i64, std::collections::HashSet<String>)> =
+        vec![(0, Default::default()); n.min(sizes.len())];
+    for (name, bytes) in sizes {
+        let g = groups
+            .iter_mut()
+            .min_by_key(|g| g.0)
+            .expect("at least one group");
+        g.0 += bytes.max(1);
+        g.1.insert(name);
+    }
+    groups.into_iter().map(|g| g.1).collect()
+}
+
+/// [`read_parquet`] by one reader.
+fn read_parquet_columns(path: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<RawTable> {
     use arrow_array::builder::StringBuilder;
     let too_large = || {
         Error::input(
@@ -610,5 +723,86 @@ pub(super) fn concat_text(chunks: &[ArrayRef]) -> Result<ArrayRef> {
             let refs: Vec<&dyn Array> = plain.iter().map(|a| a.as_ref()).collect();
             arrow_select::concat::concat(&refs).map_err(Error::internal)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with text, dictionary-encoded, numeric and repeated-header columns, read whole
+    /// and in column groups: the same table.
+    #[test]
+    fn a_file_read_in_column_groups_is_the_file_read_whole() {
+        use arrow_array::{Int64Array, RecordBatch};
+        use arrow_schema::{Field, Schema};
+        let dir = std::env::temp_dir().join(format!("lamsach-groups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("people.parquet");
+        let n = 3000;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("record_id", DataType::Utf8, false),
+            Field::new(" full_name", DataType::Utf8, true),
+            Field::new("commune_code", DataType::Utf8, true),
+            Field::new("age", DataType::Int64, true),
+            Field::new("note", DataType::Utf8, true),
+            Field::new("note", DataType::Utf8, true),
+            Field::new("unused", DataType::Utf8, true),
+        ]));
+        let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from((0..n).map(f).collect::<Vec<_>>()))
+        };
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                text(&|i| Some(format!("R{i}"))),
+                text(&|i| (i % 7 != 0).then(|| format!("Nguyễn Văn {}", i % 113))),
+                text(&|i| Some(format!("{:05}", 100 + i % 9))),
+                Arc::new(Int64Array::from(
+                    (0..n)
+                        .map(|i| (i % 5 != 0).then_some(i as i64 % 90))
+                        .collect::<Vec<_>>(),
+                )),
+                text(&|i| Some(format!("a{i}"))),
+                text(&|i| Some(format!("b{i}"))),
+                text(&|_| Some("x".into())),
+            ],
+        )
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1000))
+            .build();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let wanted = |h: &str| h != "unused";
+        let whole = read_parquet_split(&path, &wanted, 1, 0).unwrap();
+        for groups in [2, 3, 8] {
+            let split = read_parquet_split(&path, &wanted, groups, 0).unwrap();
+            assert_eq!(split.headers, whole.headers, "{groups} groups");
+            assert_eq!(split.all_headers, whole.all_headers);
+            assert_eq!(split.numeric, whole.numeric);
+            assert_eq!(split.numeric, vec!["age".to_string()]);
+            assert_eq!(split.columns.len(), 6);
+            for (a, b) in split.columns.iter().zip(&whole.columns) {
+                assert_eq!(a.to_data(), b.to_data(), "{groups} groups");
+            }
+        }
+        assert_eq!(
+            whole.headers,
+            [
+                "record_id",
+                "full_name",
+                "commune_code",
+                "age",
+                "note",
+                "note"
+            ]
+        );
+        // A small file is read whole, whatever the threads.
+        assert!(column_groups(&path, &wanted, 4, PARALLEL_READ_ROWS).is_empty());
+        assert_eq!(column_groups(&path, &wanted, 4, 0).len(), 4);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
