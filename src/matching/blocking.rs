@@ -38,7 +38,7 @@ pub struct BlockPass {
 /// Which pairs of a block a pass proposes. Keys on a date and a common name make blocks that
 /// grow with the population (a province of 10 M people has ~270 people per birth date), so
 /// the broad passes propose only the pairs they exist for: those a narrower pass cannot find.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Scope {
     /// Every pair of the block.
     All,
@@ -211,6 +211,17 @@ impl Scope {
                         || folded_close(&a.given_text, &b.given_text)
                         || names_crossed(a, b))
             }
+        }
+    }
+
+    /// A test that one record of every pair this scope keeps passes, for the scopes that
+    /// keep pairs of a kind of record (no birth year, a partial date, a home name).
+    fn pivot(self) -> Option<fn(&Rec) -> bool> {
+        match self {
+            Scope::DateMissing => Some(|r| r.birth.year == 0),
+            Scope::PartialDate => Some(|r| !r.birth.is_full()),
+            Scope::HomeName => Some(|r| r.given_nickname),
+            _ => None,
         }
     }
 
@@ -755,25 +766,67 @@ fn block(
             None
         }
     };
-    let rec = |e: &(u64, u32)| &recs[e.1 as usize];
     let pairs: Vec<(u32, u32)> = groups
         .par_iter()
         .filter_map(|g| plan(g).filter(|(s, _)| s.worth(recs, g)).map(|p| (*g, p)))
-        .flat_map_iter(|(g, (scope, window))| {
-            g.iter().enumerate().flat_map(move |(x, a)| {
-                g[x + 1..(x + 1 + window).min(g.len())]
-                    .iter()
-                    .filter(move |b| a.1 != b.1 && scope.keeps(rec(a), rec(b)))
-                    .map(move |b| (a.1.min(b.1), a.1.max(b.1)))
-            })
+        .fold(Vec::new, |mut out, (g, (scope, window))| {
+            block_pairs(recs, g, scope, window, scope.pivot(), &mut out);
+            out
         })
-        .collect();
+        .collect::<Vec<Vec<_>>>()
+        .concat();
     if linked {
         let p = LINK_PASSES.iter().position(|n| *n == pass.name);
         let want = p.and_then(|p| keep.get(p)).map_or(&[][..], |w| &w[..]);
         link_rows.push((pass, rows_with_keys(&keyed, want)));
     }
     (pairs, skipped)
+}
+
+/// The pairs (i < j) of one block (sorted by row) that `scope` keeps: each record with the
+/// `window` records after it. With a `pivot` that one record of every pair the scope keeps
+/// satisfies, only the pivot records are paired, each with the `window` records before and
+/// after it (the same pairs, found without looking at every pair of a large block whose
+/// records mostly have their birth date).
+fn block_pairs(
+    recs: &[Rec],
+    g: &[(u64, u32)],
+    scope: Scope,
+    window: usize,
+    pivot: Option<fn(&Rec) -> bool>,
+    out: &mut Vec<(u32, u32)>,
+) {
+    let rec = |x: usize| &recs[g[x].1 as usize];
+    // Positions x < y in the block.
+    let mut pair = |x: usize, y: usize| {
+        let (a, b) = (g[x].1, g[y].1);
+        if a != b && scope.keeps(rec(x), rec(y)) {
+            out.push((a.min(b), a.max(b)));
+        }
+    };
+    let n = g.len();
+    match pivot {
+        None => {
+            for x in 0..n {
+                for y in x + 1..(x + 1 + window).min(n) {
+                    pair(x, y);
+                }
+            }
+        }
+        Some(pivot) => {
+            for y in (0..n).filter(|&y| pivot(rec(y))) {
+                // A pair of two pivots is found from the first.
+                for x in y.saturating_sub(window)..y {
+                    if !pivot(rec(x)) {
+                        pair(x, y);
+                    }
+                }
+                for z in y + 1..(y + 1 + window).min(n) {
+                    pair(y, z);
+                }
+            }
+        }
+    }
 }
 
 /// The rows of a sorted (key, row) list whose key is one of `want` (sorted), in order.
@@ -1032,6 +1085,60 @@ mod tests {
             .collect();
         let t = Table::from_columns("residents", SourceKind::Residents, cols);
         crate::matching::features::features(&t, &Prepared::new(&t))
+    }
+
+    /// The scopes that pair only records of one kind (no birth year, a partial date, a home
+    /// name) find the same pairs through those records as by looking at every pair, in
+    /// windows and whole blocks.
+    #[test]
+    fn pairs_found_through_the_pivot_records_are_every_pair_kept() {
+        let dates = [
+            "1971-05-09",
+            "",
+            "1971",
+            "05/1971",
+            "1971-05-10",
+            "",
+            "1972-05-09",
+        ];
+        let givens = ["Khải", "Tý", "Khai", "Bé", "Khải"];
+        let owned: Vec<[String; 6]> = (0..45)
+            .map(|i| {
+                [
+                    format!("R{i}"),
+                    String::new(),
+                    format!("Nguyễn Văn {}", givens[(i * 7 / 3) % 5]),
+                    dates[(i * 5 + i / 4) % 7].into(),
+                    ["Nam", "", "Nam", "Nữ"][i % 4].into(),
+                    format!("{:05}", 4 + i % 3),
+                ]
+            })
+            .collect();
+        let rows: Vec<[&str; 6]> = owned
+            .iter()
+            .map(|r| std::array::from_fn(|k| r[k].as_str()))
+            .collect();
+        let recs = recs(&rows);
+        let block: Vec<(u64, u32)> = (0..recs.len() as u32).map(|r| (7, r)).collect();
+        for scope in [Scope::DateMissing, Scope::PartialDate, Scope::HomeName] {
+            let pivot = scope.pivot().expect("a scope with a pivot");
+            for window in [1, 3, 16, block.len()] {
+                for g in [&block[..], &block[5..30]] {
+                    let (mut every, mut through) = (Vec::new(), Vec::new());
+                    block_pairs(&recs, g, scope, window, None, &mut every);
+                    block_pairs(&recs, g, scope, window, Some(pivot), &mut through);
+                    every.sort_unstable();
+                    through.sort_unstable();
+                    if window == block.len() {
+                        assert!(
+                            every.len() >= 10,
+                            "{scope:?}: the block holds pairs it keeps"
+                        );
+                    }
+                    assert_eq!(through, every, "{scope:?}, window {window}");
+                }
+            }
+        }
     }
 
     /// One person registered 40 times, the family name typed six ways, each record in another
