@@ -78,7 +78,6 @@ where
         }
     }
     let mut out = vec![v[0]; n];
-
     let mut slices = Vec::with_capacity(ranges.len());
     let mut rest = &mut out[..];
     for &(lo, hi) in &ranges {
@@ -116,8 +115,9 @@ fn sort_bucket<T: Copy + Ord>(
     counts: &mut Vec<u32>,
 ) {
     let m = s.len();
-    // About two sub-buckets an entry.
-    let bits = (m.max(2).ilog2() + 2).min(shift);
+    // About two sub-buckets an entry (at most 64 k: a bucket swollen by one repeated key
+    // is one run, sorted as it is).
+    let bits = (m.max(2).ilog2() + 2).min(16).min(shift);
     if m <= 16 || bits == 0 {
         s.sort_unstable();
         return;
