@@ -259,13 +259,10 @@ pub fn cluster_kin(
         let mut roots: Vec<u32> = ys.iter().map(|&y| uf.find(y)).collect();
         roots.sort_unstable();
         // Alike to two families: the one it is alike to by more records, if one is.
-        let mut votes: Vec<(u32, usize)> = Vec::new();
-        for r in roots {
-            match votes.last_mut() {
-                Some((q, n)) if *q == r => *n += 1,
-                _ => votes.push((r, 1)),
-            }
-        }
+        let mut votes: Vec<(u32, usize)> = roots
+            .chunk_by(|a, b| a == b)
+            .map(|g| (g[0], g.len()))
+            .collect();
         let two = |votes: &[(u32, usize)]| {
             votes
                 .iter()
@@ -274,14 +271,11 @@ pub fn cluster_kin(
         };
         if two(&votes) {
             let most = votes.iter().map(|v| v.1).max().unwrap_or(0);
-            let first = votes.iter().position(|v| v.1 == most).unwrap_or(0);
-            let best = votes[first];
             votes.retain(|v| v.1 == most);
             if votes.len() > 1 {
                 kin.contested.insert(x);
                 continue;
             }
-            votes = vec![best];
         }
         for (r, _) in votes {
             let (rx, rr) = (uf.find(x), uf.find(r));
