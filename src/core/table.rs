@@ -101,6 +101,15 @@ impl<'a> Col<'a> {
     /// For a dictionary-encoded column, `f` of each distinct value as [`Col::get`] reads it
     /// (computed once a value rather than once a row); None for a plain or absent column.
     pub fn by_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
+        self.per_value(|v| f(v.trim()))
+    }
+
+    /// [`Col::by_value`] over each distinct value as [`Col::raw`] reads it (untrimmed).
+    pub fn by_raw_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
+        self.per_value(f)
+    }
+
+    fn per_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
         let Some(Text::Dict(_, values)) = self.0 else {
             return None;
         };
@@ -113,7 +122,7 @@ impl<'a> Col<'a> {
                 } else {
                     ""
                 };
-                f(v.trim())
+                f(v)
             })
             .collect();
         Some(ByValue { per, empty: f("") })

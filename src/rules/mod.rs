@@ -26,6 +26,12 @@ pub trait RecordRule: Sync + Send {
     fn applies(&self, kind: SourceKind) -> bool;
     /// Look at one row and push what is wrong with it.
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>);
+    /// Whether the rule reads only the row's full_name and finds nothing in a name
+    /// `record::name_is_clean` passes: such rules are skipped for the rows of a clean name,
+    /// judged once a distinct name when the column is dictionary-encoded.
+    fn reads_only_the_name(&self) -> bool {
+        false
+    }
 }
 
 /// A rule over whole sources.
@@ -238,9 +244,15 @@ pub fn run_record_rules(input: &CheckInput) -> Vec<Finding> {
             .filter(|r| r.applies(t.kind))
             .map(|r| r.as_ref())
             .collect();
+        // Most names are clean and repeat: judged once a distinct name, not once a row.
+        let names = input.cols[s][crate::core::Column::FullName];
+        let clean = names.by_raw_value(record::name_is_clean);
         findings.extend(par_rows(t.len(), |row, out| {
+            let clean = clean.as_ref().is_some_and(|c| c.get(&names, row));
             for r in &rules {
-                r.check(input, s as u16, row, out);
+                if !(clean && r.reads_only_the_name()) {
+                    r.check(input, s as u16, row, out);
+                }
             }
         }));
     }

@@ -282,12 +282,24 @@ impl RecordRule for Completeness {
     }
 }
 
+/// Whether neither [`NameForm`] nor [`NameChars`] finds anything in a full_name cell (as
+/// [`crate::core::Col::raw`] reads it): the name rules' own tests, in one place.
+pub fn name_is_clean(raw: &str) -> bool {
+    let form_clean = raw.trim().is_empty() || is_canonical_name(raw) || canonical_name(raw) == raw;
+    let chars_clean = raw.is_empty() || crate::text::invalid_name_chars(raw).is_none();
+    form_clean && chars_clean
+}
+
 /// `name.unnormalized`: full_name not NFC / single-spaced / title case, or legacy-encoded.
 pub struct NameForm;
 
 impl RecordRule for NameForm {
     fn applies(&self, kind: SourceKind) -> bool {
         kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn reads_only_the_name(&self) -> bool {
+        true
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
@@ -352,6 +364,10 @@ pub struct NameChars;
 impl RecordRule for NameChars {
     fn applies(&self, kind: SourceKind) -> bool {
         kind == SourceKind::Residents || kind.is_linked()
+    }
+
+    fn reads_only_the_name(&self) -> bool {
+        true
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {

@@ -342,7 +342,11 @@ fn residents(cases: &[Case]) -> Table {
 }
 
 fn findings_of(cases: &[Case]) -> Vec<Vec<(String, String, String)>> {
-    let t = vec![residents(cases)];
+    findings_in(vec![residents(cases)])
+}
+
+fn findings_in(t: Vec<Table>) -> Vec<Vec<(String, String, String)>> {
+    let n = t[0].len();
     let prepared = vec![Prepared::new(&t[0])];
     let ctx = Context {
         cmnd_map: None,
@@ -355,7 +359,7 @@ fn findings_of(cases: &[Case]) -> Vec<Vec<(String, String, String)>> {
         expected: vec![SourceKind::Residents.default_expected_fields().to_vec()],
     };
     let input = CheckInput::new(&t, &prepared, ctx);
-    let mut per_row = vec![Vec::new(); cases.len()];
+    let mut per_row = vec![Vec::new(); n];
     for f in run_rules(&input) {
         per_row[f.at.row as usize].push((
             f.rule.code().to_string(),
@@ -387,6 +391,75 @@ fn every_case_gives_exactly_its_findings() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The name rules judge a dictionary-encoded name once a distinct value: the same findings as
+/// row by row, for names that are clean, padded, legacy-encoded, badly spelled or foreign.
+#[test]
+fn names_judged_once_a_value_give_the_findings_of_every_row() {
+    let names = [
+        AN,
+        "Nguyễn Văn An ",
+        " Nguyễn Văn An",
+        "nguyễn văn an",
+        "NguyÔn V¨n Hïng",
+        "Nguyễn Vă n",
+        "Trần Thị Mai2",
+        "John Smith",
+        "H'Hen Niê",
+        "",
+        "   ",
+    ];
+    let cases: Vec<Case> = (0..6000)
+        .map(|i| {
+            case(
+                "001085012345",
+                names[i * 7 % names.len()],
+                "1985-03-07",
+                "Nam",
+                &[],
+            )
+        })
+        .collect();
+    let plain = residents(&cases);
+    let mut compact = plain.clone();
+    compact.compact();
+    let col = compact.column(crate::core::Column::FullName);
+    assert!(
+        col.by_raw_value(|s| s.len()).is_some(),
+        "the names are dictionary-encoded"
+    );
+    let (a, b) = (findings_in(vec![plain]), findings_in(vec![compact]));
+    let differ = (0..a.len()).find(|&i| a[i] != b[i]);
+    assert!(
+        differ.is_none(),
+        "{:?}: {:?} row by row, {:?} once a value",
+        differ.map(|i| cases[i].name),
+        differ.map(|i| &a[i]),
+        differ.map(|i| &b[i])
+    );
+    let names_found = |name: &str| -> Vec<String> {
+        let row = (0..cases.len()).find(|&i| cases[i].name == name).unwrap();
+        let mut r: Vec<String> = b[row]
+            .iter()
+            .filter(|f| f.0.starts_with("name."))
+            .map(|f| format!("{} {}", f.0, f.2))
+            .collect();
+        r.sort();
+        r
+    };
+    assert!(names_found(AN).is_empty());
+    assert_eq!(
+        names_found("Nguyễn Văn An "),
+        ["name.unnormalized Nguyễn Văn An"]
+    );
+    assert_eq!(
+        names_found("NguyÔn V¨n Hïng"),
+        ["name.unnormalized Nguyễn Văn Hùng"]
+    );
+    assert_eq!(names_found("Trần Thị Mai2"), ["name.invalid_chars "]);
+    assert!(names_found("John Smith").is_empty());
+    assert!(names_found("H'Hen Niê").is_empty());
 }
 
 /// A man named AN, born on `birth`, with this personal ID (or none) and this CMND in old_id.
