@@ -283,11 +283,27 @@ impl RecordRule for Completeness {
 }
 
 /// Whether neither [`NameForm`] nor [`NameChars`] finds anything in a full_name cell (as
-/// [`crate::core::Col::raw`] reads it): the name rules' own tests, in one place.
+/// [`crate::core::Col::raw`] reads it): both rules' own tests.
 pub fn name_is_clean(raw: &str) -> bool {
-    let form_clean = raw.trim().is_empty() || is_canonical_name(raw) || canonical_name(raw) == raw;
-    let chars_clean = raw.is_empty() || crate::text::invalid_name_chars(raw).is_none();
-    form_clean && chars_clean
+    unnormalized(raw).is_none() && invalid_chars(raw).is_none()
+}
+
+/// The canonical form [`NameForm`] suggests for a full_name cell, None when it has none to
+/// report.
+fn unnormalized(raw: &str) -> Option<String> {
+    if raw.trim().is_empty() || is_canonical_name(raw) {
+        return None;
+    }
+    let canonical = canonical_name(raw);
+    (canonical != raw).then_some(canonical)
+}
+
+/// Why [`NameChars`] reports a full_name cell, None when it does not.
+fn invalid_chars(raw: &str) -> Option<&'static str> {
+    if raw.is_empty() {
+        return None;
+    }
+    crate::text::invalid_name_chars(raw)
 }
 
 /// `name.unnormalized`: full_name not NFC / single-spaced / title case, or legacy-encoded.
@@ -304,13 +320,9 @@ impl RecordRule for NameForm {
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         let raw = input.cols[source as usize][Column::FullName].raw(row);
-        if raw.trim().is_empty() || is_canonical_name(raw) {
+        let Some(canonical) = unnormalized(raw) else {
             return;
-        }
-        let canonical = canonical_name(raw);
-        if canonical == raw {
-            return;
-        }
+        };
         out.push(
             Finding::on(
                 RowRef::new(source.into(), row),
@@ -372,10 +384,7 @@ impl RecordRule for NameChars {
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
         let raw = input.cols[source as usize][Column::FullName].raw(row);
-        if raw.is_empty() {
-            return;
-        }
-        if let Some(why) = crate::text::invalid_name_chars(raw) {
+        if let Some(why) = invalid_chars(raw) {
             out.push(
                 Finding::on(
                     RowRef::new(source.into(), row),
