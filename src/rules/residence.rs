@@ -17,14 +17,15 @@
 
 use super::TableRule;
 use crate::compare::{compare_names, NameLevel};
-use crate::core::{CheckInput, Column, Finding, RowRef, Rule};
+use crate::core::table::ByValue;
+use crate::core::{CheckInput, Col, Column, Finding, RowRef, Rule};
 use crate::reference::reference;
 
 pub struct Residence;
 
 /// A commune code as of 2025: itself if current, else the one a pre-2025 commune went wholly
 /// into; None when unknown or split.
-pub fn current_commune(code: &str) -> Option<&str> {
+pub fn current_commune(code: &str) -> Option<&'static str> {
     let code = code.trim();
     if code.is_empty() {
         return None;
@@ -34,6 +35,29 @@ pub fn current_commune(code: &str) -> Option<&str> {
         return Some(c.code.as_str());
     }
     r.successor(code)
+}
+
+/// A commune column's codes as of 2025 ([`current_commune`]), computed once a distinct code
+/// when the column is dictionary-encoded.
+struct Current<'a> {
+    col: Col<'a>,
+    by_value: Option<ByValue<Option<&'static str>>>,
+}
+
+impl<'a> Current<'a> {
+    fn of(col: Col<'a>) -> Self {
+        Current {
+            col,
+            by_value: col.by_value(current_commune),
+        }
+    }
+
+    fn get(&self, row: usize) -> Option<&'static str> {
+        match &self.by_value {
+            Some(b) => b.get(&self.col, row),
+            None => current_commune(self.col.get(row)),
+        }
+    }
 }
 
 /// Whether the residents say anything about temporary residence.
@@ -58,6 +82,9 @@ impl TableRule for Residence {
             res_cols[Column::TempCommuneCode],
             res_cols[Column::DeathDate],
         );
+        // The residents' communes as of 2025, once a distinct code where the columns are
+        // dictionary-encoded (a look-up in the reference tables each, not one a row).
+        let (commune_of, temp_of) = (Current::of(r_commune), Current::of(r_temp));
         let mut on_residents: Vec<Finding> = Vec::new();
         for (s, table) in input.tables.iter().enumerate() {
             if !input.residence_bearing[s] || !table.kind.is_linked() {
@@ -68,18 +95,19 @@ impl TableRule for Residence {
             if !commune.is_present() {
                 continue;
             }
+            let here_of = Current::of(commune);
             let found: Vec<Finding> = super::par_rows(table.len(), |r, out| {
                 let facts = input.prepared[s].rows[r];
                 if !facts.pid.is_valid() {
                     return;
                 }
-                let Some(here) = current_commune(commune.get(r)) else {
+                let Some(here) = here_of.get(r) else {
                     return;
                 };
                 let registered_here = |row: usize| {
-                    [r_commune.get(row), r_temp.get(row)]
+                    [&commune_of, &temp_of]
                         .iter()
-                        .any(|c| current_commune(c).is_some_and(|c| c == here))
+                        .any(|c| c.get(row).is_some_and(|c| c == here))
                 };
                 // Most rows are where their person is registered: settled without comparing
                 // names.
@@ -104,7 +132,7 @@ impl TableRule for Residence {
                         return;
                     }
                     // A record whose own commune is unknown says nothing either way.
-                    if current_commune(r_commune.get(row)).is_none() {
+                    if commune_of.get(row).is_none() {
                         return;
                     }
                     first.get_or_insert(res);
@@ -152,5 +180,66 @@ impl TableRule for Residence {
         });
         on_residents.dedup_by(|a, b| a.at == b.at && a.suggestion == b.suggestion);
         out.extend(on_residents);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{current_commune, Current};
+    use crate::core::{Column, SourceKind, Table};
+    use crate::reference::reference;
+    use arrow_array::{ArrayRef, StringArray};
+    use std::sync::Arc;
+
+    /// Commune codes read once a distinct code give what each row's own look-up gives: a
+    /// current code itself, a pre-2025 code its successor, unknown, blank or padded codes alike.
+    #[test]
+    fn communes_resolved_once_a_code_match_each_row_resolved() {
+        let r = reference();
+        let codes: Vec<String> = (0..100_000).map(|i| format!("{i:05}")).collect();
+        let current = codes.iter().find(|c| r.commune(c).is_some()).unwrap();
+        let old = codes
+            .iter()
+            .find(|c| r.commune(c).is_none() && r.successor(c).is_some())
+            .unwrap();
+        let unknown = codes
+            .iter()
+            .find(|c| r.commune(c).is_none() && r.successor(c).is_none())
+            .unwrap();
+        let values = [
+            current.clone(),
+            old.clone(),
+            unknown.clone(),
+            String::new(),
+            format!(" {old} "),
+        ];
+        let col: ArrayRef = Arc::new(StringArray::from(
+            (0..6000)
+                .map(|i| values[i * 7 % values.len()].clone())
+                .collect::<Vec<_>>(),
+        ));
+        let plain = Table::from_columns(
+            "insurance",
+            SourceKind::Insurance,
+            vec![("commune_code".into(), col)],
+        );
+        let mut compact = plain.clone();
+        compact.compact();
+        let (a, b) = (
+            Current::of(plain.column(Column::CommuneCode)),
+            Current::of(compact.column(Column::CommuneCode)),
+        );
+        assert!(b.by_value.is_some(), "the codes are dictionary-encoded");
+        for row in 0..6000 {
+            assert_eq!(a.get(row), b.get(row), "row {row}");
+        }
+        // The first row holding values[k].
+        let at = |k: usize| (0..6000).find(|i| i * 7 % values.len() == k).unwrap();
+        assert_eq!(b.get(at(0)), Some(current.as_str()));
+        assert_eq!(b.get(at(1)), current_commune(old));
+        assert!(b.get(at(1)).is_some_and(|c| c != old));
+        assert_eq!(b.get(at(2)), None);
+        assert_eq!(b.get(at(3)), None);
+        assert_eq!(b.get(at(4)), b.get(at(1)));
     }
 }
