@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::column::Column;
 use super::prepared::Prepared;
-use super::table::{Col, Cols, Table};
+use super::table::{ByValue, Col, Cols, Table};
 use crate::dates::PDate;
 
 /// How the matcher decides (the config's `[matching]` table).
@@ -101,11 +101,38 @@ pub struct CheckInput<'a> {
     /// Per source, whether it places its people where they live or work.
     pub residence_bearing: Vec<bool>,
     /// Per source, the fields `field.missing` checks, with their columns.
-    pub expected: Vec<Vec<(Column, Col<'a>)>>,
+    pub expected: Vec<Vec<Expected<'a>>>,
     /// Per source, the canonical columns.
     pub cols: Vec<Cols<'a>>,
     /// Residents with a well-formed personal ID, sorted by ID.
     pub pid_index: PidIndex,
+}
+
+/// A field `field.missing` checks, with its column and, for a dictionary-encoded column,
+/// which distinct values are empty (so that a row's test reads its key, not its text).
+pub struct Expected<'a> {
+    pub field: Column,
+    pub col: Col<'a>,
+    empty: Option<ByValue<bool>>,
+}
+
+impl<'a> Expected<'a> {
+    fn of(field: Column, col: Col<'a>) -> Self {
+        Expected {
+            field,
+            col,
+            empty: col.by_value(str::is_empty),
+        }
+    }
+
+    /// Whether the row's cell is empty (absent column, null, or only spaces).
+    #[inline]
+    pub fn is_empty(&self, row: usize) -> bool {
+        match &self.empty {
+            Some(e) => e.get(&self.col, row),
+            None => self.col.get(row).is_empty(),
+        }
+    }
 }
 
 /// The reference inputs and settings of a check, beside its sources.
@@ -126,7 +153,12 @@ impl<'a> CheckInput<'a> {
         let expected = tables
             .iter()
             .zip(&ctx.expected)
-            .map(|(t, fields)| fields.iter().map(|&f| (f, t.column(f))).collect())
+            .map(|(t, fields)| {
+                fields
+                    .iter()
+                    .map(|&f| Expected::of(f, t.column(f)))
+                    .collect()
+            })
             .collect();
         let cols = tables.iter().map(Cols::of).collect();
         let pid_index = PidIndex::build(&prepared[0]);

@@ -270,12 +270,12 @@ impl RecordRule for Completeness {
     }
 
     fn check(&self, input: &CheckInput, source: u16, row: usize, out: &mut Vec<Finding>) {
-        for &(field, col) in &input.expected[source as usize] {
-            if col.is_present() && col.get(row).is_empty() {
+        for e in &input.expected[source as usize] {
+            if e.col.is_present() && e.is_empty(row) {
                 out.push(Finding::on(
                     RowRef::new(source.into(), row),
                     Rule::FieldMissing,
-                    field,
+                    e.field,
                 ));
             }
         }

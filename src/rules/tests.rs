@@ -393,8 +393,9 @@ fn every_case_gives_exactly_its_findings() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
-/// The name rules judge a dictionary-encoded name once a distinct value: the same findings as
-/// row by row, for names that are clean, padded, legacy-encoded, badly spelled or foreign.
+/// The name rules judge a dictionary-encoded name once a distinct value, and `field.missing`
+/// reads a dictionary-encoded column's blanks once a value: the same findings as row by row,
+/// for names that are clean, padded, legacy-encoded, badly spelled, foreign, empty or spaces.
 #[test]
 fn names_judged_once_a_value_give_the_findings_of_every_row() {
     let names = [
