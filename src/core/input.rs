@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::column::Column;
 use super::prepared::Prepared;
-use super::table::{ByValue, Col, Cols, Table};
+use super::table::{Col, Cols, Mapped, Table};
 use crate::dates::PDate;
 
 /// How the matcher decides (the config's `[matching]` table).
@@ -113,7 +113,7 @@ pub struct CheckInput<'a> {
 pub struct Expected<'a> {
     pub field: Column,
     pub col: Col<'a>,
-    empty: Option<ByValue<bool>>,
+    empty: Mapped<'a, bool, fn(&str) -> bool>,
 }
 
 impl<'a> Expected<'a> {
@@ -121,17 +121,14 @@ impl<'a> Expected<'a> {
         Expected {
             field,
             col,
-            empty: col.by_value(str::is_empty),
+            empty: col.mapped(str::is_empty),
         }
     }
 
     /// Whether the row's cell is empty (absent column, null, or only spaces).
     #[inline]
     pub fn is_empty(&self, row: usize) -> bool {
-        match &self.empty {
-            Some(e) => e.get(&self.col, row),
-            None => self.col.get(row).is_empty(),
-        }
+        self.empty.get(row)
     }
 }
 

@@ -101,15 +101,11 @@ impl<'a> Col<'a> {
     /// For a dictionary-encoded column, `f` of each distinct value as [`Col::get`] reads it
     /// (computed once a value rather than once a row); None for a plain or absent column.
     pub fn by_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
-        self.per_value(|v| f(v.trim()))
+        self.by_raw_value(|v| f(v.trim()))
     }
 
     /// [`Col::by_value`] over each distinct value as [`Col::raw`] reads it (untrimmed).
     pub fn by_raw_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
-        self.per_value(f)
-    }
-
-    fn per_value<T: Send + Copy>(&self, f: impl Fn(&str) -> T + Sync) -> Option<ByValue<T>> {
         let Some(Text::Dict(_, values)) = self.0 else {
             return None;
         };
@@ -126,6 +122,16 @@ impl<'a> Col<'a> {
             })
             .collect();
         Some(ByValue { per, empty: f("") })
+    }
+
+    /// `f` of each cell as [`Col::get`] reads it: once a distinct value when the column is
+    /// dictionary-encoded ([`Col::by_value`]), else once a row.
+    pub fn mapped<T: Send + Copy, F: Fn(&str) -> T + Sync>(&self, f: F) -> Mapped<'a, T, F> {
+        Mapped {
+            col: *self,
+            by_value: self.by_value(&f),
+            f,
+        }
     }
 
     /// The row's index into its column's distinct values (dictionary-encoded, not null).
@@ -154,6 +160,29 @@ impl<T: Copy> ByValue<T> {
         col.value_index(row)
             .and_then(|k| self.per.get(k).copied())
             .unwrap_or(self.empty)
+    }
+}
+
+/// A function of a column's cells ([`Col::mapped`]).
+pub struct Mapped<'a, T, F> {
+    col: Col<'a>,
+    by_value: Option<ByValue<T>>,
+    f: F,
+}
+
+impl<T: Copy, F: Fn(&str) -> T> Mapped<'_, T, F> {
+    /// The result for a row.
+    #[inline]
+    pub fn get(&self, row: usize) -> T {
+        match &self.by_value {
+            Some(b) => b.get(&self.col, row),
+            None => (self.f)(self.col.get(row)),
+        }
+    }
+
+    /// Whether the results were computed once a distinct value.
+    pub fn once_a_value(&self) -> bool {
+        self.by_value.is_some()
     }
 }
 

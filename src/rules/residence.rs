@@ -17,7 +17,7 @@
 
 use super::TableRule;
 use crate::compare::{compare_names, NameLevel};
-use crate::core::table::ByValue;
+use crate::core::table::Mapped;
 use crate::core::{CheckInput, Col, Column, Finding, RowRef, Rule};
 use crate::reference::reference;
 
@@ -39,25 +39,10 @@ pub fn current_commune(code: &str) -> Option<&'static str> {
 
 /// A commune column's codes as of 2025 ([`current_commune`]), computed once a distinct code
 /// when the column is dictionary-encoded.
-struct Current<'a> {
-    col: Col<'a>,
-    by_value: Option<ByValue<Option<&'static str>>>,
-}
+type Current<'a> = Mapped<'a, Option<&'static str>, fn(&str) -> Option<&'static str>>;
 
-impl<'a> Current<'a> {
-    fn of(col: Col<'a>) -> Self {
-        Current {
-            col,
-            by_value: col.by_value(current_commune),
-        }
-    }
-
-    fn get(&self, row: usize) -> Option<&'static str> {
-        match &self.by_value {
-            Some(b) => b.get(&self.col, row),
-            None => current_commune(self.col.get(row)),
-        }
-    }
+fn current_of(col: Col) -> Current {
+    col.mapped(current_commune)
 }
 
 /// Whether the residents say anything about temporary residence.
@@ -84,7 +69,7 @@ impl TableRule for Residence {
         );
         // The residents' communes as of 2025, once a distinct code where the columns are
         // dictionary-encoded (a look-up in the reference tables each, not one a row).
-        let (commune_of, temp_of) = (Current::of(r_commune), Current::of(r_temp));
+        let (commune_of, temp_of) = (current_of(r_commune), current_of(r_temp));
         let mut on_residents: Vec<Finding> = Vec::new();
         for (s, table) in input.tables.iter().enumerate() {
             if !input.residence_bearing[s] || !table.kind.is_linked() {
@@ -95,7 +80,7 @@ impl TableRule for Residence {
             if !commune.is_present() {
                 continue;
             }
-            let here_of = Current::of(commune);
+            let here_of = current_of(commune);
             let found: Vec<Finding> = super::par_rows(table.len(), |r, out| {
                 let facts = input.prepared[s].rows[r];
                 if !facts.pid.is_valid() {
@@ -185,7 +170,7 @@ impl TableRule for Residence {
 
 #[cfg(test)]
 mod tests {
-    use super::{current_commune, Current};
+    use super::{current_commune, current_of};
     use crate::core::{Column, SourceKind, Table};
     use crate::reference::reference;
     use arrow_array::{ArrayRef, StringArray};
@@ -226,10 +211,10 @@ mod tests {
         let mut compact = plain.clone();
         compact.compact();
         let (a, b) = (
-            Current::of(plain.column(Column::CommuneCode)),
-            Current::of(compact.column(Column::CommuneCode)),
+            current_of(plain.column(Column::CommuneCode)),
+            current_of(compact.column(Column::CommuneCode)),
         );
-        assert!(b.by_value.is_some(), "the codes are dictionary-encoded");
+        assert!(b.once_a_value(), "the codes are dictionary-encoded");
         for row in 0..6000 {
             assert_eq!(a.get(row), b.get(row), "row {row}");
         }
