@@ -14,7 +14,6 @@ use crate::error::Result;
 use crate::matching::model::{Model, NameCounts};
 use crate::matching::saved::{self, ModelFile};
 use crate::matching::{self, blocking, cluster, decide, features, link, training, MatchResult};
-use crate::nightly::Previous;
 use crate::output::Staging;
 use crate::phase::Phases;
 use crate::read::{read_data, SourceData, Warnings};
@@ -372,7 +371,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let ctx = context(opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
-    let (reuse, reused_from) = model_to_reuse(opts, previous.as_ref())?;
+    let (reuse, reused_from) =
+        crate::nightly::model_to_reuse(opts.model.as_deref(), opts.retrain, previous.as_ref())?;
     let (mut matches, model) = match_all(
         &input,
         &findings,
@@ -389,7 +389,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     }
     let previous_model = previous.as_ref().and_then(|p| p.model.as_ref());
     if let Some(prev) = &previous {
-        keep_cluster_ids(&input, &mut matches, prev);
+        crate::nightly::keep_cluster_ids(&input, &mut matches, prev);
     }
     findings.extend(std::mem::take(&mut matches.findings));
     phases.run("matching.probably_deceased", || {
@@ -475,56 +475,6 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     )?;
     staging.commit()?;
     Ok(CheckOutcome { summary, breached })
-}
-
-/// The model to reuse, and where it comes from: `--model FILE`, else the previous run's
-/// `model.json` unless `--retrain`, else none (this run estimates one).
-fn model_to_reuse(
-    opts: &CheckOptions,
-    previous: Option<&Previous>,
-) -> Result<(Option<Model>, Option<String>)> {
-    if let Some(path) = &opts.model {
-        let model = ModelFile::read(path)?
-            .model()
-            .map_err(|why| crate::Error::input(path, why))?;
-        return Ok((Some(model), Some(path.display().to_string())));
-    }
-    if opts.retrain {
-        return Ok((None, None));
-    }
-    match previous.and_then(|p| p.model.clone().map(|m| (m, p.dir.join("model.json")))) {
-        Some((model, path)) => Ok((Some(model), Some(path.display().to_string()))),
-        None => Ok((None, None)),
-    }
-}
-
-/// Give this run's duplicate clusters the previous run's IDs where their members are unchanged.
-fn keep_cluster_ids(input: &CheckInput, matches: &mut MatchResult, previous: &Previous) {
-    let name = |r: RowRef| {
-        let t = &input.tables[r.source as usize];
-        (
-            t.name.clone(),
-            input.cols[r.source as usize][Column::RecordId]
-                .get(r.row as usize)
-                .to_string(),
-        )
-    };
-    let mut current: std::collections::BTreeMap<u32, Vec<(String, String)>> = Default::default();
-    for m in &matches.clusters {
-        current.entry(m.cluster).or_default().push(name(m.at));
-    }
-    for v in current.values_mut() {
-        v.sort();
-    }
-    let map = crate::nightly::stable_cluster_ids(&current, previous);
-    for m in &mut matches.clusters {
-        m.cluster = map[&m.cluster];
-    }
-    for p in &mut matches.pairs {
-        if let Some(n) = map.get(&p.cluster) {
-            p.cluster = *n;
-        }
-    }
 }
 
 impl CheckOptions {

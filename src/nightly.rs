@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::Threshold;
-use crate::core::Table;
+use crate::core::{CheckInput, Column, RowRef, Table};
 use crate::error::{Error, Result};
+use crate::matching::model::Model;
+use crate::matching::saved::ModelFile;
+use crate::matching::MatchResult;
 use crate::read::read_plain;
 use crate::summary::{RuleStat, Summary};
 
@@ -113,6 +116,76 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
         summary,
         model,
     })
+}
+
+/// The previous run's findings that no longer fire: those not among this run's (`now`), of a
+/// source this run checked (a source left out of it, a file not delivered tonight, resolves
+/// nothing), in the province viewed.
+pub fn resolved<'p>(
+    previous: &'p Previous,
+    now: &HashSet<FindingKey>,
+    sources: &HashSet<&str>,
+    province: Option<&str>,
+) -> Vec<&'p PreviousFinding> {
+    previous
+        .findings
+        .iter()
+        .filter(|p| !now.contains(&p.key))
+        .filter(|p| sources.contains(p.key.0.as_str()))
+        .filter(|p| province.is_none_or(|code| p.province_code == code))
+        .collect()
+}
+
+/// The model a run reuses, and where it comes from: the file of `--model`, else the previous
+/// run's `model.json` unless `retrain`, else none (the run estimates one).
+pub fn model_to_reuse(
+    model: Option<&Path>,
+    retrain: bool,
+    previous: Option<&Previous>,
+) -> Result<(Option<Model>, Option<String>)> {
+    if let Some(path) = model {
+        let model = ModelFile::read(path)?
+            .model()
+            .map_err(|why| Error::input(path, why))?;
+        return Ok((Some(model), Some(path.display().to_string())));
+    }
+    if retrain {
+        return Ok((None, None));
+    }
+    match previous.and_then(|p| p.model.clone().map(|m| (m, p.dir.join("model.json")))) {
+        Some((model, path)) => Ok((Some(model), Some(path.display().to_string()))),
+        None => Ok((None, None)),
+    }
+}
+
+/// Give this run's duplicate clusters the previous run's IDs where their members are unchanged
+/// (in `clusters` and in the pairs).
+pub fn keep_cluster_ids(input: &CheckInput, matches: &mut MatchResult, previous: &Previous) {
+    let name = |r: RowRef| {
+        let t = &input.tables[r.source as usize];
+        (
+            t.name.clone(),
+            input.cols[r.source as usize][Column::RecordId]
+                .get(r.row as usize)
+                .to_string(),
+        )
+    };
+    let mut current: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
+    for m in &matches.clusters {
+        current.entry(m.cluster).or_default().push(name(m.at));
+    }
+    for v in current.values_mut() {
+        v.sort();
+    }
+    let map = stable_cluster_ids(&current, previous);
+    for m in &mut matches.clusters {
+        m.cluster = map[&m.cluster];
+    }
+    for p in &mut matches.pairs {
+        if let Some(n) = map.get(&p.cluster) {
+            p.cluster = *n;
+        }
+    }
 }
 
 /// New numbers for this run's clusters: a cluster whose members are exactly those of a

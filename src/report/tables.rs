@@ -273,6 +273,13 @@ pub fn clusters_batch(members: &[&ClusterMember], records: &dyn Records) -> Resu
 
 /// Write the Parquet correction queues of `check`.
 pub fn write_tables(staging: &Staging, view: &View, config: &Config) -> Result<()> {
+    write_judged_tables(staging, view, config)?;
+    write_links(staging, view)
+}
+
+/// The tables a previous run and the officers' verdicts change: findings (with their status),
+/// resolved findings, duplicate pairs, clusters and rows for review.
+pub fn write_judged_tables(staging: &Staging, view: &View, config: &Config) -> Result<()> {
     staging.write_parquet(
         "findings.parquet",
         findings_schema_with(&view.extras),
@@ -316,8 +323,10 @@ pub fn write_tables(staging: &Staging, view: &View, config: &Config) -> Result<(
         "review.parquet",
         review_schema(),
         &[review_batch(&view.review, view)?],
-    )?;
+    )
+}
 
+fn write_links(staging: &Staging, view: &View) -> Result<()> {
     let mut s: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();
     let mut prob = Float64Builder::new();
     for l in &view.links {

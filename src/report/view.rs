@@ -84,17 +84,8 @@ impl<'a> View<'a> {
                     .map(|f| prev.keys.contains(&key(f)))
                     .collect();
                 let now: HashSet<FindingKey> = findings.iter().map(key).collect();
-                // A finding is resolved when its source was checked again and it no longer
-                // fires; a source left out of this run (a file not delivered tonight) resolves
-                // nothing.
                 let sources: HashSet<&str> = input.tables.iter().map(|t| t.name.as_str()).collect();
-                let resolved = prev
-                    .findings
-                    .iter()
-                    .filter(|p| !now.contains(&p.key))
-                    .filter(|p| sources.contains(p.key.0.as_str()))
-                    .filter(|p| province.is_none_or(|code| p.province_code == code))
-                    .collect();
+                let resolved = crate::nightly::resolved(prev, &now, &sources, province);
                 (open, resolved)
             }
         };
