@@ -384,9 +384,12 @@ fn counted_by(source: &str) -> Option<&'static str> {
 
 /// summary.json of a distributed check, as JSON: `sources` (name, rows read) in the run's
 /// order, its findings (a findings.parquet table), the people of flagged rows (`source`,
-/// `record_id`, `kind` int8, `value` int64), the driver's figures (JSON) and model.json.
+/// `record_id`, `kind` int8, `value` int64), the driver's figures (JSON) and model.json; with
+/// `previous` (a former run's output directory), what changed since it.
 #[pyfunction]
-#[pyo3(signature = (sources, findings, people, figures, model, *, config_file=None))]
+#[pyo3(signature = (sources, findings, people, figures, model, *, previous=None,
+                    config_file=None))]
+#[allow(clippy::too_many_arguments)]
 fn check_summary(
     py: Python<'_>,
     sources: Vec<(String, usize)>,
@@ -394,6 +397,7 @@ fn check_summary(
     people: &Bound<PyAny>,
     figures: &str,
     model: &str,
+    previous: Option<PathBuf>,
     config_file: Option<PathBuf>,
 ) -> PyResult<String> {
     let sources: Vec<(String, SourceKind, usize)> = sources
@@ -407,8 +411,19 @@ fn check_summary(
     let people = Table::from_pyarrow_bound(people)?.into_inner().0;
     let config = config(config_file)?;
     py.detach(|| {
-        let summary =
-            summary_kernels::check_summary(&sources, &findings, &people, figures, model, &config)?;
+        let previous = previous
+            .as_deref()
+            .map(lamsach::nightly::load_previous)
+            .transpose()?;
+        let summary = summary_kernels::check_summary(
+            &sources,
+            &findings,
+            &people,
+            figures,
+            model,
+            previous.as_ref(),
+            &config,
+        )?;
         lamsach::summary::to_json(&summary)
     })
     .map_err(py_err)
@@ -425,11 +440,15 @@ fn report_html(py: Python<'_>, summary: &str, probabilities: Vec<f64>) -> PyResu
 /// The communes' fix lists of a distributed check, written into `out` as `check` writes them:
 /// `sources` (name, table) holds, residents first and in the run's order, each source's
 /// records the outputs name (every column, in the source's order); `findings`, `duplicates`,
-/// `review`, `clusters` and `links` are the run's output tables. Returns the files written,
-/// relative to `out`.
+/// `review`, `clusters` and `links` are the run's output tables. With `previous` (a former
+/// run's output directory) or `verdicts` (returned fix lists or verdict tables), as `check
+/// --previous --verdicts` does: the tables they change are written again (findings.parquet
+/// with each finding's status, resolved, duplicates, clusters, review, verdicts.parquet).
+/// Returns the files written, relative to `out`, and what changed (JSON: the verdicts'
+/// figures, the duplicate figures, the warnings).
 #[pyfunction]
 #[pyo3(signature = (out, sources, findings, duplicates, review, clusters, links, *, as_of,
-                    config_file=None))]
+                    previous=None, verdicts=Vec::new(), config_file=None))]
 #[allow(clippy::too_many_arguments)]
 fn fixlists(
     py: Python<'_>,
@@ -441,8 +460,10 @@ fn fixlists(
     clusters: &Bound<PyAny>,
     links: &Bound<PyAny>,
     as_of: &str,
+    previous: Option<PathBuf>,
+    verdicts: Vec<PathBuf>,
     config_file: Option<PathBuf>,
-) -> PyResult<Vec<String>> {
+) -> PyResult<(Vec<String>, String)> {
     let sources = sources
         .into_iter()
         .map(|(name, table)| {
@@ -459,6 +480,10 @@ fn fixlists(
     let as_of = as_of_date(as_of)?;
     let config = config(config_file)?;
     py.detach(|| {
+        let previous = previous
+            .as_deref()
+            .map(lamsach::nightly::load_previous)
+            .transpose()?;
         let run = lamsach::kernels::fixlist::RunTables {
             sources,
             findings: &findings,
@@ -467,7 +492,60 @@ fn fixlists(
             clusters: &clusters,
             links: &links,
         };
-        lamsach::kernels::fixlist::write_fixlists(&out, run, as_of, &config)
+        let nightly = lamsach::kernels::fixlist::Nightly {
+            previous: previous.as_ref(),
+            verdicts: &verdicts,
+        };
+        let (files, finished) =
+            lamsach::kernels::fixlist::write_fixlists(&out, run, as_of, &config, &nightly)?;
+        let finished = serde_json::to_string(&finished).map_err(Error::internal)?;
+        Ok((files, finished))
+    })
+    .map_err(py_err)
+}
+
+/// Step 3 of a nightly run: the model reused instead of estimated — the file `model`, else the
+/// `previous` run's unless `retrain` — for a register of `records`, as model.json and how it
+/// was trained (JSON, as `dedup_train` gives them); None when the run estimates its own.
+#[pyfunction]
+#[pyo3(signature = (records, *, model=None, previous=None, retrain=false, config_file=None))]
+fn dedup_reuse(
+    py: Python<'_>,
+    records: usize,
+    model: Option<PathBuf>,
+    previous: Option<PathBuf>,
+    retrain: bool,
+    config_file: Option<PathBuf>,
+) -> PyResult<Option<(String, String)>> {
+    let config = config(config_file)?;
+    py.detach(|| {
+        let previous = previous
+            .as_deref()
+            .map(lamsach::nightly::load_previous)
+            .transpose()?;
+        parts::reuse(
+            model.as_deref(),
+            retrain,
+            previous.as_ref(),
+            records,
+            &config,
+        )
+    })
+    .map_err(py_err)
+}
+
+/// How the model was trained (`dedup_train`'s second answer) with how far the estimated model
+/// moved from the `previous` run's.
+#[pyfunction]
+fn dedup_model_change(
+    py: Python<'_>,
+    trained: &str,
+    model: &str,
+    previous: PathBuf,
+) -> PyResult<String> {
+    py.detach(|| {
+        let previous = lamsach::nightly::load_previous(&previous)?;
+        parts::model_change(trained, model, &previous)
     })
     .map_err(py_err)
 }
@@ -896,6 +974,8 @@ fn _lamsach(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup_features, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_cross, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_train, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_reuse, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup_model_change, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_sample_rows, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_training_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(dedup_match, m)?)?;

@@ -5,6 +5,10 @@ and insurance extracts read as DataFrames of several partitions:
   registry): every finding (rules, duplicates, links, births, deaths linked by name), the
   duplicate pairs, clusters, rows for review, links, summary.json and each commune's fix
   list;
+- a second night (`check --previous` with a returned fix list, `--verdicts`, on residents of
+  whom some are gone and one was edited): every finding with its status, the resolved
+  findings, pairs, clusters with their kept IDs, rows for review, the verdicts kept, the fix
+  lists and summary.json, as the command line's; the previous run's model reused;
 - `link` (registers noise, and again under a block cap of 4): the same links (row, resident,
   personal ID, probability), link findings and rows for review, and per source the same rows to
   link, rows linked and calibration shares.
@@ -184,6 +188,129 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
           "rows to link")
 
 
+def second_night(spark, tmp):
+    """The night after `same_as_cli(..., whole=True)`: some residents gone, one edited, a commune's
+    fix list returned with verdicts; the command line and Spark each compare with their own
+    first night."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from lamsach import spark as ls
+
+    data = os.path.join(tmp, "standard")
+    p = lambda f: f"{data}/{f}.parquet"  # noqa: E731
+    first = {"cli": os.path.join(tmp, "standard-None-cli"),
+             "spark": os.path.join(tmp, "standard-None-spark")}
+    residents = pq.read_table(p("residents"))
+    ids = set(residents.column("record_id").to_pylist())
+    # The commune with the longest fix list returns it: three residents' findings are not
+    # errors, two duplicate pairs are two people.
+    lists = os.path.join(first["cli"], "fixlists")
+    longest = max((f for f in os.listdir(lists) if f.endswith(".csv")),
+                  key=lambda f: os.path.getsize(os.path.join(lists, f)))
+    with open(os.path.join(lists, longest), encoding="utf-8-sig", newline="") as f:
+        table = list(csv.reader(f))
+    head, body = table[0], table[1:]
+    col = {h: i for i, h in enumerate(head)}
+    marked = {"Không phải lỗi": [], "Không trùng": []}
+    for row in body:
+        rule, rec = row[col["Quy tắc"]], row[col["Mã bản ghi"]]
+        verdict = "Không trùng" if rule == "dup.in_province" else "Không phải lỗi"
+        if rec in ids and len(marked[verdict]) < (2 if rule == "dup.in_province" else 3) \
+                and (verdict == "Không trùng" or not row[col["Bản ghi liên quan"]]):
+            row[col["Kết quả xác minh"]] = verdict
+            marked[verdict].append(rec)
+    assert len(marked["Không phải lỗi"]) == 3 and len(marked["Không trùng"]) == 2, marked
+    returned = os.path.join(tmp, "returned.csv")
+    with open(returned, "w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(table)
+    # Tonight's residents: every 97th record is gone (moved away, fixed by merging), and the
+    # first record judged "not an error" was edited since, so its verdict lapses.
+    keep = set(r for i, r in enumerate(residents.column("record_id").to_pylist())
+               if i % 97 or r in marked["Không phải lỗi"] + marked["Không trùng"])
+    tonight = residents.filter(pc.is_in(residents.column("record_id"),
+                                        value_set=pa.array(sorted(keep))))
+    i = tonight.schema.get_field_index("full_name")
+    edited = marked["Không phải lỗi"][0]
+    names = [n + " Anh" if r == edited else n for n, r in
+             zip(tonight.column(i).to_pylist(), tonight.column("record_id").to_pylist())]
+    tonight = tonight.set_column(i, "full_name", pa.array(names, pa.string()))
+    pq.write_table(tonight, p("residents-tonight"))
+    sources = ["vaccination", "insurance", "cmnd_map", "births", "deaths-some-without-ids"]
+    cli = os.path.join(tmp, "night2-cli")
+    subprocess.run([BIN, "check", "--as-of", "2026-01-02", "--residents", p("residents-tonight"),
+                    "--vaccination", p("vaccination"), "--insurance", p("insurance"),
+                    "--cmnd-map", p("cmnd_map"), "--births", p("births"), "--deaths",
+                    p("deaths-some-without-ids"), "--extract", f"pham_nhan={p('pham_nhan')}",
+                    "--previous", first["cli"], "--verdicts", returned, "--out", cli, "--quiet"],
+                   check=True)
+    out = os.path.join(tmp, "night2-spark")
+    tonight_df = spark.read.parquet(p("residents-tonight"))
+
+    def refused(where=out, **nightly):
+        """The plain sentence a nightly run's bad arguments get, before any Spark work."""
+        try:
+            ls.check(spark, tonight_df, as_of="2026-01-02", out=where, **nightly)
+        except ValueError as e:
+            return str(e)
+        raise AssertionError(f"not refused: {nightly}")
+
+    assert "former run" in refused(previous=data), "a data directory taken for a run"
+    assert "itself" in refused(where=first["spark"], previous=first["spark"])
+    assert "does not exist" in refused(verdicts=[os.path.join(tmp, "no-such.xlsx")])
+    assert "together" in refused(model=os.path.join(first["spark"], "model.json"), retrain=True)
+    read = {s: spark.read.parquet(p(s)) for s in sources + ["pham_nhan"]}
+    summary = ls.check(spark, tonight_df, as_of="2026-01-02",
+                       vaccination=read["vaccination"], insurance=read["insurance"],
+                       cmnd_map=read["cmnd_map"], births=read["births"],
+                       deaths=read["deaths-some-without-ids"],
+                       extracts={"pham_nhan": read["pham_nhan"]}, previous=first["spark"],
+                       verdicts=returned, out=out)
+    for f in ("findings", "duplicates", "clusters", "review", "resolved", "verdicts"):
+        got = rows(os.path.join(out, f"{f}.parquet"))
+        exp = rows(os.path.join(cli, f"{f}.parquet"))
+        assert got == exp, (f, differ(got, exp))
+    lists = sorted(os.listdir(os.path.join(cli, "fixlists")))
+    assert sorted(os.listdir(os.path.join(out, "fixlists"))) == lists
+    for name in lists:
+        with open(os.path.join(out, "fixlists", name), "rb") as f, \
+                open(os.path.join(cli, "fixlists", name), "rb") as g:
+            assert f.read() == g.read(), name
+    with open(os.path.join(cli, "summary.json")) as f:
+        want = json.load(f)
+    process = ("pairs_compared", "pairs_per_blocking_pass", "pairs_proposed_by_one_pass_only")
+    for k in want:
+        if k == "duplicates":
+            for d in want[k]:
+                if d == "training":
+                    # Where the model came from: each run's own first night.
+                    assert summary[k][d]["reused_from"] == os.path.join(first["spark"],
+                                                                         "model.json")
+                    summary[k][d]["reused_from"] = want[k][d]["reused_from"]
+                if d not in process:
+                    assert summary[k][d] == want[k][d], (d, summary[k][d], want[k][d])
+        elif k == "previous":
+            assert summary[k] == first["spark"], summary[k]
+        elif k != "timings_seconds":
+            assert summary[k] == want[k], (k, summary[k], want[k])
+    # What a second night is for: findings still open and new ones, resolved ones, the
+    # verdicts in force (the edited record's lapsed), the model reused.
+    status = pq.read_table(os.path.join(out, "findings.parquet")).column("status").to_pylist()
+    resolved = pq.read_table(os.path.join(out, "resolved.parquet")).num_rows
+    assert status.count("open") > 1000 and status.count("new") > 10 and resolved > 50, (
+        status.count("open"), status.count("new"), resolved)
+    v = summary["verdicts"]
+    assert v["read"] == 5 and v["records_changed"] == 1 and v["findings_withdrawn"] >= 4, v
+    kept = pq.read_table(os.path.join(out, "verdicts.parquet")).column("record_id").to_pylist()
+    assert edited not in kept and len(kept) == 4, kept
+    assert summary["duplicates"]["training"]["method"] == "reused", summary["duplicates"]
+    print(f"ok  spark check, second night: {status.count('new')} new and "
+          f"{status.count('open')} open findings, {resolved} resolved, {v['findings_withdrawn']} "
+          "withdrawn by verdicts, as the command line's")
+
+
 def main():
     spark = local_spark("lamsach-test-check")
     if spark is None:
@@ -191,6 +318,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lamsach-spark-check-")
     try:
         same_as_cli(spark, tmp, "standard", whole=True)
+        second_night(spark, tmp)
         for cap in (None, 4):
             same_as_cli(spark, tmp, "registers", cap)
     finally:

@@ -505,6 +505,57 @@ pub fn train(
     ))
 }
 
+/// Step 3 of a nightly run: the model to reuse instead of estimating one (the file of
+/// `model`, else the `previous` run's unless `retrain`; see
+/// [`crate::nightly::model_to_reuse`]), for a register of `records`, as model.json and how it
+/// was trained (JSON, as [`train`] gives them). None when the run estimates its own.
+pub fn reuse(
+    model: Option<&std::path::Path>,
+    retrain: bool,
+    previous: Option<&crate::nightly::Previous>,
+    records: usize,
+    config: &Config,
+) -> Result<Option<(String, String)>> {
+    let (Some(m), from) = crate::nightly::model_to_reuse(model, retrain, previous)? else {
+        return Ok(None);
+    };
+    let model = m.for_records(records);
+    let report = training::TrainingReport {
+        method: "reused",
+        rounds: Vec::new(),
+        warning: None,
+        namesake_share: None,
+    };
+    let mut summary = report.summary();
+    summary.reused_from = from;
+    let file = ModelFile::of(&model, report.method, config.matching);
+    let trained = Trained {
+        training: summary,
+        em_iterations: model.em_iterations,
+        warning: None,
+    };
+    Ok(Some((
+        serde_json::to_string(&file).map_err(Error::internal)?,
+        serde_json::to_string(&trained).map_err(Error::internal)?,
+    )))
+}
+
+/// How the model was trained (`trained`, as [`train`] gives it) with how far the model it
+/// estimated (`model_json`) moved from the previous run's, as `check --previous` says.
+pub fn model_change(
+    trained_json: &str,
+    model_json: &str,
+    previous: &crate::nightly::Previous,
+) -> Result<String> {
+    let mut trained: Trained = serde_json::from_str(trained_json)
+        .map_err(|_| internal("training figures it cannot read"))?;
+    if let Some(prev) = &previous.model {
+        let model = model_of(model_json)?;
+        trained.training.change_from_previous = Some(crate::matching::saved::change(prev, &model));
+    }
+    serde_json::to_string(&trained).map_err(Error::internal)
+}
+
 /// How the model was trained, handed from [`train`] to [`finish`].
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Trained {

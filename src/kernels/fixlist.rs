@@ -12,7 +12,7 @@
 //! finding names: where a source repeats a record ID, the first such row stands for all.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
 
@@ -23,9 +23,11 @@ use crate::dedup::parts::{column, DOUBTS};
 use crate::error::{Error, Result};
 use crate::matching::decide::ReviewPair;
 use crate::matching::{ClusterMember, Link, MatchResult, Pair};
+use crate::nightly::Previous;
 use crate::output::Staging;
 use crate::read::{read_data, SourceData, Warnings};
 use crate::report::view::View;
+use crate::verdicts::{read_verdicts, VerdictStats, Verdicts};
 
 /// What the driver hands over: per source (residents first, then in the run's order) its
 /// records; and the run's output tables as batches.
@@ -112,20 +114,15 @@ fn findings_of(batches: &[RecordBatch], places: &Places) -> Result<Vec<Finding>>
     Ok(out)
 }
 
-/// Cluster IDs (`C00000012`) as numbers, the same for a pair and its cluster's members.
-#[derive(Default)]
-struct ClusterIds(HashMap<String, u32>);
-
-impl ClusterIds {
-    fn of(&mut self, id: &str) -> u32 {
-        let next = self.0.len() as u32 + 1;
-        *self.0.entry(id.to_string()).or_insert(next)
-    }
+/// A cluster ID (`C00000012`) as the number the engine holds.
+fn cluster_number(id: &str) -> Result<u32> {
+    id.strip_prefix('C')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Error::internal("a cluster ID that is not one the engine wrote"))
 }
 
 /// The pairs, review pairs, clusters and links of the run, between the records that came.
 fn matches_of(run: &RunTables, places: &Places) -> Result<MatchResult> {
-    let mut ids = ClusterIds::default();
     let mut m = MatchResult::default();
     // A pair of the records that came (None when one did not), in cluster 0.
     let pair = |b: &RecordBatch, i: usize| -> Result<Option<Pair>> {
@@ -145,14 +142,16 @@ fn matches_of(run: &RunTables, places: &Places) -> Result<MatchResult> {
             in_province: strings(b, "scope")?.value(i) == "in_province",
             cluster: 0,
             levels: text(strings(b, "levels")?, i).unwrap_or("").to_string(),
-            implied: false,
+            // Only duplicates.parquet says: a pair its cluster implies rather than compared.
+            implied: b.schema().index_of("evidence").is_ok()
+                && strings(b, "evidence")?.value(i) == "cluster",
         }))
     };
     for b in run.duplicates {
         let cluster = strings(b, "cluster_id")?;
         for i in 0..b.num_rows() {
             if let Some(p) = pair(b, i)? {
-                let cluster = ids.of(cluster.value(i));
+                let cluster = cluster_number(cluster.value(i))?;
                 m.pairs.push(Pair { cluster, ..p });
             }
         }
@@ -183,7 +182,7 @@ fn matches_of(run: &RunTables, places: &Places) -> Result<MatchResult> {
             if let Some(at) = places.at(src.value(i), rec.value(i)) {
                 m.clusters.push(ClusterMember {
                     at,
-                    cluster: ids.of(cluster.value(i)),
+                    cluster: cluster_number(cluster.value(i))?,
                     keep: keep.value(i),
                 });
             }
@@ -210,20 +209,67 @@ fn matches_of(run: &RunTables, places: &Places) -> Result<MatchResult> {
     Ok(m)
 }
 
+/// What a nightly run brings to the driver's last step: the previous run (`check --previous`)
+/// and the officers' returned fix lists or verdict tables (`check --verdicts`).
+#[derive(Default)]
+pub struct Nightly<'a> {
+    pub previous: Option<&'a Previous>,
+    pub verdicts: &'a [PathBuf],
+}
+
+/// What the last step changed, for summary.json: the verdicts' figures, the duplicate figures
+/// once withdrawn pairs are left out, and the warnings of reading the verdicts.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Finished {
+    pub verdicts: VerdictStats,
+    pub pairs: usize,
+    pub pairs_from_clusters: usize,
+    pub review_pairs: usize,
+    pub clusters: usize,
+    pub warnings: Vec<String>,
+}
+
 /// Write the communes' fix lists into `out` (`fixlists/<commune>.csv` and `.xlsx`, added to
 /// what is there, owner-only) and return the files written, relative to `out`.
+///
+/// With a previous run or verdicts (`nightly`), first as `check` does: the verdicts (those the
+/// previous run kept, then the returned ones) withdraw their findings and pairs while the
+/// records are unchanged, clusters keep the previous run's IDs, and each finding is `open` or
+/// `new`; findings.parquet, resolved.parquet, duplicates.parquet, clusters.parquet,
+/// review.parquet and verdicts.parquet are written again to say so.
 pub fn write_fixlists(
     out: &Path,
     run: RunTables,
     as_of: PDate,
     config: &Config,
-) -> Result<Vec<String>> {
+    nightly: &Nightly,
+) -> Result<(Vec<String>, Finished)> {
     let mut warnings = Warnings::new();
     let mut tables = Vec::with_capacity(run.sources.len() + 1);
     for (name, kind, data) in &run.sources {
         tables.push(read_data(name, *kind, data, config, &mut warnings)?);
     }
     let tables = super::with_residents(tables);
+    // Only the verdicts' warnings go to the summary: the sources' were given when they were read.
+    let mut said = Warnings::new();
+    let mut verdicts = Verdicts::default();
+    if let Some(prev) = nightly.previous {
+        let kept = prev.dir.join("verdicts.parquet");
+        if kept.exists() {
+            verdicts.extend(read_verdicts(
+                &[kept],
+                &tables,
+                &as_of.to_string(),
+                &mut said,
+            )?);
+        }
+    }
+    verdicts.extend(read_verdicts(
+        nightly.verdicts,
+        &tables,
+        &as_of.to_string(),
+        &mut said,
+    )?);
     let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
     let input = CheckInput::new(
         &tables,
@@ -232,11 +278,45 @@ pub fn write_fixlists(
     );
     let places = Places::new(&tables);
     let findings = findings_of(run.findings, &places)?;
-    let matches = matches_of(&run, &places)?;
-    let view = View::new(&input, findings, &matches, None, None);
+    let mut matches = matches_of(&run, &places)?;
+    if let Some(prev) = nightly.previous {
+        crate::nightly::keep_cluster_ids(&input, &mut matches, prev);
+    }
+    let (findings, withdrawn) = verdicts.apply(findings, &input);
+    if !withdrawn.is_empty() {
+        matches.pairs.retain(|p| !withdrawn.contains(&(p.a, p.b)));
+        matches
+            .review
+            .retain(|r| !withdrawn.contains(&(r.pair.a, r.pair.b)));
+    }
+    let view = View::new(&input, findings, &matches, None, nightly.previous);
     let staging = Staging::adding(out, false)?;
+    if nightly.previous.is_some() || !nightly.verdicts.is_empty() {
+        crate::report::tables::write_judged_tables(&staging, &view, config)?;
+        if !verdicts.is_empty() {
+            let (schema, batch) = verdicts.batch()?;
+            staging.write_parquet("verdicts.parquet", schema, &[batch])?;
+        }
+    }
     crate::report::write_fixlists(&staging, &view, config)?;
+    let finished = Finished {
+        verdicts: verdicts.stats.clone(),
+        pairs: view.pairs.len(),
+        pairs_from_clusters: view.pairs.iter().filter(|p| p.implied).count(),
+        review_pairs: view
+            .review
+            .iter()
+            .filter(|r| r.doubt.rule() == Rule::DupPossible)
+            .count(),
+        clusters: view
+            .clusters
+            .iter()
+            .map(|c| c.cluster)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        warnings: said,
+    };
     let written = staging.staged();
     staging.commit()?;
-    Ok(written)
+    Ok((written, finished))
 }

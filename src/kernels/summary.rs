@@ -3,7 +3,7 @@
 //! per commune, the vaccination rows' people, the split of the extracts indicators (6) and (7)
 //! count — and the run's findings as `findings.parquet` holds them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::builder::Int64Builder;
@@ -16,10 +16,11 @@ use crate::core::hash::h64;
 use crate::core::{Column, Prepared, Rule, SourceKind};
 use crate::dedup::parts::{column, model_of};
 use crate::error::{Error, Result};
+use crate::nightly::{FindingKey, Previous};
 use crate::read::{read_data, SourceData, Warnings};
 use crate::report::indicators::{named_person, People, Person};
 use crate::report::summary::{self, Counted, RunFacts, SourceRows, Tally};
-use crate::summary::{DuplicateStats, LinkingStat, SourceSplit};
+use crate::summary::{DuplicateStats, LinkingStat, SourceSplit, VerdictStats};
 
 /// The columns of [`commune_rows`].
 pub fn commune_rows_schema() -> SchemaRef {
@@ -123,19 +124,25 @@ pub struct Figures {
     pub warnings: Vec<String>,
     #[serde(default)]
     pub timings_seconds: BTreeMap<String, f64>,
+    /// What the officers' verdicts did ([`super::fixlist::Finished`]).
+    #[serde(default)]
+    pub verdicts: VerdictStats,
 }
 
 /// summary.json of a distributed `check`: its `sources` (name, kind, rows read, in the run's
 /// order), its `findings` (findings.parquet's batches), the people of its flagged rows of the
 /// sources counted by person (`people`: `source`, `record_id`, `kind`, `value`; see
 /// [`crate::report::indicators::person`]), the driver's `figures` (JSON of [`Figures`]) and
-/// the matching model (model.json's). Returns the summary, as the command line makes it.
+/// the matching model (model.json's). With the `previous` run, the findings it had that no
+/// longer fire are counted as resolved and its indicators are set beside this run's. Returns
+/// the summary, as the command line makes it.
 pub fn check_summary(
     sources: &[(String, SourceKind, usize)],
     findings: &[RecordBatch],
     people: &[RecordBatch],
     figures: &str,
     model_json: &str,
+    previous: Option<&Previous>,
     config: &Config,
 ) -> Result<crate::summary::Summary> {
     let mut figures: Figures = serde_json::from_str(figures)
@@ -155,6 +162,7 @@ pub fn check_summary(
             .ok_or_else(|| Error::internal("a finding of a source the run did not check"))
     };
     let mut counted = Vec::new();
+    let mut now: HashSet<FindingKey> = HashSet::new();
     for b in findings {
         let src = column::<StringArray>(b, "source")?;
         let rec = column::<StringArray>(b, "record_id")?;
@@ -162,7 +170,16 @@ pub fn check_summary(
         let commune = column::<StringArray>(b, "commune_code")?;
         let value = column::<StringArray>(b, "value")?;
         let status = column::<StringArray>(b, "status")?;
+        let field = column::<StringArray>(b, "field")?;
         for i in 0..b.num_rows() {
+            if previous.is_some() {
+                now.insert((
+                    src.value(i).to_string(),
+                    rec.value(i).to_string(),
+                    rule.value(i).to_string(),
+                    field.value(i).to_string(),
+                ));
+            }
             counted.push(Counted {
                 source: source_of(src.value(i))?,
                 record: h64(rec.value(i)),
@@ -185,6 +202,11 @@ pub fn check_summary(
             of.insert(key, (kind.value(i) as u8, value.value(i) as u64));
         }
     }
+    let checked: HashSet<&str> = sources.iter().map(|(name, _, _)| name.as_str()).collect();
+    let resolved = previous
+        .map(|p| crate::nightly::resolved(p, &now, &checked, None))
+        .unwrap_or_default();
+    let verdicts = std::mem::take(&mut figures.verdicts);
     let tally = Tally {
         sources: sources
             .iter()
@@ -197,8 +219,8 @@ pub fn check_summary(
             .collect(),
         reference_rows: figures.reference_rows,
         findings: counted,
-        resolved: &[],
-        previous: None,
+        resolved: &resolved,
+        previous,
         commune_rows: figures.commune_rows,
         people: People {
             evaluated: figures.people_evaluated,
@@ -217,5 +239,7 @@ pub fn check_summary(
         timings: figures.timings_seconds,
         config,
     };
-    Ok(summary::build(tally, facts, rule_stats, breached))
+    let mut summary = summary::build(tally, facts, rule_stats, breached);
+    summary.verdicts = verdicts;
+    Ok(summary)
 }

@@ -344,9 +344,42 @@ def dedup(spark, residents, *, out, config_file=None, work_dir=None, partitions=
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check):
+def _train(spark, L, feats, cross, n, cfg):
+    """The model, estimated on the driver from a sample, the name counts and the records
+    sharing an ID: model.json and how it was trained (JSON)."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    parts = F.explode(F.array(*[F.struct(F.lit(i).cast("int").alias("part"),
+                                         F.col(c).alias("hash"))
+                                for i, c in enumerate(["given", "family", "middle"])]))
+    names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
+             .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
+    # The rows `lamsach dedup` samples (every row up to a million), in its order.
+    slots = L.dedup_sample_rows(n)
+    slots = pa.Table.from_batches([slots]).append_column(
+        "slot", pa.array(range(slots.num_rows), pa.int64()))
+    sample = (feats.select("row", "rec")
+              .join(spark.createDataFrame(slots), "row").orderBy("slot"))
+    # The records sharing an ID: their (pass, key, row) to the driver (20 bytes each), the
+    # features only of the blocks training samples (~2 M pairs at most, as dedup's).
+    members = (cross.where(F.col("kind") == _ID_MEMBER)
+               .select("pass", "key", F.col("a").alias("row")))
+    member_rows = members.toArrow()
+    blocks = spark.createDataFrame(
+        pa.Table.from_batches([L.dedup_training_blocks(member_rows)]),
+        "pass int, key bigint")
+    member_recs = (members.join(F.broadcast(blocks), ["pass", "key"]).select("row")
+                   .distinct().join(feats.select("row", "rec"), "row"))
+    return L.dedup_train(sample.toArrow(), names.toArrow(), member_rows,
+                         member_recs.toArrow(), n, config_file=cfg)
+
+
+def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check, nightly=None):
     """The steps of `dedup` (see there), its outputs written to `out` (`as_check`: as `check`
-    writes them, the pairs a cluster implies with their levels). Returns summary.json as
+    writes them, the pairs a cluster implies with their levels; `nightly`: `check`'s
+    `previous`, `model` and `retrain`, which say whether a saved model is reused and how far
+    an estimated one moved from the previous run's). Returns summary.json as
     a dict, the model (JSON), the record count, the features DataFrame (in `work`) and the
     residents with their order (`_MID`) and partitions' offsets (see `_numbered`)."""
     import json
@@ -411,30 +444,15 @@ def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check):
     cross = spark.read.parquet(f"{work}/cross")
     lap("blocks across birth years")
 
-    # The model, on the driver: a sample, the name counts, the records sharing an ID.
-    parts = F.explode(F.array(*[F.struct(F.lit(i).cast("int").alias("part"),
-                                         F.col(c).alias("hash"))
-                                for i, c in enumerate(["given", "family", "middle"])]))
-    names = (feats.select(parts.alias("e")).where(F.col("e.hash").isNotNull())
-             .groupBy(F.col("e.part").alias("part"), F.col("e.hash").alias("hash")).count())
-    # The rows `lamsach dedup` samples (every row up to a million), in its order.
-    slots = L.dedup_sample_rows(n)
-    slots = pa.Table.from_batches([slots]).append_column(
-        "slot", pa.array(range(slots.num_rows), pa.int64()))
-    sample = (feats.select("row", "rec")
-              .join(spark.createDataFrame(slots), "row").orderBy("slot"))
-    # The records sharing an ID: their (pass, key, row) to the driver (20 bytes each), the
-    # features only of the blocks training samples (~2 M pairs at most, as dedup's).
-    members = (cross.where(F.col("kind") == _ID_MEMBER)
-               .select("pass", "key", F.col("a").alias("row")))
-    member_rows = members.toArrow()
-    blocks = spark.createDataFrame(
-        pa.Table.from_batches([L.dedup_training_blocks(member_rows)]),
-        "pass int, key bigint")
-    member_recs = (members.join(F.broadcast(blocks), ["pass", "key"]).select("row")
-                   .distinct().join(feats.select("row", "rec"), "row"))
-    model, trained = L.dedup_train(sample.toArrow(), names.toArrow(), member_rows,
-                                   member_recs.toArrow(), n, config_file=cfg)
+    nightly = nightly or {}
+    reused = L.dedup_reuse(n, model=nightly.get("model"), previous=nightly.get("previous"),
+                           retrain=bool(nightly.get("retrain")), config_file=cfg)
+    if reused is not None:
+        model, trained = reused
+    else:
+        model, trained = _train(spark, L, feats, cross, n, cfg)
+        if nightly.get("previous") is not None:
+            trained = L.dedup_model_change(trained, model, nightly["previous"])
     wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
     lap("model")
 
@@ -562,26 +580,53 @@ def link(spark, residents, *, out, vaccination=None, insurance=None, extracts=No
 
 
 def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None, births=None,
-          cmnd_map=None, deaths=None, extracts=None, config_file=None, work_dir=None,
-          partitions=None):
+          cmnd_map=None, deaths=None, extracts=None, previous=None, verdicts=None, model=None,
+          retrain=False, config_file=None, work_dir=None, partitions=None):
     """`lamsach check` in Spark: every rule's findings (`findings`), the register's duplicates
     and clusters (`dedup`), the extracts' links (`link`), the birth registrations judged
     against their residents (found by ID or linked) and the deaths registered without a
     usable ID linked to theirs by name, written to `out` as the command line
     writes findings.parquet, duplicates.parquet, clusters.parquet, review.parquet,
-    links.parquet, resolved.parquet (empty: no previous run is compared with), model.json,
-    summary.json, report.html and the communes' fix lists (fixlists/<commune>.csv and .xlsx,
-    laid out on the driver from the records the findings name); returns summary.json as a
-    dict.
+    links.parquet, resolved.parquet, model.json, summary.json, report.html and the communes'
+    fix lists (fixlists/<commune>.csv and .xlsx, laid out on the driver from the records the
+    findings name); returns summary.json as a dict.
+
+    A nightly run, as the command line's `--previous`, `--verdicts`, `--model` and
+    `--retrain`: `previous` (a former run's output directory, on the driver) marks each
+    finding `open` or `new`, lists in resolved.parquet the findings that no longer fire, keeps
+    unchanged clusters' IDs and reuses that run's model.json unless `retrain`; `verdicts`
+    (returned fix lists, XLSX or CSV, or verdict tables, on the driver) withdraw the findings
+    and pairs the officers judged wrong while their records are unchanged, kept for the next
+    night in verdicts.parquet; `model` reuses a saved model.json.
 
     summary.json is the command line's: rows read and accounted for, findings per rule,
     group, source and commune, the ministry's indicators (the vaccination rows' people, the
     prisoners' and industrial zones' new entries and matches), rule and commune figures,
     duplicate and linking figures with the report's worked examples — but for the candidate
-    pairs compared and counted per blocking pass, which are `dedup`'s. Not distributed
-    yet: `--previous` and `--verdicts`. Findings are grouped by source, not in the command line's order.
+    pairs compared and counted per blocking pass, which are `dedup`'s. Findings are grouped by
+    source, not in the command line's order (in its order with `previous` or `verdicts`).
     Arguments as `findings` and `dedup` take them.
     """
+    if model is not None and retrain:
+        raise ValueError("model and retrain cannot be given together: model reuses a model, "
+                         "retrain estimates a new one")
+    if isinstance(verdicts, (str, os.PathLike)):
+        verdicts = [verdicts]
+    verdicts = [os.fspath(v) for v in verdicts or []]
+    # What a nightly run reads on the driver is refused before any work, as the command line
+    # refuses it.
+    if previous is not None:
+        previous = os.fspath(previous)
+        if not os.path.isfile(os.path.join(previous, "findings.parquet")):
+            raise ValueError(f"{previous}: previous must name a former run's output directory")
+        if os.path.realpath(previous) == os.path.realpath(os.fspath(out)):
+            raise ValueError(f"{previous}: previous names the output directory itself; write "
+                             "each night's run to a directory of its own")
+    for v in verdicts:
+        if not os.path.isfile(v):
+            raise ValueError(f"{v}: the verdict file does not exist")
+    nightly = {"previous": previous, "verdicts": verdicts,
+               "model": None if model is None else os.fspath(model), "retrain": retrain}
     rules = findings(spark, residents, as_of=as_of, vaccination=vaccination,
                      insurance=insurance, births=births, cmnd_map=cmnd_map, deaths=deaths,
                      extracts=extracts, config_file=config_file, partitions=partitions)
@@ -596,7 +641,7 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
                    if df is not None and name in ("cmnd_map", "deaths")})
     counts = {name: counts[name] for name, df in every if df is not None}
     checked = {"findings": rules, "as_of": as_of, "counts": counts, "lap": lap,
-               "communes": communes}
+               "communes": communes, "nightly": nightly}
     lap("rows per source and commune")
     return _run(spark, residents, named, births, deaths, out, checked, config_file, work_dir,
                 partitions)
@@ -629,7 +674,8 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
     work = tempfile.mkdtemp(prefix="lamsach-spark-check-") if own_work else os.fspath(work_dir)
     out = os.fspath(out)
     try:
-        d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap, True)
+        nightly = checked["nightly"] if checked is not None else {}
+        d = _dedup_steps(spark, residents, out, cfg, nparts, work, lap, True, nightly)
         # dedup's outputs are this run's: an earlier run's links must not stand beside them.
         try:
             os.remove(os.path.join(out, "links.parquet"))
@@ -669,6 +715,20 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
             _write_json(summary, os.path.join(out, "summary.json"))
             lap("outputs written")
             return summary
+        # The communes' fix lists; on a nightly run the findings, pairs and clusters as the
+        # previous run and the verdicts leave them, written again.
+        lists, finished = _fixlists(spark, [("residents", residents)] + sources
+                                    + ([("births", births[0])] if births is not None else []),
+                                    found, links, out, checked["as_of"], cfg, nightly)
+        finished = json.loads(finished)
+        if nightly["previous"] is not None or nightly["verdicts"]:
+            found = pq.read_table(os.path.join(out, "findings.parquet"))
+        else:
+            # No previous run is compared with: no finding is resolved.
+            resolved = pa.schema([(c, pa.string()) for c in found.column_names[:8]])
+            _write_parquet(resolved.empty_table(), os.path.join(out, "resolved.parquet"))
+            lists.append("resolved.parquet")
+        lap("fix lists")
         # check's summary.json, model.json and report.html, as the command line writes them.
         people, figures = _counted(spark, facts, found, cfg)
         dd, dm = d["summary"]["duplicates"], d["summary"]["matching"]
@@ -680,46 +740,43 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
             "reference_rows": [(n, counts[n]) for n in reference if n in counts],
             "commune_rows": checked["communes"],
             "duplicates": {
-                "pairs": dd["pairs"], "pairs_from_clusters": dd["pairs_from_clusters"],
-                "review_pairs": dd["review_pairs"], "clusters": dd["clusters"],
+                "pairs": finished["pairs"], "pairs_from_clusters": finished["pairs_from_clusters"],
+                "review_pairs": finished["review_pairs"], "clusters": finished["clusters"],
                 "links": links.num_rows, "pairs_compared": dm["pairs_compared"],
                 "pairs_per_blocking_pass": dm["pairs_per_pass"],
                 "blocks_skipped_pairs": dm["pairs_in_oversized_blocks_skipped"],
                 "training": dm["training"], "examples": dm.get("examples", [])},
             "em_iterations": dm["model"]["em_iterations"],
             "linking": stats,
-            "warnings": d["summary"]["warnings"],
+            "warnings": finished["warnings"] + d["summary"]["warnings"],
+            "verdicts": finished["verdicts"],
             "timings_seconds": lap.seconds})
         summary = _engine().check_summary(
             [(n, c) for n, c in counts.items() if n not in reference], found, people,
-            json.dumps(figures), d["model"], config_file=cfg)
+            json.dumps(figures), d["model"], previous=nightly["previous"], config_file=cfg)
         probabilities = pq.read_table(os.path.join(out, "duplicates.parquet"),
                                       columns=["probability"]).column(0).to_pylist()
         for name, text in (("summary.json", summary), ("model.json", d["model"]),
                            ("report.html", _engine().report_html(summary, probabilities))):
             _write_text(text, os.path.join(out, name))
-        # No previous run is compared with: no finding is resolved.
-        resolved = pa.schema([(c, pa.string()) for c in found.column_names[:8]])
-        _write_parquet(resolved.empty_table(), os.path.join(out, "resolved.parquet"))
-        lists = _fixlists(spark, [("residents", residents)] + sources
-                          + ([("births", births[0])] if births is not None else []),
-                          found, links, out, checked["as_of"], cfg)
-        lap("fix lists")
+        with open(listed, encoding="utf-8") as f:
+            files = set(f.read().split())
         with open(listed, "a", encoding="utf-8") as f:
-            f.write("".join(f"{name}\n" for name in
-                            ["model.json", "report.html", "resolved.parquet"] + lists))
+            f.write("".join(f"{name}\n" for name in ["model.json", "report.html"] + lists
+                            if name not in files))
         return json.loads(summary)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _fixlists(spark, sources, found, links, out, as_of, cfg):
+def _fixlists(spark, sources, found, links, out, as_of, cfg, nightly):
     """The communes' fix lists, written into `out` as `check` writes them, from the run's
     findings (`found`), links and the pairs and clusters written in `out`: each source's
     records these name (and the residents carrying a flagged extract row's valid ID, its
     person) are fetched by record ID from the source, in its order, and the engine lays them
-    out. Returns the files written, relative to `out`."""
+    out, with the `nightly` run's previous run and verdicts (see `check`). Returns the files
+    written, relative to `out`, and what the engine changed (JSON)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
@@ -779,7 +836,9 @@ def _fixlists(spark, sources, found, links, out, as_of, cfg):
         fetched[name] = got.drop_columns([_MID, "_pid"])
     tables = [(name, fetched[name]) for name, _ in sources]
     return _engine().fixlists(out, tables, found, read["duplicates"], read["review"],
-                              read["clusters"], links, as_of=as_of, config_file=cfg)
+                              read["clusters"], links, as_of=as_of,
+                              previous=nightly["previous"], verdicts=nightly["verdicts"],
+                              config_file=cfg)
 
 
 def _finding_counts(found):
