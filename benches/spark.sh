@@ -14,6 +14,7 @@
 # Then the whole `check` (SPARK_BENCH=check, not part of "all"): `lamsach check` with the
 # extracts, the births, the CMND map and the deaths beside `lamsach.spark.check`, and whether both write the same
 # findings, duplicates, clusters, review rows, links, summary.json figures and fix lists.
+# SPARK_BENCH=nightly runs the whole check, then the next night of each with --previous.
 # SPARK_BENCH=dedup, findings, link or check runs one of them; SPARK_PARTITIONS sets the
 # shuffle partitions (default 8; 64 at 10 M people keeps each task small).
 set -euo pipefail
@@ -28,6 +29,69 @@ case $venv in /*) ;; *) venv="$PWD/$venv" ;; esac
 export PYSPARK_PYTHON="$venv/bin/python"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB"
 steps=${SPARK_BENCH:-all}
+# The whole `check` with every source, the command line's then Spark's, and whether both
+# write the same outputs: whole_check PEOPLE CLI_OUT SPARK_OUT AS_OF [CLI_PREVIOUS SPARK_PREVIOUS].
+whole_check() {
+  local n=$1 cli=$2 out=$3 as_of=$4 cli_prev=${5:-} spark_prev=${6:-}
+  local d="$dir/national-$n"
+  rm -rf "$cli"
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of "$as_of" \
+    --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
+    --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" \
+    --births "$d/births.parquet" --deaths "$d/deaths.parquet" --out "$cli" \
+    ${cli_prev:+--previous "$cli_prev"} || true
+  read -r secs kb < "$dir/time.txt"
+  echo "$n people, every source${cli_prev:+, second night}: lamsach check ${secs} s, peak $((kb / 1024)) MB"
+  "$PYSPARK_PYTHON" - "$d" "$out" "$cli" "$as_of" "$spark_prev" <<'PY'
+import os, shutil, sys, time
+t0 = time.time()
+sys.path.insert(0, "benches")
+from bench_spark import session
+from lamsach import spark as ls
+import pyarrow.parquet as pq
+
+data, out, cli, as_of, previous = sys.argv[1:6]
+shutil.rmtree(out, ignore_errors=True)
+spark = session()
+t1 = time.time()
+read = lambda s: spark.read.parquet(f"{data}/{s}.parquet")
+s = ls.check(spark, read("residents"), as_of=as_of, vaccination=read("vaccination"),
+             insurance=read("insurance"), cmnd_map=read("cmnd_map"), births=read("births"),
+             deaths=read("deaths"), out=out, previous=previous or None)
+t2 = time.time()
+spark.stop()
+rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)
+files = ("findings", "duplicates", "clusters", "review", "links", "resolved")
+differ = [f for f in files if rows(f"{out}/{f}.parquet") != rows(f"{cli}/{f}.parquet")]
+# summary.json: every figure but the seconds, the candidate pairs compared and per pass, and
+# where the previous run and its model are.
+import json
+want = json.load(open(f"{cli}/summary.json"))
+process = ("pairs_compared", "pairs_per_blocking_pass", "pairs_proposed_by_one_pass_only")
+for k in want:
+    if k == "duplicates":
+        if "training" in want[k] and want[k]["training"].get("reused_from"):
+            s[k]["training"]["reused_from"] = want[k]["training"]["reused_from"]
+        differ += [f"duplicates.{d}" for d in want[k] if d not in process
+                   and want[k][d] != s[k].get(d)]
+    elif k not in ("timings_seconds", "previous") and want[k] != s.get(k):
+        differ.append(k)
+# The communes' fix lists, file for file.
+lists = sorted(os.listdir(f"{cli}/fixlists"))
+if sorted(os.listdir(f"{out}/fixlists")) != lists:
+    differ.append("fixlists (files)")
+differ += [f"fixlists/{n}" for n in lists if os.path.exists(f"{out}/fixlists/{n}")
+           and open(f"{out}/fixlists/{n}", "rb").read() != open(f"{cli}/fixlists/{n}", "rb").read()][:5]
+new = sum(1 for x in pq.read_table(f"{out}/findings.parquet", columns=["status"])
+          .column(0).to_pylist() if x == "new")
+print(f"  lamsach.spark.check on local[2]{' (second night)' if previous else ''}: "
+      f"{t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark start); {s['findings_total']} findings "
+      f"({new} new), {s['duplicates']['links']} links, model {s['duplicates']['training']['method']}; "
+      f"the same {', '.join(files)}, summary.json and {len(lists)} fix-list files as the CLI: "
+      f"{not differ} {differ or ''}")
+PY
+}
+
 for n in "${sizes[@]}"; do
   d="$dir/national-$n"
   if [ ! -f "$d/residents.parquet" ]; then
@@ -142,56 +206,13 @@ print(f"  lamsach.spark.link on local[2] (dedup, then links): {t2 - t1:.1f} s ({
       f"CLI: {same}")
 PY
   fi
-  if [ "$steps" = check ]; then
-  cli="$dir/spark-whole-cli-$n"
-  rm -rf "$cli"
-  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
-    --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
-    --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" \
-    --births "$d/births.parquet" --deaths "$d/deaths.parquet" --out "$cli" || true
-  read -r secs kb < "$dir/time.txt"
-  echo "$n people, every source: lamsach check ${secs} s, peak $((kb / 1024)) MB"
-  "$PYSPARK_PYTHON" - "$d" "$dir/spark-whole-$n" "$cli" <<'PY'
-import os, shutil, sys, time
-t0 = time.time()
-sys.path.insert(0, "benches")
-from bench_spark import session
-from lamsach import spark as ls
-import pyarrow.parquet as pq
-
-data, out, cli = sys.argv[1:4]
-shutil.rmtree(out, ignore_errors=True)
-spark = session()
-t1 = time.time()
-read = lambda s: spark.read.parquet(f"{data}/{s}.parquet")
-s = ls.check(spark, read("residents"), as_of="2026-01-01", vaccination=read("vaccination"),
-             insurance=read("insurance"), cmnd_map=read("cmnd_map"), births=read("births"),
-             deaths=read("deaths"), out=out)
-t2 = time.time()
-spark.stop()
-rows = lambda p: sorted(zip(*[c.to_pylist() for c in pq.read_table(p).columns]), key=repr)
-files = ("findings", "duplicates", "clusters", "review", "links")
-differ = [f for f in files if rows(f"{out}/{f}.parquet") != rows(f"{cli}/{f}.parquet")]
-# summary.json: every figure but the seconds and the candidate pairs compared and per pass.
-import json
-want = json.load(open(f"{cli}/summary.json"))
-process = ("pairs_compared", "pairs_per_blocking_pass", "pairs_proposed_by_one_pass_only")
-for k in want:
-    if k == "duplicates":
-        differ += [f"duplicates.{d}" for d in want[k] if d not in process
-                   and want[k][d] != s[k].get(d)]
-    elif k != "timings_seconds" and want[k] != s.get(k):
-        differ.append(k)
-# The communes' fix lists, file for file.
-lists = sorted(os.listdir(f"{cli}/fixlists"))
-if sorted(os.listdir(f"{out}/fixlists")) != lists:
-    differ.append("fixlists (files)")
-differ += [f"fixlists/{n}" for n in lists if os.path.exists(f"{out}/fixlists/{n}")
-           and open(f"{out}/fixlists/{n}", "rb").read() != open(f"{cli}/fixlists/{n}", "rb").read()][:5]
-print(f"  lamsach.spark.check on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with the Spark "
-      f"start); {s['findings_total']} findings, {s['duplicates']['links']} links; the same "
-      f"{', '.join(files)}, summary.json and {len(lists)} fix-list files as the CLI: "
-      f"{not differ} {differ or ''}")
-PY
+  if [ "$steps" = check ] || [ "$steps" = nightly ]; then
+  whole_check "$n" "$dir/spark-whole-cli-$n" "$dir/spark-whole-$n" 2026-01-01
+  fi
+  if [ "$steps" = nightly ]; then
+  # The next night on the same data: each compares with its own first night (findings open,
+  # cluster IDs kept, the model reused).
+  whole_check "$n" "$dir/spark-whole-cli-$n-night2" "$dir/spark-whole-$n-night2" 2026-01-02 \
+    "$dir/spark-whole-cli-$n" "$dir/spark-whole-$n"
   fi
 done
