@@ -6,39 +6,148 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::Threshold;
-use crate::core::{CheckInput, Column, RowRef, Table};
+use crate::core::hash::{h64, mix};
+use crate::core::{CheckInput, Col, Column, RowRef, Table};
 use crate::error::{Error, Result};
 use crate::matching::model::Model;
 use crate::matching::saved::ModelFile;
 use crate::matching::MatchResult;
-use crate::read::read_plain;
+use crate::read::{read_columns, read_plain};
 use crate::summary::{RuleStat, Summary};
 
-/// The key that identifies a finding across runs.
-pub type FindingKey = (String, String, String, String);
+/// The key that identifies a finding across runs: its source, record_id, rule and field.
+pub type FindingKey<'a> = [&'a str; 4];
 
 /// A finding of the previous run, as its findings.parquet holds it.
-#[derive(Debug, Clone)]
-pub struct PreviousFinding {
-    pub key: FindingKey,
-    pub province_code: String,
-    pub commune_code: String,
-    pub group: String,
-    pub value: String,
+#[derive(Debug, Clone, Copy)]
+pub struct PreviousFinding<'a> {
+    pub key: FindingKey<'a>,
+    pub province_code: &'a str,
+    pub commune_code: &'a str,
+    pub group: &'a str,
+    pub value: &'a str,
 }
 
+/// The columns of findings.parquet a night compares with, in [`PreviousFinding`]'s order.
+const COMPARED: [&str; 8] = [
+    "source",
+    "record_id",
+    "rule",
+    "field",
+    "province_code",
+    "commune_code",
+    "group",
+    "value",
+];
+
 /// What the previous run left that this one compares with.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Previous {
     pub dir: PathBuf,
-    pub findings: Vec<PreviousFinding>,
-    pub keys: HashSet<FindingKey>,
+    /// Its findings: the columns of findings.parquet a night compares with, as read (a
+    /// dictionary-encoded column stays so): ~100 bytes a finding, where a finding held as
+    /// strings took ~800.
+    findings: Table,
+    /// Its findings' rows by key.
+    index: KeyIndex,
     /// Cluster id (number) → its members (source, record_id), sorted.
     pub clusters: BTreeMap<u32, Vec<(String, String)>>,
     pub summary: Option<Summary>,
     /// The previous run's matching model (model.json), when it saved one that this lamsach
     /// can read.
     pub model: Option<crate::matching::model::Model>,
+}
+
+impl Previous {
+    /// How many findings the previous run had.
+    pub fn len(&self) -> usize {
+        self.findings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.findings.len() == 0
+    }
+
+    fn cols(&self) -> [Col<'_>; 8] {
+        COMPARED.map(|c| self.findings.col(c))
+    }
+
+    /// The previous run's findings, in its order.
+    pub fn findings(&self) -> impl Iterator<Item = PreviousFinding<'_>> + '_ {
+        let c = self.cols();
+        (0..self.len()).map(move |i| PreviousFinding {
+            key: [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)],
+            province_code: c[4].raw(i),
+            commune_code: c[5].raw(i),
+            group: c[6].raw(i),
+            value: c[7].raw(i),
+        })
+    }
+
+    /// Whether the previous run had a finding of each key asked: one `Lookup` serves many.
+    pub fn lookup(&self) -> Lookup<'_> {
+        let c = self.cols();
+        Lookup {
+            cols: [c[0], c[1], c[2], c[3]],
+            index: &self.index,
+        }
+    }
+}
+
+/// Finds keys among the previous run's findings ([`Previous::lookup`]).
+pub struct Lookup<'a> {
+    cols: [Col<'a>; 4],
+    index: &'a KeyIndex,
+}
+
+impl Lookup<'_> {
+    pub fn has(&self, key: &FindingKey) -> bool {
+        let c = &self.cols;
+        self.index.contains(key, |i| {
+            [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)]
+        })
+    }
+}
+
+/// An exact index of finding keys by their hash: the rows sharing a hash are chained, and a
+/// look-up compares the text of those rows, so a collision cannot mistake one finding for
+/// another. ~16 bytes a row, where a set of the keys as strings took ~300.
+#[derive(Debug, Default)]
+pub struct KeyIndex {
+    first: HashMap<u64, u32>,
+    next: Vec<u32>,
+}
+
+const END: u32 = u32::MAX;
+
+fn key_hash(k: &FindingKey) -> u64 {
+    mix(&[h64(k[0]), h64(k[1]), h64(k[2]), h64(k[3])])
+}
+
+impl KeyIndex {
+    /// The index of rows `0..rows`, `key` giving a row's key.
+    pub fn new<'k>(rows: usize, key: impl Fn(usize) -> FindingKey<'k>) -> KeyIndex {
+        let mut first = HashMap::with_capacity(rows);
+        let mut next = vec![END; rows];
+        for (i, slot) in next.iter_mut().enumerate().rev() {
+            if let Some(later) = first.insert(key_hash(&key(i)), i as u32) {
+                *slot = later;
+            }
+        }
+        KeyIndex { first, next }
+    }
+
+    /// Whether a row has the key `k` (`key` as given to [`KeyIndex::new`]).
+    pub fn contains<'k>(&self, k: &FindingKey, key: impl Fn(usize) -> FindingKey<'k>) -> bool {
+        let mut at = self.first.get(&key_hash(k)).copied().unwrap_or(END);
+        while at != END {
+            if key(at as usize) == *k {
+                return true;
+            }
+            at = self.next[at as usize];
+        }
+        false
+    }
 }
 
 fn need(dir: &Path, rel: &str) -> Result<Table> {
@@ -60,34 +169,20 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
             "--previous must name a former run's output directory",
         ));
     }
-    let t = need(dir, "findings.parquet")?;
-    let col = |n: &str| t.col(n);
-    let (s, r, ru, f, p, c, g, v) = (
-        col("source"),
-        col("record_id"),
-        col("rule"),
-        col("field"),
-        col("province_code"),
-        col("commune_code"),
-        col("group"),
-        col("value"),
-    );
-    let mut findings = Vec::with_capacity(t.len());
-    for i in 0..t.len() {
-        findings.push(PreviousFinding {
-            key: (
-                s.raw(i).into(),
-                r.raw(i).into(),
-                ru.raw(i).into(),
-                f.raw(i).into(),
-            ),
-            province_code: p.raw(i).into(),
-            commune_code: c.raw(i).into(),
-            group: g.raw(i).into(),
-            value: v.raw(i).into(),
-        });
+    let path = dir.join("findings.parquet");
+    if !path.exists() {
+        return Err(Error::input(
+            &path,
+            "--previous names a directory without this lamsach output",
+        ));
     }
-    let keys = findings.iter().map(|f| f.key.clone()).collect();
+    let findings = read_columns(&path, "findings.parquet", &|h| COMPARED.contains(&h))?;
+    let index = {
+        let c = COMPARED.map(|n| findings.col(n));
+        KeyIndex::new(findings.len(), |i| {
+            [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)]
+        })
+    };
     let mut clusters: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
     if dir.join("clusters.parquet").exists() {
         let ct = need(dir, "clusters.parquet")?;
@@ -111,28 +206,27 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
     Ok(Previous {
         dir: dir.to_path_buf(),
         findings,
-        keys,
+        index,
         clusters,
         summary,
         model,
     })
 }
 
-/// The previous run's findings that no longer fire: those not among this run's (`now`), of a
-/// source this run checked (a source left out of it, a file not delivered tonight, resolves
-/// nothing), in the province viewed.
+/// The previous run's findings that no longer fire: those whose key does not fire now
+/// (`fires_now`), of a source this run checked (a source left out of it, a file not delivered
+/// tonight, resolves nothing), in the province viewed.
 pub fn resolved<'p>(
     previous: &'p Previous,
-    now: &HashSet<FindingKey>,
+    fires_now: impl Fn(&FindingKey) -> bool,
     sources: &HashSet<&str>,
     province: Option<&str>,
-) -> Vec<&'p PreviousFinding> {
+) -> Vec<PreviousFinding<'p>> {
     previous
-        .findings
-        .iter()
-        .filter(|p| !now.contains(&p.key))
-        .filter(|p| sources.contains(p.key.0.as_str()))
+        .findings()
+        .filter(|p| sources.contains(p.key[0]))
         .filter(|p| province.is_none_or(|code| p.province_code == code))
+        .filter(|p| !fires_now(&p.key))
         .collect()
 }
 
@@ -305,4 +399,39 @@ pub fn history(dirs: &[PathBuf]) -> Result<String> {
     }
     s.push('\n');
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_index_finds_exactly_the_keys_it_holds() {
+        // One record with two findings of one rule and field (two related records) shares its
+        // key, and its hash, with itself: both rows are chained under one hash.
+        let keys: Vec<FindingKey> = vec![
+            ["residents", "R1", "dup.in_province", "full_name"],
+            ["residents", "R1", "dup.in_province", "full_name"],
+            ["residents", "R2", "id.format", "personal_id"],
+            ["vaccination", "R1", "id.format", "personal_id"],
+            ["residents", "", "field.missing", ""],
+        ];
+        let index = KeyIndex::new(keys.len(), |i| keys[i]);
+        for k in &keys {
+            assert!(index.contains(k, |i| keys[i]), "{k:?} not found");
+        }
+        // A key differing in one part only, or split differently across parts, is not held.
+        for absent in [
+            ["residents", "R2", "id.format", "full_name"],
+            ["insurance", "R1", "dup.in_province", "full_name"],
+            ["residents", "R1", "dup.in_provincefull_name", ""],
+            ["", "", "", ""],
+        ] {
+            assert!(!index.contains(&absent, |i| keys[i]), "{absent:?} found");
+        }
+        // Every row of a shared hash is reachable: the chain starts at the first row.
+        let chained = KeyIndex::new(2, |i| keys[i]);
+        assert_eq!(chained.first.len(), 1);
+        assert_eq!(chained.next, vec![1, END]);
+    }
 }

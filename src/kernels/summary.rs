@@ -173,12 +173,7 @@ pub fn check_summary(
         let field = column::<StringArray>(b, "field")?;
         for i in 0..b.num_rows() {
             if previous.is_some() {
-                now.insert((
-                    src.value(i).to_string(),
-                    rec.value(i).to_string(),
-                    rule.value(i).to_string(),
-                    field.value(i).to_string(),
-                ));
+                now.insert([src.value(i), rec.value(i), rule.value(i), field.value(i)]);
             }
             counted.push(Counted {
                 source: source_of(src.value(i))?,
@@ -204,7 +199,7 @@ pub fn check_summary(
     }
     let checked: HashSet<&str> = sources.iter().map(|(name, _, _)| name.as_str()).collect();
     let resolved = previous
-        .map(|p| crate::nightly::resolved(p, &now, &checked, None))
+        .map(|p| crate::nightly::resolved(p, |k| now.contains(k), &checked, None))
         .unwrap_or_default();
     let verdicts = std::mem::take(&mut figures.verdicts);
     let tally = Tally {

@@ -334,10 +334,10 @@ pub fn indicator_counts(tally: &Tally) -> Vec<IndicatorCount> {
                 .resolved
                 .iter()
                 .filter(|p| {
-                    Rule::from_code(&p.key.2).is_some_and(|r| ind.rules.contains(&r))
-                        && source_matches(&p.key.0, ind.sources)
+                    Rule::from_code(p.key[2]).is_some_and(|r| ind.rules.contains(&r))
+                        && source_matches(p.key[0], ind.sources)
                 })
-                .map(|p| (p.key.0.as_str(), p.key.1.as_str()))
+                .map(|p| (p.key[0], p.key[1]))
                 .collect();
             let (people, people_evaluated) = if ind.sources == ["vaccination"] {
                 let people: BTreeSet<Person> = records

@@ -76,7 +76,7 @@ pub struct Tally<'a> {
     pub reference_rows: Vec<(String, usize)>,
     pub findings: Vec<Counted<'a>>,
     /// The previous run's findings that no longer fire.
-    pub resolved: &'a [&'a PreviousFinding],
+    pub resolved: &'a [PreviousFinding<'a>],
     pub previous: Option<&'a Previous>,
     /// Per commune: the input rows resident there (every source's).
     pub commune_rows: BTreeMap<String, usize>,
@@ -184,7 +184,7 @@ pub fn rule_stats(tally: &Tally, config: &Config) -> BTreeMap<String, RuleStat> 
     }
     let mut resolved: BTreeMap<&str, usize> = BTreeMap::new();
     for p in tally.resolved {
-        *resolved.entry(p.key.2.as_str()).or_default() += 1;
+        *resolved.entry(p.key[2]).or_default() += 1;
     }
     Rule::ALL
         .iter()
@@ -303,7 +303,7 @@ pub fn build(
         .collect();
     let mut commune_resolved: BTreeMap<&str, usize> = BTreeMap::new();
     for p in tally.resolved {
-        *commune_resolved.entry(p.commune_code.as_str()).or_default() += 1;
+        *commune_resolved.entry(p.commune_code).or_default() += 1;
     }
     let commune_rows = &tally.commune_rows;
     let mut communes: BTreeSet<&str> = per_commune.keys().map(String::as_str).collect();

@@ -287,16 +287,16 @@ pub fn write_judged_tables(staging: &Staging, view: &View, config: &Config) -> R
     )?;
     let mut r: Vec<StringBuilder> = (0..8).map(|_| StringBuilder::new()).collect();
     for p in &view.resolved {
-        let (source, record, rule, field) = &p.key;
+        let [source, record, rule, field] = p.key;
         for (b, v) in r.iter_mut().zip([
-            source.as_str(),
+            source,
             record,
-            &p.province_code,
-            &p.commune_code,
-            &p.group,
+            p.province_code,
+            p.commune_code,
+            p.group,
             rule,
             field,
-            &p.value,
+            p.value,
         ]) {
             b.append_value(v);
         }

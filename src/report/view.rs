@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use crate::core::{CheckInput, Col, Column, Finding, RowRef, Table};
 use crate::matching::decide::ReviewPair;
 use crate::matching::{ClusterMember, Link, MatchResult, Pair};
-use crate::nightly::{FindingKey, Previous, PreviousFinding};
+use crate::nightly::{FindingKey, KeyIndex, Previous, PreviousFinding};
 
 /// The findings, pairs and links of a run as the outputs present them (after `--province`).
 pub struct View<'a> {
@@ -22,7 +22,7 @@ pub struct View<'a> {
     /// Per finding: also found by the previous run (`open`) or not (`new`).
     pub open: Vec<bool>,
     /// The previous run's findings that no longer fire (in the province viewed).
-    pub resolved: Vec<&'a PreviousFinding>,
+    pub resolved: Vec<PreviousFinding<'a>>,
     pub previous: Option<&'a Previous>,
     /// The sources' unknown extra columns, carried through to findings and fix lists.
     pub extras: Extras<'a>,
@@ -65,27 +65,23 @@ impl<'a> View<'a> {
             .iter()
             .filter(|l| in_prov(l.at) || in_prov(RowRef::resident(l.resident)))
             .collect();
-        let key = |f: &Finding| {
-            let t = &input.tables[f.at.source as usize];
-            (
-                t.name.clone(),
-                input.cols[f.at.source as usize][Column::RecordId]
-                    .get(f.at.row as usize)
-                    .to_string(),
-                f.rule.code().to_string(),
-                f.field_name().to_string(),
-            )
+        let key = |f: &Finding| -> FindingKey<'a> {
+            [
+                input.tables[f.at.source as usize].name.as_str(),
+                input.cols[f.at.source as usize][Column::RecordId].get(f.at.row as usize),
+                f.rule.code(),
+                f.field_name(),
+            ]
         };
         let (open, resolved) = match previous {
             None => (vec![false; findings.len()], Vec::new()),
             Some(prev) => {
-                let open: Vec<bool> = findings
-                    .iter()
-                    .map(|f| prev.keys.contains(&key(f)))
-                    .collect();
-                let now: HashSet<FindingKey> = findings.iter().map(key).collect();
+                let known = prev.lookup();
+                let open: Vec<bool> = findings.iter().map(|f| known.has(&key(f))).collect();
+                let now = KeyIndex::new(findings.len(), |i| key(&findings[i]));
+                let fires_now = |k: &FindingKey| now.contains(k, |i| key(&findings[i]));
                 let sources: HashSet<&str> = input.tables.iter().map(|t| t.name.as_str()).collect();
-                let resolved = crate::nightly::resolved(prev, &now, &sources, province);
+                let resolved = crate::nightly::resolved(prev, fires_now, &sources, province);
                 (open, resolved)
             }
         };
