@@ -60,7 +60,7 @@ fn config(path: Option<PathBuf>) -> PyResult<Config> {
 #[pyo3(signature = (
     residents, *, out, as_of, vaccination=None, insurance=None, births=None, cmnd_map=None,
     deaths=None, extracts=None, province=None, config_file=None, previous=None, model=None,
-    verdicts=None
+    verdicts=None, retrain=false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn check(
@@ -79,6 +79,7 @@ fn check(
     previous: Option<PathBuf>,
     model: Option<PathBuf>,
     verdicts: Option<Vec<PathBuf>>,
+    retrain: bool,
 ) -> PyResult<String> {
     let as_of = as_of_date(as_of)?;
     let mut tables = vec![(
@@ -108,6 +109,7 @@ fn check(
         previous,
         model,
         verdicts: verdicts.unwrap_or_default(),
+        retrain,
         tables,
         ..CheckOptions::new(as_of, out)
     };

@@ -79,6 +79,23 @@ def main():
         print(f"ok  {name}: {result.summary['findings_total']} findings, "
               f"{result.duplicates.num_rows} duplicate pairs, as from the files")
 
+    # The next night from tables in memory: compared with the previous run, its model reused
+    # unless retrain, which says how far the estimated one moved.
+    night = lamsach.check(out=os.path.join(tmp, "night2"), as_of="2026-01-02",
+                          previous=files, residents=residents, vaccination=vaccination,
+                          insurance=insurance, deaths=deaths)
+    training = night.summary["duplicates"]["training"]
+    assert training["method"] == "reused" and training["reused_from"].startswith(files), training
+    status = night.findings.column("status").to_pylist()
+    assert status.count("open") > 300, status.count("open")
+    again = lamsach.check(out=os.path.join(tmp, "night2-retrained"), as_of="2026-01-02",
+                          previous=files, retrain=True, residents=residents,
+                          vaccination=vaccination, insurance=insurance, deaths=deaths)
+    training = again.summary["duplicates"]["training"]
+    assert training["method"] != "reused" and training["change_from_previous"], training
+    print(f"ok  a second night: {status.count('open')} findings open, the model reused, "
+          "and estimated anew with retrain")
+
     # A table without a required column: one sentence naming the table, no cell value.
     bad = pa.table({"record_id": ["A1"], "full_name": ["Lê Văn An"]})
     try:

@@ -91,6 +91,7 @@ def check(
     previous: Optional[str | os.PathLike] = None,
     model: Optional[str | os.PathLike] = None,
     verdicts: Optional[list] = None,
+    retrain: bool = False,
 ) -> CheckResult:
     """Run `lamsach check` on tables in memory (or files); see the module's documentation."""
     summary = _lamsach.check(
@@ -108,6 +109,7 @@ def check(
         previous=None if previous is None else os.fspath(previous),
         model=None if model is None else os.fspath(model),
         verdicts=None if verdicts is None else [os.fspath(v) for v in verdicts],
+        retrain=retrain,
     )
     return CheckResult(out=os.fspath(out), summary=json.loads(summary))
 
