@@ -298,10 +298,19 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
         );
     }
     body.push_str("</div>");
-    // Rows read.
-    let rows: Vec<Vec<String>> = summary
-        .accounting
-        .iter()
+    // Rows read: the residents first, then the extracts and the births, as the run reads them
+    // (summary.json keeps its sources by name).
+    let rank = |kind: &str| match kind {
+        "residents" => 0,
+        "vaccination" => 1,
+        "insurance" => 2,
+        "births" => 4,
+        _ => 3,
+    };
+    let mut read: Vec<(&String, &crate::summary::Accounting)> = summary.accounting.iter().collect();
+    read.sort_by_key(|(k, _)| rank(summary.sources.get(*k).map_or("", String::as_str)));
+    let rows: Vec<Vec<String>> = read
+        .into_iter()
         .map(|(k, v)| {
             vec![
                 source_label(k, summary.sources.get(k).map_or("", String::as_str)),
