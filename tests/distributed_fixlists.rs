@@ -1,9 +1,9 @@
 //! The communes' fix lists of a distributed check (`lamsach::kernels::fixlist`), laid out
 //! from the run's output tables and its sources' records as a driver that never ran `check`
 //! holds them, are the command line's lists byte for byte: the same communes, rows, cells,
-//! order and sheets. With a previous run and returned verdicts, the tables these change
-//! (findings with their status, resolved, pairs, clusters, review, verdicts) are the command
-//! line's too.
+//! order and sheets; the findings, pairs and clusters it writes again are check's tables.
+//! With a previous run and returned verdicts, the tables these change (findings with their
+//! status, resolved, pairs, clusters, review, verdicts) are the command line's too.
 
 mod common;
 
@@ -53,6 +53,18 @@ fn same_fixlists(got: &Path, want: &Path) -> usize {
     expected.len()
 }
 
+/// A run's Parquet table `name`, its row groups joined.
+fn whole(dir: &Path, name: &str) -> RecordBatch {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let path = dir.join(format!("{name}.parquet"));
+    let file = std::fs::File::open(&path).unwrap();
+    let schema = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .schema()
+        .clone();
+    arrow_select::concat::concat_batches(&schema, &batches(&path)).unwrap()
+}
+
 fn batches(path: &Path) -> Vec<RecordBatch> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).unwrap();
@@ -95,17 +107,29 @@ fn fix_lists_from_the_outputs_are_the_command_lines() {
         &Nightly::default(),
     )
     .expect("fix lists");
-    let mut expected: Vec<String> = std::fs::read_dir(cli.join("fixlists"))
+    let mut lists: Vec<String> = std::fs::read_dir(cli.join("fixlists"))
         .unwrap()
         .map(|e| format!("fixlists/{}", e.unwrap().file_name().to_string_lossy()))
         .collect();
+    assert!(lists.len() > 20, "{} fix lists", lists.len());
+    // The tables the step writes again are check's: findings in its order, with their extra
+    // columns, and the pairs and clusters.
+    let tables = ["findings", "resolved", "duplicates", "clusters", "review"];
+    for t in tables {
+        assert!(
+            whole(&out, t) == whole(&cli, t),
+            "{t}.parquet differs from the command line's"
+        );
+    }
+    let mut expected = lists.clone();
+    expected.extend(tables.map(|t| format!("{t}.parquet")));
     expected.sort();
     let mut written = written;
     written.sort();
     assert_eq!(written, expected);
-    assert!(expected.len() > 20, "{} fix lists", expected.len());
+    lists.sort();
     let mut duplicate_rows = 0;
-    for name in &expected {
+    for name in &lists {
         let (got, want) = (
             std::fs::read(out.join(name)).unwrap(),
             std::fs::read(cli.join(name)).unwrap(),

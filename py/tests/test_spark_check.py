@@ -2,7 +2,8 @@
 what the command line's `lamsach check` gives, on 20 000 generated people with vaccination
 and insurance extracts read as DataFrames of several partitions:
 - `check` (standard noise, with the CMND map, the birth registrations and the deaths
-  registry): every finding (rules, duplicates, links, births, deaths linked by name), the
+  registry, and a residents column the engine does not know): every finding (rules,
+  duplicates, links, births, deaths linked by name; the unknown column carried through), the
   duplicate pairs, clusters, rows for review, links, summary.json and each commune's fix
   list;
 - a second night (`check --previous` with a returned fix list, `--verdicts`, on residents of
@@ -79,10 +80,23 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
         t = t.append_column("data_source", pa.array(
             [("V06", " C10 ")[k % 2] for k in range(t.num_rows)], pa.string()))
         pq.write_table(t, p("pham_nhan"))
+    register = "residents"
+    if whole:
+        # A column the engine does not know (a commune's own note): carried through to the
+        # findings and the fix lists, as SPEC §2 says.
+        register = "residents-extra"
+        if not os.path.exists(p(register)):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            t = pq.read_table(p("residents"))
+            t = t.append_column("ghi_chu_xa", pa.array(
+                [f"hồ sơ {k % 7}" if k % 3 else None for k in range(t.num_rows)], pa.string()))
+            pq.write_table(t, p(register))
     more = ["--births", p("births"), "--deaths", p("deaths-some-without-ids")]
     if whole:
         more += ["--extract", f"pham_nhan={p('pham_nhan')}"]
-    subprocess.run([BIN, "check", "--as-of", "2026-01-01", "--residents", p("residents"),
+    subprocess.run([BIN, "check", "--as-of", "2026-01-01", "--residents", p(register),
                     "--vaccination", p("vaccination"), "--insurance", p("insurance"),
                     "--cmnd-map", p("cmnd_map"), *more, "--out", cli, "--quiet",
                     *[a for c in config for a in ("--config", c)]], check=True)
@@ -96,7 +110,7 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
         return df
 
     cfg = config[0] if config else None
-    residents = spark.read.parquet(p("residents"))
+    residents = spark.read.parquet(p(register))
     if whole:
         # An earlier run's outputs in `out` (an evaluation) must not outlive it.
         os.makedirs(out, exist_ok=True)
@@ -125,6 +139,9 @@ def same_as_cli(spark, tmp, noise, cap=None, whole=False):
             got = rows(os.path.join(out, f"{f}.parquet"))
             exp = rows(os.path.join(cli, f"{f}.parquet"))
             assert got == exp, (f, differ(got, exp))
+        found = pq.read_table(os.path.join(out, "findings.parquet"))
+        assert "ghi_chu_xa" in found.column_names, found.column_names
+        assert found.column("ghi_chu_xa").null_count < found.num_rows
         # Each commune's fix list (CSV and XLSX) as the command line's, byte for byte: the
         # same rows, cells, order and sheets.
         lists = sorted(os.listdir(os.path.join(cli, "fixlists")))
@@ -203,7 +220,7 @@ def second_night(spark, tmp):
     p = lambda f: f"{data}/{f}.parquet"  # noqa: E731
     first = {"cli": os.path.join(tmp, "standard-None-cli"),
              "spark": os.path.join(tmp, "standard-None-spark")}
-    residents = pq.read_table(p("residents"))
+    residents = pq.read_table(p("residents-extra"))
     ids = set(residents.column("record_id").to_pylist())
     # The commune with the longest fix list returns it: three residents' findings are not
     # errors, two duplicate pairs are two people.

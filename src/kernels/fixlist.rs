@@ -230,13 +230,15 @@ pub struct Finished {
 }
 
 /// Write the communes' fix lists into `out` (`fixlists/<commune>.csv` and `.xlsx`, added to
-/// what is there, owner-only) and return the files written, relative to `out`.
+/// what is there, owner-only), and findings.parquet, resolved.parquet, duplicates.parquet,
+/// clusters.parquet and review.parquet again as `check` writes them (findings in its order,
+/// with the sources' extra columns); return the files written, relative to `out`.
 ///
 /// With a previous run or verdicts (`nightly`), first as `check` does: the verdicts (those the
 /// previous run kept, then the returned ones) withdraw their findings and pairs while the
-/// records are unchanged, clusters keep the previous run's IDs, and each finding is `open` or
-/// `new`; findings.parquet, resolved.parquet, duplicates.parquet, clusters.parquet,
-/// review.parquet and verdicts.parquet are written again to say so.
+/// records are unchanged, clusters keep the previous run's IDs, each finding is `open` or
+/// `new`, the previous run's findings that no longer fire are resolved, and the verdicts in
+/// force go to verdicts.parquet.
 pub fn write_fixlists(
     out: &Path,
     run: RunTables,
@@ -291,12 +293,10 @@ pub fn write_fixlists(
     }
     let view = View::new(&input, findings, &matches, None, nightly.previous);
     let staging = Staging::adding(out, false)?;
-    if nightly.previous.is_some() || !nightly.verdicts.is_empty() {
-        crate::report::tables::write_judged_tables(&staging, &view, config)?;
-        if !verdicts.is_empty() {
-            let (schema, batch) = verdicts.batch()?;
-            staging.write_parquet("verdicts.parquet", schema, &[batch])?;
-        }
+    crate::report::tables::write_judged_tables(&staging, &view, config)?;
+    if !verdicts.is_empty() {
+        let (schema, batch) = verdicts.batch()?;
+        staging.write_parquet("verdicts.parquet", schema, &[batch])?;
     }
     crate::report::write_fixlists(&staging, &view, config)?;
     let finished = Finished {

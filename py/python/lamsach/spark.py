@@ -603,9 +603,8 @@ def check(spark, residents, *, out, as_of: str, vaccination=None, insurance=None
     group, source and commune, the ministry's indicators (the vaccination rows' people, the
     prisoners' and industrial zones' new entries and matches), rule and commune figures,
     duplicate and linking figures with the report's worked examples — but for the candidate
-    pairs compared and counted per blocking pass, which are `dedup`'s. Findings are grouped by
-    source, not in the command line's order (in its order with `previous` or `verdicts`).
-    Arguments as `findings` and `dedup` take them.
+    pairs compared and counted per blocking pass, which are `dedup`'s. Arguments as
+    `findings` and `dedup` take them.
     """
     if model is not None and retrain:
         raise ValueError("model and retrain cannot be given together: model reuses a model, "
@@ -715,19 +714,15 @@ def _run(spark, residents, named, births, deaths, out, checked, config_file, wor
             _write_json(summary, os.path.join(out, "summary.json"))
             lap("outputs written")
             return summary
-        # The communes' fix lists; on a nightly run the findings, pairs and clusters as the
-        # previous run and the verdicts leave them, written again.
+        # The communes' fix lists, and the findings, pairs and clusters written again as check
+        # writes them (on a nightly run, as the previous run and the verdicts leave them).
         lists, finished = _fixlists(spark, [("residents", residents)] + sources
                                     + ([("births", births[0])] if births is not None else []),
                                     found, links, out, checked["as_of"], cfg, nightly)
         finished = json.loads(finished)
-        if nightly["previous"] is not None or nightly["verdicts"]:
-            found = pq.read_table(os.path.join(out, "findings.parquet"))
-        else:
-            # No previous run is compared with: no finding is resolved.
-            resolved = pa.schema([(c, pa.string()) for c in found.column_names[:8]])
-            _write_parquet(resolved.empty_table(), os.path.join(out, "resolved.parquet"))
-            lists.append("resolved.parquet")
+        # The findings as the engine wrote them again: in check's order, with the sources'
+        # extra columns and (with a previous run) each one's status.
+        found = pq.read_table(os.path.join(out, "findings.parquet"))
         lap("fix lists")
         # check's summary.json, model.json and report.html, as the command line writes them.
         people, figures = _counted(spark, facts, found, cfg)
@@ -775,8 +770,9 @@ def _fixlists(spark, sources, found, links, out, as_of, cfg, nightly):
     findings (`found`), links and the pairs and clusters written in `out`: each source's
     records these name (and the residents carrying a flagged extract row's valid ID, its
     person) are fetched by record ID from the source, in its order, and the engine lays them
-    out, with the `nightly` run's previous run and verdicts (see `check`). Returns the files
-    written, relative to `out`, and what the engine changed (JSON)."""
+    out, with the `nightly` run's previous run and verdicts (see `check`); findings.parquet,
+    resolved, duplicates, clusters and review are written again as check writes them. Returns
+    the files written, relative to `out`, and what the engine changed (JSON)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from pyspark.sql import functions as F
