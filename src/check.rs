@@ -371,8 +371,13 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let ctx = context(opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
-    let (reuse, reused_from) =
-        crate::nightly::model_to_reuse(opts.model.as_deref(), opts.retrain, previous.as_ref())?;
+    let (reuse, reused_from) = crate::nightly::model_to_reuse(
+        opts.model.as_deref(),
+        opts.retrain,
+        previous
+            .as_ref()
+            .and_then(|p| p.model.as_ref().map(|m| (p.dir.as_path(), m))),
+    )?;
     let (mut matches, model) = match_all(
         &input,
         &findings,
@@ -407,13 +412,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         ));
     });
     findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let (findings, withdrawn) = verdicts.apply(findings, &input);
-    if !withdrawn.is_empty() {
-        matches.pairs.retain(|p| !withdrawn.contains(&(p.a, p.b)));
-        matches
-            .review
-            .retain(|r| !withdrawn.contains(&(r.pair.a, r.pair.b)));
-    }
+    let findings = verdicts.apply_to_run(findings, &mut matches, &input);
 
     let view = View::new(
         &input,

@@ -15,6 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use crate::core::{Finding, RowRef, Table};
 use crate::error::{Error, Result};
+use crate::matching::MatchResult;
 use crate::read::Warnings;
 use crate::report::fixlist::{
     fingerprint, source_label_vi, FINGERPRINT_HEADER, VERDICTS, VERDICT_HEADER, VERDICT_NOTE_HEADER,
@@ -173,6 +174,24 @@ impl Verdicts {
             self.by_key.remove(&k);
         }
         (kept, pairs)
+    }
+
+    /// [`Verdicts::apply`] to a run: the findings kept, and the pairs and rows for review of
+    /// the records whose finding a verdict withdrew taken out of `matches`.
+    pub fn apply_to_run(
+        &mut self,
+        findings: Vec<Finding>,
+        matches: &mut MatchResult,
+        records: &dyn Records,
+    ) -> Vec<Finding> {
+        let (findings, withdrawn) = self.apply(findings, records);
+        if !withdrawn.is_empty() {
+            matches.pairs.retain(|p| !withdrawn.contains(&(p.a, p.b)));
+            matches
+                .review
+                .retain(|r| !withdrawn.contains(&(r.pair.a, r.pair.b)));
+        }
+        findings
     }
 
     /// `verdicts.parquet`: the verdicts in force, for the next night.

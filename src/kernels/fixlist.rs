@@ -284,13 +284,7 @@ pub fn write_fixlists(
     if let Some(prev) = nightly.previous {
         crate::nightly::keep_cluster_ids(&input, &mut matches, prev);
     }
-    let (findings, withdrawn) = verdicts.apply(findings, &input);
-    if !withdrawn.is_empty() {
-        matches.pairs.retain(|p| !withdrawn.contains(&(p.a, p.b)));
-        matches
-            .review
-            .retain(|r| !withdrawn.contains(&(r.pair.a, r.pair.b)));
-    }
+    let findings = verdicts.apply_to_run(findings, &mut matches, &input);
     let view = View::new(&input, findings, &matches, None, nightly.previous);
     let staging = Staging::adding(out, false)?;
     crate::report::tables::write_judged_tables(&staging, &view, config)?;
@@ -299,21 +293,14 @@ pub fn write_fixlists(
         staging.write_parquet("verdicts.parquet", schema, &[batch])?;
     }
     crate::report::write_fixlists(&staging, &view, config)?;
+    // Counted as check counts them.
+    let counted = crate::report::summary::duplicate_stats(&view);
     let finished = Finished {
         verdicts: verdicts.stats.clone(),
-        pairs: view.pairs.len(),
-        pairs_from_clusters: view.pairs.iter().filter(|p| p.implied).count(),
-        review_pairs: view
-            .review
-            .iter()
-            .filter(|r| r.doubt.rule() == Rule::DupPossible)
-            .count(),
-        clusters: view
-            .clusters
-            .iter()
-            .map(|c| c.cluster)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
+        pairs: counted.pairs,
+        pairs_from_clusters: counted.pairs_from_clusters,
+        review_pairs: counted.review_pairs,
+        clusters: counted.clusters,
         warnings: said,
     };
     let written = staging.staged();

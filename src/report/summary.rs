@@ -369,7 +369,7 @@ pub fn build(
 }
 
 /// The duplicate figures of the command line's run.
-fn duplicate_stats(view: &View) -> DuplicateStats {
+pub(crate) fn duplicate_stats(view: &View) -> DuplicateStats {
     let m = view.matches;
     DuplicateStats {
         pairs: view.pairs.len(),
