@@ -200,9 +200,7 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
         }
     }
     let summary = Summary::read(&dir.join("summary.json")).ok();
-    let model = crate::matching::saved::ModelFile::read(&dir.join("model.json"))
-        .ok()
-        .and_then(|f| f.model().ok());
+    let model = saved_model(dir);
     Ok(Previous {
         dir: dir.to_path_buf(),
         findings,
@@ -230,12 +228,21 @@ pub fn resolved<'p>(
         .collect()
 }
 
+/// The matching model a run saved in its output directory `dir` (model.json), when it saved
+/// one that this lamsach can read.
+pub fn saved_model(dir: &Path) -> Option<Model> {
+    ModelFile::read(&dir.join("model.json"))
+        .ok()
+        .and_then(|f| f.model().ok())
+}
+
 /// The model a run reuses, and where it comes from: the file of `--model`, else the previous
-/// run's `model.json` unless `retrain`, else none (the run estimates one).
+/// run's `model.json` (`previous`: its directory and the model it saved) unless `retrain`,
+/// else none (the run estimates one).
 pub fn model_to_reuse(
     model: Option<&Path>,
     retrain: bool,
-    previous: Option<&Previous>,
+    previous: Option<(&Path, &Model)>,
 ) -> Result<(Option<Model>, Option<String>)> {
     if let Some(path) = model {
         let model = ModelFile::read(path)?
@@ -246,10 +253,13 @@ pub fn model_to_reuse(
     if retrain {
         return Ok((None, None));
     }
-    match previous.and_then(|p| p.model.clone().map(|m| (m, p.dir.join("model.json")))) {
-        Some((model, path)) => Ok((Some(model), Some(path.display().to_string()))),
-        None => Ok((None, None)),
-    }
+    Ok(match previous {
+        Some((dir, model)) => (
+            Some(model.clone()),
+            Some(dir.join("model.json").display().to_string()),
+        ),
+        None => (None, None),
+    })
 }
 
 /// Give this run's duplicate clusters the previous run's IDs where their members are unchanged

@@ -521,14 +521,10 @@ fn dedup_reuse(
 ) -> PyResult<Option<(String, String)>> {
     let config = config(config_file)?;
     py.detach(|| {
-        let previous = previous
-            .as_deref()
-            .map(lamsach::nightly::load_previous)
-            .transpose()?;
         parts::reuse(
             model.as_deref(),
             retrain,
-            previous.as_ref(),
+            previous.as_deref(),
             records,
             &config,
         )
@@ -545,11 +541,8 @@ fn dedup_model_change(
     model: &str,
     previous: PathBuf,
 ) -> PyResult<String> {
-    py.detach(|| {
-        let previous = lamsach::nightly::load_previous(&previous)?;
-        parts::model_change(trained, model, &previous)
-    })
-    .map_err(py_err)
+    py.detach(|| parts::model_change(trained, model, &previous))
+        .map_err(py_err)
 }
 
 // The steps of the distributed dedup (`lamsach.spark.dedup`), one per function of

@@ -506,16 +506,19 @@ pub fn train(
 }
 
 /// Step 3 of a nightly run: the model to reuse instead of estimating one (the file of
-/// `model`, else the `previous` run's unless `retrain`; see
+/// `model`, else the model the run in `previous` saved unless `retrain`; see
 /// [`crate::nightly::model_to_reuse`]), for a register of `records`, as model.json and how it
-/// was trained (JSON, as [`train`] gives them). None when the run estimates its own.
+/// was trained (JSON, as [`train`] gives them). None when the run estimates its own. Only the
+/// previous run's model.json is read.
 pub fn reuse(
     model: Option<&std::path::Path>,
     retrain: bool,
-    previous: Option<&crate::nightly::Previous>,
+    previous: Option<&std::path::Path>,
     records: usize,
     config: &Config,
 ) -> Result<Option<(String, String)>> {
+    let saved = previous.and_then(|dir| crate::nightly::saved_model(dir).map(|m| (dir, m)));
+    let previous = saved.as_ref().map(|(dir, m)| (*dir, m));
     let (Some(m), from) = crate::nightly::model_to_reuse(model, retrain, previous)? else {
         return Ok(None);
     };
@@ -541,17 +544,18 @@ pub fn reuse(
 }
 
 /// How the model was trained (`trained`, as [`train`] gives it) with how far the model it
-/// estimated (`model_json`) moved from the previous run's, as `check --previous` says.
+/// estimated (`model_json`) moved from the model the run in `previous` saved, as `check
+/// --previous` says. Only the previous run's model.json is read.
 pub fn model_change(
     trained_json: &str,
     model_json: &str,
-    previous: &crate::nightly::Previous,
+    previous: &std::path::Path,
 ) -> Result<String> {
     let mut trained: Trained = serde_json::from_str(trained_json)
         .map_err(|_| internal("training figures it cannot read"))?;
-    if let Some(prev) = &previous.model {
+    if let Some(prev) = crate::nightly::saved_model(previous) {
         let model = model_of(model_json)?;
-        trained.training.change_from_previous = Some(crate::matching::saved::change(prev, &model));
+        trained.training.change_from_previous = Some(crate::matching::saved::change(&prev, &model));
     }
     serde_json::to_string(&trained).map_err(Error::internal)
 }
