@@ -371,6 +371,12 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let ctx = context(opts, &tables, cmnd_map.as_ref(), deaths.as_ref());
     let input = CheckInput::new(&tables, &prepared, ctx);
     let mut findings: Vec<Finding> = phases.run("rules", || crate::rules::run_rules(&input));
+    if let Some(prev) = previous
+        .as_ref()
+        .filter(|_| opts.model.is_none() && !opts.retrain)
+    {
+        warnings.extend(crate::nightly::unreadable_model_warning(prev));
+    }
     let (reuse, reused_from) = crate::nightly::model_to_reuse(
         opts.model.as_deref(),
         opts.retrain,

@@ -100,6 +100,20 @@ impl PDate {
         self.month != 0 && self.day != 0
     }
 
+    /// 1 January, the day and month many registers write when only the year is known.
+    pub fn is_first_of_january(self) -> bool {
+        self.month == 1 && self.day == 1
+    }
+
+    /// Two full dates of one year, one of them 1 January and the other not: the year written
+    /// with the placeholder day and month on one record, or two people born that year.
+    pub fn january_first_same_year(self, other: PDate) -> bool {
+        self.is_full()
+            && other.is_full()
+            && self.year == other.year
+            && self.is_first_of_january() != other.is_first_of_january()
+    }
+
     /// First day the date can mean (unknown parts at their earliest).
     pub fn earliest(self) -> i32 {
         days_from_civil(self.year as i32, self.month.max(1), self.day.max(1))

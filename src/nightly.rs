@@ -236,6 +236,14 @@ pub fn saved_model(dir: &Path) -> Option<Model> {
         .and_then(|f| f.model().ok())
 }
 
+/// A warning when the previous run saved a model this lamsach cannot read (one saved by a
+/// version that compared fields at other levels): the run estimates its own instead.
+pub fn unreadable_model_warning(previous: &Previous) -> Option<String> {
+    (previous.model.is_none() && previous.dir.join("model.json").is_file()).then(|| {
+        "the previous run's model.json was not reused: it was saved by another version of lamsach, which compared fields at other levels; a new model was estimated from tonight's records".to_string()
+    })
+}
+
 /// The model a run reuses, and where it comes from: the file of `--model`, else the previous
 /// run's `model.json` (`previous`: its directory and the model it saved) unless `retrain`,
 /// else none (the run estimates one).

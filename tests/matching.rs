@@ -543,6 +543,46 @@ fn a_saved_model_is_reused_and_nights_are_stable() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(summary(&n4)["duplicates"]["training"]["method"], "reused");
     assert_eq!(pairs(&n1), pairs(&n4));
+    // A previous run whose model was saved by a version comparing birth dates at other levels
+    // (before 1 January had a level of its own): the night estimates a new model and says why.
+    let old = dir.join("night1_old_version");
+    std::fs::create_dir_all(&old).unwrap();
+    for e in std::fs::read_dir(&n1).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), old.join(e.file_name())).unwrap();
+        }
+    }
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(old.join("model.json")).unwrap()).unwrap();
+    let birth = saved["fields"]["birth"].as_object_mut().unwrap();
+    let levels = birth["levels"].as_array().unwrap().clone();
+    let at = levels
+        .iter()
+        .position(|l| l == "january_first_same_year")
+        .unwrap();
+    for values in birth.values_mut() {
+        if let Some(a) = values.as_array_mut().filter(|a| a.len() == levels.len()) {
+            a.remove(at);
+        }
+    }
+    std::fs::write(old.join("model.json"), saved.to_string()).unwrap();
+    let n6 = dir.join("night6");
+    let args = ["--as-of", "2026-01-02", "--previous", old.to_str().unwrap()];
+    let o = check(&[("residents", &res)], &n6, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s6 = summary(&n6);
+    assert_ne!(s6["duplicates"]["training"]["method"], "reused");
+    assert!(
+        s6["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("model.json was not reused")),
+        "{}",
+        s6["warnings"]
+    );
+    assert_eq!(pairs(&n1), pairs(&n6), "the same register, the same pairs");
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"format\": 1}").unwrap();
     let o = check(

@@ -135,10 +135,10 @@ impl Scope {
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && sex_agrees
-                    && matches!(
+                    && (matches!(
                         compare_dates(a.birth, b.birth),
                         DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
-                    )
+                    ) || a.birth.january_first_same_year(b.birth))
             }
             Scope::YearsClose => years_close(a.birth.year, b.birth.year) && consistent(),
             Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
@@ -176,10 +176,10 @@ impl Scope {
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && !(a.birth.is_full() && a.birth == b.birth)
-                    && matches!(
+                    && (matches!(
                         compare_dates(a.birth, b.birth),
                         DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
-                    )
+                    ) || a.birth.january_first_same_year(b.birth))
                     && if a.given != b.given {
                         one_typo(&a.given_text, &b.given_text)
                     } else {
@@ -1407,6 +1407,40 @@ mod tests {
             0,
             "one full date is the date passes' to propose"
         );
+    }
+
+    /// One person's record with the full date and another with 1 January of the same year
+    /// (the day and month many registers write when only the year is known), in other
+    /// communes: proposed by the name and year pass (which, unlike the name pass, still pairs
+    /// them in a block of a common name), and with a given name a keystroke off too (the given
+    /// name and the date damaged). Namesakes born in other years, or both on dates
+    /// other than 1 January, are not proposed by these passes.
+    #[test]
+    fn a_date_written_as_the_first_of_january_is_proposed_beside_the_full_date() {
+        let full = ["A", "", "Trần Thanh Nhung", "1952-02-06", "Nữ", "09370"];
+        let placeholder = ["B", "", "Trần Thanh Nhung", "01/01/1952", "Nữ", "07552"];
+        let typo = ["B", "", "Trần Thanh Nhunng", "1952-01-01", "Nữ", "07552"];
+        for (pass, other) in [
+            (
+                "family+given+birth_year (a partial or mistyped date)",
+                placeholder,
+            ),
+            (
+                "birth_year+family+middle+given_initial (the given name and the date damaged)",
+                typo,
+            ),
+        ] {
+            let two = candidates(&recs(&[full, other]), 2000);
+            assert_eq!(two.pairs, vec![(0, 1)], "{pass}");
+            let by = two.per_pass.iter().find(|p| p.name == pass).unwrap();
+            assert_eq!(by.proposed, 1, "{pass}: {:?}", two.per_pass);
+        }
+        for other_date in ["1953-01-01", "1952-03-01"] {
+            let mut other = typo;
+            other[3] = other_date;
+            let two = candidates(&recs(&[full, other]), 2000);
+            assert!(two.pairs.is_empty(), "{other_date}: {:?}", two.pairs);
+        }
     }
 
     /// A second registration at the same address whose name and birth date are both damaged

@@ -99,6 +99,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
             "one_digit_or_transposed",
             "within_10_days",
             "year_one_off",
+            "january_first_same_year",
             "same_year",
             "different",
         ],
@@ -487,8 +488,12 @@ fn birth(a: &Rec, b: &Rec, _: &Pair) -> u8 {
         DateLevel::OneDigit => 3,
         DateLevel::Near => 4,
         DateLevel::YearOff => 5,
-        DateLevel::SameYear => 6,
-        DateLevel::Different => 7,
+        // Many registers write 1 January when only the year is known: a level of its own, so
+        // that the register's own pairs say how much it is worth (much where the placeholder
+        // is common, nothing where it is not).
+        DateLevel::SameYear if a.birth.january_first_same_year(b.birth) => 6,
+        DateLevel::SameYear => 7,
+        DateLevel::Different => 8,
     }
 }
 
@@ -679,6 +684,7 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
 /// apart.
 fn other_dates(p: &Pattern) -> bool {
     p[Field::Birth] == Field::Birth.level("same_year")
+        || p[Field::Birth] == Field::Birth.level("january_first_same_year")
         || p[Field::Birth] == Field::Birth.level("different")
 }
 
@@ -951,6 +957,19 @@ mod tests {
             level(&b, Field::Birth),
             Field::Birth.level("within_10_days")
         );
+        // 1 January, written where only the year is known, against the full date: a level of
+        // its own; both 1 January is the same date, another year is another date.
+        let b = rec("nguyen", "van", "thanh", PDate::new(1984, 1, 1), 1);
+        assert_eq!(
+            level(&b, Field::Birth),
+            Field::Birth.level("january_first_same_year")
+        );
+        let jan = rec("nguyen", "van", "thanh", PDate::new(1984, 1, 1), 1);
+        assert_eq!(compare(&jan, &b)[Field::Birth], Field::Birth.level("exact"));
+        let b = rec("nguyen", "van", "thanh", PDate::new(1983, 1, 1), 1);
+        assert_eq!(level(&b, Field::Birth), Field::Birth.level("different"));
+        let b = rec("nguyen", "van", "thanh", PDate::new(1984, 3, 17), 1);
+        assert_eq!(level(&b, Field::Birth), Field::Birth.level("same_year"));
         let b = rec("nguyen", "", "thanh", PDate::new(1984, 8, 10), 1);
         assert_eq!(level(&b, Field::Middle), Field::Middle.level("one_missing"));
         // "Thành Văn Nguyễm": the parts the other way round, the family name mistyped.

@@ -299,6 +299,7 @@ pub fn reason_vi(levels: &str) -> String {
         Some("one_digit_or_transposed") => "ngày sinh sai một chữ số",
         Some("within_10_days") => "ngày sinh lệch dưới 10 ngày",
         Some("year_one_off") => "năm sinh lệch một năm",
+        Some("january_first_same_year") => "cùng năm sinh, một bản ghi ghi ngày 01/01",
         Some("same_year") => "cùng năm sinh",
         Some(_) => "khác ngày sinh",
         None => "thiếu ngày sinh",
