@@ -489,8 +489,7 @@ fn birth(a: &Rec, b: &Rec, _: &Pair) -> u8 {
         DateLevel::Near => 4,
         DateLevel::YearOff => 5,
         // Many registers write 1 January when only the year is known: a level of its own, so
-        // that the register's own pairs say how much it is worth (much where the placeholder
-        // is common, nothing where it is not).
+        // that EM on the register's own pairs says how much it is worth (docs/matching.md §3).
         DateLevel::SameYear if a.birth.january_first_same_year(b.birth) => 6,
         DateLevel::SameYear => 7,
         DateLevel::Different => 8,
