@@ -239,10 +239,18 @@ pub fn saved_model(dir: &Path) -> Option<Model> {
 /// A warning when the previous run saved a model this lamsach cannot read (one saved by a
 /// version that compared fields at other levels): the run estimates its own instead.
 pub fn unreadable_model_warning(previous: &Previous) -> Option<String> {
-    (previous.model.is_none() && previous.dir.join("model.json").is_file()).then(|| {
-        "the previous run's model.json was not reused: it was saved by another version of lamsach, which compared fields at other levels; a new model was estimated from tonight's records".to_string()
-    })
+    (previous.model.is_none() && previous.dir.join("model.json").is_file())
+        .then(|| UNREADABLE_MODEL.to_string())
 }
+
+/// [`unreadable_model_warning`] for the previous run in `dir`, whose model.json is read here
+/// (the distributed driver holds no [`Previous`] when it trains).
+pub fn unreadable_model_warning_in(dir: &Path) -> Option<String> {
+    (dir.join("model.json").is_file() && saved_model(dir).is_none())
+        .then(|| UNREADABLE_MODEL.to_string())
+}
+
+const UNREADABLE_MODEL: &str = "the previous run's model.json was not reused: it was saved by another version of lamsach, which compared fields at other levels; a new model was estimated from tonight's records";
 
 /// The model a run reuses, and where it comes from: the file of `--model`, else the previous
 /// run's `model.json` (`previous`: its directory and the model it saved) unless `retrain`,

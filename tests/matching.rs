@@ -583,6 +583,38 @@ fn a_saved_model_is_reused_and_nights_are_stable() {
         s6["warnings"]
     );
     assert_eq!(pairs(&n1), pairs(&n6), "the same register, the same pairs");
+    // The distributed driver's step says the same in the training's warning (unless asked to
+    // retrain); a readable previous model gives how far the new one moved instead.
+    let (model, trained) = lamsach::dedup::parts::reuse(
+        Some(&n1.join("model.json")),
+        false,
+        None,
+        20_000,
+        &Default::default(),
+    )
+    .unwrap()
+    .unwrap();
+    let warned = |previous: &Path, retrain: bool| -> serde_json::Value {
+        let t = lamsach::dedup::parts::model_change(&trained, &model, previous, retrain).unwrap();
+        serde_json::from_str(&t).unwrap()
+    };
+    let w = warned(&old, false);
+    assert!(
+        w["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("model.json was not reused")),
+        "{w}"
+    );
+    assert!(
+        warned(&old, true)["warning"].is_null(),
+        "retrain asked for it"
+    );
+    let moved = warned(&n1, false);
+    assert!(moved["warning"].is_null(), "{moved}");
+    assert!(
+        moved["training"]["change_from_previous"].is_object(),
+        "{moved}"
+    );
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{\"format\": 1}").unwrap();
     let o = check(

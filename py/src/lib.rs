@@ -535,13 +535,15 @@ fn dedup_reuse(
 /// How the model was trained (`dedup_train`'s second answer) with how far the estimated model
 /// moved from the `previous` run's.
 #[pyfunction]
+#[pyo3(signature = (trained, model, previous, *, retrain=false))]
 fn dedup_model_change(
     py: Python<'_>,
     trained: &str,
     model: &str,
     previous: PathBuf,
+    retrain: bool,
 ) -> PyResult<String> {
-    py.detach(|| parts::model_change(trained, model, &previous))
+    py.detach(|| parts::model_change(trained, model, &previous, retrain))
         .map_err(py_err)
 }
 

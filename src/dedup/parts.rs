@@ -545,17 +545,28 @@ pub fn reuse(
 
 /// How the model was trained (`trained`, as [`train`] gives it) with how far the model it
 /// estimated (`model_json`) moved from the model the run in `previous` saved, as `check
-/// --previous` says. Only the previous run's model.json is read.
+/// --previous` says. Only the previous run's model.json is read; one this lamsach cannot read
+/// (saved by a version with other comparison levels) is said in the training's warning,
+/// unless the run was asked to `retrain`.
 pub fn model_change(
     trained_json: &str,
     model_json: &str,
     previous: &std::path::Path,
+    retrain: bool,
 ) -> Result<String> {
     let mut trained: Trained = serde_json::from_str(trained_json)
         .map_err(|_| internal("training figures it cannot read"))?;
     if let Some(prev) = crate::nightly::saved_model(previous) {
         let model = model_of(model_json)?;
         trained.training.change_from_previous = Some(crate::matching::saved::change(&prev, &model));
+    } else if let Some(why) =
+        crate::nightly::unreadable_model_warning_in(previous).filter(|_| !retrain)
+    {
+        // Not reused because this lamsach cannot read it, as `check --previous` warns.
+        trained.warning = Some(match trained.warning.take() {
+            Some(also) => format!("{why}; {also}"),
+            None => why,
+        });
     }
     serde_json::to_string(&trained).map_err(Error::internal)
 }

@@ -452,7 +452,8 @@ def _dedup_steps(spark, residents, out, cfg, nparts, work, lap, as_check, nightl
     else:
         model, trained = _train(spark, L, feats, cross, n, cfg)
         if nightly.get("previous") is not None:
-            trained = L.dedup_model_change(trained, model, nightly["previous"])
+            trained = L.dedup_model_change(trained, model, nightly["previous"],
+                                           retrain=bool(nightly.get("retrain")))
     wider = cross.where(F.col("kind") == _LARGE).select("pass", "key").toArrow()
     lap("model")
 
