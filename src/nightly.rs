@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::matching::model::Model;
 use crate::matching::saved::ModelFile;
 use crate::matching::MatchResult;
-use crate::read::{read_columns, read_plain};
+use crate::read::read_columns;
 use crate::summary::{RuleStat, Summary};
 
 /// The key that identifies a finding across runs: its source, record_id, rule and field.
@@ -76,7 +76,7 @@ impl Previous {
     pub fn findings(&self) -> impl Iterator<Item = PreviousFinding<'_>> + '_ {
         let c = self.cols();
         (0..self.len()).map(move |i| PreviousFinding {
-            key: [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)],
+            key: key_at(&c, i),
             province_code: c[4].raw(i),
             commune_code: c[5].raw(i),
             group: c[6].raw(i),
@@ -94,6 +94,11 @@ impl Previous {
     }
 }
 
+/// The key of row `i` of findings.parquet's columns `c` (in [`COMPARED`]'s order).
+fn key_at<'a>(c: &[Col<'a>], i: usize) -> FindingKey<'a> {
+    [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)]
+}
+
 /// Finds keys among the previous run's findings ([`Previous::lookup`]).
 pub struct Lookup<'a> {
     cols: [Col<'a>; 4],
@@ -102,10 +107,7 @@ pub struct Lookup<'a> {
 
 impl Lookup<'_> {
     pub fn has(&self, key: &FindingKey) -> bool {
-        let c = &self.cols;
-        self.index.contains(key, |i| {
-            [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)]
-        })
+        self.index.contains(key, |i| key_at(&self.cols, i))
     }
 }
 
@@ -150,7 +152,8 @@ impl KeyIndex {
     }
 }
 
-fn need(dir: &Path, rel: &str) -> Result<Table> {
+/// The columns `wanted` accepts of the output `rel` of the former run in `dir`.
+fn need(dir: &Path, rel: &str, wanted: &dyn Fn(&str) -> bool) -> Result<Table> {
     let path = dir.join(rel);
     if !path.exists() {
         return Err(Error::input(
@@ -158,7 +161,7 @@ fn need(dir: &Path, rel: &str) -> Result<Table> {
             "--previous names a directory without this lamsach output",
         ));
     }
-    read_plain(&path, rel)
+    read_columns(&path, rel, wanted)
 }
 
 /// Read a former run's output directory.
@@ -169,23 +172,16 @@ pub fn load_previous(dir: &Path) -> Result<Previous> {
             "--previous must name a former run's output directory",
         ));
     }
-    let path = dir.join("findings.parquet");
-    if !path.exists() {
-        return Err(Error::input(
-            &path,
-            "--previous names a directory without this lamsach output",
-        ));
-    }
-    let findings = read_columns(&path, "findings.parquet", &|h| COMPARED.contains(&h))?;
+    let findings = need(dir, "findings.parquet", &|h| COMPARED.contains(&h))?;
     let index = {
         let c = COMPARED.map(|n| findings.col(n));
-        KeyIndex::new(findings.len(), |i| {
-            [c[0].raw(i), c[1].raw(i), c[2].raw(i), c[3].raw(i)]
-        })
+        KeyIndex::new(findings.len(), |i| key_at(&c, i))
     };
     let mut clusters: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
     if dir.join("clusters.parquet").exists() {
-        let ct = need(dir, "clusters.parquet")?;
+        let ct = need(dir, "clusters.parquet", &|h| {
+            matches!(h, "source" | "record_id" | "cluster_id")
+        })?;
         let (s, r, id) = (ct.col("source"), ct.col("record_id"), ct.col("cluster_id"));
         for i in 0..ct.len() {
             if let Some(n) = id.raw(i).strip_prefix('C').and_then(|n| n.parse().ok()) {

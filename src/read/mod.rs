@@ -223,11 +223,7 @@ pub fn read_columns(path: &Path, name: &str, wanted: &dyn Fn(&str) -> bool) -> R
 
 /// Read a file as it is, headers unmapped and no checks (for lamsach's own outputs).
 pub fn read_plain(path: &Path, name: &str) -> Result<Table> {
-    let raw = read_file(path, &|_| true)?;
-    let cols = raw.headers.into_iter().zip(raw.columns).collect();
-    let mut t = Table::from_columns(name, SourceKind::Extract, cols);
-    t.files = vec![(path.to_path_buf(), 0)];
-    Ok(t)
+    read_columns(path, name, &|_| true)
 }
 
 /// A spreadsheet starts as a zip (XLSX, ODS) or an OLE file (XLS); text under such a name is
