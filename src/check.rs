@@ -428,13 +428,19 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         previous.as_ref(),
     );
     // The Parquet tables and the communes' fix lists are written side by side: each has
-    // serial stretches (one file's row groups, one commune's workbook) the other fills.
-    phases.run("outputs", || {
-        let (tables, lists) = rayon::join(
+    // serial stretches (one file's row groups, one commune's workbook) the other fills, as
+    // does the summary's tally (one thread's pass over the findings).
+    let tally = phases.run("outputs", || {
+        let ((tables, tally), lists) = rayon::join(
             || {
-                crate::phase::traced("outputs.tables", || {
-                    report::write_tables(&staging, &view, &opts.config)
-                })
+                rayon::join(
+                    || {
+                        crate::phase::traced("outputs.tables", || {
+                            report::write_tables(&staging, &view, &opts.config)
+                        })
+                    },
+                    || report::summary::Tally::of_view(&view),
+                )
             },
             || {
                 crate::phase::traced("outputs.fixlists", || {
@@ -442,10 +448,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
                 })
             },
         );
-        tables.and(lists)
+        tables.and(lists).map(|()| tally)
     })?;
     let laps = phases.finish();
-    let tally = report::summary::Tally::of_view(&view);
     let rule_stats = report::summary::rule_stats(&tally, &opts.config);
     let breached = crate::nightly::breached(&opts.config.thresholds, &rule_stats);
     let facts = report::summary::RunFacts {
