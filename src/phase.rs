@@ -52,7 +52,7 @@ pub fn traced<T>(name: &str, f: impl FnOnce() -> T) -> T {
 }
 
 /// 1050000 → "1 050 000" (Vietnamese groups thousands with a space or a dot).
-fn group_digits(n: usize) -> String {
+pub fn group_digits(n: usize) -> String {
     let d = n.to_string();
     let mut out = String::with_capacity(d.len() + d.len() / 3);
     for (i, c) in d.chars().enumerate() {

@@ -203,6 +203,9 @@ pub struct Summary {
     pub findings_total: usize,
     pub findings_per_rule: BTreeMap<String, usize>,
     pub findings_per_group: BTreeMap<String, usize>,
+    /// Per group: the records with at least one of its findings (a record in nine duplicate
+    /// pairs has eighteen findings and is one record).
+    pub records_per_group: BTreeMap<String, usize>,
     pub findings_per_source: BTreeMap<String, BTreeMap<String, usize>>,
     pub findings_per_commune: BTreeMap<String, usize>,
     pub indicators: Vec<IndicatorStat>,

@@ -222,6 +222,32 @@ fn check_finds_what_was_injected_and_is_deterministic() {
             + acc["rows_without_findings"].as_u64().unwrap();
         assert_eq!(read, sum, "{source}");
     }
+    // The report's cards say on how many records each group's findings are: a record in
+    // several duplicate pairs is one record, so the clean-data group has fewer records than
+    // findings, and each group counts the distinct records of findings.parquet.
+    let mut on_records: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+        Default::default();
+    for r in rows(
+        &one.join("findings.parquet"),
+        &["group", "source", "record_id"],
+    ) {
+        on_records
+            .entry(r[0].clone())
+            .or_default()
+            .insert((r[1].clone(), r[2].clone()));
+    }
+    for (group, n) in summary["records_per_group"].as_object().unwrap() {
+        let want = on_records.get(group).map_or(0, BTreeSet::len);
+        assert_eq!(n.as_u64().unwrap() as usize, want, "{group}");
+    }
+    let (records, findings) = (
+        summary["records_per_group"]["sach"].as_u64().unwrap(),
+        summary["findings_per_group"]["sach"].as_u64().unwrap(),
+    );
+    assert!(
+        records > 100 && records < findings,
+        "sạch: {records} records, {findings} findings"
+    );
     // Each commune with findings has its fix list in both formats.
     let communes: BTreeSet<String> = rows(&one.join("findings.parquet"), &["commune_code"])
         .into_iter()

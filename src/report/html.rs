@@ -285,16 +285,18 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
     );
     // Groups.
     body.push_str("<h2>Phát hiện theo nhóm</h2><div class=\"cards\">");
+    // Each card: the group's findings, and the records they are on (a record in nine
+    // duplicate pairs holds eighteen findings).
     for g in Group::ALL {
+        let count = |m: &std::collections::BTreeMap<String, usize>| {
+            crate::phase::group_digits(m.get(g.code()).copied().unwrap_or(0))
+        };
         let _ = write!(
             body,
-            "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>",
+            "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div><div class=\"s\">phát hiện, trên {} bản ghi</div></div>",
             g.label_vi(),
-            summary
-                .findings_per_group
-                .get(g.code())
-                .copied()
-                .unwrap_or(0)
+            count(&summary.findings_per_group),
+            count(&summary.records_per_group),
         );
     }
     body.push_str("</div>");
@@ -622,7 +624,7 @@ h1{{font-size:22px}} h2{{font-size:17px;margin-top:28px;border-bottom:1px solid 
 .meta{{color:#666}} table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left}} td.n{{text-align:right}}
 .cards{{display:flex;gap:12px}} .card{{border:1px solid #ccc;border-radius:6px;padding:10px 18px}}
-.card .k{{color:#666}} .card .v{{font-size:24px;font-weight:bold}}
+.card .k{{color:#666}} .card .v{{font-size:24px;font-weight:bold}} .card .s{{color:#666;font-size:13px}}
 </style></head><body>
 {body}
 {SORT_SCRIPT}

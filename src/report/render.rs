@@ -20,14 +20,21 @@ pub fn render_summary(summary: &Summary) -> String {
         let _ = writeln!(s, "  {:<42} {:>12}", k, v);
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "{:<44} {:>12}", "Phát hiện theo nhóm", "");
+    let _ = writeln!(
+        s,
+        "{:<44} {:>12} {:>12}",
+        "Phát hiện theo nhóm", "Phát hiện", "Bản ghi"
+    );
     for g in Group::ALL {
-        let n = summary
-            .findings_per_group
-            .get(g.code())
-            .copied()
-            .unwrap_or(0);
-        let _ = writeln!(s, "  {:<42} {:>12}", g.label_vi(), n);
+        let n =
+            |m: &std::collections::BTreeMap<String, usize>| m.get(g.code()).copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "  {:<42} {:>12} {:>12}",
+            g.label_vi(),
+            n(&summary.findings_per_group),
+            n(&summary.records_per_group)
+        );
     }
     let _ = writeln!(s);
     let nightly = summary.previous.is_some();

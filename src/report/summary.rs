@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::slice::ParallelSliceMut;
+
 use super::indicators::{indicator_counts, source_matches, split_rows, vaccination_people, People};
 use super::view::{Records, View};
 use crate::config::Config;
@@ -238,8 +240,26 @@ pub fn build(
         .collect();
     let mut per_source: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut per_commune: BTreeMap<String, usize> = BTreeMap::new();
-    let mut flagged: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
     let mut commune_new: BTreeMap<&str, usize> = BTreeMap::new();
+    // The records behind the findings, per group and per source (a record with several
+    // findings, or in several duplicate pairs, counted once): (group, source, record).
+    let mut flagged: Vec<(Group, u32, u64)> = tally
+        .findings
+        .iter()
+        .map(|f| (f.rule.group(), f.source, f.record))
+        .collect();
+    flagged.par_sort_unstable();
+    flagged.dedup();
+    let mut records_per_group: BTreeMap<String, usize> = Group::ALL
+        .iter()
+        .map(|g| (g.code().to_string(), 0))
+        .collect();
+    for (g, _, _) in &flagged {
+        *records_per_group.entry(g.code().to_string()).or_default() += 1;
+    }
+    let mut flagged: Vec<(u32, u64)> = flagged.into_iter().map(|(_, s, r)| (s, r)).collect();
+    flagged.par_sort_unstable();
+    flagged.dedup();
     for f in &tally.findings {
         let source = &tally.sources[f.source as usize].name;
         *per_rule.entry(f.rule.code().to_string()).or_default() += 1;
@@ -252,7 +272,6 @@ pub fn build(
             .entry(f.rule.code().to_string())
             .or_default() += 1;
         *per_commune.entry(f.commune.to_string()).or_default() += 1;
-        flagged.entry(f.source).or_default().insert(f.record);
         if f.new {
             *commune_new.entry(f.commune).or_default() += 1;
         }
@@ -263,7 +282,8 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(s, t)| {
-            let with = flagged.get(&(s as u32)).map_or(0, BTreeSet::len);
+            let s = s as u32;
+            let with = flagged.partition_point(|e| e.0 <= s) - flagged.partition_point(|e| e.0 < s);
             (
                 t.name.clone(),
                 Accounting {
@@ -342,6 +362,7 @@ pub fn build(
         findings_total: tally.findings.len(),
         findings_per_rule: per_rule,
         findings_per_group: per_group,
+        records_per_group,
         findings_per_source: per_source,
         findings_per_commune: per_commune,
         indicators,

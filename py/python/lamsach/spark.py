@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 
 
 def _spark_schema():
@@ -839,22 +840,27 @@ def _fixlists(spark, sources, found, links, out, as_of, cfg, nightly):
 
 
 def _finding_counts(found):
-    """summary.json's counts of findings: in total, per rule, group, source and commune."""
+    """summary.json's counts of findings: in total, per rule, group, source and commune, and
+    the records with findings per group."""
     rules, groups = _engine().rule_codes()
     per_rule = {code: 0 for code, _ in rules}
     per_group = {code: 0 for code in groups}
     group_of = dict(rules)
-    per_source, per_commune = {}, {}
-    cols = [found.column(c).to_pylist() for c in ("rule", "source", "commune_code")]
-    for rule, source, commune in zip(*cols):
+    per_source, per_commune, records = {}, {}, set()
+    cols = [found.column(c).to_pylist() for c in ("rule", "source", "commune_code", "record_id")]
+    for rule, source, commune, record in zip(*cols):
         per_rule[rule] += 1
         per_group[group_of[rule]] += 1
+        records.add((group_of[rule], source, record))
         src = per_source.setdefault(source, {})
         src[rule] = src.get(rule, 0) + 1
         per_commune[commune] = per_commune.get(commune, 0) + 1
+    on_records = Counter(g for g, _, _ in records)
     return {"findings_total": found.num_rows,
             "findings_per_rule": dict(sorted(per_rule.items())),
             "findings_per_group": dict(sorted(per_group.items())),
+            # A record in several pairs (or with several findings of a group) counted once.
+            "records_per_group": {g: on_records.get(g, 0) for g in sorted(per_group)},
             "findings_per_source": {s: dict(sorted(r.items()))
                                     for s, r in sorted(per_source.items())},
             "findings_per_commune": dict(sorted(per_commune.items()))}
