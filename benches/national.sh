@@ -18,6 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet duckdb
 fi
 cargo build --release --quiet
+. benches/fresh.sh
 bin=target/release/lamsach
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB; dedup --memory-gb $mem"
 for n in "${sizes[@]}"; do
@@ -25,8 +26,7 @@ for n in "${sizes[@]}"; do
   if [ ! -f "$d/residents.parquet" ]; then
     "$bin" generate --out "$d" --people "$n" --provinces 34 --quiet
   fi
-  out="$dir/national-run-$n"
-  rm -rf "$out"
+  out=$(fresh "$dir/national-run-$n")
   LAMSACH_TRACE=1 /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" dedup --quiet \
     --residents "$d/residents.parquet" --memory-gb "$mem" --out "$out" 2> "$dir/trace.txt"
   read -r secs kb < "$dir/time.txt"
@@ -45,3 +45,4 @@ PY
   echo "  F1: $("$venv/bin/python" benches/peers/pair_f1.py "$d" "$out/duplicates.parquet")"
   [ -n "${KEEP_DATA:-}" ] || rm -rf "$d"
 done
+for n in "${sizes[@]}"; do prune "$dir/national-run-$n"; done

@@ -32,10 +32,11 @@ measure() { # label, command... ; prints wall seconds and peak MB, keeps stdout 
   printf '%-46s %8.1f s %8.0f MB\n' "$label" "$secs" "$((kb / 1024))"
 }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB; generate --people $n"
-rm -rf "$dir/peers-run"
+. benches/fresh.sh
+run=$(fresh "$dir/peers-run")
 measure "lamsach check --residents (all rules+dedup)" "$bin" check --quiet --as-of 2026-01-01 \
-  --residents "$d/residents.parquet" --out "$dir/peers-run"
-python3 - "$dir/peers-run/summary.json" <<'PY'
+  --residents "$d/residents.parquet" --out "$run"
+python3 - "$run/summary.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))["timings_seconds"]
 print("  resident rows:", json.load(open(sys.argv[1]))["rows_read"]["residents"])
@@ -43,11 +44,11 @@ print("  of which read+prepare+rules: %.1f s, matching %.1f s, outputs+fix lists
       % (t["read"] + t["prepare"] + t["rules"],
          sum(v for k, v in t.items() if k.startswith("matching.")), t["outputs"]))
 PY
-"$bin" eval --run "$dir/peers-run" --truth "$d" | grep -E "^duplicate pairs" | sed 's/^/  /'
-rm -rf "$dir/peers-dedup"
+"$bin" eval --run "$run" --truth "$d" | grep -E "^duplicate pairs" | sed 's/^/  /'
+dedup=$(fresh "$dir/peers-dedup")
 measure "lamsach dedup --residents (duplicates only)" "$bin" dedup --quiet \
-  --residents "$d/residents.parquet" --out "$dir/peers-dedup"
-echo "  duplicate pairs: $("$venv/bin/python" benches/peers/pair_f1.py "$d" "$dir/peers-dedup/duplicates.parquet")"
+  --residents "$d/residents.parquet" --out "$dedup"
+echo "  duplicate pairs: $("$venv/bin/python" benches/peers/pair_f1.py "$d" "$dedup/duplicates.parquet")"
 measure "DuckDB SQL: ID structure, completeness, households" "$venv/bin/python" \
   benches/peers/duckdb_checks.py "$d/residents.parquet" reference/id_province_codes.csv \
   "$dir/duckdb-findings.parquet"
@@ -55,3 +56,4 @@ sed 's/^/  /' "$dir/out.txt"
 measure "Splink 5 (DuckDB) dedup" "$venv/bin/python" benches/peers/splink_dedup.py "$d" \
   "$dir/splink-pairs.parquet"
 sed 's/^/  /' "$dir/out.txt"
+prune "$dir/peers-run" "$dir/peers-dedup"

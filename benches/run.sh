@@ -12,6 +12,7 @@ dir=${BENCH_DIR:-/tmp/lamsach-bench}
 mkdir -p "$dir"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000000)
+. benches/fresh.sh
 measure() { # label, command...
   local label=$1; shift
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >/dev/null
@@ -20,8 +21,7 @@ measure() { # label, command...
 }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB, $(uname -m)"
 for n in "${sizes[@]}"; do
-  d="$dir/data-$n"; r="$dir/run-$n"
-  rm -rf "$r"
+  d="$dir/data-$n"; r=$(fresh "$dir/run-$n")
   if [ -z "${KEEP_DATA:-}" ] || [ ! -f "$d/residents.parquet" ]; then
     rm -rf "$d"
     measure "generate --people $n" "$bin" generate --out "$d" --people "$n" --quiet
@@ -41,3 +41,4 @@ print("  candidate pairs compared:", s["duplicates"]["pairs_compared"])
 PY
   "$bin" eval --run "$r" --truth "$d" | grep -E "^(duplicate pairs|links|twin)" | sed 's/^/  /'
 done
+for n in "${sizes[@]}"; do prune "$dir/run-$n"; done

@@ -24,6 +24,7 @@ dir=${BENCH_DIR:-/tmp/lamsach-bench}
 venv=${LAMSACH_PY_VENV:-target/py-venv}
 mkdir -p "$dir"
 cargo build --release --quiet
+. benches/fresh.sh
 bin=target/release/lamsach
 case $venv in /*) ;; *) venv="$PWD/$venv" ;; esac
 export PYSPARK_PYTHON="$venv/bin/python"
@@ -34,7 +35,6 @@ steps=${SPARK_BENCH:-all}
 whole_check() {
   local n=$1 cli=$2 out=$3 as_of=$4 cli_prev=${5:-} spark_prev=${6:-}
   local d="$dir/national-$n"
-  rm -rf "$cli"
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of "$as_of" \
     --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
     --insurance "$d/insurance.parquet" --cmnd-map "$d/cmnd_map.parquet" \
@@ -98,13 +98,12 @@ for n in "${sizes[@]}"; do
     "$bin" generate --out "$d" --people "$n" --provinces 34 --quiet
   fi
   if [ "$steps" = all ] || [ "$steps" = dedup ]; then
-  cli="$dir/spark-cli-$n"
-  rm -rf "$cli"
+  cli=$(fresh "$dir/spark-cli-$n")
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" dedup --quiet \
     --residents "$d/residents.parquet" --out "$cli"
   read -r secs kb < "$dir/time.txt"
   echo "$n people: lamsach dedup ${secs} s, peak $((kb / 1024)) MB"
-  "$PYSPARK_PYTHON" - "$d/residents.parquet" "$dir/spark-out-$n" "$cli" <<'PY'
+  "$PYSPARK_PYTHON" - "$d/residents.parquet" "$(fresh "$dir/spark-out-$n")" "$cli" <<'PY'
 import json, os, shutil, sys, time
 t0 = time.time()
 sys.path.insert(0, "benches")
@@ -130,8 +129,7 @@ print(f"  lamsach.spark.dedup on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s with
 PY
   fi
   if [ "$steps" = all ] || [ "$steps" = findings ]; then
-  cli="$dir/spark-check-$n"
-  rm -rf "$cli"
+  cli=$(fresh "$dir/spark-check-$n")
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
     --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
     --insurance "$d/insurance.parquet" --births "$d/births.parquet" \
@@ -139,7 +137,7 @@ PY
   read -r secs kb < "$dir/time.txt"
   rules=$("$PYSPARK_PYTHON" -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings_seconds"]; print(round(sum(t.get(k,0) for k in ("read","prepare","rules")),1))' "$cli/summary.json")
   echo "$n people, every source: lamsach check ${secs} s (read + prepare + rules ${rules} s), peak $((kb / 1024)) MB"
-  "$PYSPARK_PYTHON" - "$d" "$dir/spark-findings-$n" "$cli" <<'PY'
+  "$PYSPARK_PYTHON" - "$d" "$(fresh "$dir/spark-findings-$n")" "$cli" <<'PY'
 import os, shutil, sys, time
 from collections import Counter
 t0 = time.time()
@@ -173,14 +171,13 @@ print(f"  lamsach.spark.findings on local[2]: {t2 - t1:.1f} s ({t2 - t0:.1f} s w
 PY
   fi
   if [ "$steps" = all ] || [ "$steps" = link ]; then
-  cli="$dir/spark-link-cli-$n"
-  rm -rf "$cli"
+  cli=$(fresh "$dir/spark-link-cli-$n")
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$bin" check --quiet --as-of 2026-01-01 \
     --residents "$d/residents.parquet" --vaccination "$d/vaccination.parquet" \
     --insurance "$d/insurance.parquet" --out "$cli" || true
   read -r secs kb < "$dir/time.txt"
   echo "$n people, vaccination and insurance: lamsach check ${secs} s, peak $((kb / 1024)) MB"
-  "$PYSPARK_PYTHON" - "$d" "$dir/spark-link-$n" "$cli" <<'PY'
+  "$PYSPARK_PYTHON" - "$d" "$(fresh "$dir/spark-link-$n")" "$cli" <<'PY'
 import json, os, shutil, sys, time
 t0 = time.time()
 sys.path.insert(0, "benches")
@@ -207,12 +204,19 @@ print(f"  lamsach.spark.link on local[2] (dedup, then links): {t2 - t1:.1f} s ({
 PY
   fi
   if [ "$steps" = check ] || [ "$steps" = nightly ]; then
-  whole_check "$n" "$dir/spark-whole-cli-$n" "$dir/spark-whole-$n" 2026-01-01
+  first_cli=$(fresh "$dir/spark-whole-cli-$n") first=$(fresh "$dir/spark-whole-$n")
+  whole_check "$n" "$first_cli" "$first" 2026-01-01
   fi
   if [ "$steps" = nightly ]; then
   # The next night on the same data: each compares with its own first night (findings open,
   # cluster IDs kept, the model reused).
-  whole_check "$n" "$dir/spark-whole-cli-$n-night2" "$dir/spark-whole-$n-night2" 2026-01-02 \
-    "$dir/spark-whole-cli-$n" "$dir/spark-whole-$n"
+  whole_check "$n" "$(fresh "$dir/spark-whole-cli-$n-night2")" \
+    "$(fresh "$dir/spark-whole-$n-night2")" 2026-01-02 "$first_cli" "$first"
   fi
+done
+for n in "${sizes[@]}"; do
+  for base in spark-cli spark-out spark-check spark-findings spark-link-cli spark-link \
+      spark-whole-cli spark-whole; do
+    prune "$dir/$base-$n" "$dir/$base-$n-night2"
+  done
 done
