@@ -134,3 +134,49 @@ fn a_row_with_its_own_id_and_a_typo_is_not_given_a_namesake() {
     assert!(has(&f, "W2", "xref.mismatch"), "the typo is still reported");
     assert!(!has(&f, "W2", "link.suggested") && !has(&f, "W2", "link.ambiguous"));
 }
+
+/// A row whose name parts are written in another order (the given name first, as systems
+/// built for western names write it) and registered in another commune, with no usable ID:
+/// linked to the resident by the name's syllables and the birth date, and not to a man with
+/// the same syllables born another day.
+#[test]
+fn a_row_with_the_name_in_another_order_is_linked() {
+    let dir = scratch("linking_order");
+    let data = dir.join("data");
+    generate(&data, 3_000, 11, &[]);
+    let residents = dir.join("them.csv");
+    std::fs::write(
+        &residents,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+         ZR1,001088007777,Hứa Minh Khôi,1988-10-23,Nam,01,00004\n\
+         ZR2,001071008888,Hứa Minh Khôi,1971-02-14,Nam,01,00004\n",
+    )
+    .unwrap();
+    let insurance = dir.join("bhyt.csv");
+    std::fs::write(
+        &insurance,
+        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+         ZI1,,Khôi Minh Hứa,1988-10-23,Nam,01,00007\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let o = check(
+        &[
+            ("residents", &data.join("residents.parquet")),
+            ("residents", &residents),
+            ("insurance", &insurance),
+        ],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let links = rows(
+        &out.join("links.parquet"),
+        &["record_id", "resident_record_id", "personal_id"],
+    );
+    assert!(
+        links.contains(&vec!["ZI1".into(), "ZR1".into(), "001088007777".into()]),
+        "{links:?}"
+    );
+    assert!(!links.iter().any(|l| l[1] == "ZR2"), "{links:?}");
+}

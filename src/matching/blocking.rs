@@ -659,6 +659,7 @@ const fn const_eq(a: &str, b: &str) -> bool {
 /// aside). Their keys are one per record, so the link index holds row numbers only.
 pub const LINK_PASSES: &[&str] = &[
     "old_id",
+    "syllables+birth_date",
     "birth_date+given",
     "birth_date+initials",
     "family+given (another date)",
