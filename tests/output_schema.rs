@@ -229,6 +229,21 @@ fn parquet_outputs_have_the_documented_schemas() {
                 && xml.contains("Không trùng"),
             "the verdict drop-down"
         );
+        // A duplicate's reason and action are longer than their columns: they wrap in a
+        // taller row (style 2, wrapped from the top), read whole on screen and on paper.
+        if dup.is_some() {
+            let mut sach = String::new();
+            std::io::Read::read_to_string(
+                &mut zip.by_name("xl/worksheets/sheet5.xml").unwrap(),
+                &mut sach,
+            )
+            .unwrap();
+            assert!(sach.contains(" s=\"2\" t=\"inlineStr\""), "wrapped cells");
+            let mut styles = String::new();
+            std::io::Read::read_to_string(&mut zip.by_name("xl/styles.xml").unwrap(), &mut styles)
+                .unwrap();
+            assert!(styles.contains("<alignment vertical=\"top\" wrapText=\"1\"/>"));
+        }
     }
 
     // report.html: self-contained, in Vietnamese, with its charts.

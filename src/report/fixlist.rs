@@ -643,7 +643,7 @@ fn xlsx_text(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Widest column, in characters (a longer text shows whole in the cell's edit bar).
+/// Widest column, in characters (a longer text wraps onto more lines of its row).
 const MAX_WIDTH: f64 = 50.0;
 
 /// Display width of a column: its header and its longest cell, between 8 and 50 characters.
@@ -682,7 +682,7 @@ fn fixlist_xlsx(
     rows: &[Row],
     as_of: crate::dates::PDate,
 ) -> zip::result::ZipResult<Vec<u8>> {
-    use super::xlsx::{ListValidation, Sheet as Ws, Style};
+    use super::xlsx::{wrapped_lines, ListValidation, Sheet as Ws, Style};
     let reference = crate::reference::reference();
     let mut sheets = Vec::new();
     let mut first = Ws::new("Tổng hợp");
@@ -729,12 +729,14 @@ fn fixlist_xlsx(
     let mut guide = Ws::new("Hướng dẫn");
     guide.text(0, 0, "Cột / việc", Style::Bold);
     guide.text(0, 1, "Hướng dẫn", Style::Bold);
+    const GUIDE_WIDTH: f64 = 90.0;
     for (i, (k, v)) in GUIDE.iter().enumerate() {
+        guide.lines(1 + i as u32, wrapped_lines(v, GUIDE_WIDTH));
         guide.text(1 + i as u32, 0, k, Style::Bold);
         guide.text(1 + i as u32, 1, v, Style::Wrap);
     }
     guide.width(0, 26.0);
-    guide.width(1, 90.0);
+    guide.width(1, GUIDE_WIDTH);
     guide.print(true, false, 1);
     sheets.push(guide);
 
@@ -759,6 +761,22 @@ fn fixlist_xlsx(
                 ws.width(c as u16, widths[c]);
             }
             for (r, row) in (1u32..).zip(chunk.iter()) {
+                // A text wider than its column wraps in a taller row: it is read whole on
+                // screen and on paper, where it would otherwise be cut at the next filled
+                // cell. The row is as tall as its longest wrapped text.
+                let wraps = |c: usize, cell: &str| {
+                    cell.len() as f64 + 2.0 > widths[c]
+                        && cell.chars().count() as f64 + 2.0 > widths[c]
+                };
+                let lines = row
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(c, cell)| wraps(*c, cell))
+                    .map(|(c, cell)| wrapped_lines(cell, widths[c]))
+                    .max()
+                    .unwrap_or(1);
+                ws.lines(r, lines);
                 for (c, cell) in row.cells.iter().enumerate() {
                     if cell.is_empty() {
                         continue;
@@ -767,7 +785,14 @@ fn fixlist_xlsx(
                         Some(p) if c == COL_PROBABILITY => {
                             ws.number(r, c as u16, (p * 1000.0).round() / 1000.0, Style::Normal)
                         }
-                        _ => ws.text(r, c as u16, &xlsx_text(cell), Style::Normal),
+                        _ => {
+                            let style = if wraps(c, cell) {
+                                Style::Wrap
+                            } else {
+                                Style::Normal
+                            };
+                            ws.text(r, c as u16, &xlsx_text(cell), style)
+                        }
                     }
                 }
             }

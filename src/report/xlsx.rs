@@ -51,6 +51,42 @@ pub struct Sheet {
     fit_width: u16,
     /// Row 1 and columns A..=n repeated on every printed page.
     repeat_cols: Option<u16>,
+    /// The next row's height in lines of text, when it holds wrapped text (see [`Sheet::lines`]).
+    next_lines: Option<(u32, u32)>,
+}
+
+/// Points a line of Calibri 11 takes (Excel's default row is one line, 15 points).
+const LINE_POINTS: u32 = 15;
+/// Excel's tallest row, in points.
+const MAX_ROW_POINTS: u32 = 409;
+
+/// The lines `text` takes wrapped in a column `width` characters wide: words laid greedily on
+/// lines of `1.1 × width - 2` characters (a width counts the digit "0"; letters are narrower on
+/// average, and printed with a wider fallback font a 50-wide column held 55), a word longer
+/// than a line cut across lines. A
+/// spreadsheet does not size a row to its wrapped text when the file says nothing, so the
+/// writer says it: LibreOffice printed a list's wrapped cells over the rows below them.
+pub fn wrapped_lines(text: &str, width: f64) -> u32 {
+    let per_line = (1.1 * width - 2.0).max(4.0) as usize;
+    let mut lines = 1u32;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let mut n = word.chars().count();
+        if used > 0 && used + 1 + n <= per_line {
+            used += 1 + n;
+            continue;
+        }
+        if used > 0 {
+            lines += 1;
+        }
+        // At a line's start: a word longer than a line runs on over the next ones.
+        while n > per_line {
+            lines += 1;
+            n -= per_line;
+        }
+        used = n;
+    }
+    lines
 }
 
 impl Sheet {
@@ -70,7 +106,14 @@ impl Sheet {
             a4: false,
             fit_width: 0,
             repeat_cols: None,
+            next_lines: None,
         }
+    }
+
+    /// The height of `row` (written next), in lines of text: called before its first cell
+    /// when it holds wrapped text ([`wrapped_lines`]).
+    pub fn lines(&mut self, row: u32, lines: u32) {
+        self.next_lines = (lines > 1).then_some((row, lines));
     }
 
     /// A column's width in characters.
@@ -128,7 +171,14 @@ impl Sheet {
         write!(self.digits, "{}", row + 1).expect("writing to memory");
         self.data.extend_from_slice(b"<row r=\"");
         self.data.extend_from_slice(&self.digits);
-        self.data.extend_from_slice(b"\">");
+        self.data.push(b'"');
+        if let Some((r, lines)) = self.next_lines.take() {
+            if r == row {
+                let points = (lines * LINE_POINTS).min(MAX_ROW_POINTS);
+                write!(self.data, " ht=\"{points}\" customHeight=\"1\"").expect("memory");
+            }
+        }
+        self.data.push(b'>');
         self.open = Some(row);
     }
 
@@ -388,17 +438,18 @@ const APP: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>
 <Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties\">\
 <Application>lamsach</Application></Properties>";
 
-/// Calibri 11 (Excel's default), the same in bold, and wrapped text.
+/// Calibri 11 (Excel's default), the same in bold, and wrapped text; a cell's text starts at the
+/// top of its row (a row holding a wrapped text is taller).
 const STYLES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
 <styleSheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">\
 <fonts count=\"2\"><font><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font>\
 <font><b/><sz val=\"11\"/><name val=\"Calibri\"/><family val=\"2\"/></font></fonts>\
 <fills count=\"2\"><fill><patternFill patternType=\"none\"/></fill><fill><patternFill patternType=\"gray125\"/></fill></fills>\
 <borders count=\"1\"><border><left/><right/><top/><bottom/><diagonal/></border></borders>\
-<cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/></cellStyleXfs>\
-<cellXfs count=\"3\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\"/>\
-<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\"/>\
-<xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyAlignment=\"1\"><alignment wrapText=\"1\"/></xf></cellXfs>\
+<cellStyleXfs count=\"1\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" applyAlignment=\"1\"><alignment vertical=\"top\"/></xf></cellStyleXfs>\
+<cellXfs count=\"3\"><xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyAlignment=\"1\"><alignment vertical=\"top\"/></xf>\
+<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\" applyAlignment=\"1\"><alignment vertical=\"top\"/></xf>\
+<xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyAlignment=\"1\"><alignment vertical=\"top\" wrapText=\"1\"/></xf></cellXfs>\
 <cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/></cellStyles>\
 </styleSheet>";
 
@@ -490,6 +541,29 @@ fn escape_with(out: &mut Vec<u8>, s: &str, attribute: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_holding_wrapped_text_is_as_tall_as_its_lines() {
+        // Words laid on lines of 1.1 × width - 2 characters (53 for a 50-wide column).
+        assert_eq!(wrapped_lines("", 50.0), 1);
+        assert_eq!(wrapped_lines(&"x".repeat(53), 50.0), 1);
+        assert_eq!(wrapped_lines(&"x".repeat(54), 50.0), 2);
+        let action = "Đề nghị xóa bản ghi này, giữ bản ghi Dân cư DC00440007962 (xã 01954: Xã Ngân Sơn — Thái Nguyên)";
+        assert_eq!(wrapped_lines(action, 50.0), 2);
+        // A word longer than a line runs on over the next ones.
+        assert_eq!(wrapped_lines(&format!("ab {}", "y".repeat(120)), 50.0), 4);
+        let mut sheet = Sheet::new("Sạch");
+        sheet.lines(1, 3);
+        sheet.text(1, 0, action, Style::Wrap);
+        sheet.lines(2, 1);
+        sheet.text(2, 0, "ngắn", Style::Normal);
+        let xml = String::from_utf8(sheet.data.clone()).unwrap();
+        assert!(
+            xml.contains("<row r=\"2\" ht=\"45\" customHeight=\"1\"><c r=\"A2\" s=\"2\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<row r=\"3\"><c r=\"A3\" t="), "{xml}");
+    }
 
     fn escaped(s: &str) -> String {
         let mut v = Vec::new();
