@@ -241,25 +241,33 @@ pub fn build(
     let mut per_source: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut per_commune: BTreeMap<String, usize> = BTreeMap::new();
     let mut commune_new: BTreeMap<&str, usize> = BTreeMap::new();
-    // The records behind the findings, per group and per source (a record with several
-    // findings, or in several duplicate pairs, counted once): (group, source, record).
-    let mut flagged: Vec<(Group, u32, u64)> = tally
+    // The records behind the findings, per source and per group (a record with several
+    // findings, or in several duplicate pairs, counted once): (source, record, group), sorted
+    // once, a record's groups adjacent.
+    let mut flagged: Vec<(u32, u64, Group)> = tally
         .findings
         .iter()
-        .map(|f| (f.rule.group(), f.source, f.record))
+        .map(|f| (f.source, f.record, f.rule.group()))
         .collect();
     flagged.par_sort_unstable();
     flagged.dedup();
-    let mut records_per_group: BTreeMap<String, usize> = Group::ALL
-        .iter()
-        .map(|g| (g.code().to_string(), 0))
-        .collect();
-    for (g, _, _) in &flagged {
-        *records_per_group.entry(g.code().to_string()).or_default() += 1;
+    let mut on_records: BTreeMap<Group, usize> = BTreeMap::new();
+    let mut with_findings: BTreeMap<u32, usize> = BTreeMap::new();
+    for record in flagged.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        *with_findings.entry(record[0].0).or_default() += 1;
+        for &(_, _, g) in record {
+            *on_records.entry(g).or_default() += 1;
+        }
     }
-    let mut flagged: Vec<(u32, u64)> = flagged.into_iter().map(|(_, s, r)| (s, r)).collect();
-    flagged.par_sort_unstable();
-    flagged.dedup();
+    let records_per_group: BTreeMap<String, usize> = Group::ALL
+        .iter()
+        .map(|g| {
+            (
+                g.code().to_string(),
+                on_records.get(g).copied().unwrap_or(0),
+            )
+        })
+        .collect();
     // Counted by rule, source and commune as the run holds them, named once at the end (no
     // text made a finding: the held-out crowd register has 848 379).
     let mut by_source_rule: BTreeMap<(u32, Rule), usize> = BTreeMap::new();
@@ -291,8 +299,7 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(s, t)| {
-            let s = s as u32;
-            let with = flagged.partition_point(|e| e.0 <= s) - flagged.partition_point(|e| e.0 < s);
+            let with = with_findings.get(&(s as u32)).copied().unwrap_or(0);
             (
                 t.name.clone(),
                 Accounting {
