@@ -7,55 +7,67 @@ mod common;
 
 use common::*;
 
-#[test]
-fn rows_are_linked_only_to_the_one_person_they_fit() {
-    let dir = scratch("linking");
+/// Crafted residents (CSV text) beside a generated register of 3 000 people (so the match
+/// model is trained on realistic data) and one crafted extract (`flag`, CSV text), checked as
+/// of 2026-01-01: the run's directory and its links as (record_id, resident_record_id,
+/// personal_id).
+fn check_crafted(
+    name: &str,
+    residents: &str,
+    (flag, extract): (&str, &str),
+) -> (std::path::PathBuf, Vec<Vec<String>>) {
+    let dir = scratch(name);
     let data = dir.join("data");
     generate(&data, 3_000, 11, &[]);
+    let them = dir.join("them.csv");
+    std::fs::write(&them, residents).unwrap();
+    let rows_file = dir.join(format!("{flag}.csv"));
+    std::fs::write(&rows_file, extract).unwrap();
+    let out = dir.join("run");
+    let o = check(
+        &[
+            ("residents", &data.join("residents.parquet")),
+            ("residents", &them),
+            (flag, &rows_file),
+        ],
+        &out,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let links = rows(
+        &out.join("links.parquet"),
+        &["record_id", "resident_record_id", "personal_id"],
+    );
+    (out, links)
+}
+
+#[test]
+fn rows_are_linked_only_to_the_one_person_they_fit() {
     // XA1 and XA2: a man and a woman of one (unisex) name born the same day, two people.
     // XB1 and XB2: one man registered twice, once without an ID and once with the day and
     // month swapped. XC1: a man no one else resembles.
-    let residents = dir.join("them.csv");
-    std::fs::write(
-        &residents,
+    let (out, links) = check_crafted(
+        "linking",
         "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n\
          XA1,001087004321,Khúc Minh Anh,1987-04-15,Nam,01,00004,Khúc Văn Hải,Đỗ Thị Lan\n\
          XA2,001187009876,Khúc Minh Anh,1987-04-15,Nữ,01,00004,Khúc Đình Toàn,Vũ Thị Hằng\n\
          XB1,,Lò Văn Thắng,1979-03-11,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
          XB2,001079005555,Lò Văn Thắng,1979-11-03,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
          XC1,001092001234,Hứa Minh Khôi,1992-08-21,Nam,01,00004,Hứa Văn Nam,Lý Thị Hoa\n",
-    )
-    .unwrap();
-    let vaccination = dir.join("tiem.csv");
-    std::fs::write(
-        &vaccination,
-        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+        (
+            "vaccination",
+            "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
          V1,,Khuc Minh Anh,1987-04-15,,01,00004\n\
          V2,,Lo Van Thang,1979-03-11,Nam,01,00004\n\
          V3,0987654321,Hua Minh Khoi,1992-08-21,Nam,01,00004\n",
-    )
-    .unwrap();
-    let out = dir.join("run");
-    let o = check(
-        &[
-            ("residents", &data.join("residents.parquet")),
-            ("residents", &residents),
-            ("vaccination", &vaccination),
-        ],
-        &out,
-        &["--as-of", "2026-01-01"],
+        ),
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let pairs = rows(
         &out.join("duplicates.parquet"),
         &["record_id_a", "record_id_b"],
     );
     let crafted: Vec<&Vec<String>> = pairs.iter().filter(|p| p[0].starts_with('X')).collect();
     assert_eq!(crafted, [&vec!["XB1".to_string(), "XB2".to_string()]]);
-    let links = rows(
-        &out.join("links.parquet"),
-        &["record_id", "resident_record_id", "personal_id"],
-    );
     // A phone number in the ID field, a name typed without diacritics: linked to the one
     // resident it fits, whose ID is the suggested fix.
     assert!(
@@ -89,41 +101,19 @@ fn rows_are_linked_only_to_the_one_person_they_fit() {
 /// resident, not relinked to a namesake born the same day in the same commune.
 #[test]
 fn a_row_with_its_own_id_and_a_typo_is_not_given_a_namesake() {
-    let dir = scratch("linking_owner");
-    let data = dir.join("data");
-    generate(&data, 3_000, 11, &[]);
-    let residents = dir.join("them.csv");
-    std::fs::write(
-        &residents,
+    let (out, links) = check_crafted(
+        "linking_owner",
         "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n\
          YM1,001160001111,Khúc Thị Lan,1960-05-02,Nữ,01,00004,Khúc Văn Tỉnh,Đỗ Thị Mận\n\
          YC1,001215002222,Khúc Minh Đức,2015-09-10,Nam,01,00004,Vi Văn Sáng,Khúc Thị Lan\n\
          YN1,001092003333,Lò Văn Long,1992-01-28,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
          YN2,001092004444,Lò Văn Long,1992-01-28,Nam,01,00004,Lò Văn Ún,Cầm Thị Bích\n",
-    )
-    .unwrap();
-    let vaccination = dir.join("tiem.csv");
-    std::fs::write(
-        &vaccination,
-        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+        (
+            "vaccination",
+            "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
          W1,001160001111,Khúc Minh Đức,2015-09-10,Nam,01,00004\n\
          W2,001092003333,Lò Văn Lonh,1992-01-28,Nam,01,00004\n",
-    )
-    .unwrap();
-    let out = dir.join("run");
-    let o = check(
-        &[
-            ("residents", &data.join("residents.parquet")),
-            ("residents", &residents),
-            ("vaccination", &vaccination),
-        ],
-        &out,
-        &["--as-of", "2026-01-01"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let links = rows(
-        &out.join("links.parquet"),
-        &["record_id", "resident_record_id", "personal_id"],
+        ),
     );
     assert!(
         links.contains(&vec!["W1".into(), "YC1".into(), "001215002222".into()]),
@@ -141,38 +131,16 @@ fn a_row_with_its_own_id_and_a_typo_is_not_given_a_namesake() {
 /// the same syllables born another day.
 #[test]
 fn a_row_with_the_name_in_another_order_is_linked() {
-    let dir = scratch("linking_order");
-    let data = dir.join("data");
-    generate(&data, 3_000, 11, &[]);
-    let residents = dir.join("them.csv");
-    std::fs::write(
-        &residents,
+    let (_, links) = check_crafted(
+        "linking_order",
         "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
          ZR1,001088007777,Hứa Minh Khôi,1988-10-23,Nam,01,00004\n\
          ZR2,001071008888,Hứa Minh Khôi,1971-02-14,Nam,01,00004\n",
-    )
-    .unwrap();
-    let insurance = dir.join("bhyt.csv");
-    std::fs::write(
-        &insurance,
-        "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
+        (
+            "insurance",
+            "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
          ZI1,,Khôi Minh Hứa,1988-10-23,Nam,01,00007\n",
-    )
-    .unwrap();
-    let out = dir.join("run");
-    let o = check(
-        &[
-            ("residents", &data.join("residents.parquet")),
-            ("residents", &residents),
-            ("insurance", &insurance),
-        ],
-        &out,
-        &["--as-of", "2026-01-01"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let links = rows(
-        &out.join("links.parquet"),
-        &["record_id", "resident_record_id", "personal_id"],
+        ),
     );
     assert!(
         links.contains(&vec!["ZI1".into(), "ZR1".into(), "001088007777".into()]),
