@@ -63,9 +63,9 @@ const MAX_ROW_POINTS: u32 = 409;
 /// The lines `text` takes wrapped in a column `width` characters wide: words laid greedily on
 /// lines of `1.1 × width - 2` characters (a width counts the digit "0"; letters are narrower on
 /// average, and printed with a wider fallback font a 50-wide column held 55), a word longer
-/// than a line cut across lines. A
-/// spreadsheet does not size a row to its wrapped text when the file says nothing, so the
-/// writer says it: LibreOffice printed a list's wrapped cells over the rows below them.
+/// than a line cut across lines. A spreadsheet does not size a row to its wrapped text when
+/// the file says nothing, so the writer says it: LibreOffice printed a list's wrapped cells
+/// over the rows below them.
 pub fn wrapped_lines(text: &str, width: f64) -> u32 {
     let per_line = (1.1 * width - 2.0).max(4.0) as usize;
     let mut lines = 1u32;
