@@ -42,7 +42,7 @@ fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
         let w = (*v as f64 / max * bar_w).max(1.0);
         let _ = write!(
             s,
-            r#"<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text><rect x="{}" y="{}" width="{w:.1}" height="{}" fill="{color}"/><text x="{}" y="{}" font-size="12">{v}</text>"#,
+            r#"<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text><rect x="{}" y="{}" width="{w:.1}" height="{}" fill="{color}"/><text x="{}" y="{}" font-size="12">{}</text>"#,
             label_w - 6.0,
             y + 14.0,
             esc(label),
@@ -50,7 +50,8 @@ fn bars(rows: &[(String, u64)], color: &str, label_w: f64) -> String {
             y + 3.0,
             row_h - 6.0,
             label_w + w + 4.0,
-            y + 14.0
+            y + 14.0,
+            crate::phase::group_digits(*v as usize)
         );
     }
     s.push_str("</svg>");
@@ -210,8 +211,23 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
         let number = i > 0
             && !digits.is_empty()
             && digits.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
-        (number, esc(c))
+        (number, if number { grouped(c) } else { esc(c) })
     })
+}
+
+/// A count as people read it, thousands grouped ("+1 050 000"); any other text (a decimal,
+/// a code with a leading zero) unchanged.
+fn grouped(c: &str) -> String {
+    let (sign, digits) = match c.strip_prefix(['+', '-']) {
+        Some(rest) => (&c[..1], rest),
+        None => ("", c),
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{sign}{}", crate::phase::group_digits(n))
+        }
+        _ => esc(c),
+    }
 }
 
 /// A table; `cell` gives, per column index and text, whether it is a number (right-aligned)
@@ -268,7 +284,9 @@ document.querySelectorAll("table.sortable th").forEach(function (th, col) {
 /// [`table`] whose cells are already HTML (escaped by the caller: links); every column after
 /// the second is a number.
 fn raw_table(head: &[&str], rows: &[Vec<String>]) -> String {
-    table_with(head, rows, |i, c| (i > 1, c.to_string()))
+    table_with(head, rows, |i, c| {
+        (i > 1, if i > 1 { grouped(c) } else { c.to_string() })
+    })
 }
 
 /// The page, from the summary and the duplicate pairs' probabilities.
@@ -336,8 +354,8 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
                 i.label.clone(),
                 i.records.to_string(),
                 match (i.households, i.people) {
-                    (Some(h), _) => format!("{h} hộ"),
-                    (None, Some(p)) => format!("{p} người"),
+                    (Some(h), _) => format!("{} hộ", crate::phase::group_digits(h)),
+                    (None, Some(p)) => format!("{} người", crate::phase::group_digits(p)),
                     _ => String::new(),
                 },
                 i.new.to_string(),
@@ -674,7 +692,22 @@ mod tests {
             households: Some(1),
             ..Default::default()
         }];
+        summary.accounting.insert(
+            "residents".into(),
+            crate::summary::Accounting {
+                rows_read: 1_050_000,
+                rows_with_findings: 12_345,
+                rows_without_findings: 1_037_655,
+                ..Default::default()
+            },
+        );
         let html = render(&summary, &[0.97, 0.99, 0.5]);
+        // Counts in tables are grouped as on the cards; codes and decimals are left alone.
+        assert!(html.contains("<td class=\"n\">1 050 000</td>"), "{html}");
+        assert!(html.contains("<td class=\"n\">12 345</td>"));
+        assert!(html.contains("<td class=\"n\">12.5</td>"));
+        assert_eq!(grouped("+1234"), "+1 234");
+        assert_eq!(grouped("00004"), "00004");
         assert!(html.contains("<svg"));
         assert!(html.contains("Phường Ba Đình"));
         // Every commune links to its fix list (a relative link, opened beside the report).
