@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::comparisons::Field;
 use super::features::Rec;
-use crate::compare::{jaro_winkler, within_one_keystroke};
+use crate::compare::{dates_close, jaro_winkler, within_one_keystroke};
 use crate::core::hash::{h64, mix};
 
 /// A pass with one key per record (0 = none).
@@ -130,15 +130,11 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::DatesClose => {
-                use crate::compare::{compare_dates, DateLevel};
                 !(a.birth.is_full() && a.birth == b.birth)
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && sex_agrees
-                    && (matches!(
-                        compare_dates(a.birth, b.birth),
-                        DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
-                    ) || a.birth.january_first_same_year(b.birth))
+                    && (dates_close(a.birth, b.birth) || a.birth.january_first_same_year(b.birth))
             }
             Scope::YearsClose => years_close(a.birth.year, b.birth.year) && consistent(),
             Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
@@ -169,17 +165,13 @@ impl Scope {
                     && within_one_keystroke(&a.given_text, &b.given_text)
             }
             Scope::NameTypoDatesClose => {
-                use crate::compare::{compare_dates, DateLevel};
                 let one_typo = |x: &str, y: &str| x != y && within_one_keystroke(x, y);
                 sex_agrees
                     && (a.given != b.given) != (a.family != b.family)
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && !(a.birth.is_full() && a.birth == b.birth)
-                    && (matches!(
-                        compare_dates(a.birth, b.birth),
-                        DateLevel::Compatible | DateLevel::Swapped | DateLevel::OneDigit
-                    ) || a.birth.january_first_same_year(b.birth))
+                    && (dates_close(a.birth, b.birth) || a.birth.january_first_same_year(b.birth))
                     && if a.given != b.given {
                         one_typo(&a.given_text, &b.given_text)
                     } else {
