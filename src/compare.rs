@@ -108,7 +108,9 @@ pub fn one_keystroke(a: PDate, b: PDate) -> bool {
         2 => {
             let i = digits.trailing_zeros();
             // Adjacent digits, each the other's.
-            digits == 0x11 << i && (x >> i & 0xf) == (y >> (i + 4) & 0xf) && (x >> (i + 4) & 0xf) == (y >> i & 0xf)
+            digits == 0x11 << i
+                && (x >> i & 0xf) == (y >> (i + 4) & 0xf)
+                && (x >> (i + 4) & 0xf) == (y >> i & 0xf)
         }
         _ => false,
     }
@@ -342,7 +344,11 @@ mod tests {
         }
         for &a in &dates {
             for &b in &dates {
-                assert_eq!(one_keystroke(a, b), one_keystroke_by_digits(a, b), "{a:?} {b:?}");
+                assert_eq!(
+                    one_keystroke(a, b),
+                    one_keystroke_by_digits(a, b),
+                    "{a:?} {b:?}"
+                );
                 assert_eq!(
                     dates_close(a, b),
                     matches!(
