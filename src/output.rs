@@ -368,9 +368,30 @@ impl Staging {
                 std::fs::remove_file(&path).map_err(|e| Error::output(&path, e))?;
             }
         }
+        // The list names the communes with findings: private as the outputs are, and put in
+        // place whole (a run killed while writing it leaves the earlier list).
         let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
         let path = self.dir.join(MANIFEST);
-        std::fs::write(&path, list).map_err(|e| Error::output(&path, e))
+        let (mut file, staged) = self.create_outside(MANIFEST)?;
+        file.write_all(list.as_bytes())
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&staged, &path))
+            .map_err(|e| Error::output(&path, e))
+    }
+
+    /// A file in the staging folder that is not one of the run's outputs (not in its list),
+    /// with the outputs' permissions.
+    fn create_outside(&self, name: &str) -> Result<(File, PathBuf)> {
+        let path = self.tmp.join(name);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(self.mode);
+        }
+        let file = opts.open(&path).map_err(|e| Error::output(&path, e))?;
+        Ok((file, path))
     }
 }
 

@@ -256,7 +256,13 @@ fn parquet_outputs_have_the_documented_schemas() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for f in ["findings.parquet", "summary.json", "report.html"] {
+        // The list of the run's files too: it names the communes with findings.
+        for f in [
+            "findings.parquet",
+            "summary.json",
+            "report.html",
+            ".lamsach.files",
+        ] {
             let mode = std::fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f} is private by default");
         }
