@@ -58,10 +58,10 @@ pub fn demo(people: usize, out: &Path, quiet: bool) -> Result<()> {
     if !quiet {
         eprintln!(
             "Dữ liệu mẫu: {} người, {} bản ghi dân cư, {} mũi tiêm, {} thẻ bảo hiểm → {}",
-            stats.people,
-            stats.residents,
-            stats.vaccination,
-            stats.insurance,
+            phase::group_digits(stats.people),
+            phase::group_digits(stats.residents),
+            phase::group_digits(stats.vaccination),
+            phase::group_digits(stats.insurance),
             data.display()
         );
     }

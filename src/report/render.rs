@@ -4,25 +4,38 @@
 use std::fmt::Write;
 
 use crate::core::Group;
+use crate::phase::group_digits;
 use crate::summary::{DedupSummary, Summary};
 
 /// The summary as a readable Vietnamese table, printed at the end of `check` and `demo`.
 pub fn render_summary(summary: &Summary) -> String {
     let mut s = String::new();
+    // The labels' column as wide as the longest label (an indicator's name runs past 42).
+    let w = summary
+        .rows_read
+        .keys()
+        .map(String::as_str)
+        .chain(summary.indicators.iter().map(|i| i.label.as_str()))
+        .chain(summary.findings_per_rule.keys().map(String::as_str))
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(42);
+    let h = w + 2;
     let _ = writeln!(
         s,
         "lamsach — kết quả kiểm tra (ngày tham chiếu {})",
         summary.as_of
     );
     let _ = writeln!(s);
-    let _ = writeln!(s, "{:<44} {:>12}", "Số bản ghi đã đọc", "");
+    let _ = writeln!(s, "Số bản ghi đã đọc");
     for (k, v) in &summary.rows_read {
-        let _ = writeln!(s, "  {:<42} {:>12}", k, v);
+        let _ = writeln!(s, "  {:<w$} {:>12}", k, group_digits(*v));
     }
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "{:<44} {:>12} {:>12}",
+        "{:<h$} {:>12} {:>12}",
         "Phát hiện theo nhóm", "Phát hiện", "Bản ghi"
     );
     for g in Group::ALL {
@@ -30,10 +43,10 @@ pub fn render_summary(summary: &Summary) -> String {
             |m: &std::collections::BTreeMap<String, usize>| m.get(g.code()).copied().unwrap_or(0);
         let _ = writeln!(
             s,
-            "  {:<42} {:>12} {:>12}",
+            "  {:<w$} {:>12} {:>12}",
             g.label_vi(),
-            n(&summary.findings_per_group),
-            n(&summary.records_per_group)
+            group_digits(n(&summary.findings_per_group)),
+            group_digits(n(&summary.records_per_group))
         );
     }
     let _ = writeln!(s);
@@ -41,33 +54,43 @@ pub fn render_summary(summary: &Summary) -> String {
     if nightly {
         let _ = writeln!(
             s,
-            "{:<44} {:>12} {:>8} {:>12}",
+            "{:<h$} {:>12} {:>8} {:>12}",
             "Chỉ tiêu", "Bản ghi", "Mới", "Đã làm sạch"
         );
     } else {
-        let _ = writeln!(s, "{:<44} {:>12}", "Chỉ tiêu", "Bản ghi");
+        let _ = writeln!(s, "{:<h$} {:>12}", "Chỉ tiêu", "Bản ghi");
     }
     for ind in &summary.indicators {
         let hh = match (ind.households, ind.people) {
-            (Some(h), _) => format!(" ({h} hộ)"),
-            (None, Some(p)) => format!(" ({p} người)"),
+            (Some(h), _) => format!(" ({} hộ)", group_digits(h)),
+            (None, Some(p)) => format!(" ({} người)", group_digits(p)),
             _ => String::new(),
         };
         if nightly {
             let _ = writeln!(
                 s,
-                "  {:<42} {:>12} {:>8} {:>12}{}",
-                ind.label, ind.records, ind.new, ind.resolved, hh
+                "  {:<w$} {:>12} {:>8} {:>12}{}",
+                ind.label,
+                group_digits(ind.records),
+                group_digits(ind.new),
+                group_digits(ind.resolved),
+                hh
             );
         } else {
-            let _ = writeln!(s, "  {:<42} {:>12}{}", ind.label, ind.records, hh);
+            let _ = writeln!(
+                s,
+                "  {:<w$} {:>12}{}",
+                ind.label,
+                group_digits(ind.records),
+                hh
+            );
         }
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "{:<44} {:>12}", "Quy tắc", "Phát hiện");
+    let _ = writeln!(s, "{:<h$} {:>12}", "Quy tắc", "Phát hiện");
     for (k, n) in &summary.findings_per_rule {
         if *n > 0 {
-            let _ = writeln!(s, "  {:<42} {:>12}", k, n);
+            let _ = writeln!(s, "  {:<w$} {:>12}", k, group_digits(*n));
         }
     }
     let d = &summary.duplicates;
@@ -75,10 +98,10 @@ pub fn render_summary(summary: &Summary) -> String {
     let _ = writeln!(
         s,
         "Cặp trùng: {}{}  ·  cụm: {}  ·  liên kết đề xuất: {}",
-        d.pairs,
+        group_digits(d.pairs),
         from_clusters(d.pairs_from_clusters),
-        d.clusters,
-        d.links
+        group_digits(d.clusters),
+        group_digits(d.links)
     );
     for b in &summary.thresholds_breached {
         let _ = writeln!(s, "Vượt ngưỡng: {b}");
@@ -96,7 +119,7 @@ pub fn from_clusters(n: usize) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!(" ({n} suy ra từ cụm)")
+        format!(" ({} suy ra từ cụm)", group_digits(n))
     }
 }
 
@@ -109,19 +132,57 @@ pub fn render_dedup(summary: &DedupSummary) -> String {
          Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}{}), {} cụm, {} bản ghi thừa.\n\
          Cặp dùng chung số định danh: {}.\n\
          Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
-        summary.rows_read.get("residents").copied().unwrap_or(0),
-        d.pairs,
-        d.in_province,
-        d.out_of_province,
+        group_digits(summary.rows_read.get("residents").copied().unwrap_or(0)),
+        group_digits(d.pairs),
+        group_digits(d.in_province),
+        group_digits(d.out_of_province),
         match d.pairs_from_clusters {
             0 => String::new(),
-            n => format!("; {n} suy ra từ cụm"),
+            n => format!("; {} suy ra từ cụm", group_digits(n)),
         },
-        d.clusters,
-        d.records_to_retire,
-        summary.id_shared_pairs,
+        group_digits(d.clusters),
+        group_digits(d.records_to_retire),
+        group_digits(summary.id_shared_pairs),
         p.units,
         p.spilled_bytes as f64 / 1e9,
         summary.timings_seconds.get("total").copied().unwrap_or(0.0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_counts_are_grouped_by_thousands() {
+        let mut summary = Summary {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        summary.rows_read.insert("residents".into(), 1_050_000);
+        summary.findings_per_rule.insert("id.format".into(), 12_345);
+        summary.duplicates.pairs = 19_594;
+        summary.indicators = vec![crate::summary::IndicatorStat {
+            label: "(7) Làm sạch dữ liệu tại các khu công nghiệp".into(),
+            records: 7,
+            ..Default::default()
+        }];
+        let text = render_summary(&summary);
+        // The counts end in one column, however long a label is.
+        let ends: Vec<usize> = text
+            .lines()
+            .filter(|l| l.contains("residents") || l.contains("(7)") || l.contains("id.format"))
+            .map(|l| l.chars().count())
+            .collect();
+        assert!(
+            ends.len() == 3 && ends.iter().all(|&e| e == ends[0]),
+            "{text}"
+        );
+        assert!(
+            text.contains("residents") && text.contains(" 1 050 000\n"),
+            "{text}"
+        );
+        assert!(text.contains("     12 345\n"), "{text}");
+        assert!(text.contains("Cặp trùng: 19 594"), "{text}");
+    }
 }
