@@ -410,14 +410,15 @@ pub fn history(dirs: &[PathBuf]) -> Result<String> {
             let _ = write!(
                 s,
                 " {:>12}",
-                n.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
+                n.map(crate::phase::group_digits)
+                    .unwrap_or_else(|| "-".into())
             );
         }
         s.push('\n');
     }
     let _ = write!(s, "{:<48}", "Tổng số phát hiện");
     for (_, v) in &runs {
-        let _ = write!(s, " {:>12}", v.findings_total);
+        let _ = write!(s, " {:>12}", crate::phase::group_digits(v.findings_total));
     }
     s.push('\n');
     Ok(s)
