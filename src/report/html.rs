@@ -211,22 +211,23 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
         let number = i > 0
             && !digits.is_empty()
             && digits.chars().all(|ch| ch.is_ascii_digit() || ch == '.');
-        (number, if number { grouped(c) } else { esc(c) })
+        let html = number.then(|| grouped(c)).flatten();
+        (number, html.unwrap_or_else(|| esc(c)))
     })
 }
 
-/// A count as people read it, thousands grouped ("+1 050 000"); any other text (a decimal,
-/// a code with a leading zero) unchanged.
-fn grouped(c: &str) -> String {
+/// A count as people read it, thousands grouped ("+1 050 000"); None for any other text (a
+/// decimal, a code with a leading zero), which is shown as it is.
+fn grouped(c: &str) -> Option<String> {
     let (sign, digits) = match c.strip_prefix(['+', '-']) {
         Some(rest) => (&c[..1], rest),
         None => ("", c),
     };
     match digits.parse::<usize>() {
         Ok(n) if !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{sign}{}", crate::phase::group_digits(n))
+            Some(format!("{sign}{}", crate::phase::group_digits(n)))
         }
-        _ => esc(c),
+        _ => None,
     }
 }
 
@@ -285,7 +286,8 @@ document.querySelectorAll("table.sortable th").forEach(function (th, col) {
 /// the second is a number.
 fn raw_table(head: &[&str], rows: &[Vec<String>]) -> String {
     table_with(head, rows, |i, c| {
-        (i > 1, if i > 1 { grouped(c) } else { c.to_string() })
+        let counted = (i > 1).then(|| grouped(c)).flatten();
+        (i > 1, counted.unwrap_or_else(|| c.to_string()))
     })
 }
 
@@ -706,8 +708,8 @@ mod tests {
         assert!(html.contains("<td class=\"n\">1 050 000</td>"), "{html}");
         assert!(html.contains("<td class=\"n\">12 345</td>"));
         assert!(html.contains("<td class=\"n\">12.5</td>"));
-        assert_eq!(grouped("+1234"), "+1 234");
-        assert_eq!(grouped("00004"), "00004");
+        assert_eq!(grouped("+1234").as_deref(), Some("+1 234"));
+        assert_eq!(grouped("00004"), None);
         assert!(html.contains("<svg"));
         assert!(html.contains("Phường Ba Đình"));
         // Every commune links to its fix list (a relative link, opened beside the report).
