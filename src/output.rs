@@ -170,15 +170,8 @@ impl Staging {
                 dirs.insert(parent.to_path_buf());
             }
         }
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(self.mode);
-        }
-        let file = opts
-            .open(&path)
+        let file = self
+            .open_new(&path)
             .map_err(|e| Error::output(&self.dir.join(rel), e))?;
         self.files
             .lock()
@@ -383,6 +376,12 @@ impl Staging {
     /// with the outputs' permissions.
     fn create_outside(&self, name: &str) -> Result<(File, PathBuf)> {
         let path = self.tmp.join(name);
+        let file = self.open_new(&path).map_err(|e| Error::output(&path, e))?;
+        Ok((file, path))
+    }
+
+    /// Create (or truncate) `path` with the outputs' permissions.
+    fn open_new(&self, path: &Path) -> std::io::Result<File> {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -390,8 +389,7 @@ impl Staging {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(self.mode);
         }
-        let file = opts.open(&path).map_err(|e| Error::output(&path, e))?;
-        Ok((file, path))
+        opts.open(path)
     }
 }
 
