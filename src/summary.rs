@@ -47,6 +47,18 @@ pub struct IndicatorStat {
     pub split: Vec<SourceSplit>,
 }
 
+impl IndicatorStat {
+    /// The households or people behind the records, as people read it ("63 hộ",
+    /// "1 318 người"), when the indicator counts them.
+    pub fn units_vi(&self) -> Option<String> {
+        match (self.households, self.people) {
+            (Some(h), _) => Some(format!("{} hộ", crate::phase::group_digits(h))),
+            (None, Some(p)) => Some(format!("{} người", crate::phase::group_digits(p))),
+            _ => None,
+        }
+    }
+}
+
 /// One extract's (or one of its data sources') rows for indicators (6) and (7).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

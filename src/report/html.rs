@@ -355,11 +355,7 @@ pub fn render(summary: &Summary, probabilities: &[f64]) -> String {
             vec![
                 i.label.clone(),
                 i.records.to_string(),
-                match (i.households, i.people) {
-                    (Some(h), _) => format!("{} hộ", crate::phase::group_digits(h)),
-                    (None, Some(p)) => format!("{} người", crate::phase::group_digits(p)),
-                    _ => String::new(),
-                },
+                i.units_vi().unwrap_or_default(),
                 i.new.to_string(),
                 i.resolved.to_string(),
             ]

@@ -61,11 +61,10 @@ pub fn render_summary(summary: &Summary) -> String {
         let _ = writeln!(s, "{:<h$} {:>12}", "Chỉ tiêu", "Bản ghi");
     }
     for ind in &summary.indicators {
-        let hh = match (ind.households, ind.people) {
-            (Some(h), _) => format!(" ({} hộ)", group_digits(h)),
-            (None, Some(p)) => format!(" ({} người)", group_digits(p)),
-            _ => String::new(),
-        };
+        let hh = ind
+            .units_vi()
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
         if nightly {
             let _ = writeln!(
                 s,
