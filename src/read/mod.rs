@@ -6,6 +6,8 @@
 //! never a cell's content.
 
 mod csv;
+#[cfg(target_os = "linux")]
+pub mod on_disk;
 mod parquet;
 mod xlsx;
 
