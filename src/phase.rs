@@ -30,16 +30,42 @@ pub fn memory_mb() -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The process's own memory (anonymous pages), in MB: resident memory less the pages of
+/// mapped files (inputs held on disk), which the kernel can drop and read again.
+fn anon_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    let kb: u64 = line["RssAnon:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
+}
+
 /// Print one phase line when tracing is on.
 pub fn phase(name: &str, seconds: f64) {
     if !enabled() {
         return;
     }
     match memory_mb() {
-        Some((rss, peak)) => {
-            eprintln!("trace {name:<22} {seconds:>8.2} s  rss {rss:>6} MB  peak {peak:>6} MB")
-        }
+        Some((rss, peak)) => eprintln!(
+            "trace {name:<22} {seconds:>8.2} s  rss {rss:>6} MB  peak {peak:>6} MB  own {:>6} MB",
+            anon_mb().unwrap_or(0)
+        ),
         None => eprintln!("trace {name:<22} {seconds:>8.2} s"),
+    }
+}
+
+/// A line of the trace that is not a phase (what a run decided), with the memory figures.
+pub fn note(text: &str) {
+    if !enabled() {
+        return;
+    }
+    match memory_mb() {
+        Some((rss, peak)) => eprintln!("trace {text}  rss {rss:>6} MB  peak {peak:>6} MB"),
+        None => eprintln!("trace {text}"),
     }
 }
 
