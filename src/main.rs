@@ -143,6 +143,11 @@ struct CheckArgs {
     /// reported again while their records are unchanged (repeatable).
     #[arg(long, num_args = 1..)]
     verdicts: Vec<PathBuf>,
+    /// A memory budget in GB: when the run would need more (estimated from the inputs'
+    /// sizes), the input columns are held on disk in the output directory, memory-mapped,
+    /// and read back as the phases need them. The results are the same.
+    #[arg(long)]
+    memory_gb: Option<f64>,
     #[command(flatten)]
     common: Common,
 }
@@ -213,6 +218,12 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
             _ => bail!(usage: "--extract takes NAME=FILE, not \"{e}\""),
         }
     }
+    if let Some(g) = a.memory_gb {
+        ensure!(
+            g.is_finite() && g > 0.0,
+            usage: "--memory-gb takes a positive number of gigabytes"
+        );
+    }
     let config = load_config(&a.config)?;
     let opts = CheckOptions {
         residents: a.residents,
@@ -233,6 +244,7 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         retrain: a.retrain,
         verdicts: a.verdicts,
         tables: Vec::new(),
+        memory: a.memory_gb.map(|g| (g * 1e9) as u64),
     };
     opts.validate()?;
     Ok(opts)

@@ -349,6 +349,22 @@ fn nonsense_settings_are_refused() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--threads 10000"), "{}", stderr(&o));
+    for budget in ["0", "-1", "NaN"] {
+        let o = run(&[
+            "check",
+            "--residents",
+            p.to_str().unwrap(),
+            &format!("--memory-gb={budget}"),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--memory-gb {budget}");
+        assert!(
+            stderr(&o).contains("--memory-gb takes a positive number"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

@@ -87,8 +87,15 @@ fn check_finds_what_was_injected_and_is_deterministic() {
     let data = dir.join("data");
     generate(&data, 20_000, 11, &[]);
     let (one, two, four) = (dir.join("run1"), dir.join("run2"), dir.join("run4"));
-    for (out, threads) in [(&one, "1"), (&two, "2"), (&four, "4")] {
-        let o = check_generated(&data, out, &["--threads", threads]);
+    // A budget far below the run's need: the input columns are held on disk, memory-mapped.
+    let on_disk = dir.join("run-on-disk");
+    for (out, extra) in [
+        (&one, &["--threads", "1"][..]),
+        (&two, &["--threads", "2"]),
+        (&four, &["--threads", "4"]),
+        (&on_disk, &["--threads", "2", "--memory-gb", "0.001"]),
+    ] {
+        let o = check_generated(&data, out, extra);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     for f in [
@@ -100,11 +107,22 @@ fn check_finds_what_was_injected_and_is_deterministic() {
     ] {
         files_equal(&one, &two, f);
         files_equal(&one, &four, f);
+        files_equal(&one, &on_disk, f);
     }
     for f in std::fs::read_dir(one.join("fixlists")).unwrap().flatten() {
         let name = format!("fixlists/{}", f.file_name().to_string_lossy());
         files_equal(&one, &four, &name);
+        files_equal(&one, &on_disk, &name);
     }
+    // The scratch files of the inputs held on disk are gone: the run wrote what the others did.
+    let listing = |d: &std::path::Path| -> BTreeSet<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(listing(&on_disk), listing(&one));
     // Every finding points at a record of its source.
     let mut ids: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
     for (source, file) in [
