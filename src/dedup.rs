@@ -98,6 +98,15 @@ fn year_of(reg: &Register, row: u32) -> Option<u16> {
 /// Bytes of one spilled record: row, the keep rank ([`KeepRank::pack`]), the features.
 const SPILLED: usize = 4 + 1 + Rec::ENCODED_LEN;
 
+/// A new spill file readable by its owner only: it holds the records' IDs and name keys.
+fn owner_only(path: &Path) -> std::io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
 /// The spilled buckets: one file per birth-year bucket, removed when dropped.
 struct Spill {
     dir: PathBuf,
@@ -143,7 +152,7 @@ impl Spill {
         }
         let path = self.path(bucket);
         if self.writers[bucket].is_none() {
-            let f = File::create(&path).map_err(|e| Error::output(&path, e))?;
+            let f = owner_only(&path).map_err(|e| Error::output(&path, e))?;
             self.writers[bucket] = Some(BufWriter::with_capacity(1 << 20, f));
         }
         let w = self.writers[bucket].as_mut().expect("opened above");
@@ -232,7 +241,7 @@ impl KeySpill {
             }
             let path = self.path(f);
             if self.writers[f].is_none() {
-                let file = File::create(&path).map_err(|e| Error::output(&path, e))?;
+                let file = owner_only(&path).map_err(|e| Error::output(&path, e))?;
                 self.writers[f] = Some(BufWriter::with_capacity(1 << 16, file));
             }
             let w = self.writers[f].as_mut().expect("opened above");
@@ -1128,4 +1137,20 @@ fn write_outputs(
         clusters_schema(),
         &[clusters_batch(&member_refs, texts)?],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn spill_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lamsach-spill-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bucket-000.bin");
+        drop(super::owner_only(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(mode, 0o600, "a spill file holds IDs and name keys");
+    }
 }
