@@ -14,5 +14,5 @@ pub mod table;
 pub use column::{Column, ColumnKind, SourceKind};
 pub use finding::{Finding, Group, RowRef, Rule, Severity};
 pub use input::{AliveSettings, CheckInput, Context, MatchSettings, PidIndex, ResidenceSettings};
-pub use prepared::{Facts, Prepared, SexParse};
+pub use prepared::{Facts, Prepared, Rows, SexParse};
 pub use table::{Col, Cols, Table};

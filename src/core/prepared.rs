@@ -36,9 +36,44 @@ pub struct Facts {
 // 20 bytes a row (the ID packed to 12): held for every row of every source through the run.
 const _: () = assert!(std::mem::size_of::<Facts>() == 20);
 
+/// A list of fixed-size records, owned or held elsewhere: in memory another owner keeps alive
+/// (a memory-mapped scratch file, `read::on_disk::hold_rows`). It reads as a slice either way.
+pub enum Rows<T> {
+    Owned(Vec<T>),
+    Held {
+        ptr: std::ptr::NonNull<T>,
+        len: usize,
+        _owner: std::sync::Arc<dyn Send + Sync>,
+    },
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows::Owned(Vec::new())
+    }
+}
+
+// SAFETY: a held list is read-only memory that `_owner` keeps alive, shared like a `&[T]`.
+unsafe impl<T: Sync> Send for Rows<T> {}
+unsafe impl<T: Sync> Sync for Rows<T> {}
+
+impl<T> std::ops::Deref for Rows<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Rows::Owned(v) => v,
+            // SAFETY: `ptr` points at `len` initialised values of `T`, aligned, that `_owner`
+            // keeps alive and nothing writes (the constructor's contract).
+            Rows::Held { ptr, len, .. } => unsafe {
+                std::slice::from_raw_parts(ptr.as_ptr(), *len)
+            },
+        }
+    }
+}
+
 /// The parsed facts of every row of one source.
 pub struct Prepared {
-    pub rows: Vec<Facts>,
+    pub rows: Rows<Facts>,
 }
 
 impl Prepared {
@@ -60,7 +95,9 @@ impl Prepared {
                 },
             })
             .collect();
-        Prepared { rows }
+        Prepared {
+            rows: Rows::Owned(rows),
+        }
     }
 
     pub fn birth(&self, row: usize) -> Option<PDate> {

@@ -17,7 +17,7 @@ use arrow_array::{make_array, Array, ArrayRef, RecordBatch};
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
 use arrow_data::ArrayData;
 
-use crate::core::Table;
+use crate::core::{Rows, Table};
 use crate::error::{Error, Result};
 
 /// Each buffer starts on a 64-byte boundary in the file (Arrow's alignment).
@@ -126,17 +126,8 @@ pub fn hold_on_disk(table: &mut Table, dir: &Path) -> Result<u64> {
 /// Write `parts` (each at the next 64-byte boundary) to a new owner-only file at `path`, map it
 /// read-only and remove it.
 fn write_and_map(path: &Path, parts: &[&[u8]], len: usize) -> std::io::Result<Mapping> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let file: File = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    let written = (|| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
+    map_new_file(path, len, |file| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         let zeros = [0u8; ALIGN];
         let mut end = 0usize;
         for p in parts {
@@ -148,6 +139,27 @@ fn write_and_map(path: &Path, parts: &[&[u8]], len: usize) -> std::io::Result<Ma
         }
         w.flush()?;
         debug_assert_eq!(end, len);
+        Ok(())
+    })
+}
+
+/// A new owner-only file at `path`, `len` bytes written by `write`, mapped read-only and removed
+/// (the mapping stays valid once the file is gone; on failure nothing is left either).
+fn map_new_file(
+    path: &Path,
+    len: usize,
+    write: impl FnOnce(&File) -> std::io::Result<()>,
+) -> std::io::Result<Mapping> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let file: File = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let mapped = write(&file).and_then(|()| {
         // SAFETY: a new mapping of the file just written, `len` bytes long, read-only.
         let ptr = unsafe {
             libc::mmap(
@@ -166,12 +178,63 @@ fn write_and_map(path: &Path, parts: &[&[u8]], len: usize) -> std::io::Result<Ma
             ptr: NonNull::new(ptr.cast()).expect("mmap succeeded"),
             len,
         })
-    })();
-    // The mapping stays valid once the file is gone; on failure nothing is left either.
+    });
     let removed = std::fs::remove_file(path);
-    let mapping = written?;
+    let mapping = mapped?;
     removed?;
     Ok(mapping)
+}
+
+/// `rows` held on disk as [`hold_on_disk`] holds a table's columns (a scratch file in `dir`,
+/// `name` telling it apart, removed once mapped): the same values, read through the mapping.
+pub fn hold_rows<T: Copy + Sync + 'static>(
+    rows: Rows<T>,
+    dir: &Path,
+    name: &str,
+) -> Result<Rows<T>> {
+    let Rows::Owned(v) = rows else {
+        return Ok(rows);
+    };
+    let len = std::mem::size_of_val(v.as_slice());
+    if len == 0 {
+        return Ok(Rows::Owned(v));
+    }
+    let path = dir.join(format!(
+        ".lamsach-rows-{}-{}",
+        std::process::id(),
+        crate::core::hash::h64(name)
+    ));
+    let mapping = map_new_file(&path, len, |file| {
+        use std::os::fd::AsRawFd;
+        // The values' bytes as they lie in memory (padding included), written without
+        // viewing them as a `&[u8]`.
+        let base = v.as_ptr().cast::<u8>();
+        let mut done = 0usize;
+        while done < len {
+            // SAFETY: `base + done .. base + len` lies within the vector's allocation.
+            let n = unsafe { libc::write(file.as_raw_fd(), base.add(done).cast(), len - done) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            done += n as usize;
+        }
+        Ok(())
+    })
+    .map_err(|e| Error::output(&path, e))?;
+    let n = v.len();
+    drop(v);
+    // The mapping is page-aligned, so aligned for `T`; it holds `n` values of `T` copied
+    // byte for byte from initialised ones.
+    let ptr = mapping.ptr.cast::<T>();
+    Ok(Rows::Held {
+        ptr,
+        len: n,
+        _owner: Arc::new(mapping),
+    })
 }
 
 #[cfg(test)]
@@ -224,6 +287,41 @@ mod tests {
         assert_eq!(t.column(FullName).get(2), "Trần Thị Bình");
         assert_eq!(t.column(PersonalId).get(0), "001085012345");
         // The scratch file is gone once mapped; nobody else can open it.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn parsed_facts_held_on_disk_read_as_they_did() {
+        let dir = std::env::temp_dir().join(format!("lamsach-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cells: Vec<Option<&str>> = vec![Some("001085012345"), None, Some("0912345678")];
+        let t = Table::from_columns(
+            "vaccination",
+            SourceKind::Vaccination,
+            vec![
+                ("personal_id".into(), Arc::new(StringArray::from(cells))),
+                (
+                    "birth_date".into(),
+                    Arc::new(StringArray::from(vec!["1985-03-07", "31/02/1990", ""])),
+                ),
+                (
+                    "sex".into(),
+                    Arc::new(StringArray::from(vec!["Nam", "x", "Nữ"])),
+                ),
+            ],
+        );
+        let before = crate::core::Prepared::new(&t);
+        let held = hold_rows(crate::core::Prepared::new(&t).rows, &dir, "vaccination").unwrap();
+        assert!(matches!(held, Rows::Held { .. }));
+        assert_eq!(held.len(), 3);
+        for (a, b) in held.iter().zip(before.rows.iter()) {
+            assert_eq!(a.pid.personal_id(), b.pid.personal_id());
+            assert_eq!(a.pid.is_valid(), b.pid.is_valid());
+            assert_eq!(a.birth.valid(), b.birth.valid());
+            assert_eq!(a.sex, b.sex);
+        }
+        assert_eq!(held[0].pid.personal_id(), Some(1085012345));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
