@@ -54,7 +54,7 @@ impl<T> Default for Rows<T> {
 }
 
 // SAFETY: a held list is read-only memory that `_owner` keeps alive, shared like a `&[T]`.
-unsafe impl<T: Sync> Send for Rows<T> {}
+unsafe impl<T: Send + Sync> Send for Rows<T> {}
 unsafe impl<T: Sync> Sync for Rows<T> {}
 
 impl<T> std::ops::Deref for Rows<T> {
