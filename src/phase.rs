@@ -14,10 +14,11 @@ fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var_os("LAMSACH_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// (resident, peak) memory of this process in MB, when the OS tells.
-pub fn memory_mb() -> Option<(u64, u64)> {
+/// Fields of this process's status in MB (`VmRSS:`, `VmHWM:`, …), when the OS tells.
+fn status_mb<const N: usize>(names: [&str; N]) -> Option<[u64; N]> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| -> Option<u64> {
+    let mut out = [0; N];
+    for (o, name) in out.iter_mut().zip(names) {
         let line = status.lines().find(|l| l.starts_with(name))?;
         let kb: u64 = line[name.len()..]
             .trim()
@@ -25,47 +26,34 @@ pub fn memory_mb() -> Option<(u64, u64)> {
             .trim()
             .parse()
             .ok()?;
-        Some(kb / 1024)
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+        *o = kb / 1024;
+    }
+    Some(out)
 }
 
-/// The process's own memory (anonymous pages), in MB: resident memory less the pages of
-/// mapped files (inputs held on disk), which the kernel can drop and read again.
-fn anon_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
-    let kb: u64 = line["RssAnon:".len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024)
+/// The memory figures of a trace line: resident and peak, and the process's own memory
+/// (anonymous pages: resident memory less the pages of mapped files, such as inputs held on
+/// disk, which the kernel can drop and read again); empty when the OS does not tell.
+fn memory_figures() -> String {
+    match status_mb(["VmRSS:", "VmHWM:", "RssAnon:"]) {
+        Some([rss, peak, own]) => {
+            format!("  rss {rss:>6} MB  peak {peak:>6} MB  own {own:>6} MB")
+        }
+        None => String::new(),
+    }
 }
 
 /// Print one phase line when tracing is on.
 pub fn phase(name: &str, seconds: f64) {
-    if !enabled() {
-        return;
-    }
-    match memory_mb() {
-        Some((rss, peak)) => eprintln!(
-            "trace {name:<22} {seconds:>8.2} s  rss {rss:>6} MB  peak {peak:>6} MB  own {:>6} MB",
-            anon_mb().unwrap_or(0)
-        ),
-        None => eprintln!("trace {name:<22} {seconds:>8.2} s"),
+    if enabled() {
+        eprintln!("trace {name:<22} {seconds:>8.2} s{}", memory_figures());
     }
 }
 
 /// A line of the trace that is not a phase (what a run decided), with the memory figures.
 pub fn note(text: &str) {
-    if !enabled() {
-        return;
-    }
-    match memory_mb() {
-        Some((rss, peak)) => eprintln!("trace {text}  rss {rss:>6} MB  peak {peak:>6} MB"),
-        None => eprintln!("trace {text}"),
+    if enabled() {
+        eprintln!("trace {text}{}", memory_figures());
     }
 }
 
