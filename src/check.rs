@@ -96,16 +96,18 @@ pub fn estimated_need(jobs: &[(String, SourceKind, SourceData)]) -> u64 {
 
 /// `t` with its columns held on disk (a scratch file in the run's staging directory, removed
 /// once mapped): [`crate::read::on_disk`]. Elsewhere than Linux, `t` as it is.
-fn hold_on_disk(mut t: Table, dir: &Path) -> Result<Table> {
+fn hold_on_disk(t: Table, dir: &Path) -> Result<Table> {
     #[cfg(target_os = "linux")]
-    {
+    let t = {
+        let mut t = t;
         let moved = crate::read::on_disk::hold_on_disk(&mut t, dir)?;
         crate::phase::note(&format!(
             "{}: {} MB of columns held on disk",
             t.name,
             moved >> 20
         ));
-    }
+        t
+    };
     #[cfg(not(target_os = "linux"))]
     let _ = dir;
     Ok(t)

@@ -100,11 +100,7 @@ const SPILLED: usize = 4 + 1 + Rec::ENCODED_LEN;
 
 /// A new spill file readable by its owner only: it holds the records' IDs and name keys.
 fn owner_only(path: &Path) -> std::io::Result<File> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    crate::output::create_with_mode(path, 0o600)
 }
 
 /// The spilled buckets: one file per birth-year bucket, removed when dropped.

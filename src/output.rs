@@ -382,14 +382,7 @@ impl Staging {
 
     /// Create (or truncate) `path` with the outputs' permissions.
     fn open_new(&self, path: &Path) -> std::io::Result<File> {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(self.mode);
-        }
-        opts.open(path)
+        create_with_mode(path, self.mode)
     }
 }
 
@@ -405,6 +398,21 @@ impl Drop for Staging {
 /// A batch from named columns.
 pub fn batch(schema: &Arc<Schema>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     RecordBatch::try_new(schema.clone(), columns).map_err(Error::internal)
+}
+
+/// Create (or truncate) `path` for writing with permissions `mode` on Unix (0600: the owner
+/// only): outputs, and the scratch files that hold records while a run lasts.
+pub(crate) fn create_with_mode(path: &Path, mode: u32) -> std::io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    opts.open(path)
 }
 
 #[cfg(test)]
