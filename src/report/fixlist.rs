@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
+use super::gathered::{Gathered, Shown};
 use super::tables::shorten;
 use super::view::{Extras, Records, View};
 use crate::config::Config;
@@ -157,28 +158,17 @@ impl<'a> PairContext<'a> {
             .map(|l| (l.at, RowRef::resident(l.resident)))
             .collect();
         let input = view.input;
-        // Residents with findings, by their ID as written (a malformed ID an extract row
-        // copies is the same text).
-        let mut by_written: HashMap<&str, RowRef> = HashMap::new();
-        for f in view.findings.iter().filter(|f| f.at.source == 0) {
-            let written = view.cell(f.at, Column::PersonalId);
-            if !written.is_empty() {
-                by_written.entry(written).or_insert(f.at);
-            }
-        }
+        // An extract row with a finding and a valid ID: the resident holding that ID.
         for f in &view.findings {
             let at = f.at;
             if at.source == 0 || person_of.contains_key(&at) {
                 continue;
             }
             let pid = &input.prepared[at.source as usize].rows[at.row as usize].pid;
-            let resident = if pid.is_valid() {
-                input.pid_index.rows(pid.value).next().map(RowRef::resident)
-            } else {
-                by_written.get(view.cell(at, Column::PersonalId)).copied()
-            };
-            if let Some(r) = resident {
-                person_of.insert(at, r);
+            if pid.is_valid() {
+                if let Some(r) = input.pid_index.rows(pid.value).next() {
+                    person_of.insert(at, RowRef::resident(r));
+                }
             }
         }
         PairContext {
@@ -186,6 +176,45 @@ impl<'a> PairContext<'a> {
             levels,
             cluster_size,
             person_of,
+        }
+    }
+
+    /// Every record a fix-list row shows or sorts under: each finding's record and related
+    /// record, and the records they are grouped under.
+    fn records(&self, view: &View) -> Vec<RowRef> {
+        let mut refs: Vec<RowRef> = Vec::with_capacity(2 * view.findings.len());
+        for f in &view.findings {
+            refs.push(f.at);
+            refs.extend(f.related);
+        }
+        refs.extend(self.keep_of.values());
+        refs.extend(self.person_of.values());
+        refs
+    }
+
+    /// An extract row with a finding and a malformed ID: the resident with a finding whose ID
+    /// is written the same (a malformed ID an extract row copies is the same text).
+    fn add_written(&mut self, view: &View, gathered: &Gathered) {
+        let mut by_written: HashMap<&str, RowRef> = HashMap::new();
+        for f in view.findings.iter().filter(|f| f.at.source == 0) {
+            let written = gathered.get(f.at).cell(Column::PersonalId);
+            if !written.is_empty() {
+                by_written.entry(written).or_insert(f.at);
+            }
+        }
+        for f in &view.findings {
+            let at = f.at;
+            if at.source == 0 || self.person_of.contains_key(&at) {
+                continue;
+            }
+            let pid = &view.input.prepared[at.source as usize].rows[at.row as usize].pid;
+            if pid.is_valid() {
+                continue;
+            }
+            let written = gathered.get(at).cell(Column::PersonalId);
+            if let Some(&r) = by_written.get(written) {
+                self.person_of.insert(at, r);
+            }
         }
     }
 }
@@ -236,11 +265,11 @@ fn one_duplicate_row_per_record(view: &View, pairs: &PairContext) -> Vec<bool> {
 }
 
 /// Where a record lives, as people read it: its commune and province.
-fn place_of(view: &View, r: RowRef) -> String {
-    let commune = view.cell(r, Column::CommuneCode);
+fn place_of(record: &Shown) -> String {
+    let commune = record.cell(Column::CommuneCode);
     let reference = crate::reference::reference();
     if commune.is_empty() {
-        let p = view.cell(r, Column::ProvinceCode);
+        let p = record.cell(Column::ProvinceCode);
         return match reference.province_name(p) {
             Some(name) => format!("tỉnh {name} (không rõ xã)"),
             None => "không rõ xã".to_string(),
@@ -249,11 +278,11 @@ fn place_of(view: &View, r: RowRef) -> String {
     format!("xã {commune}: {}", reference.commune_label(commune))
 }
 
-fn record_name(view: &View, r: RowRef) -> String {
+fn record_name(view: &View, r: RowRef, record: &Shown) -> String {
     format!(
         "{} {}",
         source_label_vi(view.source(r), view.input.tables[r.source as usize].kind),
-        view.cell(r, Column::RecordId)
+        record.cell(Column::RecordId)
     )
 }
 
@@ -365,6 +394,20 @@ pub fn reason_vi(levels: &str) -> String {
 /// A stable code of what a row shows of its record(s): the canonical cells of the record and
 /// of the related one. A returned verdict holds while this code is unchanged.
 pub fn fingerprint(records: &dyn Records, at: RowRef, related: Option<RowRef>) -> String {
+    fingerprint_of(
+        record_print(records, at),
+        related.map(|r| record_print(records, r)),
+    )
+}
+
+/// A row's fingerprint from its records' parts ([`record_print`]).
+pub fn fingerprint_of(at: u64, related: Option<u64>) -> String {
+    let h = crate::core::hash::mix(&[at, related.unwrap_or(0)]);
+    format!("{h:016x}")
+}
+
+/// One record's part of a fingerprint: a hash of its canonical cells.
+pub fn record_print(records: &dyn Records, r: RowRef) -> u64 {
     use crate::core::hash::{h64, mix};
     // The fields a fix and a verdict are about (not every carried column).
     const FIELDS: [Column; 15] = [
@@ -384,15 +427,11 @@ pub fn fingerprint(records: &dyn Records, at: RowRef, related: Option<RowRef>) -
         Column::HealthCardNo,
         Column::DoseDate,
     ];
-    let of = |r: RowRef| {
-        let mut parts = [0u64; 15];
-        for (p, &c) in parts.iter_mut().zip(&FIELDS) {
-            *p = h64(records.cell(r, c));
-        }
-        mix(&parts)
-    };
-    let h = mix(&[of(at), related.map_or(0, of)]);
-    format!("{h:016x}")
+    let mut parts = [0u64; 15];
+    for (p, &c) in parts.iter_mut().zip(&FIELDS) {
+        *p = h64(records.cell(r, c));
+    }
+    mix(&parts)
 }
 
 /// One row of a fix list: its sheet, its order and its cells (the match probability also as a
@@ -408,13 +447,17 @@ struct Row<'a> {
 
 fn fixlist_row<'a>(
     view: &'a View,
+    gathered: &'a Gathered,
     config: &Config,
     pairs: &PairContext,
     f: &'a Finding,
     open: bool,
 ) -> Row<'a> {
     let at = f.at;
-    let cell = |c: Column| Cow::Borrowed(view.cell(at, c));
+    let me = gathered.get(at);
+    let cell = |c: Column| Cow::Borrowed(me.cell(c));
+    let name = |r: RowRef| record_name(view, r, &gathered.get(r));
+    let place = |r: RowRef| place_of(&gathered.get(r));
     let table = &view.input.tables[at.source as usize];
     let is_dup = matches!(f.rule, Rule::DupInProvince | Rule::DupOutOfProvince);
     // A duplicate row's suggestion is the cluster's decision; its probability has a column.
@@ -431,21 +474,21 @@ fn fixlist_row<'a>(
                 Cow::Owned(if others > 1 {
                     format!(
                         "Giữ bản ghi này; đề nghị xóa {others} bản ghi trùng của cùng người, trong đó {} ({})",
-                        record_name(view, other),
-                        place_of(view, other)
+                        name(other),
+                        place(other)
                     )
                 } else {
                     format!(
                         "Giữ bản ghi này; đề nghị xóa bản ghi trùng {} ({})",
-                        record_name(view, other),
-                        place_of(view, other)
+                        name(other),
+                        place(other)
                     )
                 })
             }
             Some(&keep) => Cow::Owned(format!(
                 "Đề nghị xóa bản ghi này, giữ bản ghi {} ({})",
-                record_name(view, keep),
-                place_of(view, keep)
+                name(keep),
+                place(keep)
             )),
             None => Cow::Borrowed(f.rule.action_vi()),
         },
@@ -460,7 +503,7 @@ fn fixlist_row<'a>(
         _ => Cow::Borrowed(""),
     };
     let related_place: Cow<str> = match f.related {
-        Some(other) if other.source == 0 => Cow::Owned(place_of(view, other)),
+        Some(other) if other.source == 0 => Cow::Owned(place(other)),
         _ => Cow::Borrowed(""),
     };
     let opt = |s: Option<&'a String>| s.map(|s| shorten(s)).unwrap_or_default();
@@ -473,7 +516,7 @@ fn fixlist_row<'a>(
         source_label_vi(view.source(at), table.kind),
         cell(Column::RecordId),
         cell(Column::PersonalId),
-        shorten(view.cell(at, Column::FullName)),
+        shorten(me.cell(Column::FullName)),
         cell(Column::BirthDate),
         cell(Column::Sex),
         cell(Column::HouseholdId),
@@ -494,15 +537,13 @@ fn fixlist_row<'a>(
             None => opt(f.suggestion.as_ref()),
         },
         action,
-        f.related
-            .map(|r| Cow::Owned(record_name(view, r)))
-            .unwrap_or_default(),
+        f.related.map(|r| Cow::Owned(name(r))).unwrap_or_default(),
         // The other record beside this one (duplicates, shared IDs, links).
         f.related
-            .map(|r| shorten(view.cell(r, Column::FullName)))
+            .map(|r| shorten(gathered.get(r).cell(Column::FullName)))
             .unwrap_or_default(),
         f.related
-            .map(|r| Cow::Borrowed(view.cell(r, Column::BirthDate)))
+            .map(|r| Cow::Borrowed(gathered.get(r).cell(Column::BirthDate)))
             .unwrap_or_default(),
         related_place,
         f.score
@@ -512,11 +553,12 @@ fn fixlist_row<'a>(
         opt(f.note.as_ref()),
         Cow::Borrowed(""),
         Cow::Borrowed(""),
-        Cow::Owned(fingerprint(view, at, f.related)),
+        Cow::Owned(fingerprint_of(
+            me.print,
+            f.related.map(|r| gathered.get(r).print),
+        )),
     ];
-    cells.extend(
-        (0..view.extras.headers.len()).map(|i| shorten(view.extras.get(at, i).unwrap_or_default())),
-    );
+    cells.extend((0..view.extras.headers.len()).map(|i| shorten(me.extra(i))));
     Row {
         sheet: Sheet::of(f.rule),
         // A row sorts under its person: a duplicate under its cluster's record to keep, an
@@ -524,7 +566,7 @@ fn fixlist_row<'a>(
         // record — so one person's problems in this commune come together.
         order: (
             config.severity(f.rule),
-            view.cell(group, Column::HouseholdId),
+            gathered.get(group).cell(Column::HouseholdId),
             group,
             f.rule,
             (keep == Some(false), at),
@@ -578,21 +620,19 @@ pub fn commune_file(code: &str) -> String {
 /// Write `fixlists/<commune_code>.csv` (UTF-8 with BOM) and `.xlsx`, one per commune with
 /// findings, rows sorted by severity, household and record; new rows marked.
 pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result<()> {
-    // The rows by commune and the duplicates' context are built side by side (each is one
-    // thread's work: 0.4 and 1.1 s at 10 M people).
-    let (mut by_commune, pairs) = rayon::join(
-        || {
-            let mut by_commune: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (i, f) in view.findings.iter().enumerate() {
-                by_commune
-                    .entry(commune_file(view.cell(f.at, Column::CommuneCode)))
-                    .or_default()
-                    .push(i);
-            }
-            by_commune
-        },
-        || PairContext::new(view),
-    );
+    // The cells of every record shown, read once in row order; then the rows by commune.
+    let mut pairs = PairContext::new(view);
+    let gathered = crate::phase::traced("outputs.fixlists.gather", || {
+        Gathered::new(view, pairs.records(view))
+    });
+    pairs.add_written(view, &gathered);
+    let mut by_commune: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in view.findings.iter().enumerate() {
+        by_commune
+            .entry(commune_file(gathered.get(f.at).cell(Column::CommuneCode)))
+            .or_default()
+            .push(i);
+    }
     let headers = fixlist_headers(&view.extras);
     let shown = one_duplicate_row_per_record(view, &pairs);
     for idx in by_commune.values_mut() {
@@ -602,7 +642,10 @@ pub fn write_fixlists(staging: &Staging, view: &View, config: &Config) -> Result
     by_commune.par_iter().try_for_each(|(commune, idx)| {
         let mut rows: Vec<Row> = idx
             .iter()
-            .map(|&i| fixlist_row(view, config, &pairs, &view.findings[i], view.open[i]))
+            .map(|&i| {
+                let f = &view.findings[i];
+                fixlist_row(view, &gathered, config, &pairs, f, view.open[i])
+            })
             .collect();
         rows.sort_by(|a, b| a.order.cmp(&b.order));
         let mut csv = String::with_capacity(256 * (rows.len() + 1));

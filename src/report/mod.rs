@@ -5,12 +5,14 @@
 //!   previous run, extra columns carried through);
 //! - [`tables`]: Parquet schemas and batches;
 //! - [`fixlist`]: the commune fix lists;
+//! - [`gathered`]: the cells of the records the fix lists show, read once in row order;
 //! - [`indicators`]: the ministry's indicator groups;
 //! - [`summary`]: the typed `summary.json` of `check`;
 //! - [`render`]: the printed summaries;
 //! - [`html`] writes `report.html`.
 
 pub mod fixlist;
+pub mod gathered;
 pub mod html;
 pub mod indicators;
 pub mod render;
