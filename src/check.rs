@@ -18,7 +18,7 @@ use crate::output::Staging;
 use crate::phase::Phases;
 use crate::read::{read_data, SourceData, Warnings};
 use crate::report::{self, View};
-use crate::summary::Summary;
+use crate::summary::{MemoryPlan, Summary};
 
 /// Everything `check` needs, parsed from the command line.
 #[derive(Debug, Clone)]
@@ -51,6 +51,7 @@ pub struct CheckOptions {
     pub tables: Vec<(String, SourceKind, SourceData)>,
     /// A memory budget in bytes (`--memory-gb`): when the run's estimated need
     /// ([`estimated_need`]) is over it, the input columns are held on disk, memory-mapped.
+    /// None: nine tenths of the memory available when the run starts ([`memory_plan`]).
     pub memory: Option<u64>,
 }
 
@@ -130,7 +131,7 @@ fn hold_rows<T: Copy + Sync + 'static>(
 
 /// The sources read (residents first), the CMND crosswalk and the deaths, and whether their
 /// columns are held on disk.
-type Inputs = (Vec<Table>, Option<Table>, Option<Table>, bool);
+type Inputs = (Vec<Table>, Option<Table>, Option<Table>, MemoryPlan);
 
 /// Read every input: the sources (residents first) and the reference inputs.
 fn read_all(opts: &CheckOptions, staging_dir: &Path, warnings: &mut Warnings) -> Result<Inputs> {
@@ -174,9 +175,12 @@ fn read_all(opts: &CheckOptions, staging_dir: &Path, warnings: &mut Warnings) ->
     // Over the budget, each source's columns go to disk as soon as it is read, and the
     // sources are read one after the other (each file's columns are still decoded in
     // parallel): no more than one source's columns are in memory at once.
-    let on_disk = opts
-        .memory
-        .is_some_and(|budget| estimated_need(&jobs) > budget);
+    let plan = memory_plan(
+        opts.memory,
+        estimated_need(&jobs),
+        crate::machine::memory_room,
+    );
+    let on_disk = plan.inputs_on_disk;
     let read = |(name, kind, data): &(String, SourceKind, SourceData)| {
         let mut w = Warnings::new();
         let t = read_data(name, *kind, data, &opts.config, &mut w);
@@ -202,7 +206,27 @@ fn read_all(opts: &CheckOptions, staging_dir: &Path, warnings: &mut Warnings) ->
             _ => sources.push(t),
         }
     }
-    Ok((sources, cmnd_map, deaths, on_disk))
+    Ok((sources, cmnd_map, deaths, plan))
+}
+
+/// Whether the inputs are held on disk: when the run's estimated need is over the budget —
+/// `--memory-gb`, or else nine tenths of what the machine has available (`room`), so that a
+/// province larger than the workstation's memory runs on the first try instead of being
+/// killed by the OS.
+fn memory_plan(memory_gb: Option<u64>, need: u64, room: impl Fn() -> Option<u64>) -> MemoryPlan {
+    let (budget, from) = match memory_gb {
+        Some(b) => (Some(b), "memory_gb"),
+        None => match room() {
+            Some(r) => (Some(r / 10 * 9), "machine"),
+            None => (None, ""),
+        },
+    };
+    MemoryPlan {
+        estimated_need_bytes: need,
+        budget_bytes: budget,
+        budget_from: from.to_string(),
+        inputs_on_disk: budget.is_some_and(|b| need > b),
+    }
 }
 
 /// What the rules and matching read besides the sources, from the options.
@@ -388,8 +412,9 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     let mut phases = Phases::new(opts.quiet).with_steps(crate::phase::CHECK_STEPS);
     let mut warnings = Warnings::new();
 
-    let (tables, cmnd_map, deaths, on_disk) =
+    let (tables, cmnd_map, deaths, memory) =
         phases.run("read", || read_all(opts, staging.dir(), &mut warnings))?;
+    let on_disk = memory.inputs_on_disk;
     phases.set_rows(tables.iter().map(Table::len).sum());
     for t in &tables {
         if !t.column(Column::PersonalId).is_present() {
@@ -555,6 +580,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     };
     let mut summary = report::summary::build(tally, facts, rule_stats, breached.clone());
     summary.verdicts = verdicts.stats.clone();
+    summary.memory = memory;
     if !verdicts.is_empty() {
         let (schema, batch) = verdicts.batch()?;
         staging.write_parquet("verdicts.parquet", schema, &[batch])?;
@@ -706,6 +732,29 @@ impl CheckOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inputs_go_to_disk_when_the_run_would_not_fit_the_budget_or_the_machine() {
+        const GB: u64 = 1 << 30;
+        // --memory-gb decides, whatever the machine has.
+        let plan = memory_plan(Some(6 * GB), 9 * GB, || Some(100 * GB));
+        assert!(plan.inputs_on_disk);
+        assert_eq!(
+            (plan.budget_bytes, plan.budget_from.as_str()),
+            (Some(6 * GB), "memory_gb")
+        );
+        assert!(!memory_plan(Some(10 * GB), 9 * GB, || Some(GB)).inputs_on_disk);
+        // Without it, the machine's available memory with a tenth kept free: a 14 M province
+        // (9.4 GB) on a workstation with 10 GB free is held on disk, not killed by the OS.
+        let plan = memory_plan(None, 9_400_000_000, || Some(10_000_000_000));
+        assert!(plan.inputs_on_disk);
+        assert_eq!(plan.budget_from, "machine");
+        assert!(!memory_plan(None, 9_400_000_000, || Some(24 * GB)).inputs_on_disk);
+        // Nothing known: in memory, as before.
+        let plan = memory_plan(None, 1 << 50, || None);
+        assert!(!plan.inputs_on_disk);
+        assert_eq!(plan.budget_bytes, None);
+    }
     use crate::synth::generate::{generate, GenOptions, Noise};
 
     /// Generated people in two provinces with many duplicates and errors (crowded blocks and

@@ -9,7 +9,8 @@
 //! - drivers that order them: [`check`] (in memory) and [`dedup`] (partitions spilled to
 //!   disk);
 //! - around them: [`read`] (inputs), [`report`] and [`output`] (outputs), [`summary`] (the
-//!   typed `summary.json`), [`config`], [`nightly`], [`phase`] (timing);
+//!   typed `summary.json`), [`config`], [`nightly`], [`phase`] (timing), [`machine`] (the
+//!   memory a run can use);
 //! - leaf utilities: [`text`], [`ids`], [`dates`], [`compare`], [`reference`], [`rng`];
 //! - [`synth`]: synthetic data and its scoring (`generate`, `eval`), outside the engine's path.
 //!
@@ -24,6 +25,7 @@ pub mod dedup;
 pub mod error;
 pub mod ids;
 pub mod kernels;
+pub mod machine;
 pub mod matching;
 pub mod nightly;
 pub mod output;

@@ -145,7 +145,8 @@ struct CheckArgs {
     verdicts: Vec<PathBuf>,
     /// A memory budget in GB: when the run would need more (estimated from the inputs'
     /// sizes), the input columns are held on disk in the output directory, memory-mapped,
-    /// and read back as the phases need them. The results are the same.
+    /// and read back as the phases need them. The results are the same. Default: nine
+    /// tenths of the memory available when the run starts (the container's limit counts).
     #[arg(long)]
     memory_gb: Option<f64>,
     #[command(flatten)]

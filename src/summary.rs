@@ -238,6 +238,23 @@ pub struct Summary {
     pub thresholds_breached: Vec<String>,
     /// The officers' verdicts (`--verdicts`, and those kept from `--previous`).
     pub verdicts: VerdictStats,
+    /// What the run estimated it would need, the budget it had, and whether its inputs were
+    /// held on disk.
+    pub memory: MemoryPlan,
+}
+
+/// How a `check` run fitted its memory: its need estimated from the inputs' sizes against the
+/// budget (`--memory-gb`, or else what the machine had available when the run started).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MemoryPlan {
+    pub estimated_need_bytes: u64,
+    /// None when there was no budget (no `--memory-gb` and the OS did not tell).
+    pub budget_bytes: Option<u64>,
+    /// `memory_gb` (the option) or `machine` (available memory at the start).
+    pub budget_from: String,
+    /// The input columns and parsed facts were held on disk, memory-mapped.
+    pub inputs_on_disk: bool,
 }
 
 /// What the verdicts did, for summary.json and the report.

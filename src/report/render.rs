@@ -108,6 +108,21 @@ pub fn render_summary(summary: &Summary) -> String {
     for w in &summary.warnings {
         let _ = writeln!(s, "Cảnh báo: {w}");
     }
+    let m = &summary.memory;
+    if let (true, Some(budget)) = (m.inputs_on_disk, m.budget_bytes) {
+        let gb = |b: u64| format!("{:.1}", b as f64 / 1e9).replace('.', ",");
+        let whose = if m.budget_from == "machine" {
+            "bộ nhớ còn trống của máy"
+        } else {
+            "--memory-gb"
+        };
+        let _ = writeln!(
+            s,
+            "Bộ nhớ: cần khoảng {} GB, quá {} GB ({whose}): dữ liệu vào được giữ trên đĩa, kết quả không đổi",
+            gb(m.estimated_need_bytes),
+            gb(budget)
+        );
+    }
     let total = summary.timings_seconds.get("total").copied().unwrap_or(0.0);
     let _ = writeln!(s, "Thời gian: {total:.2} s");
     s
@@ -183,5 +198,22 @@ mod tests {
         );
         assert!(text.contains("     12 345\n"), "{text}");
         assert!(text.contains("Cặp trùng: 19 594"), "{text}");
+        assert!(!text.contains("Bộ nhớ"), "{text}");
+    }
+
+    #[test]
+    fn a_run_held_on_disk_says_so_and_why() {
+        let mut summary = Summary::default();
+        summary.memory = crate::summary::MemoryPlan {
+            estimated_need_bytes: 9_400_000_000,
+            budget_bytes: Some(7_830_000_000),
+            budget_from: "machine".into(),
+            inputs_on_disk: true,
+        };
+        let text = render_summary(&summary);
+        assert!(
+            text.contains("Bộ nhớ: cần khoảng 9,4 GB, quá 7,8 GB (bộ nhớ còn trống của máy)"),
+            "{text}"
+        );
     }
 }

@@ -402,6 +402,7 @@ pub fn build(
         timings_seconds: facts.timings,
         thresholds_breached: breached,
         verdicts: Default::default(),
+        memory: Default::default(),
     }
 }
 

@@ -1,0 +1,144 @@
+//! What the machine can give a run: the memory it can still use, from the OS's figure of
+//! available memory and, when the process runs in a control group with a memory limit (a
+//! container, a systemd slice, a batch scheduler's job), the room left under that limit.
+//! `check` holds its inputs on disk when its estimated need is over it and no `--memory-gb`
+//! was given. Linux only; elsewhere nothing is known and nothing changes.
+
+/// Bytes of memory the run can still use, or `None` when the OS does not tell.
+pub fn memory_room() -> Option<u64> {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let available = read("/proc/meminfo").and_then(|m| meminfo_available(&m));
+    let cgroup = read("/proc/self/cgroup")
+        .and_then(|c| cgroup_room(&c, |p| std::fs::read_to_string(p).ok()));
+    match (available, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    }
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes.
+fn meminfo_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line["MemAvailable:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// The room under the memory limit of the process's control group (`/proc/self/cgroup`): the
+/// limit less the memory its processes hold themselves (anonymous memory; the page cache
+/// gives way). `read` reads a file of the cgroup file system. `None` without a limit.
+fn cgroup_room(cgroup: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
+    const ROOT: &str = "/sys/fs/cgroup";
+    // In a container the listed path is often the host's, while the container sees its own
+    // group at the root of the file system: the listed path first, then the root.
+    let dirs = |base: &str, path: &str| [format!("{base}{path}"), base.to_string()];
+    for line in cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        if id == "0" && controllers.is_empty() {
+            // cgroup v2: memory.max ("max" when unlimited), memory.stat's `anon`.
+            for dir in dirs(ROOT, path) {
+                let Some(max) = read(&format!("{dir}/memory.max")) else {
+                    continue;
+                };
+                let limit: u64 = max.trim().parse().ok()?;
+                let used = read(&format!("{dir}/memory.stat"))
+                    .and_then(|s| stat_field(&s, "anon"))
+                    .unwrap_or(0);
+                return Some(limit.saturating_sub(used));
+            }
+        } else if controllers.split(',').any(|c| c == "memory") {
+            // cgroup v1: memory.limit_in_bytes (a huge number when unlimited), memory.stat's
+            // `total_rss`.
+            for dir in dirs(&format!("{ROOT}/memory"), path) {
+                let Some(limit) = read(&format!("{dir}/memory.limit_in_bytes")) else {
+                    continue;
+                };
+                let limit: u64 = limit.trim().parse().ok()?;
+                if limit >= 1 << 62 {
+                    return None;
+                }
+                let used = read(&format!("{dir}/memory.stat"))
+                    .and_then(|s| stat_field(&s, "total_rss").or_else(|| stat_field(&s, "rss")))
+                    .unwrap_or(0);
+                return Some(limit.saturating_sub(used));
+            }
+        }
+    }
+    None
+}
+
+/// A field of a `memory.stat` file (`anon 1234`).
+fn stat_field(stat: &str, name: &str) -> Option<u64> {
+    stat.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == name).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn files(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |p: &str| m.get(p).cloned()
+    }
+
+    #[test]
+    fn available_memory_is_read_from_meminfo() {
+        let meminfo = "MemTotal:       24683840 kB\nMemFree:        18420092 kB\nMemAvailable:   23908172 kB\n";
+        assert_eq!(meminfo_available(meminfo), Some(23_908_172 * 1024));
+        assert_eq!(meminfo_available("MemTotal: 1 kB\n"), None);
+    }
+
+    #[test]
+    fn a_v2_limit_leaves_the_limit_less_the_groups_own_memory() {
+        let read = files(&[
+            ("/sys/fs/cgroup/job/memory.max", "8589934592\n"),
+            (
+                "/sys/fs/cgroup/job/memory.stat",
+                "anon 1073741824\nfile 5000000000\n",
+            ),
+        ]);
+        assert_eq!(cgroup_room("0::/job\n", &read), Some(7 << 30));
+        // Unlimited.
+        let read = files(&[("/sys/fs/cgroup/job/memory.max", "max\n")]);
+        assert_eq!(cgroup_room("0::/job\n", &read), None);
+    }
+
+    #[test]
+    fn a_v1_limit_is_found_at_the_listed_path_or_at_the_containers_root() {
+        let cgroup = "12:pids:/l6\n9:memory:/docker/abc\n1:name=systemd:/l6\n";
+        let at_root = files(&[
+            (
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                "6442450944\n",
+            ),
+            (
+                "/sys/fs/cgroup/memory/memory.stat",
+                "cache 1\nrss 2\ntotal_rss 1073741824\n",
+            ),
+        ]);
+        assert_eq!(cgroup_room(cgroup, &at_root), Some(5 << 30));
+        let listed = files(&[(
+            "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes",
+            "9223372036854771712\n",
+        )]);
+        assert_eq!(cgroup_room(cgroup, &listed), None);
+        assert_eq!(cgroup_room(cgroup, files(&[])), None);
+    }
+}
