@@ -328,8 +328,9 @@ fn run(cli: Cli) -> Result<bool> {
                     .map(|d| d.count() / 2)
                     .unwrap_or(0);
                 println!(
-                    "Báo cáo: {}\nDanh sách cần sửa theo xã ({lists} xã): {}",
+                    "Báo cáo: {}\nDanh sách cần sửa theo xã ({} xã): {}",
                     opts.out.join("report.html").display(),
+                    lamsach::phase::group_digits(lists),
                     opts.out.join("fixlists").display()
                 );
             }

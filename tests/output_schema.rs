@@ -158,6 +158,22 @@ fn parquet_outputs_have_the_documented_schemas() {
         );
         let first = wb.worksheet_range("Tổng hợp").unwrap();
         assert_eq!(first.get((0, 1)), Some(&Data::String(commune.clone())));
+        // The summary sheet's counts add up: the groups' to the total, the rules' too.
+        let count = |row: &[Data]| match row.get(1) {
+            Some(Data::Float(n)) => *n as usize,
+            other => panic!("a count, not {other:?}"),
+        };
+        let summary: Vec<&[Data]> = first.rows().collect();
+        let label = |row: &[Data]| row.first().map(|c| c.to_string()).unwrap_or_default();
+        let total_at = summary.iter().position(|r| label(r) == "Tổng").unwrap();
+        let total = count(summary[total_at]);
+        assert!(total > 0);
+        let groups: usize = summary[4..total_at].iter().map(|r| count(r)).sum();
+        assert_eq!(groups, total);
+        let rules_at = summary.iter().position(|r| label(r) == "Quy tắc").unwrap();
+        assert_eq!(summary[rules_at][1].to_string(), "Số trường hợp");
+        let rules: usize = summary[rules_at + 1..].iter().map(|r| count(r)).sum();
+        assert_eq!(rules, total);
         let dung = wb.worksheet_range("Đúng").unwrap();
         let headers: Vec<String> = dung
             .rows()

@@ -734,12 +734,15 @@ fn fixlist_xlsx(
     first.text(0, 1, commune, Style::Normal);
     first.text(1, 0, "Tên xã", Style::Bold);
     first.text(1, 1, &commune_name, Style::Normal);
+    // Counts in narrow columns beside their labels, the rules' descriptions last (a wide
+    // column of counts put them far from their header).
     first.text(3, 0, "Nhóm", Style::Bold);
     first.text(3, 1, "Số trường hợp", Style::Bold);
     first.text(3, 2, "Mới", Style::Bold);
+    let is_new = |r: &Row| r.cells[COL_STATUS] == "Mới";
     for (i, s) in Sheet::ALL.iter().enumerate() {
         let of: Vec<&Row> = rows.iter().filter(|r| r.sheet == *s).collect();
-        let new = of.iter().filter(|r| r.cells[COL_STATUS] == "Mới").count();
+        let new = of.iter().filter(|r| is_new(r)).count();
         let at = 4 + i as u32;
         first.text(at, 0, s.name(), Style::Normal);
         first.number(at, 1, of.len() as f64, Style::Normal);
@@ -748,24 +751,33 @@ fn fixlist_xlsx(
     let total_row = 4 + Sheet::ALL.len() as u32;
     first.text(total_row, 0, "Tổng", Style::Bold);
     first.number(total_row, 1, rows.len() as f64, Style::Normal);
+    let new_total = rows.iter().filter(|r| is_new(r)).count();
+    first.number(total_row, 2, new_total as f64, Style::Normal);
     // Per rule: how many rows, so an officer sees where the work is.
-    let mut per_rule: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
+    let mut per_rule: BTreeMap<&str, (&str, u32, u32)> = BTreeMap::new();
     for r in rows {
-        per_rule.entry(&r.cells[10]).or_insert((&r.cells[11], 0)).1 += 1;
+        let e = per_rule.entry(&r.cells[10]).or_insert((&r.cells[11], 0, 0));
+        e.1 += 1;
+        e.2 += u32::from(is_new(r));
     }
     let mut at = total_row + 2;
     first.text(at, 0, "Quy tắc", Style::Bold);
-    first.text(at, 1, "Mô tả", Style::Bold);
-    first.text(at, 2, "Số trường hợp", Style::Bold);
-    for (code, (desc, n)) in &per_rule {
+    first.text(at, 1, "Số trường hợp", Style::Bold);
+    first.text(at, 2, "Mới", Style::Bold);
+    first.text(at, 4, "Mô tả", Style::Bold);
+    for (code, (desc, n, new)) in &per_rule {
         at += 1;
         first.text(at, 0, code, Style::Normal);
-        first.text(at, 1, desc, Style::Normal);
-        first.number(at, 2, f64::from(*n), Style::Normal);
+        first.number(at, 1, f64::from(*n), Style::Normal);
+        first.number(at, 2, f64::from(*new), Style::Normal);
+        first.text(at, 4, desc, Style::Normal);
     }
     first.width(0, 24.0);
-    first.width(1, 60.0);
-    first.width(2, 14.0);
+    first.width(1, 14.0);
+    first.width(2, 10.0);
+    // A narrow empty column keeps the last count off the description.
+    first.width(3, 2.0);
+    first.width(4, 70.0);
     first.print(false, false, 1);
     sheets.push(first);
 
