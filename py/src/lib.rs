@@ -60,7 +60,7 @@ fn config(path: Option<PathBuf>) -> PyResult<Config> {
 #[pyo3(signature = (
     residents, *, out, as_of, vaccination=None, insurance=None, births=None, cmnd_map=None,
     deaths=None, extracts=None, province=None, config_file=None, previous=None, model=None,
-    verdicts=None, retrain=false
+    verdicts=None, retrain=false, memory_gb=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn check(
@@ -80,8 +80,10 @@ fn check(
     model: Option<PathBuf>,
     verdicts: Option<Vec<PathBuf>>,
     retrain: bool,
+    memory_gb: Option<f64>,
 ) -> PyResult<String> {
     let as_of = as_of_date(as_of)?;
+    let memory = memory_gb.map(gigabytes).transpose()?;
     let mut tables = vec![(
         "residents".to_string(),
         SourceKind::Residents,
@@ -111,11 +113,20 @@ fn check(
         verdicts: verdicts.unwrap_or_default(),
         retrain,
         tables,
+        memory,
         ..CheckOptions::new(as_of, out)
     };
     opts.validate().map_err(py_err)?;
     let outcome = py.detach(|| lamsach::check::check(&opts)).map_err(py_err)?;
     serde_json::to_string(&outcome.summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// `memory_gb` in bytes, as the command line's `--memory-gb` counts them (10⁹ a GB).
+fn gigabytes(memory_gb: f64) -> PyResult<u64> {
+    if !(memory_gb.is_finite() && memory_gb > 0.0) {
+        return Err(PyValueError::new_err("memory_gb must be a positive number"));
+    }
+    Ok((memory_gb * 1e9) as u64)
 }
 
 /// Run `dedup` (a national register, over spilled partitions) on resident files; returns its
@@ -130,15 +141,13 @@ fn dedup(
     spill_dir: Option<PathBuf>,
     config_file: Option<PathBuf>,
 ) -> PyResult<String> {
-    if !(memory_gb.is_finite() && memory_gb > 0.0) {
-        return Err(PyValueError::new_err("memory_gb must be a positive number"));
-    }
+    let memory = gigabytes(memory_gb)?;
     let opts = DedupOptions {
         residents,
         config: config(config_file)?,
         out,
         spill_dir,
-        memory: (memory_gb * (1u64 << 30) as f64) as u64,
+        memory,
         quiet: true,
         group_readable: false,
     };

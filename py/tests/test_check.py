@@ -79,6 +79,23 @@ def main():
         print(f"ok  {name}: {result.summary['findings_total']} findings, "
               f"{result.duplicates.num_rows} duplicate pairs, as from the files")
 
+    # Over a memory budget the inputs are held on disk: the same outputs, and the summary
+    # says so.
+    out = os.path.join(tmp, "budget")
+    result = lamsach.check(out=out, as_of="2026-01-01", memory_gb=0.001, **cases["polars"])
+    assert outputs(out) == expected, "memory_gb: outputs differ from the files'"
+    memory = result.summary["memory"]
+    assert memory["inputs_on_disk"] and memory["budget_from"] == "memory_gb", memory
+    assert memory["budget_bytes"] == 1_000_000, memory
+    for bad in (0, -1, float("nan")):
+        try:
+            lamsach.check(residents, out=os.path.join(tmp, "bad-budget"), as_of="2026-01-01",
+                          memory_gb=bad)
+            raise AssertionError(f"memory_gb={bad} was accepted")
+        except ValueError as e:
+            assert "memory_gb" in str(e), e
+    print("ok  memory_gb: the inputs held on disk, the same outputs")
+
     # The next night from tables in memory: compared with the previous run, its model reused
     # unless retrain, which says how far the estimated one moved.
     night = lamsach.check(out=os.path.join(tmp, "night2"), as_of="2026-01-02",

@@ -10,7 +10,10 @@ RecordBatchReader, polars DataFrame, DuckDB relation); a pandas DataFrame is con
 pyarrow. Columns may be strings of any Arrow string type (string, large_string, string_view).
 The rows reach the engine without a copy, and the engine runs with the GIL released.
 Outputs are the command line's (findings.parquet, duplicates.parquet, fixlists/, report.html,
-summary.json) in `out`.
+summary.json) in `out`. `memory_gb` is the command line's `--memory-gb`: over it (by default,
+over nine tenths of the memory free when the run starts), the tables are held on disk for the
+run, memory-mapped, with the same outputs. A table handed over from memory also stays in
+Python's memory, so the budget saves most when the sources are file paths.
 """
 from __future__ import annotations
 
@@ -92,6 +95,7 @@ def check(
     model: Optional[str | os.PathLike] = None,
     verdicts: Optional[list] = None,
     retrain: bool = False,
+    memory_gb: Optional[float] = None,
 ) -> CheckResult:
     """Run `lamsach check` on tables in memory (or files); see the module's documentation."""
     summary = _lamsach.check(
@@ -110,6 +114,7 @@ def check(
         model=None if model is None else os.fspath(model),
         verdicts=None if verdicts is None else [os.fspath(v) for v in verdicts],
         retrain=retrain,
+        memory_gb=memory_gb,
     )
     return CheckResult(out=os.fspath(out), summary=json.loads(summary))
 
