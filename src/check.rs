@@ -129,8 +129,8 @@ fn hold_rows<T: Copy + Sync + 'static>(
     }
 }
 
-/// The sources read (residents first), the CMND crosswalk and the deaths, and whether their
-/// columns are held on disk.
+/// The sources read (residents first), the CMND crosswalk and the deaths, and the memory plan
+/// (whether their columns are held on disk).
 type Inputs = (Vec<Table>, Option<Table>, Option<Table>, MemoryPlan);
 
 /// Read every input: the sources (residents first) and the reference inputs.
@@ -733,6 +733,8 @@ impl CheckOptions {
 mod tests {
     use super::*;
 
+    use crate::synth::generate::{generate, GenOptions, Noise};
+
     #[test]
     fn the_inputs_go_to_disk_when_the_run_would_not_fit_the_budget_or_the_machine() {
         const GB: u64 = 1 << 30;
@@ -755,7 +757,6 @@ mod tests {
         assert!(!plan.inputs_on_disk);
         assert_eq!(plan.budget_bytes, None);
     }
-    use crate::synth::generate::{generate, GenOptions, Noise};
 
     /// Generated people in two provinces with many duplicates and errors (crowded blocks and
     /// clusters), with IDs, written to `out`.
