@@ -580,7 +580,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
     };
     let mut summary = report::summary::build(tally, facts, rule_stats, breached.clone());
     summary.verdicts = verdicts.stats.clone();
-    summary.memory = memory;
+    summary.memory = Some(memory);
     if !verdicts.is_empty() {
         let (schema, batch) = verdicts.batch()?;
         staging.write_parquet("verdicts.parquet", schema, &[batch])?;

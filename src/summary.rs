@@ -239,8 +239,10 @@ pub struct Summary {
     /// The officers' verdicts (`--verdicts`, and those kept from `--previous`).
     pub verdicts: VerdictStats,
     /// What the run estimated it would need, the budget it had, and whether its inputs were
-    /// held on disk.
-    pub memory: MemoryPlan,
+    /// held on disk (the command line's and Python's `check`; not Spark's, whose executors
+    /// each hold their own partitions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryPlan>,
 }
 
 /// How a `check` run fitted its memory: its need estimated from the inputs' sizes against the

@@ -108,8 +108,12 @@ pub fn render_summary(summary: &Summary) -> String {
     for w in &summary.warnings {
         let _ = writeln!(s, "Cảnh báo: {w}");
     }
-    let m = &summary.memory;
-    if let (true, Some(budget)) = (m.inputs_on_disk, m.budget_bytes) {
+    if let Some((m, budget)) = summary
+        .memory
+        .as_ref()
+        .and_then(|m| Some((m, m.budget_bytes?)))
+        .filter(|(m, _)| m.inputs_on_disk)
+    {
         let gb = |b: u64| format!("{:.1}", b as f64 / 1e9).replace('.', ",");
         let whose = if m.budget_from == "machine" {
             "bộ nhớ còn trống của máy"
@@ -204,12 +208,12 @@ mod tests {
     #[test]
     fn a_run_held_on_disk_says_so_and_why() {
         let mut summary = Summary::default();
-        summary.memory = crate::summary::MemoryPlan {
+        summary.memory = Some(crate::summary::MemoryPlan {
             estimated_need_bytes: 9_400_000_000,
             budget_bytes: Some(7_830_000_000),
             budget_from: "machine".into(),
             inputs_on_disk: true,
-        };
+        });
         let text = render_summary(&summary);
         assert!(
             text.contains("Bộ nhớ: cần khoảng 9,4 GB, quá 7,8 GB (bộ nhớ còn trống của máy)"),
