@@ -28,14 +28,17 @@ fn meminfo_available(meminfo: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The room under the memory limit of the process's control group (`/proc/self/cgroup`): the
-/// limit less the memory its processes hold themselves (anonymous memory; the page cache
-/// gives way). `read` reads a file of the cgroup file system. `None` without a limit.
+/// The room under the memory limits of the process's control group (`/proc/self/cgroup`) and
+/// the groups above it (a parent's limit binds its children): the least, over the limits
+/// set, of the limit less the memory the group's processes hold themselves (anonymous memory;
+/// the page cache gives way). `read` reads a file of the cgroup file system. `None` without
+/// a limit.
 fn cgroup_room(cgroup: &str, read: impl Fn(&str) -> Option<String>) -> Option<u64> {
     const ROOT: &str = "/sys/fs/cgroup";
-    // In a container the listed path is often the host's, while the container sees its own
-    // group at the root of the file system: the listed path first, then the root.
-    let dirs = |base: &str, path: &str| [format!("{base}{path}"), base.to_string()];
+    let stat = |dir: &str, names: &[&str]| {
+        let s = read(&format!("{dir}/memory.stat"))?;
+        names.iter().find_map(|n| stat_field(&s, n))
+    };
     for line in cgroup.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
@@ -44,31 +47,41 @@ fn cgroup_room(cgroup: &str, read: impl Fn(&str) -> Option<String>) -> Option<u6
         };
         let path = path.trim_end_matches('/');
         if id == "0" && controllers.is_empty() {
-            // cgroup v2: memory.max ("max" when unlimited), memory.stat's `anon`.
-            for dir in dirs(ROOT, path) {
-                let Some(max) = read(&format!("{dir}/memory.max")) else {
-                    continue;
-                };
-                let limit: u64 = max.trim().parse().ok()?;
-                let used = read(&format!("{dir}/memory.stat"))
-                    .and_then(|s| stat_field(&s, "anon"))
-                    .unwrap_or(0);
-                return Some(limit.saturating_sub(used));
+            // cgroup v2: memory.max ("max" when unlimited) at each level, memory.stat's
+            // `anon`. In a container the listed path is often the host's, while the container
+            // sees its own group at the root of the file system: then from the root.
+            let listed = read(&format!("{ROOT}{path}/memory.max")).is_some();
+            let mut at = if listed { path } else { "" };
+            let mut room: Option<u64> = None;
+            loop {
+                let dir = format!("{ROOT}{at}");
+                let limit = read(&format!("{dir}/memory.max")).and_then(|m| m.trim().parse().ok());
+                if let Some(limit) = limit {
+                    let left = u64::saturating_sub(limit, stat(&dir, &["anon"]).unwrap_or(0));
+                    room = Some(room.map_or(left, |r: u64| r.min(left)));
+                }
+                match at.rfind('/') {
+                    Some(i) => at = &at[..i],
+                    None => break,
+                }
             }
+            return room;
         } else if controllers.split(',').any(|c| c == "memory") {
-            // cgroup v1: memory.limit_in_bytes (a huge number when unlimited), memory.stat's
-            // `total_rss`.
-            for dir in dirs(&format!("{ROOT}/memory"), path) {
+            // cgroup v1: memory.limit_in_bytes (a huge number when unlimited), and memory.stat's
+            // `hierarchical_memory_limit` (the least limit of the group and those above it)
+            // and `total_rss`. The listed path first, then a container's root.
+            let base = format!("{ROOT}/memory");
+            for dir in [format!("{base}{path}"), base.clone()] {
                 let Some(limit) = read(&format!("{dir}/memory.limit_in_bytes")) else {
                     continue;
                 };
                 let limit: u64 = limit.trim().parse().ok()?;
+                let limit =
+                    stat(&dir, &["hierarchical_memory_limit"]).map_or(limit, |h| h.min(limit));
                 if limit >= 1 << 62 {
                     return None;
                 }
-                let used = read(&format!("{dir}/memory.stat"))
-                    .and_then(|s| stat_field(&s, "total_rss").or_else(|| stat_field(&s, "rss")))
-                    .unwrap_or(0);
+                let used = stat(&dir, &["total_rss", "rss"]).unwrap_or(0);
                 return Some(limit.saturating_sub(used));
             }
         }
@@ -118,6 +131,30 @@ mod tests {
         // Unlimited.
         let read = files(&[("/sys/fs/cgroup/job/memory.max", "max\n")]);
         assert_eq!(cgroup_room("0::/job\n", &read), None);
+    }
+
+    #[test]
+    fn a_parents_limit_binds_its_children() {
+        // v2: the group is unlimited, its parent is not.
+        let read = files(&[
+            ("/sys/fs/cgroup/a/b/memory.max", "max\n"),
+            ("/sys/fs/cgroup/a/b/memory.stat", "anon 1000\n"),
+            ("/sys/fs/cgroup/a/memory.max", "4294967296\n"),
+            ("/sys/fs/cgroup/a/memory.stat", "anon 1073741824\n"),
+        ]);
+        assert_eq!(cgroup_room("0::/a/b\n", &read), Some(3 << 30));
+        // v1: the hierarchical limit.
+        let read = files(&[
+            (
+                "/sys/fs/cgroup/memory/a/b/memory.limit_in_bytes",
+                "9223372036854771712\n",
+            ),
+            (
+                "/sys/fs/cgroup/memory/a/b/memory.stat",
+                "hierarchical_memory_limit 6442450944\ntotal_rss 1073741824\n",
+            ),
+        ]);
+        assert_eq!(cgroup_room("4:memory:/a/b\n", &read), Some(5 << 30));
     }
 
     #[test]
