@@ -18,14 +18,18 @@ pub fn memory_room() -> Option<u64> {
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes.
 fn meminfo_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line["MemAvailable:".len()..]
+    Some(kb_field(meminfo, "MemAvailable:")? * 1024)
+}
+
+/// The kB of a `Name:   1234 kB` line of a /proc file (`/proc/meminfo`, `/proc/self/status`).
+pub(crate) fn kb_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line[name.len()..]
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
-        .ok()?;
-    Some(kb * 1024)
+        .ok()
 }
 
 /// The room under the memory limits of the process's control group (`/proc/self/cgroup`) and

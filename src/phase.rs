@@ -19,14 +19,7 @@ fn status_mb<const N: usize>(names: [&str; N]) -> Option<[u64; N]> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let mut out = [0; N];
     for (o, name) in out.iter_mut().zip(names) {
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        *o = kb / 1024;
+        *o = crate::machine::kb_field(&status, name)? / 1024;
     }
     Some(out)
 }

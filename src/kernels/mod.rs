@@ -157,7 +157,7 @@ fn with_residents(mut tables: Vec<Table>) -> Vec<Table> {
     tables
 }
 
-fn context<'a>(
+pub(crate) fn context<'a>(
     tables: &[Table],
     cmnd_map: Option<&'a Table>,
     deaths: Option<&'a Table>,

@@ -139,7 +139,7 @@ mod tests {
     use arrow_array::{ArrayRef, StringArray};
 
     use super::*;
-    use crate::core::{CheckInput, Context, MatchSettings, Prepared, SourceKind, Table};
+    use crate::core::{CheckInput, Prepared, SourceKind, Table};
     use crate::dates::PDate;
     use crate::matching::MatchResult;
 
@@ -172,16 +172,8 @@ mod tests {
         );
         let tables = vec![table];
         let prepared: Vec<Prepared> = tables.iter().map(Prepared::new).collect();
-        let ctx = Context {
-            cmnd_map: None,
-            deaths: None,
-            as_of: PDate::new(2026, 6, 30),
-            province: None,
-            matching: MatchSettings::default(),
-            alive: Default::default(),
-            residence: Default::default(),
-            expected: vec![Vec::new()],
-        };
+        let config = crate::config::Config::default();
+        let ctx = crate::kernels::context(&tables, None, None, PDate::new(2026, 6, 30), &config);
         let input = CheckInput::new(&tables, &prepared, ctx);
         let matches = MatchResult::default();
         let view = View::new(&input, Vec::new(), &matches, None, None);

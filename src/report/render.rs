@@ -108,14 +108,15 @@ pub fn render_summary(summary: &Summary) -> String {
     for w in &summary.warnings {
         let _ = writeln!(s, "Cảnh báo: {w}");
     }
-    if let Some((m, budget)) = summary
-        .memory
-        .as_ref()
-        .and_then(|m| Some((m, m.budget_bytes?)))
-        .filter(|(m, _)| m.inputs_on_disk)
+    if let Some(crate::summary::MemoryPlan {
+        inputs_on_disk: true,
+        budget_bytes: Some(budget),
+        estimated_need_bytes: need,
+        budget_from,
+    }) = &summary.memory
     {
         let gb = |b: u64| format!("{:.1}", b as f64 / 1e9).replace('.', ",");
-        let whose = if m.budget_from == "machine" {
+        let whose = if budget_from == "machine" {
             "bộ nhớ còn trống của máy"
         } else {
             "--memory-gb"
@@ -123,8 +124,8 @@ pub fn render_summary(summary: &Summary) -> String {
         let _ = writeln!(
             s,
             "Bộ nhớ: cần khoảng {} GB, quá {} GB ({whose}): dữ liệu vào được giữ trên đĩa, kết quả không đổi",
-            gb(m.estimated_need_bytes),
-            gb(budget)
+            gb(*need),
+            gb(*budget)
         );
     }
     let total = summary.timings_seconds.get("total").copied().unwrap_or(0.0);
