@@ -173,8 +173,8 @@ pub fn features(data: &SourceData, rows: &[i64], config: &Config) -> Result<Reco
 }
 
 /// What a blocking pass's scope reads of a record ([`blocking::Scope::keeps`]): the birth
-/// date, sex, the middle and given names', sorted syllables' and household's hashes, and the folded given
-/// and family names. The blocks spanning birth
+/// date, sex, the middle and given names', sorted syllables' and household's hashes, and the folded given,
+/// family and middle names. The blocks spanning birth
 /// years carry it, so a pass's scope is applied before the pairs' records are fetched.
 fn encode_scope(r: &Rec, out: &mut Vec<u8>) {
     out.extend_from_slice(&r.birth.year.to_le_bytes());
@@ -182,7 +182,11 @@ fn encode_scope(r: &Rec, out: &mut Vec<u8>) {
     for h in [r.middle, r.given, r.sorted, r.household as u64] {
         out.extend_from_slice(&h.to_le_bytes());
     }
-    for t in [r.given_text.as_str(), r.family_text.as_str()] {
+    for t in [
+        r.given_text.as_str(),
+        r.family_text.as_str(),
+        r.middle_text.as_str(),
+    ] {
         out.push(t.len() as u8);
         out.extend_from_slice(t.as_bytes());
     }
@@ -200,7 +204,8 @@ fn decode_scope(b: &[u8]) -> Option<Rec> {
         ))
     };
     let (given_text, at) = text(37)?;
-    let (family_text, _) = text(at)?;
+    let (family_text, at) = text(at)?;
+    let (middle_text, _) = text(at)?;
     Some(Rec {
         birth: PDate {
             year: u16::from_le_bytes([*b.first()?, *b.get(1)?]),
@@ -214,6 +219,7 @@ fn decode_scope(b: &[u8]) -> Option<Rec> {
         household: hash(3)? as u32,
         given_text,
         family_text,
+        middle_text,
         ..Rec::default()
     })
 }
@@ -1154,25 +1160,28 @@ mod tests {
     /// A scope record answers every year-free pass as the whole record does.
     #[test]
     fn the_scope_bytes_keep_what_the_scopes_read() {
-        let rec = |given: &str, family: &str, y: u16, m: u8, d: u8, sex: u8, middle: u64| Rec {
+        let rec = |given: &str, family: &str, y: u16, m: u8, d: u8, sex: u8, middle: &str| Rec {
             given: crate::core::hash::h64(given),
             sorted: crate::core::hash::h64(&format!("{family} {given}")),
             given_text: ShortText::new(given),
             family_text: ShortText::new(family),
+            middle_text: ShortText::new(middle),
             birth: PDate::new(y, m, d),
             sex,
-            middle,
+            middle: crate::core::hash::h64(middle),
             pid: 7,
             household: 9 + (d % 2) as u32,
             ..Rec::default()
         };
         let recs = [
-            rec("hung", "nguyen", 1980, 5, 1, 1, 3),
-            rec("hung", "nguyen", 1980, 0, 0, 1, 0),
-            rec("hunh", "nguyen", 1981, 5, 1, 1, 3),
-            rec("hung", "ngyuen", 0, 0, 0, 0, 3),
-            rec("lan", "tran", 1990, 1, 5, 2, 4),
-            rec("lan", "tran", 1990, 5, 1, 1, 5),
+            rec("hung", "nguyen", 1980, 5, 1, 1, "van"),
+            rec("hung", "nguyen", 1980, 0, 0, 1, ""),
+            rec("hunh", "nguyen", 1981, 5, 1, 1, "van"),
+            rec("hung", "ngyuen", 0, 0, 0, 0, "van"),
+            rec("lan", "tran", 1990, 1, 5, 2, "thi"),
+            rec("lan", "tran", 1990, 5, 1, 1, "ngoc"),
+            // A middle name mistyped: it does not contradict "van".
+            rec("hung", "nguyen", 1980, 0, 0, 1, "vna"),
         ];
         let mut buf = Vec::new();
         let scoped: Vec<Rec> = recs

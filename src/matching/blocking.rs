@@ -66,8 +66,9 @@ pub enum Scope {
     /// Pairs whose full birth dates differ (the day and month swapped); sex and middle name not
     /// contradicting.
     SwappedDate,
-    /// Pairs whose sex and middle name do not contradict each other (one of them missing, or
-    /// equal): the family name damaged leaves the rest of the record whole.
+    /// Pairs whose sex and middle name do not contradict each other (one of them missing,
+    /// equal, or the middle names a keystroke apart): the family name damaged leaves the rest
+    /// of the record whole.
     Consistent,
     /// Pairs whose sex does not contradict (one of them missing, or equal).
     SexAgrees,
@@ -126,7 +127,14 @@ fn names_crossed(a: &Rec, b: &Rec) -> bool {
 impl Scope {
     pub fn keeps(self, a: &Rec, b: &Rec) -> bool {
         let sex_agrees = a.sex == 0 || b.sex == 0 || a.sex == b.sex;
-        let consistent = || sex_agrees && (a.middle == 0 || b.middle == 0 || a.middle == b.middle);
+        // A middle name mistyped ("Hoàqg") does not contradict; another one ("Minh") does.
+        let consistent = || {
+            sex_agrees
+                && (a.middle == 0
+                    || b.middle == 0
+                    || a.middle == b.middle
+                    || within_one_keystroke(&a.middle_text, &b.middle_text))
+        };
         match self {
             Scope::All => true,
             Scope::DatesClose => {
@@ -1309,6 +1317,22 @@ mod tests {
         // Two strangers born the same year are not a candidate.
         let r = recs(&[base, ["B", "", "Trần Thị Lan", "1984-03-02", "Nữ", "09999"]]);
         assert!(candidates(&r, 2000).pairs.is_empty());
+    }
+
+    /// A middle name mistyped ("Hoàqg" for "Hoàng") does not contradict the other record as
+    /// another middle name ("Minh") does, in every pass that asks the middle name not to
+    /// contradict; and the pair, its date reduced to the year in another commune, is proposed.
+    #[test]
+    fn a_mistyped_middle_name_does_not_contradict() {
+        let base = ["A", "", "Trần Hoàng Phương", "1951-01-21", "Nam", "00004"];
+        let typo = ["B", "", "Trần Hoàqg Phương", "1951", "Nam", "09999"];
+        let other = ["C", "", "Trần Minh Phương", "1951", "Nam", "09999"];
+        let r = recs(&[base, typo, other]);
+        for scope in [Scope::Consistent, Scope::PartialDate, Scope::OtherDate] {
+            assert!(scope.keeps(&r[0], &r[1]), "{scope:?}: a typo");
+            assert!(!scope.keeps(&r[0], &r[2]), "{scope:?}: another middle name");
+        }
+        assert!(candidates(&r, 2000).pairs.contains(&(0, 1)));
     }
 
     /// A man and a woman whose names and dates are alike are the commonest false candidates of

@@ -83,7 +83,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
     Comparison {
         field: Field::Middle,
         name: "middle",
-        levels: &["exact", "one_missing", "different"],
+        levels: &["exact", "close_or_one_edit", "one_missing", "different"],
         compare: middle,
         identifier: false,
         // Sharing "Văn" or "Thị" says little; sharing a rare middle name says much.
@@ -471,9 +471,12 @@ fn middle(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
     if a.middle == b.middle || pair.reordered {
         0
     } else if a.middle == 0 || b.middle == 0 {
+        2
+    } else if within_one_keystroke(&a.middle_text, &b.middle_text) {
+        // A typo in the middle name ("Hoàqg" for "Hoàng"), not another one ("Văn", "Minh").
         1
     } else {
-        2
+        3
     }
 }
 
@@ -718,6 +721,7 @@ mod tests {
             full: h64(&format!("{family} {middle} {given}")),
             given_text: given.into(),
             family_text: family.into(),
+            middle_text: middle.into(),
             birth,
             sex,
             province: h4("01"),
@@ -971,6 +975,14 @@ mod tests {
         assert_eq!(level(&b, Field::Birth), Field::Birth.level("same_year"));
         let b = rec("nguyen", "", "thanh", PDate::new(1984, 8, 10), 1);
         assert_eq!(level(&b, Field::Middle), Field::Middle.level("one_missing"));
+        // A typo in the middle name ("Vna") is not another middle name ("Minh").
+        let b = rec("nguyen", "vna", "thanh", PDate::new(1984, 8, 10), 1);
+        assert_eq!(
+            level(&b, Field::Middle),
+            Field::Middle.level("close_or_one_edit")
+        );
+        let b = rec("nguyen", "minh", "thanh", PDate::new(1984, 8, 10), 1);
+        assert_eq!(level(&b, Field::Middle), Field::Middle.level("different"));
         // "Thành Văn Nguyễm": the parts the other way round, the family name mistyped.
         let mut b = rec("thanh", "van", "nguyem", PDate::new(1984, 8, 10), 1);
         b.sorted = h64("nguyem thanh van");

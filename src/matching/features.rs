@@ -226,6 +226,8 @@ pub struct Rec {
     pub full: u64,
     pub given_text: ShortText,
     pub family_text: ShortText,
+    /// The folded middle name (its first 15 bytes), to tell a typo in it from another one.
+    pub middle_text: ShortText,
     /// Year 0 when unknown.
     pub birth: PDate,
     /// 0 unknown, 1 male, 2 female.
@@ -270,7 +272,7 @@ impl Rec {
     }
 
     /// Bytes [`Rec::encode`] writes.
-    pub const ENCODED_LEN: usize = 10 * 8 + 2 * 16 + 4 + 2 + 9 * 4;
+    pub const ENCODED_LEN: usize = 10 * 8 + 3 * 16 + 4 + 2 + 9 * 4;
 
     /// A fixed-size little-endian encoding, for spilling records to disk.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -288,7 +290,7 @@ impl Rec {
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for t in [&self.given_text, &self.family_text] {
+        for t in [&self.given_text, &self.family_text, &self.middle_text] {
             out.push(t.len);
             out.extend_from_slice(&t.bytes);
         }
@@ -325,7 +327,7 @@ impl Rec {
         };
         let w = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         let t = 10 * 8;
-        let d = t + 32;
+        let d = t + 48;
         Rec {
             family: u(0),
             middle: u(1),
@@ -339,6 +341,7 @@ impl Rec {
             address: u(9),
             given_text: text(t),
             family_text: text(t + 16),
+            middle_text: text(t + 32),
             birth: PDate {
                 year: u16::from_le_bytes([b[d], b[d + 1]]),
                 month: b[d + 2],
@@ -406,6 +409,7 @@ struct NameParts {
     full: u64,
     given_text: ShortText,
     family_text: ShortText,
+    middle_text: ShortText,
 }
 
 impl NameParts {
@@ -436,6 +440,7 @@ impl NameParts {
             full: h64(folded),
             given_text: ShortText::new(g),
             family_text: ShortText::new(f),
+            middle_text: ShortText::new(m),
         }
     }
 }
@@ -531,6 +536,7 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     full: n.full,
                     given_text: n.given_text,
                     family_text: n.family_text,
+                    middle_text: n.middle_text,
                     birth: facts.birth.valid().unwrap_or_default(),
                     sex: match facts.sex {
                         SexParse::Known(Sex::Male) => 1,
@@ -623,7 +629,7 @@ mod tests {
         let bytes = |r: &Rec| {
             let mut out = Vec::new();
             r.encode(&mut out);
-            (out, r.given_text, r.family_text)
+            (out, r.given_text, r.family_text, r.middle_text)
         };
         assert_eq!(a.len(), n);
         for (x, y) in a.iter().zip(&b) {

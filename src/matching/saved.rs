@@ -65,6 +65,38 @@ const ADDED_LATER: &[&str] = &[
     "hometown",
 ];
 
+/// Levels added to a field since format 1 was first written, each with the older level that
+/// covered its pairs before: a model saved without it reads, the new level weighing what that
+/// level weighed, so the model decides every pair as it did.
+const LEVELS_ADDED_LATER: &[(&str, &str, &str)] = &[("middle", "close_or_one_edit", "different")];
+
+/// A saved field's probabilities over the current levels: as saved, or, for a field saved
+/// before a level was added ([`LEVELS_ADDED_LATER`]), with the level copied from the one that
+/// covered it. `None` when the saved levels are neither.
+fn upgraded(name: &str, saved: &[String], current: &[&str], v: &[f64]) -> Option<Vec<f64>> {
+    if saved.len() != v.len() {
+        return None;
+    }
+    if saved.iter().map(String::as_str).eq(current.iter().copied()) {
+        return Some(v.to_vec());
+    }
+    let mut out = Vec::with_capacity(current.len());
+    let mut from = 0;
+    for level in current {
+        if saved.get(from).map(String::as_str) == Some(*level) {
+            out.push(v[from]);
+            from += 1;
+            continue;
+        }
+        let (_, _, covered_by) = LEVELS_ADDED_LATER
+            .iter()
+            .find(|(f, l, _)| *f == name && l == level)?;
+        let at = saved.iter().position(|s| s == covered_by)?;
+        out.push(v[at]);
+    }
+    (from == saved.len()).then_some(out)
+}
+
 fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
     m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()
 }
@@ -140,20 +172,15 @@ impl ModelFile {
                     c.name
                 ));
             };
-            let levels: Vec<&str> = f.levels.iter().map(String::as_str).collect();
-            let ok = |v: &[f64]| {
-                v.len() == c.levels.len()
-                    && v.iter().all(|x| x.is_finite() && *x > 0.0 && *x <= 1.0)
-            };
-            if levels != c.levels || !ok(&f.m) || !ok(&f.u) || !ok(&f.u_random) {
+            let ok = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0 && *x <= 1.0);
+            let up = |v: &[f64]| upgraded(c.name, &f.levels, c.levels, v).filter(|v| ok(v));
+            let (Some(fm), Some(fu), Some(fur)) = (up(&f.m), up(&f.u), up(&f.u_random)) else {
                 return Err(format!(
                     "the model's field {} has other levels or probabilities out of range; train a new one with --retrain",
                     c.name
                 ));
-            }
-            m[i] = f.m.clone();
-            u[i] = f.u.clone();
-            ur[i] = f.u_random.clone();
+            };
+            (m[i], u[i], ur[i]) = (fm, fu, fur);
         }
         let prob = |x: f64| x.is_finite() && x > 0.0 && x < 1.0;
         if !prob(self.prior)
@@ -242,6 +269,33 @@ mod tests {
         assert_eq!(read.m[Field::Given.index()], model.m[Field::Given.index()]);
         file.fields.remove("given");
         assert!(file.model().unwrap_err().contains("no field given"));
+    }
+
+    /// A model saved before the middle name had a typo level (last night's `model.json`, whose
+    /// middle name reads exact, one missing or different) reads, and decides as it did: the
+    /// typo level weighs what "different" weighed. Levels in another order are refused.
+    #[test]
+    fn a_model_saved_before_the_middle_name_typo_level_still_reads() {
+        let model = Model::estimate(&[], &[]);
+        let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
+        let keep = [0, 2, 3]; // exact, one_missing, different
+        let mid = file.fields.get_mut("middle").unwrap();
+        assert_eq!(mid.levels[1], "close_or_one_edit");
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        *mid = SavedField {
+            levels: keep.iter().map(|&i| mid.levels[i].clone()).collect(),
+            m: pick(&mid.m),
+            u: pick(&mid.u),
+            u_random: pick(&mid.u_random),
+        };
+        let read = file.model().expect("last night's model reads");
+        let i = Field::Middle.index();
+        assert_eq!(read.m[i][1], model.m[i][3]);
+        assert_eq!(read.u[i][1], model.u[i][3]);
+        assert_eq!(read.m[i][0], model.m[i][0]);
+        assert_eq!(read.u[i][2], model.u[i][2]);
+        file.fields.get_mut("middle").unwrap().levels.swap(0, 1);
+        assert!(file.model().unwrap_err().contains("field middle"));
     }
 
     /// The namesake share travels with the model; a model saved before it was measured reads
