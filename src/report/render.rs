@@ -115,7 +115,15 @@ pub fn render_summary(summary: &Summary) -> String {
         budget_from,
     }) = &summary.memory
     {
-        let gb = |b: u64| format!("{:.1}", b as f64 / 1e9).replace('.', ",");
+        // Below 1 GB in whole MB: a small run's need and budget read apart ("140 MB, quá
+        // 50 MB", not "0,1 GB, quá 0,1 GB").
+        let amount = |b: u64| {
+            if b >= 1_000_000_000 {
+                format!("{:.1} GB", b as f64 / 1e9).replace('.', ",")
+            } else {
+                format!("{} MB", (b as f64 / 1e6).round().max(1.0))
+            }
+        };
         let whose = if budget_from == "machine" {
             "bộ nhớ còn trống của máy"
         } else {
@@ -123,9 +131,9 @@ pub fn render_summary(summary: &Summary) -> String {
         };
         let _ = writeln!(
             s,
-            "Bộ nhớ: cần khoảng {} GB, quá {} GB ({whose}): dữ liệu vào được giữ trên đĩa, kết quả không đổi",
-            gb(*need),
-            gb(*budget)
+            "Bộ nhớ: cần khoảng {}, quá {} ({whose}): dữ liệu vào được giữ trên đĩa, kết quả không đổi",
+            amount(*need),
+            amount(*budget)
         );
     }
     let total = summary.timings_seconds.get("total").copied().unwrap_or(0.0);
@@ -218,6 +226,18 @@ mod tests {
         let text = render_summary(&summary);
         assert!(
             text.contains("Bộ nhớ: cần khoảng 9,4 GB, quá 7,8 GB (bộ nhớ còn trống của máy)"),
+            "{text}"
+        );
+        // A small run under a small budget: the two figures read apart.
+        summary.memory = Some(crate::summary::MemoryPlan {
+            estimated_need_bytes: 140_400_000,
+            budget_bytes: Some(50_000_000),
+            budget_from: "memory_gb".into(),
+            inputs_on_disk: true,
+        });
+        let text = render_summary(&summary);
+        assert!(
+            text.contains("Bộ nhớ: cần khoảng 140 MB, quá 50 MB (--memory-gb)"),
             "{text}"
         );
     }
