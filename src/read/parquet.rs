@@ -545,7 +545,7 @@ fn dictionary_columns(
 pub(super) enum Batches {
     /// A row group a batch (at most [`PARQUET_BATCH_ROWS`]).
     RowGroup,
-    /// At most this many rows a batch, across row groups.
+    /// At most this many rows a batch, and no more than the largest row group's.
     AtMost(usize),
 }
 
@@ -608,24 +608,23 @@ pub(super) fn read_parquet_chunks(
         .map(|(i, _)| i)
         .collect();
     let rows = builder.metadata().file_metadata().num_rows().max(0) as usize;
+    let largest_group = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as usize)
+        .max()
+        .unwrap_or(0);
+    // Batches within a row group where they can be: the columns a row group holds
+    // dictionary-encoded stay keys into its dictionary (see [`DictColumn`]), so the engine
+    // works once a distinct value (a batch across two row groups is still read right, its
+    // dictionaries merged by the reader).
     let batch_rows = match batches {
-        Batches::AtMost(n) => n.min(rows),
-        Batches::RowGroup => builder
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows().max(0) as usize)
-            .max()
-            .unwrap_or(0)
-            .min(PARQUET_BATCH_ROWS),
+        Batches::AtMost(n) => n.min(rows).min(largest_group.max(1)),
+        Batches::RowGroup => largest_group.min(PARQUET_BATCH_ROWS),
     };
     let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
-    // Read a row group at a time, the columns it holds dictionary-encoded stay keys into its
-    // dictionary (see [`DictColumn`]).
-    let dict = match batches {
-        Batches::RowGroup => dictionary_columns(builder.metadata(), builder.schema(), &keep),
-        Batches::AtMost(_) => Vec::new(),
-    };
+    let dict = dictionary_columns(builder.metadata(), builder.schema(), &keep);
     let builder = if dict.is_empty() {
         builder
     } else {
@@ -803,6 +802,74 @@ mod tests {
         // A small file is read whole, whatever the threads.
         assert!(column_groups(&path, &wanted, 4, PARALLEL_READ_ROWS).is_empty());
         assert_eq!(column_groups(&path, &wanted, 4, 0).len(), 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Read in chunks (`dedup`), a column every row group holds dictionary-encoded stays keys
+    /// into its row group's dictionary, and every cell reads as written, whether a chunk is
+    /// smaller than a row group or would span row groups of other sizes.
+    #[test]
+    fn chunks_keep_dictionary_columns_as_keys_and_every_cell() {
+        use arrow_array::RecordBatch;
+        use arrow_schema::{Field, Schema};
+        let dir = std::env::temp_dir().join(format!("lamsach-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("people.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("record_id", DataType::Utf8, false),
+            Field::new("commune_code", DataType::Utf8, true),
+        ]));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+        let mut want: Vec<(String, Option<String>)> = Vec::new();
+        // Row groups of 700, 1000 and 300 rows, each with its own communes.
+        for (g, n) in [700usize, 1000, 300].into_iter().enumerate() {
+            let rows: Vec<(String, Option<String>)> = (0..n)
+                .map(|i| {
+                    let id = format!("R{}", want.len() + i);
+                    (
+                        id,
+                        (i % 11 != 0).then(|| format!("{:05}", g * 100 + i % (7 + g))),
+                    )
+                })
+                .collect();
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0))),
+                    Arc::new(StringArray::from(
+                        rows.iter().map(|r| r.1.as_deref()).collect::<Vec<_>>(),
+                    )),
+                ],
+            )
+            .unwrap();
+            w.write(&batch).unwrap();
+            w.flush().unwrap();
+            want.extend(rows);
+        }
+        w.close().unwrap();
+        let cell = |a: &ArrayRef, i: usize| -> Option<String> {
+            let text = arrow_cast::cast(a, &DataType::Utf8).unwrap();
+            let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+            text.is_valid(i).then(|| text.value(i).to_string())
+        };
+        for chunk in [256, 1000, 5000] {
+            let mut got: Vec<(String, Option<String>)> = Vec::new();
+            read_parquet_chunks(&path, &|_| true, Batches::AtMost(chunk), &mut |raw, _| {
+                let commune = &raw.columns[1];
+                assert!(
+                    commune.as_any().is::<DictionaryArray<UInt32Type>>(),
+                    "communes as keys ({chunk} rows a chunk)"
+                );
+                got.extend(
+                    (0..commune.len())
+                        .map(|i| (cell(&raw.columns[0], i).unwrap(), cell(commune, i))),
+                );
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, want, "{chunk} rows a chunk");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
