@@ -4,6 +4,12 @@
 //! `check` holds its inputs on disk when its estimated need is over it and no `--memory-gb`
 //! was given. Linux only; elsewhere nothing is known and nothing changes.
 
+/// A memory budget given in gigabytes (`--memory-gb`, Python's `memory_gb`) in bytes, a GB
+/// being 10⁹ bytes; `None` when it is not a positive number.
+pub fn budget_bytes(gigabytes: f64) -> Option<u64> {
+    (gigabytes.is_finite() && gigabytes > 0.0).then_some((gigabytes * 1e9) as u64)
+}
+
 /// Bytes of memory the run can still use, or `None` when the OS does not tell.
 pub fn memory_room() -> Option<u64> {
     let read = |p: &str| std::fs::read_to_string(p).ok();
@@ -113,6 +119,17 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |p: &str| m.get(p).cloned()
+    }
+
+    /// A GB is 10⁹ bytes wherever a budget is given; zero, a negative number or not a
+    /// number is no budget.
+    #[test]
+    fn a_budget_in_gigabytes_is_counted_in_bytes() {
+        assert_eq!(budget_bytes(6.0), Some(6_000_000_000));
+        assert_eq!(budget_bytes(0.05), Some(50_000_000));
+        for wrong in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(budget_bytes(wrong), None, "{wrong}");
+        }
     }
 
     #[test]

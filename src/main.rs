@@ -219,12 +219,7 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
             _ => bail!(usage: "--extract takes NAME=FILE, not \"{e}\""),
         }
     }
-    if let Some(g) = a.memory_gb {
-        ensure!(
-            g.is_finite() && g > 0.0,
-            usage: "--memory-gb takes a positive number of gigabytes"
-        );
-    }
+    let memory = a.memory_gb.map(memory_budget).transpose()?;
     let config = load_config(&a.config)?;
     let opts = CheckOptions {
         residents: a.residents,
@@ -245,24 +240,27 @@ fn check_options(a: CheckArgs) -> Result<CheckOptions> {
         retrain: a.retrain,
         verdicts: a.verdicts,
         tables: Vec::new(),
-        memory: a.memory_gb.map(|g| (g * 1e9) as u64),
+        memory,
     };
     opts.validate()?;
     Ok(opts)
 }
 
+/// `--memory-gb` in bytes (check's and dedup's).
+fn memory_budget(gigabytes: f64) -> Result<u64> {
+    lamsach::machine::budget_bytes(gigabytes)
+        .ok_or_else(|| Error::usage("--memory-gb takes a positive number of gigabytes"))
+}
+
 /// The options of `dedup`, validated.
 fn dedup_options(a: DedupArgs) -> Result<DedupOptions> {
-    ensure!(
-        a.memory_gb.is_finite() && a.memory_gb > 0.0,
-        usage: "--memory-gb takes a positive number of gigabytes"
-    );
+    let memory = memory_budget(a.memory_gb)?;
     Ok(DedupOptions {
         residents: a.residents,
         config: load_config(&a.config)?,
         out: a.out,
         spill_dir: a.spill_dir,
-        memory: (a.memory_gb * 1e9) as u64,
+        memory,
         quiet: a.common.quiet,
         group_readable: a.group_readable,
     })

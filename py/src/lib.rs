@@ -121,12 +121,10 @@ fn check(
     serde_json::to_string(&outcome.summary).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
-/// `memory_gb` in bytes, as the command line's `--memory-gb` counts them (10⁹ a GB).
+/// `memory_gb` in bytes, as the command line's `--memory-gb` counts them.
 fn gigabytes(memory_gb: f64) -> PyResult<u64> {
-    if !(memory_gb.is_finite() && memory_gb > 0.0) {
-        return Err(PyValueError::new_err("memory_gb must be a positive number"));
-    }
-    Ok((memory_gb * 1e9) as u64)
+    lamsach::machine::budget_bytes(memory_gb)
+        .ok_or_else(|| PyValueError::new_err("memory_gb must be a positive number"))
 }
 
 /// Run `dedup` (a national register, over spilled partitions) on resident files; returns its
