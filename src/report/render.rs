@@ -216,26 +216,22 @@ mod tests {
 
     #[test]
     fn a_run_held_on_disk_says_so_and_why() {
-        let mut summary = Summary::default();
-        summary.memory = Some(crate::summary::MemoryPlan {
-            estimated_need_bytes: 9_400_000_000,
-            budget_bytes: Some(7_830_000_000),
-            budget_from: "machine".into(),
-            inputs_on_disk: true,
-        });
-        let text = render_summary(&summary);
+        let on_disk = |need: u64, budget: u64, from: &str| Summary {
+            memory: Some(crate::summary::MemoryPlan {
+                estimated_need_bytes: need,
+                budget_bytes: Some(budget),
+                budget_from: from.into(),
+                inputs_on_disk: true,
+            }),
+            ..Summary::default()
+        };
+        let text = render_summary(&on_disk(9_400_000_000, 7_830_000_000, "machine"));
         assert!(
             text.contains("Bộ nhớ: cần khoảng 9,4 GB, quá 7,8 GB (bộ nhớ còn trống của máy)"),
             "{text}"
         );
         // A small run under a small budget: the two figures read apart.
-        summary.memory = Some(crate::summary::MemoryPlan {
-            estimated_need_bytes: 140_400_000,
-            budget_bytes: Some(50_000_000),
-            budget_from: "memory_gb".into(),
-            inputs_on_disk: true,
-        });
-        let text = render_summary(&summary);
+        let text = render_summary(&on_disk(140_400_000, 50_000_000, "memory_gb"));
         assert!(
             text.contains("Bộ nhớ: cần khoảng 140 MB, quá 50 MB (--memory-gb)"),
             "{text}"
