@@ -116,6 +116,17 @@ pub fn one_keystroke(a: PDate, b: PDate) -> bool {
     }
 }
 
+/// Two full dates this many days apart or fewer are `Near` ([`compare_dates`]): a date
+/// recorded a day or two off (a midnight timestamp moved by a time zone when a system
+/// exported it, a registration dated by the day it was made) changes two or more digits
+/// when the day rolls over a month ("29/02" and "01/03"), so it is no keystroke.
+pub const NEAR_DAYS: i32 = 10;
+
+/// Two full birth dates, not equal, at most [`NEAR_DAYS`] apart.
+pub fn dates_near(a: PDate, b: PDate) -> bool {
+    a.is_full() && b.is_full() && a != b && (a.earliest() - b.earliest()).abs() <= NEAR_DAYS
+}
+
 /// Two birth dates that could be one date written twice, not the same date: one partial and
 /// compatible, day and month swapped, or a keystroke apart ([`compare_dates`]' `Compatible`,
 /// `Swapped` and `OneDigit`), without computing the levels after those.
@@ -238,7 +249,7 @@ pub fn compare_dates(a: PDate, b: PDate) -> DateLevel {
         if one_keystroke(a, b) {
             return DateLevel::OneDigit;
         }
-        if (a.earliest() - b.earliest()).abs() <= 10 {
+        if (a.earliest() - b.earliest()).abs() <= NEAR_DAYS {
             return DateLevel::Near;
         }
         if a.month == b.month && a.day == b.day && a.year.abs_diff(b.year) == 1 {

@@ -195,6 +195,8 @@ const YEAR_FREE_PASSES: &[&str] = &[
     "family+commune (the given name damaged)",
     "address (another household)",
     "family+given+birth_day_month",
+    "birth_day_month+family+middle+given_initial (the given name and the year damaged)",
+    "birth_day_month+given+middle+family_initial (the family name and the year damaged)",
     "parents+given",
     "parents (another name or date)",
 ];
