@@ -11,7 +11,7 @@ use crate::core::{CheckInput, Column, Context, Finding, Prepared, RowRef, Source
 use crate::dates::PDate;
 use crate::ensure;
 use crate::error::Result;
-use crate::matching::model::{Model, NameCounts};
+use crate::matching::model::{CommonNames, Model, NameCounts};
 use crate::matching::saved::{self, ModelFile};
 use crate::matching::{self, blocking, cluster, decide, features, link, training, MatchResult};
 use crate::output::Staging;
@@ -263,14 +263,27 @@ pub fn match_all(
 ) -> (MatchResult, Model) {
     let (residents, prepared) = input.residents();
     let cfg = input.matching;
-    let recs = phases.run("matching.features", || {
-        features::features(residents, prepared)
+    let (recs, names, common) = phases.run("matching.features", || {
+        let mut recs = features::features(residents, prepared);
+        // A reused model judges with the names its own register counted as common, so that a
+        // night's new records do not move an untouched pair's levels.
+        let names = reuse.is_none().then(|| NameCounts::of(&recs));
+        let common = match (reuse, &names) {
+            (Some(m), _) => CommonNames::of_model(m),
+            (_, Some(n)) => CommonNames::of_counts(n, recs.len()),
+            (None, None) => unreachable!("names are counted when no model is reused"),
+        };
+        common.mark(&mut recs);
+        (recs, names, common)
     });
     // What linking will look up is known from the rules: the residents' index for linking
     // keeps only those blocks.
     let plan = phases.run("matching.link.plan", || {
-        link::LinkPlan::new(input, rule_findings)
+        let mut plan = link::LinkPlan::new(input, rule_findings);
+        plan.mark_common(&common);
+        plan
     });
+    drop(common);
     let keys = plan.keys();
     let mut cands = phases.run("matching.blocking", || {
         blocking::candidates_keeping(
@@ -308,8 +321,8 @@ pub fn match_all(
         } else {
             training::rounds(&recs, &cands)
         };
-        let names = NameCounts::of(&recs);
-        training::train(sample, recs.len(), &names, &sessions, &rounds)
+        let names = names.as_ref().expect("counted when no model is reused");
+        training::train(sample, recs.len(), names, &sessions, &rounds)
     });
     let valid = |r: u32| prepared.rows[r as usize].pid.is_valid();
     let judge = decide::Judge {

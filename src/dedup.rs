@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::matching::cluster::{self, cluster_members_by, filled_fields, KeepRank};
 use crate::matching::decide::{self, Judge, Judged, ReviewPair};
 use crate::matching::features::{features, Rec};
-use crate::matching::model::NameCounts;
+use crate::matching::model::{CommonNames, NameCounts};
 use crate::matching::training::{
     self, sampled_for_training, session, training_stride, CandidateRounds, MIN_IDENTIFIER_PAIRS,
     TRAINING_KEYS,
@@ -647,7 +647,7 @@ fn year_free_pairs(
 }
 
 /// The spilled records of the rows marked in `needed`, with their keep ranks.
-fn fetch(spill: &Spill, needed: &[u64]) -> Result<HashMap<u32, (u8, Rec)>> {
+fn fetch(spill: &Spill, needed: &[u64], common: &CommonNames) -> Result<HashMap<u32, (u8, Rec)>> {
     let mut out = HashMap::new();
     for b in 0..BUCKETS {
         let bytes = spill.read(b)?;
@@ -657,7 +657,11 @@ fn fetch(spill: &Spill, needed: &[u64]) -> Result<HashMap<u32, (u8, Rec)>> {
                 let r = spilled_row(rec);
                 needed[r as usize / 64] & (1 << (r % 64)) != 0
             })
-            .map(decode)
+            .map(|rec| {
+                let (r, k, mut rec) = decode(rec);
+                common.mark_one(&mut rec);
+                (r, k, rec)
+            })
             .collect();
         out.extend(got.into_iter().map(|(r, k, rec)| (r, (k, rec))));
     }
@@ -669,6 +673,7 @@ fn match_unit(
     spill: &Spill,
     buckets: std::ops::Range<usize>,
     judge: &Judge,
+    common: &CommonNames,
     cap: usize,
     wider: &blocking::Wider,
     found: &mut Found,
@@ -682,11 +687,11 @@ fn match_unit(
         let bytes = spill.read(b)?;
         rows.par_extend(bytes.par_chunks_exact(SPILLED).map(spilled_row));
         ranks.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| c[4]));
-        recs.par_extend(
-            bytes
-                .par_chunks_exact(SPILLED)
-                .map(|c| Rec::decode(&c[5..])),
-        );
+        recs.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| {
+            let mut rec = Rec::decode(&c[5..]);
+            common.mark_one(&mut rec);
+            rec
+        }));
     }
     let cands = blocking::candidates_within(&recs, cap, wider);
     found.skipped += cands.skipped;
@@ -811,6 +816,10 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         stream(opts, &mut spill, &mut keys, &mut warnings)
     })?;
     let n = reg.rows;
+    // The register's common names, counted over the whole stream: every record compared is
+    // marked with them once decoded, as check marks its own.
+    let common = CommonNames::of_counts(&reg.names, n);
+    common.mark(&mut reg.sample);
 
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
     let mut wider = blocking::Wider::default();
@@ -819,7 +828,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         let mut needed = vec![0u64; n.div_ceil(64)];
         let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
         let year_free = year_free_pairs(&reg, &keys, &unit_of, cap, &mut needed, &mut wider)?;
-        Ok((cross, skipped, year_free, fetch(&spill, &needed)?))
+        Ok((cross, skipped, year_free, fetch(&spill, &needed, &common)?))
     })?;
     // IDs carried by more records than one person has: (rows, the ID).
     let crowded: Vec<(Vec<u32>, u64)> = crowded_rows
@@ -910,7 +919,15 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 review: opts.config.matching.review_threshold,
                 records: n,
             };
-            match_unit(&spill, unit.clone(), &judge, cap, &wider, &mut found)
+            match_unit(
+                &spill,
+                unit.clone(),
+                &judge,
+                &common,
+                cap,
+                &wider,
+                &mut found,
+            )
         })?;
         largest_unit = largest_unit.max(records);
     }

@@ -785,18 +785,20 @@ fn link_by_id<'py>(
     batch_to_py(py, out)
 }
 
-/// Comparisons of sampled rows (with `ids`: `id`, `pid`) or of rows to link (EM), per group.
+/// Comparisons of sampled rows (with `ids`: `id`, `pid`) or of rows to link (EM), per group,
+/// names marked common as `model`'s register counted them.
 #[pyfunction]
-#[pyo3(signature = (table, ids=None))]
+#[pyo3(signature = (table, model, ids=None))]
 fn link_patterns<'py>(
     py: Python<'py>,
     table: &Bound<'py, PyAny>,
+    model: &str,
     ids: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let batch = one_batch(table)?;
     let ids = ids.map(one_batch).transpose()?;
     let out = py
-        .detach(|| link::patterns(&batch, ids.as_ref()))
+        .detach(|| link::patterns(&batch, ids.as_ref(), model))
         .map_err(py_err)?;
     batch_to_py(py, out)
 }

@@ -38,7 +38,7 @@ use crate::matching::blocking::{self, Wider, CROWDED_ID};
 use crate::matching::cluster::{filled_fields, KeepRank};
 use crate::matching::decide::{Doubt, Judge, Judged, ReviewPair};
 use crate::matching::features::{Rec, ShortText};
-use crate::matching::model::NameCounts;
+use crate::matching::model::{CommonNames, NameCounts};
 use crate::matching::saved::ModelFile;
 use crate::matching::training::{self, session, CandidateRounds, TRAINING_KEYS};
 use crate::matching::Pair;
@@ -464,7 +464,7 @@ pub fn train(
     records: usize,
     config: &Config,
 ) -> Result<(String, String)> {
-    let sample = recs_of(sample, "rec")?;
+    let mut sample = recs_of(sample, "rec")?;
     let mut counts = NameCounts::default();
     let part = column::<Int32Array>(names, "part")?;
     let hash = column::<Int64Array>(names, "hash")?;
@@ -477,9 +477,13 @@ pub fn train(
         };
         *map.entry(hash.value(i) as u64).or_default() += count.value(i) as u64;
     }
+    // Marked with the register's common names, as `dedup` marks its records.
+    let common = CommonNames::of_counts(&counts, records);
+    common.mark(&mut sample);
     let index = id_index(members)?;
     let row = column::<Int64Array>(member_recs, "row")?;
-    let recs = recs_of(member_recs, "rec")?;
+    let mut recs = recs_of(member_recs, "rec")?;
+    common.mark(&mut recs);
     let mut rec_at: HashMap<u32, usize> = HashMap::new();
     for i in 0..member_recs.num_rows() {
         rec_at.insert(to_u32(row.value(i))?, i);
@@ -799,7 +803,8 @@ pub fn match_buckets(
     let rows = column::<Int64Array>(batch, "row")?.values();
     let buckets = column::<Int32Array>(batch, "bucket")?.values();
     let ranks = column::<Int32Array>(batch, "rank")?.values();
-    let recs = recs_of(batch, "rec")?;
+    let mut recs = recs_of(batch, "rec")?;
+    CommonNames::of_model(&model).mark(&mut recs);
     let rows: Vec<u32> = rows.iter().map(|&r| to_u32(r)).collect::<Result<_>>()?;
     let cap = config.matching.max_block_size;
     let mut found = Found::default();
@@ -846,8 +851,10 @@ pub fn judge_pairs(
     let passes = column::<ListArray>(batch, "passes")?;
     let rank_a = column::<Int32Array>(batch, "rank_a")?.values();
     let rank_b = column::<Int32Array>(batch, "rank_b")?.values();
-    let rec_a = recs_of(batch, "rec_a")?;
-    let rec_b = recs_of(batch, "rec_b")?;
+    let (mut rec_a, mut rec_b) = (recs_of(batch, "rec_a")?, recs_of(batch, "rec_b")?);
+    let common = CommonNames::of_model(&model);
+    common.mark(&mut rec_a);
+    common.mark(&mut rec_b);
     // Local rows: 2i for a, 2i + 1 for b.
     let mut ids = Vec::new();
     let mut kept = Vec::new();
@@ -984,7 +991,8 @@ pub fn finish(
     // The texts, sorted by row.
     let t_row = column::<Int64Array>(texts, "row")?.values();
     let t_rank = column::<Int32Array>(texts, "rank")?.values();
-    let t_recs = recs_of(texts, "rec")?;
+    let mut t_recs = recs_of(texts, "rec")?;
+    CommonNames::of_model(&model).mark(&mut t_recs);
     let cols = [
         column::<StringArray>(texts, "record_id")?,
         column::<StringArray>(texts, "province_code")?,

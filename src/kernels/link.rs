@@ -38,6 +38,7 @@ use crate::matching::comparisons::{compare, Pattern, N_FIELDS};
 use crate::matching::decide::{round6, ReviewPair};
 use crate::matching::features::{self, Rec};
 use crate::matching::link::{self, GroupResident, LinkCalibration, LinkGroup, Outcome, Owed};
+use crate::matching::model::CommonNames;
 use crate::read::{read_data, SourceData, Warnings};
 
 /// The columns of [`resident_lookups`] and [`owed_lookups`]: `row` is the resident's row, or
@@ -204,8 +205,9 @@ pub struct Grouped {
     pub candidates: Vec<u32>,
 }
 
-/// Step 4: the groups of a batch laid out as [`groups_schema`] says.
-pub fn groups(batch: &RecordBatch) -> Result<Vec<Grouped>> {
+/// Step 4: the groups of a batch laid out as [`groups_schema`] says, every record's names
+/// marked common or not as the model's register counted them (as `check` marks its rows).
+pub fn groups(batch: &RecordBatch, common: &CommonNames) -> Result<Vec<Grouped>> {
     let id = column::<Int64Array>(batch, "id")?;
     let side = column::<Int32Array>(batch, "side")?;
     let row = column::<Int64Array>(batch, "row")?;
@@ -215,7 +217,8 @@ pub fn groups(batch: &RecordBatch) -> Result<Vec<Grouped>> {
     let cluster = column::<Int64Array>(batch, "cluster")?;
     let kept = column::<Int64Array>(batch, "kept")?;
     let candidate = column::<BooleanArray>(batch, "candidate")?;
-    let recs = recs_of(batch, "rec")?;
+    let mut recs = recs_of(batch, "rec")?;
+    common.mark(&mut recs);
     let opt = |a: &Int64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
     let mut out = Vec::new();
     let mut i = 0;
@@ -574,7 +577,12 @@ pub fn patterns_schema() -> SchemaRef {
 /// sampled row's `id` and the well-formed `pid` it carries), the comparison of each row with
 /// its resident when the passes proposed it; without, each row's comparisons with every
 /// candidate (for EM).
-pub fn patterns(batch: &RecordBatch, ids: Option<&RecordBatch>) -> Result<RecordBatch> {
+pub fn patterns(
+    batch: &RecordBatch,
+    ids: Option<&RecordBatch>,
+    model_json: &str,
+) -> Result<RecordBatch> {
+    let common = CommonNames::of_model(&model_of(model_json)?);
     let sample: Option<std::collections::HashMap<i64, u64>> = match ids {
         Some(b) => {
             let id = column::<Int64Array>(b, "id")?;
@@ -589,7 +597,7 @@ pub fn patterns(batch: &RecordBatch, ids: Option<&RecordBatch>) -> Result<Record
     };
     let mut id_b = Int64Builder::new();
     let mut pat = BinaryBuilder::new();
-    for g in groups(batch)? {
+    for g in groups(batch, &common)? {
         let found = match &sample {
             Some(s) => {
                 let pid = *s
@@ -692,6 +700,7 @@ pub fn decide(
     config: &Config,
 ) -> Result<RecordBatch> {
     let cal = LinkCalibration::from_json(calibration)?;
+    let common = CommonNames::of_model(cal.model());
     let settings = link::Settings::of(&config.matching, require_id);
     let mut id = Int64Builder::new();
     let mut kind = Int32Builder::new();
@@ -701,7 +710,7 @@ pub fn decide(
     let mut prob = arrow_array::builder::Float64Builder::new();
     let mut inp = arrow_array::builder::BooleanBuilder::new();
     let mut levels = arrow_array::builder::StringBuilder::new();
-    for g in groups(batch)? {
+    for g in groups(batch, &common)? {
         let res = |r: u32| {
             g.group
                 .rec(r)

@@ -66,6 +66,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
             "diacritics_differ",
             "close_or_one_edit",
             "similar",
+            "another_common_name",
             "different",
         ],
         compare: given,
@@ -75,7 +76,13 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
     Comparison {
         field: Field::Family,
         name: "family",
-        levels: &["exact", "close_or_one_edit", "similar", "different"],
+        levels: &[
+            "exact",
+            "close_or_one_edit",
+            "similar",
+            "another_common_name",
+            "different",
+        ],
         compare: family,
         identifier: false,
         term_frequency: Some((TermFrequency::Family, &[0])),
@@ -433,8 +440,11 @@ fn given(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
         }
     } else {
         match closeness(&a.given_text, &b.given_text) {
+            // A keystroke between two names the register holds often: another name, most
+            // likely ([`super::model::CommonNames`]).
+            Some(0) if a.given_common && b.given_common => 5,
             Some(c) => 3 + c,
-            None => 5,
+            None => 6,
         }
     }
 }
@@ -458,8 +468,9 @@ fn family(a: &Rec, b: &Rec, pair: &Pair) -> u8 {
         0
     } else {
         match closeness(&a.family_text, &b.family_text) {
+            Some(0) if a.family_common && b.family_common => 3,
             Some(c) => 1 + c,
-            None => 3,
+            None => 4,
         }
     }
 }
@@ -653,7 +664,7 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let middle_differs = p[Field::Middle] == Field::Middle.level("different");
     match p[Field::Given] {
         // Another name.
-        4 | 5 => same_household || (same_parents && !shares_document(p)),
+        4 | 6 => same_household || (same_parents && !shares_document(p)),
         // The same letters with other diacritics, a near-identical name, or the same
         // syllables in another order, at home. Registered apart, a name that differs only in
         // a tone mark or a keystroke is one person's name damaged in typing or a scan far
@@ -662,7 +673,7 @@ pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
         // keystroke apart ("An" and "Anh") are siblings too, wherever they live.
         // Of the same parents, a near-identical name with another sex and another middle name
         // ("Trịnh Đức Nghi", a girl, and "Trịnh Văn Nghĩa") is a brother and sister.
-        2 | 3 => {
+        2 | 3 | 5 => {
             (same_household && same_day)
                 || (same_parents
                     && (other_dates(p) || (sex_differs && middle_differs))
@@ -905,8 +916,42 @@ mod tests {
         let p = compare(&an, &anh);
         assert_eq!(p[Field::Given], Field::Given.level("close_or_one_edit"));
         assert!(siblings(&p, &an, &anh));
+        // Both names common in the register: another level, the same guard.
+        (an.given_common, anh.given_common) = (true, true);
+        let p = compare(&an, &anh);
+        assert_eq!(p[Field::Given], Field::Given.level("another_common_name"));
+        assert!(siblings(&p, &an, &anh));
         anh.birth = PDate::default();
         assert!(!siblings(&compare(&an, &anh), &an, &anh));
+    }
+
+    /// Two names a keystroke apart that the register holds often ("Lê" and "Lý", "Duy" and
+    /// "Đức" folded "duc") are compared as another common name; a keystroke typed wrong
+    /// ("Trugn", which nobody else carries) as a typo, whatever the other name is; names further
+    /// apart stay different.
+    #[test]
+    fn two_common_names_a_keystroke_apart_are_another_name() {
+        let d = PDate::new(1977, 8, 19);
+        let common = |mut r: Rec| {
+            (r.given_common, r.family_common) = (true, true);
+            r
+        };
+        let (a, b) = (
+            common(rec("le", "van", "duy", d, 1)),
+            common(rec("ly", "van", "duc", d, 1)),
+        );
+        let p = compare(&a, &b);
+        assert_eq!(p[Field::Family], Field::Family.level("another_common_name"));
+        assert_eq!(p[Field::Given], Field::Given.level("another_common_name"));
+        let mut typo = rec("le", "van", "duyy", d, 1);
+        typo.family_common = true;
+        let p = compare(&a, &typo);
+        assert_eq!(p[Field::Family], Field::Family.level("exact"));
+        assert_eq!(p[Field::Given], Field::Given.level("close_or_one_edit"));
+        let other = common(rec("tran", "van", "minh", d, 1));
+        let p = compare(&a, &other);
+        assert_eq!(p[Field::Family], Field::Family.level("different"));
+        assert_eq!(p[Field::Given], Field::Given.level("different"));
     }
 
     /// A name of one word ("Kiss") beside a whole one ("Kiss Alexandra"): the word is the

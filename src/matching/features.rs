@@ -221,6 +221,11 @@ pub struct Rec {
     /// people are registered under in place of their own: another given name beside it is no
     /// evidence of another person.
     pub given_nickname: bool,
+    /// The folded given (family) name is one many records of the register carry
+    /// ([`super::model::CommonNames`]): set by the driver once the register's names are
+    /// counted, false until then.
+    pub given_common: bool,
+    pub family_common: bool,
     /// Hash of the folded syllables sorted (another order of the same syllables).
     pub sorted: u64,
     pub full: u64,
@@ -299,7 +304,10 @@ impl Rec {
             self.birth.month,
             self.birth.day,
             self.sex,
-            self.given_plain as u8 | (self.given_nickname as u8) << 1,
+            self.given_plain as u8
+                | (self.given_nickname as u8) << 1
+                | (self.given_common as u8) << 2
+                | (self.family_common as u8) << 3,
         ]);
         for v in [
             self.father,
@@ -350,6 +358,8 @@ impl Rec {
             sex: b[d + 4],
             given_plain: b[d + 5] & 1 != 0,
             given_nickname: b[d + 5] & 2 != 0,
+            given_common: b[d + 5] & 4 != 0,
+            family_common: b[d + 5] & 8 != 0,
             father: w(d + 6),
             mother: w(d + 10),
             province: w(d + 14),
@@ -532,6 +542,8 @@ pub fn features_of(table: &Table, prepared: &Prepared, rows: &[usize]) -> Vec<Re
                     given_key: n.given_key,
                     given_plain: n.given_plain,
                     given_nickname: n.given_nickname,
+                    given_common: false,
+                    family_common: false,
                     sorted: n.sorted,
                     full: n.full,
                     given_text: n.given_text,

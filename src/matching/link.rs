@@ -780,6 +780,7 @@ impl Linker<'_, '_> {
         // Step 4: per row, the residents it needs, in groups; each row decided in its group.
         let mut out: Vec<Option<T>> = (0..rows.len()).map(|_| None).collect();
         let size = rows.len().div_ceil(n).max(1);
+        let common = super::model::CommonNames::of_model(self.model);
         for first in (0..rows.len()).step_by(size) {
             let mut g = k::GroupsBuilder::default();
             for (i, c) in cands.iter_mut().enumerate().skip(first).take(size) {
@@ -791,7 +792,7 @@ impl Linker<'_, '_> {
                     g.resident(i as i64, &self.resident(r), c.binary_search(&r).is_ok());
                 }
             }
-            for grouped in k::groups(&g.finish()?)? {
+            for grouped in k::groups(&g.finish()?, &common)? {
                 let i = grouped.id as usize;
                 out[i] = Some(grouped.group.view(|v| {
                     let local: Vec<u32> = grouped.candidates.iter().map(|&r| v.local(r)).collect();
@@ -989,6 +990,11 @@ impl Linker<'_, '_> {
 }
 
 impl LinkCalibration {
+    /// The model the calibration weighs comparisons with.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// Nothing to link: only ρ is worth reporting.
     pub fn nothing_to_link(model: &Model, rho: f64) -> Self {
         LinkCalibration {
@@ -1218,6 +1224,26 @@ pub struct LinkPlan {
 }
 
 impl LinkPlan {
+    /// Mark the rows' names common or not, as the residents' are
+    /// ([`super::model::CommonNames`]), before they are compared with them.
+    pub fn mark_common(&mut self, common: &super::model::CommonNames) {
+        let deaths = self.deaths.as_mut().map(|(_, t)| t);
+        let births = self.births.iter_mut().map(|(_, _, t)| t);
+        let all = self
+            .extracts
+            .iter_mut()
+            .map(|(_, t)| t)
+            .chain(deaths)
+            .chain(births);
+        for t in all {
+            for rows in [&mut t.rows, &mut t.sample.rows] {
+                rows.par_iter_mut()
+                    .with_min_len(4096)
+                    .for_each(|(r, _)| common.mark_one(r));
+            }
+        }
+    }
+
     pub fn new(input: &CheckInput, rule_findings: &[Finding]) -> Self {
         let extracts = input
             .tables

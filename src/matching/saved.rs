@@ -68,7 +68,12 @@ const ADDED_LATER: &[&str] = &[
 /// Levels added to a field since format 1 was first written, each with the older level that
 /// covered its pairs before: a model saved without it reads, the new level weighing what that
 /// level weighed, so the model decides every pair as it did.
-const LEVELS_ADDED_LATER: &[(&str, &str, &str)] = &[("middle", "close_or_one_edit", "different")];
+/// (Two common names a keystroke apart were `close_or_one_edit` before `another_common_name`.)
+const LEVELS_ADDED_LATER: &[(&str, &str, &str)] = &[
+    ("middle", "close_or_one_edit", "different"),
+    ("given", "another_common_name", "close_or_one_edit"),
+    ("family", "another_common_name", "close_or_one_edit"),
+];
 
 /// A saved field's probabilities over the current levels: as saved, or, for a field saved
 /// before a level was added ([`LEVELS_ADDED_LATER`]), with the level copied from the one that
@@ -296,6 +301,33 @@ mod tests {
         assert_eq!(read.u[i][2], model.u[i][2]);
         file.fields.get_mut("middle").unwrap().levels.swap(0, 1);
         assert!(file.model().unwrap_err().contains("field middle"));
+    }
+
+    /// A model saved before two common names a keystroke apart had a level of their own (they
+    /// were `close_or_one_edit`) reads, and weighs them as it did.
+    #[test]
+    fn a_model_saved_before_the_common_name_level_still_reads() {
+        let model = Model::estimate(&[], &[]);
+        let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
+        for (name, field) in [("given", Field::Given), ("family", Field::Family)] {
+            let saved = file.fields.get_mut(name).unwrap();
+            let new = field.level("another_common_name") as usize;
+            let close = field.level("close_or_one_edit") as usize;
+            let keep: Vec<usize> = (0..saved.levels.len()).filter(|&i| i != new).collect();
+            let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+            *saved = SavedField {
+                levels: keep.iter().map(|&i| saved.levels[i].clone()).collect(),
+                m: pick(&saved.m),
+                u: pick(&saved.u),
+                u_random: pick(&saved.u_random),
+            };
+            let read = file.model().expect("a model of last month reads");
+            let i = field.index();
+            assert_eq!(read.m[i][new], model.m[i][close], "{name}");
+            assert_eq!(read.u[i][new], model.u[i][close], "{name}");
+            let different = field.level("different") as usize;
+            assert_eq!(read.m[i][different], model.m[i][different], "{name}");
+        }
     }
 
     /// The namesake share travels with the model; a model saved before it was measured reads

@@ -310,6 +310,8 @@ pub fn reason_vi(levels: &str) -> String {
                 Some("exact") => "trùng họ",
                 Some("close_or_one_edit") => "họ sai một ký tự",
                 Some("similar") => "họ gần giống",
+                // Two common family names a keystroke apart ("Lê", "Lý"): not a typo, most likely.
+                Some("another_common_name") => "họ khác một ký tự",
                 Some(_) => "khác họ",
                 None => "thiếu họ",
             });
@@ -318,6 +320,7 @@ pub fn reason_vi(levels: &str) -> String {
                 Some("exact_without_diacritics") | Some("diacritics_differ") => "tên chỉ khác dấu",
                 Some("close_or_one_edit") => "tên sai một ký tự",
                 Some("similar") => "tên gần giống",
+                Some("another_common_name") => "tên khác một ký tự",
                 Some(_) => "khác tên",
                 None => "thiếu tên",
             });
@@ -923,6 +926,10 @@ mod tests {
                 "given=close_or_one_edit;family=exact;birth=day_month_swapped;place=other_province"
             ),
             "trùng họ; tên sai một ký tự; ngày sinh đảo ngày và tháng; khác tỉnh"
+        );
+        assert_eq!(
+            reason_vi("given=another_common_name;family=another_common_name;birth=exact"),
+            "họ khác một ký tự; tên khác một ký tự; trùng ngày sinh"
         );
         assert_eq!(
             reason_vi("given=exact;family=exact;middle=exact;birth=exact;ethnicity=disagree;religion=agree;hometown=same_province;birth_place=exact;place=same_commune"),

@@ -1213,7 +1213,7 @@ def _links(spark, d, sources, births, deaths, out, cfg, nparts, work, lap):
         def kernel(batches):
             eng, table = _engine(), _whole(batches)
             if table is not None:
-                yield eng.link_patterns(table, ids if with_ids else None)
+                yield eng.link_patterns(table, model, ids if with_ids else None)
         return kernel
 
     def per_src(table):
