@@ -564,11 +564,13 @@ fn id_pairs(
 
 /// Pairs across units of the year-free passes (their scope is applied once the records are
 /// fetched) and of IDs typed wrong: (row, row, pass) with the pass's position in
-/// [`YEAR_FREE_PASSES`], or its length for a typed ID. Marks their rows in `needed`.
+/// [`YEAR_FREE_PASSES`], or its length for a typed ID. Marks their rows in `needed`. With
+/// `one_unit`, only the windowed passes are read (see below).
 fn year_free_pairs(
     reg: &Register,
     keys: &KeySpill,
     unit_of: &[u16],
+    one_unit: bool,
     cap: usize,
     needed: &mut [u64],
     wider: &mut blocking::Wider,
@@ -576,6 +578,12 @@ fn year_free_pairs(
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let mut pairs = Vec::new();
     for (p, &name) in YEAR_FREE_PASSES.iter().enumerate() {
+        // In one unit, a pass's blocks are whole there and paired as `check` pairs them: only
+        // a windowed pass's larger blocks are left to compare here (a unit orders its records
+        // by birth year, so its window would hold other neighbours than `check`'s).
+        if one_unit && !blocking::WINDOWED_PASSES.contains(&name) {
+            continue;
+        }
         let pass = blocking::pass(name);
         debug_assert!(
             pass.beyond.is_none(),
@@ -827,7 +835,9 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let (cross, cross_skipped, year_free, fetched) = phases.run("ids", || -> Result<_> {
         let mut needed = vec![0u64; n.div_ceil(64)];
         let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
-        let year_free = year_free_pairs(&reg, &keys, &unit_of, cap, &mut needed, &mut wider)?;
+        let one_unit = units.len() == 1;
+        let year_free =
+            year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut needed, &mut wider)?;
         Ok((cross, skipped, year_free, fetch(&spill, &needed, &common)?))
     })?;
     // IDs carried by more records than one person has: (rows, the ID).
