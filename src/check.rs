@@ -269,7 +269,8 @@ pub fn match_all(
         // night's new records do not move an untouched pair's levels.
         let names = reuse.is_none().then(|| NameCounts::of(&recs));
         let common = match (reuse, &names) {
-            (Some(m), _) => CommonNames::of_model(m),
+            // As the model judges this register (and as the Spark driver, which is given it).
+            (Some(m), _) => CommonNames::of_model(&m.for_records(recs.len())),
             (_, Some(n)) => CommonNames::of_counts(n, recs.len()),
             (None, None) => unreachable!("names are counted when no model is reused"),
         };

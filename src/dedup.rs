@@ -836,8 +836,15 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         let mut needed = vec![0u64; n.div_ceil(64)];
         let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
         let one_unit = units.len() == 1;
-        let year_free =
-            year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut needed, &mut wider)?;
+        let year_free = year_free_pairs(
+            &reg,
+            &keys,
+            &unit_of,
+            one_unit,
+            cap,
+            &mut needed,
+            &mut wider,
+        )?;
         Ok((cross, skipped, year_free, fetch(&spill, &needed, &common)?))
     })?;
     // IDs carried by more records than one person has: (rows, the ID).

@@ -772,7 +772,7 @@ mod tests {
 
     /// A name is common from a share of the register's records (and a few records): in a
     /// register of 10 000, "Lê" on 900 and "Lý" on 40 are, a typo on 2 is not; in a register
-    /// of 1 000, a name on 3 records is not, however large its share.
+    /// of 1 000, a name on 4 records is not, however large its share.
     #[test]
     fn common_names_are_counted_on_the_register() {
         use crate::core::hash::h64;
