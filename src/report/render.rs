@@ -115,15 +115,6 @@ pub fn render_summary(summary: &Summary) -> String {
         budget_from,
     }) = &summary.memory
     {
-        // Below 1 GB in whole MB: a small run's need and budget read apart ("140 MB, quá
-        // 50 MB", not "0,1 GB, quá 0,1 GB").
-        let amount = |b: u64| {
-            if b >= 1_000_000_000 {
-                format!("{:.1} GB", b as f64 / 1e9).replace('.', ",")
-            } else {
-                format!("{} MB", (b as f64 / 1e6).round().max(1.0))
-            }
-        };
         let whose = if budget_from == "machine" {
             "bộ nhớ còn trống của máy"
         } else {
@@ -132,13 +123,24 @@ pub fn render_summary(summary: &Summary) -> String {
         let _ = writeln!(
             s,
             "Bộ nhớ: cần khoảng {}, quá {} ({whose}): dữ liệu vào được giữ trên đĩa, kết quả không đổi",
-            amount(*need),
-            amount(*budget)
+            bytes_vi(*need),
+            bytes_vi(*budget)
         );
     }
     let total = summary.timings_seconds.get("total").copied().unwrap_or(0.0);
     let _ = writeln!(s, "Thời gian: {total:.2} s");
     s
+}
+
+/// An amount of memory or disk as people here write it: "9,4 GB" (a decimal comma), and below
+/// 1 GB in whole MB, so that a small run's figures read apart ("140 MB, quá 50 MB", not "0,1
+/// GB, quá 0,1 GB").
+fn bytes_vi(b: u64) -> String {
+    if b >= 1_000_000_000 {
+        format!("{:.1} GB", b as f64 / 1e9).replace('.', ",")
+    } else {
+        format!("{} MB", (b as f64 / 1e6).round().max(1.0))
+    }
 }
 
 /// " (N suy ra từ cụm)": how many duplicate pairs their clusters imply, when any.
@@ -158,7 +160,7 @@ pub fn render_dedup(summary: &DedupSummary) -> String {
         "Tìm bản ghi trùng lặp: đã đọc {} bản ghi dân cư.\n\
          Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}{}), {} cụm, {} bản ghi thừa.\n\
          Cặp dùng chung số định danh: {}.\n\
-         Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {:.1} GB, {:.1} giây.\n",
+         Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {}, {:.1} giây.\n",
         group_digits(summary.rows_read.get("residents").copied().unwrap_or(0)),
         group_digits(d.pairs),
         group_digits(d.in_province),
@@ -171,7 +173,7 @@ pub fn render_dedup(summary: &DedupSummary) -> String {
         group_digits(d.records_to_retire),
         group_digits(summary.id_shared_pairs),
         p.units,
-        p.spilled_bytes as f64 / 1e9,
+        bytes_vi(p.spilled_bytes),
         summary.timings_seconds.get("total").copied().unwrap_or(0.0),
     )
 }
@@ -236,5 +238,20 @@ mod tests {
             text.contains("Bộ nhớ: cần khoảng 140 MB, quá 50 MB (--memory-gb)"),
             "{text}"
         );
+    }
+
+    /// `dedup` writes what it spilled as `check` writes memory: a decimal comma, MB below 1 GB.
+    #[test]
+    fn dedup_says_what_it_spilled_as_check_says_memory() {
+        let spilled = |bytes: u64| {
+            let mut summary = DedupSummary::default();
+            summary.partitions.units = 3;
+            summary.partitions.spilled_bytes = bytes;
+            render_dedup(&summary)
+        };
+        let text = spilled(1_830_000_000);
+        assert!(text.contains("3 đơn vị, ghi tạm ra đĩa 1,8 GB,"), "{text}");
+        let text = spilled(620_400_000);
+        assert!(text.contains("ghi tạm ra đĩa 620 MB,"), "{text}");
     }
 }
