@@ -45,8 +45,9 @@ pub enum Scope {
     All,
     /// Pairs whose birth dates are not the same full date but could be one date written
     /// twice: one partial and compatible, a keystroke apart, day and month swapped, or days
-    /// apart ([`crate::compare::NEAR_DAYS`]); sex not contradicting. (Equal dates are proposed by the date passes; two people of one name
-    /// born the same year on unrelated days are not proposed.)
+    /// apart ([`crate::compare::NEAR_DAYS`]); sex not contradicting. (Equal dates are
+    /// proposed by the date passes; two people of one name born the same year on unrelated
+    /// days are not proposed.)
     DatesClose,
     /// Pairs born in years a keystroke or one year apart (the block shares day and month).
     YearsClose,
@@ -309,6 +310,27 @@ fn first_letter(s: &str) -> u64 {
     s.chars().next().map_or(0, |c| c as u64)
 }
 
+/// The key of a pass for a name part typed wrong beside a damaged date: `lead` (the pass's
+/// number and the date it keys on), then the other name part whole, the middle name and the
+/// first letter of the `typed` part (given or family); 0 without a family and a given name or
+/// when `dated` is false.
+fn typo_key(r: &Rec, dated: bool, lead: &[u64; 2], typed: Field) -> u64 {
+    if !(dated && r.given != 0 && r.family != 0) {
+        return 0;
+    }
+    let (whole, initial) = if typed == Field::Given {
+        (r.family, first_letter(&r.given_text))
+    } else {
+        (r.given, first_letter(&r.family_text))
+    };
+    mix(&[lead[0], lead[1], whole, r.middle, initial])
+}
+
+/// A full date's month and day as one number (MMDD).
+fn day_month(r: &Rec) -> u64 {
+    r.birth.month as u64 * 100 + r.birth.day as u64
+}
+
 /// Hash of the given name's last two letters: a keystroke in the first letters of a name of
 /// four letters or more leaves them whole. (A typo further on keeps the first letter, and the
 /// initials pass finds it.)
@@ -428,12 +450,12 @@ pub const PASSES: &[BlockPass] = &[
     BlockPass {
         name: "birth_year+family+middle+given_initial (the given name and the date damaged)",
         key: (|r| {
-            if r.birth.year != 0 && r.given != 0 && r.family != 0 {
-                let initial = first_letter(&r.given_text);
-                mix(&[33, r.birth.year as u64, r.family, r.middle, initial])
-            } else {
-                0
-            }
+            typo_key(
+                r,
+                r.birth.year != 0,
+                &[33, r.birth.year as u64],
+                Field::Given,
+            )
         }),
         scope: Scope::NameTypoDatesClose,
         fixes: &[Field::Family, Field::Middle],
@@ -445,12 +467,12 @@ pub const PASSES: &[BlockPass] = &[
     BlockPass {
         name: "birth_year+given+middle+family_initial (the family name and the date damaged)",
         key: (|r| {
-            if r.birth.year != 0 && r.given != 0 && r.family != 0 {
-                let initial = first_letter(&r.family_text);
-                mix(&[34, r.birth.year as u64, r.given, r.middle, initial])
-            } else {
-                0
-            }
+            typo_key(
+                r,
+                r.birth.year != 0,
+                &[34, r.birth.year as u64],
+                Field::Family,
+            )
         }),
         scope: Scope::NameTypoDatesClose,
         fixes: &[Field::Given, Field::Middle],
@@ -461,21 +483,7 @@ pub const PASSES: &[BlockPass] = &[
     // whole): blocks of one day of the year, smaller than those of one year.
     BlockPass {
         name: "birth_day_month+family+middle+given_initial (the given name and the year damaged)",
-        key: (|r| {
-            if r.birth.is_full() && r.given != 0 && r.family != 0 {
-                let initial = first_letter(&r.given_text);
-                mix(&[
-                    35,
-                    r.birth.month as u64,
-                    r.birth.day as u64,
-                    r.family,
-                    r.middle,
-                    initial,
-                ])
-            } else {
-                0
-            }
-        }),
+        key: (|r| typo_key(r, r.birth.is_full(), &[35, day_month(r)], Field::Given)),
         scope: Scope::NameTypoYearsClose,
         fixes: &[Field::Family, Field::Middle],
         // At 1 M people, blocks up to 64 proposed 33 k pairs (mostly common given names a
@@ -486,21 +494,7 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "birth_day_month+given+middle+family_initial (the family name and the year damaged)",
-        key: (|r| {
-            if r.birth.is_full() && r.given != 0 && r.family != 0 {
-                let initial = first_letter(&r.family_text);
-                mix(&[
-                    36,
-                    r.birth.month as u64,
-                    r.birth.day as u64,
-                    r.given,
-                    r.middle,
-                    initial,
-                ])
-            } else {
-                0
-            }
-        }),
+        key: (|r| typo_key(r, r.birth.is_full(), &[36, day_month(r)], Field::Family)),
         scope: Scope::NameTypoYearsClose,
         fixes: &[Field::Given, Field::Middle],
         small_blocks: None,

@@ -276,6 +276,17 @@ mod tests {
         assert!(file.model().unwrap_err().contains("no field given"));
     }
 
+    /// A saved field as a version without some levels saved it: only the levels `keep`.
+    fn keep_levels(field: &mut SavedField, keep: &[usize]) {
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        *field = SavedField {
+            levels: keep.iter().map(|&i| field.levels[i].clone()).collect(),
+            m: pick(&field.m),
+            u: pick(&field.u),
+            u_random: pick(&field.u_random),
+        };
+    }
+
     /// A model saved before the middle name had a typo level (last night's `model.json`, whose
     /// middle name reads exact, one missing or different) reads, and decides as it did: the
     /// typo level weighs what "different" weighed. Levels in another order are refused.
@@ -283,16 +294,9 @@ mod tests {
     fn a_model_saved_before_the_middle_name_typo_level_still_reads() {
         let model = Model::estimate(&[], &[]);
         let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
-        let keep = [0, 2, 3]; // exact, one_missing, different
         let mid = file.fields.get_mut("middle").unwrap();
         assert_eq!(mid.levels[1], "close_or_one_edit");
-        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-        *mid = SavedField {
-            levels: keep.iter().map(|&i| mid.levels[i].clone()).collect(),
-            m: pick(&mid.m),
-            u: pick(&mid.u),
-            u_random: pick(&mid.u_random),
-        };
+        keep_levels(mid, &[0, 2, 3]); // exact, one_missing, different
         let read = file.model().expect("last night's model reads");
         let i = Field::Middle.index();
         assert_eq!(read.m[i][1], model.m[i][3]);
@@ -314,13 +318,7 @@ mod tests {
             let new = field.level("another_common_name") as usize;
             let close = field.level("close_or_one_edit") as usize;
             let keep: Vec<usize> = (0..saved.levels.len()).filter(|&i| i != new).collect();
-            let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-            *saved = SavedField {
-                levels: keep.iter().map(|&i| saved.levels[i].clone()).collect(),
-                m: pick(&saved.m),
-                u: pick(&saved.u),
-                u_random: pick(&saved.u_random),
-            };
+            keep_levels(saved, &keep);
             let read = file.model().expect("a model of last month reads");
             let i = field.index();
             assert_eq!(read.m[i][new], model.m[i][close], "{name}");
