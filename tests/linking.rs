@@ -45,7 +45,8 @@ fn check_crafted(
 fn rows_are_linked_only_to_the_one_person_they_fit() {
     // XA1 and XA2: a man and a woman of one (unisex) name born the same day, two people.
     // XB1 and XB2: one man registered twice, once without an ID and once with the day and
-    // month swapped. XC1: a man no one else resembles.
+    // month swapped. XC1: a man no one else resembles. XD1 and XD2: a man and a woman of
+    // one name born the same day, neither with an ID.
     let (out, links) = check_crafted(
         "linking",
         "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code,father_name,mother_name\n\
@@ -53,13 +54,16 @@ fn rows_are_linked_only_to_the_one_person_they_fit() {
          XA2,001187009876,Khúc Minh Anh,1987-04-15,Nữ,01,00004,Khúc Đình Toàn,Vũ Thị Hằng\n\
          XB1,,Lò Văn Thắng,1979-03-11,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
          XB2,001079005555,Lò Văn Thắng,1979-11-03,Nam,01,00004,Lò Văn Pấng,Lường Thị Xuân\n\
-         XC1,001092001234,Hứa Minh Khôi,1992-08-21,Nam,01,00004,Hứa Văn Nam,Lý Thị Hoa\n",
+         XC1,001092001234,Hứa Minh Khôi,1992-08-21,Nam,01,00004,Hứa Văn Nam,Lý Thị Hoa\n\
+         XD1,,Khúc Minh Châu,1990-02-03,Nam,01,00004,Khúc Văn Bình,Đỗ Thị Hoa\n\
+         XD2,,Khúc Minh Châu,1990-02-03,Nữ,01,00004,Khúc Đình Toàn,Vũ Thị Hằng\n",
         (
             "vaccination",
             "record_id,personal_id,full_name,birth_date,sex,province_code,commune_code\n\
          V1,,Khuc Minh Anh,1987-04-15,,01,00004\n\
          V2,,Lo Van Thang,1979-03-11,Nam,01,00004\n\
-         V3,0987654321,Hua Minh Khoi,1992-08-21,Nam,01,00004\n",
+         V3,0987654321,Hua Minh Khoi,1992-08-21,Nam,01,00004\n\
+         V4,,Khuc Minh Chau,1990-02-03,,01,00004\n",
         ),
     );
     let pairs = rows(
@@ -89,10 +93,14 @@ fn rows_are_linked_only_to_the_one_person_they_fit() {
         "001092001234".into()
     )));
     assert!(!has(&f, "V1", "link.suggested"));
+    // V1 fits two people with IDs: the officer is asked which. V4 fits two people without
+    // any: no ID could come of verifying it, so it is not on the list.
+    assert!(has(&f, "V1", "link.ambiguous"));
+    assert!(!has(&f, "V4", "link.ambiguous") && !has(&f, "V4", "link.suggested"));
     // The summary says what linking measured and did.
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["linking"]["vaccination"]["rows_to_link"], 3);
+    assert_eq!(summary["linking"]["vaccination"]["rows_to_link"], 4);
     assert_eq!(summary["linking"]["vaccination"]["linked"], 2);
 }
 

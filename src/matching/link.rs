@@ -299,6 +299,15 @@ fn best_resident(
             return Outcome::None;
         }
     }
+    // Whether a person has a record with a personal ID (an ID the row could be given).
+    let has_id = |who: u64, row: u32| {
+        l.people
+            .cluster(row)
+            .is_some_and(|(_, k)| recs[k as usize].pid != 0)
+            || scored
+                .iter()
+                .any(|&(_, c, w)| w == who && recs[c as usize].pid != 0)
+    };
     if p < l.threshold {
         let plausible: Vec<(u32, f64)> = per_person
             .iter()
@@ -306,7 +315,15 @@ fn best_resident(
             .filter(|&(_, share)| share >= PLAUSIBLE)
             .collect();
         let total: f64 = plausible.iter().map(|x| x.1).sum();
-        return if plausible.len() >= 2 && total >= l.review {
+        // A row none of whose plausible people has an ID is not for review when linking
+        // looks for an ID to suggest: verifying it could give the row nothing.
+        let any_id = || {
+            per_person
+                .iter()
+                .filter(|&&(_, bf, _)| bf / all >= PLAUSIBLE)
+                .any(|&(who, _, row)| has_id(who, row))
+        };
+        return if plausible.len() >= 2 && total >= l.review && (!l.require_id || any_id()) {
             Outcome::Ambiguous(plausible)
         } else {
             Outcome::None
