@@ -30,6 +30,9 @@ const PART: usize = 1 << 13;
 pub struct Gathered {
     /// The records, sorted.
     refs: Vec<RowRef>,
+    /// Per source: for each run of [`RUN`] rows, where its records start in `refs` (and, last,
+    /// where the source's records end), so that a look-up searches a run, not every record.
+    runs: Vec<Vec<usize>>,
     /// The records in parts of [`PART`], in order.
     parts: Vec<Part>,
     /// Cells per record: the shown columns, then the extra columns.
@@ -66,15 +69,19 @@ impl Gathered {
             .par_chunks(PART)
             .map(|chunk| Part::of(view, chunk, width))
             .collect();
-        Gathered { refs, parts, width }
+        let runs = runs_of(&refs);
+        Gathered {
+            refs,
+            runs,
+            parts,
+            width,
+        }
     }
 
     /// The cells of record `r`, which must be one of those gathered.
     pub fn get(&self, r: RowRef) -> Shown<'_> {
-        let i = self
-            .refs
-            .binary_search(&r)
-            .expect("every record a fix list shows is gathered");
+        let i =
+            position(&self.refs, &self.runs, r).expect("every record a fix list shows is gathered");
         let (part, j) = (&self.parts[i / PART], i % PART);
         let end = part.starts.get(j + 1).copied().unwrap_or(part.text.len());
         Shown {
@@ -83,6 +90,39 @@ impl Gathered {
             print: part.prints[j],
         }
     }
+}
+
+/// Rows a run of [`Gathered::runs`] spans.
+const RUN: u32 = 64;
+
+/// [`Gathered::runs`] of sorted, distinct records.
+fn runs_of(refs: &[RowRef]) -> Vec<Vec<usize>> {
+    let sources = refs.last().map_or(0, |r| r.source as usize + 1);
+    let mut runs: Vec<Vec<usize>> = vec![Vec::new(); sources];
+    for (source, runs) in runs.iter_mut().enumerate() {
+        let from = refs.partition_point(|r| (r.source as usize) < source);
+        let to = refs.partition_point(|r| (r.source as usize) <= source);
+        let Some(last) = refs[from..to].last() else {
+            continue;
+        };
+        // Run k starts at the first record of row k * RUN or later.
+        let mut at = from;
+        for k in 0..=(last.row / RUN) + 1 {
+            while at < to && refs[at].row < k * RUN {
+                at += 1;
+            }
+            runs.push(at);
+        }
+    }
+    runs
+}
+
+/// Where record `r` is in `refs` (sorted, distinct; `runs` its [`runs_of`]), if it is there.
+fn position(refs: &[RowRef], runs: &[Vec<usize>], r: RowRef) -> Option<usize> {
+    let run = (r.row / RUN) as usize;
+    let s = runs.get(r.source as usize)?;
+    let (from, to) = (*s.get(run)?, *s.get(run + 1)?);
+    refs[from..to].binary_search(&r).ok().map(|i| from + i)
 }
 
 impl Part {
@@ -134,6 +174,45 @@ impl<'g> Shown<'g> {
 
 #[cfg(test)]
 mod tests {
+    /// A record is found through its run of rows wherever it is: the first and last row of a
+    /// run, a source with no records, rows far apart; a record not gathered is not found.
+    #[test]
+    fn records_are_found_through_their_runs() {
+        use super::{position, runs_of, RUN};
+        use crate::core::RowRef;
+        let mut refs: Vec<RowRef> = [
+            (0, 0),
+            (0, 1),
+            (0, RUN - 1),
+            (0, RUN),
+            (0, 5 * RUN + 3),
+            (2, 7),
+            (2, 3 * RUN),
+            (2, 1_000_000),
+            (3, RUN - 1),
+        ]
+        .iter()
+        .map(|&(s, r)| RowRef::new(s, r as usize))
+        .collect();
+        refs.sort_unstable();
+        let runs = runs_of(&refs);
+        for (i, &r) in refs.iter().enumerate() {
+            assert_eq!(position(&refs, &runs, r), Some(i), "{r:?}");
+        }
+        for (s, r) in [
+            (0, 2),
+            (0, RUN + 1),
+            (1, 0),
+            (2, 8),
+            (2, 1_000_001),
+            (3, RUN),
+            (4, 0),
+        ] {
+            let absent = RowRef::new(s, r as usize);
+            assert_eq!(position(&refs, &runs, absent), None, "{absent:?}");
+        }
+    }
+
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, StringArray};
