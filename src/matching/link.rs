@@ -229,7 +229,8 @@ const PLAUSIBLE: f64 = 0.1;
 /// weight as a whole when the person is none of the candidates (`link_calibration`). Two
 /// people alike compete in the sum, so an ambiguous record gets no link. The row linked is
 /// the person's record suggested to keep, else its best candidate, with a personal ID: a
-/// person registered without any gets no link, there is no ID to suggest.
+/// person registered without any gets no link, there is no ID to suggest, and a row whose
+/// plausible people have no ID between them is not sent to review for the same reason.
 ///
 /// A row whose ID is another resident's (`owner`: the rules found the names disagree) is
 /// compared with that resident too, the ID counting for them as a shared ID counts between

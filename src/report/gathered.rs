@@ -174,6 +174,10 @@ impl<'g> Shown<'g> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, StringArray};
+
     /// A record is found through its run of rows wherever it is: the first and last row of a
     /// run, a source with no records, rows far apart; a record not gathered is not found.
     #[test]
@@ -212,10 +216,6 @@ mod tests {
             assert_eq!(position(&refs, &runs, absent), None, "{absent:?}");
         }
     }
-
-    use std::sync::Arc;
-
-    use arrow_array::{ArrayRef, StringArray};
 
     use super::*;
     use crate::core::{CheckInput, Prepared, SourceKind, Table};
