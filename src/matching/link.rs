@@ -300,14 +300,21 @@ fn best_resident(
             return Outcome::None;
         }
     }
-    // Whether a person has a record with a personal ID (an ID the row could be given).
-    let has_id = |who: u64, row: u32| {
+    // The row a person's link goes to: the record suggested to keep of their cluster (`row`'s),
+    // else their best candidate, with a personal ID unless none is required; None when they
+    // have no such row.
+    let row_to_link = |who: u64, row: u32| {
+        let usable = |r: u32| recs[r as usize].pid != 0 || !l.require_id;
         l.people
             .cluster(row)
-            .is_some_and(|(_, k)| recs[k as usize].pid != 0)
-            || scored
-                .iter()
-                .any(|&(_, c, w)| w == who && recs[c as usize].pid != 0)
+            .map(|(_, k)| k)
+            .filter(|&k| usable(k) && Some(k) != owner)
+            .or_else(|| {
+                scored
+                    .iter()
+                    .find(|&&(_, c, w)| w == who && usable(c))
+                    .map(|&(_, c, _)| c)
+            })
     };
     if p < l.threshold {
         let plausible: Vec<(u32, f64)> = per_person
@@ -316,33 +323,21 @@ fn best_resident(
             .filter(|&(_, share)| share >= PLAUSIBLE)
             .collect();
         let total: f64 = plausible.iter().map(|x| x.1).sum();
-        // A row none of whose plausible people has an ID is not for review when linking
-        // looks for an ID to suggest: verifying it could give the row nothing.
-        let any_id = || {
+        // A row none of whose plausible people has a row to link (an ID, when linking looks
+        // for one to suggest) is not for review: verifying it could give the row nothing.
+        let any_to_link = || {
             per_person
                 .iter()
                 .filter(|&&(_, bf, _)| bf / all >= PLAUSIBLE)
-                .any(|&(who, _, row)| has_id(who, row))
+                .any(|&(who, _, row)| row_to_link(who, row).is_some())
         };
-        return if plausible.len() >= 2 && total >= l.review && (!l.require_id || any_id()) {
+        return if plausible.len() >= 2 && total >= l.review && any_to_link() {
             Outcome::Ambiguous(plausible)
         } else {
             Outcome::None
         };
     }
-    let _ = person;
-    let kept = l
-        .people
-        .cluster(c1)
-        .map(|(_, k)| k)
-        .filter(|&k| (recs[k as usize].pid != 0 || !l.require_id) && Some(k) != owner);
-    let row = kept.or_else(|| {
-        scored
-            .iter()
-            .find(|&&(_, c, who)| who == person && (recs[c as usize].pid != 0 || !l.require_id))
-            .map(|&(_, c, _)| c)
-    });
-    match row {
+    match row_to_link(person, c1) {
         Some(row) => Outcome::Linked(row, p),
         None => Outcome::None,
     }
