@@ -203,6 +203,19 @@ const YEAR_FREE_PASSES: &[&str] = &[
 const KEY_FILES: usize = 64;
 const KEY_BYTES: usize = 12;
 
+/// The (key, row) of each record of `recs` (rows numbered from `offset`) that has a key, in
+/// row order.
+fn keys_of(
+    recs: &[Rec],
+    offset: usize,
+    key: blocking::Pass,
+) -> impl Iterator<Item = (u64, u32)> + '_ {
+    recs.iter().enumerate().filter_map(move |(i, rec)| {
+        let k = key(rec);
+        (k != 0).then_some((k, (offset + i) as u32))
+    })
+}
+
 /// The spilled (key, row) entries of the year-free passes, removed when dropped.
 struct KeySpill {
     dir: PathBuf,
@@ -232,14 +245,11 @@ impl KeySpill {
         self.buffers
             .par_chunks_mut(KEY_FILES)
             .zip(passes.par_iter())
-            .for_each(|(files, key)| {
-                for (i, rec) in recs.iter().enumerate() {
-                    let k = key(rec);
-                    if k != 0 {
-                        let f = &mut files[(k % KEY_FILES as u64) as usize];
-                        f.extend_from_slice(&k.to_le_bytes());
-                        f.extend_from_slice(&((offset + i) as u32).to_le_bytes());
-                    }
+            .for_each(|(files, &key)| {
+                for (k, row) in keys_of(recs, offset, key) {
+                    let f = &mut files[(k % KEY_FILES as u64) as usize];
+                    f.extend_from_slice(&k.to_le_bytes());
+                    f.extend_from_slice(&row.to_le_bytes());
                 }
             });
     }
@@ -415,12 +425,7 @@ fn stream(
                 id_index
                     .par_iter_mut()
                     .zip(&TRAINING_KEYS)
-                    .for_each(|(index, key)| {
-                        index.extend(recs.iter().enumerate().filter_map(|(i, rec)| {
-                            let k = (key.key)(rec);
-                            (k != 0).then_some((k, (offset + i) as u32))
-                        }))
-                    });
+                    .for_each(|(index, key)| index.extend(keys_of(&recs, offset, key.key)));
                 NameCounts::of(&recs)
             },
         );
