@@ -30,10 +30,20 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// A problem with an input file, in one line: a library's text quoted in the message (a
+    /// Parquet footer's damaged column name) may hold line breaks or other control
+    /// characters, which become spaces.
     pub fn input(path: &Path, message: impl Into<String>) -> Self {
+        let mut message: String = message.into();
+        if message.chars().any(char::is_control) {
+            message = message
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+        }
         Error::Input {
             path: path.to_path_buf(),
-            message: message.into(),
+            message,
         }
     }
 
@@ -97,4 +107,19 @@ macro_rules! ensure {
             $crate::bail!($($rest)+);
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// A library's text with a line break in it (a damaged Parquet footer's column name, as
+    /// the reader fuzz test met it) still makes a one-line message.
+    #[test]
+    fn an_input_error_is_one_line() {
+        let e = super::Error::input(
+            std::path::Path::new("f.parquet"),
+            "the file is not a readable Parquet file (expected field named r\necord_id)",
+        );
+        assert_eq!(e.to_string().lines().count(), 1, "{e}");
+        assert!(e.to_string().contains("named r ecord_id"), "{e}");
+    }
 }
