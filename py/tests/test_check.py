@@ -35,7 +35,12 @@ def with_strings(table, type_):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="lamsach-py-")
+    # The run's files hold generated people; they go when the test ends, pass or fail.
+    with tempfile.TemporaryDirectory(prefix="lamsach-py-") as tmp:
+        return run(tmp)
+
+
+def run(tmp):
     data = os.path.join(tmp, "data")
     subprocess.run([BIN, "generate", "--out", data, "--people", "5000", "--seed", "4",
                     "--quiet"], check=True)

@@ -2,6 +2,7 @@
 residents DataFrame in 3 partitions are those of lamsach.rules on the whole table. Skipped,
 saying why, when pyspark or Java is missing."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ def main():
         print(f"ok  spark rules: {len(got)} per-row findings over 3 partitions, as on one machine")
     finally:
         spark.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -5,6 +5,7 @@ rules across rows and sources run on the rows of each key brought together by a 
 Every finding row but the matching phase's is compared. Skipped, saying why, when pyspark or
 Java is missing."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def main():
         print("ok  spark findings: a source without a required column is named on the driver")
     finally:
         spark.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
