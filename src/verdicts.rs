@@ -343,6 +343,28 @@ fn read_one(
         TABLE_COLUMNS
     };
     let c: Vec<_> = names.iter().map(|n| t.col(n)).collect();
+    // A verdict answers the finding its row names by source, record and rule: without one of
+    // them it would match nothing, and the officers' answers would be lost without a word.
+    let missing: Vec<String> = (0..3)
+        .filter(|&k| !c[k].is_present())
+        .map(|k| format!("\"{}\"", names[k]))
+        .collect();
+    if let Some((first, rest)) = missing.split_first() {
+        let also = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(" (also missing: {})", rest.join(", "))
+        };
+        let kind = if fix_list {
+            "returned fix list"
+        } else {
+            "verdict table"
+        };
+        return Err(Error::input(
+            path,
+            format!("this {kind} has no {first} column{also}, so its verdicts cannot be matched to findings"),
+        ));
+    }
     let date = t.col("verdict_date");
     let (mut unknown_verdict, mut unknown_source) = (0usize, 0usize);
     for i in 0..t.len() {

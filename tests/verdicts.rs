@@ -303,3 +303,75 @@ fn verdicts_withdraw_findings_until_the_record_changes() {
         90 - lapsed
     );
 }
+
+/// A returned list that lost the column naming the record, the rule or the source cannot be
+/// matched to findings: the run refuses it in one sentence naming the file and the column,
+/// rather than dropping the officers' answers without a word. Without the record code the
+/// verdicts still hold.
+#[test]
+fn a_returned_list_without_the_columns_naming_its_findings_is_refused() {
+    let dir = scratch("verdicts_columns");
+    let data = dir.join("data");
+    generate(&data, 1_000, 5, &[]);
+    let residents = data.join("residents.parquet");
+    let first = dir.join("night1");
+    let o = check(
+        &[("residents", &residents)],
+        &first,
+        &["--as-of", "2026-01-01"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (headers, mut listed) = fix_list_rows(&first);
+    let verdict = headers
+        .iter()
+        .position(|h| h == "Kết quả xác minh")
+        .unwrap();
+    listed.truncate(5);
+    for r in &mut listed {
+        r[verdict] = "Không phải lỗi".into();
+    }
+    for (column, refused) in [
+        ("Mã bản ghi", true),
+        ("Quy tắc", true),
+        ("Nguồn", true),
+        ("Mã kiểm tra (không sửa)", false),
+    ] {
+        let c = headers.iter().position(|h| h == column).unwrap();
+        let mut h = headers.clone();
+        h.remove(c);
+        let rows: Vec<Vec<String>> = listed
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.remove(c);
+                r
+            })
+            .collect();
+        let returned = dir.join("tra_ve.csv");
+        write_csv(&returned, &h, &rows);
+        let second = dir.join("night2");
+        let o = check(
+            &[("residents", &residents)],
+            &second,
+            &[
+                "--as-of",
+                "2026-01-01",
+                "--previous",
+                first.to_str().unwrap(),
+                "--verdicts",
+                returned.to_str().unwrap(),
+            ],
+        );
+        let err = stderr(&o);
+        if refused {
+            assert_eq!(o.status.code(), Some(2), "{column}: {err}");
+            assert!(err.contains("tra_ve.csv") && err.contains(column), "{err}");
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+        } else {
+            assert!(o.status.success(), "{column}: {err}");
+            // Each row's finding goes, and a pair's row takes the other record's with it.
+            let gone = finding_keys(&first).len() - finding_keys(&second).len();
+            assert!((5..=10).contains(&gone), "{column}: {gone} withdrawn");
+        }
+    }
+}
