@@ -229,8 +229,30 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) {
     w.flush().unwrap();
 }
 
-/// The run ended cleanly or with a plain input error, as the module says.
-fn assert_sound(dir: &Path, tables: &[Vec<Vec<String>>]) {
+/// The rows as a workbook saved from a spreadsheet: a cell of digits only is a number there
+/// (an ID loses its leading zero, as Excel does to a column it was not told is text).
+fn write_xlsx(path: &Path, header: &[&str], rows: &[Vec<String>]) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in header.iter().enumerate() {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            let digits = !v.is_empty() && v.len() <= 15 && v.bytes().all(|b| b.is_ascii_digit());
+            match v.parse::<f64>() {
+                Ok(n) if digits => ws.write_number(r, c, n).unwrap(),
+                _ => ws.write_string(r, c, v.as_str()).unwrap(),
+            };
+        }
+    }
+    wb.save(path).unwrap();
+}
+
+/// The run ended cleanly or with a plain input error, as the module says. With `xlsx`, the
+/// residents and the vaccination rows come as workbooks.
+fn assert_sound(dir: &Path, tables: &[Vec<Vec<String>>], xlsx: bool) {
     // Each table's rows, their record_ids numbered (R0, R1, … for the residents; V0, … for
     // the vaccination rows) so that they stay unique whatever text follows the number.
     let mut tables: Vec<Vec<Vec<String>>> = tables.to_vec();
@@ -242,8 +264,15 @@ fn assert_sound(dir: &Path, tables: &[Vec<Vec<String>>]) {
                 r[0] = format!("{prefix}{i}{}", r[0]);
             }
         }
-        let path = dir.join(format!("{flag}.csv"));
-        write_csv(&path, header, rows);
+        let path = if xlsx && matches!(*flag, "residents" | "vaccination") {
+            let path = dir.join(format!("{flag}.xlsx"));
+            write_xlsx(&path, header, rows);
+            path
+        } else {
+            let path = dir.join(format!("{flag}.csv"));
+            write_csv(&path, header, rows);
+            path
+        };
         inputs.push((*flag, path));
     }
     let out = dir.join("out");
@@ -384,7 +413,7 @@ fn assert_sound(dir: &Path, tables: &[Vec<Vec<String>>]) {
     let _ = std::fs::remove_dir_all(&dd);
     let o = bin()
         .args(["dedup", "--quiet", "--memory-gb", "0.000001", "--residents"])
-        .arg(dir.join("residents.csv"))
+        .arg(&inputs[0].1)
         .arg("--out")
         .arg(&dd)
         .output()
@@ -427,9 +456,11 @@ proptest! {
         births in table(SOURCES[3].1, 0..8),
         deaths in table(SOURCES[4].1, 0..8),
         cmnd_map in table(SOURCES[5].1, 0..8),
+        xlsx in any::<bool>(),
     ) {
         let dir = scratch("fuzz_check");
-        assert_sound(&dir, &[residents, vaccination, insurance, births, deaths, cmnd_map]);
+        let tables = [residents, vaccination, insurance, births, deaths, cmnd_map];
+        assert_sound(&dir, &tables, xlsx);
     }
 }
 
@@ -476,7 +507,11 @@ fn plain_rows_run_cleanly() {
     .map(str::to_string)
     .to_vec()];
     let none = Vec::new;
-    assert_sound(&dir, &[residents, doses, none(), none(), none(), none()]);
+    assert_sound(
+        &dir,
+        &[residents, doses, none(), none(), none(), none()],
+        false,
+    );
     // One person registered twice under one ID: the run found it, and nothing else is wrong.
     let f = findings(&dir.join("out"));
     assert!(
