@@ -219,7 +219,10 @@ impl Staging {
     }
 
     fn commit_traced(mut self) -> Result<()> {
-        let files = std::mem::take(&mut *self.files.lock().expect("staging lock"));
+        let mut files = std::mem::take(&mut *self.files.lock().expect("staging lock"));
+        // Staged in whatever order the threads finished: listed (and moved) in name order, so
+        // that the same inputs leave the same `.lamsach.files`.
+        files.sort();
         self.make_durable(&files)?;
         // A folder of staged files (the fix lists, one or two a commune) moves into place in
         // one rename when this run replaces the directory's outputs, not in one a file.
@@ -461,6 +464,27 @@ mod tests {
             .filter(|n| n.starts_with(".lamsach-staging"))
             .collect();
         assert!(hidden.is_empty(), "{hidden:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Files staged in any order are listed in name order: the same run leaves the same list.
+    #[test]
+    fn the_list_of_outputs_is_in_name_order_whatever_order_they_were_written_in() {
+        let dir = std::env::temp_dir().join(format!("lamsach-list-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        run(
+            &dir,
+            &[
+                ("summary.json", "1"),
+                ("fixlists/02.csv", "1"),
+                ("findings.parquet", "1"),
+                ("fixlists/01.csv", "1"),
+            ],
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join(MANIFEST)).unwrap(),
+            "findings.parquet\nfixlists/01.csv\nfixlists/02.csv\nsummary.json\n"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
