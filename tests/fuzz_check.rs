@@ -220,15 +220,6 @@ const SOURCES: [(&str, &[&str]); 6] = [
     ("cmnd-map", &["old_id", "personal_id"]),
 ];
 
-fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) {
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(header).unwrap();
-    for r in rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
-}
-
 /// The rows as a workbook saved from a spreadsheet: a cell of digits only is a number there
 /// (an ID loses its leading zero, as Excel does to a column it was not told is text).
 fn write_xlsx(path: &Path, header: &[&str], rows: &[Vec<String>]) {

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -21,8 +20,6 @@ fn cases() -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12)
 }
-
-type Key = (String, String, String, String);
 
 /// The first night over a generated province, run once: its residents, its output directory,
 /// and its fix lists' headers and rows.
@@ -47,23 +44,7 @@ fn first_night() -> &'static Night {
             &["--as-of", "2026-01-01"],
         );
         assert!(o.status.success(), "{}", stderr(&o));
-        let mut headers = Vec::new();
-        let mut listed = Vec::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("fixlists"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-            .collect();
-        files.sort();
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap();
-            let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-            headers = r.headers().unwrap().iter().map(String::from).collect();
-            listed.extend(
-                r.records()
-                    .map(|row| row.unwrap().iter().map(String::from).collect()),
-            );
-        }
+        let (headers, listed) = fix_list_rows(&out);
         assert!(listed.len() > 100, "{} rows listed", listed.len());
         Night {
             residents,
@@ -72,16 +53,6 @@ fn first_night() -> &'static Night {
             listed,
         }
     })
-}
-
-fn finding_keys(out: &Path) -> BTreeSet<Key> {
-    rows(
-        &out.join("findings.parquet"),
-        &["source", "record_id", "rule", "related_record_id"],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
-    .collect()
 }
 
 /// What an officer types in the verdict column, and what a spreadsheet does to cells.
@@ -158,12 +129,7 @@ fn write(path: &Path, headers: &[String], rows: &[Vec<String>], xlsx: bool) {
         }
         wb.save(path).unwrap();
     } else {
-        let mut w = csv::Writer::from_path(path).unwrap();
-        w.write_record(headers).unwrap();
-        for r in rows {
-            w.write_record(r).unwrap();
-        }
-        w.flush().unwrap();
+        write_csv(path, headers, rows);
     }
 }
 

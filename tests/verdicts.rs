@@ -13,49 +13,6 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use common::*;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-type Key = (String, String, String, String);
-
-/// Every fix-list row of a run: (Nguồn, Mã bản ghi, Quy tắc, Bản ghi liên quan) and the row.
-fn fix_list_rows(out: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut headers = Vec::new();
-    let mut all = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(out.join("fixlists"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        headers = r.headers().unwrap().iter().map(String::from).collect();
-        for row in r.records() {
-            all.push(row.unwrap().iter().map(String::from).collect());
-        }
-    }
-    (headers, all)
-}
-
-/// (source, record_id, rule, related record_id) of every finding.
-fn finding_keys(out: &Path) -> BTreeSet<Key> {
-    rows(
-        &out.join("findings.parquet"),
-        &["source", "record_id", "rule", "related_record_id"],
-    )
-    .into_iter()
-    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
-    .collect()
-}
-
-fn write_csv(path: &Path, headers: &[String], rows: &[Vec<String>]) {
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(headers).unwrap();
-    for r in rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
-}
-
 /// The same rows as an XLSX workbook as an officer returns it: a summary sheet first.
 fn write_xlsx(path: &Path, headers: &[String], rows: &[Vec<String>]) {
     let mut wb = rust_xlsxwriter::Workbook::new();

@@ -127,3 +127,48 @@ pub fn check_generated(data: &Path, out: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     run(&args)
 }
+
+/// (source, record_id, rule, related record_id) of a finding.
+pub type Key = (String, String, String, String);
+
+/// Every finding of a run as its [`Key`].
+pub fn finding_keys(out: &Path) -> std::collections::BTreeSet<Key> {
+    rows(
+        &out.join("findings.parquet"),
+        &["source", "record_id", "rule", "related_record_id"],
+    )
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()))
+    .collect()
+}
+
+/// Every fix-list row of a run (its CSV files, in name order), with the lists' headers.
+pub fn fix_list_rows(out: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut headers = Vec::new();
+    let mut all = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(out.join("fixlists"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        headers = r.headers().unwrap().iter().map(String::from).collect();
+        for row in r.records() {
+            all.push(row.unwrap().iter().map(String::from).collect());
+        }
+    }
+    (headers, all)
+}
+
+/// A CSV file of `header` and `rows`.
+pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header.iter().map(|h| h.as_ref())).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
