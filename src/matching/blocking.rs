@@ -44,8 +44,9 @@ pub enum Scope {
     /// Every pair of the block.
     All,
     /// Pairs whose birth dates are not the same full date but could be one date written
-    /// twice: one partial and compatible, a keystroke apart, day and month swapped, or days
-    /// apart ([`crate::compare::NEAR_DAYS`]); sex not contradicting. (Equal dates are
+    /// twice: one partial and compatible, the same partial date (the year, or the month and
+    /// year: no date pass keys on it), a keystroke apart, day and month swapped, or days
+    /// apart ([`crate::compare::NEAR_DAYS`]); sex not contradicting. (Equal full dates are
     /// proposed by the date passes; two people of one name born the same year on unrelated
     /// days are not proposed.)
     DatesClose,
@@ -82,16 +83,22 @@ pub enum Scope {
     GivenTypo,
     /// Pairs with one name part a keystroke from the other's (Damerau–Levenshtein 1) and the
     /// other part equal, and birth dates that could be one date damaged (one partial, a
-    /// keystroke, day and month swapped, days apart); sex not contradicting: a name and a date
-    /// typed wrong on one record.
+    /// keystroke, day and month swapped, days apart) or are one partial date; sex not
+    /// contradicting: a name and a date typed wrong on one record.
     NameTypoDatesClose,
     /// The same with the birth year damaged instead: full dates of one day and month (the
     /// block shares them) in years a keystroke or one year apart, sex and middle name not
     /// contradicting.
     NameTypoYearsClose,
-    /// Pairs whose family and given names are each equal or close (typos in both), sex not
-    /// contradicting.
+    /// Pairs whose family and given names are each equal or close (typos in both), or written
+    /// in the other order with a keystroke off in one and the middle name not contradicting;
+    /// sex not contradicting.
     NamesClose,
+    /// Pairs whose family or given names differ and are not the same syllables in another
+    /// order, sex and middle name not contradicting: the block shares the letters of the
+    /// family and given names in any order (two letters swapped in either, or the two names
+    /// written in the other order as well).
+    LettersShuffled,
     /// Pairs that could be one child of the parents they name rather than two siblings: sex
     /// and middle name not contradicting, and the given names alike (or one's family name the
     /// other's given name: a name written in the other order), or birth dates that could be
@@ -143,6 +150,14 @@ fn one_name_part_typed_wrong(a: &Rec, b: &Rec) -> bool {
         }
 }
 
+/// The family and given names written in the other order, one of them a keystroke off ("Trần
+/// Văn Minh" and "Mih Văn Trần").
+fn crossed_one_typo(a: &Rec, b: &Rec) -> bool {
+    let typo = |x: &str, y: &str| x == y || within_one_keystroke(x, y);
+    (a.family_text == b.given_text && typo(&a.given_text, &b.family_text))
+        || (a.given_text == b.family_text && typo(&a.family_text, &b.given_text))
+}
+
 /// One record's family name alike the other's given name: a name written in the other order.
 fn names_crossed(a: &Rec, b: &Rec) -> bool {
     folded_close(&a.family_text, &b.given_text) || folded_close(&a.given_text, &b.family_text)
@@ -166,7 +181,7 @@ impl Scope {
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && sex_agrees
-                    && dates_alike(a.birth, b.birth)
+                    && (a.birth == b.birth || dates_alike(a.birth, b.birth))
             }
             Scope::YearsClose => years_close(a.birth.year, b.birth.year) && consistent(),
             Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
@@ -201,7 +216,7 @@ impl Scope {
                     && a.birth.year != 0
                     && b.birth.year != 0
                     && !(a.birth.is_full() && a.birth == b.birth)
-                    && dates_alike(a.birth, b.birth)
+                    && (a.birth == b.birth || dates_alike(a.birth, b.birth))
                     && one_name_part_typed_wrong(a, b)
             }
             Scope::NameTypoYearsClose => {
@@ -214,8 +229,12 @@ impl Scope {
             Scope::NamesClose => {
                 a.sorted != b.sorted
                     && sex_agrees
-                    && folded_close(&a.family_text, &b.family_text)
-                    && folded_close(&a.given_text, &b.given_text)
+                    && ((folded_close(&a.family_text, &b.family_text)
+                        && folded_close(&a.given_text, &b.given_text))
+                        || (consistent() && crossed_one_typo(a, b)))
+            }
+            Scope::LettersShuffled => {
+                (a.family != b.family || a.given != b.given) && a.sorted != b.sorted && consistent()
             }
             Scope::ChildAlike => {
                 use crate::compare::{compare_dates, DateLevel};
@@ -279,6 +298,7 @@ impl Scope {
             | Scope::Consistent
             | Scope::SexAgrees
             | Scope::NamesClose
+            | Scope::LettersShuffled
             | Scope::OtherHousehold
             | Scope::ChildAlike
             | Scope::OtherDate
@@ -343,6 +363,23 @@ fn given_tail(r: &Rec) -> u64 {
         0
     };
     h64(&g[tail..])
+}
+
+/// A key of a folded name part's letters in any order (0 for none): two letters swapped
+/// anywhere in it ("Tài" and "àTi", "Em" and "mE") leave it whole, where they change the
+/// first letter the initials pass keys on and, in a name of three letters or fewer, the last
+/// two the typo pass keys on.
+fn letters(s: &str) -> u64 {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return 0;
+    }
+    let mut buf = [0u8; 16];
+    let n = b.len().min(16);
+    buf[..n].copy_from_slice(&b[..n]);
+    buf[..n].sort_unstable();
+    let w = u128::from_le_bytes(buf);
+    mix(&[n as u64, w as u64, (w >> 64) as u64])
 }
 
 /// More resident records than this carrying one personal ID (or CMND) are not one person's:
@@ -423,7 +460,7 @@ pub const PASSES: &[BlockPass] = &[
         key: (|r| {
             let (f, g) = (first_letter(&r.family_text), first_letter(&r.given_text));
             if date_key(r) != 0 && f != 0 && g != 0 {
-                mix(&[14, date_key(r), f, g])
+                mix(&[14, date_key(r), f.min(g), f.max(g)])
             } else {
                 0
             }
@@ -431,6 +468,21 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::NamesClose,
         fixes: &[Field::Birth, Field::Family, Field::Given],
         small_blocks: Some(32),
+        beyond: None,
+    },
+    BlockPass {
+        name: "birth_date+name_letters (letters swapped)",
+        key: (|r| {
+            let (f, g) = (letters(&r.family_text), letters(&r.given_text));
+            if date_key(r) != 0 && f != 0 && g != 0 {
+                mix(&[37, date_key(r), f.min(g), f.max(g)])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::LettersShuffled,
+        fixes: &[Field::Birth],
+        small_blocks: Some(16),
         beyond: None,
     },
     BlockPass {
@@ -675,6 +727,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+given",
     "birth_date+family+given_typo",
     "birth_date+initials",
+    "birth_date+name_letters (letters swapped)",
     "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
@@ -1393,6 +1446,46 @@ mod tests {
         assert!(candidates(&r, 2000).pairs.is_empty());
     }
 
+    /// Damage the passes on whole names, initials and a name's last letters all miss, each in
+    /// another commune: two letters swapped at the start of a short given name or of both
+    /// names, the names written in the other order with a keystroke off, and one birth year
+    /// written on both records beside a middle name left out. Two strangers whose crossed
+    /// names are each a keystroke off are not proposed.
+    #[test]
+    fn letters_swapped_names_crossed_and_one_year_twice_are_proposed() {
+        let cases: &[(&str, [&str; 6], [&str; 6])] = &[
+            (
+                "two letters swapped in a short given name",
+                ["A", "", "Hà Mạnh Tài", "1952-06-15", "Nam", "00004"],
+                ["B", "", "Hà Mạnh àTi", "15/06/1952", "Nam", "09999"],
+            ),
+            (
+                "two letters swapped in both names",
+                ["A", "", "Lê Thị Phương", "2012-03-27", "Nữ", "00004"],
+                ["B", "", "êL Thị hPương", "2012-03-27", "Nữ", "09999"],
+            ),
+            (
+                "the names in the other order, one a keystroke off",
+                ["A", "", "Trần Văn Minh", "1971-08-22", "Nam", "00004"],
+                ["B", "", "Mih Văn Trần", "22/08/1971", "Nam", "09999"],
+            ),
+            (
+                "one year on both, the middle name left out",
+                ["A", "", "Lê Văn Tài", "1936", "Nam", "00004"],
+                ["B", "", "Lê Tài", "1936", "Nam", "09999"],
+            ),
+        ];
+        for (what, a, b) in cases {
+            let r = recs(&[*a, *b]);
+            assert_eq!(candidates(&r, 2000).pairs, vec![(0, 1)], "{what}");
+        }
+        let r = recs(&[
+            ["A", "", "Trần Anh Long", "1985-10-03", "Nam", "00004"],
+            ["B", "", "Lương Văn Tân", "1985-10-03", "Nam", "09999"],
+        ]);
+        assert!(candidates(&r, 2000).pairs.is_empty());
+    }
+
     /// A middle name mistyped ("Hoàqg" for "Hoàng") does not contradict the other record as
     /// another middle name ("Minh") does, in every pass that asks the middle name not to
     /// contradict; and the pair, its date reduced to the year in another commune, is proposed.
@@ -1688,7 +1781,7 @@ mod tests {
         assert!(parents(&[kien, brother], &[dad, dad], &[mum, mum]).is_empty());
         // One parent named, the same birth year.
         let nam = ["A", "", "Bùi Quốc Nam", "23/11/2007", "Nam", "11020"];
-        let typed = ["B", "", "Bùi Quốc aNm", "23/11/2007", "Nam", "10729"];
+        let typed = ["B", "", "Bùi Quốc aNm", "24/11/2007", "Nam", "10729"];
         assert!(candidates(&recs(&[nam, typed]), 2000).pairs.is_empty());
         let khoa = "Bùi Văn Khoa";
         assert_eq!(
