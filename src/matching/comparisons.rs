@@ -101,6 +101,7 @@ pub const COMPARISONS: [Comparison; N_FIELDS] = [
         name: "birth",
         levels: &[
             "exact",
+            "same_partial_date",
             "partial_compatible",
             "day_month_swapped",
             "one_digit_or_transposed",
@@ -369,8 +370,8 @@ fn near(x: &str, y: &str) -> bool {
 }
 
 /// The same syllables in another order ("Nguyễn Thị Lan Anh" / "Nguyễn Anh Lan Thị"), or
-/// the family and given names swapped with a keystroke typo in them ("Đức Thị Hoeàng" for
-/// "Hoàng Thị Đức"): the name parts compare as equal.
+/// the family and given names swapped with a keystroke typo in one of them ("Đức Thị Hoeàng"
+/// for "Hoàng Thị Đức"): the name parts compare as equal.
 fn reordered(a: &Rec, b: &Rec) -> bool {
     if a.full == b.full || a.sorted == 0 {
         return false;
@@ -378,10 +379,12 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
     if a.sorted == b.sorted {
         return true;
     }
+    // One crossed part written the same, the other a keystroke off: with both off ("Trần Anh
+    // Long" and "Lương Văn Tân") the names are two people's.
     a.family != b.family
         && a.given != b.given
-        && near(&a.given_text, &b.family_text)
-        && near(&a.family_text, &b.given_text)
+        && ((a.given_text == b.family_text && near(&a.family_text, &b.given_text))
+            || (a.family_text == b.given_text && near(&a.given_text, &b.family_text)))
 }
 
 /// One record's given name is the other's family name, or the other way round (within a
@@ -496,17 +499,21 @@ fn birth(a: &Rec, b: &Rec, _: &Pair) -> u8 {
         return MISSING;
     }
     match compare_dates(a.birth, b.birth) {
+        // One year (or month and year) written on both records is not a day of birth in
+        // common: two namesakes born in one year share it too. A level of its own, which EM
+        // weighs on the register's own pairs.
+        DateLevel::Exact if !a.birth.is_full() => 1,
         DateLevel::Exact => 0,
-        DateLevel::Compatible => 1,
-        DateLevel::Swapped => 2,
-        DateLevel::OneDigit => 3,
-        DateLevel::Near => 4,
-        DateLevel::YearOff => 5,
+        DateLevel::Compatible => 2,
+        DateLevel::Swapped => 3,
+        DateLevel::OneDigit => 4,
+        DateLevel::Near => 5,
+        DateLevel::YearOff => 6,
         // Many registers write 1 January when only the year is known: a level of its own, so
         // that EM on the register's own pairs says how much it is worth (docs/matching.md §3).
-        DateLevel::SameYear if a.birth.january_first_same_year(b.birth) => 6,
-        DateLevel::SameYear => 7,
-        DateLevel::Different => 8,
+        DateLevel::SameYear if a.birth.january_first_same_year(b.birth) => 7,
+        DateLevel::SameYear => 8,
+        DateLevel::Different => 9,
     }
 }
 
@@ -658,7 +665,7 @@ fn agree<T: PartialEq + Default>(a: T, b: T) -> u8 {
 pub fn siblings(p: &Pattern, a: &Rec, b: &Rec) -> bool {
     let same_household = a.household != 0 && a.household == b.household;
     let same_parents = p[Field::Parents] == 0 || p[Field::Parents] == 1;
-    let same_day = matches!(p[Field::Birth], 0 | 1);
+    let same_day = p[Field::Birth] <= Field::Birth.level("partial_compatible");
     let reordered = a.full != b.full && a.sorted == b.sorted;
     let sex_differs = p[Field::Sex] == Field::Sex.level("disagree");
     let middle_differs = p[Field::Middle] == Field::Middle.level("different");
@@ -979,6 +986,28 @@ mod tests {
     /// Levels for damaged data: bands on the family name as on the given name, a year-only
     /// date, a missing date (no evidence), a missing middle name, names written the other way
     /// round (with a typo), an ID typed wrong against the other's ID.
+    /// The family and given names written in the other order with a keystroke off in one of
+    /// them are one name ("Trần Văn Minh" and "Mih Văn Trần"); with a keystroke off in both,
+    /// two names ("Trần Anh Long" and "Lương Văn Tân").
+    #[test]
+    fn names_in_the_other_order_are_one_name_with_one_keystroke_off_not_two() {
+        let d = PDate::new(1971, 8, 22);
+        let names = |a: &Rec, b: &Rec| {
+            let p = compare(a, b);
+            (p[Field::Given], p[Field::Family])
+        };
+        let a = rec("tran", "van", "minh", d, 1);
+        let b = rec("mih", "van", "tran", d, 1);
+        let (given, family) = names(&a, &b);
+        assert!(given <= Field::Given.level("exact_without_diacritics"));
+        assert_eq!(family, Field::Family.level("exact"));
+        let a = rec("tran", "anh", "long", d, 1);
+        let b = rec("luong", "van", "tan", d, 1);
+        let (given, family) = names(&a, &b);
+        assert!(given > Field::Given.level("diacritics_differ"), "{given}");
+        assert!(family > Field::Family.level("exact"), "{family}");
+    }
+
     #[test]
     fn levels_of_damaged_data() {
         let a = rec("nguyen", "van", "thanh", PDate::new(1984, 8, 10), 1);
@@ -1018,6 +1047,18 @@ mod tests {
         assert_eq!(level(&b, Field::Birth), Field::Birth.level("different"));
         let b = rec("nguyen", "van", "thanh", PDate::new(1984, 3, 17), 1);
         assert_eq!(level(&b, Field::Birth), Field::Birth.level("same_year"));
+        // One year written on both records is not a day of birth in common.
+        let year = rec("nguyen", "van", "thanh", PDate::new(1984, 0, 0), 1);
+        let also = rec("nguyen", "", "thanh", PDate::new(1984, 0, 0), 1);
+        assert_eq!(
+            compare(&year, &also)[Field::Birth],
+            Field::Birth.level("same_partial_date")
+        );
+        let month = rec("nguyen", "van", "thanh", PDate::new(1984, 8, 0), 1);
+        assert_eq!(
+            compare(&month, &month.clone())[Field::Birth],
+            Field::Birth.level("same_partial_date")
+        );
         let b = rec("nguyen", "", "thanh", PDate::new(1984, 8, 10), 1);
         assert_eq!(level(&b, Field::Middle), Field::Middle.level("one_missing"));
         // A typo in the middle name ("Vna") is not another middle name ("Minh").

@@ -707,7 +707,10 @@ impl Model {
         let name = tf(&self.tf_family, a.family)
             * tf(&self.tf_middle, a.middle)
             * tf(&self.tf_given, a.given);
-        let same_day = self.u_random[super::comparisons::Field::Birth.index()][0];
+        // Two records' birth dates written alike: one full date, or one year (or month and
+        // year) on both.
+        let birth = &self.u_random[super::comparisons::Field::Birth.index()];
+        let same_day = birth[0] + birth[1];
         population * name * same_day
     }
 

@@ -68,17 +68,28 @@ const ADDED_LATER: &[&str] = &[
 /// Levels added to a field since format 1 was first written, each with the older level that
 /// covered its pairs before: a model saved without it reads, the new level weighing what that
 /// level weighed, so the model decides every pair as it did.
-/// (Two common names a keystroke apart were `close_or_one_edit` before `another_common_name`.)
+/// (Two common names a keystroke apart were `close_or_one_edit` before `another_common_name`;
+/// one year written on both records was `exact` before `same_partial_date`.)
 const LEVELS_ADDED_LATER: &[(&str, &str, &str)] = &[
     ("middle", "close_or_one_edit", "different"),
     ("given", "another_common_name", "close_or_one_edit"),
     ("family", "another_common_name", "close_or_one_edit"),
+    ("birth", "same_partial_date", "exact"),
 ];
 
 /// A saved field's probabilities over the current levels: as saved, or, for a field saved
 /// before a level was added ([`LEVELS_ADDED_LATER`]), with the level copied from the one that
-/// covered it. `None` when the saved levels are neither.
-fn upgraded(name: &str, saved: &[String], current: &[&str], v: &[f64]) -> Option<Vec<f64>> {
+/// covered it. `None` when the saved levels are neither. Of the random pairs' frequencies
+/// (`frequency`), the added level's were counted in the level that covered it: it gets
+/// next to none, so that the covering level's frequency stays what it was (the namesakes
+/// expected for a name read it).
+fn upgraded(
+    name: &str,
+    saved: &[String],
+    current: &[&str],
+    v: &[f64],
+    frequency: bool,
+) -> Option<Vec<f64>> {
     if saved.len() != v.len() {
         return None;
     }
@@ -97,7 +108,7 @@ fn upgraded(name: &str, saved: &[String], current: &[&str], v: &[f64]) -> Option
             .iter()
             .find(|(f, l, _)| *f == name && l == level)?;
         let at = saved.iter().position(|s| s == covered_by)?;
-        out.push(v[at]);
+        out.push(if frequency { f64::MIN_POSITIVE } else { v[at] });
     }
     (from == saved.len()).then_some(out)
 }
@@ -178,8 +189,12 @@ impl ModelFile {
                 ));
             };
             let ok = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0 && *x <= 1.0);
-            let up = |v: &[f64]| upgraded(c.name, &f.levels, c.levels, v).filter(|v| ok(v));
-            let (Some(fm), Some(fu), Some(fur)) = (up(&f.m), up(&f.u), up(&f.u_random)) else {
+            let up = |v: &[f64], frequency: bool| {
+                upgraded(c.name, &f.levels, c.levels, v, frequency).filter(|v| ok(v))
+            };
+            let (Some(fm), Some(fu), Some(fur)) =
+                (up(&f.m, false), up(&f.u, false), up(&f.u_random, true))
+            else {
                 return Err(format!(
                     "the model's field {} has other levels or probabilities out of range; train a new one with --retrain",
                     c.name
@@ -248,6 +263,7 @@ pub fn change(from: &Model, to: &Model) -> ModelChange {
 mod tests {
     use super::*;
     use crate::matching::comparisons::Field;
+    use crate::matching::features::Rec;
 
     /// A model saved before the address, ethnicity and religion were compared (last month's
     /// `model.json`) still reads: they weigh nothing until the model is trained again. A
@@ -255,7 +271,7 @@ mod tests {
     #[test]
     fn a_model_saved_before_the_address_was_compared_still_reads() {
         let recs: Vec<_> = (0..50)
-            .map(|i| crate::matching::features::Rec {
+            .map(|i| Rec {
                 given: i % 7 + 1,
                 family: i % 3 + 1,
                 ..Default::default()
@@ -326,6 +342,42 @@ mod tests {
             let different = field.level("different") as usize;
             assert_eq!(read.m[i][different], model.m[i][different], "{name}");
         }
+    }
+
+    /// A model saved before one year written on both records had a level of its own (it was
+    /// `exact`) reads, weighs such pairs as it did, and expects as many namesakes for a name.
+    #[test]
+    fn a_model_saved_before_the_same_partial_date_level_still_reads() {
+        let mut model = Model::estimate(&[], &[]);
+        let b = Field::Birth.index();
+        let new = Field::Birth.level("same_partial_date") as usize;
+        // As a model trained before the level was: its pairs counted as `exact`.
+        model.u_random[b][0] += model.u_random[b][new];
+        let r = Rec {
+            family: 1,
+            middle: 2,
+            given: 3,
+            ..Rec::default()
+        };
+        model.tf_family.insert(1, 0.4);
+        model.tf_middle.insert(2, 0.3);
+        model.tf_given.insert(3, 0.02);
+        let mut file = ModelFile::of(&model, "identifiers", MatchSettings::default());
+        let saved = file.fields.get_mut("birth").unwrap();
+        let keep: Vec<usize> = (0..saved.levels.len()).filter(|&i| i != new).collect();
+        keep_levels(saved, &keep);
+        let read = file.model().expect("a model of last month reads");
+        assert_eq!(read.m[b][new], model.m[b][0]);
+        assert_eq!(read.u[b][new], model.u[b][0]);
+        let different = Field::Birth.level("different") as usize;
+        assert_eq!(read.m[b][different], model.m[b][different]);
+        // Then: the name's frequency, a day in common as `exact` counted it, the population.
+        let then = 0.4 * 0.3 * 0.02 * model.u_random[b][0] * 1e6;
+        let now = read.namesakes_expected(&r, 1e6);
+        assert!(
+            now > 0.0 && (now - then).abs() < 1e-9 * then,
+            "the namesakes expected for a name do not move"
+        );
     }
 
     /// The namesake share travels with the model; a model saved before it was measured reads

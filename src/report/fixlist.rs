@@ -333,6 +333,7 @@ pub fn reason_vi(levels: &str) -> String {
     }
     out.push(match get("birth") {
         Some("exact") => "trùng ngày sinh",
+        Some("same_partial_date") => "trùng năm sinh (không đủ ngày tháng)",
         Some("partial_compatible") => "ngày sinh không đủ nhưng khớp",
         Some("day_month_swapped") => "ngày sinh đảo ngày và tháng",
         Some("one_digit_or_transposed") => "ngày sinh sai một chữ số",
@@ -934,6 +935,20 @@ mod tests {
         assert_eq!(
             reason_vi("given=exact;family=exact;middle=exact;birth=exact;ethnicity=disagree;religion=agree;hometown=same_province;birth_place=exact;place=same_commune"),
             "trùng họ tên; trùng ngày sinh; khác dân tộc; trùng nơi sinh; khác quê quán; cùng xã"
+        );
+        // Every birth level but "different" reads as what it is, not as another date.
+        use crate::matching::comparisons::Field;
+        for level in Field::Birth.comparison().levels {
+            let read = reason_vi(&format!("birth={level}"));
+            assert_eq!(
+                read.contains("khác ngày sinh"),
+                *level == "different",
+                "{level}"
+            );
+        }
+        assert_eq!(
+            reason_vi("given=exact;family=exact;middle=one_missing;birth=same_partial_date"),
+            "trùng họ tên; thiếu tên đệm; trùng năm sinh (không đủ ngày tháng)"
         );
     }
 
