@@ -99,6 +99,10 @@ pub enum Scope {
     /// family and given names in any order (two letters swapped in either, or the two names
     /// written in the other order as well).
     LettersShuffled,
+    /// The same beside a partial date: family or given names that differ (the same syllables
+    /// in another order too: no date pass keys on a partial date), one date partial and
+    /// compatible with the other (or the same), sex and middle name not contradicting.
+    LettersShuffledPartialDate,
     /// Pairs that could be one child of the parents they name rather than two siblings: sex
     /// and middle name not contradicting, and the given names alike (or one's family name the
     /// other's given name: a name written in the other order), or birth dates that could be
@@ -236,6 +240,12 @@ impl Scope {
             Scope::LettersShuffled => {
                 (a.family != b.family || a.given != b.given) && a.sorted != b.sorted && consistent()
             }
+            Scope::LettersShuffledPartialDate => {
+                (a.family != b.family || a.given != b.given)
+                    && (!a.birth.is_full() || !b.birth.is_full())
+                    && a.birth.compatible(b.birth)
+                    && consistent()
+            }
             Scope::ChildAlike => {
                 use crate::compare::{compare_dates, DateLevel};
                 consistent()
@@ -263,7 +273,7 @@ impl Scope {
     fn pivot(self) -> Option<fn(&Rec) -> bool> {
         match self {
             Scope::DateMissing => Some(|r| r.birth.year == 0),
-            Scope::PartialDate => Some(|r| !r.birth.is_full()),
+            Scope::PartialDate | Scope::LettersShuffledPartialDate => Some(|r| !r.birth.is_full()),
             Scope::HomeName => Some(|r| r.given_nickname),
             _ => None,
         }
@@ -281,7 +291,9 @@ impl Scope {
             Scope::HomeName => block.iter().any(|e| rec(e).given_nickname),
             Scope::YearsClose => block.iter().any(|e| rec(e).birth.year != first.birth.year),
             Scope::DateMissing => block.iter().any(|e| rec(e).birth.year == 0),
-            Scope::PartialDate => block.iter().any(|e| !rec(e).birth.is_full()),
+            Scope::PartialDate | Scope::LettersShuffledPartialDate => {
+                block.iter().any(|e| !rec(e).birth.is_full())
+            }
             Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
             Scope::GivenTypo => block.iter().any(|e| rec(e).given != first.given),
             Scope::NameTypoDatesClose => block.iter().any(|e| {
@@ -483,6 +495,23 @@ pub const PASSES: &[BlockPass] = &[
         scope: Scope::LettersShuffled,
         fixes: &[Field::Birth],
         small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
+        name: "birth_year+name_letters (letters swapped, a partial date)",
+        key: (|r| {
+            let (f, g) = (letters(&r.family_text), letters(&r.given_text));
+            if r.birth.year != 0 && f != 0 && g != 0 {
+                mix(&[38, r.birth.year as u64, f.min(g), f.max(g)])
+            } else {
+                0
+            }
+        }),
+        scope: Scope::LettersShuffledPartialDate,
+        fixes: &[],
+        // Only the block's records with a partial date are paired (each with every other),
+        // so a common name's block costs its partial dates, not its square.
+        small_blocks: Some(256),
         beyond: None,
     },
     BlockPass {
@@ -728,6 +757,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+family+given_typo",
     "birth_date+initials",
     "birth_date+name_letters (letters swapped)",
+    "birth_year+name_letters (letters swapped, a partial date)",
     "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
@@ -1448,8 +1478,9 @@ mod tests {
 
     /// Damage the passes on whole names, initials and a name's last letters all miss, each in
     /// another commune: two letters swapped at the start of a short given name or of both
-    /// names, the names written in the other order with a keystroke off, and one birth year
-    /// written on both records beside a middle name left out. Two strangers whose crossed
+    /// names (on one date, or beside a partial date), the names written in the other order
+    /// with a keystroke off or beside a partial date, and one birth year written on both
+    /// records beside a middle name left out. Two strangers whose crossed
     /// names are each a keystroke off are not proposed.
     #[test]
     fn letters_swapped_names_crossed_and_one_year_twice_are_proposed() {
@@ -1468,6 +1499,16 @@ mod tests {
                 "the names in the other order, one a keystroke off",
                 ["A", "", "Trần Văn Minh", "1971-08-22", "Nam", "00004"],
                 ["B", "", "Mih Văn Trần", "22/08/1971", "Nam", "09999"],
+            ),
+            (
+                "two letters swapped beside a month and year",
+                ["A", "", "Phạm Văn Cảnh", "1990-10-02", "Nam", "00004"],
+                ["B", "", "Pham Van aCnh", "10/1990", "Nam", "09999"],
+            ),
+            (
+                "the names in the other order beside a month and year",
+                ["A", "", "Trương Văn Toàn", "18/03/1983", "Nam", "00004"],
+                ["B", "", "Toàn Văn Trương", "03/1983", "Nam", "09999"],
             ),
             (
                 "one year on both, the middle name left out",
@@ -1551,7 +1592,7 @@ mod tests {
             (
                 "birth_year+family+middle+given_initial (the given name and the date damaged)",
                 ["A", "", "Nhâm Thị Thành", "1950-09-27", "Nữ", "10909"],
-                ["B", "", "Nhâm Thị Thnàh", "1950", "Nữ", "11689"],
+                ["B", "", "Nhâm Thị Thàh", "1950", "Nữ", "11689"],
             ),
             (
                 "birth_year+family+middle+given_initial (the given name and the date damaged)",
