@@ -103,6 +103,10 @@ pub enum Scope {
     /// in another order too: no date pass keys on a partial date), one date partial and
     /// compatible with the other (or the same), sex and middle name not contradicting.
     LettersShuffledPartialDate,
+    /// Pairs of which one birth date is partial and compatible with the other (or the same),
+    /// sex not contradicting (the block shares every syllable of the name, in any order, so
+    /// the middle name is no test: written given name first, "Dung Vũ Mỹ" has "Vũ" for it).
+    SyllablesPartialDate,
     /// Pairs that could be one child of the parents they name rather than two siblings: sex
     /// and middle name not contradicting, and the given names alike (or one's family name the
     /// other's given name: a name written in the other order), or birth dates that could be
@@ -246,6 +250,11 @@ impl Scope {
                     && a.birth.compatible(b.birth)
                     && consistent()
             }
+            Scope::SyllablesPartialDate => {
+                (!a.birth.is_full() || !b.birth.is_full())
+                    && a.birth.compatible(b.birth)
+                    && sex_agrees
+            }
             Scope::ChildAlike => {
                 use crate::compare::{compare_dates, DateLevel};
                 consistent()
@@ -273,7 +282,9 @@ impl Scope {
     fn pivot(self) -> Option<fn(&Rec) -> bool> {
         match self {
             Scope::DateMissing => Some(|r| r.birth.year == 0),
-            Scope::PartialDate | Scope::LettersShuffledPartialDate => Some(|r| !r.birth.is_full()),
+            Scope::PartialDate
+            | Scope::LettersShuffledPartialDate
+            | Scope::SyllablesPartialDate => Some(|r| !r.birth.is_full()),
             Scope::HomeName => Some(|r| r.given_nickname),
             _ => None,
         }
@@ -291,9 +302,9 @@ impl Scope {
             Scope::HomeName => block.iter().any(|e| rec(e).given_nickname),
             Scope::YearsClose => block.iter().any(|e| rec(e).birth.year != first.birth.year),
             Scope::DateMissing => block.iter().any(|e| rec(e).birth.year == 0),
-            Scope::PartialDate | Scope::LettersShuffledPartialDate => {
-                block.iter().any(|e| !rec(e).birth.is_full())
-            }
+            Scope::PartialDate
+            | Scope::LettersShuffledPartialDate
+            | Scope::SyllablesPartialDate => block.iter().any(|e| !rec(e).birth.is_full()),
             Scope::SwappedDate => block.iter().any(|e| rec(e).birth != first.birth),
             Scope::GivenTypo => block.iter().any(|e| rec(e).given != first.given),
             Scope::NameTypoDatesClose => block.iter().any(|e| {
@@ -515,6 +526,15 @@ pub const PASSES: &[BlockPass] = &[
         beyond: None,
     },
     BlockPass {
+        name: "syllables+birth_year (a partial date)",
+        key: (|r| key_of([39, r.sorted, r.birth.year as u64])),
+        scope: Scope::SyllablesPartialDate,
+        fixes: &[Field::Given, Field::Family, Field::Middle],
+        // Only the block's records with a partial date are paired, as above.
+        small_blocks: Some(256),
+        beyond: None,
+    },
+    BlockPass {
         name: "family+given+birth_year (a partial or mistyped date)",
         key: (|r| {
             if r.birth.year != 0 && r.given != 0 && r.family != 0 {
@@ -603,7 +623,9 @@ pub const PASSES: &[BlockPass] = &[
     },
     BlockPass {
         name: "full_name+commune",
-        key: (|r| key_of([3, r.full, r.commune as u64])),
+        // The syllables in any order: a name written given name first ("Thư Vũ Hồng") is one
+        // name, and no date pass finds a record without a date.
+        key: (|r| key_of([3, r.sorted, r.commune as u64])),
         scope: Scope::DateMissing,
         fixes: &[
             Field::Family,
@@ -758,6 +780,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+initials",
     "birth_date+name_letters (letters swapped)",
     "birth_year+name_letters (letters swapped, a partial date)",
+    "syllables+birth_year (a partial date)",
     "family+given+birth_year (a partial or mistyped date)",
     "family+given+birth_day_month",
     "full_name+commune",
@@ -1479,8 +1502,9 @@ mod tests {
     /// Damage the passes on whole names, initials and a name's last letters all miss, each in
     /// another commune: two letters swapped at the start of a short given name or of both
     /// names (on one date, or beside a partial date), the names written in the other order
-    /// with a keystroke off or beside a partial date, and one birth year written on both
-    /// records beside a middle name left out. Two strangers whose crossed
+    /// with a keystroke off or beside a partial date, the given name written first beside a
+    /// year or without a date, and one birth year written on both records beside a middle
+    /// name left out. Two strangers whose crossed
     /// names are each a keystroke off are not proposed.
     #[test]
     fn letters_swapped_names_crossed_and_one_year_twice_are_proposed() {
@@ -1509,6 +1533,16 @@ mod tests {
                 "the names in the other order beside a month and year",
                 ["A", "", "Trương Văn Toàn", "18/03/1983", "Nam", "00004"],
                 ["B", "", "Toàn Văn Trương", "03/1983", "Nam", "09999"],
+            ),
+            (
+                "the given name written first beside a year",
+                ["A", "", "Vũ Mỹ Dung", "17/07/1998", "Nữ", "00004"],
+                ["B", "", "Dung Vũ Mỹ", "1998", "Nữ", "09999"],
+            ),
+            (
+                "the given name written first without a date, one commune",
+                ["A", "", "Vũ Hồng Thư", "2000-03-28", "Nữ", "00004"],
+                ["B", "", "Thư Vũ Hồng", "", "Nữ", "00004"],
             ),
             (
                 "one year on both, the middle name left out",
