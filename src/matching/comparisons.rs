@@ -381,10 +381,28 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
     }
     // One crossed part written the same, the other a keystroke off: with both off ("Trần Anh
     // Long" and "Lương Văn Tân") the names are two people's.
-    a.family != b.family
+    (a.family != b.family
         && a.given != b.given
         && ((a.given_text == b.family_text && near(&a.family_text, &b.given_text))
-            || (a.family_text == b.given_text && near(&a.given_text, &b.family_text)))
+            || (a.family_text == b.given_text && near(&a.given_text, &b.family_text))))
+        || given_first(a, b)
+        || given_first(b, a)
+}
+
+/// `x` is written given name first, as a form with the given name and the rest in two fields
+/// puts them together ("Tâm Phan Quỳnh" for "Phan Quỳnh Tâm"), and `y` in the usual order:
+/// `x`'s first syllable is `y`'s given name and its second `y`'s family name, one of the two
+/// as written and the other a keystroke off at most ("CChiến Bùi Hữu" and "Bùi Hữu Chiến",
+/// "Tâm Phann Quỳnh" and "Phan Tâm").
+fn given_first(x: &Rec, y: &Rec) -> bool {
+    let second = x.middle_text.split(' ').next().unwrap_or("");
+    if second.is_empty() || y.family == 0 || x.family == y.family {
+        return false;
+    }
+    let given = x.family_text.as_str() == y.given_text.as_str();
+    let family = second == y.family_text.as_str();
+    (given && (family || near(second, &y.family_text)))
+        || (family && near(&x.family_text, &y.given_text))
 }
 
 /// One record's given name is the other's family name, or the other way round (within a
@@ -1006,6 +1024,33 @@ mod tests {
         let (given, family) = names(&a, &b);
         assert!(given > Field::Given.level("diacritics_differ"), "{given}");
         assert!(family > Field::Family.level("exact"), "{family}");
+    }
+
+    /// A name written given name first, as two form fields put together in the other order
+    /// ("Tâm Phan Quỳnh" for "Phan Quỳnh Tâm"), is the same name, beside the whole name or
+    /// one without its middle name, with a keystroke off in one part; with both parts off,
+    /// or parts that only look alike, it is not.
+    #[test]
+    fn a_name_written_given_name_first_is_one_name() {
+        let d = PDate::new(2008, 5, 20);
+        let exact = |a: &Rec, b: &Rec| {
+            let p = compare(a, b);
+            p[Field::Family] == Field::Family.level("exact")
+                && p[Field::Given] <= Field::Given.level("exact_without_diacritics")
+        };
+        let usual = rec("phan", "quynh", "tam", d, 2);
+        let short = rec("phan", "", "tam", d, 2);
+        // Parsed as family "Tâm", middle "Phan", given "Quỳnh".
+        for first in [
+            rec("tam", "phan", "quynh", d, 2),
+            rec("tam", "phann", "quynh", d, 2),
+            rec("ttam", "phan", "quynh", d, 2),
+        ] {
+            assert!(exact(&first, &usual) && exact(&usual, &first));
+            assert!(exact(&first, &short), "{:?}", &*first.family_text);
+        }
+        assert!(!exact(&rec("ttam", "phann", "quynh", d, 2), &short));
+        assert!(!exact(&rec("tan", "pham", "quynh", d, 2), &short));
     }
 
     #[test]
