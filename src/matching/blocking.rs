@@ -107,6 +107,9 @@ pub enum Scope {
     /// sex not contradicting (the block shares every syllable of the name, in any order, so
     /// the middle name is no test: written given name first, "Dung Vũ Mỹ" has "Vũ" for it).
     SyllablesPartialDate,
+    /// Pairs whose names are written with other spaces (the block shares the letters in
+    /// order), sex not contradicting.
+    OtherSpaces,
     /// Pairs that could be one child of the parents they name rather than two siblings: sex
     /// and middle name not contradicting, and the given names alike (or one's family name the
     /// other's given name: a name written in the other order), or birth dates that could be
@@ -250,6 +253,7 @@ impl Scope {
                     && a.birth.compatible(b.birth)
                     && consistent()
             }
+            Scope::OtherSpaces => a.full != b.full && sex_agrees,
             Scope::SyllablesPartialDate => {
                 (!a.birth.is_full() || !b.birth.is_full())
                     && a.birth.compatible(b.birth)
@@ -322,6 +326,7 @@ impl Scope {
             | Scope::SexAgrees
             | Scope::NamesClose
             | Scope::LettersShuffled
+            | Scope::OtherSpaces
             | Scope::OtherHousehold
             | Scope::ChildAlike
             | Scope::OtherDate
@@ -405,6 +410,25 @@ fn letters(s: &str) -> u64 {
     mix(&[n as u64, w as u64, (w >> 64) as u64])
 }
 
+/// A key of a name's folded letters without its spaces (0 for none): a space typed inside a
+/// word ("Ng uyễn", "ca itlin") or left out between two ("NguyễnVăn") leaves it whole.
+fn unspaced(r: &Rec) -> u64 {
+    if r.given == 0 {
+        return 0;
+    }
+    // FNV-1a over the bytes but the spaces.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [&r.family_text, &r.middle_text, &r.given_text] {
+        for &b in part.as_bytes() {
+            if b != b' ' {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    h.max(1)
+}
+
 /// More resident records than this carrying one personal ID (or CMND) are not one person's:
 /// a register merged from several sources holds 10–20 records of one person at most.
 pub const CROWDED_ID: usize = 32;
@@ -481,8 +505,10 @@ pub const PASSES: &[BlockPass] = &[
     BlockPass {
         name: "birth_date+initials",
         key: (|r| {
+            // A name of one word (the given name alone, no family name: f = 0) keys on its
+            // initial, among the other names of one word.
             let (f, g) = (first_letter(&r.family_text), first_letter(&r.given_text));
-            if date_key(r) != 0 && f != 0 && g != 0 {
+            if date_key(r) != 0 && g != 0 {
                 mix(&[14, date_key(r), f.min(g), f.max(g)])
             } else {
                 0
@@ -504,6 +530,14 @@ pub const PASSES: &[BlockPass] = &[
             }
         }),
         scope: Scope::LettersShuffled,
+        fixes: &[Field::Birth],
+        small_blocks: Some(16),
+        beyond: None,
+    },
+    BlockPass {
+        name: "birth_date+name_unspaced (a space typed or left out)",
+        key: (|r| key_of([40, date_key(r), unspaced(r)])),
+        scope: Scope::OtherSpaces,
         fixes: &[Field::Birth],
         small_blocks: Some(16),
         beyond: None,
@@ -779,6 +813,7 @@ pub const DEDUP_PASSES: &[&str] = &[
     "birth_date+family+given_typo",
     "birth_date+initials",
     "birth_date+name_letters (letters swapped)",
+    "birth_date+name_unspaced (a space typed or left out)",
     "birth_year+name_letters (letters swapped, a partial date)",
     "syllables+birth_year (a partial date)",
     "family+given+birth_year (a partial or mistyped date)",
@@ -1503,8 +1538,8 @@ mod tests {
     /// another commune: two letters swapped at the start of a short given name or of both
     /// names (on one date, or beside a partial date), the names written in the other order
     /// with a keystroke off or beside a partial date, the given name written first beside a
-    /// year or without a date, and one birth year written on both records beside a middle
-    /// name left out. Two strangers whose crossed
+    /// year or without a date, a space left out or typed inside a word, a name of one word
+    /// typed wrong, and one birth year written on both records beside a middle name left out. Two strangers whose crossed
     /// names are each a keystroke off are not proposed.
     #[test]
     fn letters_swapped_names_crossed_and_one_year_twice_are_proposed() {
@@ -1543,6 +1578,21 @@ mod tests {
                 "the given name written first without a date, one commune",
                 ["A", "", "Vũ Hồng Thư", "2000-03-28", "Nữ", "00004"],
                 ["B", "", "Thư Vũ Hồng", "", "Nữ", "00004"],
+            ),
+            (
+                "a space left out between two syllables",
+                ["A", "", "Trần Thị Thu Hà", "1966-01-30", "Nữ", "00004"],
+                ["B", "", "Trần Thị ThuHà", "1966-01-30", "Nữ", "09999"],
+            ),
+            (
+                "a space typed inside a word",
+                ["A", "", "Menzies Caitlin", "1919-05-14", "", "00004"],
+                ["B", "", "Menzies Ca Itlin", "1919-05-14", "", "09999"],
+            ),
+            (
+                "a name of one word, a letter typed wrong",
+                ["A", "", "Samuel", "1912-02-12", "", "00004"],
+                ["B", "", "Samudl", "1912-02-12", "", "09999"],
             ),
             (
                 "one year on both, the middle name left out",
