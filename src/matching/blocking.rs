@@ -1195,9 +1195,6 @@ pub fn window_pairs(rows: &[u32], window: usize) -> impl Iterator<Item = (u32, u
     })
 }
 
-/// The most records whose blocking passes run side by side ([`candidates_keeping`]).
-const SIDE_BY_SIDE_MAX: usize = 1 << 22;
-
 /// Candidate pairs of all deduplication passes, and of IDs typed wrong (no rows kept for
 /// linking).
 pub fn candidates(recs: &[Rec], cap: usize) -> Candidates {
@@ -1228,16 +1225,12 @@ pub fn candidates_keeping(
             crate::phase::traced(pass.name, || block(recs, pass, cap, wider, keep, &mut rows));
         (pass, p, s, rows)
     };
-    // In a register of a few million records the passes run side by side: each is parallel
-    // within, but its steps are small enough to leave a core idle (at 1 M people, 1.73 s ->
-    // 1.60 s). Above, each pass fills the cores alone, and side by side they would only hold
-    // several passes' keys at once (at 10 M, +228 MB at the peak for no time). Either way the
-    // answers are taken in pass order.
-    let done: Vec<_> = if recs.len() <= SIDE_BY_SIDE_MAX {
-        DEDUP_PASSES.par_iter().map(run).collect()
-    } else {
-        DEDUP_PASSES.iter().map(run).collect()
-    };
+    // The passes run side by side: each is parallel within, but its steps (a key for every
+    // record, a sort, a scan of the blocks) leave a core idle. At 1 M people blocking took
+    // 1.73 s one pass after another and 1.60 s side by side; at 10 M, 31.9 s and 26.7 s, for
+    // 100 MB more at the peak (7.1 GB; a few passes' keys held at once). The answers are
+    // taken in pass order, so the candidates are the same.
+    let done: Vec<_> = DEDUP_PASSES.par_iter().map(run).collect();
     for (i, (pass, p, s, rows)) in done.into_iter().enumerate() {
         link_rows.extend(rows);
         per_pass.push(PassCount {
