@@ -6,8 +6,13 @@ pub fn h64(s: &str) -> u64 {
     if s.is_empty() {
         return 0;
     }
+    h64_bytes(s.bytes())
+}
+
+/// [`h64`] of a run of bytes (never 0, the run empty or not): a key of text read in pieces.
+pub fn h64_bytes(bytes: impl IntoIterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
+    for b in bytes {
         h ^= b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }

@@ -161,14 +161,6 @@ fn one_name_part_typed_wrong(a: &Rec, b: &Rec) -> bool {
         }
 }
 
-/// The family and given names written in the other order, one of them a keystroke off ("Trần
-/// Văn Minh" and "Mih Văn Trần").
-fn crossed_one_typo(a: &Rec, b: &Rec) -> bool {
-    let typo = |x: &str, y: &str| x == y || within_one_keystroke(x, y);
-    (a.family_text == b.given_text && typo(&a.given_text, &b.family_text))
-        || (a.given_text == b.family_text && typo(&a.family_text, &b.given_text))
-}
-
 /// One record's family name alike the other's given name: a name written in the other order.
 fn names_crossed(a: &Rec, b: &Rec) -> bool {
     folded_close(&a.family_text, &b.given_text) || folded_close(&a.given_text, &b.family_text)
@@ -185,6 +177,9 @@ impl Scope {
                     || a.middle == b.middle
                     || within_one_keystroke(&a.middle_text, &b.middle_text))
         };
+        // One birth date partial (the year, or month and year) and compatible with the other.
+        let one_partial =
+            || (!a.birth.is_full() || !b.birth.is_full()) && a.birth.compatible(b.birth);
         match self {
             Scope::All => true,
             Scope::DatesClose => {
@@ -196,11 +191,7 @@ impl Scope {
             }
             Scope::YearsClose => years_close(a.birth.year, b.birth.year) && consistent(),
             Scope::DateMissing => a.birth.year == 0 || b.birth.year == 0,
-            Scope::PartialDate => {
-                (!a.birth.is_full() || !b.birth.is_full())
-                    && a.birth.compatible(b.birth)
-                    && consistent()
-            }
+            Scope::PartialDate => one_partial() && consistent(),
             Scope::OtherDate => !(a.birth.is_full() && a.birth == b.birth) && consistent(),
             Scope::FamilyAlikeOtherDate => {
                 !(a.birth.is_full() && a.birth == b.birth)
@@ -242,23 +233,16 @@ impl Scope {
                     && sex_agrees
                     && ((folded_close(&a.family_text, &b.family_text)
                         && folded_close(&a.given_text, &b.given_text))
-                        || (consistent() && crossed_one_typo(a, b)))
+                        || (consistent() && super::comparisons::crossed_one_typo(a, b)))
             }
             Scope::LettersShuffled => {
                 (a.family != b.family || a.given != b.given) && a.sorted != b.sorted && consistent()
             }
             Scope::LettersShuffledPartialDate => {
-                (a.family != b.family || a.given != b.given)
-                    && (!a.birth.is_full() || !b.birth.is_full())
-                    && a.birth.compatible(b.birth)
-                    && consistent()
+                (a.family != b.family || a.given != b.given) && one_partial() && consistent()
             }
             Scope::OtherSpaces => a.full != b.full && sex_agrees,
-            Scope::SyllablesPartialDate => {
-                (!a.birth.is_full() || !b.birth.is_full())
-                    && a.birth.compatible(b.birth)
-                    && sex_agrees
-            }
+            Scope::SyllablesPartialDate => one_partial() && sex_agrees,
             Scope::ChildAlike => {
                 use crate::compare::{compare_dates, DateLevel};
                 consistent()
@@ -416,17 +400,11 @@ fn unspaced(r: &Rec) -> u64 {
     if r.given == 0 {
         return 0;
     }
-    // FNV-1a over the bytes but the spaces.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [&r.family_text, &r.middle_text, &r.given_text] {
-        for &b in part.as_bytes() {
-            if b != b' ' {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    h.max(1)
+    let bytes = [&r.family_text, &r.middle_text, &r.given_text]
+        .into_iter()
+        .flat_map(|part| part.as_bytes().iter().copied())
+        .filter(|&b| b != b' ');
+    crate::core::hash::h64_bytes(bytes)
 }
 
 /// More resident records than this carrying one personal ID (or CMND) are not one person's:
@@ -1550,8 +1528,8 @@ mod tests {
     /// names (on one date, or beside a partial date), the names written in the other order
     /// with a keystroke off or beside a partial date, the given name written first beside a
     /// year or without a date, a space left out or typed inside a word, a name of one word
-    /// typed wrong, and one birth year written on both records beside a middle name left out. Two strangers whose crossed
-    /// names are each a keystroke off are not proposed.
+    /// typed wrong, and one birth year written on both records beside a middle name left out.
+    /// Two strangers whose crossed names are each a keystroke off are not proposed.
     #[test]
     fn letters_swapped_names_crossed_and_one_year_twice_are_proposed() {
         let cases: &[(&str, [&str; 6], [&str; 6])] = &[

@@ -379,14 +379,17 @@ fn reordered(a: &Rec, b: &Rec) -> bool {
     if a.sorted == b.sorted {
         return true;
     }
-    // One crossed part written the same, the other a keystroke off: with both off ("Trần Anh
-    // Long" and "Lương Văn Tân") the names are two people's.
-    (a.family != b.family
+    crossed_one_typo(a, b) || given_first(a, b) || given_first(b, a)
+}
+
+/// The family and given names written in the other order, one crossed part written the same
+/// and the other a keystroke off at most ("Mih Văn Trần" for "Trần Văn Minh"): with both off
+/// ("Trần Anh Long" and "Lương Văn Tân") the names are two people's.
+pub fn crossed_one_typo(a: &Rec, b: &Rec) -> bool {
+    a.family != b.family
         && a.given != b.given
         && ((a.given_text == b.family_text && near(&a.family_text, &b.given_text))
-            || (a.family_text == b.given_text && near(&a.given_text, &b.family_text))))
-        || given_first(a, b)
-        || given_first(b, a)
+            || (a.family_text == b.given_text && near(&a.given_text, &b.family_text)))
 }
 
 /// `x` is written given name first, as a form with the given name and the rest in two fields
