@@ -13,8 +13,10 @@
 //!    year's bucket; keep the ID index, the name counts, a uniform sample for the model and the
 //!    record_id hashes (for the uniqueness check). Nothing of a chunk's text is kept.
 //! 2. `ids`: blocks of the ID index give the model's training pairs and the pairs across
-//!    units; their records are fetched from the buckets.
-//! 3. `model`: EM on the ID sessions (as `check` trains it), u on the sample.
+//!    units, and the year-free key files the other pairs across units; their records are
+//!    fetched from the buckets, in runs of at most a unit's records (to apply each pass's scope).
+//! 3. `model`: EM on the ID sessions (as `check` trains it), u on the sample; the pairs across
+//!    units judged, their records fetched again in runs.
 //! 4. `units`: per unit, load its buckets, block, compare, decide.
 //! 5. `record_ids`: read the residents again for the record_id, province and commune of the
 //!    records in pairs (and of records whose record_id hashes collide).
@@ -558,18 +560,16 @@ fn id_pairs(
         for g in &groups {
             if sampled_for_training(g, keep_every) {
                 for e in g.iter() {
-                    needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
+                    mark(needed, e.1);
                 }
             }
             // An ID carried by more records than one person has is not compared pair by pair
             // (as in `check`'s personal_id pass).
             if g.len() > blocking::CROWDED_ID {
-                // One id.shared finding per record (as in check); their IDs are read when the
-                // rows are fetched.
+                // One id.shared finding per record (as in check); the ID is read when the first
+                // row is fetched.
                 if k == 0 {
-                    for e in g.iter() {
-                        needed[e.1 as usize / 64] |= 1 << (e.1 % 64);
-                    }
+                    mark(needed, g[0].1);
                     crowded.push(g.iter().map(|e| e.1).collect());
                 }
                 continue;
@@ -585,9 +585,8 @@ fn id_pairs(
             }
             for (a, b) in across {
                 pairs.push((a.min(b), a.max(b)));
-                for r in [a, b] {
-                    needed[r as usize / 64] |= 1 << (r % 64);
-                }
+                mark(needed, a);
+                mark(needed, b);
             }
         }
     }
@@ -598,18 +597,19 @@ fn id_pairs(
 
 /// Pairs across units of the year-free passes (their scope is applied once the records are
 /// fetched) and of IDs typed wrong: (row, row, pass) with the pass's position in
-/// [`YEAR_FREE_PASSES`], or its length for a typed ID. Marks their rows in `needed`. With
-/// `one_unit`, only the windowed passes are read (see below).
+/// [`YEAR_FREE_PASSES`], or its length for a typed ID. Only pairs whose birth years the
+/// pass's scope can keep are held (at 10 M people, 11 M of 41 M). With `one_unit`, only the
+/// windowed passes are read (see below).
 fn year_free_pairs(
     reg: &Register,
     keys: &KeySpill,
     unit_of: &[u16],
     one_unit: bool,
     cap: usize,
-    needed: &mut [u64],
     wider: &mut blocking::Wider,
 ) -> Result<Vec<(u32, u32, u8)>> {
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
+    let year = |r: u32| year_of(reg, r);
     let mut pairs = Vec::new();
     for (p, &name) in YEAR_FREE_PASSES.iter().enumerate() {
         // In one unit, a pass's blocks are whole there and paired as `check` pairs them: only
@@ -640,14 +640,17 @@ fn year_free_pairs(
                 let rows: Vec<u32> = g.iter().map(|e| e.1).collect();
                 pairs.extend(
                     blocking::window_pairs(&rows, limit)
-                        .filter(|&(a, b)| pass.years_may_keep(year_of(reg, a), year_of(reg, b)))
+                        .filter(|&(a, b)| pass.years_may_keep(year(a), year(b)))
                         .map(|(a, b)| (a, b, p as u8)),
                 );
             }
             for g in groups.into_iter().filter(|g| g.len() <= limit) {
                 for (x, a) in g.iter().enumerate() {
                     for b in &g[x + 1..] {
-                        if a.1 != b.1 && unit(a.1) != unit(b.1) {
+                        if a.1 != b.1
+                            && unit(a.1) != unit(b.1)
+                            && pass.years_may_keep(year(a.1), year(b.1))
+                        {
                             pairs.push((a.1.min(b.1), a.1.max(b.1), p as u8));
                         }
                     }
@@ -680,34 +683,135 @@ fn year_free_pairs(
     // pair is judged once if any of them keeps it.
     pairs.par_sort_unstable();
     pairs.dedup();
-    for &(a, b, _) in &pairs {
-        for r in [a, b] {
-            needed[r as usize / 64] |= 1 << (r % 64);
-        }
-    }
     Ok(pairs)
 }
 
-/// The spilled records of the rows marked in `needed`, with their keep ranks.
-fn fetch(spill: &Spill, needed: &[u64], common: &CommonNames) -> Result<HashMap<u32, (u8, Rec)>> {
-    let mut out = HashMap::new();
+/// Spilled records fetched for some rows, in row order, found by a row's rank among them: a
+/// bitmap of the rows and a count before each of its words (1.5 bits a record of the
+/// register). A hash table of the records doubled while it grew, and at 10 M people held
+/// 9 M records: it was the peak of a run under any budget.
+struct Fetched {
+    marked: Vec<u64>,
+    before: Vec<u32>,
+    recs: Vec<(u8, Rec)>,
+}
+
+impl Fetched {
+    fn rank(&self, r: u32) -> Option<usize> {
+        let (w, bit) = (r as usize / 64, 1u64 << (r % 64));
+        (self.marked[w] & bit != 0)
+            .then(|| (self.before[w] + (self.marked[w] & (bit - 1)).count_ones()) as usize)
+    }
+
+    fn get(&self, r: u32) -> Option<&(u8, Rec)> {
+        self.rank(r).map(|i| &self.recs[i])
+    }
+
+    /// A fetched row's features.
+    fn rec(&self, r: u32) -> &Rec {
+        &self.get(r).expect("the row was fetched").1
+    }
+
+    /// A fetched row's features and whether its personal ID is valid, as pairs are judged.
+    fn judged(&self, r: u32) -> (&Rec, bool) {
+        let (k, rec) = self.get(r).expect("the row was fetched");
+        (rec, KeepRank::unpack(*k).valid_id)
+    }
+}
+
+/// Marks `r` in a bitmap of rows; whether it was not marked before.
+fn mark(marked: &mut [u64], r: u32) -> bool {
+    let (w, bit) = (r as usize / 64, 1u64 << (r % 64));
+    let new = marked[w] & bit == 0;
+    marked[w] |= bit;
+    new
+}
+
+/// The spilled records of the rows marked in `marked`, with their keep ranks.
+fn fetch(spill: &Spill, marked: Vec<u64>, common: &CommonNames) -> Result<Fetched> {
+    let mut before = Vec::with_capacity(marked.len());
+    let mut count = 0u32;
+    for w in &marked {
+        before.push(count);
+        count += w.count_ones();
+    }
+    let mut out = Fetched {
+        marked,
+        before,
+        recs: vec![(0, Rec::default()); count as usize],
+    };
     for b in 0..BUCKETS {
         let bytes = spill.read(b)?;
-        let got: Vec<(u32, u8, Rec)> = bytes
+        let got: Vec<(usize, u8, Rec)> = bytes
             .par_chunks_exact(SPILLED)
-            .filter(|rec| {
-                let r = spilled_row(rec);
-                needed[r as usize / 64] & (1 << (r % 64)) != 0
-            })
-            .map(|rec| {
-                let (r, k, mut rec) = decode(rec);
+            .filter_map(|rec| {
+                let i = out.rank(spilled_row(rec))?;
+                let (_, k, mut rec) = decode(rec);
                 common.mark_one(&mut rec);
-                (r, k, rec)
+                Some((i, k, rec))
             })
             .collect();
-        out.extend(got.into_iter().map(|(r, k, rec)| (r, (k, rec))));
+        for (i, k, rec) in got {
+            out.recs[i] = (k, rec);
+        }
     }
     Ok(out)
+}
+
+/// `pairs` (in their order) cut into runs whose rows number at most `max_rows` (a single pair
+/// makes a run of its own whatever the limit): where each run ends.
+fn run_ends<P>(
+    pairs: &[P],
+    ends: impl Fn(&P) -> (u32, u32),
+    rows: usize,
+    max_rows: usize,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut marked = vec![0u64; rows.div_ceil(64)];
+    let mut count = 0;
+    for (i, p) in pairs.iter().enumerate() {
+        let (a, b) = ends(p);
+        let new = |m: &[u64], r: u32| m[r as usize / 64] & (1 << (r % 64)) == 0;
+        let more = new(&marked, a) as usize + (a != b && new(&marked, b)) as usize;
+        if count > 0 && count + more > max_rows {
+            out.push(i);
+            marked.fill(0);
+            count = 0;
+        }
+        count += mark(&mut marked, a) as usize + mark(&mut marked, b) as usize;
+    }
+    if count > 0 {
+        out.push(pairs.len());
+    }
+    out
+}
+
+/// Calls `f` on `pairs` run by run ([`run_ends`]) with the records of the run's rows fetched
+/// from the spill: the records held at once are bounded by `max_rows`, whatever the number of
+/// pairs (the spill is read once a run). Returns the number of runs.
+fn with_records<P>(
+    spill: &Spill,
+    common: &CommonNames,
+    rows: usize,
+    max_rows: usize,
+    pairs: &[P],
+    ends: impl Fn(&P) -> (u32, u32) + Copy,
+    mut f: impl FnMut(&[P], &Fetched),
+) -> Result<usize> {
+    let run_ends = run_ends(pairs, ends, rows, max_rows);
+    let mut start = 0;
+    for &end in &run_ends {
+        let mut marked = vec![0u64; rows.div_ceil(64)];
+        for p in &pairs[start..end] {
+            let (a, b) = ends(p);
+            mark(&mut marked, a);
+            mark(&mut marked, b);
+        }
+        let fetched = fetch(spill, marked, common)?;
+        f(&pairs[start..end], &fetched);
+        start = end;
+    }
+    Ok(run_ends.len())
 }
 
 /// Phase 4: match one unit's records with the blocking and decisions of `check`.
@@ -866,33 +970,60 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
-    let (cross, cross_skipped, year_free, fetched) = phases.run("ids", || -> Result<_> {
-        let mut needed = vec![0u64; n.div_ceil(64)];
-        let (cross, skipped) = id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
-        let one_unit = units.len() == 1;
-        let year_free = year_free_pairs(
-            &reg,
-            &keys,
-            &unit_of,
-            one_unit,
-            cap,
-            &mut needed,
-            &mut wider,
-        )?;
-        Ok((cross, skipped, year_free, fetch(&spill, &needed, &common)?))
-    })?;
+    // The records held at once to fetch pairs' records, as many as a unit holds.
+    let max_rows = (opts.memory / UNIT_BYTES_PER_RECORD).max(2) as usize;
+    let (cross, cross_skipped, kept, fetched, filter_runs) =
+        phases.run("ids", || -> Result<_> {
+            let mut needed = vec![0u64; n.div_ceil(64)];
+            let (cross, skipped) =
+                id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
+            let one_unit = units.len() == 1;
+            let year_free = year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut wider)?;
+            // The year-free passes' pairs across units, in each pass's scope. A pair may come from
+            // several passes (sorted by rows, its passes are adjacent): it is kept once if any of
+            // them keeps it.
+            let mut kept: Vec<(u32, u32)> = Vec::new();
+            let runs = with_records(
+                &spill,
+                &common,
+                n,
+                max_rows,
+                &year_free,
+                |&(a, b, _)| (a, b),
+                |run, fetched| {
+                    kept.extend(
+                        run.iter()
+                            .filter(|&&(a, b, p)| match YEAR_FREE_PASSES.get(p as usize) {
+                                Some(name) => {
+                                    blocking::pass(name).keeps(fetched.rec(a), fetched.rec(b))
+                                }
+                                None => true,
+                            })
+                            .map(|&(a, b, _)| (a, b)),
+                    )
+                },
+            )?;
+            crate::phase::note(&format!(
+                "ids: {} year-free pairs across units, their records fetched in {runs} runs",
+                year_free.len()
+            ));
+            kept.dedup();
+            kept.retain(|p| cross.binary_search(p).is_err());
+            // The training pairs' and the ID pairs' records, fewer than a training sample holds.
+            Ok((cross, skipped, kept, fetch(&spill, needed, &common)?, runs))
+        })?;
     // IDs carried by more records than one person has: (rows, the ID).
     let crowded: Vec<(Vec<u32>, u64)> = crowded_rows
         .into_iter()
         .map(|rows| {
-            let pid = fetched.get(&rows[0]).map_or(0, |f| f.1.pid);
+            let pid = fetched.get(rows[0]).map_or(0, |f| f.1.pid);
             (rows, pid)
         })
         .collect();
     drop(keys);
 
-    let (model, training, found) = phases.run("model", || {
-        let rec_of = |r: u32| &fetched[&r].1;
+    let (model, training, found, judge_runs) = phases.run("model", || -> Result<_> {
+        let rec_of = |r: u32| fetched.rec(r);
         let sessions: Vec<_> = reg
             .id_index
             .iter()
@@ -922,41 +1053,21 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             skipped: cross_skipped,
             ..Found::default()
         };
-        found.judge(
-            &judge,
-            &cross,
-            &|r| {
-                let (k, rec) = &fetched[&r];
-                (rec, KeepRank::unpack(*k).valid_id)
-            },
-            &|r| r,
-        );
+        found.judge(&judge, &cross, &|r| fetched.judged(r), &|r| r);
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
-        // The year-free passes' pairs across units, in each pass's scope.
-        let rec_of = |r: u32| &fetched[&r].1;
-        let mut kept: Vec<(u32, u32)> = year_free
-            .iter()
-            .filter(|&&(a, b, p)| match YEAR_FREE_PASSES.get(p as usize) {
-                Some(name) => blocking::pass(name).keeps(rec_of(a), rec_of(b)),
-                None => true,
-            })
-            .map(|&(a, b, _)| (a, b))
-            .filter(|p| cross.binary_search(p).is_err())
-            .collect();
-        kept.dedup();
-        found.judge(
-            &judge,
+        drop(fetched);
+        let runs = with_records(
+            &spill,
+            &common,
+            n,
+            max_rows,
             &kept,
-            &|r| {
-                let (k, rec) = &fetched[&r];
-                (rec, KeepRank::unpack(*k).valid_id)
-            },
-            &|r| r,
-        );
+            |&p| p,
+            |run, fetched| found.judge(&judge, run, &|r| fetched.judged(r), &|r| r),
+        )?;
         found.count_pass("year-free passes across birth-year units", kept.len());
-        (model, training, found)
-    });
-    drop(fetched);
+        Ok((model, training, found, runs))
+    })?;
     let mut found = found;
     warnings.extend(training.warning.clone());
 
@@ -1040,6 +1151,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             largest_unit_records: largest_unit,
             spilled_bytes,
             memory_budget_bytes: opts.memory,
+            fetch_runs: filter_runs + judge_runs,
         },
         warnings,
         crate::summary::timings(&laps),
@@ -1218,5 +1330,70 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(mode, 0o600, "a spill file holds IDs and name keys");
+    }
+
+    /// Pairs whose records are fetched in runs: every pair is seen once, in its order, with its
+    /// own two records, and no run holds more records than the limit.
+    #[test]
+    fn records_of_pairs_are_fetched_in_runs_within_the_limit() {
+        use super::*;
+        let dir = std::env::temp_dir().join(format!("lamsach-runs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spill = Spill::new(&dir).unwrap();
+        let rows = 200u32;
+        for r in 0..rows {
+            // Rows spread over buckets out of row order, as birth years spread them.
+            let rec = Rec {
+                pid: 1_000 + r as u64,
+                birth: crate::dates::PDate::new(1950 + (r * 7 % 40) as u16, 1, 1),
+                ..Rec::default()
+            };
+            let mut buf = Vec::new();
+            buf.extend_from_slice(&r.to_le_bytes());
+            buf.push(0);
+            rec.encode(&mut buf);
+            spill.append(bucket_of(&rec), &buf).unwrap();
+        }
+        spill.finish().unwrap();
+        let pairs: Vec<(u32, u32)> = (0..rows)
+            .flat_map(|a| [(a, (a * 13 + 5) % rows), (a, (a * 31 + 1) % rows)])
+            .filter(|&(a, b)| a != b)
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
+        let common = CommonNames::default();
+        for max_rows in [2, 7, 50, 10_000] {
+            let mut seen = Vec::new();
+            let runs = with_records(
+                &spill,
+                &common,
+                rows as usize,
+                max_rows,
+                &pairs,
+                |&p| p,
+                |run, fetched| {
+                    assert!(
+                        fetched.recs.len() <= max_rows,
+                        "a run holds too many records"
+                    );
+                    for &(a, b) in run {
+                        assert_eq!(fetched.rec(a).pid, 1_000 + a as u64);
+                        assert_eq!(fetched.rec(b).pid, 1_000 + b as u64);
+                    }
+                    seen.extend_from_slice(run);
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, pairs, "every pair once, in order");
+            let distinct = 200;
+            assert!(
+                runs >= distinct / max_rows,
+                "{runs} runs for {max_rows} records"
+            );
+            if max_rows >= distinct {
+                assert_eq!(runs, 1);
+            }
+        }
+        drop(spill);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

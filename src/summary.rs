@@ -321,6 +321,10 @@ pub struct Partitions {
     pub largest_unit_records: usize,
     pub spilled_bytes: u64,
     pub memory_budget_bytes: u64,
+    /// Reads of the spill for the records of pairs across units: each read holds at most
+    /// as many records as a unit, so more than two (one to filter the pairs, one to judge
+    /// them) say the budget split them.
+    pub fetch_runs: usize,
 }
 
 /// `summary.json` of `dedup`.

@@ -99,6 +99,12 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
         units >= 5,
         "the budget forces several partitions, got {units}"
     );
+    // The pairs across partitions are read back from the spill in runs within the budget.
+    let runs = summary["partitions"]["fetch_runs"].as_u64().unwrap();
+    assert!(
+        runs > 2,
+        "the budget splits the pairs across partitions, got {runs} runs"
+    );
     let pairs = dup_pairs(&c);
     assert!(pairs.len() > 300, "the generated duplicates are found");
     assert!(
