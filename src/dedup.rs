@@ -625,6 +625,7 @@ fn year_free_pairs(
         );
         let limit = pass.limit(cap);
         let mut large = Vec::new();
+        let held = pairs.len();
         for f in 0..KEY_FILES {
             let keyed = keys.read(p, f)?;
             let groups = blocking::blocks(&keyed);
@@ -659,6 +660,10 @@ fn year_free_pairs(
         }
         large.sort_unstable();
         wider.insert(name, large);
+        crate::phase::note(&format!(
+            "ids: {} pairs across units of {name}",
+            pairs.len() - held
+        ));
     }
     // An ID typed wrong against the records whose ID it could have been.
     let pid_key = |id: u64| {
@@ -680,8 +685,12 @@ fn year_free_pairs(
         }
     }
     // A pair may come from several passes, each with its own scope: all are kept, and the
-    // pair is judged once if any of them keeps it.
-    pairs.par_sort_unstable();
+    // pair is judged once if any of them keeps it. Ordered by the two units first, so that a
+    // run of pairs fetching their records reads the buckets of few units.
+    pairs.par_sort_unstable_by_key(|&(a, b, p)| {
+        let (x, y) = (unit(a), unit(b));
+        (x.min(y), x.max(y), a, b, p)
+    });
     pairs.dedup();
     Ok(pairs)
 }
@@ -727,35 +736,12 @@ fn mark(marked: &mut [u64], r: u32) -> bool {
     new
 }
 
-/// The spilled records of the rows marked in `marked`, with their keep ranks.
-fn fetch(spill: &Spill, marked: Vec<u64>, common: &CommonNames) -> Result<Fetched> {
-    let mut before = Vec::with_capacity(marked.len());
-    let mut count = 0u32;
-    for w in &marked {
-        before.push(count);
-        count += w.count_ones();
-    }
-    let mut out = Fetched {
-        marked,
-        before,
-        recs: vec![(0, Rec::default()); count as usize],
-    };
-    for b in 0..BUCKETS {
-        let bytes = spill.read(b)?;
-        let got: Vec<(usize, u8, Rec)> = bytes
-            .par_chunks_exact(SPILLED)
-            .filter_map(|rec| {
-                let i = out.rank(spilled_row(rec))?;
-                let (_, k, mut rec) = decode(rec);
-                common.mark_one(&mut rec);
-                Some((i, k, rec))
-            })
-            .collect();
-        for (i, k, rec) in got {
-            out.recs[i] = (k, rec);
-        }
-    }
-    Ok(out)
+/// Where records are fetched from: the spill, each row's bucket, and the register's common
+/// names to mark them with.
+struct Spilled<'a> {
+    spill: &'a Spill,
+    bucket: &'a [u8],
+    common: &'a CommonNames,
 }
 
 /// `pairs` (in their order) cut into runs whose rows number at most `max_rows` (a single pair
@@ -786,32 +772,76 @@ fn run_ends<P>(
     out
 }
 
-/// Calls `f` on `pairs` run by run ([`run_ends`]) with the records of the run's rows fetched
-/// from the spill: the records held at once are bounded by `max_rows`, whatever the number of
-/// pairs (the spill is read once a run). Returns the number of runs.
-fn with_records<P>(
-    spill: &Spill,
-    common: &CommonNames,
-    rows: usize,
-    max_rows: usize,
-    pairs: &[P],
-    ends: impl Fn(&P) -> (u32, u32) + Copy,
-    mut f: impl FnMut(&[P], &Fetched),
-) -> Result<usize> {
-    let run_ends = run_ends(pairs, ends, rows, max_rows);
-    let mut start = 0;
-    for &end in &run_ends {
-        let mut marked = vec![0u64; rows.div_ceil(64)];
-        for p in &pairs[start..end] {
-            let (a, b) = ends(p);
-            mark(&mut marked, a);
-            mark(&mut marked, b);
+impl Spilled<'_> {
+    /// The spilled records of the rows marked in `marked`, with their keep ranks. Only the
+    /// buckets that hold a marked row are read.
+    fn fetch(&self, marked: Vec<u64>) -> Result<Fetched> {
+        let Spilled {
+            spill,
+            bucket,
+            common,
+        } = *self;
+        let mut before = Vec::with_capacity(marked.len());
+        let mut count = 0u32;
+        let mut wanted = [false; BUCKETS];
+        for (i, &w) in marked.iter().enumerate() {
+            before.push(count);
+            count += w.count_ones();
+            let mut bits = w;
+            while bits != 0 {
+                wanted[bucket[i * 64 + bits.trailing_zeros() as usize] as usize] = true;
+                bits &= bits - 1;
+            }
         }
-        let fetched = fetch(spill, marked, common)?;
-        f(&pairs[start..end], &fetched);
-        start = end;
+        let mut out = Fetched {
+            marked,
+            before,
+            recs: vec![(0, Rec::default()); count as usize],
+        };
+        for b in (0..BUCKETS).filter(|&b| wanted[b]) {
+            let bytes = spill.read(b)?;
+            let got: Vec<(usize, u8, Rec)> = bytes
+                .par_chunks_exact(SPILLED)
+                .filter_map(|rec| {
+                    let i = out.rank(spilled_row(rec))?;
+                    let (_, k, mut rec) = decode(rec);
+                    common.mark_one(&mut rec);
+                    Some((i, k, rec))
+                })
+                .collect();
+            for (i, k, rec) in got {
+                out.recs[i] = (k, rec);
+            }
+        }
+        Ok(out)
     }
-    Ok(run_ends.len())
+
+    /// Calls `f` on `pairs` run by run ([`run_ends`]) with the records of the run's rows fetched
+    /// from the spill: the records held at once are bounded by `max_rows`, whatever the number of
+    /// pairs (the spill is read once a run). Returns the number of runs.
+    fn with_records<P>(
+        &self,
+        max_rows: usize,
+        pairs: &[P],
+        ends: impl Fn(&P) -> (u32, u32) + Copy,
+        mut f: impl FnMut(&[P], &Fetched),
+    ) -> Result<usize> {
+        let rows = self.bucket.len();
+        let run_ends = run_ends(pairs, ends, rows, max_rows);
+        let mut start = 0;
+        for &end in &run_ends {
+            let mut marked = vec![0u64; rows.div_ceil(64)];
+            for p in &pairs[start..end] {
+                let (a, b) = ends(p);
+                mark(&mut marked, a);
+                mark(&mut marked, b);
+            }
+            let fetched = self.fetch(marked)?;
+            f(&pairs[start..end], &fetched);
+            start = end;
+        }
+        Ok(run_ends.len())
+    }
 }
 
 /// Phase 4: match one unit's records with the blocking and decisions of `check`.
@@ -980,13 +1010,14 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             let one_unit = units.len() == 1;
             let year_free = year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut wider)?;
             // The year-free passes' pairs across units, in each pass's scope. A pair may come from
-            // several passes (sorted by rows, its passes are adjacent): it is kept once if any of
-            // them keeps it.
+            // several passes: it is kept once if any of them keeps it.
             let mut kept: Vec<(u32, u32)> = Vec::new();
-            let runs = with_records(
-                &spill,
-                &common,
-                n,
+            let spilled = Spilled {
+                spill: &spill,
+                bucket: &reg.bucket,
+                common: &common,
+            };
+            let runs = spilled.with_records(
                 max_rows,
                 &year_free,
                 |&(a, b, _)| (a, b),
@@ -1007,10 +1038,11 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 "ids: {} year-free pairs across units, their records fetched in {runs} runs",
                 year_free.len()
             ));
+            kept.par_sort_unstable();
             kept.dedup();
             kept.retain(|p| cross.binary_search(p).is_err());
             // The training pairs' and the ID pairs' records, fewer than a training sample holds.
-            Ok((cross, skipped, kept, fetch(&spill, needed, &common)?, runs))
+            Ok((cross, skipped, kept, spilled.fetch(needed)?, runs))
         })?;
     // IDs carried by more records than one person has: (rows, the ID).
     let crowded: Vec<(Vec<u32>, u64)> = crowded_rows
@@ -1056,10 +1088,12 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         found.judge(&judge, &cross, &|r| fetched.judged(r), &|r| r);
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
         drop(fetched);
-        let runs = with_records(
-            &spill,
-            &common,
-            n,
+        let spilled = Spilled {
+            spill: &spill,
+            bucket: &reg.bucket,
+            common: &common,
+        };
+        let runs = spilled.with_records(
             max_rows,
             &kept,
             |&p| p,
@@ -1341,6 +1375,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut spill = Spill::new(&dir).unwrap();
         let rows = 200u32;
+        let mut bucket = Vec::new();
         for r in 0..rows {
             // Rows spread over buckets out of row order, as birth years spread them.
             let rec = Rec {
@@ -1352,6 +1387,7 @@ mod tests {
             buf.extend_from_slice(&r.to_le_bytes());
             buf.push(0);
             rec.encode(&mut buf);
+            bucket.push(bucket_of(&rec) as u8);
             spill.append(bucket_of(&rec), &buf).unwrap();
         }
         spill.finish().unwrap();
@@ -1363,26 +1399,29 @@ mod tests {
         let common = CommonNames::default();
         for max_rows in [2, 7, 50, 10_000] {
             let mut seen = Vec::new();
-            let runs = with_records(
-                &spill,
-                &common,
-                rows as usize,
-                max_rows,
-                &pairs,
-                |&p| p,
-                |run, fetched| {
-                    assert!(
-                        fetched.recs.len() <= max_rows,
-                        "a run holds too many records"
-                    );
-                    for &(a, b) in run {
-                        assert_eq!(fetched.rec(a).pid, 1_000 + a as u64);
-                        assert_eq!(fetched.rec(b).pid, 1_000 + b as u64);
-                    }
-                    seen.extend_from_slice(run);
-                },
-            )
-            .unwrap();
+            let spilled = Spilled {
+                spill: &spill,
+                bucket: &bucket,
+                common: &common,
+            };
+            let runs = spilled
+                .with_records(
+                    max_rows,
+                    &pairs,
+                    |&p| p,
+                    |run, fetched| {
+                        assert!(
+                            fetched.recs.len() <= max_rows,
+                            "a run holds too many records"
+                        );
+                        for &(a, b) in run {
+                            assert_eq!(fetched.rec(a).pid, 1_000 + a as u64);
+                            assert_eq!(fetched.rec(b).pid, 1_000 + b as u64);
+                        }
+                        seen.extend_from_slice(run);
+                    },
+                )
+                .unwrap();
             assert_eq!(seen, pairs, "every pair once, in order");
             let distinct = 200;
             assert!(
