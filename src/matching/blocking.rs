@@ -610,7 +610,10 @@ pub const PASSES: &[BlockPass] = &[
         key: (|r| typo_key(r, r.birth.is_full(), &[36, day_month(r)], Field::Family)),
         scope: Scope::NameTypoYearsClose,
         fixes: &[Field::Given, Field::Middle],
-        small_blocks: None,
+        // As the pass above: a block of one day of the year, one given and middle name and a
+        // family initial grows with the population (at 100 M people its pairs across
+        // birth-year units were 274 M), and over 24 records it holds namesakes, not typos.
+        small_blocks: Some(24),
         beyond: None,
     },
     BlockPass {
