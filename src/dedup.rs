@@ -736,14 +736,6 @@ fn mark(marked: &mut [u64], r: u32) -> bool {
     new
 }
 
-/// Where records are fetched from: the spill, each row's bucket, and the register's common
-/// names to mark them with.
-struct Spilled<'a> {
-    spill: &'a Spill,
-    bucket: &'a [u8],
-    common: &'a CommonNames,
-}
-
 /// `pairs` (in their order) cut into runs whose rows number at most `max_rows` (a single pair
 /// makes a run of its own whatever the limit): where each run ends.
 fn run_ends<P>(
@@ -770,6 +762,14 @@ fn run_ends<P>(
         out.push(pairs.len());
     }
     out
+}
+
+/// Where records are fetched from: the spill, each row's bucket, and the register's common
+/// names to mark them with.
+struct Spilled<'a> {
+    spill: &'a Spill,
+    bucket: &'a [u8],
+    common: &'a CommonNames,
 }
 
 impl Spilled<'_> {
@@ -818,7 +818,7 @@ impl Spilled<'_> {
 
     /// Calls `f` on `pairs` run by run ([`run_ends`]) with the records of the run's rows fetched
     /// from the spill: the records held at once are bounded by `max_rows`, whatever the number of
-    /// pairs (the spill is read once a run). Returns the number of runs.
+    /// pairs (the buckets holding a run's rows are read once a run). Returns the number of runs.
     fn with_records<P>(
         &self,
         max_rows: usize,
