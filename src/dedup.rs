@@ -450,6 +450,10 @@ fn stream(
     )?;
     spill.finish()?;
     keys.finish()?;
+    // The ID index sorted: its blocks give the training pairs and the pairs across units.
+    for index in &mut reg.id_index {
+        index.par_sort_unstable();
+    }
     Ok(reg)
 }
 
@@ -542,15 +546,12 @@ impl Found {
 /// Phase 2: the pairs sharing a personal ID or an old CMND whose records are in different
 /// units, and the rows the model's training needs. Returns the cross-unit pairs.
 fn id_pairs(
-    reg: &mut Register,
+    reg: &Register,
     unit_of: &[u16],
     cap: usize,
     needed: &mut [u64],
     crowded: &mut Vec<Vec<u32>>,
 ) -> (Vec<(u32, u32)>, usize) {
-    for index in &mut reg.id_index {
-        index.par_sort_unstable();
-    }
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let mut pairs = Vec::new();
     let mut skipped = 0;
@@ -1000,23 +1001,22 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let (units, unit_of) = plan_units(&spill.counts, opts.memory);
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
-    // The records held at once to fetch pairs' records, as many as a unit holds.
+    // Pairs' records are fetched from the spill, as many at once as a unit holds.
+    let spilled = Spilled {
+        spill: &spill,
+        bucket: &reg.bucket,
+        common: &common,
+    };
     let max_rows = (opts.memory / UNIT_BYTES_PER_RECORD).max(2) as usize;
     let (cross, cross_skipped, kept, fetched, filter_runs) =
         phases.run("ids", || -> Result<_> {
             let mut needed = vec![0u64; n.div_ceil(64)];
-            let (cross, skipped) =
-                id_pairs(&mut reg, &unit_of, cap, &mut needed, &mut crowded_rows);
+            let (cross, skipped) = id_pairs(&reg, &unit_of, cap, &mut needed, &mut crowded_rows);
             let one_unit = units.len() == 1;
             let year_free = year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut wider)?;
             // The year-free passes' pairs across units, in each pass's scope. A pair may come from
             // several passes: it is kept once if any of them keeps it.
             let mut kept: Vec<(u32, u32)> = Vec::new();
-            let spilled = Spilled {
-                spill: &spill,
-                bucket: &reg.bucket,
-                common: &common,
-            };
             let runs = spilled.with_records(
                 max_rows,
                 &year_free,
@@ -1088,11 +1088,6 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         found.judge(&judge, &cross, &|r| fetched.judged(r), &|r| r);
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
         drop(fetched);
-        let spilled = Spilled {
-            spill: &spill,
-            bucket: &reg.bucket,
-            common: &common,
-        };
         let runs = spilled.with_records(
             max_rows,
             &kept,
