@@ -10,11 +10,13 @@
 //!
 //! Phases, in order (each traced with `LAMSACH_TRACE=1`):
 //! 1. `stream`: read the residents chunk by chunk; features; spill each record to its birth
-//!    year's bucket; keep the ID index, the name counts, a uniform sample for the model and the
-//!    record_id hashes (for the uniqueness check). Nothing of a chunk's text is kept.
+//!    year's bucket, and its record_id hash (for the uniqueness check) to a file of its own;
+//!    keep the ID index, the name counts and a uniform sample for the model. Nothing of a
+//!    chunk's text is kept.
 //! 2. `ids`: blocks of the ID index give the model's training pairs and the pairs across
-//!    units, and the year-free key files the other pairs across units; their records are
-//!    fetched from the buckets, in runs of at most a unit's records (to apply each pass's scope).
+//!    units, and the year-free key files the other pairs across units, spilled by pair of
+//!    units; a pair of units at a time, their records are fetched from the buckets, in runs of
+//!    at most a unit's records (to apply each pass's scope).
 //! 3. `model`: EM on the ID sessions (as `check` trains it), u on the sample; the pairs across
 //!    units judged, their records fetched again in runs.
 //! 4. `units`: per unit, load its buckets, block, compare, decide.
@@ -105,12 +107,15 @@ fn owner_only(path: &Path) -> std::io::Result<File> {
     crate::output::create_with_mode(path, 0o600)
 }
 
-/// The spilled buckets: one file per birth-year bucket, removed when dropped.
+/// The spilled buckets: one file per birth-year bucket, removed when dropped. Beside them, the
+/// hash of each record's record_id in row order (8 bytes a record: 0.8 GB at 100 M people,
+/// held in memory through every phase before), read back for the uniqueness check.
 struct Spill {
     dir: PathBuf,
     writers: Vec<Option<BufWriter<File>>>,
     counts: Vec<usize>,
     bytes: u64,
+    record_ids: Option<BufWriter<File>>,
 }
 
 impl Spill {
@@ -137,11 +142,43 @@ impl Spill {
             writers: (0..BUCKETS).map(|_| None).collect(),
             counts: vec![0; BUCKETS],
             bytes: 0,
+            record_ids: None,
         })
     }
 
     fn path(&self, bucket: usize) -> PathBuf {
         self.dir.join(format!("bucket-{bucket:03}.bin"))
+    }
+
+    fn record_ids_path(&self) -> PathBuf {
+        self.dir.join("record-ids.bin")
+    }
+
+    /// The record_id hashes of the next rows.
+    fn append_record_ids(&mut self, hashes: &[u64]) -> Result<()> {
+        let path = self.record_ids_path();
+        if self.record_ids.is_none() {
+            let f = owner_only(&path).map_err(|e| Error::output(&path, e))?;
+            self.record_ids = Some(BufWriter::with_capacity(1 << 20, f));
+        }
+        let w = self.record_ids.as_mut().expect("opened above");
+        let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
+        w.write_all(&bytes).map_err(|e| Error::output(&path, e))
+    }
+
+    /// Every record's record_id hash, sorted.
+    fn sorted_record_ids(&self) -> Result<Vec<u64>> {
+        let path = self.record_ids_path();
+        if self.record_ids.is_none() {
+            return Ok(Vec::new());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
+        let mut hashes: Vec<u64> = bytes
+            .par_chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        hashes.par_sort_unstable();
+        Ok(hashes)
     }
 
     fn append(&mut self, bucket: usize, records: &[u8]) -> Result<()> {
@@ -165,6 +202,10 @@ impl Spill {
             if let Some(mut w) = self.writers[b].take() {
                 w.flush().map_err(|e| Error::output(&self.path(b), e))?;
             }
+        }
+        if let Some(w) = self.record_ids.as_mut() {
+            w.flush()
+                .map_err(|e| Error::output(&self.record_ids_path(), e))?;
         }
         Ok(())
     }
@@ -312,6 +353,126 @@ impl Drop for KeySpill {
     }
 }
 
+/// A pair across units of a year-free pass: (row, row, the pass's position in
+/// [`YEAR_FREE_PASSES`], or its length for an ID typed wrong).
+type YearFreePair = (u32, u32, u8);
+const PAIR_BYTES: usize = 9;
+
+/// The year-free passes' pairs across units, spilled by pair of units: one owner-only file per
+/// pair of units, written in batches and removed when dropped. Held in one vector, at 100 M
+/// people they were 247 M pairs (3 GB, more while the vector grew) beside the records fetched
+/// for them: the peak of a run under a 4 GB budget was 10.2 GB. Now a pair of units is read,
+/// sorted and judged at a time.
+struct PairSpill {
+    dir: PathBuf,
+    units: usize,
+    /// Per pair of units (x ≤ y, at `x * units + y`): pairs not yet written, and pairs written.
+    buffers: Vec<Vec<YearFreePair>>,
+    written: Vec<usize>,
+    buffered: usize,
+    /// Pairs held in the buffers before they are written.
+    flush_at: usize,
+    /// Pairs added in all.
+    added: usize,
+}
+
+impl PairSpill {
+    /// Pair files in `dir` (the spill's own folder) for `units` units; at most `memory` bytes
+    /// of pairs are held before they are written.
+    fn new(dir: &Path, units: usize, memory: u64) -> PairSpill {
+        let slots = units * units;
+        PairSpill {
+            dir: dir.to_path_buf(),
+            units,
+            buffers: vec![Vec::new(); slots],
+            written: vec![0; slots],
+            buffered: 0,
+            flush_at: (memory as usize / std::mem::size_of::<YearFreePair>()).max(1 << 12),
+            added: 0,
+        }
+    }
+
+    fn path(&self, slot: usize) -> PathBuf {
+        self.dir.join(format!("pairs-{slot:06}.bin"))
+    }
+
+    fn push(&mut self, (x, y): (u16, u16), pair: YearFreePair) -> Result<()> {
+        let slot = x.min(y) as usize * self.units + x.max(y) as usize;
+        self.buffers[slot].push(pair);
+        self.buffered += 1;
+        self.added += 1;
+        if self.buffered >= self.flush_at {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Every buffer appended to its file (opened for the batch only: a small budget makes
+    /// thousands of pairs of units, more than the files a process may hold open).
+    fn flush(&mut self) -> Result<()> {
+        let mut bytes = Vec::new();
+        for slot in 0..self.buffers.len() {
+            if self.buffers[slot].is_empty() {
+                continue;
+            }
+            let path = self.path(slot);
+            bytes.clear();
+            for &(a, b, p) in &self.buffers[slot] {
+                bytes.extend_from_slice(&a.to_le_bytes());
+                bytes.extend_from_slice(&b.to_le_bytes());
+                bytes.push(p);
+            }
+            let file = if self.written[slot] == 0 {
+                owner_only(&path)
+            } else {
+                std::fs::OpenOptions::new().append(true).open(&path)
+            };
+            file.and_then(|mut f| f.write_all(&bytes))
+                .map_err(|e| Error::output(&path, e))?;
+            self.written[slot] += self.buffers[slot].len();
+            self.buffers[slot] = Vec::new();
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// The pairs of units that hold pairs, in order (x ≤ y).
+    fn unit_pairs(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.written.len()).filter(|&s| self.written[s] > 0 || !self.buffers[s].is_empty())
+    }
+
+    /// The pairs of one pair of units, sorted, each once.
+    fn read(&mut self, slot: usize) -> Result<Vec<YearFreePair>> {
+        let mut pairs = std::mem::take(&mut self.buffers[slot]);
+        if self.written[slot] > 0 {
+            let path = self.path(slot);
+            let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
+            let _ = std::fs::remove_file(&path);
+            pairs.extend(bytes.chunks_exact(PAIR_BYTES).map(|c| {
+                (
+                    u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
+                    u32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
+                    c[8],
+                )
+            }));
+            self.written[slot] = 0;
+        }
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        Ok(pairs)
+    }
+}
+
+impl Drop for PairSpill {
+    fn drop(&mut self) {
+        for slot in 0..self.written.len() {
+            if self.written[slot] > 0 {
+                let _ = std::fs::remove_file(self.path(slot));
+            }
+        }
+    }
+}
+
 fn spilled_row(rec: &[u8]) -> u32 {
     u32::from_le_bytes(rec[..4].try_into().expect("4 bytes"))
 }
@@ -331,8 +492,6 @@ struct Register {
     id_index: [Vec<(u64, u32)>; 2],
     /// (digits, row) of the records whose ID was typed wrong.
     typed: Vec<(u64, u32)>,
-    /// Hash of each record_id.
-    record_ids: Vec<u64>,
     names: NameCounts,
     sample: Vec<Rec>,
 }
@@ -377,12 +536,12 @@ fn stream(
             .with_min_len(4096)
             .map(filled)
             .collect();
-        reg.record_ids.par_extend(
-            (0..t.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|r| h64(rid.get(r))),
-        );
+        let record_ids: Vec<u64> = (0..t.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|r| h64(rid.get(r)))
+            .collect();
+        spill.append_record_ids(&record_ids)?;
         // The records in row order on one thread (their spill, ranks and sample), while the
         // other computes the passes' and the identifiers' keys and counts the names: one
         // thread for all of it took a fifth of the stream.
@@ -599,8 +758,8 @@ fn id_pairs(
 /// Pairs across units of the year-free passes (their scope is applied once the records are
 /// fetched) and of IDs typed wrong: (row, row, pass) with the pass's position in
 /// [`YEAR_FREE_PASSES`], or its length for a typed ID. Only pairs whose birth years the
-/// pass's scope can keep are held (at 10 M people, 11 M of 41 M). With `one_unit`, only the
-/// windowed passes are read (see below).
+/// pass's scope can keep are spilled, by pair of units, to `pairs` (at 10 M people, 11 M of
+/// 41 M). With `one_unit`, only the windowed passes are read (see below).
 fn year_free_pairs(
     reg: &Register,
     keys: &KeySpill,
@@ -608,10 +767,10 @@ fn year_free_pairs(
     one_unit: bool,
     cap: usize,
     wider: &mut blocking::Wider,
-) -> Result<Vec<(u32, u32, u8)>> {
+    pairs: &mut PairSpill,
+) -> Result<()> {
     let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let year = |r: u32| year_of(reg, r);
-    let mut pairs = Vec::new();
     for (p, &name) in YEAR_FREE_PASSES.iter().enumerate() {
         // In one unit, a pass's blocks are whole there and paired as `check` pairs them: only
         // a windowed pass's larger blocks are left to compare here (a unit orders its records
@@ -626,7 +785,7 @@ fn year_free_pairs(
         );
         let limit = pass.limit(cap);
         let mut large = Vec::new();
-        let held = pairs.len();
+        let held = pairs.added;
         for f in 0..KEY_FILES {
             let keyed = keys.read(p, f)?;
             let groups = blocking::blocks(&keyed);
@@ -640,20 +799,21 @@ fn year_free_pairs(
             // common name is most of a national register's records, twelve pairs each).
             for g in groups.iter().filter(|g| pass.windowed(g.len(), cap)) {
                 let rows: Vec<u32> = g.iter().map(|e| e.1).collect();
-                pairs.extend(
-                    blocking::window_pairs(&rows, limit)
-                        .filter(|&(a, b)| pass.years_may_keep(year(a), year(b)))
-                        .map(|(a, b)| (a, b, p as u8)),
-                );
+                for (a, b) in blocking::window_pairs(&rows, limit) {
+                    if pass.years_may_keep(year(a), year(b)) {
+                        pairs.push((unit(a), unit(b)), (a, b, p as u8))?;
+                    }
+                }
             }
             for g in groups.into_iter().filter(|g| g.len() <= limit) {
                 for (x, a) in g.iter().enumerate() {
                     for b in &g[x + 1..] {
+                        let units = (unit(a.1), unit(b.1));
                         if a.1 != b.1
-                            && unit(a.1) != unit(b.1)
+                            && units.0 != units.1
                             && pass.years_may_keep(year(a.1), year(b.1))
                         {
-                            pairs.push((a.1.min(b.1), a.1.max(b.1), p as u8));
+                            pairs.push(units, (a.1.min(b.1), a.1.max(b.1), p as u8))?;
                         }
                     }
                 }
@@ -663,7 +823,7 @@ fn year_free_pairs(
         wider.insert(name, large);
         crate::phase::note(&format!(
             "ids: {} pairs across units of {name}",
-            pairs.len() - held
+            pairs.added - held
         ));
     }
     // An ID typed wrong against the records whose ID it could have been.
@@ -679,21 +839,15 @@ fn year_free_pairs(
             let index = &reg.id_index[0];
             let start = index.partition_point(|e| e.0 < k);
             for e in index[start..].iter().take_while(|e| e.0 == k).take(cap) {
-                if e.1 != row && unit(e.1) != unit(row) {
-                    pairs.push((row.min(e.1), row.max(e.1), YEAR_FREE_PASSES.len() as u8));
+                let units = (unit(e.1), unit(row));
+                if e.1 != row && units.0 != units.1 {
+                    let typed = YEAR_FREE_PASSES.len() as u8;
+                    pairs.push(units, (row.min(e.1), row.max(e.1), typed))?;
                 }
             }
         }
     }
-    // A pair may come from several passes, each with its own scope: all are kept, and the
-    // pair is judged once if any of them keeps it. Ordered by the two units first, so that a
-    // run of pairs fetching their records reads the buckets of few units.
-    pairs.par_sort_unstable_by_key(|&(a, b, p)| {
-        let (x, y) = (unit(a), unit(b));
-        (x.min(y), x.max(y), a, b, p)
-    });
-    pairs.dedup();
-    Ok(pairs)
+    Ok(())
 }
 
 /// Spilled records fetched for some rows, in row order, found by a row's rank among them: a
@@ -1013,30 +1167,45 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             let mut needed = vec![0u64; n.div_ceil(64)];
             let (cross, skipped) = id_pairs(&reg, &unit_of, cap, &mut needed, &mut crowded_rows);
             let one_unit = units.len() == 1;
-            let year_free = year_free_pairs(&reg, &keys, &unit_of, one_unit, cap, &mut wider)?;
-            // The year-free passes' pairs across units, in each pass's scope. A pair may come from
-            // several passes: it is kept once if any of them keeps it.
-            let mut kept: Vec<(u32, u32)> = Vec::new();
-            let runs = spilled.with_records(
-                max_rows,
-                &year_free,
-                |&(a, b, _)| (a, b),
-                |run, fetched| {
-                    kept.extend(
-                        run.iter()
-                            .filter(|&&(a, b, p)| match YEAR_FREE_PASSES.get(p as usize) {
-                                Some(name) => {
-                                    blocking::pass(name).keeps(fetched.rec(a), fetched.rec(b))
-                                }
-                                None => true,
-                            })
-                            .map(|&(a, b, _)| (a, b)),
-                    )
-                },
+            let mut year_free = PairSpill::new(&spill.dir, units.len(), opts.memory / 8);
+            year_free_pairs(
+                &reg,
+                &keys,
+                &unit_of,
+                one_unit,
+                cap,
+                &mut wider,
+                &mut year_free,
             )?;
+            // The year-free passes' pairs across units, in each pass's scope, a pair of units at
+            // a time (so that a run fetching their records reads the buckets of two units). A
+            // pair may come from several passes: it is kept once if any of them keeps it.
+            let mut kept: Vec<(u32, u32)> = Vec::new();
+            let (mut runs, mut distinct) = (0, 0);
+            for slot in year_free.unit_pairs().collect::<Vec<_>>() {
+                let pairs = year_free.read(slot)?;
+                distinct += pairs.len();
+                runs += spilled.with_records(
+                    max_rows,
+                    &pairs,
+                    |&(a, b, _)| (a, b),
+                    |run, fetched| {
+                        kept.extend(
+                            run.iter()
+                                .filter(|&&(a, b, p)| match YEAR_FREE_PASSES.get(p as usize) {
+                                    Some(name) => {
+                                        blocking::pass(name).keeps(fetched.rec(a), fetched.rec(b))
+                                    }
+                                    None => true,
+                                })
+                                .map(|&(a, b, _)| (a, b)),
+                        )
+                    },
+                )?;
+            }
+            drop(year_free);
             crate::phase::note(&format!(
-                "ids: {} year-free pairs across units, their records fetched in {runs} runs",
-                year_free.len()
+                "ids: {distinct} year-free pairs across units, their records fetched in {runs} runs"
             ));
             kept.par_sort_unstable();
             kept.dedup();
@@ -1125,17 +1294,15 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     phases.lap("units");
     let spilled_bytes = spill.bytes;
     let buckets_used = spill.counts.iter().filter(|c| **c > 0).count();
-    drop(spill);
 
     let texts = phases.run("record_ids", || {
-        reg.record_ids.par_sort_unstable();
-        let colliding: Vec<u64> = reg
-            .record_ids
+        let colliding: Vec<u64> = spill
+            .sorted_record_ids()?
             .chunk_by(|a, b| a == b)
             .filter(|g| g.len() > 1 && g[0] != 0)
             .map(|g| g[0])
             .collect();
-        reg.record_ids = Vec::new();
+        drop(spill);
         let judged = &found.judged;
         let mut rows: Vec<u32> = judged
             .pairs
@@ -1359,6 +1526,67 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(mode, 0o600, "a spill file holds IDs and name keys");
+    }
+
+    /// The year-free pairs spilled by pair of units: each comes back once, with the others of
+    /// its pair of units only, sorted, whether it was still buffered or written (in several
+    /// batches); the files are owner-only, and gone once read or when the spill is dropped.
+    #[test]
+    fn year_free_pairs_come_back_by_pair_of_units() {
+        use super::*;
+        use std::collections::BTreeSet;
+        let dir = std::env::temp_dir().join(format!("lamsach-pairs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let units = 5usize;
+        let unit = |r: u32| (r % units as u32) as u16;
+        let mut expected: BTreeMap<(u16, u16), BTreeSet<YearFreePair>> = BTreeMap::new();
+        let mut spill = PairSpill::new(&dir, units, 0);
+        spill.flush_at = 7;
+        for i in 0..1_000u32 {
+            let (a, b) = (i % 97, 100 + i * 7 % 53);
+            let pair = (a, b, (i % 3) as u8);
+            // Most pairs twice, as several passes propose them.
+            for _ in 0..1 + (i % 4 != 0) as usize {
+                spill.push((unit(b), unit(a)), pair).unwrap();
+            }
+            let (x, y) = (unit(a).min(unit(b)), unit(a).max(unit(b)));
+            expected.entry((x, y)).or_default().insert(pair);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+            assert!(!files.is_empty(), "batches of 7 pairs are written");
+            for f in files {
+                let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "a pair file names rows of the register");
+            }
+        }
+        let mut got = BTreeMap::new();
+        let mut last = None;
+        for slot in spill.unit_pairs().collect::<Vec<_>>() {
+            let key = ((slot / units) as u16, (slot % units) as u16);
+            assert!(last < Some(key), "pairs of units in order");
+            last = Some(key);
+            let pairs = spill.read(slot).unwrap();
+            assert!(pairs.windows(2).all(|w| w[0] < w[1]), "sorted, each once");
+            got.insert(key, pairs.into_iter().collect::<BTreeSet<_>>());
+        }
+        assert_eq!(got, expected);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "read files removed"
+        );
+        spill.push((0, 1), (1, 2, 0)).unwrap();
+        spill.flush().unwrap();
+        drop(spill);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "dropped files removed"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Pairs whose records are fetched in runs: every pair is seen once, in its order, with its
