@@ -116,7 +116,13 @@ struct Spill {
     counts: Vec<usize>,
     bytes: u64,
     record_ids: Option<BufWriter<File>>,
+    /// Per bucket, the row of every [`BLOCK_RECORDS`]th record (a bucket's rows ascend): where
+    /// a row's record lies, so that a fetch reads the blocks holding its rows, not the bucket.
+    block_rows: Vec<Vec<u32>>,
 }
+
+/// Records a block of a bucket file: a fetch reads whole blocks (45 KB).
+const BLOCK_RECORDS: usize = 256;
 
 impl Spill {
     fn new(parent: &Path) -> Result<Spill> {
@@ -143,6 +149,7 @@ impl Spill {
             counts: vec![0; BUCKETS],
             bytes: 0,
             record_ids: None,
+            block_rows: vec![Vec::new(); BUCKETS],
         })
     }
 
@@ -164,6 +171,42 @@ impl Spill {
         let w = self.record_ids.as_mut().expect("opened above");
         let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
         w.write_all(&bytes).map_err(|e| Error::output(&path, e))
+    }
+
+    /// The spilled bytes of the blocks of a bucket that hold `rows` (ascending rows of the
+    /// bucket): every record of those blocks, the rows among them.
+    fn read_rows(&self, bucket: usize, rows: &[u32]) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let index = &self.block_rows[bucket];
+        let blocks = index.len();
+        // Runs of consecutive blocks holding a wanted row: (first, end).
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &r in rows {
+            let b = index.partition_point(|&first| first <= r).saturating_sub(1);
+            match runs.last_mut() {
+                Some(last) if b < last.1 => {}
+                Some(last) if b == last.1 => last.1 = b + 1,
+                _ => runs.push((b, b + 1)),
+            }
+        }
+        if runs.len() == 1 && runs[0] == (0, blocks) {
+            return self.read(bucket);
+        }
+        let path = self.path(bucket);
+        let err = |e| Error::output(&path, e);
+        let mut file = File::open(&path).map_err(err)?;
+        let records = self.counts[bucket];
+        let mut out = Vec::new();
+        for (first, end) in runs {
+            let start = first * BLOCK_RECORDS;
+            let n = (end * BLOCK_RECORDS).min(records) - start;
+            file.seek(SeekFrom::Start((start * SPILLED) as u64))
+                .map_err(err)?;
+            let at = out.len();
+            out.resize(at + n * SPILLED, 0);
+            file.read_exact(&mut out[at..]).map_err(err)?;
+        }
+        Ok(out)
     }
 
     /// Every record's record_id hash, sorted.
@@ -192,6 +235,12 @@ impl Spill {
         }
         let w = self.writers[bucket].as_mut().expect("opened above");
         w.write_all(records).map_err(|e| Error::output(&path, e))?;
+        let first = self.counts[bucket];
+        for (i, rec) in records.chunks_exact(SPILLED).enumerate() {
+            if (first + i) % BLOCK_RECORDS == 0 {
+                self.block_rows[bucket].push(spilled_row(rec));
+            }
+        }
         self.counts[bucket] += records.len() / SPILLED;
         self.bytes += records.len() as u64;
         Ok(())
@@ -317,6 +366,8 @@ impl KeySpill {
 
     fn finish(&mut self) -> Result<()> {
         self.flush()?;
+        // The buffers a chunk's keys filled (130 MB) are not needed again.
+        self.buffers = Vec::new();
         for f in 0..self.writers.len() {
             if let Some(mut w) = self.writers[f].take() {
                 w.flush().map_err(|e| Error::output(&self.path(f), e))?;
@@ -496,6 +547,24 @@ struct Register {
     sample: Vec<Rec>,
 }
 
+impl Register {
+    /// Bytes held for the whole register (the name counts, a few MB, aside).
+    fn held_bytes(&self) -> u64 {
+        let entries: usize =
+            self.id_index.iter().map(Vec::capacity).sum::<usize>() + self.typed.capacity();
+        (entries * std::mem::size_of::<(u64, u32)>()
+            + self.bucket.capacity()
+            + self.rank.capacity()
+            + self.sample.capacity() * std::mem::size_of::<Rec>()) as u64
+    }
+}
+
+/// Records a fetch run may hold: what the budget leaves beside `held` bytes, and at least a
+/// quarter of the budget (a national register's ID index alone can be most of a small one).
+fn run_rows(memory: u64, held: u64) -> usize {
+    (memory.saturating_sub(held).max(memory / 4) / UNIT_BYTES_PER_RECORD).max(2) as usize
+}
+
 fn residents_source(opts: &DedupOptions) -> crate::read::ChunkSource<'_> {
     crate::read::ChunkSource {
         name: "residents",
@@ -609,10 +678,13 @@ fn stream(
     )?;
     spill.finish()?;
     keys.finish()?;
-    // The ID index sorted: its blocks give the training pairs and the pairs across units.
+    // The ID index sorted: its blocks give the training pairs and the pairs across units. Its
+    // vectors grew by doubling: what they did not fill is given back.
     for index in &mut reg.id_index {
+        index.shrink_to_fit();
         index.par_sort_unstable();
     }
+    reg.typed.shrink_to_fit();
     Ok(reg)
 }
 
@@ -929,7 +1001,7 @@ struct Spilled<'a> {
 
 impl Spilled<'_> {
     /// The spilled records of the rows marked in `marked`, with their keep ranks. Only the
-    /// buckets that hold a marked row are read.
+    /// blocks of the buckets that hold a marked row are read.
     fn fetch(&self, marked: Vec<u64>) -> Result<Fetched> {
         let Spilled {
             spill,
@@ -938,13 +1010,14 @@ impl Spilled<'_> {
         } = *self;
         let mut before = Vec::with_capacity(marked.len());
         let mut count = 0u32;
-        let mut wanted = [false; BUCKETS];
+        let mut wanted: Vec<Vec<u32>> = vec![Vec::new(); BUCKETS];
         for (i, &w) in marked.iter().enumerate() {
             before.push(count);
             count += w.count_ones();
             let mut bits = w;
             while bits != 0 {
-                wanted[bucket[i * 64 + bits.trailing_zeros() as usize] as usize] = true;
+                let r = i * 64 + bits.trailing_zeros() as usize;
+                wanted[bucket[r] as usize].push(r as u32);
                 bits &= bits - 1;
             }
         }
@@ -953,8 +1026,8 @@ impl Spilled<'_> {
             before,
             recs: vec![(0, Rec::default()); count as usize],
         };
-        for b in (0..BUCKETS).filter(|&b| wanted[b]) {
-            let bytes = spill.read(b)?;
+        for (b, rows) in wanted.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+            let bytes = spill.read_rows(b, rows)?;
             let got: Vec<(usize, u8, Rec)> = bytes
                 .par_chunks_exact(SPILLED)
                 .filter_map(|rec| {
@@ -1161,7 +1234,6 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         bucket: &reg.bucket,
         common: &common,
     };
-    let max_rows = (opts.memory / UNIT_BYTES_PER_RECORD).max(2) as usize;
     let (cross, cross_skipped, kept, fetched, filter_runs) =
         phases.run("ids", || -> Result<_> {
             let mut needed = vec![0u64; n.div_ceil(64)];
@@ -1177,6 +1249,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 &mut wider,
                 &mut year_free,
             )?;
+            year_free.flush()?;
             // The year-free passes' pairs across units, in each pass's scope, a pair of units at
             // a time (so that a run fetching their records reads the buckets of two units). A
             // pair may come from several passes: it is kept once if any of them keeps it.
@@ -1185,8 +1258,11 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
             for slot in year_free.unit_pairs().collect::<Vec<_>>() {
                 let pairs = year_free.read(slot)?;
                 distinct += pairs.len();
+                let held = reg.held_bytes()
+                    + (pairs.capacity() * std::mem::size_of::<YearFreePair>()) as u64
+                    + (kept.capacity() * 8 + needed.len() * 8) as u64;
                 runs += spilled.with_records(
-                    max_rows,
+                    run_rows(opts.memory, held),
                     &pairs,
                     |&(a, b, _)| (a, b),
                     |run, fetched| {
@@ -1257,8 +1333,13 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         found.judge(&judge, &cross, &|r| fetched.judged(r), &|r| r);
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
         drop(fetched);
+        // Of the register, only a byte or two a record and the IDs typed wrong are left.
+        let held = (reg.bucket.capacity()
+            + reg.rank.capacity()
+            + reg.typed.capacity() * std::mem::size_of::<(u64, u32)>()
+            + kept.capacity() * 8) as u64;
         let runs = spilled.with_records(
-            max_rows,
+            run_rows(opts.memory, held),
             &kept,
             |&p| p,
             |run, fetched| found.judge(&judge, run, &|r| fetched.judged(r), &|r| r),
@@ -1586,6 +1667,79 @@ mod tests {
             0,
             "dropped files removed"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A fetch reads only the blocks of a bucket that hold its rows, and finds each row's own
+    /// record there, at the first or last record of a block as well as inside one.
+    #[test]
+    fn a_fetch_reads_the_blocks_holding_its_rows() {
+        use super::*;
+        let dir = std::env::temp_dir().join(format!("lamsach-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spill = Spill::new(&dir).unwrap();
+        let rows = 3_000u32;
+        let mut bucket = Vec::new();
+        // Two birth years taking turns (two thirds in one bucket), appended in chunks.
+        for chunk in (0..rows).collect::<Vec<_>>().chunks(700) {
+            let mut by_bucket: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+            for &r in chunk {
+                let rec = Rec {
+                    pid: 7_000 + r as u64,
+                    birth: crate::dates::PDate::new(if r % 3 == 0 { 1970 } else { 1980 }, 1, 1),
+                    ..Rec::default()
+                };
+                bucket.push(bucket_of(&rec) as u8);
+                let buf = by_bucket.entry(bucket_of(&rec)).or_default();
+                buf.extend_from_slice(&r.to_le_bytes());
+                buf.push(0);
+                rec.encode(buf);
+            }
+            for (b, buf) in by_bucket {
+                spill.append(b, &buf).unwrap();
+            }
+        }
+        spill.finish().unwrap();
+        let big = bucket_of(&Rec {
+            birth: crate::dates::PDate::new(1980, 1, 1),
+            ..Rec::default()
+        });
+        let in_big: Vec<u32> = (0..rows).filter(|r| r % 3 != 0).collect();
+        assert_eq!(spill.counts[big], in_big.len());
+        // The first and last records of blocks, and one inside the last (short) block.
+        let wanted = [
+            in_big[0],
+            in_big[255],
+            in_big[256],
+            in_big[1023],
+            in_big[1999],
+        ];
+        let bytes = spill.read_rows(big, &wanted).unwrap();
+        assert_eq!(
+            bytes.len(),
+            (3 * BLOCK_RECORDS + (2000 - 1792)) * SPILLED,
+            "blocks 0, 1, 3 and 7 are read, not the bucket"
+        );
+        assert_eq!(
+            spill.read_rows(big, &in_big).unwrap(),
+            spill.read(big).unwrap()
+        );
+        let common = CommonNames::default();
+        let spilled = Spilled {
+            spill: &spill,
+            bucket: &bucket,
+            common: &common,
+        };
+        let mut marked = vec![0u64; (rows as usize).div_ceil(64)];
+        for &r in wanted.iter().chain(&[0, 2_997]) {
+            mark(&mut marked, r);
+        }
+        let fetched = spilled.fetch(marked).unwrap();
+        assert_eq!(fetched.recs.len(), wanted.len() + 2);
+        for &r in wanted.iter().chain(&[0, 2_997]) {
+            assert_eq!(fetched.rec(r).pid, 7_000 + r as u64);
+        }
+        drop(spill);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
