@@ -16,7 +16,7 @@
 //! 2. `ids`: blocks of the ID index give the model's training pairs and the pairs across
 //!    units, and the year-free key files the other pairs across units, spilled by pair of
 //!    units; a pair of units at a time, their records are fetched from the buckets, in runs of
-//!    at most a unit's records (to apply each pass's scope).
+//!    as many records as the budget leaves beside the register (to apply each pass's scope).
 //! 3. `model`: EM on the ID sessions (as `check` trains it), u on the sample; the pairs across
 //!    units judged, their records fetched again in runs.
 //! 4. `units`: per unit, load its buckets, block, compare, decide.
@@ -107,6 +107,19 @@ fn owner_only(path: &Path) -> std::io::Result<File> {
     crate::output::create_with_mode(path, 0o600)
 }
 
+/// `slot`'s writer, the owner-only file at `path` created on first use.
+fn opened<'w>(
+    slot: &'w mut Option<BufWriter<File>>,
+    path: &Path,
+    capacity: usize,
+) -> Result<&'w mut BufWriter<File>> {
+    if slot.is_none() {
+        let f = owner_only(path).map_err(|e| Error::output(path, e))?;
+        *slot = Some(BufWriter::with_capacity(capacity, f));
+    }
+    Ok(slot.as_mut().expect("opened above"))
+}
+
 /// The spilled buckets: one file per birth-year bucket, removed when dropped. Beside them, the
 /// hash of each record's record_id in row order (8 bytes a record: 0.8 GB at 100 M people,
 /// held in memory through every phase before), read back for the uniqueness check.
@@ -164,13 +177,12 @@ impl Spill {
     /// The record_id hashes of the next rows.
     fn append_record_ids(&mut self, hashes: &[u64]) -> Result<()> {
         let path = self.record_ids_path();
-        if self.record_ids.is_none() {
-            let f = owner_only(&path).map_err(|e| Error::output(&path, e))?;
-            self.record_ids = Some(BufWriter::with_capacity(1 << 20, f));
+        let w = opened(&mut self.record_ids, &path, 1 << 20)?;
+        for h in hashes {
+            w.write_all(&h.to_le_bytes())
+                .map_err(|e| Error::output(&path, e))?;
         }
-        let w = self.record_ids.as_mut().expect("opened above");
-        let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
-        w.write_all(&bytes).map_err(|e| Error::output(&path, e))
+        Ok(())
     }
 
     /// The spilled bytes of the blocks of a bucket that hold `rows` (ascending rows of the
@@ -178,7 +190,6 @@ impl Spill {
     fn read_rows(&self, bucket: usize, rows: &[u32]) -> Result<Vec<u8>> {
         use std::io::{Read, Seek, SeekFrom};
         let index = &self.block_rows[bucket];
-        let blocks = index.len();
         // Runs of consecutive blocks holding a wanted row: (first, end).
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for &r in rows {
@@ -188,9 +199,6 @@ impl Spill {
                 Some(last) if b == last.1 => last.1 = b + 1,
                 _ => runs.push((b, b + 1)),
             }
-        }
-        if runs.len() == 1 && runs[0] == (0, blocks) {
-            return self.read(bucket);
         }
         let path = self.path(bucket);
         let err = |e| Error::output(&path, e);
@@ -229,12 +237,9 @@ impl Spill {
             return Ok(());
         }
         let path = self.path(bucket);
-        if self.writers[bucket].is_none() {
-            let f = owner_only(&path).map_err(|e| Error::output(&path, e))?;
-            self.writers[bucket] = Some(BufWriter::with_capacity(1 << 20, f));
-        }
-        let w = self.writers[bucket].as_mut().expect("opened above");
-        w.write_all(records).map_err(|e| Error::output(&path, e))?;
+        opened(&mut self.writers[bucket], &path, 1 << 20)?
+            .write_all(records)
+            .map_err(|e| Error::output(&path, e))?;
         let first = self.counts[bucket];
         for (i, rec) in records.chunks_exact(SPILLED).enumerate() {
             if (first + i) % BLOCK_RECORDS == 0 {
@@ -352,12 +357,8 @@ impl KeySpill {
                 continue;
             }
             let path = self.path(f);
-            if self.writers[f].is_none() {
-                let file = owner_only(&path).map_err(|e| Error::output(&path, e))?;
-                self.writers[f] = Some(BufWriter::with_capacity(1 << 16, file));
-            }
-            let w = self.writers[f].as_mut().expect("opened above");
-            w.write_all(&self.buffers[f])
+            opened(&mut self.writers[f], &path, 1 << 16)?
+                .write_all(&self.buffers[f])
                 .map_err(|e| Error::output(&path, e))?;
             self.buffers[f].clear();
         }
@@ -420,8 +421,8 @@ struct PairSpill {
     /// Per pair of units (x ≤ y, at `x * units + y`): pairs not yet written, and pairs written.
     buffers: Vec<Vec<YearFreePair>>,
     written: Vec<usize>,
+    /// Pairs in the buffers, and how many they hold before they are written.
     buffered: usize,
-    /// Pairs held in the buffers before they are written.
     flush_at: usize,
     /// Pairs added in all.
     added: usize,
@@ -528,6 +529,13 @@ fn spilled_row(rec: &[u8]) -> u32 {
     u32::from_le_bytes(rec[..4].try_into().expect("4 bytes"))
 }
 
+/// A spilled record: its row, its keep rank, its features (read back by [`decode`]).
+fn encode(buf: &mut Vec<u8>, row: u32, rank: u8, rec: &Rec) {
+    buf.extend_from_slice(&row.to_le_bytes());
+    buf.push(rank);
+    rec.encode(buf);
+}
+
 fn decode(rec: &[u8]) -> (u32, u8, Rec) {
     (spilled_row(rec), rec[4], Rec::decode(&rec[5..]))
 }
@@ -550,12 +558,18 @@ struct Register {
 impl Register {
     /// Bytes held for the whole register (the name counts, a few MB, aside).
     fn held_bytes(&self) -> u64 {
-        let entries: usize =
-            self.id_index.iter().map(Vec::capacity).sum::<usize>() + self.typed.capacity();
-        (entries * std::mem::size_of::<(u64, u32)>()
-            + self.bucket.capacity()
+        let index: usize = self.id_index.iter().map(Vec::capacity).sum();
+        self.rows_bytes()
+            + (index * std::mem::size_of::<(u64, u32)>()
+                + self.sample.capacity() * std::mem::size_of::<Rec>()) as u64
+    }
+
+    /// Of those, what is left once the model is trained: a byte or two a record and the IDs
+    /// typed wrong.
+    fn rows_bytes(&self) -> u64 {
+        (self.bucket.capacity()
             + self.rank.capacity()
-            + self.sample.capacity() * std::mem::size_of::<Rec>()) as u64
+            + self.typed.capacity() * std::mem::size_of::<(u64, u32)>()) as u64
     }
 }
 
@@ -634,10 +648,7 @@ fn stream(
                         filled: filled[i],
                     }
                     .pack();
-                    let buf = &mut encoded[b];
-                    buf.extend_from_slice(&row.to_le_bytes());
-                    buf.push(rk);
-                    rec.encode(buf);
+                    encode(&mut encoded[b], row, rk, rec);
                     bucket.push(b as u8);
                     rank.push(rk);
                     if rec.pid_typed != 0 {
@@ -963,34 +974,6 @@ fn mark(marked: &mut [u64], r: u32) -> bool {
     new
 }
 
-/// `pairs` (in their order) cut into runs whose rows number at most `max_rows` (a single pair
-/// makes a run of its own whatever the limit): where each run ends.
-fn run_ends<P>(
-    pairs: &[P],
-    ends: impl Fn(&P) -> (u32, u32),
-    rows: usize,
-    max_rows: usize,
-) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut marked = vec![0u64; rows.div_ceil(64)];
-    let mut count = 0;
-    for (i, p) in pairs.iter().enumerate() {
-        let (a, b) = ends(p);
-        let new = |m: &[u64], r: u32| m[r as usize / 64] & (1 << (r % 64)) == 0;
-        let more = new(&marked, a) as usize + (a != b && new(&marked, b)) as usize;
-        if count > 0 && count + more > max_rows {
-            out.push(i);
-            marked.fill(0);
-            count = 0;
-        }
-        count += mark(&mut marked, a) as usize + mark(&mut marked, b) as usize;
-    }
-    if count > 0 {
-        out.push(pairs.len());
-    }
-    out
-}
-
 /// Where records are fetched from: the spill, each row's bucket, and the register's common
 /// names to mark them with.
 struct Spilled<'a> {
@@ -1044,31 +1027,37 @@ impl Spilled<'_> {
         Ok(out)
     }
 
-    /// Calls `f` on `pairs` run by run ([`run_ends`]) with the records of the run's rows fetched
-    /// from the spill: the records held at once are bounded by `max_rows`, whatever the number of
-    /// pairs (the buckets holding a run's rows are read once a run). Returns the number of runs.
+    /// Calls `f` on `pairs` (in their order) cut into runs whose rows number at most
+    /// `max_rows` (a single pair makes a run of its own whatever the limit), with the records
+    /// of the run's rows fetched from the spill: the records held at once are bounded whatever
+    /// the number of pairs (the blocks holding a run's rows are read once a run). Returns the
+    /// number of runs.
     fn with_records<P>(
         &self,
         max_rows: usize,
         pairs: &[P],
-        ends: impl Fn(&P) -> (u32, u32) + Copy,
+        ends: impl Fn(&P) -> (u32, u32),
         mut f: impl FnMut(&[P], &Fetched),
     ) -> Result<usize> {
-        let rows = self.bucket.len();
-        let run_ends = run_ends(pairs, ends, rows, max_rows);
-        let mut start = 0;
-        for &end in &run_ends {
-            let mut marked = vec![0u64; rows.div_ceil(64)];
-            for p in &pairs[start..end] {
-                let (a, b) = ends(p);
-                mark(&mut marked, a);
-                mark(&mut marked, b);
+        let words = self.bucket.len().div_ceil(64);
+        let mut marked = vec![0u64; words];
+        let (mut start, mut count, mut runs) = (0, 0, 0);
+        for (i, p) in pairs.iter().enumerate() {
+            let (a, b) = ends(p);
+            let new = |m: &[u64], r: u32| m[r as usize / 64] & (1 << (r % 64)) == 0;
+            let more = new(&marked, a) as usize + (a != b && new(&marked, b)) as usize;
+            if count > 0 && count + more > max_rows {
+                let fetched = self.fetch(std::mem::replace(&mut marked, vec![0u64; words]))?;
+                f(&pairs[start..i], &fetched);
+                (start, count, runs) = (i, 0, runs + 1);
             }
-            let fetched = self.fetch(marked)?;
-            f(&pairs[start..end], &fetched);
-            start = end;
+            count += mark(&mut marked, a) as usize + mark(&mut marked, b) as usize;
         }
-        Ok(run_ends.len())
+        if count > 0 {
+            f(&pairs[start..], &self.fetch(marked)?);
+            runs += 1;
+        }
+        Ok(runs)
     }
 }
 
@@ -1299,6 +1288,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         .collect();
     drop(keys);
 
+    let rows_bytes = reg.rows_bytes();
     let (model, training, found, judge_runs) = phases.run("model", || -> Result<_> {
         let rec_of = |r: u32| fetched.rec(r);
         let sessions: Vec<_> = reg
@@ -1333,11 +1323,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         found.judge(&judge, &cross, &|r| fetched.judged(r), &|r| r);
         found.count_pass("personal_id/old_id across birth-year units", cross.len());
         drop(fetched);
-        // Of the register, only a byte or two a record and the IDs typed wrong are left.
-        let held = (reg.bucket.capacity()
-            + reg.rank.capacity()
-            + reg.typed.capacity() * std::mem::size_of::<(u64, u32)>()
-            + kept.capacity() * 8) as u64;
+        let held = rows_bytes + (kept.capacity() * 8) as u64;
         let runs = spilled.with_records(
             run_rows(opts.memory, held),
             &kept,
@@ -1690,10 +1676,7 @@ mod tests {
                     ..Rec::default()
                 };
                 bucket.push(bucket_of(&rec) as u8);
-                let buf = by_bucket.entry(bucket_of(&rec)).or_default();
-                buf.extend_from_slice(&r.to_le_bytes());
-                buf.push(0);
-                rec.encode(buf);
+                encode(by_bucket.entry(bucket_of(&rec)).or_default(), r, 0, &rec);
             }
             for (b, buf) in by_bucket {
                 spill.append(b, &buf).unwrap();
@@ -1761,9 +1744,7 @@ mod tests {
                 ..Rec::default()
             };
             let mut buf = Vec::new();
-            buf.extend_from_slice(&r.to_le_bytes());
-            buf.push(0);
-            rec.encode(&mut buf);
+            encode(&mut buf, r, 0, &rec);
             bucket.push(bucket_of(&rec) as u8);
             spill.append(bucket_of(&rec), &buf).unwrap();
         }
