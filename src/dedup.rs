@@ -1086,22 +1086,22 @@ fn match_unit(
             rec
         }));
     }
-    let cands = blocking::candidates_within(&recs, cap, wider);
-    found.skipped += cands.skipped;
-    for p in &cands.per_pass {
+    let get = |i: u32| {
+        (
+            &recs[i as usize],
+            KeepRank::unpack(ranks[i as usize]).valid_id,
+        )
+    };
+    let row = |i: u32| rows[i as usize];
+    // The pairs are judged a range of rows at a time, as they are merged: a national unit's
+    // 100 M candidate pairs are never held.
+    let (skipped, per_pass) = blocking::candidates_each(&recs, cap, wider, |pairs| {
+        found.judge(judge, pairs, &get, &row)
+    });
+    found.skipped += skipped;
+    for p in &per_pass {
         found.count_pass(p.name, p.proposed);
     }
-    found.judge(
-        judge,
-        &cands.pairs,
-        &|i| {
-            (
-                &recs[i as usize],
-                KeepRank::unpack(ranks[i as usize]).valid_id,
-            )
-        },
-        &|i| rows[i as usize],
-    );
     Ok(recs.len())
 }
 

@@ -1166,6 +1166,65 @@ impl BlockPass {
     }
 }
 
+/// Pairs proposed per merge step (about 12 MB gathered at a time).
+const MERGE_STEP: usize = 1 << 20;
+
+/// The distinct pairs of the passes' lists (each sorted by rows; list i is pass i), handed
+/// to `sink` in order with per pair the bits of the passes that proposed it; counts in
+/// `per_pass` the pairs only one pass proposed. The lists are taken a range of rows at a time
+/// (about `step` pairs): each range's pairs are gathered, sorted and made unique in cache, a
+/// few ranges side by side, so beside the lists only a few ranges' pairs are held.
+fn merge_passes(
+    lists: &[Vec<(u32, u32)>],
+    rows: usize,
+    per_pass: &mut [PassCount],
+    step: usize,
+    mut sink: impl FnMut(&[(u32, u32)], &[u32]),
+) {
+    let total: usize = lists.iter().map(Vec::len).sum();
+    let steps = total.div_ceil(step.max(1)).max(1);
+    // Ranges of first rows of about equal width (a pair's first row is spread over the
+    // register; a step of twice the average is no harm).
+    let bounds: Vec<u32> = (0..=steps)
+        .map(|k| (rows as u64 * k as u64 / steps as u64) as u32)
+        .collect();
+    let merge = |k: usize| {
+        let (lo, hi) = (bounds[k], bounds[k + 1]);
+        let mut step: Vec<(u32, u32, u8)> = Vec::new();
+        for (i, l) in lists.iter().enumerate() {
+            let from = l.partition_point(|e| e.0 < lo);
+            let to = from + l[from..].partition_point(|e| e.0 < hi);
+            step.extend(l[from..to].iter().map(|&(a, b)| (a, b, i as u8)));
+        }
+        let width = 32 + (hi - lo).max(2).ilog2() + 1;
+        crate::core::sort::sort_radix(&mut step, width, |e| ((e.0 - lo) as u64) << 32 | e.1 as u64);
+        let mut pairs = Vec::with_capacity(step.len());
+        let mut passes = Vec::with_capacity(step.len());
+        let mut alone = vec![0usize; lists.len()];
+        for g in step.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+            pairs.push((g[0].0, g[0].1));
+            passes.push(g.iter().fold(0u32, |m, e| m | 1 << e.2));
+            if g.len() == 1 {
+                alone[g[0].2 as usize] += 1;
+            }
+        }
+        (pairs, passes, alone)
+    };
+    let side_by_side = rayon::current_num_threads().max(1) * 2;
+    for first in (0..steps).step_by(side_by_side) {
+        let done: Vec<_> = (first..(first + side_by_side).min(steps))
+            .into_par_iter()
+            .map(merge)
+            .collect();
+        for (p, b, alone) in done {
+            sink(&p, &b);
+            for (c, n) in per_pass.iter_mut().zip(alone) {
+                c.alone += n;
+            }
+        }
+    }
+}
+
 /// The pairs of a windowed block (sorted by row): each record with the `window` after it.
 pub fn window_pairs(rows: &[u32], window: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
     rows.iter().enumerate().flat_map(move |(x, &a)| {
@@ -1195,16 +1254,79 @@ pub fn candidates_keeping(
     wider: &Wider,
     keep: &[Vec<u64>],
 ) -> Candidates {
-    let mut link_rows = Vec::new();
-    let mut all: Vec<(u32, u32, u8)> = Vec::new();
-    let mut skipped = 0;
-    let mut per_pass = Vec::new();
+    let mut proposed = propose(recs, cap, wider, keep);
+    let total: usize = proposed.lists.iter().map(Vec::len).sum();
+    let (mut pairs, mut passes) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    merge_passes(
+        &proposed.lists,
+        recs.len(),
+        &mut proposed.per_pass,
+        MERGE_STEP,
+        |p, b| {
+            pairs.extend_from_slice(p);
+            passes.extend_from_slice(b);
+        },
+    );
+    pairs.shrink_to_fit();
+    passes.shrink_to_fit();
+    Candidates {
+        pairs,
+        passes,
+        skipped: proposed.skipped,
+        per_pass: proposed.per_pass,
+        link_rows: proposed.link_rows,
+    }
+}
+
+/// [`candidates_within`] for a driver that only judges the pairs: they are handed to `each`
+/// a range of rows at a time, in the order [`Candidates::pairs`] holds them, and never held
+/// all at once (a national unit's 100 M pairs were 1.2 GB beside its records). Returns the
+/// pairs over the size cap and what each pass proposed.
+pub fn candidates_each(
+    recs: &[Rec],
+    cap: usize,
+    wider: &Wider,
+    mut each: impl FnMut(&[(u32, u32)]),
+) -> (usize, Vec<PassCount>) {
+    let mut proposed = propose(recs, cap, wider, &[]);
+    merge_passes(
+        &proposed.lists,
+        recs.len(),
+        &mut proposed.per_pass,
+        MERGE_STEP,
+        |p, _| each(p),
+    );
+    (proposed.skipped, proposed.per_pass)
+}
+
+/// What the passes proposed, before their pairs are merged.
+struct Proposed {
+    /// Per pass (in [`DEDUP_PASSES`] order, then the pass of IDs typed wrong), its pairs
+    /// (i < j) sorted.
+    lists: Vec<Vec<(u32, u32)>>,
+    skipped: usize,
+    per_pass: Vec<PassCount>,
+    link_rows: Vec<(&'static BlockPass, Vec<u32>)>,
+}
+
+fn propose(recs: &[Rec], cap: usize, wider: &Wider, keep: &[Vec<u64>]) -> Proposed {
+    let rows = recs.len();
+    let mut out = Proposed {
+        lists: Vec::with_capacity(DEDUP_PASSES.len() + 1),
+        skipped: 0,
+        per_pass: Vec::with_capacity(DEDUP_PASSES.len() + 1),
+        link_rows: Vec::new(),
+    };
+    // Each pass's pairs are sorted in its own task, so they are merged without being
+    // gathered (12 bytes a pair) and sorted into a copy: at 100 M people a unit's passes
+    // propose ~125 M pairs, and the gathered list and its copy were 3 GB of its peak.
     let run = |n: &&'static str| {
         let pass = pass(n);
-        let mut rows = Vec::new();
-        let (p, s) =
-            crate::phase::traced(pass.name, || block(recs, pass, cap, wider, keep, &mut rows));
-        (pass, p, s, rows)
+        let mut kept = Vec::new();
+        let (mut p, s) =
+            crate::phase::traced(pass.name, || block(recs, pass, cap, wider, keep, &mut kept));
+        crate::core::sort::sort_by_rows(&mut p, rows, |e| *e);
+        (pass.name, p, s, kept)
     };
     // The passes run side by side: each is parallel within, but its steps (a key for every
     // record, a sort, a scan of the blocks) leave a core idle. At 1 M people blocking took
@@ -1212,41 +1334,21 @@ pub fn candidates_keeping(
     // 100 MB more at the peak (7.1 GB; a few passes' keys held at once). The answers are
     // taken in pass order, so the candidates are the same.
     let done: Vec<_> = DEDUP_PASSES.par_iter().map(run).collect();
-    for (i, (pass, p, s, rows)) in done.into_iter().enumerate() {
-        link_rows.extend(rows);
-        per_pass.push(PassCount {
-            name: pass.name,
+    let typed = id_typo_pairs(recs, cap);
+    let all = done
+        .into_iter()
+        .chain(std::iter::once((ID_TYPO_PASS, typed, 0, Vec::new())));
+    for (name, p, s, kept) in all {
+        out.link_rows.extend(kept);
+        out.per_pass.push(PassCount {
+            name,
             proposed: p.len(),
             alone: 0,
         });
-        all.extend(p.into_iter().map(|(a, b)| (a, b, i as u8)));
-        skipped += s;
+        out.lists.push(p);
+        out.skipped += s;
     }
-    let typed = id_typo_pairs(recs, cap);
-    per_pass.push(PassCount {
-        name: ID_TYPO_PASS,
-        proposed: typed.len(),
-        alone: 0,
-    });
-    let t = DEDUP_PASSES.len() as u8;
-    all.extend(typed.into_iter().map(|(a, b)| (a, b, t)));
-    crate::core::sort::sort_by_rows(&mut all, recs.len(), |e| (e.0, e.1));
-    let mut pairs = Vec::with_capacity(all.len());
-    let mut passes = Vec::with_capacity(all.len());
-    for g in all.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-        pairs.push((g[0].0, g[0].1));
-        passes.push(g.iter().fold(0u32, |m, e| m | 1 << e.2));
-        if g.len() == 1 {
-            per_pass[g[0].2 as usize].alone += 1;
-        }
-    }
-    Candidates {
-        pairs,
-        passes,
-        skipped,
-        per_pass,
-        link_rows,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -1293,6 +1395,68 @@ mod tests {
             .collect();
         let t = Table::from_columns("residents", SourceKind::Residents, cols);
         crate::matching::features::features(&t, &Prepared::new(&t))
+    }
+
+    #[test]
+    fn the_passes_pairs_merge_into_one_sorted_list_with_who_proposed_each() {
+        // Five passes over 1 000 rows, proposing overlapping pairs; merged in one step and in
+        // steps of 40 pairs (many ranges of rows, several side by side).
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let rows = 1_000u32;
+        let mut lists: Vec<Vec<(u32, u32)>> = (0..5)
+            .map(|_| {
+                let mut l: Vec<(u32, u32)> = (0..300)
+                    .map(|_| {
+                        let (a, b) = (next() % rows, next() % rows);
+                        (a.min(b), a.max(b) + u32::from(a == b))
+                    })
+                    .filter(|&(_, b)| b < rows)
+                    .collect();
+                l.sort_unstable();
+                l.dedup();
+                l
+            })
+            .collect();
+        // Pairs two passes share, and one pass of none.
+        let shared: Vec<(u32, u32)> = lists[0].iter().step_by(3).copied().collect();
+        lists[3].extend(shared);
+        lists[3].sort_unstable();
+        lists[3].dedup();
+        lists.push(Vec::new());
+        let mut want: std::collections::BTreeMap<(u32, u32), u32> = Default::default();
+        for (i, l) in lists.iter().enumerate() {
+            for &p in l {
+                *want.entry(p).or_default() |= 1 << i;
+            }
+        }
+        let mut want_alone = vec![0usize; lists.len()];
+        for bits in want.values().filter(|b| b.count_ones() == 1) {
+            want_alone[bits.trailing_zeros() as usize] += 1;
+        }
+        for step in [usize::MAX, 40, 1] {
+            let mut per_pass: Vec<PassCount> = (0..lists.len())
+                .map(|_| PassCount {
+                    name: "p",
+                    proposed: 0,
+                    alone: 0,
+                })
+                .collect();
+            let mut got: Vec<((u32, u32), u32)> = Vec::new();
+            merge_passes(&lists, rows as usize, &mut per_pass, step, |p, b| {
+                got.extend(p.iter().copied().zip(b.iter().copied()))
+            });
+            let expected: Vec<((u32, u32), u32)> = want.clone().into_iter().collect();
+            assert_eq!(got, expected, "step {step}");
+            let alone: Vec<usize> = per_pass.iter().map(|c| c.alone).collect();
+            assert_eq!(alone, want_alone, "step {step}");
+        }
+        assert!(want.values().any(|b| b.count_ones() == 2));
     }
 
     /// The scopes that pair only records of one kind (no birth year, a partial date, a home
