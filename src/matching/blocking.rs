@@ -1319,7 +1319,7 @@ fn propose(recs: &[Rec], cap: usize, wider: &Wider, keep: &[Vec<u64>]) -> Propos
     };
     // Each pass's pairs are sorted in its own task, so they are merged without being
     // gathered (12 bytes a pair) and sorted into a copy: at 100 M people a unit's passes
-    // propose ~125 M pairs, and the gathered list and its copy were 3 GB of its peak.
+    // propose ~100 M pairs, and the gathered list and its copy were 2.4 GB of its peak.
     let run = |n: &&'static str| {
         let pass = pass(n);
         let mut kept = Vec::new();
