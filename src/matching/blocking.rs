@@ -1190,11 +1190,16 @@ fn merge_passes(
         .collect();
     let merge = |k: usize| {
         let (lo, hi) = (bounds[k], bounds[k + 1]);
-        let mut step: Vec<(u32, u32, u8)> = Vec::new();
-        for (i, l) in lists.iter().enumerate() {
-            let from = l.partition_point(|e| e.0 < lo);
-            let to = from + l[from..].partition_point(|e| e.0 < hi);
-            step.extend(l[from..to].iter().map(|&(a, b)| (a, b, i as u8)));
+        let parts: Vec<&[(u32, u32)]> = lists
+            .iter()
+            .map(|l| {
+                let from = l.partition_point(|e| e.0 < lo);
+                &l[from..from + l[from..].partition_point(|e| e.0 < hi)]
+            })
+            .collect();
+        let mut step: Vec<(u32, u32, u8)> = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for (i, part) in parts.iter().enumerate() {
+            step.extend(part.iter().map(|&(a, b)| (a, b, i as u8)));
         }
         let width = 32 + (hi - lo).max(2).ilog2() + 1;
         crate::core::sort::sort_radix(&mut step, width, |e| ((e.0 - lo) as u64) << 32 | e.1 as u64);
