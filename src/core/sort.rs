@@ -152,15 +152,20 @@ pub fn sort_hashed(v: &mut Vec<(u64, u32)>) {
     sort_radix(v, 64, |e| e.0);
 }
 
-/// Sort pairs of rows below `rows` by their rows (and then the rest).
-pub fn sort_by_rows<T>(v: &mut Vec<T>, rows: usize, pair: impl Fn(&T) -> (u32, u32) + Sync)
-where
+/// Sort pairs of rows by their rows (and then the rest), given the range `rows` their first
+/// rows lie in (its leading bits spread them).
+pub fn sort_by_rows<T>(
+    v: &mut Vec<T>,
+    rows: std::ops::Range<u32>,
+    pair: impl Fn(&T) -> (u32, u32) + Sync,
+) where
     T: Copy + Ord + Send + Sync,
 {
-    let row_bits = (rows.max(2) - 1).ilog2() + 1;
+    let span = rows.end.saturating_sub(rows.start) as usize;
+    let row_bits = (span.max(2) - 1).ilog2() + 1;
     sort_radix(v, 32 + row_bits, |e| {
         let (a, b) = pair(e);
-        (a as u64) << 32 | b as u64
+        ((a - rows.start) as u64) << 32 | b as u64
     });
 }
 
@@ -218,8 +223,14 @@ mod tests {
             let mut want = v.clone();
             want.sort_unstable();
             let mut got = v.clone();
-            sort_by_rows(&mut got, rows, |e| (e.0, e.1));
+            sort_by_rows(&mut got, 0..rows as u32, |e| (e.0, e.1));
             assert_eq!(got, want, "{rows} rows");
+            // Pairs whose first rows lie in a range beyond the first row.
+            let lo = rows as u32 / 3;
+            let mut part: Vec<_> = v.iter().copied().filter(|e| e.0 >= lo).collect();
+            let want: Vec<_> = want.into_iter().filter(|e| e.0 >= lo).collect();
+            sort_by_rows(&mut part, lo..rows as u32, |e| (e.0, e.1));
+            assert_eq!(part, want, "{rows} rows from {lo}");
         }
     }
 }

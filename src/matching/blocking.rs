@@ -1201,8 +1201,7 @@ fn merge_passes(
         for (i, part) in parts.iter().enumerate() {
             step.extend(part.iter().map(|&(a, b)| (a, b, i as u8)));
         }
-        let width = 32 + (hi - lo).max(2).ilog2() + 1;
-        crate::core::sort::sort_radix(&mut step, width, |e| ((e.0 - lo) as u64) << 32 | e.1 as u64);
+        crate::core::sort::sort_by_rows(&mut step, lo..hi, |e| (e.0, e.1));
         let mut pairs = Vec::with_capacity(step.len());
         let mut passes = Vec::with_capacity(step.len());
         let mut alone = vec![0usize; lists.len()];
@@ -1330,7 +1329,7 @@ fn propose(recs: &[Rec], cap: usize, wider: &Wider, keep: &[Vec<u64>]) -> Propos
         let mut kept = Vec::new();
         let (mut p, s) =
             crate::phase::traced(pass.name, || block(recs, pass, cap, wider, keep, &mut kept));
-        crate::core::sort::sort_by_rows(&mut p, rows, |e| *e);
+        crate::core::sort::sort_by_rows(&mut p, 0..rows as u32, |e| *e);
         (pass.name, p, s, kept)
     };
     // The passes run side by side: each is parallel within, but its steps (a key for every
