@@ -1586,8 +1586,7 @@ mod tests {
     #[test]
     fn spill_files_are_readable_by_their_owner_only() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("lamsach-spill-mode-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("spill-mode");
         let path = dir.join("bucket-000.bin");
         drop(super::owner_only(&path).unwrap());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -1602,8 +1601,7 @@ mod tests {
     fn year_free_pairs_come_back_by_pair_of_units() {
         use super::*;
         use std::collections::BTreeSet;
-        let dir = std::env::temp_dir().join(format!("lamsach-pairs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("pairs");
         let units = 5usize;
         let unit = |r: u32| (r % units as u32) as u16;
         let mut expected: BTreeMap<(u16, u16), BTreeSet<YearFreePair>> = BTreeMap::new();
@@ -1661,8 +1659,7 @@ mod tests {
     #[test]
     fn a_fetch_reads_the_blocks_holding_its_rows() {
         use super::*;
-        let dir = std::env::temp_dir().join(format!("lamsach-blocks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("blocks");
         let mut spill = Spill::new(&dir).unwrap();
         let rows = 3_000u32;
         let mut bucket = Vec::new();
@@ -1731,8 +1728,7 @@ mod tests {
     #[test]
     fn records_of_pairs_are_fetched_in_runs_within_the_limit() {
         use super::*;
-        let dir = std::env::temp_dir().join(format!("lamsach-runs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("runs");
         let mut spill = Spill::new(&dir).unwrap();
         let rows = 200u32;
         let mut bucket = Vec::new();

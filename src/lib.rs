@@ -42,6 +42,16 @@ pub mod verdicts;
 
 pub use error::{Error, Result};
 
+/// A fresh folder for a unit test's files, this process's own, under the system's temporary
+/// folder (what was left there by a run of the same process ID is removed first).
+#[cfg(test)]
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lamsach-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
 use std::path::Path;
 
 /// `lamsach demo`: generate a synthetic province under `out/data`, run `check` on it into

@@ -246,8 +246,7 @@ mod tests {
 
     #[test]
     fn columns_held_on_disk_read_as_they_did_and_leave_no_file() {
-        let dir = std::env::temp_dir().join(format!("lamsach-on-disk-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("on-disk");
         let names: ArrayRef = Arc::new(StringArray::from(vec![
             Some("Nguyễn Văn An"),
             None,
@@ -293,8 +292,7 @@ mod tests {
 
     #[test]
     fn parsed_facts_held_on_disk_read_as_they_did() {
-        let dir = std::env::temp_dir().join(format!("lamsach-rows-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("rows");
         let cells: Vec<Option<&str>> = vec![Some("001085012345"), None, Some("0912345678")];
         let t = Table::from_columns(
             "vaccination",

@@ -735,8 +735,7 @@ mod tests {
     fn a_file_read_in_column_groups_is_the_file_read_whole() {
         use arrow_array::{Int64Array, RecordBatch};
         use arrow_schema::{Field, Schema};
-        let dir = std::env::temp_dir().join(format!("lamsach-groups-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("groups");
         let path = dir.join("people.parquet");
         let n = 3000;
         let schema = Arc::new(Schema::new(vec![
@@ -812,8 +811,7 @@ mod tests {
     fn chunks_keep_dictionary_columns_as_keys_and_every_cell() {
         use arrow_array::RecordBatch;
         use arrow_schema::{Field, Schema};
-        let dir = std::env::temp_dir().join(format!("lamsach-chunks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch("chunks");
         let path = dir.join("people.parquet");
         let schema = Arc::new(Schema::new(vec![
             Field::new("record_id", DataType::Utf8, false),
