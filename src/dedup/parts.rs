@@ -943,7 +943,7 @@ pub fn finish(
                     probability: prob[i],
                     in_province: inp.value(i),
                     cluster: 0,
-                    levels: levels.value(i).to_string(),
+                    levels: levels.value(i).into(),
                     implied: false,
                 })
             };

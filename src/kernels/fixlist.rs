@@ -141,7 +141,7 @@ fn matches_of(run: &RunTables, places: &Places) -> Result<MatchResult> {
             probability: column::<Float64Array>(b, "probability")?.value(i),
             in_province: strings(b, "scope")?.value(i) == "in_province",
             cluster: 0,
-            levels: text(strings(b, "levels")?, i).unwrap_or("").to_string(),
+            levels: text(strings(b, "levels")?, i).unwrap_or("").into(),
             // Only duplicates.parquet says: a pair its cluster implies rather than compared.
             implied: b.schema().index_of("evidence").is_ok()
                 && strings(b, "evidence")?.value(i) == "cluster",

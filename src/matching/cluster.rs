@@ -466,7 +466,7 @@ pub fn implied_pairs(
                 probability,
                 in_province,
                 cluster,
-                levels,
+                levels: levels.into(),
                 implied: true,
             }
         })
@@ -646,7 +646,7 @@ mod tests {
             probability,
             in_province: true,
             cluster: 0,
-            levels: String::new(),
+            levels: "".into(),
             implied: false,
         }
     }
@@ -708,7 +708,7 @@ mod tests {
 
         // The same namesakes, the joining pair sharing a personal ID: one cluster.
         let mut pairs = vec![pair(0, 1, 0.999), pair(2, 3, 0.999), pair(1, 2, 0.9999)];
-        pairs[2].levels = "given=exact;pid=equal;parents=different".to_string();
+        pairs[2].levels = "given=exact;pid=equal;parents=different".into();
         assert!(cluster_kin(4, &mut pairs, &mut Vec::new(), &parents).is_empty());
         assert!(pairs
             .iter()

@@ -288,7 +288,7 @@ pub fn judge<'r>(
                 probability: round6(prob),
                 in_province: ra.province == rb.province,
                 cluster: 0,
-                levels: p.explain(),
+                levels: p.explained(),
                 implied: false,
             };
             match judge.decide(&p, (ra, va), (rb, vb)) {

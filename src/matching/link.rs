@@ -1487,7 +1487,7 @@ pub(crate) fn plausible(
             probability: share,
             in_province,
             cluster: 0,
-            levels,
+            levels: levels.into(),
             implied: false,
         },
         doubt: Doubt::SeveralResidents,

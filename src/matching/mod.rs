@@ -37,8 +37,9 @@ pub struct Pair {
     /// Both records have the same residence province.
     pub in_province: bool,
     pub cluster: u32,
-    /// Per-field agreement levels, e.g. `given=exact;birth=day_month_swapped;…`.
-    pub levels: String,
+    /// Per-field agreement levels, e.g. `given=exact;birth=day_month_swapped;…` (shared by
+    /// the pairs of one pattern: [`comparisons::Pattern::explained`]).
+    pub levels: std::sync::Arc<str>,
     /// Not decided by comparing the two records but implied by their cluster: each is a
     /// duplicate of records the other is a duplicate of ([`cluster::implied_pairs`]).
     pub implied: bool,

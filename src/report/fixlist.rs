@@ -149,8 +149,8 @@ impl<'a> PairContext<'a> {
             .copied()
             .chain(view.review.iter().map(|r| &r.pair));
         for p in pairs {
-            levels.insert((p.a, p.b), p.levels.as_str());
-            levels.insert((p.b, p.a), p.levels.as_str());
+            levels.insert((p.a, p.b), &*p.levels);
+            levels.insert((p.b, p.a), &*p.levels);
         }
         let mut person_of: HashMap<RowRef, RowRef> = view
             .links
