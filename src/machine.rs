@@ -10,6 +10,18 @@ pub fn budget_bytes(gigabytes: f64) -> Option<u64> {
     (gigabytes.is_finite() && gigabytes > 0.0).then_some((gigabytes * 1e9) as u64)
 }
 
+/// Give the memory freed so far back to the OS. glibc keeps what the threads freed in their
+/// arenas for reuse, and it counts against the machine until then: between two phases of
+/// `dedup` at 10 M people the process held 405 MB, 33 MB of it live. Called at the end of
+/// each phase. Nothing elsewhere than glibc.
+pub fn release_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only returns free pages of the heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Bytes of memory the run can still use, or `None` when the OS does not tell.
 pub fn memory_room() -> Option<u64> {
     let read = |p: &str| std::fs::read_to_string(p).ok();

@@ -197,6 +197,7 @@ impl Phases {
     }
 
     fn record(&mut self, name: &'static str, secs: f64) {
+        crate::machine::release_freed();
         phase(name, secs);
         self.laps.push((name, secs));
     }
