@@ -1258,7 +1258,7 @@ pub fn candidates_keeping(
     wider: &Wider,
     keep: &[Vec<u64>],
 ) -> Candidates {
-    let mut proposed = propose(recs, cap, wider, keep);
+    let mut proposed = propose(recs, cap, wider, keep, SideBySide::AsCoresAllow);
     let total: usize = proposed.lists.iter().map(Vec::len).sum();
     let (mut pairs, mut passes) = (Vec::with_capacity(total), Vec::with_capacity(total));
     merge_passes(
@@ -1292,7 +1292,7 @@ pub fn candidates_each(
     wider: &Wider,
     mut each: impl FnMut(&[(u32, u32)]),
 ) -> (usize, Vec<PassCount>) {
-    let mut proposed = propose(recs, cap, wider, &[]);
+    let mut proposed = propose(recs, cap, wider, &[], SideBySide::Two);
     merge_passes(
         &proposed.lists,
         recs.len(),
@@ -1313,7 +1313,24 @@ struct Proposed {
     link_rows: Vec<(&'static BlockPass, Vec<u32>)>,
 }
 
-fn propose(recs: &[Rec], cap: usize, wider: &Wider, keep: &[Vec<u64>]) -> Proposed {
+/// How many blocking passes run at once.
+#[derive(Clone, Copy)]
+enum SideBySide {
+    /// As many as rayon's threads take up (`check`: fastest, a few passes' keys held at once).
+    AsCoresAllow,
+    /// Two, whatever the cores: each pass holds a key a record and its sort (~32 bytes a
+    /// record), and `dedup` sizes its units for two. On 2 cores, 0.1–0.2 s more of 1.8 s
+    /// blocking 1 M people (a lane waiting inside a pass does not start another).
+    Two,
+}
+
+fn propose(
+    recs: &[Rec],
+    cap: usize,
+    wider: &Wider,
+    keep: &[Vec<u64>],
+    side_by_side: SideBySide,
+) -> Proposed {
     let rows = recs.len();
     let mut out = Proposed {
         lists: Vec::with_capacity(DEDUP_PASSES.len() + 1),
@@ -1335,9 +1352,30 @@ fn propose(recs: &[Rec], cap: usize, wider: &Wider, keep: &[Vec<u64>]) -> Propos
     // The passes run side by side: each is parallel within, but its steps (a key for every
     // record, a sort, a scan of the blocks) leave a core idle. At 1 M people blocking took
     // 1.73 s one pass after another and 1.60 s side by side; at 10 M, 31.9 s and 26.7 s, for
-    // 100 MB more at the peak (7.1 GB; a few passes' keys held at once). The answers are
-    // taken in pass order, so the candidates are the same.
-    let done: Vec<_> = DEDUP_PASSES.par_iter().map(run).collect();
+    // 100 MB more at the peak (7.1 GB). The answers are taken in pass order, so the
+    // candidates are the same.
+    let done: Vec<_> = match side_by_side {
+        SideBySide::AsCoresAllow => DEDUP_PASSES.par_iter().map(run).collect(),
+        SideBySide::Two => {
+            // Each of the two takes the next pass left, so neither waits while the other
+            // has work.
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let lane = || {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(name) = DEDUP_PASSES.get(i) else {
+                        return out;
+                    };
+                    out.push((i, run(name)));
+                }
+            };
+            let (mut done, second) = rayon::join(lane, lane);
+            done.extend(second);
+            done.sort_unstable_by_key(|d| d.0);
+            done.into_iter().map(|d| d.1).collect()
+        }
+    };
     let typed = id_typo_pairs(recs, cap);
     let all = done
         .into_iter()
