@@ -28,7 +28,7 @@ pub mod parts;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -71,9 +71,16 @@ const CHUNK_ROWS: usize = 1 << 20;
 /// Records kept as a uniform sample for the u probabilities (all of them below this).
 pub(crate) const SAMPLE: usize = 1 << 20;
 /// What one record of a unit costs while the unit is matched: its features (168 bytes),
-/// its share of the spilled bytes being decoded and of the blocking arrays. Measured on
-/// 10 M people: a unit of 6.5 M records raised the peak by 1.1 GB.
-const UNIT_BYTES_PER_RECORD: u64 = 250;
+/// its share of the spilled bytes being decoded and of the blocking arrays (two passes' keys
+/// and their sort, the passes' pairs). Measured: a unit of 7.9 M records raised the peak by
+/// 2.1 GB at 10 M people; one of 15.5 M records, by 3.8 GB at 100 M.
+const UNIT_BYTES_PER_RECORD: u64 = 270;
+/// What the register holds through the units beside a unit, a record of the register: the
+/// pairs found so far (a duplicate pair and its parents ~80 bytes: 2 M pairs at 100 M people
+/// are 1.6 bytes a record; room for a register with more duplicates than that).
+const FOUND_BYTES_PER_RECORD: u64 = 4;
+/// … and the program itself (its code, the threads' stacks and buffers).
+const PROGRAM_BYTES: u64 = 64 << 20;
 
 /// Birth years get a bucket each; years outside the range share the first or last one, and
 /// bucket 0 holds the records without a birth year.
@@ -497,16 +504,28 @@ impl PairSpill {
     fn read(&mut self, slot: usize) -> Result<Vec<YearFreePair>> {
         let mut pairs = std::mem::take(&mut self.buffers[slot]);
         if self.written[slot] > 0 {
+            // Read a block at a time into a list sized once: the whole file read first, then
+            // copied, held 21 bytes a pair (1 GB for the 50 M pairs of a pair of units at 100 M).
+            pairs.reserve_exact(self.written[slot]);
             let path = self.path(slot);
-            let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
+            let read = |e| Error::output(&path, e);
+            let mut file = File::open(&path).map_err(read)?;
+            let mut block = vec![0u8; PAIR_BYTES << 16];
+            let mut left = self.written[slot] * PAIR_BYTES;
+            while left > 0 {
+                let bytes = &mut block[..left.min(PAIR_BYTES << 16)];
+                file.read_exact(bytes).map_err(read)?;
+                pairs.extend(bytes.chunks_exact(PAIR_BYTES).map(|c| {
+                    (
+                        u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
+                        u32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
+                        c[8],
+                    )
+                }));
+                left -= bytes.len();
+            }
+            drop(file);
             let _ = std::fs::remove_file(&path);
-            pairs.extend(bytes.chunks_exact(PAIR_BYTES).map(|c| {
-                (
-                    u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
-                    u32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
-                    c[8],
-                )
-            }));
             self.written[slot] = 0;
         }
         pairs.par_sort_unstable();
@@ -737,10 +756,11 @@ pub fn sampled_rows(n: usize) -> Vec<u32> {
     rows
 }
 
-/// Units: runs of consecutive buckets whose records fit the memory budget together (a bucket
-/// larger than the budget is a unit of its own). Returns the units and each bucket's unit.
-fn plan_units(counts: &[usize], memory: u64) -> (Vec<std::ops::Range<usize>>, Vec<u16>) {
-    let max_records = (memory / UNIT_BYTES_PER_RECORD).max(1) as usize;
+/// Units: runs of consecutive buckets whose records fit together in what the memory budget
+/// leaves beside `held`, what the register holds through the units phase (a bucket larger
+/// than that is a unit of its own). Returns the units and each bucket's unit.
+fn plan_units(counts: &[usize], memory: u64, held: u64) -> (Vec<std::ops::Range<usize>>, Vec<u16>) {
+    let max_records = (memory.saturating_sub(held) / UNIT_BYTES_PER_RECORD).max(1) as usize;
     let mut units = Vec::new();
     let mut unit_of = vec![0u16; counts.len()];
     let (mut start, mut n) = (0, 0);
@@ -1214,7 +1234,9 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let common = CommonNames::of_counts(&reg.names, n);
     common.mark(&mut reg.sample);
 
-    let (units, unit_of) = plan_units(&spill.counts, opts.memory);
+    // Beside a unit: the register's bytes a record, the pairs found, the program.
+    let beside = reg.rows_bytes() + n as u64 * FOUND_BYTES_PER_RECORD + PROGRAM_BYTES;
+    let (units, unit_of) = plan_units(&spill.counts, opts.memory, beside);
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
     // Pairs' records are fetched from the spill, as many at once as a unit holds.
@@ -1333,6 +1355,9 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         found.count_pass("year-free passes across birth-year units", kept.len());
         Ok((model, training, found, runs))
     })?;
+    // Judged now: at 100 M people the pairs across units are 33 M (265 MB and more), held
+    // through every unit before.
+    drop((cross, kept));
     let mut found = found;
     warnings.extend(training.warning.clone());
 
@@ -1346,7 +1371,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 review: opts.config.matching.review_threshold,
                 records: n,
             };
-            match_unit(
+            let records = match_unit(
                 &spill,
                 unit.clone(),
                 &judge,
@@ -1354,7 +1379,10 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                 cap,
                 &wider,
                 &mut found,
-            )
+            );
+            // What the unit freed goes back before the next unit is read.
+            crate::machine::release_freed();
+            records
         })?;
         largest_unit = largest_unit.max(records);
     }
@@ -1582,6 +1610,46 @@ fn write_outputs(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn units_fit_in_what_the_budget_leaves_beside_the_register() {
+        // Birth-year buckets of a register: a bucket without a year, years of 1–3 M people,
+        // one year larger than the room (a unit of its own), empty years.
+        let m = 1_000_000;
+        let counts = [m / 2, 3 * m, 2 * m, 0, 3 * m, 9 * m, m, 0, 2 * m, 2 * m];
+        let memory = 2_000_000_000;
+        for held in [0, 400_000_000, 1_500_000_000, 3_000_000_000] {
+            let (units, unit_of) = super::plan_units(&counts, memory, held);
+            // The units are consecutive runs of buckets covering them all, each bucket's unit
+            // the one that holds it.
+            assert_eq!(units[0].start, 0);
+            assert_eq!(units.last().unwrap().end, counts.len());
+            for (u, w) in units.iter().enumerate() {
+                assert!(!w.is_empty());
+                if u > 0 {
+                    assert_eq!(units[u - 1].end, w.start);
+                }
+                for b in w.clone() {
+                    assert_eq!(unit_of[b] as usize, u);
+                }
+                // A unit beside what the register holds stays within the budget, unless it is
+                // one year too large for the room.
+                let records: usize = counts[w.clone()].iter().sum();
+                let need = held + records as u64 * super::UNIT_BYTES_PER_RECORD;
+                let years = counts[w.clone()].iter().filter(|&&c| c > 0).count();
+                assert!(
+                    need <= memory || years == 1,
+                    "held {held}: unit {w:?} needs {need}"
+                );
+            }
+        }
+        // What the register holds is taken from the room: more units when it holds more.
+        let units = |held| super::plan_units(&counts, memory, held).0.len();
+        assert!(units(1_500_000_000) > units(0));
+        // Nothing left: every year is a unit of its own.
+        let years = counts.iter().filter(|&&c| c > 0).count();
+        assert_eq!(units(3_000_000_000), years);
+    }
+
     #[cfg(unix)]
     #[test]
     fn spill_files_are_readable_by_their_owner_only() {
