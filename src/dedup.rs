@@ -583,6 +583,25 @@ impl Register {
                 + self.sample.capacity() * std::mem::size_of::<Rec>()) as u64
     }
 
+    /// The ID index less the IDs one record carries: what the pairs across units and the
+    /// training read (blocks of two records or more). At 100 M people the whole index was
+    /// 1.6 GB of the register's 2.8 GB through the `ids` phase.
+    fn keep_shared_ids(&mut self) {
+        for index in &mut self.id_index {
+            let mut w = 0;
+            for g in 0..index.len() {
+                let shared = (g > 0 && index[g - 1].0 == index[g].0)
+                    || (g + 1 < index.len() && index[g + 1].0 == index[g].0);
+                if shared {
+                    index[w] = index[g];
+                    w += 1;
+                }
+            }
+            index.truncate(w);
+            index.shrink_to_fit();
+        }
+    }
+
     /// Of those, what is left once the model is trained: a byte or two a record and the IDs
     /// typed wrong.
     fn rows_bytes(&self) -> u64 {
@@ -929,7 +948,19 @@ fn year_free_pairs(
             pairs.added - held
         ));
     }
-    // An ID typed wrong against the records whose ID it could have been.
+    Ok(())
+}
+
+/// Pairs across units of a record whose ID was typed wrong and the records whose ID it could
+/// have been (the `personal_id_typed` pass of `check`), written to `pairs`. The only step
+/// that looks up IDs no other record carries: [`Register::keep_shared_ids`] may follow.
+fn typed_id_pairs(
+    reg: &Register,
+    unit_of: &[u16],
+    cap: usize,
+    pairs: &mut PairSpill,
+) -> Result<()> {
+    let unit = |r: u32| unit_of[reg.bucket[r as usize] as usize];
     let pid_key = |id: u64| {
         (TRAINING_KEYS[0].key)(&Rec {
             pid: id,
@@ -1239,18 +1270,20 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let (units, unit_of) = plan_units(&spill.counts, opts.memory, beside);
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
-    // Pairs' records are fetched from the spill, as many at once as a unit holds.
-    let spilled = Spilled {
-        spill: &spill,
-        bucket: &reg.bucket,
-        common: &common,
-    };
     let (cross, cross_skipped, kept, fetched, filter_runs) =
         phases.run("ids", || -> Result<_> {
+            let mut year_free = PairSpill::new(&spill.dir, units.len(), opts.memory / 8);
+            typed_id_pairs(&reg, &unit_of, cap, &mut year_free)?;
+            reg.keep_shared_ids();
+            // Pairs' records are fetched from the spill, as many at once as a unit holds.
+            let spilled = Spilled {
+                spill: &spill,
+                bucket: &reg.bucket,
+                common: &common,
+            };
             let mut needed = vec![0u64; n.div_ceil(64)];
             let (cross, skipped) = id_pairs(&reg, &unit_of, cap, &mut needed, &mut crowded_rows);
             let one_unit = units.len() == 1;
-            let mut year_free = PairSpill::new(&spill.dir, units.len(), opts.memory / 8);
             year_free_pairs(
                 &reg,
                 &keys,
@@ -1311,6 +1344,11 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     drop(keys);
 
     let rows_bytes = reg.rows_bytes();
+    let spilled = Spilled {
+        spill: &spill,
+        bucket: &reg.bucket,
+        common: &common,
+    };
     let (model, training, found, judge_runs) = phases.run("model", || -> Result<_> {
         let rec_of = |r: u32| fetched.rec(r);
         let sessions: Vec<_> = reg
@@ -1610,6 +1648,41 @@ fn write_outputs(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_id_index_keeps_the_ids_several_records_carry() {
+        let mut reg = super::Register::default();
+        // Sorted (ID key, row): IDs 2 and 4 are carried by several records, the others by one.
+        reg.id_index[0] = vec![
+            (1, 0),
+            (2, 1),
+            (2, 5),
+            (3, 2),
+            (4, 3),
+            (4, 4),
+            (4, 7),
+            (9, 8),
+        ];
+        reg.id_index[1] = vec![(5, 0), (6, 1)];
+        let blocks_before: Vec<Vec<(u64, u32)>> =
+            crate::matching::blocking::blocks(&reg.id_index[0])
+                .iter()
+                .map(|b| b.to_vec())
+                .collect();
+        reg.keep_shared_ids();
+        assert_eq!(
+            reg.id_index[0],
+            vec![(2, 1), (2, 5), (4, 3), (4, 4), (4, 7)]
+        );
+        assert!(reg.id_index[1].is_empty());
+        // The blocks the pairs and the training read are the same.
+        let blocks_after: Vec<Vec<(u64, u32)>> =
+            crate::matching::blocking::blocks(&reg.id_index[0])
+                .iter()
+                .map(|b| b.to_vec())
+                .collect();
+        assert_eq!(blocks_before, blocks_after);
+    }
+
     #[test]
     fn units_fit_in_what_the_budget_leaves_beside_the_register() {
         // Birth-year buckets of a register: a bucket without a year, years of 1–3 M people,
