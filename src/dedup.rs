@@ -211,7 +211,14 @@ impl Spill {
         let err = |e| Error::output(&path, e);
         let mut file = File::open(&path).map_err(err)?;
         let records = self.counts[bucket];
-        let mut out = Vec::new();
+        // Sized once: grown by doubling, a bucket's blocks (~360 MB at 100 M people) could
+        // take twice their size.
+        let bytes: usize = runs
+            .iter()
+            .map(|&(first, end)| (end * BLOCK_RECORDS).min(records) - first * BLOCK_RECORDS)
+            .sum::<usize>()
+            * SPILLED;
+        let mut out = Vec::with_capacity(bytes);
         for (first, end) in runs {
             let start = first * BLOCK_RECORDS;
             let n = (end * BLOCK_RECORDS).min(records) - start;
@@ -504,8 +511,8 @@ impl PairSpill {
     fn read(&mut self, slot: usize) -> Result<Vec<YearFreePair>> {
         let mut pairs = std::mem::take(&mut self.buffers[slot]);
         if self.written[slot] > 0 {
-            // Read a block at a time into a list sized once: the whole file read first, then
-            // copied, held 21 bytes a pair (1 GB for the 50 M pairs of a pair of units at 100 M).
+            // Read a block at a time into a list sized once (12 bytes a pair): the whole file
+            // read first, then copied, held 21 bytes a pair at once.
             pairs.reserve_exact(self.written[slot]);
             let path = self.path(slot);
             let read = |e| Error::output(&path, e);
@@ -611,10 +618,13 @@ impl Register {
     }
 }
 
-/// Records a fetch run may hold: what the budget leaves beside `held` bytes, and at least a
-/// quarter of the budget (a national register's ID index alone can be most of a small one).
-fn run_rows(memory: u64, held: u64) -> usize {
-    (memory.saturating_sub(held).max(memory / 4) / UNIT_BYTES_PER_RECORD).max(2) as usize
+/// Records a fetch run may hold: what the budget leaves beside `held` bytes and the blocks of
+/// the bucket being read, and at least a quarter of the budget (a national register's ID
+/// index alone can be most of a small one).
+fn run_rows(memory: u64, held: u64, spill: &Spill) -> usize {
+    let reading = spill.counts.iter().max().copied().unwrap_or(0) * SPILLED;
+    let room = memory.saturating_sub(held + reading as u64);
+    (room.max(memory / 4) / UNIT_BYTES_PER_RECORD).max(2) as usize
 }
 
 fn residents_source(opts: &DedupOptions) -> crate::read::ChunkSource<'_> {
@@ -1062,17 +1072,21 @@ impl Spilled<'_> {
         };
         for (b, rows) in wanted.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
             let bytes = spill.read_rows(b, rows)?;
-            let got: Vec<(usize, u8, Rec)> = bytes
-                .par_chunks_exact(SPILLED)
-                .filter_map(|rec| {
-                    let i = out.rank(spilled_row(rec))?;
-                    let (_, k, mut rec) = decode(rec);
-                    common.mark_one(&mut rec);
-                    Some((i, k, rec))
-                })
-                .collect();
-            for (i, k, rec) in got {
-                out.recs[i] = (k, rec);
+            // Decoded 64 K records at a time: the whole bucket's decoded records were held
+            // beside its bytes.
+            for part in bytes.chunks(SPILLED << 16) {
+                let got: Vec<(usize, u8, Rec)> = part
+                    .par_chunks_exact(SPILLED)
+                    .filter_map(|rec| {
+                        let i = out.rank(spilled_row(rec))?;
+                        let (_, k, mut rec) = decode(rec);
+                        common.mark_one(&mut rec);
+                        Some((i, k, rec))
+                    })
+                    .collect();
+                for (i, k, rec) in got {
+                    out.recs[i] = (k, rec);
+                }
             }
         }
         Ok(out)
@@ -1306,7 +1320,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
                     + (pairs.capacity() * std::mem::size_of::<YearFreePair>()) as u64
                     + (kept.capacity() * 8 + needed.len() * 8) as u64;
                 runs += spilled.with_records(
-                    run_rows(opts.memory, held),
+                    run_rows(opts.memory, held, &spill),
                     &pairs,
                     |&(a, b, _)| (a, b),
                     |run, fetched| {
@@ -1385,7 +1399,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         drop(fetched);
         let held = rows_bytes + (kept.capacity() * 8) as u64;
         let runs = spilled.with_records(
-            run_rows(opts.memory, held),
+            run_rows(opts.memory, held, &spill),
             &kept,
             |&p| p,
             |run, fetched| found.judge(&judge, run, &|r| fetched.judged(r), &|r| r),
