@@ -127,6 +127,27 @@ fn opened<'w>(
     Ok(slot.as_mut().expect("opened above"))
 }
 
+/// Records of a spill file decoded a block at a time: [`read_blocks`] hands its caller
+/// `BLOCK_READ` records' bytes at once, never the whole file (a bucket is ~360 MB at 100 M).
+const BLOCK_READ: usize = 1 << 16;
+
+/// Every record of `path`, a file of `size`-byte records, handed to `each` a block of up to
+/// [`BLOCK_READ`] records at a time, in file order. One buffer is read into: a caller that
+/// reserves its list once holds the records decoded and a block, not the file beside them.
+fn read_blocks(path: &Path, size: usize, mut each: impl FnMut(&[u8])) -> Result<()> {
+    let read = |e| Error::output(path, e);
+    let mut file = File::open(path).map_err(read)?;
+    let mut left = file.metadata().map_err(read)?.len() as usize / size * size;
+    let mut block = vec![0u8; left.min(size * BLOCK_READ)];
+    while left > 0 {
+        let bytes = &mut block[..left.min(size * BLOCK_READ)];
+        file.read_exact(bytes).map_err(read)?;
+        each(bytes);
+        left -= bytes.len();
+    }
+    Ok(())
+}
+
 /// The spilled buckets: one file per birth-year bucket, removed when dropped. Beside them, the
 /// hash of each record's record_id in row order (8 bytes a record: 0.8 GB at 100 M people,
 /// held in memory through every phase before), read back for the uniqueness check.
@@ -278,13 +299,12 @@ impl Spill {
         Ok(())
     }
 
-    /// The spilled bytes of a bucket.
-    fn read(&self, bucket: usize) -> Result<Vec<u8>> {
+    /// The spilled bytes of a bucket, handed to `each` a block of records at a time.
+    fn read(&self, bucket: usize, each: impl FnMut(&[u8])) -> Result<()> {
         if self.counts[bucket] == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let path = self.path(bucket);
-        std::fs::read(&path).map_err(|e| Error::output(&path, e))
+        read_blocks(&self.path(bucket), SPILLED, each)
     }
 }
 
@@ -332,6 +352,8 @@ struct KeySpill {
     dir: PathBuf,
     writers: Vec<Option<BufWriter<File>>>,
     buffers: Vec<Vec<u8>>,
+    /// Entries written to each file.
+    written: Vec<usize>,
 }
 
 impl KeySpill {
@@ -343,6 +365,7 @@ impl KeySpill {
             dir,
             writers: (0..n).map(|_| None).collect(),
             buffers: vec![Vec::new(); n],
+            written: vec![0; n],
         })
     }
 
@@ -374,6 +397,7 @@ impl KeySpill {
             opened(&mut self.writers[f], &path, 1 << 16)?
                 .write_all(&self.buffers[f])
                 .map_err(|e| Error::output(&path, e))?;
+            self.written[f] += self.buffers[f].len() / KEY_BYTES;
             self.buffers[f].clear();
         }
         Ok(())
@@ -393,20 +417,19 @@ impl KeySpill {
 
     /// The (key, row) entries of one file of a pass, sorted.
     fn read(&self, pass: usize, file: usize) -> Result<Vec<(u64, u32)>> {
-        let path = self.path(pass * KEY_FILES + file);
-        if !path.exists() {
+        let f = pass * KEY_FILES + file;
+        if self.written[f] == 0 {
             return Ok(Vec::new());
         }
-        let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
-        let mut v: Vec<(u64, u32)> = bytes
-            .chunks_exact(KEY_BYTES)
-            .map(|c| {
+        let mut v: Vec<(u64, u32)> = Vec::with_capacity(self.written[f]);
+        read_blocks(&self.path(f), KEY_BYTES, |bytes| {
+            v.extend(bytes.chunks_exact(KEY_BYTES).map(|c| {
                 (
                     u64::from_le_bytes(c[..8].try_into().expect("8 bytes")),
                     u32::from_le_bytes(c[8..].try_into().expect("4 bytes")),
                 )
-            })
-            .collect();
+            }))
+        })?;
         crate::core::sort::sort_hashed(&mut v);
         Ok(v)
     }
@@ -511,27 +534,19 @@ impl PairSpill {
     fn read(&mut self, slot: usize) -> Result<Vec<YearFreePair>> {
         let mut pairs = std::mem::take(&mut self.buffers[slot]);
         if self.written[slot] > 0 {
-            // Read a block at a time into a list sized once (12 bytes a pair): the whole file
-            // read first, then copied, held 21 bytes a pair at once.
+            // Into a list sized once (12 bytes a pair): the whole file read first, then
+            // copied, held 21 bytes a pair at once.
             pairs.reserve_exact(self.written[slot]);
             let path = self.path(slot);
-            let read = |e| Error::output(&path, e);
-            let mut file = File::open(&path).map_err(read)?;
-            let mut block = vec![0u8; PAIR_BYTES << 16];
-            let mut left = self.written[slot] * PAIR_BYTES;
-            while left > 0 {
-                let bytes = &mut block[..left.min(PAIR_BYTES << 16)];
-                file.read_exact(bytes).map_err(read)?;
+            read_blocks(&path, PAIR_BYTES, |bytes| {
                 pairs.extend(bytes.chunks_exact(PAIR_BYTES).map(|c| {
                     (
                         u32::from_le_bytes(c[..4].try_into().expect("4 bytes")),
                         u32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
                         c[8],
                     )
-                }));
-                left -= bytes.len();
-            }
-            drop(file);
+                }))
+            })?;
             let _ = std::fs::remove_file(&path);
             self.written[slot] = 0;
         }
@@ -1142,14 +1157,17 @@ fn match_unit(
     let mut ranks = Vec::with_capacity(n);
     let mut recs = Vec::with_capacity(n);
     for b in buckets {
-        let bytes = spill.read(b)?;
-        rows.par_extend(bytes.par_chunks_exact(SPILLED).map(spilled_row));
-        ranks.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| c[4]));
-        recs.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| {
-            let mut rec = Rec::decode(&c[5..]);
-            common.mark_one(&mut rec);
-            rec
-        }));
+        // A block at a time: a whole bucket's bytes (~360 MB at 100 M people) were held
+        // beside the unit's records.
+        spill.read(b, |bytes| {
+            rows.par_extend(bytes.par_chunks_exact(SPILLED).map(spilled_row));
+            ranks.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| c[4]));
+            recs.par_extend(bytes.par_chunks_exact(SPILLED).map(|c| {
+                let mut rec = Rec::decode(&c[5..]);
+                common.mark_one(&mut rec);
+                rec
+            }));
+        })?;
     }
     let get = |i: u32| {
         (
@@ -1663,6 +1681,30 @@ fn write_outputs(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn a_spill_file_is_read_back_whole_a_block_at_a_time() {
+        // Records of 3 bytes, two blocks and a part: every record comes back once, in order,
+        // and no block handed over holds more than BLOCK_READ records.
+        let dir = std::env::temp_dir().join(format!("lamsach-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("records.bin");
+        let n = 2 * super::BLOCK_READ + 5;
+        let bytes: Vec<u8> = (0..n as u32)
+            .flat_map(|i| [i as u8, (i >> 8) as u8, (i >> 16) as u8])
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let (mut got, mut blocks) = (Vec::new(), 0);
+        super::read_blocks(&path, 3, |block| {
+            assert!(block.len() <= 3 * super::BLOCK_READ && block.len() % 3 == 0);
+            got.extend_from_slice(block);
+            blocks += 1;
+        })
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(blocks, 3);
+        assert_eq!(got, bytes, "every record once, in file order");
+    }
+
+    #[test]
     fn the_id_index_keeps_the_ids_several_records_carry() {
         let mut reg = super::Register::default();
         // Sorted (ID key, row): IDs 2 and 4 are carried by several records, the others by one.
@@ -1855,10 +1897,11 @@ mod tests {
             (3 * BLOCK_RECORDS + (2000 - 1792)) * SPILLED,
             "blocks 0, 1, 3 and 7 are read, not the bucket"
         );
-        assert_eq!(
-            spill.read_rows(big, &in_big).unwrap(),
-            spill.read(big).unwrap()
-        );
+        let mut whole = Vec::new();
+        spill
+            .read(big, |bytes| whole.extend_from_slice(bytes))
+            .unwrap();
+        assert_eq!(spill.read_rows(big, &in_big).unwrap(), whole);
         let common = CommonNames::default();
         let spilled = Spilled {
             spill: &spill,
