@@ -73,8 +73,9 @@ pub(crate) const SAMPLE: usize = 1 << 20;
 /// What one record of a unit costs while the unit is matched: its features (168 bytes),
 /// its share of the spilled bytes being decoded and of the blocking arrays (two passes' keys
 /// and their sort, the passes' pairs). Measured: a unit of 7.9 M records raised the peak by
-/// 2.1 GB at 10 M people; one of 15.5 M records, by 3.8 GB at 100 M.
-const UNIT_BYTES_PER_RECORD: u64 = 270;
+/// 2.1 GB at 10 M people; one of 15.5 M records, by 3.8 GB at 100 M; at 270 bytes, the first
+/// of ten units at 100 M people took the run 0.4 % over `--memory-gb 4` in its passes.
+const UNIT_BYTES_PER_RECORD: u64 = 285;
 /// What the register holds through the units beside a unit, a record of the register: the
 /// pairs found so far (a duplicate pair and its parents ~80 bytes: 2 M pairs at 100 M people
 /// are 1.6 bytes a record; room for a register with more duplicates than that).
