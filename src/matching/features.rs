@@ -63,8 +63,10 @@ impl From<&str> for ShortText {
 fn given_key_hash(written: &str) -> u64 {
     use std::cell::RefCell;
     use std::collections::HashMap;
+    type Cache =
+        HashMap<Box<str>, u64, std::hash::BuildHasherDefault<crate::core::hash::HashedKey>>;
     thread_local! {
-        static CACHE: RefCell<HashMap<Box<str>, u64>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
     }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();

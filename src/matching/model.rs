@@ -3,7 +3,9 @@
 //! pairs (as Splink and fastLink do), and term-frequency adjustment on name agreement so that
 //! sharing "Nguyễn" or "Văn" counts for little and sharing a rare given name counts for much.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::core::hash::{KeyMap, KeySet};
 
 use rayon::prelude::*;
 
@@ -27,10 +29,10 @@ pub struct Model {
     /// Probability that two records sharing a personal ID are one person.
     pub lambda_shared_id: f64,
     /// Term frequencies of folded given and family names.
-    pub tf_given: HashMap<u64, f64>,
-    pub tf_family: HashMap<u64, f64>,
+    pub tf_given: KeyMap<f64>,
+    pub tf_family: KeyMap<f64>,
     /// Term frequencies of folded middle names ("" counts as one).
-    pub tf_middle: HashMap<u64, f64>,
+    pub tf_middle: KeyMap<f64>,
     pub em_iterations: usize,
     /// The records the model was estimated on (the prior is for pairs of that many).
     pub records: usize,
@@ -71,9 +73,9 @@ fn initial_m() -> [Vec<f64>; N_FIELDS] {
 /// chunk by chunk when the records do not fit in memory at once).
 #[derive(Default, Clone)]
 pub struct NameCounts {
-    pub given: HashMap<u64, u64>,
-    pub family: HashMap<u64, u64>,
-    pub middle: HashMap<u64, u64>,
+    pub given: KeyMap<u64>,
+    pub family: KeyMap<u64>,
+    pub middle: KeyMap<u64>,
 }
 
 impl NameCounts {
@@ -127,8 +129,8 @@ impl NameCounts {
 /// names (of its ethnic groups, of foreigners) count as they occur there.
 #[derive(Default, Clone, Debug)]
 pub struct CommonNames {
-    given: std::collections::HashSet<u64>,
-    family: std::collections::HashSet<u64>,
+    given: KeySet,
+    family: KeySet,
 }
 
 /// A name carried by this share of a register's named records or more is common: in a
@@ -139,12 +141,8 @@ pub const COMMON_RECORDS: f64 = 5.0;
 
 impl CommonNames {
     /// From term frequencies (shares of `records` records), as a model holds them.
-    pub fn of_shares(
-        given: &HashMap<u64, f64>,
-        family: &HashMap<u64, f64>,
-        records: usize,
-    ) -> Self {
-        let common = |tf: &HashMap<u64, f64>| {
+    pub fn of_shares(given: &KeyMap<f64>, family: &KeyMap<f64>, records: usize) -> Self {
+        let common = |tf: &KeyMap<f64>| {
             tf.iter()
                 .filter(|(_, &s)| s >= COMMON_SHARE && s * records as f64 >= COMMON_RECORDS)
                 .map(|(&k, _)| k)
@@ -183,7 +181,7 @@ impl CommonNames {
     }
 }
 
-fn frequencies(counts: &HashMap<u64, u64>) -> HashMap<u64, f64> {
+fn frequencies(counts: &KeyMap<u64>) -> KeyMap<f64> {
     let total: u64 = counts.values().sum::<u64>().max(1);
     counts
         .iter()
@@ -703,7 +701,7 @@ impl Model {
     /// rare at all in a large province (a province of 10 M people has ~270 people a birth
     /// date).
     pub fn namesakes_expected(&self, a: &Rec, population: f64) -> f64 {
-        let tf = |m: &HashMap<u64, f64>, k: u64| m.get(&k).copied().unwrap_or(0.0);
+        let tf = |m: &KeyMap<f64>, k: u64| m.get(&k).copied().unwrap_or(0.0);
         let name = tf(&self.tf_family, a.family)
             * tf(&self.tf_middle, a.middle)
             * tf(&self.tf_given, a.given);

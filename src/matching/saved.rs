@@ -113,11 +113,11 @@ fn upgraded(
     (from == saved.len()).then_some(out)
 }
 
-fn hex_map(m: &std::collections::HashMap<u64, f64>) -> BTreeMap<String, f64> {
+fn hex_map(m: &crate::core::hash::KeyMap<f64>) -> BTreeMap<String, f64> {
     m.iter().map(|(k, v)| (format!("{k:016x}"), *v)).collect()
 }
 
-fn unhex_map(m: &BTreeMap<String, f64>) -> Result<std::collections::HashMap<u64, f64>, String> {
+fn unhex_map(m: &BTreeMap<String, f64>) -> Result<crate::core::hash::KeyMap<f64>, String> {
     m.iter()
         .map(|(k, v)| {
             u64::from_str_radix(k, 16)
