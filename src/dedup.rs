@@ -82,6 +82,17 @@ const UNIT_BYTES_PER_RECORD: u64 = 285;
 const FOUND_BYTES_PER_RECORD: u64 = 4;
 /// … and the program itself (its code, the threads' stacks and buffers).
 const PROGRAM_BYTES: u64 = 64 << 20;
+/// What a record costs at most when the register is matched as one unit: a unit's record,
+/// the pairs found, and the register's own bytes a record (a bucket and a keep rank, an ID
+/// typed wrong: 18 bytes, twice that while its lists grow).
+const WHOLE_BYTES_PER_RECORD: u64 = UNIT_BYTES_PER_RECORD + FOUND_BYTES_PER_RECORD + 36;
+
+/// Whether a register of `rows` records is matched as one unit under `memory`, known before
+/// it is read (from the Parquet footers): its year-free passes then pair within the unit,
+/// as `check` does, and only the windowed ones' keys are spilled (for their larger blocks).
+fn fits_whole(rows: usize, memory: u64) -> bool {
+    (rows as u64).saturating_mul(WHOLE_BYTES_PER_RECORD) + PROGRAM_BYTES <= memory
+}
 
 /// Birth years get a bucket each; years outside the range share the first or last one, and
 /// bucket 0 holds the records without a birth year.
@@ -658,10 +669,19 @@ fn stream(
     spill: &mut Spill,
     keys: &mut KeySpill,
     warnings: &mut Warnings,
+    whole: bool,
 ) -> Result<Register> {
+    // A register matched whole needs only the windowed passes' keys across the unit (their
+    // larger blocks); the others' would be written and never read (9 of 11 passes).
     let year_free: Vec<blocking::Pass> = YEAR_FREE_PASSES
         .iter()
-        .map(|n| blocking::pass(n).single_key())
+        .map(|n| -> blocking::Pass {
+            if whole && !blocking::WINDOWED_PASSES.contains(n) {
+                |_| 0
+            } else {
+                blocking::pass(n).single_key()
+            }
+        })
         .collect();
     let mut reg = Register::default();
     let mut reservoir = Reservoir::new();
@@ -1289,8 +1309,10 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     let mut warnings = Warnings::new();
     let cap = opts.config.matching.max_block_size;
 
+    let whole =
+        crate::read::footer_rows(&opts.residents).is_some_and(|rows| fits_whole(rows, opts.memory));
     let mut reg = phases.run("stream", || {
-        stream(opts, &mut spill, &mut keys, &mut warnings)
+        stream(opts, &mut spill, &mut keys, &mut warnings, whole)
     })?;
     let n = reg.rows;
     // The register's common names, counted over the whole stream: every record compared is
@@ -1300,7 +1322,13 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
 
     // Beside a unit: the register's bytes a record, the pairs found, the program.
     let beside = reg.rows_bytes() + n as u64 * FOUND_BYTES_PER_RECORD + PROGRAM_BYTES;
-    let (units, unit_of) = plan_units(&spill.counts, opts.memory, beside);
+    // A register known to fit whole is one unit, as planned: its year-free passes' keys were
+    // not all spilled.
+    let (units, unit_of) = if whole {
+        (std::iter::once(0..BUCKETS).collect(), vec![0; BUCKETS])
+    } else {
+        plan_units(&spill.counts, opts.memory, beside)
+    };
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
     let (cross, cross_skipped, kept, fetched, filter_runs) =
@@ -1681,6 +1709,31 @@ fn write_outputs(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_register_planned_whole_is_one_unit_of_the_budget() {
+        // Whatever its birth years, a register the footers say fits whole is planned as one
+        // unit with the most the register may hold beside it (its lists at twice their size).
+        let gb4 = 4_000_000_000u64;
+        // The largest register that fits whole in 4 GB: (4 GB - 64 MiB) / 325 bytes.
+        let largest = ((gb4 - super::PROGRAM_BYTES) / super::WHOLE_BYTES_PER_RECORD) as usize;
+        assert!(super::fits_whole(largest, gb4) && !super::fits_whole(largest + 1, gb4));
+        for (rows, memory) in [(1_000_000usize, gb4), (largest, gb4), (3_000, 2_000_000)] {
+            let fits = super::fits_whole(rows, memory);
+            let counts: Vec<usize> = (0..super::BUCKETS)
+                .map(|b| rows / super::BUCKETS + (b < rows % super::BUCKETS) as usize)
+                .collect();
+            let held = rows as u64 * (36 + super::FOUND_BYTES_PER_RECORD) + super::PROGRAM_BYTES;
+            let (units, _) = super::plan_units(&counts, memory, held);
+            assert!(
+                !fits || units.len() == 1,
+                "{rows} records under {memory} bytes"
+            );
+        }
+        assert!(super::fits_whole(1_000_000, gb4));
+        assert!(!super::fits_whole(3_000, 2_000_000));
+        assert!(!super::fits_whole(100_000_000, gb4));
+    }
+
     #[test]
     fn a_spill_file_is_read_back_whole_a_block_at_a_time() {
         // Records of 3 bytes, two blocks and a part: every record comes back once, in order,

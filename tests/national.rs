@@ -159,6 +159,22 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
         );
     }
     assert!(leftovers(&spill).is_empty());
+
+    // Under the default budget the register is matched whole, as planned from its Parquet
+    // footer (only the windowed year-free passes' keys spilled): the same answer.
+    let w = dir.join("whole");
+    let o = dedup(&[&residents], &w, &[]);
+    assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["partitions"]["units"].as_u64(), Some(1));
+    assert_eq!(pairs, dup_pairs(&w));
+    assert_eq!(
+        rows(&c.join("clusters.parquet"), &cl),
+        rows(&w.join("clusters.parquet"), &cl)
+    );
+    assert_eq!(fc, dup_findings(&w));
+    assert!(leftovers(&w).is_empty());
 }
 
 #[test]
@@ -317,4 +333,66 @@ thường trú,\n",
     );
     assert_eq!(found, dup_findings(&d));
     assert_eq!(dup_pairs(&c), dup_pairs(&d));
+
+    // The sixteen men as a Parquet file, all but one born in 1989: both files' footers say
+    // the register fits the default budget whole, so it is one unit and only the windowed
+    // passes' keys are spilled. In the unit, ordered by birth year, fourteen of them stand
+    // between the two records of one man (1989 and 1990), beyond the window; in row order
+    // they are two apart. The pair is found by the spilled keys' window, as `check` finds it.
+    let mut lines: Vec<Vec<String>> = std::fs::read_to_string(&extra)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let born = lines[0].iter().position(|h| h == "birth_date").unwrap();
+    for (k, line) in lines[1..].iter_mut().enumerate() {
+        if k != 4 {
+            line[born] = "1989-07-25".into();
+        }
+    }
+    let fields: Vec<arrow_schema::Field> = lines[0]
+        .iter()
+        .map(|h| arrow_schema::Field::new(h.as_str(), arrow_schema::DataType::Utf8, true))
+        .collect();
+    let cols: Vec<arrow_array::ArrayRef> = (0..fields.len())
+        .map(|i| {
+            let values: Vec<&str> = lines[1..].iter().map(|r| r[i].as_str()).collect();
+            std::sync::Arc::new(arrow_array::StringArray::from(values)) as arrow_array::ArrayRef
+        })
+        .collect();
+    let batch = arrow_array::RecordBatch::try_new(
+        std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+        cols,
+    )
+    .unwrap();
+    let extra_pq = dir.join("extra.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&extra_pq).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (c, whole) = (dir.join("check_pq"), dir.join("whole"));
+    let o = check(
+        &[("residents", &residents), ("residents", &extra_pq)],
+        &c,
+        &["--as-of", "2026-06-30"],
+    );
+    assert!(o.status.success(), "check failed: {}", stderr(&o));
+    let found = dup_findings(&c);
+    assert!(
+        found
+            .iter()
+            .any(|f| f[0] == "WX0002" && f[2] == "WX0004" && f[1].starts_with("dup.")),
+        "check finds the man registered twice"
+    );
+    let o = dedup(&[&residents, &extra_pq], &whole, &[]);
+    assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(whole.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["partitions"]["units"].as_u64(), Some(1));
+    assert_eq!(found, dup_findings(&whole));
+    assert_eq!(dup_pairs(&c), dup_pairs(&whole));
 }

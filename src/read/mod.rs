@@ -252,6 +252,18 @@ fn check_spreadsheet_bytes(path: &Path, ext: &str) -> Result<()> {
     ))
 }
 
+/// The rows of a source's files as their Parquet footers give them, read before the data;
+/// `None` when a file is not Parquet or its footer cannot be read (reading it says why).
+pub fn footer_rows(paths: &[PathBuf]) -> Option<usize> {
+    paths
+        .iter()
+        .map(|path| match check_file(path).ok()?.as_str() {
+            "parquet" | "pq" => parquet::footer_rows(path),
+            _ => None,
+        })
+        .sum()
+}
+
 /// The lower-case extension of a file that exists, is a file and is not empty.
 fn check_file(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {

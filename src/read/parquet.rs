@@ -540,6 +540,13 @@ fn dictionary_columns(
         .collect()
 }
 
+/// The rows a Parquet file's footer says it holds (the footer alone is read).
+pub(super) fn footer_rows(path: &Path) -> Option<usize> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).ok()?).ok()?;
+    usize::try_from(reader.metadata().file_metadata().num_rows()).ok()
+}
+
 /// How [`read_parquet_chunks`] batches a file's rows.
 #[derive(Clone, Copy)]
 pub(super) enum Batches {
