@@ -88,8 +88,10 @@ pub fn typed_digits(raw: &str) -> Option<u64> {
 pub fn within_one_edit(id: u64, typed: u64) -> bool {
     let n = (typed >> 56) as usize;
     let mut t = typed & ((1 << 56) - 1);
-    if n == 12 {
-        return one_keystroke_12(id, t);
+    match n {
+        12 => return one_keystroke_12(id, t),
+        11 | 13 => {}
+        _ => return false,
     }
     let mut a = [0u8; 12];
     let mut b = [0u8; 13];
@@ -103,20 +105,12 @@ pub fn within_one_edit(id: u64, typed: u64) -> bool {
         t /= 10;
     }
     let b = &b[..n];
-    match n {
-        12 => {
-            let diff: u32 = (0..12).map(|i| (a[i] != b[i]) as u32).sum();
-            diff <= 1
-                || (diff == 2
-                    && (0..11).any(|i| {
-                        a[i] != b[i] && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 1] != b[i + 1]
-                    }))
-        }
+    if n == 11 {
         // One digit lost: b is a with one digit removed.
-        11 => (0..12).any(|skip| (0..11).all(|i| b[i] == a[if i < skip { i } else { i + 1 }])),
+        (0..12).any(|skip| (0..11).all(|i| b[i] == a[if i < skip { i } else { i + 1 }]))
+    } else {
         // One digit added: a is b with one digit removed.
-        13 => (0..13).any(|skip| (0..12).all(|i| a[i] == b[if i < skip { i } else { i + 1 }])),
-        _ => false,
+        (0..13).any(|skip| (0..12).all(|i| a[i] == b[if i < skip { i } else { i + 1 }]))
     }
 }
 
