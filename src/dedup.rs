@@ -1322,13 +1322,10 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
 
     // Beside a unit: the register's bytes a record, the pairs found, the program.
     let beside = reg.rows_bytes() + n as u64 * FOUND_BYTES_PER_RECORD + PROGRAM_BYTES;
-    // A register known to fit whole is one unit, as planned: its year-free passes' keys were
-    // not all spilled.
-    let (units, unit_of) = if whole {
-        (std::iter::once(0..BUCKETS).collect(), vec![0; BUCKETS])
-    } else {
-        plan_units(&spill.counts, opts.memory, beside)
-    };
+    // A register known to fit whole is one unit, as planned (its year-free passes' keys were
+    // not all spilled): planned without a limit.
+    let limit = if whole { u64::MAX } else { opts.memory };
+    let (units, unit_of) = plan_units(&spill.counts, limit, beside);
     let mut wider = blocking::Wider::default();
     let mut crowded_rows: Vec<Vec<u32>> = Vec::new();
     let (cross, cross_skipped, kept, fetched, filter_runs) =

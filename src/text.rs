@@ -763,7 +763,7 @@ pub fn split_name(s: &str) -> (&str, &str, &str) {
 /// letter, precomposed, is among them): the standard library searches its tables for each
 /// letter outside ASCII, 3 % of `dedup`'s instructions (`split_name` runs for every record
 /// and compared pair).
-pub fn is_letter(c: char) -> bool {
+fn is_letter(c: char) -> bool {
     const TABLED: u32 = 0x2000;
     static TABLE: std::sync::OnceLock<[u64; TABLED as usize / 64]> = std::sync::OnceLock::new();
     let u = c as u32;

@@ -33,9 +33,7 @@ impl std::hash::Hasher for HashedKey {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
+        self.write_u64(h64_bytes(bytes.iter().copied()));
     }
 
     fn write_u64(&mut self, k: u64) {
