@@ -320,11 +320,15 @@ thường trú,\n",
     let o = dedup(&[&residents, &extra], &d, &["--memory-gb", "0.001"]);
     assert!(o.status.success(), "dedup failed: {}", stderr(&o));
 
-    let found = dup_findings(&c);
-    assert!(
+    // The man registered twice, WX0002 and WX0004, among a run's duplicate findings.
+    let twice = |found: &[Vec<String>]| {
         found
             .iter()
-            .any(|f| f[0] == "WX0002" && f[2] == "WX0004" && f[1].starts_with("dup.")),
+            .any(|f| f[0] == "WX0002" && f[2] == "WX0004" && f[1].starts_with("dup."))
+    };
+    let found = dup_findings(&c);
+    assert!(
+        twice(&found),
         "check finds the man registered twice: {:?}",
         found
             .iter()
@@ -350,30 +354,8 @@ thường trú,\n",
             line[born] = "1989-07-25".into();
         }
     }
-    let fields: Vec<arrow_schema::Field> = lines[0]
-        .iter()
-        .map(|h| arrow_schema::Field::new(h.as_str(), arrow_schema::DataType::Utf8, true))
-        .collect();
-    let cols: Vec<arrow_array::ArrayRef> = (0..fields.len())
-        .map(|i| {
-            let values: Vec<&str> = lines[1..].iter().map(|r| r[i].as_str()).collect();
-            std::sync::Arc::new(arrow_array::StringArray::from(values)) as arrow_array::ArrayRef
-        })
-        .collect();
-    let batch = arrow_array::RecordBatch::try_new(
-        std::sync::Arc::new(arrow_schema::Schema::new(fields)),
-        cols,
-    )
-    .unwrap();
     let extra_pq = dir.join("extra.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&extra_pq).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_parquet(&extra_pq, &lines[0], &lines[1..]);
     let (c, whole) = (dir.join("check_pq"), dir.join("whole"));
     let o = check(
         &[("residents", &residents), ("residents", &extra_pq)],
@@ -382,12 +364,7 @@ thường trú,\n",
     );
     assert!(o.status.success(), "check failed: {}", stderr(&o));
     let found = dup_findings(&c);
-    assert!(
-        found
-            .iter()
-            .any(|f| f[0] == "WX0002" && f[2] == "WX0004" && f[1].starts_with("dup.")),
-        "check finds the man registered twice"
-    );
+    assert!(twice(&found), "check finds the man registered twice");
     let o = dedup(&[&residents, &extra_pq], &whole, &[]);
     assert!(o.status.success(), "dedup failed: {}", stderr(&o));
     let summary: serde_json::Value =

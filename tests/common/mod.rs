@@ -163,6 +163,29 @@ pub fn fix_list_rows(out: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (headers, all)
 }
 
+/// A Parquet file of `header` and `rows`, every column text: what [`write_csv`] writes, as a
+/// Parquet file.
+pub fn write_parquet<S: AsRef<str>>(path: &Path, header: &[S], rows: &[Vec<String>]) {
+    use std::sync::Arc;
+    let fields: Vec<arrow_schema::Field> = header
+        .iter()
+        .map(|h| arrow_schema::Field::new(h.as_ref(), arrow_schema::DataType::Utf8, true))
+        .collect();
+    let cols: Vec<arrow_array::ArrayRef> = (0..fields.len())
+        .map(|i| {
+            let values: Vec<&str> = rows.iter().map(|r| r[i].as_str()).collect();
+            Arc::new(arrow_array::StringArray::from(values)) as arrow_array::ArrayRef
+        })
+        .collect();
+    let batch =
+        arrow_array::RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), cols)
+            .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
 /// A CSV file of `header` and `rows`.
 pub fn write_csv<S: AsRef<str>>(path: &Path, header: &[S], rows: &[Vec<String>]) {
     let mut w = csv::Writer::from_path(path).unwrap();
