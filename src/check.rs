@@ -401,6 +401,7 @@ pub fn match_all(
         clusters,
         links: linked.links,
         findings,
+        id_shared_pairs: judged.shared.len(),
         blocks_skipped: cands.skipped,
         pairs_compared: cands.pairs.len(),
         pairs_per_pass: cands.per_pass,

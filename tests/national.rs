@@ -25,6 +25,14 @@ fn dedup(residents: &[&Path], out: &Path, extra: &[&str]) -> std::process::Outpu
     run(&args)
 }
 
+/// A `--memory-gb` under which a register of `rows` records is matched as one unit of the
+/// spill (the features of every record fit, 325 bytes each beside 64 MiB for the program) but
+/// not in memory as `check` holds it (380 bytes each and its columns).
+fn one_unit_budget(rows: usize) -> String {
+    let bytes = (64u64 << 20) + rows as u64 * 360;
+    format!("{:.9}", bytes as f64 / 1e9)
+}
+
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -160,21 +168,50 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
     }
     assert!(leftovers(&spill).is_empty());
 
-    // Under the default budget the register is matched whole, as planned from its Parquet
-    // footer (only the windowed year-free passes' keys spilled): the same answer.
-    let w = dir.join("whole");
-    let o = dedup(&[&residents], &w, &[]);
+    // Under a budget that holds every record's features, the register is matched as one
+    // unit, as planned from its Parquet footer (only the windowed year-free passes' keys
+    // spilled); under the default budget it is matched in memory as `check` matches it,
+    // nothing spilled. The same answer both ways.
+    let n = rows(&residents, &["record_id"]).len();
+    for (name, budget, spilled) in [
+        ("whole", one_unit_budget(n), true),
+        ("memory", String::new(), false),
+    ] {
+        let w = dir.join(name);
+        let extra: Vec<&str> = match budget.is_empty() {
+            true => vec![],
+            false => vec!["--memory-gb", &budget],
+        };
+        let o = dedup(&[&residents], &w, &extra);
+        assert!(o.status.success(), "dedup failed: {}", stderr(&o));
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(w.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["partitions"]["units"].as_u64(), Some(1), "{name}");
+        assert_eq!(
+            summary["partitions"]["spilled_bytes"].as_u64().unwrap() > 0,
+            spilled,
+            "{name}"
+        );
+        assert_eq!(pairs, dup_pairs(&w), "{name}");
+        assert_eq!(
+            rows(&c.join("clusters.parquet"), &cl),
+            rows(&w.join("clusters.parquet"), &cl),
+            "{name}"
+        );
+        assert_eq!(fc, dup_findings(&w), "{name}");
+        assert!(leftovers(&w).is_empty());
+    }
+    // In memory too, the output does not depend on the thread count.
+    let w1 = dir.join("memory1");
+    let o = dedup(&[&residents], &w1, &["--threads", "1"]);
     assert!(o.status.success(), "dedup failed: {}", stderr(&o));
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["partitions"]["units"].as_u64(), Some(1));
-    assert_eq!(pairs, dup_pairs(&w));
-    assert_eq!(
-        rows(&c.join("clusters.parquet"), &cl),
-        rows(&w.join("clusters.parquet"), &cl)
-    );
-    assert_eq!(fc, dup_findings(&w));
-    assert!(leftovers(&w).is_empty());
+    for f in ["duplicates.parquet", "clusters.parquet", "findings.parquet"] {
+        assert!(
+            std::fs::read(dir.join("memory").join(f)).unwrap()
+                == std::fs::read(w1.join(f)).unwrap(),
+            "{f} depends on the thread count"
+        );
+    }
 }
 
 #[test]
@@ -365,11 +402,14 @@ thường trú,\n",
     assert!(o.status.success(), "check failed: {}", stderr(&o));
     let found = dup_findings(&c);
     assert!(twice(&found), "check finds the man registered twice");
-    let o = dedup(&[&residents, &extra_pq], &whole, &[]);
+    let n = rows(&residents, &["record_id"]).len() + rows(&extra_pq, &["record_id"]).len();
+    let budget = one_unit_budget(n);
+    let o = dedup(&[&residents, &extra_pq], &whole, &["--memory-gb", &budget]);
     assert!(o.status.success(), "dedup failed: {}", stderr(&o));
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(whole.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["partitions"]["units"].as_u64(), Some(1));
+    assert!(summary["partitions"]["spilled_bytes"].as_u64().unwrap() > 0);
     assert_eq!(found, dup_findings(&whole));
     assert_eq!(dup_pairs(&c), dup_pairs(&whole));
 }

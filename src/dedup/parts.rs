@@ -44,7 +44,7 @@ use crate::matching::training::{self, session, CandidateRounds, TRAINING_KEYS};
 use crate::matching::Pair;
 use crate::output::Staging;
 use crate::read::{SourceData, Warnings};
-use crate::summary::{DedupModel, Partitions, TrainingSummary};
+use crate::summary::{DedupMatching, DedupModel, Partitions, TrainingSummary};
 
 /// The (pass, key) passes [`cross`] groups: 0 personal ID, 1 old CMND, then the year-free
 /// passes in order.
@@ -1057,15 +1057,22 @@ pub fn finish(
     } else {
         Vec::new()
     };
-    let mut summary = summary_of(
-        records,
-        &concluded,
-        &found,
-        DedupModel {
+    let matching = DedupMatching {
+        pairs_compared: found.compared,
+        pairs_per_pass: found.per_pass.clone(),
+        pairs_in_oversized_blocks_skipped: found.skipped,
+        model: DedupModel {
             lambda: model.lambda,
             em_iterations: trained.em_iterations,
         },
-        trained.training,
+        training: trained.training,
+        examples,
+    };
+    let summary = summary_of(
+        records,
+        &concluded,
+        found.judged.shared.len(),
+        matching,
         Partitions {
             largest_unit_records: largest,
             ..partitions
@@ -1073,7 +1080,6 @@ pub fn finish(
         warnings,
         BTreeMap::new(),
     );
-    summary.matching.examples = examples;
     let json = crate::summary::to_json(&summary)?;
     staging.write_bytes("summary.json", json.as_bytes())?;
     staging.commit()?;

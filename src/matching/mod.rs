@@ -85,6 +85,9 @@ pub struct MatchResult {
     pub links: Vec<Link>,
     /// Duplicate, shared-ID and link findings.
     pub findings: Vec<crate::core::Finding>,
+    /// Pairs of records carrying one personal ID judged two people (`id.shared`), those of
+    /// IDs carried by more records than one person has among them.
+    pub id_shared_pairs: usize,
     /// Candidate pairs not compared because their block exceeded the size cap.
     pub blocks_skipped: usize,
     pub pairs_compared: usize,
