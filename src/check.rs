@@ -254,12 +254,15 @@ fn context<'a>(
 /// Duplicates, shared IDs and links over the prepared input, each step timed; with `reuse`,
 /// that model (applied to this register's size) instead of one estimated here. Returns the
 /// model used too. `deciding` says how rows owed a link are decided (the answer is the same).
+/// `implied_levels`: a pair its cluster implies carries its levels (`check`), or none, as
+/// `dedup`'s partitions list such pairs without the records' features.
 pub fn match_all(
     input: &CheckInput,
     rule_findings: &[Finding],
     phases: &mut Phases,
     reuse: Option<&Model>,
     deciding: link::Deciding,
+    implied_levels: bool,
 ) -> (MatchResult, Model) {
     let (residents, prepared) = input.residents();
     let cfg = input.matching;
@@ -350,7 +353,10 @@ pub fn match_all(
     decide::order_review(&mut review, |r| rid.get(r.row as usize));
     let joined = |a: u32, b: u32| {
         let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-        let levels = matching::comparisons::compare(ra, rb).explain();
+        let levels = match implied_levels {
+            true => matching::comparisons::compare(ra, rb).explain(),
+            false => String::new(),
+        };
         (ra.province == rb.province, levels)
     };
     cluster::add_implied(&mut judged.pairs, &mut review, &joined, |r| {
@@ -523,6 +529,7 @@ pub fn check(opts: &CheckOptions) -> Result<CheckOutcome> {
         &mut phases,
         reuse.as_ref(),
         link::Deciding::Whole,
+        true,
     );
     warnings.extend(matches.training.warning.clone());
     if matches.blocks_skipped > 0 {
@@ -849,7 +856,7 @@ mod tests {
             let rules = crate::rules::run_rules(&input);
             let run = |deciding| {
                 let mut phases = Phases::new(true);
-                match_all(&input, &rules, &mut phases, None, deciding).0
+                match_all(&input, &rules, &mut phases, None, deciding, true).0
             };
             let whole = run(link::Deciding::Whole);
             let want = linked(&whole);

@@ -1627,8 +1627,13 @@ fn in_memory(opts: &DedupOptions, staging: Staging, mut phases: Phases) -> Resul
         &mut phases,
         None,
         crate::matching::link::Deciding::Whole,
+        // A pair its cluster implies carries no levels, as the spilled partitions and Spark
+        // list it (without the records' features by then): what `dedup` writes does not
+        // depend on the budget.
+        false,
     );
     warnings.extend(result.training.warning.clone());
+    let pairs = result.pairs;
     let concluded = phases.run("outputs", || -> Result<Concluded> {
         let mut findings = result.findings;
         findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -1636,13 +1641,13 @@ fn in_memory(opts: &DedupOptions, staging: Staging, mut phases: Phases) -> Resul
             &staging,
             &opts.config,
             &findings,
-            &result.pairs,
+            &pairs,
             &result.review,
             &result.clusters,
             &input,
         )?;
         Ok(Concluded {
-            pairs: result.pairs,
+            pairs,
             review: result.review,
             members: result.clusters,
             findings,

@@ -201,6 +201,33 @@ fn spilled_partitions_find_what_check_finds_in_memory() {
         assert_eq!(fc, dup_findings(&w), "{name}");
         assert!(leftovers(&w).is_empty());
     }
+    // What dedup writes does not depend on the budget: every column of every pair, a pair
+    // its cluster implies without levels whichever way the register was matched.
+    let review_cols = [
+        "rule",
+        "source_a",
+        "record_id_a",
+        "source_b",
+        "record_id_b",
+        "probability",
+        "scope",
+        "levels",
+        "reason",
+        "note",
+    ];
+    for (f, cols) in [
+        ("duplicates.parquet", DUP_COLS),
+        ("review.parquet", &review_cols[..]),
+        ("clusters.parquet", &cl[..]),
+    ] {
+        let all = |dir: &Path| rows(&dir.join(f), cols);
+        assert_eq!(
+            all(&d),
+            all(&dir.join("memory")),
+            "{f}: partitions and memory"
+        );
+        assert_eq!(all(&dir.join("whole")), all(&dir.join("memory")), "{f}");
+    }
     // In memory too, the output does not depend on the thread count.
     let w1 = dir.join("memory1");
     let o = dedup(&[&residents], &w1, &["--threads", "1"]);
