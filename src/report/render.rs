@@ -160,7 +160,7 @@ pub fn render_dedup(summary: &DedupSummary) -> String {
         "Tìm bản ghi trùng lặp: đã đọc {} bản ghi dân cư.\n\
          Cặp trùng: {} (trong tỉnh {}, ngoài tỉnh {}{}), {} cụm, {} bản ghi thừa.\n\
          Cặp dùng chung số định danh: {}.\n\
-         Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {}, {:.1} giây.\n",
+         {}, {:.1} giây.\n",
         group_digits(summary.rows_read.get("residents").copied().unwrap_or(0)),
         group_digits(d.pairs),
         group_digits(d.in_province),
@@ -172,8 +172,15 @@ pub fn render_dedup(summary: &DedupSummary) -> String {
         group_digits(d.clusters),
         group_digits(d.records_to_retire),
         group_digits(summary.id_shared_pairs),
-        p.units,
-        bytes_vi(p.spilled_bytes),
+        // A register the budget held as `check` holds it was matched in memory.
+        match p.spilled_bytes {
+            0 => "Khớp trong bộ nhớ, không ghi tạm ra đĩa".to_string(),
+            b => format!(
+                "Phân vùng theo năm sinh: {} đơn vị, ghi tạm ra đĩa {}",
+                p.units,
+                bytes_vi(b)
+            ),
+        },
         summary.timings_seconds.get("total").copied().unwrap_or(0.0),
     )
 }
@@ -253,5 +260,12 @@ mod tests {
         assert!(text.contains("3 đơn vị, ghi tạm ra đĩa 1,8 GB,"), "{text}");
         let text = spilled(620_400_000);
         assert!(text.contains("ghi tạm ra đĩa 620 MB,"), "{text}");
+        // A register matched in memory says so, not "1 unit, 1 MB written".
+        let text = spilled(0);
+        assert!(
+            text.contains("Khớp trong bộ nhớ, không ghi tạm ra đĩa,"),
+            "{text}"
+        );
+        assert!(!text.contains("đơn vị"), "{text}");
     }
 }
