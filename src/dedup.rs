@@ -1307,15 +1307,16 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
     }
     let mut phases = Phases::new(opts.quiet);
     let staging = Staging::new(&opts.out, opts.group_readable)?;
-    let footer_rows = crate::read::footer_rows(&opts.residents);
     let file_bytes: u64 = opts
         .residents
         .iter()
         .map(|p| std::fs::metadata(p).map_or(u64::MAX, |m| m.len()))
         .fold(0, u64::saturating_add);
-    if footer_rows.is_some_and(|rows| fits_in_memory(rows, file_bytes, opts.memory)) {
+    let at_most = crate::read::rows_at_most(&opts.residents);
+    if at_most.is_some_and(|rows| fits_in_memory(rows, file_bytes, opts.memory)) {
         return in_memory(opts, staging, phases);
     }
+    let footer_rows = crate::read::footer_rows(&opts.residents);
     let spill_parent = opts.spill_dir.as_deref().unwrap_or(&opts.out);
     let mut spill = Spill::new(spill_parent)?;
     let mut keys = KeySpill::new(spill_parent)?;
@@ -1573,15 +1574,17 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
 /// Bytes a record of a register matched in memory as `check` holds it, beside its columns:
 /// parsed facts, matching features, candidate pairs and their sorts.
 const IN_MEMORY_BYTES_PER_RECORD: u64 = 380;
-/// Bytes of columns in memory per byte of Parquet read (text, repeated values kept once).
+/// Bytes of columns in memory per byte of a file read (Parquet: text, repeated values kept
+/// once; a CSV file's columns take about its own bytes).
 const IN_MEMORY_BYTES_PER_FILE_BYTE: u64 = 2;
 
-/// Whether a register of `rows` records in Parquet files of `file_bytes` (both known from the
-/// files' footers and sizes, before it is read) is matched in memory under `memory`, as
-/// `check` matches it: nothing spilled, each record's features computed once and never
-/// encoded, written or read back. The need is counted as `check --residents` measures it at
-/// its peak: 480 MB at 1 M people (52 MB of Parquet; counted 546 MB), 2.20 GB at 5 M (259 MB;
-/// counted 2.46 GB); a register with more columns counts them through its bytes.
+/// Whether a register of `rows` records (at most) in files of `file_bytes` (both known from
+/// the files' footers, lines and sizes, before it is parsed) is matched in memory under
+/// `memory`, as `check` matches it: nothing spilled, each record's features computed once
+/// and never encoded, written or read back. The need is counted as `check --residents`
+/// measures it at its peak: 480 MB at 1 M people (52 MB of Parquet; counted 546 MB), 2.20 GB
+/// at 5 M (259 MB; counted 2.46 GB); as CSV, 1 M people took 508 MB (247 MB; counted 942 MB).
+/// A register with more columns counts them through its bytes.
 fn fits_in_memory(rows: usize, file_bytes: u64, memory: u64) -> bool {
     (rows as u64)
         .saturating_mul(IN_MEMORY_BYTES_PER_RECORD)
