@@ -1563,12 +1563,7 @@ pub fn dedup(opts: &DedupOptions) -> Result<DedupOutcome> {
         warnings,
         crate::summary::timings(&laps),
     );
-    staging.write_bytes(
-        "summary.json",
-        crate::summary::to_json(&summary)?.as_bytes(),
-    )?;
-    staging.commit()?;
-    Ok(DedupOutcome { summary })
+    commit(staging, summary)
 }
 
 /// Bytes a record of a register matched in memory as `check` holds it, beside its columns:
@@ -1688,6 +1683,11 @@ fn in_memory(opts: &DedupOptions, staging: Staging, mut phases: Phases) -> Resul
         warnings,
         crate::summary::timings(&laps),
     );
+    commit(staging, summary)
+}
+
+/// summary.json written beside the other outputs, and the run's files moved into place.
+fn commit(staging: Staging, summary: DedupSummary) -> Result<DedupOutcome> {
     staging.write_bytes(
         "summary.json",
         crate::summary::to_json(&summary)?.as_bytes(),
