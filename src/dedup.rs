@@ -1871,7 +1871,7 @@ mod tests {
     fn a_spill_file_is_read_back_whole_a_block_at_a_time() {
         // Records of 3 bytes, two blocks and a part: every record comes back once, in order,
         // and no block handed over holds more than BLOCK_READ records.
-        let dir = std::env::temp_dir().join(format!("lamsach-blocks-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("lamsach-read-blocks-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("records.bin");
         let n = 2 * super::BLOCK_READ + 5;
